@@ -1,0 +1,51 @@
+"""The service-hour ledger: signed, event-sourced, transparency-logged volunteer hours."""
+
+from . import model as _model  # noqa: F401  (registers the event types)
+from .canonical import canonical_json
+from .envelope import SIGNING_CONTEXT, SignedEvent, signing_input
+from .errors import (
+    ConcurrencyConflictError,
+    ConflictError,
+    IdempotencyConflictError,
+    InvalidInputError,
+    KeyNotAuthorisedError,
+    LedgerError,
+    NotFoundError,
+    RuleViolationError,
+    SignatureError,
+    StorageError,
+    TamperedEventError,
+    VerificationError,
+)
+from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
+from .ledger import Ledger
+from .signing import Signer, SigningKey, VerifyingKey
+from .writer import CommandResult, EventRef
+
+__all__ = [
+    "SIGNING_CONTEXT",
+    "CommandResult",
+    "ConcurrencyConflictError",
+    "ConflictError",
+    "DirectoryKeystore",
+    "EventRef",
+    "IdempotencyConflictError",
+    "InvalidInputError",
+    "KeyNotAuthorisedError",
+    "Keystore",
+    "Ledger",
+    "LedgerError",
+    "MemoryKeystore",
+    "NotFoundError",
+    "RuleViolationError",
+    "SignatureError",
+    "SignedEvent",
+    "Signer",
+    "SigningKey",
+    "StorageError",
+    "TamperedEventError",
+    "VerificationError",
+    "VerifyingKey",
+    "canonical_json",
+    "signing_input",
+]

@@ -1,0 +1,113 @@
+"""RFC 8785 (JSON Canonicalization Scheme) for the JSON subset the ledger signs.
+
+Signed documents hold only strings, integers, booleans, null, lists and objects. Floats are
+refused: JCS serialises numbers as IEEE 754 doubles, so only integers within +/-(2**53 - 1)
+round-trip identically through every JCS implementation, and those are the only numbers allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import InvalidInputError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+_encode_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def canonical_json(document: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 bytes of ``document``.
+
+    Raises :class:`InvalidInputError` for floats, integers beyond the safe range, non-string
+    object keys, lone surrogates and any type outside the JSON subset.
+    """
+    parts: list[str] = []
+    _write(document, parts, "$")
+    try:
+        return "".join(parts).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidInputError(f"text contains a lone surrogate: {error}") from None
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Parse JSON, refusing floats, NaN/Infinity and duplicate object keys."""
+    try:
+        return json.loads(
+            data,
+            parse_float=_refuse_float,
+            parse_constant=_refuse_float,
+            object_pairs_hook=_refuse_duplicates,
+        )
+    except InvalidInputError:
+        raise
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"not valid JSON: {error}") from None
+
+
+def is_canonical(data: bytes) -> bool:
+    """True when ``data`` is exactly the canonical form of the JSON it holds."""
+    try:
+        return canonical_json(parse_json(data)) == data
+    except InvalidInputError:
+        return False
+
+
+def _refuse_float(text: str) -> Any:
+    raise InvalidInputError(f"numbers must be integers, got {text!r}")
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidInputError(f"duplicate object key {key!r}")
+        result[key] = value
+    return result
+
+
+def _utf16_order(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _write(value: Any, parts: list[str], path: str) -> None:
+    if value is None:
+        parts.append("null")
+    elif value is True:
+        parts.append("true")
+    elif value is False:
+        parts.append("false")
+    elif isinstance(value, str):
+        parts.append(_encode_string(value))
+    elif isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise InvalidInputError(f"{path}: integer {value} is outside +/-(2**53 - 1)")
+        parts.append(str(int(value)))
+    elif isinstance(value, dict):
+        _write_object(value, parts, path)
+    elif isinstance(value, list | tuple):
+        parts.append("[")
+        for index, item in enumerate(value):
+            if index:
+                parts.append(",")
+            _write(item, parts, f"{path}[{index}]")
+        parts.append("]")
+    elif isinstance(value, float):
+        raise InvalidInputError(f"{path}: floats are not allowed in signed documents ({value!r})")
+    else:
+        raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type")
+
+
+def _write_object(value: dict[Any, Any], parts: list[str], path: str) -> None:
+    for key in value:
+        if not isinstance(key, str):
+            raise InvalidInputError(f"{path}: object keys must be strings, got {key!r}")
+    parts.append("{")
+    for index, key in enumerate(sorted(value, key=_utf16_order)):
+        if index:
+            parts.append(",")
+        parts.append(_encode_string(key))
+        parts.append(":")
+        _write(value[key], parts, f"{path}.{key}")
+    parts.append("}")

@@ -1,0 +1,86 @@
+"""What every group of commands needs from the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from ..context import Context
+from ..envelope import SignedEvent
+from ..keystore import Keystore
+from ..model.aggregates import AggregateState
+from ..personal_data import PersonalDataStore
+from ..signing import Signer
+from ..trust import TrustDirectory
+from ..writer import CommandResult, Writer
+
+
+class CommandHost:
+    writer: Writer
+    directory: TrustDirectory
+    keystore: Keystore
+    personal_data: PersonalDataStore
+    clock: Callable[[], datetime]
+
+    def signer_for(
+        self, org: str, signer: Signer | None = None, purpose: str = "signing"
+    ) -> Signer:
+        raise NotImplementedError
+
+    def events(self, aggregate_id: UUID) -> list[SignedEvent]:
+        raise NotImplementedError
+
+    def _command(
+        self,
+        org: str,
+        command: str,
+        params: dict[str, Any],
+        decide: Callable[[Context], dict[str, Any] | None],
+        *,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+        purpose: str = "signing",
+    ) -> CommandResult:
+        def decision(ctx: Context) -> dict[str, Any]:
+            return decide(ctx) or {}
+
+        return self.writer.run(
+            org=org,
+            signer=self.signer_for(org, signer, purpose),
+            idempotency_key=idempotency_key,
+            command=command,
+            params=params,
+            decide=decision,
+            occurred_at=occurred_at,
+        )
+
+    def _emit_one(
+        self,
+        org: str,
+        event_type: str,
+        aggregate_id: UUID,
+        data: dict[str, Any],
+        *,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """A command that is exactly one event."""
+        return self._command(
+            org,
+            event_type,
+            {"aggregate_id": str(aggregate_id), "data": data},
+            lambda ctx: ctx.emit(event_type, aggregate_id, data) and None,
+            idempotency_key=idempotency_key,
+            signer=signer,
+            occurred_at=occurred_at,
+        )
+
+    def _state(self, cls: type[AggregateState], aggregate_id: UUID) -> AggregateState:
+        state = cls(aggregate_id=aggregate_id)
+        for event in self.events(aggregate_id):
+            state.apply(event, event.data)
+        return state

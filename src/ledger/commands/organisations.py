@@ -1,0 +1,158 @@
+"""Creating the ledger, registering organisations, and managing their keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..errors import NotFoundError
+from ..keystore import LOG_KEY_OWNER
+from ..model.aggregates import Organisation
+from ..model.ids import organisation_aggregate_id
+from ..signing import Signer, SigningKey, VerifyingKey
+from ..writer import CommandResult
+from .base import CommandHost
+
+
+class OrganisationCommands(CommandHost):
+    def create(
+        self,
+        *,
+        name: str,
+        root_org_id: str,
+        root_name: str,
+        region: str,
+        origin: str,
+        root_key: SigningKey | None = None,
+        log_key: SigningKey | None = None,
+    ) -> dict[str, Any]:
+        """Create the ledger once: its root authority, root key and log key.
+
+        New keys are generated unless given, and the private halves go to the keystore.
+        Returns the public trust anchors, which should be published.
+        """
+        root_key = root_key or SigningKey.generate()
+        log_key = log_key or SigningKey.generate()
+        data = {
+            "name": name,
+            "origin": origin,
+            "root": {"org_id": root_org_id, "name": root_name, "kind": "federation", "region": region},
+            "root_key": root_key.public_key.to_base64(),
+            "log_key": log_key.public_key.to_base64(),
+        }
+        aggregate_id = organisation_aggregate_id(root_org_id)
+        self.writer.run(
+            org=root_org_id,
+            signer=root_key,
+            idempotency_key="genesis",
+            command="LedgerCreated",
+            params=data,
+            decide=lambda ctx: ctx.emit("LedgerCreated", aggregate_id, data) and {},
+        )
+        self.keystore.add(root_org_id, root_key)
+        self.keystore.add(LOG_KEY_OWNER, log_key)
+        return self.trust_anchors()
+
+    def trust_anchors(self) -> dict[str, Any]:
+        """The public keys an auditor or verifier should hold from outside the data."""
+        ledger = self.directory.require_ledger()
+        root_keys = [k for k in self.directory.keys.values() if k.org_id == ledger.root_org]
+        return {
+            "ledger": ledger.name,
+            "origin": ledger.origin,
+            "root_org": ledger.root_org,
+            "root_key": root_keys[0].key.to_base64(),
+            "root_key_id": root_keys[0].key_id,
+            "log_keys": {kid: key.to_base64() for kid, key in ledger.log_keys.items()},
+        }
+
+    def register_organisation(
+        self,
+        org: str,
+        *,
+        org_id: str,
+        name: str,
+        kind: str,
+        region: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """Register ``org_id`` under ``org``, which signs as its parent."""
+        data = {"org_id": org_id, "name": name, "kind": kind, "region": region, "parent": org}
+        return self._emit_one(
+            org, "OrganisationRegistered", organisation_aggregate_id(org_id), data,
+            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+        )
+
+    def register_key(
+        self,
+        org: str,
+        *,
+        for_org: str,
+        public_key: VerifyingKey,
+        idempotency_key: str,
+        purpose: str = "signing",
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """Register a public key of ``for_org``, signed by ``org`` (its parent, or itself)."""
+        data = {
+            "org_id": for_org,
+            "key_id": public_key.key_id,
+            "public_key": public_key.to_base64(),
+            "purpose": purpose,
+        }
+        return self._emit_one(
+            org, "KeyRegistered", organisation_aggregate_id(for_org), data,
+            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+        )
+
+    def new_key(
+        self, org: str, *, for_org: str, idempotency_key: str, purpose: str = "signing"
+    ) -> str:
+        """Generate a key for ``for_org``, keep it in the keystore and register it. Returns its id."""
+        key = SigningKey.generate()
+        self.register_key(
+            org, for_org=for_org, public_key=key.public_key, idempotency_key=idempotency_key,
+            purpose=purpose,
+        )
+        self.keystore.add(for_org, key)
+        return key.key_id
+
+    def revoke_key(
+        self,
+        org: str,
+        *,
+        for_org: str,
+        key_id: str,
+        reason: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """Revoke a key: it signs nothing new; what it signed before stays valid."""
+        data = {"org_id": for_org, "key_id": key_id, "reason": reason}
+        return self._emit_one(
+            org, "KeyRevoked", organisation_aggregate_id(for_org), data,
+            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+        )
+
+    def organisation(self, org_id: str) -> dict[str, Any]:
+        """An organisation as its events describe it."""
+        state = self._state(Organisation, organisation_aggregate_id(org_id))
+        assert isinstance(state, Organisation)
+        if not state.exists:
+            raise NotFoundError(f"organisation {org_id!r} is not registered in this ledger")
+        return {
+            "org_id": state.org_id,
+            "name": state.name,
+            "kind": state.org_kind,
+            "region": state.region,
+            "parent": state.parent,
+            "keys": {
+                kid: {"purpose": purpose, "revoked": kid in state.revoked}
+                for kid, purpose in sorted(state.keys.items())
+            },
+            "version": state.version,
+        }

@@ -1,0 +1,161 @@
+"""Registering volunteers, their consent, membership and transfers between organisations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from ..context import Context
+from ..errors import NotFoundError
+from ..model.aggregates import Volunteer
+from ..model.ids import new_volunteer_number, volunteer_aggregate_id
+from ..signing import Signer
+from ..writer import CommandResult
+from .base import CommandHost
+
+
+class VolunteerCommands(CommandHost):
+    def register_volunteer(
+        self,
+        org: str,
+        *,
+        idempotency_key: str,
+        personal: dict[str, Any] | None = None,
+        number: str | None = None,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """Register a volunteer under a new random number (``result.value["number"]``).
+
+        ``personal`` (name, id_number, phone, ...) goes to the personal-data store, never into
+        an event, and never into the idempotency record.
+        """
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            chosen = number or new_volunteer_number()
+            ctx.emit("VolunteerRegistered", volunteer_aggregate_id(chosen), {"number": chosen})
+            return {"number": chosen}
+
+        result = self._command(
+            org, "VolunteerRegistered", {"number": number}, decide,
+            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+        )
+        if personal and not result.replayed:
+            self.personal_data.put(result.value["number"], personal)
+        return result
+
+    def _volunteer_event(
+        self,
+        org: str,
+        event_type: str,
+        number: str,
+        data: dict[str, Any],
+        idempotency_key: str,
+        signer: Signer | None,
+        occurred_at: datetime | None,
+    ) -> CommandResult:
+        return self._emit_one(
+            org, event_type, volunteer_aggregate_id(number), {"number": number, **data},
+            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+        )
+
+    def give_consent(
+        self, org: str, *, number: str, purpose: str, idempotency_key: str,
+        signer: Signer | None = None, occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """Record the volunteer's consent to a purpose (for example ``certificate-name``)."""
+        return self._volunteer_event(
+            org, "ConsentGiven", number, {"purpose": purpose}, idempotency_key, signer, occurred_at
+        )
+
+    def withdraw_consent(
+        self, org: str, *, number: str, purpose: str, idempotency_key: str,
+        signer: Signer | None = None, occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._volunteer_event(
+            org, "ConsentWithdrawn", number, {"purpose": purpose}, idempotency_key, signer,
+            occurred_at,
+        )
+
+    def join(
+        self, org: str, *, number: str, idempotency_key: str,
+        signer: Signer | None = None, occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """``org`` admits the volunteer as a member (a volunteer may belong to several)."""
+        return self._volunteer_event(
+            org, "MembershipJoined", number, {"org_id": org}, idempotency_key, signer, occurred_at
+        )
+
+    def leave(
+        self, org: str, *, number: str, idempotency_key: str,
+        signer: Signer | None = None, occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._volunteer_event(
+            org, "MembershipLeft", number, {"org_id": org}, idempotency_key, signer, occurred_at
+        )
+
+    def request_transfer(
+        self, org: str, *, number: str, to_org: str, idempotency_key: str,
+        signer: Signer | None = None, occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """The volunteer's current organisation asks ``to_org`` to take them over.
+
+        The new transfer's id is ``result.value["transfer_id"]``.
+        """
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            transfer_id = str(uuid.uuid4())
+            ctx.emit(
+                "TransferRequested",
+                volunteer_aggregate_id(number),
+                {"number": number, "transfer_id": transfer_id, "from_org": org, "to_org": to_org},
+            )
+            return {"transfer_id": transfer_id}
+
+        return self._command(
+            org, "TransferRequested", {"number": number, "to_org": to_org}, decide,
+            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+        )
+
+    def accept_transfer(
+        self, org: str, *, number: str, transfer_id: str, idempotency_key: str,
+        signer: Signer | None = None, occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """The receiving organisation accepts: membership moves, hours stay with the person."""
+        return self._volunteer_event(
+            org, "TransferAccepted", number, {"transfer_id": transfer_id}, idempotency_key,
+            signer, occurred_at,
+        )
+
+    def decline_transfer(
+        self, org: str, *, number: str, transfer_id: str, reason: str, idempotency_key: str,
+        signer: Signer | None = None, occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._volunteer_event(
+            org, "TransferDeclined", number, {"transfer_id": transfer_id, "reason": reason},
+            idempotency_key, signer, occurred_at,
+        )
+
+    def volunteer(self, number: str) -> dict[str, Any]:
+        """A volunteer as their events describe them (no personal data)."""
+        state = self._state(Volunteer, volunteer_aggregate_id(number))
+        assert isinstance(state, Volunteer)
+        if not state.exists:
+            raise NotFoundError(f"volunteer {number} is not registered in this ledger")
+        return {
+            "number": state.number,
+            "registered_by": state.registered_by,
+            "registered_at": state.registered_at,
+            "members_of": sorted(state.members_of),
+            "consents": dict(sorted(state.consents.items())),
+            "transfers": {
+                t.transfer_id: {"from_org": t.from_org, "to_org": t.to_org, "status": t.status}
+                for t in state.transfers.values()
+            },
+            "version": state.version,
+        }
+
+    def erase_personal_data(self, number: str) -> None:
+        """Erase the volunteer's personal data; their events and hours stay verifiable."""
+        self.personal_data.erase(number)

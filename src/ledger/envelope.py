@@ -1,0 +1,205 @@
+"""Signed event bodies and the envelopes the ledger stores and logs.
+
+The exact signing input, documented in ``docs/signing.md``::
+
+    signature = Ed25519(private_key, SIGNING_CONTEXT || JCS(body))
+
+where ``SIGNING_CONTEXT`` is the 29 ASCII bytes ``service-hour-ledger/event/v1\\n`` and
+``JCS(body)`` is the RFC 8785 canonical form of the body. The stored envelope (also the Merkle
+leaf data) is ``JCS({"body": body, "recorded_at": ..., "signature": base64(signature)})``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from .canonical import canonical_json, is_canonical, parse_json
+from .errors import InvalidInputError
+from .signing import SIGNATURE_SIZE, Signer, VerifyingKey, b64decode, b64encode
+
+SIGNING_CONTEXT = b"service-hour-ledger/event/v1\n"
+TOPIC_PREFIX = "ledger.event.v1:"
+MAX_BODY_BYTES = 64 * 1024
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+BODY_FIELDS = frozenset(
+    {"type", "org", "key_id", "aggregate_id", "aggregate_version", "occurred_at",
+     "idempotency_key", "data"}
+)
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+_TYPE = re.compile(r"^[A-Z][A-Za-z]{2,63}$")
+_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_ORG = re.compile(r"^[a-z0-9][a-z0-9.-]{1,63}$")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with a ``Z``, microseconds only when present."""
+    moment = moment.astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}"
+    return text + "Z"
+
+
+def parse_time(text: Any, *, what: str = "time") -> datetime:
+    """Parse an RFC 3339 UTC time as the ledger writes it (``...Z``)."""
+    if not isinstance(text, str) or not _TIME.match(text):
+        raise InvalidInputError(f"{what} must be an RFC 3339 UTC time like 2026-03-05T09:30:00Z")
+    try:
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInputError(f"{what} {text!r} is not a real date and time") from None
+
+
+def event_topic(event_type: str) -> str:
+    return TOPIC_PREFIX + event_type
+
+
+def validate_body(body: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """Check a body's shape (not its domain rules); return it unchanged."""
+    if not isinstance(body, dict):
+        raise InvalidInputError("an event body must be a JSON object")
+    if set(body) != BODY_FIELDS:
+        missing, extra = BODY_FIELDS - set(body), set(body) - BODY_FIELDS
+        raise InvalidInputError(
+            f"event body fields are wrong: missing {sorted(missing)}, unexpected {sorted(extra)}"
+        )
+    if not isinstance(body["type"], str) or not _TYPE.match(body["type"]):
+        raise InvalidInputError("body.type must be an event type name such as VolunteerRegistered")
+    if not isinstance(body["org"], str) or not _ORG.match(body["org"]):
+        raise InvalidInputError("body.org must be an organisation id")
+    if not isinstance(body["key_id"], str) or not re.fullmatch(r"[0-9a-f]{32}", body["key_id"]):
+        raise InvalidInputError("body.key_id must be 32 lowercase hex digits")
+    try:
+        if str(UUID(body["aggregate_id"])) != body["aggregate_id"]:
+            raise ValueError
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInputError("body.aggregate_id must be a lowercase UUID string") from None
+    version = body["aggregate_version"]
+    if type(version) is not int or version < 1:
+        raise InvalidInputError("body.aggregate_version must be a positive integer")
+    occurred = parse_time(body["occurred_at"], what="body.occurred_at")
+    if occurred > (now or utc_now()) + MAX_CLOCK_SKEW:
+        raise InvalidInputError(
+            f"body.occurred_at {body['occurred_at']} is in the future; check the signer's clock"
+        )
+    if not isinstance(body["idempotency_key"], str) or not _KEY.match(body["idempotency_key"]):
+        raise InvalidInputError("body.idempotency_key must be 1 to 128 printable ASCII characters")
+    if not isinstance(body["data"], dict):
+        raise InvalidInputError("body.data must be a JSON object")
+    return body
+
+
+@dataclass(frozen=True)
+class SignedEvent:
+    """A verified event: what the organisation signed, its signature, and the ledger's additions.
+
+    ``originator_id`` and ``originator_version`` make it an eventsourcing domain event.
+    """
+
+    originator_id: UUID
+    originator_version: int
+    body: dict[str, Any]
+    signature: bytes
+    recorded_at: str
+    envelope: bytes
+    notification_id: int | None = None
+    leaf_index: int | None = None
+
+    @property
+    def type(self) -> str:
+        return str(self.body["type"])
+
+    @property
+    def org(self) -> str:
+        return str(self.body["org"])
+
+    @property
+    def key_id(self) -> str:
+        return str(self.body["key_id"])
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.body["data"])
+
+    @property
+    def occurred_at(self) -> str:
+        return str(self.body["occurred_at"])
+
+    @property
+    def body_bytes(self) -> bytes:
+        return canonical_json(self.body)
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return hashlib.sha256(b"\x00" + self.envelope).digest()
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored envelope as a JSON object, plus where it sits in the logs."""
+        return {
+            "body": self.body,
+            "signature": b64encode(self.signature),
+            "recorded_at": self.recorded_at,
+            "notification_id": self.notification_id,
+            "leaf_index": self.leaf_index,
+        }
+
+
+def signing_input(body_bytes: bytes) -> bytes:
+    return SIGNING_CONTEXT + body_bytes
+
+
+def sign_body(body: dict[str, Any], signer: Signer) -> tuple[bytes, bytes]:
+    """Canonicalise and sign a body; return (canonical body bytes, signature)."""
+    body_bytes = canonical_json(body)
+    if len(body_bytes) > MAX_BODY_BYTES:
+        raise InvalidInputError(f"event body is {len(body_bytes)} bytes; the limit is {MAX_BODY_BYTES}")
+    return body_bytes, signer.sign(signing_input(body_bytes))
+
+
+def verify_body(body_bytes: bytes, signature: bytes, key: VerifyingKey) -> None:
+    key.verify(signature, signing_input(body_bytes))
+
+
+def parse_signed_body(body_text: bytes | str, signature_b64: str) -> tuple[dict[str, Any], bytes]:
+    """Parse a body signed outside the ledger; it must already be in canonical form."""
+    body_bytes = body_text.encode("utf-8") if isinstance(body_text, str) else body_text
+    if len(body_bytes) > MAX_BODY_BYTES:
+        raise InvalidInputError(f"event body is {len(body_bytes)} bytes; the limit is {MAX_BODY_BYTES}")
+    if not is_canonical(body_bytes):
+        raise InvalidInputError(
+            "the signed body is not in RFC 8785 canonical form; sign JCS(body) exactly"
+        )
+    signature = b64decode(signature_b64, what="signature")
+    if len(signature) != SIGNATURE_SIZE:
+        raise InvalidInputError("an Ed25519 signature is 64 bytes")
+    return validate_body(parse_json(body_bytes)), signature
+
+
+def make_envelope(body: dict[str, Any], signature: bytes, recorded_at: str) -> bytes:
+    return canonical_json(
+        {"body": body, "signature": b64encode(signature), "recorded_at": recorded_at}
+    )
+
+
+def open_envelope(state: bytes) -> tuple[dict[str, Any], bytes, str]:
+    """Split stored envelope bytes into (body, signature, recorded_at), strictly."""
+    if not is_canonical(state):
+        raise InvalidInputError("stored envelope is not canonical JSON")
+    envelope = parse_json(state)
+    if not isinstance(envelope, dict) or set(envelope) != {"body", "signature", "recorded_at"}:
+        raise InvalidInputError("stored envelope must hold exactly body, signature, recorded_at")
+    signature = b64decode(envelope["signature"], what="signature")
+    parse_time(envelope["recorded_at"], what="recorded_at")
+    body = envelope["body"]
+    if not isinstance(body, dict):
+        raise InvalidInputError("stored envelope body is not an object")
+    return body, signature, envelope["recorded_at"]

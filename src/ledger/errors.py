@@ -1,0 +1,131 @@
+"""The ledger's errors: one base class and a small tree under it.
+
+Every error carries a stable ``code`` (the API maps it to an RFC 9457 problem ``type``) and a
+message that says what went wrong and what to do about it::
+
+    LedgerError
+    ├── InvalidInputError          malformed, oversized or wrongly typed input
+    ├── NotFoundError              an id that the ledger does not know
+    ├── RuleViolationError         a domain rule refuses the command
+    ├── ConflictError              the command collides with what is already stored
+    │   ├── IdempotencyConflictError   same idempotency key, different content
+    │   └── ConcurrencyConflictError   another writer won the race for the same aggregate
+    ├── SignatureError             a signature does not verify
+    │   └── TamperedEventError     a stored event's bytes no longer match its signature
+    ├── KeyNotAuthorisedError      key unknown, revoked, or not the acting organisation's
+    ├── StorageError               the store cannot be opened or is in an unexpected state
+    └── VerificationError          a proof, checkpoint, note or receipt does not verify
+        ├── InclusionProofError
+        ├── ConsistencyProofError
+        ├── NoteError
+        └── SplitViewError         two signed checkpoints that cannot both be honest
+
+A command that raises any of these has stored nothing.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class of every error the ledger raises on purpose."""
+
+    code = "ledger-error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInputError(LedgerError, ValueError):
+    """The input is malformed, oversized, of the wrong type, or otherwise unusable."""
+
+    code = "invalid-input"
+
+
+class NotFoundError(LedgerError, LookupError):
+    """An id that the ledger does not know."""
+
+    code = "not-found"
+
+
+class RuleViolationError(LedgerError):
+    """A domain rule refuses the command; the message names the rule."""
+
+    code = "rule-violation"
+
+
+class ConflictError(LedgerError):
+    """The command collides with what is already stored."""
+
+    code = "conflict"
+
+
+class IdempotencyConflictError(ConflictError):
+    """The idempotency key was already used for a command with different content."""
+
+    code = "idempotency-conflict"
+
+
+class ConcurrencyConflictError(ConflictError):
+    """Another writer stored an event for the same aggregate first; retry the command."""
+
+    code = "concurrency-conflict"
+
+
+class SignatureError(LedgerError):
+    """A signature does not verify against the key it names."""
+
+    code = "signature-invalid"
+
+
+class TamperedEventError(SignatureError):
+    """A stored event's bytes were altered after it was signed and stored."""
+
+    code = "tampered-event"
+
+
+class KeyNotAuthorisedError(LedgerError):
+    """The signing key is unknown, revoked at that point, or not the acting organisation's."""
+
+    code = "key-not-authorised"
+
+
+class StorageError(LedgerError):
+    """The store cannot be opened, or is not a ledger, or is not initialised."""
+
+    code = "storage-error"
+
+
+class VerificationError(LedgerError):
+    """A proof, checkpoint, signed note or receipt does not verify."""
+
+    code = "verification-failed"
+
+
+class InclusionProofError(VerificationError):
+    """An inclusion proof does not show the leaf at that index in a tree of that size."""
+
+    code = "inclusion-proof-invalid"
+
+
+class ConsistencyProofError(VerificationError):
+    """A consistency proof does not show that the newer tree extends the older one."""
+
+    code = "consistency-proof-invalid"
+
+
+class NoteError(VerificationError):
+    """A signed note or checkpoint is malformed or lacks a valid signature."""
+
+    code = "note-invalid"
+
+
+class SplitViewError(VerificationError):
+    """Two checkpoints signed by the log cannot both describe one append-only log."""
+
+    code = "split-view"
+
+    def __init__(self, message: str, *, trusted_note: str = "", new_note: str = "") -> None:
+        super().__init__(message)
+        self.trusted_note = trusted_note
+        self.new_note = new_note

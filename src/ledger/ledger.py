@@ -1,0 +1,110 @@
+"""The ledger: open a store, create the root once, then run signed commands and read back
+verified events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from .application import LedgerEvents
+from .commands.organisations import OrganisationCommands
+from .commands.volunteers import VolunteerCommands
+from .envelope import SignedEvent, utc_now
+from .errors import KeyNotAuthorisedError, NotFoundError
+from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
+from .personal_data import PersonalDataStore
+from .signing import Signer
+from .storage.url import StoreURL, parse_store_url
+from .trust import TrustDirectory
+from .writer import Writer
+
+
+def default_keystore(store: StoreURL) -> Keystore:
+    """Beside a SQLite file; ``./ledger-keys`` for PostgreSQL; in memory for ``memory://``."""
+    if store.kind == "memory":
+        return MemoryKeystore()
+    if store.kind == "sqlite":
+        assert store.path is not None
+        return DirectoryKeystore(store.path.with_name(store.path.name + ".keys"))
+    return DirectoryKeystore(Path("ledger-keys"))
+
+
+class Ledger(OrganisationCommands, VolunteerCommands):
+    """A ledger in one store. Thread-safe for commands; open one per process."""
+
+    def __init__(
+        self,
+        url: str | StoreURL | None = None,
+        *,
+        keystore: Keystore | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = url if isinstance(url, StoreURL) else parse_store_url(url)
+        if self.store.kind == "sqlite":
+            assert self.store.path is not None
+            self.store.path.parent.mkdir(parents=True, exist_ok=True)
+        self.app = LedgerEvents(self.store)
+        self.recorder = self.app.ledger_recorder
+        self.directory = TrustDirectory(self.recorder.select_notifications)
+        self.app.signed_mapper.directory = self.directory
+        self.keystore = keystore if keystore is not None else default_keystore(self.store)
+        self.personal_data = PersonalDataStore(self.recorder)
+        self.clock = clock
+        self.writer = Writer(self.recorder, self.app.events, self.app.signed_mapper, self.directory, clock)
+
+    @classmethod
+    def open(cls, url: str | None = None, **options: Any) -> Ledger:
+        return cls(url, **options)
+
+    def close(self) -> None:
+        self.app.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # reading
+
+    def events(self, aggregate_id: UUID) -> list[SignedEvent]:
+        """Every event of an aggregate, each verified on the way out."""
+        return self.writer.read_events(aggregate_id)
+
+    def event(self, aggregate_id: UUID | str, version: int) -> SignedEvent:
+        """One verified event."""
+        found = list(
+            self.app.events.get(UUID(str(aggregate_id)), gt=version - 1, lte=version)  # type: ignore[arg-type]
+        )
+        if not found:
+            raise NotFoundError(f"event {aggregate_id} v{version} is not in this ledger")
+        event: SignedEvent = found[0]
+        return event
+
+    def event_at(self, leaf_index: int) -> SignedEvent:
+        """The verified event at a leaf index of the Merkle log."""
+        found = self.recorder.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
+        if not found or found[0].leaf_index != leaf_index:
+            raise NotFoundError(f"leaf {leaf_index} is not in the log (size {self.log_size()})")
+        return self.app.signed_mapper.verify(found[0])
+
+    def log_size(self) -> int:
+        return self.recorder.log_size()
+
+    def signer_for(self, org: str, signer: Signer | None = None, purpose: str = "signing") -> Signer:
+        """The given signer, or the newest of ``org``'s active keys held in the keystore."""
+        if signer is not None:
+            return signer
+        self.directory.refresh()
+        for info in sorted(
+            self.directory.active_keys(org, purpose), key=lambda k: k.registered_at, reverse=True
+        ):
+            found = self.keystore.get(org, info.key_id)
+            if found is not None:
+                return found
+        raise KeyNotAuthorisedError(
+            f"the keystore holds no active {purpose} key of {org!r}; pass a signer or add a key"
+        )

@@ -1,0 +1,130 @@
+"""Aggregate states, rebuilt by applying events in order (a pure projector per kind)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+from uuid import UUID
+
+from ..signing import b64decode, key_id_of
+
+
+class Fact(Protocol):
+    """What a projector reads from an event, signed or only drafted."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def org(self) -> str: ...
+
+    @property
+    def occurred_at(self) -> str: ...
+
+
+@dataclass
+class AggregateState:
+    kind: ClassVar[str] = ""
+    aggregate_id: UUID
+    version: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    def apply(self, fact: Fact, data: dict[str, Any]) -> None:
+        handler = getattr(self, "on_" + fact.type, None)
+        if handler is not None:
+            handler(fact, data)
+        self.version += 1
+
+
+@dataclass
+class Transfer:
+    transfer_id: str
+    from_org: str
+    to_org: str
+    status: str = "requested"
+    reason: str = ""
+
+
+@dataclass
+class Organisation(AggregateState):
+    kind: ClassVar[str] = "organisation"
+    org_id: str = ""
+    name: str = ""
+    org_kind: str = ""
+    region: str = ""
+    parent: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)  # key_id -> purpose
+    revoked: set[str] = field(default_factory=set)
+
+    def on_LedgerCreated(self, fact: Fact, data: dict[str, Any]) -> None:
+        root = data["root"]
+        self.org_id, self.name, self.org_kind, self.region = (
+            root["org_id"], root["name"], root["kind"], root["region"]
+        )
+        self.keys[key_id_of(b64decode(data["root_key"]))] = "signing"
+
+    def on_OrganisationRegistered(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.org_id, self.name, self.org_kind = data["org_id"], data["name"], data["kind"]
+        self.region, self.parent = data["region"], data["parent"]
+
+    def on_KeyRegistered(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.keys[data["key_id"]] = data["purpose"]
+
+    def on_KeyRevoked(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.revoked.add(data["key_id"])
+
+
+@dataclass
+class Volunteer(AggregateState):
+    kind: ClassVar[str] = "volunteer"
+    number: str = ""
+    registered_by: str = ""
+    registered_at: str = ""
+    members_of: set[str] = field(default_factory=set)
+    consents: dict[str, bool] = field(default_factory=dict)
+    transfers: dict[str, Transfer] = field(default_factory=dict)
+
+    def on_VolunteerRegistered(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.number, self.registered_by = data["number"], fact.org
+        self.registered_at = fact.occurred_at
+        self.members_of.add(fact.org)
+
+    def on_ConsentGiven(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.consents[data["purpose"]] = True
+
+    def on_ConsentWithdrawn(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.consents[data["purpose"]] = False
+
+    def on_MembershipJoined(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.members_of.add(data["org_id"])
+
+    def on_MembershipLeft(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.members_of.discard(data["org_id"])
+
+    def on_TransferRequested(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.transfers[data["transfer_id"]] = Transfer(
+            data["transfer_id"], data["from_org"], data["to_org"]
+        )
+
+    def on_TransferAccepted(self, fact: Fact, data: dict[str, Any]) -> None:
+        transfer = self.transfers[data["transfer_id"]]
+        transfer.status = "accepted"
+        self.members_of.discard(transfer.from_org)
+        self.members_of.add(transfer.to_org)
+
+    def on_TransferDeclined(self, fact: Fact, data: dict[str, Any]) -> None:
+        transfer = self.transfers[data["transfer_id"]]
+        transfer.status, transfer.reason = "declined", data["reason"]
+
+
+AGGREGATE_KINDS: dict[str, type[AggregateState]] = {
+    cls.kind: cls for cls in (Organisation, Volunteer)
+}
+
+
+def register_aggregate(cls: type[AggregateState]) -> type[AggregateState]:
+    AGGREGATE_KINDS[cls.kind] = cls
+    return cls

@@ -1,0 +1,42 @@
+"""Identifiers: deterministic aggregate ids from natural keys, and the formats of public ids."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from typing import Annotated
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import StringConstraints
+
+OrgId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,63}$")]
+VolunteerNumber = Annotated[str, StringConstraints(pattern=r"^V[A-Z2-7]{13}$")]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,12}$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
+Base64Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+KeyIdText = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+UUIDText = Annotated[
+    str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+]
+
+_VOLUNTEER_NUMBER = re.compile(r"^V[A-Z2-7]{13}$")
+
+
+def organisation_aggregate_id(org_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/organisations/{org_id}")
+
+
+def volunteer_aggregate_id(number: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/volunteers/{number}")
+
+
+def new_volunteer_number() -> str:
+    """A random pseudonymous number, never derived from anything personal."""
+    return "V" + base64.b32encode(secrets.token_bytes(8)).decode("ascii")[:13]
+
+
+def is_volunteer_number(text: str) -> bool:
+    return bool(_VOLUNTEER_NUMBER.match(text))

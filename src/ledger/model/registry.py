@@ -1,0 +1,81 @@
+"""Event types: each names its data schema, the aggregate it belongs to, and the rules that
+must hold before it may be stored. Commands and bodies signed outside the ledger pass through
+the same rules, so there is one way in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from ..context import Context
+
+
+class EventData(BaseModel):
+    """Base of every event's ``data`` schema: strict types, no unknown fields, no floats."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An event decided on but not yet signed."""
+
+    type: str
+    org: str
+    aggregate_id: UUID
+    version: int
+    data: dict[str, Any]
+    occurred_at: str
+
+
+Check = Callable[["Context", Draft, Any], None]
+D = TypeVar("D", bound=EventData)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    aggregate: str
+    schema: type[EventData]
+    check: Check
+
+    def parse(self, data: Any) -> EventData:
+        try:
+            return self.schema.model_validate(data)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise InvalidInputError(f"{self.name} data is invalid: {problems}") from None
+
+
+EVENT_SPECS: dict[str, EventSpec] = {}
+
+
+def event_type(
+    name: str, aggregate: str, schema: type[D]
+) -> Callable[[Callable[[Context, Draft, D], None]], Callable[[Context, Draft, D], None]]:
+    """Register an event type with the function that checks its rules."""
+
+    def register(check: Callable[[Context, Draft, D], None]) -> Callable[[Context, Draft, D], None]:
+        if name in EVENT_SPECS:
+            raise RuntimeError(f"event type {name} registered twice")
+        EVENT_SPECS[name] = EventSpec(name, aggregate, schema, check)
+        return check
+
+    return register
+
+
+def spec_for(name: str) -> EventSpec:
+    try:
+        return EVENT_SPECS[name]
+    except KeyError:
+        raise InvalidInputError(f"unknown event type {name!r}") from None

@@ -1,0 +1,159 @@
+"""Ed25519 keys, signers and key ids.
+
+A :class:`SigningKey` holds private key material and never enters the event store; a
+:class:`VerifyingKey` is the public half that the ledger stores and publishes. Anything with a
+``key_id``, a ``public_key`` and a ``sign(message)`` method is a :class:`Signer`, so an embedding
+application can sign with an HSM or a remote service instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from .errors import InvalidInputError, SignatureError
+
+PUBLIC_KEY_SIZE = 32
+SIGNATURE_SIZE = 64
+KEY_ID_BYTES = 16
+
+
+def b64encode(data: bytes) -> str:
+    """Standard base64 with padding, the encoding of every key and signature the ledger prints."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: str, *, what: str = "value") -> bytes:
+    """Decode strict standard base64, refusing anything else with a clear error."""
+    if not isinstance(text, str):
+        raise InvalidInputError(f"{what} must be a base64 string")
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise InvalidInputError(f"{what} is not valid base64") from None
+
+
+def key_id_of(public_key: bytes) -> str:
+    """The key id: the first 16 bytes of SHA-256 of the raw 32-byte public key, as hex."""
+    return hashlib.sha256(public_key).digest()[:KEY_ID_BYTES].hex()
+
+
+class VerifyingKey:
+    """An Ed25519 public key."""
+
+    __slots__ = ("_key", "key_id", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        if not isinstance(raw, bytes) or len(raw) != PUBLIC_KEY_SIZE:
+            raise InvalidInputError("an Ed25519 public key is exactly 32 bytes")
+        self.raw = raw
+        self._key = Ed25519PublicKey.from_public_bytes(raw)
+        self.key_id = key_id_of(raw)
+
+    @classmethod
+    def from_base64(cls, text: str) -> VerifyingKey:
+        return cls(b64decode(text, what="public key"))
+
+    def to_base64(self) -> str:
+        return b64encode(self.raw)
+
+    def verify(self, signature: bytes, message: bytes) -> None:
+        """Return None if ``signature`` is this key's signature of ``message``; else raise."""
+        if len(signature) != SIGNATURE_SIZE:
+            raise SignatureError(f"an Ed25519 signature is 64 bytes, got {len(signature)}")
+        try:
+            self._key.verify(signature, message)
+        except InvalidSignature:
+            raise SignatureError(
+                f"signature does not verify with key {self.key_id}"
+            ) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VerifyingKey) and other.raw == self.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+    def __repr__(self) -> str:
+        return f"VerifyingKey({self.key_id})"
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Anything that can sign for one Ed25519 key."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def public_key(self) -> VerifyingKey: ...
+
+    def sign(self, message: bytes) -> bytes: ...
+
+
+class SigningKey:
+    """An Ed25519 private key. Keep it in a keystore, never in the ledger."""
+
+    __slots__ = ("_key", "public_key")
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        raw = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.public_key = VerifyingKey(raw)
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_private_bytes(cls, seed: bytes) -> SigningKey:
+        if len(seed) != 32:
+            raise InvalidInputError("an Ed25519 private key seed is exactly 32 bytes")
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+
+    @property
+    def key_id(self) -> str:
+        return self.public_key.key_id
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+    def private_bytes(self) -> bytes:
+        """The raw 32-byte seed. Dangerous: only a keystore should call this."""
+        return self._key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+
+    def to_pem(self, passphrase: bytes | None = None) -> bytes:
+        """PKCS#8 PEM, encrypted with ``passphrase`` when one is given."""
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(passphrase)
+            if passphrase
+            else serialization.NoEncryption()
+        )
+        return self._key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+
+    @classmethod
+    def from_pem(cls, pem: bytes, passphrase: bytes | None = None) -> SigningKey:
+        try:
+            key = serialization.load_pem_private_key(pem, password=passphrase or None)
+        except (ValueError, TypeError) as error:
+            raise InvalidInputError(f"cannot load private key: {error}") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise InvalidInputError("the private key is not an Ed25519 key")
+        return cls(key)
+
+    def __repr__(self) -> str:
+        return f"SigningKey({self.key_id})"

@@ -1,0 +1,1 @@
+"""Where a ledger's events, Merkle log, idempotency claims and side tables are stored."""

@@ -1,0 +1,136 @@
+"""The in-memory recorder: eventsourcing's POPO recorder, plus the Merkle log and idempotency
+claims, updated under the same lock as the events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+
+from .records import IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
+
+
+class LedgerRecorder(POPOApplicationRecorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self._leaves: list[int] = []  # leaf index -> notification id
+        self._leaf_of: dict[int, int] = {}  # notification id -> leaf index
+        self._nodes: dict[tuple[int, int], bytes] = {}
+        self._claims: dict[tuple[str, str], IdempotencyClaim] = {}
+        self._side: dict[str, dict[str, bytes]] = {}
+
+    def _insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self._database_lock:
+            claim: IdempotencyClaim | None = kwargs.get("claim")
+            if claim is not None and (claim.scope, claim.key) in self._claims:
+                raise IntegrityError(f"idempotency key {claim.key!r} already claimed")
+            self._assert_uniqueness(stored_events)
+            size = len(self._leaves)
+            rows = extend_log(size, self.read_nodes, [s.state for s in stored_events])
+            ids = list(self._update_table(stored_events) or [])
+            for nid in ids:
+                self._leaf_of[nid] = len(self._leaves)
+                self._leaves.append(nid)
+            self._nodes.update({(level, index): digest for level, index, digest in rows})
+            if claim is not None:
+                self._claims[(claim.scope, claim.key)] = claim
+            receipt: InsertReceipt | None = kwargs.get("receipt")
+            if receipt is not None:
+                receipt.notification_ids = ids
+                receipt.leaf_indexes = [size + i for i in range(len(ids))]
+            return ids
+
+    def _logged(self, nid: int, stored: StoredEvent) -> LoggedEvent:
+        leaf = self._leaf_of.get(nid)
+        return LoggedEvent(
+            id=nid,
+            originator_id=stored.originator_id,
+            originator_version=stored.originator_version,
+            topic=stored.topic,
+            state=stored.state,
+            leaf_index=leaf,
+            leaf_hash=None if leaf is None else self._nodes.get((0, leaf)),
+        )
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        with self._database_lock:
+            index = self._stored_events_index[str(originator_id)]
+            versions = sorted(index, reverse=desc)
+            chosen = [
+                v for v in versions if (gt is None or v > gt) and (lte is None or v <= lte)
+            ][:limit]
+            return [self._logged(index[v] + 1, self._stored_events[index[v]]) for v in chosen]
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[LoggedEvent]:
+        with self._database_lock:
+            found = super().select_notifications(
+                start, limit, stop, topics, inclusive_of_start=inclusive_of_start
+            )
+            return [self._logged(n.id, n) for n in found]
+
+    def log_size(self) -> int:
+        with self._database_lock:
+            return len(self._leaves)
+
+    def read_nodes(self, coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
+        with self._database_lock:
+            try:
+                return [self._nodes[pair] for pair in coordinates]
+            except KeyError as missing:
+                raise IntegrityError(f"Merkle node {missing} is missing from the log") from None
+
+    def select_leaves(self, start: int, limit: int) -> list[LoggedEvent]:
+        with self._database_lock:
+            return [
+                self._logged(nid, self._stored_events[nid - 1])
+                for nid in self._leaves[start : start + limit]
+            ]
+
+    def find_claim(self, scope: str, key: str) -> IdempotencyClaim | None:
+        with self._database_lock:
+            return self._claims.get((scope, key))
+
+    def side_put(self, namespace: str, key: str, value: bytes) -> None:
+        with self._database_lock:
+            self._side.setdefault(namespace, {})[key] = value
+
+    def side_get(self, namespace: str, key: str) -> bytes | None:
+        with self._database_lock:
+            return self._side.get(namespace, {}).get(key)
+
+    def side_delete(self, namespace: str, key: str) -> None:
+        with self._database_lock:
+            self._side.get(namespace, {}).pop(key, None)
+
+    def side_items(self, namespace: str) -> list[tuple[str, bytes]]:
+        with self._database_lock:
+            return sorted(self._side.get(namespace, {}).items())
+
+
+class LedgerMemoryFactory(POPOFactory):
+    """eventsourcing's in-memory factory, constructing the ledger's recorder."""
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return LedgerRecorder()

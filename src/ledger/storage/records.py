@@ -1,0 +1,110 @@
+"""What the ledger's recorders store beside the events, and what they hand back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from eventsourcing.persistence import Notification, StoredEvent
+
+from ..log.merkle import TreeBuilder, frontier_nodes, leaf_hash
+
+NodeRows = list[tuple[int, int, bytes]]
+
+
+@dataclass(frozen=True)
+class LoggedEvent(Notification):
+    """A stored event with its place in the notification log and in the Merkle log."""
+
+    leaf_index: int | None = None
+    leaf_hash: bytes | None = None
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """Stored in the same transaction as a command's events, so a retry finds its result."""
+
+    scope: str
+    key: str
+    request_hash: str
+    result: bytes
+
+
+@dataclass
+class InsertReceipt:
+    """Filled in by the recorder inside the insert transaction."""
+
+    notification_ids: list[int] = field(default_factory=list)
+    leaf_indexes: list[int] = field(default_factory=list)
+
+
+class LedgerRecorderProtocol(Protocol):
+    """What the ledger needs from a recorder, on every kind of store."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any: ...
+
+    def select_events(
+        self,
+        originator_id: Any,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]: ...
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]: ...
+
+    def max_notification_id(self) -> int | None: ...
+
+    def log_size(self) -> int: ...
+
+    def read_nodes(self, coordinates: Sequence[tuple[int, int]]) -> list[bytes]: ...
+
+    def select_leaves(self, start: int, limit: int) -> list[LoggedEvent]: ...
+
+    def find_claim(self, scope: str, key: str) -> IdempotencyClaim | None: ...
+
+    def side_put(self, namespace: str, key: str, value: bytes) -> None: ...
+
+    def side_get(self, namespace: str, key: str) -> bytes | None: ...
+
+    def side_delete(self, namespace: str, key: str) -> None: ...
+
+    def side_items(self, namespace: str) -> list[tuple[str, bytes]]: ...
+
+
+def extend_log(
+    size: int,
+    read_nodes: Callable[[Sequence[tuple[int, int]]], list[bytes]],
+    states: Sequence[bytes],
+) -> NodeRows:
+    """The node rows (level, index, hash) that appending ``states`` as leaves creates.
+
+    Reads only the O(log n) right frontier of the tree of ``size`` leaves.
+    """
+    builder = TreeBuilder.from_frontier(size, read_nodes)
+    rows: NodeRows = []
+    for state in states:
+        rows.extend(builder.append(leaf_hash(state)))
+    return rows
+
+
+__all__ = [
+    "IdempotencyClaim",
+    "InsertReceipt",
+    "LedgerRecorderProtocol",
+    "LoggedEvent",
+    "NodeRows",
+    "extend_log",
+    "frontier_nodes",
+]

@@ -1,0 +1,206 @@
+"""The SQLite recorder: eventsourcing's, plus the Merkle log and idempotency claims, written in
+the same transaction as the events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from .records import IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
+
+_EVENT_COLUMNS = (
+    "e.rowid AS notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+    "l.leaf_index, n.hash AS leaf_hash"
+)
+_JOIN_LOG = (
+    "LEFT JOIN ledger_log_leaves l ON l.notification_id = e.rowid "
+    "LEFT JOIN ledger_log_nodes n ON n.level = 0 AND n.idx = l.leaf_index "
+)
+
+
+class LedgerRecorder(SQLiteApplicationRecorder):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        self._select = f"SELECT {_EVENT_COLUMNS} FROM {events_table_name} e {_JOIN_LOG}"
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS ledger_log_leaves (leaf_index INTEGER PRIMARY KEY, "
+            "notification_id INTEGER NOT NULL UNIQUE)",
+            "CREATE TABLE IF NOT EXISTS ledger_log_nodes (level INTEGER NOT NULL, "
+            "idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+            "CREATE TABLE IF NOT EXISTS ledger_idempotency (scope TEXT NOT NULL, key TEXT NOT NULL, "
+            "request_hash TEXT NOT NULL, result BLOB NOT NULL, PRIMARY KEY (scope, key)) "
+            "WITHOUT ROWID",
+            "CREATE TABLE IF NOT EXISTS ledger_side (namespace TEXT NOT NULL, key TEXT NOT NULL, "
+            "value BLOB NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        claim: IdempotencyClaim | None = kwargs.get("claim")
+        if claim is not None:
+            c.execute(
+                "INSERT INTO ledger_idempotency VALUES (?,?,?,?)",
+                (claim.scope, claim.key, claim.request_hash, claim.result),
+            )
+        ids = list(super()._insert_events(c, stored_events) or [])
+        size = self._log_size(c)
+        rows = extend_log(size, lambda coords: self._read_nodes(c, coords), [s.state for s in stored_events])
+        c.executemany(
+            "INSERT INTO ledger_log_leaves VALUES (?,?)",
+            [(size + i, nid) for i, nid in enumerate(ids)],
+        )
+        c.executemany("INSERT INTO ledger_log_nodes VALUES (?,?,?)", rows)
+        receipt: InsertReceipt | None = kwargs.get("receipt")
+        if receipt is not None:
+            receipt.notification_ids = ids
+            receipt.leaf_indexes = [size + i for i in range(len(ids))]
+        return ids
+
+    @staticmethod
+    def _log_size(c: SQLiteCursor) -> int:
+        c.execute("SELECT MAX(leaf_index) FROM ledger_log_leaves")
+        top = c.fetchone()[0]
+        return 0 if top is None else int(top) + 1
+
+    @staticmethod
+    def _read_nodes(c: SQLiteCursor, coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
+        if not coordinates:
+            return []
+        found: dict[tuple[int, int], bytes] = {}
+        for start in range(0, len(coordinates), 400):
+            chunk = coordinates[start : start + 400]
+            values = ",".join("(?,?)" for _ in chunk)
+            params = [v for pair in chunk for v in pair]
+            c.execute(
+                f"SELECT level, idx, hash FROM ledger_log_nodes WHERE (level, idx) IN "
+                f"(VALUES {values})",
+                params,
+            )
+            found.update({(row[0], row[1]): bytes(row[2]) for row in c.fetchall()})
+        try:
+            return [found[pair] for pair in coordinates]
+        except KeyError as missing:
+            raise IntegrityError(f"Merkle node {missing} is missing from the log") from None
+
+    def _rows_to_events(self, rows: Sequence[Any]) -> list[LoggedEvent]:
+        return [
+            LoggedEvent(
+                id=row["notification_id"],
+                originator_id=self.convert_originator_id(row["originator_id"]),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+                leaf_index=row["leaf_index"],
+                leaf_hash=None if row["leaf_hash"] is None else bytes(row["leaf_hash"]),
+            )
+            for row in rows
+        ]
+
+    def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return list(c.fetchall())
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        statement = self._select + "WHERE e.originator_id=? "
+        params: list[Any] = [originator_id.hex if isinstance(originator_id, UUID) else originator_id]
+        if gt is not None:
+            statement += "AND e.originator_version>? "
+            params.append(gt)
+        if lte is not None:
+            statement += "AND e.originator_version<=? "
+            params.append(lte)
+        statement += "ORDER BY e.originator_version " + ("DESC " if desc else "ASC ")
+        if limit is not None:
+            statement += "LIMIT ?"
+            params.append(limit)
+        return self._rows_to_events(self._query(statement, params))
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[LoggedEvent]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if start is not None:
+            clauses.append("e.rowid>=?" if inclusive_of_start else "e.rowid>?")
+            params.append(start)
+        if stop is not None:
+            clauses.append("e.rowid<=?")
+            params.append(stop)
+        if topics:
+            clauses.append(f"e.topic IN ({','.join('?' * len(topics))})")
+            params.extend(topics)
+        where = ("WHERE " + " AND ".join(clauses) + " ") if clauses else ""
+        params.append(limit)
+        statement = f"{self._select}{where}ORDER BY e.rowid LIMIT ?"
+        return self._rows_to_events(self._query(statement, params))
+
+    def log_size(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            return self._log_size(c)
+
+    def read_nodes(self, coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
+        with self.datastore.transaction(commit=False) as c:
+            return self._read_nodes(c, coordinates)
+
+    def select_leaves(self, start: int, limit: int) -> list[LoggedEvent]:
+        statement = (
+            f"SELECT {_EVENT_COLUMNS} FROM ledger_log_leaves l "
+            f"LEFT JOIN {self.events_table_name} e ON e.rowid = l.notification_id "
+            "LEFT JOIN ledger_log_nodes n ON n.level = 0 AND n.idx = l.leaf_index "
+            "WHERE l.leaf_index >= ? ORDER BY l.leaf_index LIMIT ?"
+        )
+        return self._rows_to_events(self._query(statement, [start, limit]))
+
+    def find_claim(self, scope: str, key: str) -> IdempotencyClaim | None:
+        rows = self._query(
+            "SELECT request_hash, result FROM ledger_idempotency WHERE scope=? AND key=?",
+            [scope, key],
+        )
+        if not rows:
+            return None
+        return IdempotencyClaim(scope, key, rows[0][0], bytes(rows[0][1]))
+
+    def side_put(self, namespace: str, key: str, value: bytes) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                "INSERT OR REPLACE INTO ledger_side VALUES (?,?,?)", (namespace, key, value)
+            )
+
+    def side_get(self, namespace: str, key: str) -> bytes | None:
+        rows = self._query(
+            "SELECT value FROM ledger_side WHERE namespace=? AND key=?", [namespace, key]
+        )
+        return bytes(rows[0][0]) if rows else None
+
+    def side_delete(self, namespace: str, key: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM ledger_side WHERE namespace=? AND key=?", (namespace, key))
+
+    def side_items(self, namespace: str) -> list[tuple[str, bytes]]:
+        rows = self._query(
+            "SELECT key, value FROM ledger_side WHERE namespace=? ORDER BY key", [namespace]
+        )
+        return [(row[0], bytes(row[1])) for row in rows]

@@ -1,0 +1,230 @@
+"""The trust directory: organisations, their keys and the log keys, as the ledger's own
+key events establish them.
+
+It follows only the key-related events of the notification log, verifying each as it goes
+(each registration must be signed by a key the directory already trusts, back to the root key in
+the genesis event), so a key can be looked up by id without replaying the whole ledger.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .canonical import canonical_json
+from .envelope import event_topic, open_envelope, verify_body
+from .errors import (
+    InvalidInputError,
+    KeyNotAuthorisedError,
+    NotFoundError,
+    SignatureError,
+    StorageError,
+    TamperedEventError,
+)
+from .signing import VerifyingKey
+
+GENESIS = "LedgerCreated"
+KEY_EVENT_TYPES = (
+    GENESIS,
+    "OrganisationRegistered",
+    "KeyRegistered",
+    "KeyRevoked",
+    "LogKeyAdded",
+    "LogKeyRetired",
+)
+KEY_TOPICS = [event_topic(name) for name in KEY_EVENT_TYPES]
+
+
+@dataclass
+class OrganisationInfo:
+    org_id: str
+    name: str
+    kind: str
+    region: str
+    parent: str | None
+    registered_at: int
+
+
+@dataclass
+class KeyInfo:
+    key_id: str
+    org_id: str
+    key: VerifyingKey
+    purpose: str
+    registered_at: int
+    revoked_at: int | None = None
+    revoked_reason: str = ""
+
+    def valid_at(self, position: int | None) -> bool:
+        """Valid for an event at ``position`` (None: a new event, now)."""
+        if position is not None and position < self.registered_at:
+            return False
+        if self.revoked_at is None:
+            return True
+        return position is not None and position < self.revoked_at
+
+
+@dataclass
+class LedgerInfo:
+    name: str
+    region: str
+    root_org: str
+    origin: str
+    log_keys: dict[str, VerifyingKey] = field(default_factory=dict)  # key_id -> key
+
+
+Reader = Callable[[int, int, int | None, Sequence[str]], Sequence[Any]]
+
+
+class TrustDirectory:
+    """Organisations, keys and log keys, kept current by following the key events."""
+
+    def __init__(self, read_notifications: Reader) -> None:
+        self._read = read_notifications
+        self._lock = threading.RLock()
+        self._last = 0
+        self.ledger: LedgerInfo | None = None
+        self.organisations: dict[str, OrganisationInfo] = {}
+        self.keys: dict[str, KeyInfo] = {}
+
+    def refresh(self) -> None:
+        with self._lock:
+            while True:
+                batch = self._read(self._last + 1, 500, None, KEY_TOPICS)
+                for notification in batch:
+                    self._follow(notification)
+                    self._last = notification.id
+                if len(batch) < 500:
+                    return
+
+    def require_ledger(self) -> LedgerInfo:
+        if self.ledger is None:
+            self.refresh()
+        if self.ledger is None:
+            raise StorageError("this store holds no ledger yet: run `ledger init` first")
+        return self.ledger
+
+    def organisation(self, org_id: str) -> OrganisationInfo:
+        info = self.organisations.get(org_id)
+        if info is None:
+            self.refresh()
+            info = self.organisations.get(org_id)
+        if info is None:
+            raise NotFoundError(f"organisation {org_id!r} is not registered in this ledger")
+        return info
+
+    def ancestors(self, org_id: str) -> list[str]:
+        """The organisation's parent, grandparent, ... up to the root."""
+        chain: list[str] = []
+        parent = self.organisation(org_id).parent
+        while parent is not None:
+            chain.append(parent)
+            parent = self.organisations[parent].parent
+        return chain
+
+    def is_at_or_above(self, upper: str, org_id: str) -> bool:
+        return upper == org_id or upper in self.ancestors(org_id)
+
+    def key(self, key_id: str) -> KeyInfo:
+        info = self.keys.get(key_id)
+        if info is None:
+            self.refresh()
+            info = self.keys.get(key_id)
+        if info is None:
+            raise KeyNotAuthorisedError(
+                f"key {key_id} is not registered in this ledger; register it before signing"
+            )
+        return info
+
+    def active_keys(self, org_id: str, purpose: str = "signing") -> list[KeyInfo]:
+        return [
+            k for k in self.keys.values()
+            if k.org_id == org_id and k.purpose == purpose and k.revoked_at is None
+        ]
+
+    def authorise(self, key_id: str, org_id: str, position: int | None = None) -> KeyInfo:
+        """Return the key if it may sign for ``org_id`` at ``position``; else raise."""
+        info = self.key(key_id)
+        if info.org_id != org_id:
+            raise KeyNotAuthorisedError(
+                f"key {key_id} belongs to {info.org_id!r}, not to {org_id!r}; "
+                f"sign with one of {org_id!r}'s own keys"
+            )
+        if not info.valid_at(position):
+            raise KeyNotAuthorisedError(
+                f"key {key_id} of {org_id!r} was revoked ({info.revoked_reason or 'no reason'}) "
+                "and signs nothing new; use a current key"
+            )
+        return info
+
+    def _follow(self, notification: Any) -> None:
+        where = f"event {notification.originator_id} v{notification.originator_version}"
+        try:
+            body, signature, _ = open_envelope(notification.state)
+        except InvalidInputError as error:
+            raise TamperedEventError(f"{where}: {error}") from None
+        kind, data, position = body["type"], body["data"], notification.id
+        if kind == GENESIS:
+            self._follow_genesis(body, position)
+        key = self.keys.get(body["key_id"])
+        if key is None or key.org_id != body["org"] or not key.valid_at(position):
+            raise TamperedEventError(f"{where}: signed by a key not valid for {body['org']!r}")
+        try:
+            verify_body(canonical_json(body), signature, key.key)
+        except SignatureError:
+            raise TamperedEventError(f"{where}: the signature does not verify") from None
+        self._check_authority(where, body)
+        if kind == "OrganisationRegistered":
+            self.organisations[data["org_id"]] = OrganisationInfo(
+                data["org_id"], data["name"], data["kind"], data["region"], data["parent"], position
+            )
+        elif kind == "KeyRegistered":
+            new = VerifyingKey.from_base64(data["public_key"])
+            self.keys[new.key_id] = KeyInfo(
+                new.key_id, data["org_id"], new, data["purpose"], position
+            )
+        elif kind == "KeyRevoked":
+            revoked = self.keys[data["key_id"]]
+            revoked.revoked_at, revoked.revoked_reason = position, data["reason"]
+        elif kind == "LogKeyAdded" and self.ledger is not None:
+            log_key = VerifyingKey.from_base64(data["public_key"])
+            self.ledger.log_keys[log_key.key_id] = log_key
+        elif kind == "LogKeyRetired" and self.ledger is not None:
+            self.ledger.log_keys.pop(data["key_id"], None)
+
+    def _check_authority(self, where: str, body: dict[str, Any]) -> None:
+        kind, data, signer = body["type"], body["data"], body["org"]
+        allowed = True
+        if kind == "OrganisationRegistered":
+            allowed = data["parent"] == signer
+        elif kind == "KeyRegistered":
+            target = self.organisations.get(data["org_id"])
+            allowed = target is not None and signer in (target.org_id, target.parent)
+        elif kind == "KeyRevoked":
+            target_key = self.keys.get(data["key_id"])
+            allowed = target_key is not None and (
+                signer == target_key.org_id or signer in self.ancestors(target_key.org_id)
+            )
+        elif kind in ("LogKeyAdded", "LogKeyRetired"):
+            allowed = self.ledger is not None and signer == self.ledger.root_org
+        if not allowed:
+            raise TamperedEventError(f"{where}: {signer!r} has no authority for {kind}")
+
+    def _follow_genesis(self, body: dict[str, Any], position: int) -> None:
+        data = body["data"]
+        if self.ledger is not None:
+            raise TamperedEventError("a second LedgerCreated event is in the log")
+        root = data["root"]
+        root_key = VerifyingKey.from_base64(data["root_key"])
+        log_key = VerifyingKey.from_base64(data["log_key"])
+        self.ledger = LedgerInfo(
+            data["name"], root["region"], root["org_id"], data["origin"], {log_key.key_id: log_key}
+        )
+        self.organisations[root["org_id"]] = OrganisationInfo(
+            root["org_id"], root["name"], root["kind"], root["region"], None, position
+        )
+        self.keys[root_key.key_id] = KeyInfo(
+            root_key.key_id, root["org_id"], root_key, "signing", position
+        )

@@ -1,0 +1,264 @@
+"""The one write path: decide, sign, authorise, store with the log and the idempotency claim.
+
+A command runs its decision against freshly read state, signs every staged event with the acting
+organisation's key, and stores the events, their Merkle leaves and the idempotency claim in one
+transaction. A lost race for an aggregate is retried with fresh state; a reused idempotency key
+returns the first result, or is refused if the content differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import EventStore, IntegrityError
+
+from .canonical import canonical_json, parse_json
+from .context import Context
+from .envelope import (
+    SignedEvent,
+    format_time,
+    make_envelope,
+    sign_body,
+    validate_body,
+    verify_body,
+)
+from .errors import (
+    ConcurrencyConflictError,
+    IdempotencyConflictError,
+    InvalidInputError,
+    KeyNotAuthorisedError,
+    SignatureError,
+)
+from .mapper import SignedEventMapper
+from .model.registry import Draft
+from .signing import Signer, VerifyingKey
+from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol
+from .trust import GENESIS, TrustDirectory
+
+MAX_ATTEMPTS = 8
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """Where a stored event is: its aggregate and version, and its place in both logs."""
+
+    aggregate_id: str
+    version: int
+    type: str
+    notification_id: int
+    leaf_index: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "aggregate_id": self.aggregate_id,
+            "version": self.version,
+            "type": self.type,
+            "notification_id": self.notification_id,
+            "leaf_index": self.leaf_index,
+        }
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command stored. ``replayed`` is True when an idempotent retry found it stored."""
+
+    events: tuple[EventRef, ...]
+    value: dict[str, Any] = field(default_factory=dict)
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "events": [e.to_json() for e in self.events],
+            "value": self.value,
+            "replayed": self.replayed,
+        }
+
+
+Decision = Callable[[Context], dict[str, Any]]
+
+
+class Writer:
+    def __init__(
+        self,
+        recorder: LedgerRecorderProtocol,
+        events: EventStore[UUID],
+        mapper: SignedEventMapper,
+        directory: TrustDirectory,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.recorder = recorder
+        self.events = events
+        self.mapper = mapper
+        self.directory = directory
+        self.clock = clock
+
+    def read_events(self, aggregate_id: UUID) -> list[SignedEvent]:
+        return list(self.events.get(aggregate_id))  # type: ignore[arg-type]
+
+    def run(
+        self,
+        *,
+        org: str,
+        signer: Signer,
+        idempotency_key: str,
+        command: str,
+        params: dict[str, Any],
+        decide: Decision,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """Run a command for ``org``, signing with ``signer``."""
+        _check_idempotency_key(idempotency_key)
+        when = format_time(occurred_at or self.clock())
+        request = _request_hash({"command": command, "org": org, "params": params})
+        replay = self._replay(org, idempotency_key, request)
+        if replay is not None:
+            return replay
+        for _ in range(MAX_ATTEMPTS):
+            self.directory.refresh()
+            ctx = Context(self.read_events, self.directory, org, when)
+            value = decide(ctx)
+            sealed = [self._seal(d, signer, idempotency_key) for d in ctx.drafts]
+            result = self._store(sealed, org, idempotency_key, request, value)
+            if result is not None:
+                return result
+        raise ConcurrencyConflictError(
+            f"{command}: other writers kept changing the same records; try again"
+        )
+
+    def submit(self, signed: Sequence[tuple[dict[str, Any], bytes]]) -> CommandResult:
+        """Store bodies signed outside the ledger, exactly as signed, all or nothing."""
+        if not signed:
+            raise InvalidInputError("submit at least one signed event")
+        first = signed[0][0]
+        org, key = first["org"], first["idempotency_key"]
+        if any(b["org"] != org or b["idempotency_key"] != key for b, _ in signed):
+            raise InvalidInputError("events submitted together share one org and idempotency key")
+        request = _request_hash([[canonical_json(b).hex(), s.hex()] for b, s in signed])
+        replay = self._replay(org, key, request)
+        if replay is not None:
+            return replay
+        self.directory.refresh()
+        ctx = Context(self.read_events, self.directory, org, first["occurred_at"])
+        sealed: list[SignedEvent] = []
+        for body, signature in signed:
+            validate_body(body, now=self.clock())
+            key_info = self.directory.authorise(body["key_id"], org)
+            try:
+                verify_body(canonical_json(body), signature, key_info.key)
+            except SignatureError as error:
+                raise SignatureError(f"submitted {body['type']}: {error}") from None
+            ctx.occurred_at = body["occurred_at"]
+            draft = ctx.emit(body["type"], UUID(body["aggregate_id"]), body["data"])
+            if draft.version != body["aggregate_version"] or draft.data != body["data"]:
+                raise InvalidInputError(
+                    f"submitted {body['type']} must be version {draft.version} of its aggregate "
+                    "and state every data field explicitly; re-read the aggregate and re-sign"
+                )
+            sealed.append(self._envelope(body, signature))
+        result = self._store(sealed, org, key, request, {})
+        if result is None:
+            raise ConcurrencyConflictError(
+                "another event was stored for the same aggregate first; re-read it and re-sign"
+            )
+        return result
+
+    def _seal(self, draft: Draft, signer: Signer, idempotency_key: str) -> SignedEvent:
+        if draft.type == GENESIS:
+            if VerifyingKey.from_base64(draft.data["root_key"]) != signer.public_key:
+                raise KeyNotAuthorisedError("the genesis event is signed with the root key it names")
+        else:
+            self.directory.authorise(signer.key_id, draft.org)
+        body = {
+            "type": draft.type,
+            "org": draft.org,
+            "key_id": signer.key_id,
+            "aggregate_id": str(draft.aggregate_id),
+            "aggregate_version": draft.version,
+            "occurred_at": draft.occurred_at,
+            "idempotency_key": idempotency_key,
+            "data": draft.data,
+        }
+        _, signature = sign_body(validate_body(body, now=self.clock()), signer)
+        return self._envelope(body, signature)
+
+    def _envelope(self, body: dict[str, Any], signature: bytes) -> SignedEvent:
+        recorded_at = format_time(self.clock())
+        return SignedEvent(
+            originator_id=UUID(body["aggregate_id"]),
+            originator_version=body["aggregate_version"],
+            body=body,
+            signature=signature,
+            recorded_at=recorded_at,
+            envelope=make_envelope(body, signature, recorded_at),
+        )
+
+    def _store(
+        self,
+        sealed: list[SignedEvent],
+        org: str,
+        key: str,
+        request: str,
+        value: dict[str, Any],
+    ) -> CommandResult | None:
+        refs = [[str(e.originator_id), e.originator_version, e.type] for e in sealed]
+        claim = IdempotencyClaim(org, key, request, canonical_json({"events": refs, "value": value}))
+        receipt = InsertReceipt()
+        stored = [self.mapper.to_stored_event(e) for e in sealed]
+        try:
+            self.recorder.insert_events(stored, claim=claim, receipt=receipt)
+        except IntegrityError:
+            replay = self._replay(org, key, request)
+            if replay is not None:
+                return replay
+            return None
+        return CommandResult(
+            events=tuple(
+                EventRef(str(e.originator_id), e.originator_version, e.type, nid, leaf)
+                for e, nid, leaf in zip(
+                    sealed, receipt.notification_ids, receipt.leaf_indexes, strict=True
+                )
+            ),
+            value=value,
+        )
+
+    def _replay(self, org: str, key: str, request: str) -> CommandResult | None:
+        claim = self.recorder.find_claim(org, key)
+        if claim is None:
+            return None
+        if claim.request_hash != request:
+            raise IdempotencyConflictError(
+                f"idempotency key {key!r} was already used by {org!r} for a different request; "
+                "use a new key for a new request"
+            )
+        stored = parse_json(claim.result)
+        refs = []
+        for aggregate_id, version, event_type in stored["events"]:
+            found = self.recorder.select_events(UUID(aggregate_id), gt=version - 1, lte=version)
+            refs.append(
+                EventRef(
+                    aggregate_id,
+                    version,
+                    event_type,
+                    getattr(found[0], "id", 0),
+                    getattr(found[0], "leaf_index", -1),
+                )
+            )
+        return CommandResult(events=tuple(refs), value=stored["value"], replayed=True)
+
+
+def _check_idempotency_key(key: str) -> None:
+    if not isinstance(key, str) or not _IDEMPOTENCY_KEY.match(key):
+        raise InvalidInputError("an idempotency key is 1 to 128 printable ASCII characters")
+
+
+def _request_hash(request: Any) -> str:
+    return hashlib.sha256(canonical_json(request)).hexdigest()
+
+
