@@ -31,7 +31,7 @@ class Context:
         self.occurred_at = occurred_at
         self.drafts: list[Draft] = []
         self._states: dict[UUID, AggregateState] = {}
-        self.settings: dict[str, Any] = {}
+        self._finalisers: dict[object, Callable[[Context], None]] = {}
 
     def state(self, cls: type[S], aggregate_id: UUID) -> S:
         """The aggregate's current state, including events staged by this command."""
@@ -51,14 +51,34 @@ class Context:
             raise NotFoundError(f"{what} is not in this ledger")
         return state
 
-    def emit(self, event_type: str, aggregate_id: UUID, data: EventData | dict[str, Any]) -> Draft:
-        """Validate, check and stage one event for ``aggregate_id``."""
+    def after(self, key: object, finaliser: Callable[[Context], None]) -> None:
+        """Run ``finaliser`` once, after the command's own events (derived events: stars...)."""
+        self._finalisers.setdefault(key, finaliser)
+
+    def finish(self) -> None:
+        while self._finalisers:
+            key = next(iter(self._finalisers))
+            self._finalisers.pop(key)(self)
+
+    def emit(
+        self,
+        event_type: str,
+        aggregate_id: UUID,
+        data: EventData | dict[str, Any],
+        *,
+        as_org: str | None = None,
+    ) -> Draft:
+        """Validate, check and stage one event for ``aggregate_id``.
+
+        ``as_org`` stages an event signed by another organisation's automatic key (a star
+        attained when the command's approval crosses a threshold, say).
+        """
         spec = spec_for(event_type)
         model = spec.parse(data.model_dump() if isinstance(data, EventData) else data)
         state = self.state(AGGREGATE_KINDS[spec.aggregate], aggregate_id)
         draft = Draft(
             type=event_type,
-            org=self.org,
+            org=as_org or self.org,
             aggregate_id=aggregate_id,
             version=state.version + 1,
             data=model.model_dump(mode="json"),

@@ -27,8 +27,16 @@ TOPIC_PREFIX = "ledger.event.v1:"
 MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 BODY_FIELDS = frozenset(
-    {"type", "org", "key_id", "aggregate_id", "aggregate_version", "occurred_at",
-     "idempotency_key", "data"}
+    {
+        "type",
+        "org",
+        "key_id",
+        "aggregate_id",
+        "aggregate_version",
+        "occurred_at",
+        "idempotency_key",
+        "data",
+    }
 )
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 _TYPE = re.compile(r"^[A-Z][A-Za-z]{2,63}$")
@@ -161,7 +169,9 @@ def sign_body(body: dict[str, Any], signer: Signer) -> tuple[bytes, bytes]:
     """Canonicalise and sign a body; return (canonical body bytes, signature)."""
     body_bytes = canonical_json(body)
     if len(body_bytes) > MAX_BODY_BYTES:
-        raise InvalidInputError(f"event body is {len(body_bytes)} bytes; the limit is {MAX_BODY_BYTES}")
+        raise InvalidInputError(
+            f"event body is {len(body_bytes)} bytes; the limit is {MAX_BODY_BYTES}"
+        )
     return body_bytes, signer.sign(signing_input(body_bytes))
 
 
@@ -173,7 +183,9 @@ def parse_signed_body(body_text: bytes | str, signature_b64: str) -> tuple[dict[
     """Parse a body signed outside the ledger; it must already be in canonical form."""
     body_bytes = body_text.encode("utf-8") if isinstance(body_text, str) else body_text
     if len(body_bytes) > MAX_BODY_BYTES:
-        raise InvalidInputError(f"event body is {len(body_bytes)} bytes; the limit is {MAX_BODY_BYTES}")
+        raise InvalidInputError(
+            f"event body is {len(body_bytes)} bytes; the limit is {MAX_BODY_BYTES}"
+        )
     if not is_canonical(body_bytes):
         raise InvalidInputError(
             "the signed body is not in RFC 8785 canonical form; sign JCS(body) exactly"

@@ -10,7 +10,12 @@ from typing import Any
 from uuid import UUID
 
 from .application import LedgerEvents
+from .commands.activities import ActivityCommands
+from .commands.awards import AwardCommands
 from .commands.organisations import OrganisationCommands
+from .commands.queries import QueryCommands
+from .commands.service import ServiceCommands
+from .commands.timebank import TimeBankCommands
 from .commands.volunteers import VolunteerCommands
 from .envelope import SignedEvent, utc_now
 from .errors import KeyNotAuthorisedError, NotFoundError
@@ -18,6 +23,7 @@ from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .personal_data import PersonalDataStore
 from .signing import Signer
 from .storage.url import StoreURL, parse_store_url
+from .transparency import CheckpointSchedule, TransparencyLog
 from .trust import TrustDirectory
 from .writer import Writer
 
@@ -32,7 +38,15 @@ def default_keystore(store: StoreURL) -> Keystore:
     return DirectoryKeystore(Path("ledger-keys"))
 
 
-class Ledger(OrganisationCommands, VolunteerCommands):
+class Ledger(
+    OrganisationCommands,
+    VolunteerCommands,
+    ActivityCommands,
+    ServiceCommands,
+    AwardCommands,
+    TimeBankCommands,
+    QueryCommands,
+):
     """A ledger in one store. Thread-safe for commands; open one per process."""
 
     def __init__(
@@ -41,6 +55,7 @@ class Ledger(OrganisationCommands, VolunteerCommands):
         *,
         keystore: Keystore | None = None,
         clock: Callable[[], datetime] = utc_now,
+        checkpoints: CheckpointSchedule | None = None,
     ) -> None:
         self.store = url if isinstance(url, StoreURL) else parse_store_url(url)
         if self.store.kind == "sqlite":
@@ -53,7 +68,10 @@ class Ledger(OrganisationCommands, VolunteerCommands):
         self.keystore = keystore if keystore is not None else default_keystore(self.store)
         self.personal_data = PersonalDataStore(self.recorder)
         self.clock = clock
-        self.writer = Writer(self.recorder, self.app.events, self.app.signed_mapper, self.directory, clock)
+        self.writer = Writer(
+            self.recorder, self.app.events, self.app.signed_mapper, self.directory, clock
+        )
+        self.log = TransparencyLog(self.recorder, self.directory, self.keystore, checkpoints)
 
     @classmethod
     def open(cls, url: str | None = None, **options: Any) -> Ledger:
@@ -76,13 +94,10 @@ class Ledger(OrganisationCommands, VolunteerCommands):
 
     def event(self, aggregate_id: UUID | str, version: int) -> SignedEvent:
         """One verified event."""
-        found = list(
-            self.app.events.get(UUID(str(aggregate_id)), gt=version - 1, lte=version)  # type: ignore[arg-type]
-        )
+        found = self.recorder.select_events(UUID(str(aggregate_id)), gt=version - 1, lte=version)
         if not found:
             raise NotFoundError(f"event {aggregate_id} v{version} is not in this ledger")
-        event: SignedEvent = found[0]
-        return event
+        return self.app.signed_mapper.verify(found[0])
 
     def event_at(self, leaf_index: int) -> SignedEvent:
         """The verified event at a leaf index of the Merkle log."""
@@ -94,7 +109,9 @@ class Ledger(OrganisationCommands, VolunteerCommands):
     def log_size(self) -> int:
         return self.recorder.log_size()
 
-    def signer_for(self, org: str, signer: Signer | None = None, purpose: str = "signing") -> Signer:
+    def signer_for(
+        self, org: str, signer: Signer | None = None, purpose: str = "signing"
+    ) -> Signer:
         """The given signer, or the newest of ``org``'s active keys held in the keystore."""
         if signer is not None:
             return signer

@@ -42,7 +42,7 @@ class SignedEventMapper(Mapper[UUID]):
         if hasattr(stored, "leaf_hash"):
             if leaf_index is None:
                 raise TamperedEventError(f"{where} is stored but has no leaf in the Merkle log")
-            if stored.leaf_hash != hashlib.sha256(b"\x00" + stored.state).digest():  # type: ignore[attr-defined]
+            if stored.leaf_hash != hashlib.sha256(b"\x00" + stored.state).digest():
                 raise TamperedEventError(f"{where}: its bytes differ from its logged leaf hash")
         try:
             body, signature, recorded_at = open_envelope(stored.state)
@@ -53,7 +53,9 @@ class SignedEventMapper(Mapper[UUID]):
             or body.get("aggregate_version") != stored.originator_version
             or stored.topic != event_topic(str(body.get("type")))
         ):
-            raise TamperedEventError(f"{where}: its id, version or type differ from its signed body")
+            raise TamperedEventError(
+                f"{where}: its id, version or type differ from its signed body"
+            )
         assert self.directory is not None, "the mapper needs the ledger's trust directory"
         try:
             key = self.directory.key(str(body.get("key_id")))

@@ -42,7 +42,9 @@ class PersonalDataStore:
         key = self._recorder.side_get(KEYS, number)
         sealed = self._recorder.side_get(DATA, number)
         if key is None or sealed is None:
-            raise NotFoundError(f"no personal data is held for volunteer {number} (or it was erased)")
+            raise NotFoundError(
+                f"no personal data is held for volunteer {number} (or it was erased)"
+            )
         plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], number.encode("ascii"))
         result: dict[str, Any] = parse_json(plain)
         return result
@@ -66,7 +68,9 @@ def _validate(fields: dict[str, Any]) -> None:
         raise InvalidInputError("personal data is a non-empty object")
     unknown = set(fields) - FIELDS
     if unknown:
-        raise InvalidInputError(f"unknown personal data fields {sorted(unknown)}; allowed {sorted(FIELDS)}")
+        raise InvalidInputError(
+            f"unknown personal data fields {sorted(unknown)}; allowed {sorted(FIELDS)}"
+        )
     for name, value in fields.items():
         if name == "is_minor":
             if not isinstance(value, bool):

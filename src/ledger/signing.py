@@ -70,9 +70,7 @@ class VerifyingKey:
         try:
             self._key.verify(signature, message)
         except InvalidSignature:
-            raise SignatureError(
-                f"signature does not verify with key {self.key_id}"
-            ) from None
+            raise SignatureError(f"signature does not verify with key {self.key_id}") from None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, VerifyingKey) and other.raw == self.raw

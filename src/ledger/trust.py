@@ -33,6 +33,26 @@ KEY_EVENT_TYPES = (
     "KeyRevoked",
     "LogKeyAdded",
     "LogKeyRetired",
+    "LedgerSettingsChanged",
+    "HolidaysDeclared",
+    "ServiceFieldAdded",
+    "StarSchemePublished",
+    "StarSchemeRevised",
+    "TimeBankOpened",
+)
+DEFAULT_DAILY_LIMIT_MINUTES = 24 * 60
+SERVICE_FIELDS = (
+    "theory-lectures",
+    "culture-and-arts",
+    "science-popularisation",
+    "psychological-counselling",
+    "medical-and-health",
+    "legal-aid",
+    "care-for-elderly-and-children",
+    "emergency-rescue",
+    "community-governance",
+    "traffic-persuasion",
+    "large-event-service",
 )
 KEY_TOPICS = [event_topic(name) for name in KEY_EVENT_TYPES]
 
@@ -75,6 +95,36 @@ class LedgerInfo:
     log_keys: dict[str, VerifyingKey] = field(default_factory=dict)  # key_id -> key
 
 
+@dataclass
+class StarSchemeInfo:
+    scheme_id: str
+    owner: str
+    name: str
+    version: int
+    thresholds_hours: list[int]
+
+
+@dataclass
+class TimeBankInfo:
+    bank_id: str
+    owner: str
+    credit_numerator: int
+    credit_denominator: int
+    cap_minutes: int | None
+    surplus_account: str | None
+
+
+@dataclass
+class ReferenceData:
+    """Ledger-wide data that rules read: limits, calendars, fields, star schemes, time banks."""
+
+    daily_limit_minutes: int = DEFAULT_DAILY_LIMIT_MINUTES
+    holidays: set[str] = field(default_factory=set)
+    service_fields: set[str] = field(default_factory=lambda: set(SERVICE_FIELDS))
+    star_schemes: dict[str, StarSchemeInfo] = field(default_factory=dict)
+    time_banks: dict[str, TimeBankInfo] = field(default_factory=dict)
+
+
 Reader = Callable[[int, int, int | None, Sequence[str]], Sequence[Any]]
 
 
@@ -88,6 +138,7 @@ class TrustDirectory:
         self.ledger: LedgerInfo | None = None
         self.organisations: dict[str, OrganisationInfo] = {}
         self.keys: dict[str, KeyInfo] = {}
+        self.reference = ReferenceData()
 
     def refresh(self) -> None:
         with self._lock:
@@ -140,13 +191,20 @@ class TrustDirectory:
 
     def active_keys(self, org_id: str, purpose: str = "signing") -> list[KeyInfo]:
         return [
-            k for k in self.keys.values()
+            k
+            for k in self.keys.values()
             if k.org_id == org_id and k.purpose == purpose and k.revoked_at is None
         ]
 
-    def authorise(self, key_id: str, org_id: str, position: int | None = None) -> KeyInfo:
+    def authorise(
+        self, key_id: str, org_id: str, position: int | None = None, purpose: str | None = None
+    ) -> KeyInfo:
         """Return the key if it may sign for ``org_id`` at ``position``; else raise."""
         info = self.key(key_id)
+        if purpose is not None and info.purpose != purpose:
+            raise KeyNotAuthorisedError(
+                f"key {key_id} is a {info.purpose} key; this event needs a {purpose} key"
+            )
         if info.org_id != org_id:
             raise KeyNotAuthorisedError(
                 f"key {key_id} belongs to {info.org_id!r}, not to {org_id!r}; "
@@ -193,6 +251,30 @@ class TrustDirectory:
             self.ledger.log_keys[log_key.key_id] = log_key
         elif kind == "LogKeyRetired" and self.ledger is not None:
             self.ledger.log_keys.pop(data["key_id"], None)
+        else:
+            self._follow_reference(kind, body["org"], data)
+
+    def _follow_reference(self, kind: str, signer: str, data: dict[str, Any]) -> None:
+        ref = self.reference
+        if kind == "LedgerSettingsChanged":
+            ref.daily_limit_minutes = data["daily_limit_minutes"]
+        elif kind == "HolidaysDeclared":
+            ref.holidays.update(data["dates"])
+        elif kind == "ServiceFieldAdded":
+            ref.service_fields.add(data["field"])
+        elif kind in ("StarSchemePublished", "StarSchemeRevised"):
+            ref.star_schemes[data["scheme_id"]] = StarSchemeInfo(
+                data["scheme_id"], signer, data["name"], data["version"], data["thresholds_hours"]
+            )
+        elif kind == "TimeBankOpened":
+            ref.time_banks[data["bank_id"]] = TimeBankInfo(
+                data["bank_id"],
+                signer,
+                data["credit_numerator"],
+                data["credit_denominator"],
+                data["cap_minutes"],
+                data["surplus_account"],
+            )
 
     def _check_authority(self, where: str, body: dict[str, Any]) -> None:
         kind, data, signer = body["type"], body["data"], body["org"]
@@ -207,8 +289,17 @@ class TrustDirectory:
             allowed = target_key is not None and (
                 signer == target_key.org_id or signer in self.ancestors(target_key.org_id)
             )
-        elif kind in ("LogKeyAdded", "LogKeyRetired"):
+        elif kind in (
+            "LogKeyAdded",
+            "LogKeyRetired",
+            "LedgerSettingsChanged",
+            "HolidaysDeclared",
+            "ServiceFieldAdded",
+        ):
             allowed = self.ledger is not None and signer == self.ledger.root_org
+        elif kind == "StarSchemeRevised":
+            scheme = self.reference.star_schemes.get(data["scheme_id"])
+            allowed = scheme is not None and scheme.owner == signer
         if not allowed:
             raise TamperedEventError(f"{where}: {signer!r} has no authority for {kind}")
 

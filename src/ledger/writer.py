@@ -36,7 +36,7 @@ from .errors import (
     SignatureError,
 )
 from .mapper import SignedEventMapper
-from .model.registry import Draft
+from .model.registry import Draft, spec_for
 from .signing import Signer, VerifyingKey
 from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol
 from .trust import GENESIS, TrustDirectory
@@ -82,6 +82,7 @@ class CommandResult:
 
 
 Decision = Callable[[Context], dict[str, Any]]
+SignerLookup = Callable[[str, str], Signer]
 
 
 class Writer:
@@ -112,8 +113,13 @@ class Writer:
         params: dict[str, Any],
         decide: Decision,
         occurred_at: datetime | None = None,
+        other_signers: SignerLookup | None = None,
     ) -> CommandResult:
-        """Run a command for ``org``, signing with ``signer``."""
+        """Run a command for ``org``, signing with ``signer``.
+
+        Events staged for another organisation or needing another key purpose (automatic awards)
+        are signed with ``other_signers(org, purpose)``.
+        """
         _check_idempotency_key(idempotency_key)
         when = format_time(occurred_at or self.clock())
         request = _request_hash({"command": command, "org": org, "params": params})
@@ -124,7 +130,11 @@ class Writer:
             self.directory.refresh()
             ctx = Context(self.read_events, self.directory, org, when)
             value = decide(ctx)
-            sealed = [self._seal(d, signer, idempotency_key) for d in ctx.drafts]
+            ctx.finish()
+            sealed = [
+                self._seal(d, self._signer(d, org, signer, other_signers), idempotency_key)
+                for d in ctx.drafts
+            ]
             result = self._store(sealed, org, idempotency_key, request, value)
             if result is not None:
                 return result
@@ -132,10 +142,20 @@ class Writer:
             f"{command}: other writers kept changing the same records; try again"
         )
 
-    def submit(self, signed: Sequence[tuple[dict[str, Any], bytes]]) -> CommandResult:
-        """Store bodies signed outside the ledger, exactly as signed, all or nothing."""
+    def submit(
+        self,
+        signed: Sequence[tuple[dict[str, Any], bytes]],
+        other_signers: SignerLookup | None = None,
+    ) -> CommandResult:
+        """Store bodies signed outside the ledger, exactly as signed, all or nothing.
+
+        Events the rules derive from them (a star attained, say) are signed by the ledger with
+        ``other_signers``, as for any command.
+        """
         if not signed:
             raise InvalidInputError("submit at least one signed event")
+        for body, _ in signed:
+            validate_body(body, now=self.clock())
         first = signed[0][0]
         org, key = first["org"], first["idempotency_key"]
         if any(b["org"] != org or b["idempotency_key"] != key for b, _ in signed):
@@ -149,7 +169,9 @@ class Writer:
         sealed: list[SignedEvent] = []
         for body, signature in signed:
             validate_body(body, now=self.clock())
-            key_info = self.directory.authorise(body["key_id"], org)
+            key_info = self.directory.authorise(
+                body["key_id"], org, purpose=spec_for(body["type"]).key_purpose
+            )
             try:
                 verify_body(canonical_json(body), signature, key_info.key)
             except SignatureError as error:
@@ -162,6 +184,12 @@ class Writer:
                     "and state every data field explicitly; re-read the aggregate and re-sign"
                 )
             sealed.append(self._envelope(body, signature))
+        submitted = len(ctx.drafts)
+        ctx.finish()
+        sealed.extend(
+            self._seal(d, self._signer(d, "", None, other_signers), key)
+            for d in ctx.drafts[submitted:]
+        )
         result = self._store(sealed, org, key, request, {})
         if result is None:
             raise ConcurrencyConflictError(
@@ -169,12 +197,26 @@ class Writer:
             )
         return result
 
+    @staticmethod
+    def _signer(
+        draft: Draft, org: str, signer: Signer | None, other_signers: SignerLookup | None
+    ) -> Signer:
+        purpose = spec_for(draft.type).key_purpose
+        if signer is not None and draft.org == org and purpose == "signing":
+            return signer
+        if other_signers is None:
+            raise KeyNotAuthorisedError(f"{draft.type} needs a {purpose} key of {draft.org!r}")
+        return other_signers(draft.org, purpose)
+
     def _seal(self, draft: Draft, signer: Signer, idempotency_key: str) -> SignedEvent:
         if draft.type == GENESIS:
             if VerifyingKey.from_base64(draft.data["root_key"]) != signer.public_key:
-                raise KeyNotAuthorisedError("the genesis event is signed with the root key it names")
+                raise KeyNotAuthorisedError(
+                    "the genesis event is signed with the root key it names"
+                )
         else:
-            self.directory.authorise(signer.key_id, draft.org)
+            purpose = spec_for(draft.type).key_purpose
+            self.directory.authorise(signer.key_id, draft.org, purpose=purpose)
         body = {
             "type": draft.type,
             "org": draft.org,
@@ -208,7 +250,9 @@ class Writer:
         value: dict[str, Any],
     ) -> CommandResult | None:
         refs = [[str(e.originator_id), e.originator_version, e.type] for e in sealed]
-        claim = IdempotencyClaim(org, key, request, canonical_json({"events": refs, "value": value}))
+        claim = IdempotencyClaim(
+            org, key, request, canonical_json({"events": refs, "value": value})
+        )
         receipt = InsertReceipt()
         stored = [self.mapper.to_stored_event(e) for e in sealed]
         try:
@@ -260,5 +304,3 @@ def _check_idempotency_key(key: str) -> None:
 
 def _request_hash(request: Any) -> str:
     return hashlib.sha256(canonical_json(request)).hexdigest()
-
-

@@ -55,6 +55,7 @@ class CommandHost:
             params=params,
             decide=decision,
             occurred_at=occurred_at,
+            other_signers=lambda other, key_purpose: self.signer_for(other, None, key_purpose),
         )
 
     def _emit_one(
@@ -73,7 +74,7 @@ class CommandHost:
             org,
             event_type,
             {"aggregate_id": str(aggregate_id), "data": data},
-            lambda ctx: ctx.emit(event_type, aggregate_id, data) and None,
+            lambda ctx: _emit_only(ctx, event_type, aggregate_id, data),
             idempotency_key=idempotency_key,
             signer=signer,
             occurred_at=occurred_at,
@@ -84,3 +85,7 @@ class CommandHost:
         for event in self.events(aggregate_id):
             state.apply(event, event.data)
         return state
+
+
+def _emit_only(ctx: Context, event_type: str, aggregate_id: UUID, data: dict[str, Any]) -> None:
+    ctx.emit(event_type, aggregate_id, data)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+from ..context import Context
 from ..errors import NotFoundError
 from ..keystore import LOG_KEY_OWNER
 from ..model.aggregates import Organisation
@@ -36,7 +38,12 @@ class OrganisationCommands(CommandHost):
         data = {
             "name": name,
             "origin": origin,
-            "root": {"org_id": root_org_id, "name": root_name, "kind": "federation", "region": region},
+            "root": {
+                "org_id": root_org_id,
+                "name": root_name,
+                "kind": "federation",
+                "region": region,
+            },
             "root_key": root_key.public_key.to_base64(),
             "log_key": log_key.public_key.to_base64(),
         }
@@ -47,7 +54,7 @@ class OrganisationCommands(CommandHost):
             idempotency_key="genesis",
             command="LedgerCreated",
             params=data,
-            decide=lambda ctx: ctx.emit("LedgerCreated", aggregate_id, data) and {},
+            decide=lambda ctx: _emit_genesis(ctx, aggregate_id, data),
         )
         self.keystore.add(root_org_id, root_key)
         self.keystore.add(LOG_KEY_OWNER, log_key)
@@ -81,8 +88,13 @@ class OrganisationCommands(CommandHost):
         """Register ``org_id`` under ``org``, which signs as its parent."""
         data = {"org_id": org_id, "name": name, "kind": kind, "region": region, "parent": org}
         return self._emit_one(
-            org, "OrganisationRegistered", organisation_aggregate_id(org_id), data,
-            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+            org,
+            "OrganisationRegistered",
+            organisation_aggregate_id(org_id),
+            data,
+            idempotency_key=idempotency_key,
+            signer=signer,
+            occurred_at=occurred_at,
         )
 
     def register_key(
@@ -104,17 +116,25 @@ class OrganisationCommands(CommandHost):
             "purpose": purpose,
         }
         return self._emit_one(
-            org, "KeyRegistered", organisation_aggregate_id(for_org), data,
-            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+            org,
+            "KeyRegistered",
+            organisation_aggregate_id(for_org),
+            data,
+            idempotency_key=idempotency_key,
+            signer=signer,
+            occurred_at=occurred_at,
         )
 
     def new_key(
         self, org: str, *, for_org: str, idempotency_key: str, purpose: str = "signing"
     ) -> str:
-        """Generate a key for ``for_org``, keep it in the keystore and register it. Returns its id."""
+        """Generate a key for ``for_org``, keep it in the keystore, register it; return its id."""
         key = SigningKey.generate()
         self.register_key(
-            org, for_org=for_org, public_key=key.public_key, idempotency_key=idempotency_key,
+            org,
+            for_org=for_org,
+            public_key=key.public_key,
+            idempotency_key=idempotency_key,
             purpose=purpose,
         )
         self.keystore.add(for_org, key)
@@ -134,8 +154,13 @@ class OrganisationCommands(CommandHost):
         """Revoke a key: it signs nothing new; what it signed before stays valid."""
         data = {"org_id": for_org, "key_id": key_id, "reason": reason}
         return self._emit_one(
-            org, "KeyRevoked", organisation_aggregate_id(for_org), data,
-            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+            org,
+            "KeyRevoked",
+            organisation_aggregate_id(for_org),
+            data,
+            idempotency_key=idempotency_key,
+            signer=signer,
+            occurred_at=occurred_at,
         )
 
     def organisation(self, org_id: str) -> dict[str, Any]:
@@ -156,3 +181,8 @@ class OrganisationCommands(CommandHost):
             },
             "version": state.version,
         }
+
+
+def _emit_genesis(ctx: Context, aggregate_id: UUID, data: dict[str, Any]) -> dict[str, Any]:
+    ctx.emit("LedgerCreated", aggregate_id, data)
+    return {}

@@ -38,8 +38,13 @@ class VolunteerCommands(CommandHost):
             return {"number": chosen}
 
         result = self._command(
-            org, "VolunteerRegistered", {"number": number}, decide,
-            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+            org,
+            "VolunteerRegistered",
+            {"number": number},
+            decide,
+            idempotency_key=idempotency_key,
+            signer=signer,
+            occurred_at=occurred_at,
         )
         if personal and not result.replayed:
             self.personal_data.put(result.value["number"], personal)
@@ -56,13 +61,24 @@ class VolunteerCommands(CommandHost):
         occurred_at: datetime | None,
     ) -> CommandResult:
         return self._emit_one(
-            org, event_type, volunteer_aggregate_id(number), {"number": number, **data},
-            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+            org,
+            event_type,
+            volunteer_aggregate_id(number),
+            {"number": number, **data},
+            idempotency_key=idempotency_key,
+            signer=signer,
+            occurred_at=occurred_at,
         )
 
     def give_consent(
-        self, org: str, *, number: str, purpose: str, idempotency_key: str,
-        signer: Signer | None = None, occurred_at: datetime | None = None,
+        self,
+        org: str,
+        *,
+        number: str,
+        purpose: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
         """Record the volunteer's consent to a purpose (for example ``certificate-name``)."""
         return self._volunteer_event(
@@ -70,17 +86,33 @@ class VolunteerCommands(CommandHost):
         )
 
     def withdraw_consent(
-        self, org: str, *, number: str, purpose: str, idempotency_key: str,
-        signer: Signer | None = None, occurred_at: datetime | None = None,
+        self,
+        org: str,
+        *,
+        number: str,
+        purpose: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
         return self._volunteer_event(
-            org, "ConsentWithdrawn", number, {"purpose": purpose}, idempotency_key, signer,
+            org,
+            "ConsentWithdrawn",
+            number,
+            {"purpose": purpose},
+            idempotency_key,
+            signer,
             occurred_at,
         )
 
     def join(
-        self, org: str, *, number: str, idempotency_key: str,
-        signer: Signer | None = None, occurred_at: datetime | None = None,
+        self,
+        org: str,
+        *,
+        number: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
         """``org`` admits the volunteer as a member (a volunteer may belong to several)."""
         return self._volunteer_event(
@@ -88,16 +120,27 @@ class VolunteerCommands(CommandHost):
         )
 
     def leave(
-        self, org: str, *, number: str, idempotency_key: str,
-        signer: Signer | None = None, occurred_at: datetime | None = None,
+        self,
+        org: str,
+        *,
+        number: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
         return self._volunteer_event(
             org, "MembershipLeft", number, {"org_id": org}, idempotency_key, signer, occurred_at
         )
 
     def request_transfer(
-        self, org: str, *, number: str, to_org: str, idempotency_key: str,
-        signer: Signer | None = None, occurred_at: datetime | None = None,
+        self,
+        org: str,
+        *,
+        number: str,
+        to_org: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
         """The volunteer's current organisation asks ``to_org`` to take them over.
 
@@ -114,27 +157,55 @@ class VolunteerCommands(CommandHost):
             return {"transfer_id": transfer_id}
 
         return self._command(
-            org, "TransferRequested", {"number": number, "to_org": to_org}, decide,
-            idempotency_key=idempotency_key, signer=signer, occurred_at=occurred_at,
+            org,
+            "TransferRequested",
+            {"number": number, "to_org": to_org},
+            decide,
+            idempotency_key=idempotency_key,
+            signer=signer,
+            occurred_at=occurred_at,
         )
 
     def accept_transfer(
-        self, org: str, *, number: str, transfer_id: str, idempotency_key: str,
-        signer: Signer | None = None, occurred_at: datetime | None = None,
+        self,
+        org: str,
+        *,
+        number: str,
+        transfer_id: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
         """The receiving organisation accepts: membership moves, hours stay with the person."""
         return self._volunteer_event(
-            org, "TransferAccepted", number, {"transfer_id": transfer_id}, idempotency_key,
-            signer, occurred_at,
+            org,
+            "TransferAccepted",
+            number,
+            {"transfer_id": transfer_id},
+            idempotency_key,
+            signer,
+            occurred_at,
         )
 
     def decline_transfer(
-        self, org: str, *, number: str, transfer_id: str, reason: str, idempotency_key: str,
-        signer: Signer | None = None, occurred_at: datetime | None = None,
+        self,
+        org: str,
+        *,
+        number: str,
+        transfer_id: str,
+        reason: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
     ) -> CommandResult:
         return self._volunteer_event(
-            org, "TransferDeclined", number, {"transfer_id": transfer_id, "reason": reason},
-            idempotency_key, signer, occurred_at,
+            org,
+            "TransferDeclined",
+            number,
+            {"transfer_id": transfer_id, "reason": reason},
+            idempotency_key,
+            signer,
+            occurred_at,
         )
 
     def volunteer(self, number: str) -> dict[str, Any]:

@@ -1,3 +1,12 @@
 """The ledger's event types and aggregate states. Importing it registers every event type."""
 
-from . import organisations, volunteers  # noqa: F401
+from . import (  # noqa: F401
+    activities,
+    attendance,
+    awards,
+    organisations,
+    service,
+    settings,
+    timebank,
+    volunteers,
+)

@@ -58,11 +58,15 @@ class Organisation(AggregateState):
     parent: str | None = None
     keys: dict[str, str] = field(default_factory=dict)  # key_id -> purpose
     revoked: set[str] = field(default_factory=set)
+    honours: dict[str, Any] = field(default_factory=dict)
 
     def on_LedgerCreated(self, fact: Fact, data: dict[str, Any]) -> None:
         root = data["root"]
         self.org_id, self.name, self.org_kind, self.region = (
-            root["org_id"], root["name"], root["kind"], root["region"]
+            root["org_id"],
+            root["name"],
+            root["kind"],
+            root["region"],
         )
         self.keys[key_id_of(b64decode(data["root_key"]))] = "signing"
 
@@ -75,6 +79,16 @@ class Organisation(AggregateState):
 
     def on_KeyRevoked(self, fact: Fact, data: dict[str, Any]) -> None:
         self.revoked.add(data["key_id"])
+
+    def on_OrganisationHonourGranted(self, fact: Fact, data: dict[str, Any]) -> None:
+        from .service import Honour
+
+        self.honours[data["honour_id"]] = Honour(
+            data["honour_id"], data["honour"], fact.org, data["granted_on"]
+        )
+
+    def on_OrganisationHonourRevoked(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.honours[data["honour_id"]].revoked = True
 
 
 @dataclass

@@ -45,6 +45,7 @@ class EventSpec:
     aggregate: str
     schema: type[EventData]
     check: Check
+    key_purpose: str = "signing"
 
     def parse(self, data: Any) -> EventData:
         try:
@@ -61,14 +62,14 @@ EVENT_SPECS: dict[str, EventSpec] = {}
 
 
 def event_type(
-    name: str, aggregate: str, schema: type[D]
+    name: str, aggregate: str, schema: type[D], *, key_purpose: str = "signing"
 ) -> Callable[[Callable[[Context, Draft, D], None]], Callable[[Context, Draft, D], None]]:
     """Register an event type with the function that checks its rules."""
 
     def register(check: Callable[[Context, Draft, D], None]) -> Callable[[Context, Draft, D], None]:
         if name in EVENT_SPECS:
             raise RuntimeError(f"event type {name} registered twice")
-        EVENT_SPECS[name] = EventSpec(name, aggregate, schema, check)
+        EVENT_SPECS[name] = EventSpec(name, aggregate, schema, check, key_purpose)
         return check
 
     return register

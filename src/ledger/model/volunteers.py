@@ -108,7 +108,9 @@ def check_transfer_requested(ctx: Context, draft: Draft, data: TransferRequested
     _same_aggregate(draft, data.number)
     volunteer = registered_volunteer(ctx, data.number)
     if draft.org != data.from_org:
-        raise KeyNotAuthorisedError("a transfer is requested by the volunteer's current organisation")
+        raise KeyNotAuthorisedError(
+            "a transfer is requested by the volunteer's current organisation"
+        )
     _require_member(volunteer, data.from_org)
     ctx.directory.organisation(data.to_org)
     if data.to_org == data.from_org or data.to_org in volunteer.members_of:

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
 from .records import IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
@@ -70,9 +69,9 @@ class LedgerRecorder(POPOApplicationRecorder):
         with self._database_lock:
             index = self._stored_events_index[str(originator_id)]
             versions = sorted(index, reverse=desc)
-            chosen = [
-                v for v in versions if (gt is None or v > gt) and (lte is None or v <= lte)
-            ][:limit]
+            chosen = [v for v in versions if (gt is None or v > gt) and (lte is None or v <= lte)][
+                :limit
+            ]
             return [self._logged(index[v] + 1, self._stored_events[index[v]]) for v in chosen]
 
     def select_notifications(

@@ -47,7 +47,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         )
 
     def _sql(self, text: str) -> Composed:
-        return SQL(text).format(**self._names)  # type: ignore[arg-type]
+        return SQL(text).format(**self._names)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -142,7 +142,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
         if lte is not None:
             statement += SQL(" AND e.originator_version <= %s")
             params.append(lte)
-        statement += SQL(" ORDER BY e.originator_version DESC" if desc else " ORDER BY e.originator_version")
+        statement += SQL(
+            " ORDER BY e.originator_version DESC" if desc else " ORDER BY e.originator_version"
+        )
         if limit is not None:
             statement += SQL(" LIMIT %s")
             params.append(limit)
@@ -160,7 +162,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
         clauses: list[SQL] = []
         params: list[Any] = []
         if start is not None:
-            clauses.append(SQL("e.notification_id >= %s" if inclusive_of_start else "e.notification_id > %s"))
+            clauses.append(
+                SQL("e.notification_id >= %s" if inclusive_of_start else "e.notification_id > %s")
+            )
             params.append(start)
         if stop is not None:
             clauses.append(SQL("e.notification_id <= %s"))

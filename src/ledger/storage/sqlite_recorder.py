@@ -34,7 +34,8 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             "notification_id INTEGER NOT NULL UNIQUE)",
             "CREATE TABLE IF NOT EXISTS ledger_log_nodes (level INTEGER NOT NULL, "
             "idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
-            "CREATE TABLE IF NOT EXISTS ledger_idempotency (scope TEXT NOT NULL, key TEXT NOT NULL, "
+            "CREATE TABLE IF NOT EXISTS ledger_idempotency (scope TEXT NOT NULL, "
+            "key TEXT NOT NULL, "
             "request_hash TEXT NOT NULL, result BLOB NOT NULL, PRIMARY KEY (scope, key)) "
             "WITHOUT ROWID",
             "CREATE TABLE IF NOT EXISTS ledger_side (namespace TEXT NOT NULL, key TEXT NOT NULL, "
@@ -52,7 +53,9 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             )
         ids = list(super()._insert_events(c, stored_events) or [])
         size = self._log_size(c)
-        rows = extend_log(size, lambda coords: self._read_nodes(c, coords), [s.state for s in stored_events])
+        rows = extend_log(
+            size, lambda coords: self._read_nodes(c, coords), [s.state for s in stored_events]
+        )
         c.executemany(
             "INSERT INTO ledger_log_leaves VALUES (?,?)",
             [(size + i, nid) for i, nid in enumerate(ids)],
@@ -119,7 +122,9 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         limit: int | None = None,
     ) -> Sequence[StoredEvent]:
         statement = self._select + "WHERE e.originator_id=? "
-        params: list[Any] = [originator_id.hex if isinstance(originator_id, UUID) else originator_id]
+        params: list[Any] = [
+            originator_id.hex if isinstance(originator_id, UUID) else originator_id
+        ]
         if gt is not None:
             statement += "AND e.originator_version>? "
             params.append(gt)
@@ -185,9 +190,7 @@ class LedgerRecorder(SQLiteApplicationRecorder):
 
     def side_put(self, namespace: str, key: str, value: bytes) -> None:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                "INSERT OR REPLACE INTO ledger_side VALUES (?,?,?)", (namespace, key, value)
-            )
+            c.execute("INSERT OR REPLACE INTO ledger_side VALUES (?,?,?)", (namespace, key, value))
 
     def side_get(self, namespace: str, key: str) -> bytes | None:
         rows = self._query(

@@ -35,7 +35,10 @@ class StoreURL:
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing persistence settings for this store."""
         recorder = f"ledger.storage.{self.kind}_recorder:LedgerRecorder"
-        env = {"APPLICATION_RECORDER_TOPIC": recorder, "MAPPER_TOPIC": "ledger.mapper:SignedEventMapper"}
+        env = {
+            "APPLICATION_RECORDER_TOPIC": recorder,
+            "MAPPER_TOPIC": "ledger.mapper:SignedEventMapper",
+        }
         if self.kind == "memory":
             env["PERSISTENCE_MODULE"] = "ledger.storage.memory_recorder:LedgerMemoryFactory"
         elif self.kind == "sqlite":

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install the project with its development tools into .venv, then lint, type-check and test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/ruff check src api tests benchmarks
+.venv/bin/mypy
+.venv/bin/python -m pytest -n 2 --durations=15 "$@"

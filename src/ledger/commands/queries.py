@@ -1,0 +1,154 @@
+"""Reading state from the events: balances, record status, organisation figures.
+
+These answers replay events directly; the projections give the same figures from SQL views,
+kept up to date, for dashboards and leaderboards.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from ..envelope import SignedEvent, event_topic
+from ..errors import NotFoundError
+from ..model.aggregates import Volunteer
+from ..model.awards import star_level
+from ..model.ids import volunteer_aggregate_id
+from ..model.service import ServiceAccount, number_of_record, service_account_id
+from .base import CommandHost
+
+RECORD_TYPES = (
+    "HoursRecorded",
+    "RecordApproved",
+    "RecordRejected",
+    "RecordCorrected",
+    "RecordVoided",
+)
+
+
+class QueryCommands(CommandHost):
+    def service_account(self, number: str) -> ServiceAccount:
+        state = self._state(ServiceAccount, service_account_id(number))
+        assert isinstance(state, ServiceAccount)
+        return state
+
+    def volunteer_balance(self, number: str) -> dict[str, Any]:
+        """Approved minutes in total, by service field, by year and by recording organisation;
+        star level under each scheme; honours."""
+        account = self.service_account(number)
+        by_field: dict[str, int] = defaultdict(int)
+        by_year: dict[str, int] = defaultdict(int)
+        by_org: dict[str, int] = defaultdict(int)
+        for record in account.records.values():
+            minutes = record.credited_minutes
+            if minutes:
+                by_field[record.service_field] += minutes
+                by_year[record.service_date[:4]] += minutes
+                by_org[record.recording_org] += minutes
+        schemes = self.directory.reference.star_schemes
+        return {
+            "number": number,
+            "approved_minutes": account.approved_minutes,
+            "by_field": dict(sorted(by_field.items())),
+            "by_year": dict(sorted(by_year.items())),
+            "by_recording_org": dict(sorted(by_org.items())),
+            "records": len(account.records),
+            "late_records": sum(1 for r in account.records.values() if r.late),
+            "stars": {
+                scheme_id: {
+                    "level": account.stars.get(scheme_id, 0),
+                    "due_level": star_level(account.approved_minutes, scheme.thresholds_hours),
+                    "scheme_version": scheme.version,
+                }
+                for scheme_id, scheme in sorted(schemes.items())
+            },
+            "honours": [
+                {
+                    "honour_id": h.honour_id,
+                    "honour": h.honour,
+                    "granted_by": h.granted_by,
+                    "granted_on": h.granted_on,
+                    "revoked": h.revoked,
+                }
+                for h in account.honours.values()
+            ],
+        }
+
+    def record_status(self, record_id: str) -> dict[str, Any]:
+        """A record's status and the events that made it so."""
+        number = number_of_record(record_id)
+        events = [
+            e
+            for e in self.events(service_account_id(number))
+            if e.data.get("record_id") == record_id and e.type in RECORD_TYPES
+        ]
+        if not events:
+            raise NotFoundError(f"record {record_id} is not in this ledger")
+        record = self.service_account(number).records[record_id]
+        return {
+            "record_id": record_id,
+            "number": number,
+            "status": "corrected"
+            if record.corrections and record.status == "approved"
+            else record.status,
+            "minutes": record.minutes,
+            "credited_minutes": record.credited_minutes,
+            "recording_org": record.recording_org,
+            "activity_id": record.activity_id,
+            "field": record.service_field,
+            "service_date": record.service_date,
+            "late": record.late,
+            "events": [
+                {
+                    "type": e.type,
+                    "org": e.org,
+                    "occurred_at": e.occurred_at,
+                    "aggregate_id": str(e.originator_id),
+                    "version": e.originator_version,
+                    "leaf_index": e.leaf_index,
+                    "data": e.data,
+                }
+                for e in events
+            ],
+        }
+
+    def events_of_types(self, *types: str) -> Iterator[SignedEvent]:
+        """Every event of these types, in log order, verified."""
+        topics = [event_topic(t) for t in types]
+        start = 1
+        while True:
+            batch = self.writer.recorder.select_notifications(start, 1000, None, topics)
+            for notification in batch:
+                yield self.writer.mapper.verify(notification)
+            if len(batch) < 1000:
+                return
+            start = batch[-1].id + 1
+
+    def organisation_figures(self, org_id: str) -> dict[str, Any]:
+        """Recorded and approved minutes of records made by ``org_id``, and its members now."""
+        self.directory.organisation(org_id)
+        accounts: dict[str, ServiceAccount] = {}
+        recorded = 0
+        for event in self.events_of_types("HoursRecorded"):
+            if event.org == org_id:
+                recorded += event.data["minutes"]
+                accounts.setdefault(event.data["number"], ServiceAccount(event.originator_id))
+        approved = 0
+        for number in accounts:
+            account = self.service_account(number)
+            approved += sum(
+                r.credited_minutes for r in account.records.values() if r.recording_org == org_id
+            )
+        members: set[str] = set()
+        for event in self.events_of_types("VolunteerRegistered"):
+            number = event.data["number"]
+            volunteer = self._state(Volunteer, volunteer_aggregate_id(number))
+            if org_id in getattr(volunteer, "members_of", set()):
+                members.add(number)
+        return {
+            "org_id": org_id,
+            "recorded_minutes": recorded,
+            "approved_minutes": approved,
+            "members": sorted(members),
+        }

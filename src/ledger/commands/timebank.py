@@ -1,0 +1,152 @@
+"""Time banks: opening one, and moving credit between accounts (double entry)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..context import Context
+from ..model.timebank import Account, account_aggregate_id, bank_aggregate_id
+from ..writer import CommandResult
+from .base import CommandHost
+
+
+class TimeBankCommands(CommandHost):
+    def open_time_bank(
+        self,
+        org: str,
+        *,
+        bank_id: str,
+        idempotency_key: str,
+        credit_numerator: int = 1,
+        credit_denominator: int = 1,
+        cap_minutes: int | None = None,
+        surplus_account: str | None = None,
+    ) -> CommandResult:
+        """``org`` runs a time bank: approved minutes in its part of the tree earn credit at
+        ``credit_numerator / credit_denominator`` per minute, up to ``cap_minutes`` per
+        volunteer; credit beyond the cap goes to ``surplus_account`` when one is named."""
+        data = {
+            "bank_id": bank_id,
+            "credit_numerator": credit_numerator,
+            "credit_denominator": credit_denominator,
+            "cap_minutes": cap_minutes,
+            "surplus_account": surplus_account,
+        }
+        return self._emit_one(
+            org,
+            "TimeBankOpened",
+            bank_aggregate_id(bank_id),
+            data,
+            idempotency_key=idempotency_key,
+        )
+
+    def transfer_credit(
+        self,
+        org: str,
+        *,
+        bank_id: str,
+        from_account: str,
+        to_account: str,
+        amount: int,
+        idempotency_key: str,
+        kind: str = "transfer",
+        reverses: str | None = None,
+    ) -> CommandResult:
+        """Move credit: one debit and one credit of the same amount, stored together.
+
+        ``kind`` is ``transfer``, ``donation``, ``redemption`` (to the providing organisation) or
+        ``reversal`` (with ``reverses``, the id of the transfer being undone, at most once).
+        ``result.value["transfer_id"]`` names the new transfer.
+        """
+        params: dict[str, Any] = {
+            "bank_id": bank_id,
+            "from": from_account,
+            "to": to_account,
+            "amount": amount,
+            "kind": kind,
+            "reverses": reverses,
+        }
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            transfer_id = str(uuid.uuid4())
+            common = {
+                "transfer_id": transfer_id,
+                "bank_id": bank_id,
+                "amount": amount,
+                "kind": kind,
+                "reverses": reverses,
+            }
+            ctx.emit(
+                "CreditSent",
+                account_aggregate_id(from_account),
+                {**common, "account": from_account, "counterparty": to_account},
+            )
+            ctx.emit(
+                "CreditReceived",
+                account_aggregate_id(to_account),
+                {**common, "account": to_account, "counterparty": from_account},
+            )
+            return {"transfer_id": transfer_id}
+
+        return self._command(
+            org, "CreditTransferred", params, decide, idempotency_key=idempotency_key
+        )
+
+    def reverse_transfer(
+        self, org: str, *, bank_id: str, transfer_id: str, idempotency_key: str
+    ) -> CommandResult:
+        """Reverse a mistaken transfer by a new one that points at it (at most once)."""
+        for account_id in self._accounts_of_transfer(bank_id, transfer_id):
+            account = self.account(account_id)
+            movement = account["movements"].get(transfer_id)
+            if movement and movement["amount"] > 0:
+                return self.transfer_credit(
+                    org,
+                    bank_id=bank_id,
+                    from_account=account_id,
+                    to_account=movement["counterparty"],
+                    amount=movement["amount"],
+                    kind="reversal",
+                    reverses=transfer_id,
+                    idempotency_key=idempotency_key,
+                )
+        from ..errors import NotFoundError
+
+        raise NotFoundError(f"transfer {transfer_id} is not a transfer of bank {bank_id}")
+
+    def _accounts_of_transfer(self, bank_id: str, transfer_id: str) -> list[str]:
+        from ..envelope import event_topic
+        from ..model.registry import spec_for  # noqa: F401  (event types registered)
+
+        found: list[str] = []
+        start = 1
+        while True:
+            batch = self.writer.recorder.select_notifications(
+                start, 1000, None, [event_topic("CreditReceived")]
+            )
+            for notification in batch:
+                event = self.writer.mapper.verify(notification)
+                if event.data["transfer_id"] == transfer_id and event.data["bank_id"] == bank_id:
+                    found.append(event.data["account"])
+            if len(batch) < 1000:
+                return found
+            start = batch[-1].id + 1
+
+    def account(self, account_id: str) -> dict[str, Any]:
+        """An account's balance and the history of its movements."""
+        state = self._state(Account, account_aggregate_id(account_id))
+        assert isinstance(state, Account)
+        return {
+            "account": account_id,
+            "balance": state.balance,
+            "movements": {
+                m.transfer_id: {
+                    "counterparty": m.counterparty,
+                    "amount": m.amount,
+                    "kind": m.kind,
+                    "reversed": m.reversed,
+                }
+                for m in state.movements.values()
+            },
+        }

@@ -1,0 +1,95 @@
+"""Activities: what volunteers serve in. An organisation publishes them and may cancel them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import Field, StringConstraints
+
+from ..context import Context
+from ..envelope import parse_time
+from ..errors import KeyNotAuthorisedError, RuleViolationError
+from .aggregates import AggregateState, Fact, register_aggregate
+from .ids import LongText, OrgId, ShortText, UUIDText
+from .registry import Draft, EventData, event_type
+
+LeaderRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9:._-]{1,63}$")]
+TimeText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
+
+
+def activity_aggregate_id(activity_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/activities/{activity_id}")
+
+
+@register_aggregate
+@dataclass
+class Activity(AggregateState):
+    kind = "activity"
+    activity_id: str = ""
+    org: str = ""
+    title: str = ""
+    field: str = ""
+    starts_at: str = ""
+    ends_at: str = ""
+    max_minutes: int | None = None
+    allow_repeats: bool = False
+    people_served: int | None = None
+    cancelled: bool = False
+
+    def on_ActivityPublished(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.activity_id, self.org, self.title = data["activity_id"], fact.org, data["title"]
+        self.field, self.starts_at, self.ends_at = data["field"], data["starts_at"], data["ends_at"]
+        self.max_minutes, self.allow_repeats = data["max_minutes"], data["allow_repeats"]
+        self.people_served = data["people_served"]
+
+    def on_ActivityCancelled(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.cancelled = True
+
+
+class ActivityPublished(EventData):
+    activity_id: UUIDText
+    title: ShortText
+    field: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]{2,60}$")]
+    place: ShortText
+    station: OrgId | None = None
+    starts_at: TimeText
+    ends_at: TimeText
+    leader: LeaderRef
+    content: LongText
+    max_minutes: Annotated[int, Field(ge=1, le=24 * 60 * 31)] | None = None
+    allow_repeats: bool = False
+    people_served: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+
+
+class ActivityCancelled(EventData):
+    activity_id: UUIDText
+    reason: LongText
+
+
+@event_type("ActivityPublished", "activity", ActivityPublished)
+def check_activity_published(ctx: Context, draft: Draft, data: ActivityPublished) -> None:
+    if draft.aggregate_id != activity_aggregate_id(data.activity_id):
+        raise RuleViolationError("the event's aggregate is not this activity's")
+    if ctx.state(Activity, draft.aggregate_id).exists:
+        raise RuleViolationError(f"activity {data.activity_id} is already published")
+    ctx.directory.organisation(draft.org)
+    if data.field not in ctx.directory.reference.service_fields:
+        raise RuleViolationError(
+            f"unknown service field {data.field!r}; known: "
+            f"{sorted(ctx.directory.reference.service_fields)}"
+        )
+    if parse_time(data.ends_at) <= parse_time(data.starts_at):
+        raise RuleViolationError("an activity ends after it starts")
+    if data.station is not None and not ctx.directory.is_at_or_above(draft.org, data.station):
+        raise RuleViolationError(f"station {data.station!r} is not under {draft.org!r}")
+
+
+@event_type("ActivityCancelled", "activity", ActivityCancelled)
+def check_activity_cancelled(ctx: Context, draft: Draft, data: ActivityCancelled) -> None:
+    activity = ctx.existing(Activity, draft.aggregate_id, f"activity {data.activity_id}")
+    if not ctx.directory.is_at_or_above(draft.org, activity.org):
+        raise KeyNotAuthorisedError(f"only {activity.org!r} or an organisation above it may cancel")
+    if activity.cancelled:
+        raise RuleViolationError(f"activity {data.activity_id} is already cancelled")

@@ -1,0 +1,230 @@
+"""Awards: star schemes as versioned data, star levels issued automatically, and honours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import Field, StringConstraints
+
+from ..context import Context
+from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
+from .aggregates import AggregateState, Fact, Organisation, Volunteer, register_aggregate
+from .ids import (
+    LongText,
+    OrgId,
+    ShortText,
+    Slug,
+    VolunteerNumber,
+    organisation_aggregate_id,
+    volunteer_aggregate_id,
+)
+from .registry import Draft, EventData, event_type
+from .service import RecordId, ServiceAccount, service_account_id
+
+DEFAULT_THRESHOLDS_HOURS = (100, 300, 600, 1000, 1500)
+Thresholds = Annotated[
+    list[Annotated[int, Field(ge=1, le=1_000_000)]], Field(min_length=1, max_length=10)
+]
+HonourId = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{1,80}-H[1-9][0-9]{0,6}$")
+]
+DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+def star_scheme_aggregate_id(scheme_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/star-schemes/{scheme_id}")
+
+
+def star_level(minutes: int, thresholds_hours: list[int]) -> int:
+    """How many thresholds ``minutes`` of approved service reach."""
+    return sum(1 for hours in thresholds_hours if minutes >= hours * 60)
+
+
+@register_aggregate
+@dataclass
+class StarScheme(AggregateState):
+    kind = "star-scheme"
+    owner: str = ""
+    scheme_version: int = 0
+
+    def on_StarSchemePublished(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.owner, self.scheme_version = fact.org, data["version"]
+
+    def on_StarSchemeRevised(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.scheme_version = data["version"]
+
+
+class StarSchemeData(EventData):
+    scheme_id: Slug
+    name: ShortText
+    version: Annotated[int, Field(ge=1)]
+    thresholds_hours: Thresholds
+
+
+class StarChanged(EventData):
+    number: VolunteerNumber
+    scheme_id: Slug
+    scheme_version: Annotated[int, Field(ge=1)]
+    level: Annotated[int, Field(ge=1, le=10)]
+    record_id: RecordId
+    approved_minutes: Annotated[int, Field(ge=0)]
+
+
+class HonourGranted(EventData):
+    honour_id: HonourId
+    honour: ShortText
+    recipient_kind: Literal["volunteer", "organisation"]
+    recipient: Annotated[str, StringConstraints(min_length=2, max_length=64)]
+    citation: LongText
+    granted_on: DateText
+
+
+class HonourRevoked(EventData):
+    honour_id: HonourId
+    recipient: Annotated[str, StringConstraints(min_length=2, max_length=64)]
+    reason: LongText
+
+
+def _check_scheme(ctx: Context, draft: Draft, data: StarSchemeData, first: bool) -> None:
+    if draft.aggregate_id != star_scheme_aggregate_id(data.scheme_id):
+        raise RuleViolationError("the event's aggregate is not this star scheme's")
+    scheme = ctx.state(StarScheme, draft.aggregate_id)
+    if first and scheme.exists:
+        raise RuleViolationError(f"star scheme {data.scheme_id} exists; revise it instead")
+    if not first and not scheme.exists:
+        raise NotFoundError(f"star scheme {data.scheme_id} is not in this ledger")
+    if not first and scheme.owner != draft.org:
+        raise KeyNotAuthorisedError(f"star scheme {data.scheme_id} is revised by its owner only")
+    if data.version != scheme.scheme_version + 1:
+        raise RuleViolationError(
+            f"the next version of {data.scheme_id} is {scheme.scheme_version + 1}"
+        )
+    if any(b <= a for a, b in zip(data.thresholds_hours, data.thresholds_hours[1:], strict=False)):
+        raise RuleViolationError("star thresholds must rise strictly")
+    ctx.directory.organisation(draft.org)
+
+
+@event_type("StarSchemePublished", "star-scheme", StarSchemeData)
+def check_scheme_published(ctx: Context, draft: Draft, data: StarSchemeData) -> None:
+    _check_scheme(ctx, draft, data, first=True)
+
+
+@event_type("StarSchemeRevised", "star-scheme", StarSchemeData)
+def check_scheme_revised(ctx: Context, draft: Draft, data: StarSchemeData) -> None:
+    _check_scheme(ctx, draft, data, first=False)
+
+
+def _star_context(
+    ctx: Context, draft: Draft, data: StarChanged
+) -> tuple[ServiceAccount, list[int]]:
+    scheme = ctx.directory.reference.star_schemes.get(data.scheme_id)
+    if scheme is None:
+        raise NotFoundError(f"star scheme {data.scheme_id} is not in this ledger")
+    if draft.org != scheme.owner or data.scheme_version != scheme.version:
+        raise KeyNotAuthorisedError(
+            "stars are issued by the scheme owner under its current version"
+        )
+    if draft.aggregate_id != service_account_id(data.number):
+        raise RuleViolationError("a star belongs to the volunteer's service account")
+    account = ctx.state(ServiceAccount, draft.aggregate_id)
+    if data.record_id not in account.records or data.approved_minutes != account.approved_minutes:
+        raise RuleViolationError(
+            "a star names a record of the volunteer and their approved minutes"
+        )
+    return account, scheme.thresholds_hours
+
+
+@event_type("StarAttained", "service", StarChanged, key_purpose="automatic-awards")
+def check_star_attained(ctx: Context, draft: Draft, data: StarChanged) -> None:
+    account, thresholds = _star_context(ctx, draft, data)
+    if data.level != account.stars.get(data.scheme_id, 0) + 1 or data.level > len(thresholds):
+        raise RuleViolationError("stars are attained one level at a time")
+    if data.approved_minutes < thresholds[data.level - 1] * 60:
+        raise RuleViolationError(f"{data.approved_minutes} minutes do not reach star {data.level}")
+
+
+@event_type("StarWithdrawn", "service", StarChanged, key_purpose="automatic-awards")
+def check_star_withdrawn(ctx: Context, draft: Draft, data: StarChanged) -> None:
+    account, thresholds = _star_context(ctx, draft, data)
+    if data.level != account.stars.get(data.scheme_id, 0):
+        raise RuleViolationError("only the volunteer's current star level can be withdrawn")
+    if data.approved_minutes >= thresholds[data.level - 1] * 60:
+        raise RuleViolationError(f"{data.approved_minutes} minutes still reach star {data.level}")
+
+
+def reconcile_stars(ctx: Context, number: str, record_id: str) -> None:
+    """Stage the star events that the volunteer's approved minutes now call for."""
+    account = ctx.state(ServiceAccount, service_account_id(number))
+    minutes = account.approved_minutes
+    for scheme in sorted(ctx.directory.reference.star_schemes.values(), key=lambda s: s.scheme_id):
+        target = star_level(minutes, scheme.thresholds_hours)
+        current = account.stars.get(scheme.scheme_id, 0)
+        while current != target:
+            attained = current < target
+            level = current + 1 if attained else current
+            ctx.emit(
+                "StarAttained" if attained else "StarWithdrawn",
+                account.aggregate_id,
+                {
+                    "number": number,
+                    "scheme_id": scheme.scheme_id,
+                    "scheme_version": scheme.version,
+                    "level": level,
+                    "record_id": record_id,
+                    "approved_minutes": minutes,
+                },
+                as_org=scheme.owner,
+            )
+            current = account.stars.get(scheme.scheme_id, 0)
+
+
+def _check_honour_authority(ctx: Context, draft: Draft, recipient_orgs: set[str]) -> None:
+    if not any(ctx.directory.is_at_or_above(draft.org, org) for org in recipient_orgs):
+        raise KeyNotAuthorisedError(
+            f"{draft.org!r} grants honours only to those in its part of the organisation tree"
+        )
+
+
+def _honour_target(ctx: Context, draft: Draft, kind: str, recipient: str) -> dict[str, Any]:
+    if kind == "volunteer":
+        volunteer = ctx.existing(
+            Volunteer, volunteer_aggregate_id(recipient), f"volunteer {recipient}"
+        )
+        if draft.aggregate_id != service_account_id(recipient):
+            raise RuleViolationError("a volunteer's honour belongs to their service account")
+        _check_honour_authority(ctx, draft, volunteer.members_of)
+        return ctx.state(ServiceAccount, draft.aggregate_id).honours
+    ctx.directory.organisation(recipient)
+    if draft.aggregate_id != organisation_aggregate_id(recipient):
+        raise RuleViolationError("an organisation's honour belongs to the organisation")
+    _check_honour_authority(ctx, draft, {recipient})
+    return ctx.state(Organisation, draft.aggregate_id).honours
+
+
+@event_type("HonourGranted", "service", HonourGranted)
+@event_type("OrganisationHonourGranted", "organisation", HonourGranted)
+def check_honour_granted(ctx: Context, draft: Draft, data: HonourGranted) -> None:
+    expected = "volunteer" if draft.type == "HonourGranted" else "organisation"
+    if data.recipient_kind != expected:
+        raise RuleViolationError(f"{draft.type} honours a {expected}")
+    honours = _honour_target(ctx, draft, data.recipient_kind, data.recipient)
+    if data.honour_id != f"{data.recipient}-H{len(honours) + 1}":
+        raise RuleViolationError(f"the next honour id is {data.recipient}-H{len(honours) + 1}")
+
+
+@event_type("HonourRevoked", "service", HonourRevoked)
+@event_type("OrganisationHonourRevoked", "organisation", HonourRevoked)
+def check_honour_revoked(ctx: Context, draft: Draft, data: HonourRevoked) -> None:
+    kind = "volunteer" if draft.type == "HonourRevoked" else "organisation"
+    honour = _honour_target(ctx, draft, kind, data.recipient).get(data.honour_id)
+    if honour is None:
+        raise NotFoundError(f"honour {data.honour_id} is not in this ledger")
+    if honour.revoked:
+        raise RuleViolationError(f"honour {data.honour_id} is already revoked")
+    if not ctx.directory.is_at_or_above(draft.org, honour.granted_by):
+        raise KeyNotAuthorisedError(f"only {honour.granted_by!r} or above revokes this honour")
+
+
+OrgRef = OrgId

@@ -1,0 +1,307 @@
+"""Service records and their life: recorded, approved or rejected, corrected, voided.
+
+A volunteer's records live in their service account aggregate, so the rules that span records
+(the daily limit, once per activity, star thresholds) are checked atomically against one
+consistent state. A correction or void is a new event pointing at the record: nothing is edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import Field, StringConstraints
+
+from ..context import Context
+from ..envelope import parse_time
+from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
+from .activities import Activity, activity_aggregate_id
+from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
+from .calendar import is_late
+from .ids import LongText, UUIDText, VolunteerNumber, volunteer_aggregate_id
+from .registry import Draft, EventData, event_type
+
+RecordId = Annotated[str, StringConstraints(pattern=r"^V[A-Z2-7]{13}-R[1-9][0-9]{0,8}$")]
+DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
+COUNTING = ("recorded", "approved")
+
+
+def service_account_id(number: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/service/{number}")
+
+
+def number_of_record(record_id: str) -> str:
+    if "-R" not in record_id:
+        raise InvalidInputError(f"{record_id!r} is not a record id (VOLUNTEER-Rn)")
+    return record_id.split("-R", 1)[0]
+
+
+@dataclass
+class Record:
+    record_id: str
+    activity_id: str
+    recording_org: str
+    service_field: str
+    service_date: str
+    minutes: int
+    late: bool
+    status: str = "recorded"
+    approved_minutes: int = 0
+    corrections: list[int] = field(default_factory=list)
+
+    @property
+    def credited_minutes(self) -> int:
+        """What the record counts towards balances: only approved, net of corrections."""
+        if self.status != "approved":
+            return 0
+        return self.approved_minutes + sum(self.corrections)
+
+    @property
+    def day_minutes(self) -> int:
+        """What the record counts towards the daily limit."""
+        if self.status == "recorded":
+            return self.minutes
+        return self.credited_minutes
+
+
+@dataclass
+class Honour:
+    honour_id: str
+    honour: str
+    granted_by: str
+    granted_on: str
+    revoked: bool = False
+
+
+@register_aggregate
+@dataclass
+class ServiceAccount(AggregateState):
+    kind = "service"
+    number: str = ""
+    records: dict[str, Record] = field(default_factory=dict)
+    stars: dict[str, int] = field(default_factory=dict)  # scheme id -> level
+    honours: dict[str, Honour] = field(default_factory=dict)
+
+    @property
+    def approved_minutes(self) -> int:
+        return sum(r.credited_minutes for r in self.records.values())
+
+    def minutes_on(self, day: str) -> int:
+        return sum(r.day_minutes for r in self.records.values() if r.service_date == day)
+
+    def times_credited(self, activity_id: str) -> int:
+        return sum(
+            1
+            for r in self.records.values()
+            if r.activity_id == activity_id and r.status in COUNTING
+        )
+
+    def next_record_id(self) -> str:
+        return f"{self.number}-R{len(self.records) + 1}"
+
+    def on_HoursRecorded(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.number = data["number"]
+        self.records[data["record_id"]] = Record(
+            data["record_id"],
+            data["activity_id"],
+            fact.org,
+            data["field"],
+            data["service_date"],
+            data["minutes"],
+            data["late"],
+        )
+
+    def on_RecordApproved(self, fact: Fact, data: dict[str, Any]) -> None:
+        record = self.records[data["record_id"]]
+        record.status, record.approved_minutes = "approved", data["approved_minutes"]
+
+    def on_RecordRejected(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.records[data["record_id"]].status = "rejected"
+
+    def on_RecordCorrected(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.records[data["record_id"]].corrections.append(data["delta_minutes"])
+
+    def on_RecordVoided(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.records[data["record_id"]].status = "voided"
+
+    def on_StarAttained(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.stars[data["scheme_id"]] = data["level"]
+
+    def on_StarWithdrawn(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.stars[data["scheme_id"]] = data["level"] - 1
+
+    def on_HonourGranted(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.honours[data["honour_id"]] = Honour(
+            data["honour_id"], data["honour"], fact.org, data["granted_on"]
+        )
+
+    def on_HonourRevoked(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.honours[data["honour_id"]].revoked = True
+
+
+class HoursRecorded(EventData):
+    record_id: RecordId
+    number: VolunteerNumber
+    activity_id: UUIDText
+    field: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]{2,60}$")]
+    minutes: Minutes
+    service_date: DateText
+    content: LongText
+    late: bool
+
+
+class RecordApproved(EventData):
+    record_id: RecordId
+    number: VolunteerNumber
+    approved_minutes: Minutes
+    reason: LongText | None = None
+
+
+class RecordRejected(EventData):
+    record_id: RecordId
+    number: VolunteerNumber
+    reason: LongText
+
+
+class RecordCorrected(EventData):
+    record_id: RecordId
+    number: VolunteerNumber
+    delta_minutes: Annotated[int, Field(ge=-24 * 60, le=24 * 60)]
+    reason: LongText
+
+
+class RecordVoided(EventData):
+    record_id: RecordId
+    number: VolunteerNumber
+    grounds: LongText
+
+
+def _account(ctx: Context, draft: Draft, number: str) -> ServiceAccount:
+    if draft.aggregate_id != service_account_id(number):
+        raise RuleViolationError(
+            f"the event's aggregate is not volunteer {number}'s service account"
+        )
+    ctx.existing(Volunteer, volunteer_aggregate_id(number), f"volunteer {number}")
+    account = ctx.state(ServiceAccount, draft.aggregate_id)
+    account.number = number
+    return account
+
+
+def _record(account: ServiceAccount, record_id: str) -> Record:
+    record = account.records.get(record_id)
+    if record is None:
+        raise NotFoundError(f"record {record_id} is not in this ledger")
+    return record
+
+
+@event_type("HoursRecorded", "service", HoursRecorded)
+def check_hours_recorded(ctx: Context, draft: Draft, data: HoursRecorded) -> None:
+    account = _account(ctx, draft, data.number)
+    if data.record_id != account.next_record_id():
+        raise RuleViolationError(
+            f"the next record id of {data.number} is {account.next_record_id()}"
+        )
+    activity = ctx.existing(
+        Activity, activity_aggregate_id(data.activity_id), f"activity {data.activity_id}"
+    )
+    if activity.org != draft.org:
+        raise KeyNotAuthorisedError(
+            f"activity {data.activity_id} is {activity.org!r}'s; only it records hours for it"
+        )
+    if activity.cancelled:
+        raise RuleViolationError(f"activity {data.activity_id} was cancelled and takes no records")
+    if data.field != activity.field:
+        raise RuleViolationError(f"the record's field must be the activity's ({activity.field})")
+    start, end = parse_time(activity.starts_at).date(), parse_time(activity.ends_at).date()
+    served = date.fromisoformat(data.service_date)
+    if not start <= served <= end:
+        raise RuleViolationError(f"service date {served} is outside the activity ({start}..{end})")
+    if activity.max_minutes is not None and data.minutes > activity.max_minutes:
+        raise RuleViolationError(
+            f"{data.minutes} minutes exceed the activity's limit of {activity.max_minutes}"
+        )
+    limit = ctx.directory.reference.daily_limit_minutes
+    if account.minutes_on(data.service_date) + data.minutes > limit:
+        raise RuleViolationError(
+            f"volunteer {data.number} would have more than {limit} minutes on {data.service_date}"
+        )
+    if not activity.allow_repeats and account.times_credited(data.activity_id):
+        raise RuleViolationError(
+            f"volunteer {data.number} is already credited for activity {data.activity_id}"
+        )
+    recorded_on = parse_time(draft.occurred_at).date()
+    if data.late != is_late(end, recorded_on, ctx.directory.reference.holidays):
+        raise RuleViolationError("the late flag must say whether the record is late")
+
+
+def _check_reviewer(ctx: Context, draft: Draft, record: Record) -> None:
+    if not ctx.directory.is_at_or_above(draft.org, record.recording_org):
+        raise KeyNotAuthorisedError(
+            f"record {record.record_id} is reviewed by {record.recording_org!r} "
+            "or an organisation above it"
+        )
+
+
+def _after_balance_change(ctx: Context, number: str, record_id: str) -> None:
+    from .awards import reconcile_stars
+    from .timebank import reconcile_credit
+
+    ctx.after(("stars", number), lambda c: reconcile_stars(c, number, record_id))
+    ctx.after(("credit", record_id), lambda c: reconcile_credit(c, number, record_id))
+
+
+@event_type("RecordApproved", "service", RecordApproved)
+def check_record_approved(ctx: Context, draft: Draft, data: RecordApproved) -> None:
+    record = _record(_account(ctx, draft, data.number), data.record_id)
+    _check_reviewer(ctx, draft, record)
+    if record.status != "recorded":
+        raise RuleViolationError(f"record {data.record_id} is {record.status}, not awaiting review")
+    if data.approved_minutes > record.minutes:
+        raise RuleViolationError(f"cannot approve more than the {record.minutes} minutes recorded")
+    if data.approved_minutes < record.minutes and data.reason is None:
+        raise RuleViolationError("approving fewer minutes than recorded needs a reason")
+    _after_balance_change(ctx, data.number, data.record_id)
+
+
+@event_type("RecordRejected", "service", RecordRejected)
+def check_record_rejected(ctx: Context, draft: Draft, data: RecordRejected) -> None:
+    record = _record(_account(ctx, draft, data.number), data.record_id)
+    _check_reviewer(ctx, draft, record)
+    if record.status != "recorded":
+        raise RuleViolationError(f"record {data.record_id} is {record.status}, not awaiting review")
+
+
+@event_type("RecordCorrected", "service", RecordCorrected)
+def check_record_corrected(ctx: Context, draft: Draft, data: RecordCorrected) -> None:
+    record = _record(_account(ctx, draft, data.number), data.record_id)
+    _check_reviewer(ctx, draft, record)
+    if record.status != "approved":
+        raise RuleViolationError(
+            f"only approved records are corrected; {data.record_id} is {record.status}"
+        )
+    if data.delta_minutes == 0:
+        raise InvalidInputError("a correction changes the minutes: delta_minutes is not 0")
+    corrected = record.credited_minutes + data.delta_minutes
+    if not 0 <= corrected <= ctx.directory.reference.daily_limit_minutes:
+        raise RuleViolationError(f"the correction would leave the record at {corrected} minutes")
+    _after_balance_change(ctx, data.number, data.record_id)
+
+
+@event_type("RecordVoided", "service", RecordVoided)
+def check_record_voided(ctx: Context, draft: Draft, data: RecordVoided) -> None:
+    record = _record(_account(ctx, draft, data.number), data.record_id)
+    if draft.org == record.recording_org or not ctx.directory.is_at_or_above(
+        draft.org, record.recording_org
+    ):
+        raise KeyNotAuthorisedError(
+            f"only an authority above {record.recording_org!r} voids its records"
+        )
+    if record.status == "voided":
+        raise RuleViolationError(f"record {data.record_id} is already voided")
+    _after_balance_change(ctx, data.number, data.record_id)
+
+
+ReviewOutcome = Literal["approved", "rejected"]

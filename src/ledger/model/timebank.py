@@ -1,0 +1,345 @@
+"""Time banks, double entry: credit moves between accounts and the whole always sums to zero.
+
+Each bank has one issuing account from which credit is minted. Minting (``CreditEarned``) and
+taking earned credit back (``CreditClawedBack``) are single events on the volunteer's account
+whose counterparty is the issuing account; that account's balance is the negative of all credit
+in circulation, so it needs no events of its own (and is no point of contention). A transfer
+between two real accounts is a ``CreditSent`` on one and a ``CreditReceived`` on the other, stored
+together, with the same transfer id and amount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import Field, StringConstraints
+
+from ..context import Context
+from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
+from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
+from .ids import Slug, UUIDText, VolunteerNumber, volunteer_aggregate_id
+from .registry import Draft, EventData, event_type
+from .service import RecordId, ServiceAccount, service_account_id
+
+AccountId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}:(vol|org):[A-Za-z0-9.-]{2,64}$")
+]
+Amount = Annotated[int, Field(ge=1, le=10**12)]
+TransferKind = Literal["transfer", "donation", "redemption", "reversal"]
+
+
+def bank_aggregate_id(bank_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/time-banks/{bank_id}")
+
+
+def account_aggregate_id(account_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"/accounts/{account_id}")
+
+
+def volunteer_account(bank_id: str, number: str) -> str:
+    return f"{bank_id}:vol:{number}"
+
+
+def organisation_account(bank_id: str, org_id: str) -> str:
+    return f"{bank_id}:org:{org_id}"
+
+
+def issuing_account(bank_id: str) -> str:
+    return f"{bank_id}:issuing"
+
+
+def parse_account(account_id: str) -> tuple[str, str, str]:
+    parts = account_id.split(":")
+    if len(parts) != 3 or parts[1] not in ("vol", "org"):
+        raise InvalidInputError(
+            f"{account_id!r} is not an account id (BANK:vol:NUMBER or BANK:org:ORG)"
+        )
+    return parts[0], parts[1], parts[2]
+
+
+@register_aggregate
+@dataclass
+class TimeBank(AggregateState):
+    kind = "time-bank"
+    owner: str = ""
+
+    def on_TimeBankOpened(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.owner = fact.org
+
+
+@dataclass
+class Movement:
+    transfer_id: str
+    counterparty: str
+    amount: int  # positive: in; negative: out
+    kind: str
+    reversed: bool = False
+
+
+@register_aggregate
+@dataclass
+class Account(AggregateState):
+    kind = "account"
+    account_id: str = ""
+    balance: int = 0
+    movements: dict[str, Movement] = field(default_factory=dict)
+    earned_by_record: dict[str, int] = field(default_factory=dict)
+
+    def _move(self, data: dict[str, Any], amount: int, kind: str, counterparty: str) -> None:
+        self.account_id = data["account"]
+        self.balance += amount
+        self.movements[data["transfer_id"]] = Movement(
+            data["transfer_id"], counterparty, amount, kind
+        )
+        reverses = data.get("reverses")
+        if reverses and reverses in self.movements:
+            self.movements[reverses].reversed = True
+
+    def on_CreditEarned(self, fact: Fact, data: dict[str, Any]) -> None:
+        self._move(data, data["amount"], "earned", issuing_account(data["bank_id"]))
+        record = data["record_id"]
+        self.earned_by_record[record] = self.earned_by_record.get(record, 0) + data["amount"]
+
+    def on_CreditClawedBack(self, fact: Fact, data: dict[str, Any]) -> None:
+        self._move(data, -data["amount"], "clawed-back", issuing_account(data["bank_id"]))
+        record = data["record_id"]
+        self.earned_by_record[record] = self.earned_by_record.get(record, 0) - data["amount"]
+
+    def on_CreditSent(self, fact: Fact, data: dict[str, Any]) -> None:
+        self._move(data, -data["amount"], data["kind"], data["counterparty"])
+
+    def on_CreditReceived(self, fact: Fact, data: dict[str, Any]) -> None:
+        self._move(data, data["amount"], data["kind"], data["counterparty"])
+
+
+class TimeBankOpened(EventData):
+    bank_id: Slug
+    credit_numerator: Annotated[int, Field(ge=1, le=1000)] = 1
+    credit_denominator: Annotated[int, Field(ge=1, le=1000)] = 1
+    cap_minutes: Amount | None = None
+    surplus_account: AccountId | None = None
+
+
+class CreditMinted(EventData):
+    transfer_id: UUIDText
+    bank_id: Slug
+    account: AccountId
+    amount: Amount
+    record_id: RecordId
+    number: VolunteerNumber
+
+
+class CreditMoved(EventData):
+    transfer_id: UUIDText
+    bank_id: Slug
+    account: AccountId
+    counterparty: AccountId
+    amount: Amount
+    kind: TransferKind
+    reverses: UUIDText | None = None
+
+
+def bank_for_org(ctx: Context, org_id: str) -> Any:
+    """The time bank nearest above ``org_id`` (its own first), or None."""
+    banks = {b.owner: b for b in ctx.directory.reference.time_banks.values()}
+    for candidate in [org_id, *ctx.directory.ancestors(org_id)]:
+        if candidate in banks:
+            return banks[candidate]
+    return None
+
+
+def _bank(ctx: Context, bank_id: str) -> Any:
+    bank = ctx.directory.reference.time_banks.get(bank_id)
+    if bank is None:
+        raise NotFoundError(f"time bank {bank_id!r} is not in this ledger")
+    return bank
+
+
+def _account(ctx: Context, draft: Draft, account_id: str, bank_id: str) -> Account:
+    if draft.aggregate_id != account_aggregate_id(account_id):
+        raise RuleViolationError("the event's aggregate is not this account's")
+    bank, kind, owner = parse_account(account_id)
+    if bank != bank_id:
+        raise RuleViolationError(f"account {account_id} is not in bank {bank_id}")
+    if kind == "vol":
+        ctx.existing(Volunteer, volunteer_aggregate_id(owner), f"volunteer {owner}")
+    else:
+        ctx.directory.organisation(owner)
+    account = ctx.state(Account, draft.aggregate_id)
+    account.account_id = account_id
+    return account
+
+
+def _check_cap(ctx: Context, bank_id: str, account: Account, amount: int) -> None:
+    cap = _bank(ctx, bank_id).cap_minutes
+    if cap is not None and ":vol:" in account.account_id and account.balance + amount > cap:
+        raise RuleViolationError(
+            f"account {account.account_id} would hold more than the bank's cap of {cap}"
+        )
+
+
+@event_type("TimeBankOpened", "time-bank", TimeBankOpened)
+def check_bank_opened(ctx: Context, draft: Draft, data: TimeBankOpened) -> None:
+    if draft.aggregate_id != bank_aggregate_id(data.bank_id):
+        raise RuleViolationError("the event's aggregate is not this bank's")
+    if ctx.state(TimeBank, draft.aggregate_id).exists:
+        raise RuleViolationError(f"time bank {data.bank_id} already exists")
+    if any(b.owner == draft.org for b in ctx.directory.reference.time_banks.values()):
+        raise RuleViolationError(f"{draft.org!r} already runs a time bank")
+    if data.surplus_account is not None:
+        bank, kind, owner = parse_account(data.surplus_account)
+        if bank != data.bank_id or kind != "org":
+            raise RuleViolationError("the surplus account is an organisation account of this bank")
+        ctx.directory.organisation(owner)
+
+
+@event_type("CreditEarned", "account", CreditMinted, key_purpose="automatic-awards")
+def check_credit_earned(ctx: Context, draft: Draft, data: CreditMinted) -> None:
+    account = _account(ctx, draft, data.account, data.bank_id)
+    if draft.org != _bank(ctx, data.bank_id).owner:
+        raise KeyNotAuthorisedError("credit is minted by the bank owner's automatic key")
+    _check_cap(ctx, data.bank_id, account, data.amount)
+    ctx.existing(ServiceAccount, service_account_id(data.number), f"volunteer {data.number}")
+
+
+@event_type("CreditClawedBack", "account", CreditMinted, key_purpose="automatic-awards")
+def check_credit_clawed_back(ctx: Context, draft: Draft, data: CreditMinted) -> None:
+    account = _account(ctx, draft, data.account, data.bank_id)
+    if draft.org != _bank(ctx, data.bank_id).owner:
+        raise KeyNotAuthorisedError("credit is taken back by the bank owner's automatic key")
+    if data.amount > account.balance:
+        raise RuleViolationError(f"account {data.account} holds only {account.balance}")
+    if data.amount > account.earned_by_record.get(data.record_id, 0):
+        raise RuleViolationError(f"more than was earned for {data.record_id} cannot be taken back")
+
+
+def _check_sender_authority(ctx: Context, draft: Draft, account_id: str, bank_owner: str) -> None:
+    _, kind, owner = parse_account(account_id)
+    if kind == "org":
+        allowed = draft.org == owner
+    else:
+        volunteer = ctx.state(Volunteer, volunteer_aggregate_id(owner))
+        allowed = draft.org in volunteer.members_of
+    if not allowed and not ctx.directory.is_at_or_above(draft.org, bank_owner):
+        raise KeyNotAuthorisedError(
+            f"{draft.org!r} may not move credit out of {account_id}: the account's organisation, "
+            "an organisation of the volunteer, or the bank acts for it"
+        )
+
+
+@event_type("CreditSent", "account", CreditMoved)
+def check_credit_sent(ctx: Context, draft: Draft, data: CreditMoved) -> None:
+    account = _account(ctx, draft, data.account, data.bank_id)
+    bank = _bank(ctx, data.bank_id)
+    if data.account == data.counterparty:
+        raise RuleViolationError("a transfer moves credit between two different accounts")
+    if data.kind == "reversal":
+        if not ctx.directory.is_at_or_above(draft.org, bank.owner):
+            raise KeyNotAuthorisedError("transfers are reversed by the bank's organisation")
+        original = account.movements.get(data.reverses or "")
+        if (
+            original is None
+            or original.amount != data.amount
+            or original.counterparty != data.counterparty
+        ):
+            raise RuleViolationError("a reversal names a transfer this account received, in full")
+        if original.reversed:
+            raise RuleViolationError(f"transfer {data.reverses} was already reversed")
+    else:
+        _check_sender_authority(ctx, draft, data.account, bank.owner)
+        if data.reverses is not None:
+            raise InvalidInputError("only a reversal names a transfer it reverses")
+    if data.kind == "redemption" and ":org:" not in data.counterparty:
+        raise RuleViolationError("credit is redeemed with the organisation providing the service")
+    if data.amount > account.balance:
+        raise RuleViolationError(
+            f"account {data.account} holds {account.balance}; it cannot send {data.amount}"
+        )
+    ctx.after(("pair", data.transfer_id), lambda c: _require_pair(c, data.transfer_id))
+
+
+@event_type("CreditReceived", "account", CreditMoved)
+def check_credit_received(ctx: Context, draft: Draft, data: CreditMoved) -> None:
+    account = _account(ctx, draft, data.account, data.bank_id)
+    _check_cap(ctx, data.bank_id, account, data.amount)
+    if data.transfer_id in account.movements:
+        raise RuleViolationError(f"transfer {data.transfer_id} was already received")
+    ctx.after(("pair", data.transfer_id), lambda c: _require_pair(c, data.transfer_id))
+
+
+def _require_pair(ctx: Context, transfer_id: str) -> None:
+    sides = [d for d in ctx.drafts if d.data.get("transfer_id") == transfer_id]
+    sent = [d for d in sides if d.type == "CreditSent"]
+    received = [d for d in sides if d.type == "CreditReceived"]
+    if len(sent) != 1 or len(received) != 1:
+        raise RuleViolationError(f"transfer {transfer_id} needs one debit and one credit together")
+    a, b = sent[0].data, received[0].data
+    if (a["amount"], a["account"], a["kind"]) != (b["amount"], b["counterparty"], b["kind"]) or (
+        a["counterparty"] != b["account"]
+    ):
+        raise RuleViolationError(f"the two sides of transfer {transfer_id} do not match")
+
+
+def reconcile_credit(ctx: Context, number: str, record_id: str) -> None:
+    """Stage the minting or taking back that the record's credited minutes now call for."""
+    record = ctx.state(ServiceAccount, service_account_id(number)).records[record_id]
+    bank = bank_for_org(ctx, record.recording_org)
+    if bank is None:
+        return
+    account_id = volunteer_account(bank.bank_id, number)
+    account = ctx.state(Account, account_aggregate_id(account_id))
+    target = record.credited_minutes * bank.credit_numerator // bank.credit_denominator
+    difference = target - account.earned_by_record.get(record_id, 0)
+    if difference > 0:
+        _mint(ctx, bank, account, number, record_id, difference)
+    elif difference < 0 and account.balance > 0:
+        _emit_minted(
+            ctx,
+            "CreditClawedBack",
+            bank,
+            account_id,
+            number,
+            record_id,
+            min(-difference, account.balance),
+        )
+
+
+def _mint(
+    ctx: Context, bank: Any, account: Account, number: str, record_id: str, amount: int
+) -> None:
+    room = amount if bank.cap_minutes is None else max(0, bank.cap_minutes - account.balance)
+    to_volunteer = min(amount, room)
+    account_id = volunteer_account(bank.bank_id, number)
+    if to_volunteer:
+        _emit_minted(ctx, "CreditEarned", bank, account_id, number, record_id, to_volunteer)
+    surplus = amount - to_volunteer
+    if surplus and bank.surplus_account:
+        _emit_minted(ctx, "CreditEarned", bank, bank.surplus_account, number, record_id, surplus)
+
+
+def _emit_minted(
+    ctx: Context,
+    event_type: str,
+    bank: Any,
+    account_id: str,
+    number: str,
+    record_id: str,
+    amount: int,
+) -> None:
+    import uuid
+
+    ctx.emit(
+        event_type,
+        account_aggregate_id(account_id),
+        {
+            "transfer_id": str(uuid.uuid4()),
+            "bank_id": bank.bank_id,
+            "account": account_id,
+            "amount": amount,
+            "record_id": record_id,
+            "number": number,
+        },
+        as_org=bank.owner,
+    )

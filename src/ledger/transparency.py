@@ -1,0 +1,207 @@
+"""The ledger's transparency log: signed checkpoints, proofs, receipts and tiles over the
+Merkle tree that the recorders extend in the same transaction as every stored event.
+
+Every signed checkpoint is kept. Before signing, the log checks that the new tree head is
+consistent with the newest checkpoint it signed before, so it never signs two checkpoints that
+cannot both describe one append-only log.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, SplitViewError
+from .keystore import LOG_KEY_OWNER, Keystore
+from .log.checkpoint import Checkpoint, check_consistency, sign_checkpoint
+from .log.merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, root_hash
+from .log.note import NoteSigner, NoteVerifier, append_signatures, parse_note
+from .log.receipt import format_receipt
+from .log.tiles import TILE_WIDTH, entry_bundle, tile_bytes
+from .storage.records import LedgerRecorderProtocol
+from .trust import TrustDirectory
+
+CHECKPOINTS = "checkpoint"
+
+
+@dataclass(frozen=True)
+class CheckpointSchedule:
+    """Sign a checkpoint after ``every_events`` new leaves or ``every_seconds``, whichever first."""
+
+    every_events: int | None = 1000
+    every_seconds: float | None = 60.0
+
+
+class TransparencyLog:
+    def __init__(
+        self,
+        recorder: LedgerRecorderProtocol,
+        directory: TrustDirectory,
+        keystore: Keystore,
+        schedule: CheckpointSchedule | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._recorder = recorder
+        self._directory = directory
+        self._keystore = keystore
+        self.schedule = schedule or CheckpointSchedule()
+        self._clock = clock
+        self._last_signed_at = clock()
+        self._lock = threading.Lock()
+
+    @property
+    def origin(self) -> str:
+        return self._directory.require_ledger().origin
+
+    def size(self) -> int:
+        return self._recorder.log_size()
+
+    def root(self, size: int | None = None) -> bytes:
+        size = self.size() if size is None else size
+        self._check_size(size)
+        return EMPTY_ROOT if size == 0 else root_hash(size, self._recorder.read_nodes)
+
+    def verifiers(self) -> list[NoteVerifier]:
+        """The note verifiers of the log's current keys (key name = origin)."""
+        self._directory.refresh()
+        ledger = self._directory.require_ledger()
+        return [NoteVerifier.for_key(ledger.origin, key) for key in ledger.log_keys.values()]
+
+    def verifier_keys(self) -> list[str]:
+        """The verifier key strings (``name+hex(keyid)+base64(0x01||key)``) to publish."""
+        return [v.key_string for v in self.verifiers()]
+
+    def _signers(self) -> list[NoteSigner]:
+        self._directory.refresh()
+        ledger = self._directory.require_ledger()
+        signers = []
+        for key_id in sorted(ledger.log_keys):
+            signer = self._keystore.get(LOG_KEY_OWNER, key_id)
+            if signer is not None:
+                signers.append(NoteSigner(ledger.origin, signer))
+        if not signers:
+            raise KeyNotAuthorisedError(
+                "the keystore holds no current log key, so this process cannot sign checkpoints"
+            )
+        return signers
+
+    def sign_checkpoint(self) -> str:
+        """Sign and keep a checkpoint of the whole log as it is now; return the note."""
+        with self._lock:
+            size = self.size()
+            checkpoint = Checkpoint(self.origin, size, self.root(size))
+            latest = self.latest()
+            if latest is not None:
+                old = Checkpoint.parse(parse_note(latest)[0])
+                if old.size > size:
+                    raise SplitViewError(
+                        f"the log shrank from {old.size} to {size} leaves; refusing to sign",
+                        trusted_note=latest,
+                    )
+                check_consistency(old, checkpoint, self.consistency_proof(old.size, size))
+            note = sign_checkpoint(checkpoint, self._signers())
+            self._recorder.side_put(CHECKPOINTS, f"{size:020d}", note.encode("utf-8"))
+            self._last_signed_at = self._clock()
+            return note
+
+    def maybe_checkpoint(self) -> str | None:
+        """Sign a checkpoint if the schedule says one is due; return it, or None."""
+        latest = self.latest_size()
+        grown = self.size() - latest
+        if grown <= 0:
+            return None
+        events_due = self.schedule.every_events is not None and grown >= self.schedule.every_events
+        elapsed = self._clock() - self._last_signed_at
+        time_due = (
+            self.schedule.every_seconds is not None and elapsed >= self.schedule.every_seconds
+        )
+        return self.sign_checkpoint() if events_due or time_due else None
+
+    def checkpoints(self) -> list[str]:
+        """Every signed checkpoint note, oldest first."""
+        return [value.decode("utf-8") for _, value in self._recorder.side_items(CHECKPOINTS)]
+
+    def latest(self) -> str | None:
+        notes = self._recorder.side_items(CHECKPOINTS)
+        return notes[-1][1].decode("utf-8") if notes else None
+
+    def latest_size(self) -> int:
+        notes = self._recorder.side_items(CHECKPOINTS)
+        return int(notes[-1][0]) if notes else 0
+
+    def checkpoint_at(self, size: int) -> str:
+        value = self._recorder.side_get(CHECKPOINTS, f"{size:020d}")
+        if value is None:
+            raise NotFoundError(f"no checkpoint was signed at size {size}")
+        return value.decode("utf-8")
+
+    def checkpoint_covering(self, leaf_index: int) -> str:
+        """The newest signed checkpoint that includes the leaf, signing one if none does."""
+        latest = self.latest()
+        if latest is not None and Checkpoint.parse(parse_note(latest)[0]).size > leaf_index:
+            return latest
+        self._check_index(leaf_index, self.size())
+        return self.sign_checkpoint()
+
+    def add_cosignature(self, size: int, cosignature_line: str) -> str:
+        """Attach a witness cosignature line to the kept checkpoint of that size."""
+        note = append_signatures(self.checkpoint_at(size), cosignature_line)
+        self._recorder.side_put(CHECKPOINTS, f"{size:020d}", note.encode("utf-8"))
+        return note
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        self._check_size(size)
+        self._check_index(index, size)
+        return inclusion_proof(index, size, self._recorder.read_nodes)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        self._check_size(new_size)
+        if not 0 <= old_size <= new_size:
+            raise InvalidInputError(f"need 0 <= old size <= new size, got {old_size}, {new_size}")
+        if old_size == 0 or old_size == new_size:
+            return []
+        return consistency_proof(old_size, new_size, self._recorder.read_nodes)
+
+    def receipt(self, leaf_index: int, *, with_entry: bool = True) -> str:
+        """A C2SP tlog-proof@v1 receipt for the leaf, to the newest checkpoint covering it.
+
+        With ``with_entry`` its ``extra`` line carries the stored envelope itself, so the
+        receipt alone lets anyone check the event, its signature and its inclusion offline.
+        """
+        note = self.checkpoint_covering(leaf_index)
+        size = Checkpoint.parse(parse_note(note)[0]).size
+        entry = self.entry(leaf_index) if with_entry else None
+        return format_receipt(leaf_index, self.inclusion_proof(leaf_index, size), note, entry)
+
+    def entry(self, leaf_index: int) -> bytes:
+        found = self._recorder.select_leaves(leaf_index, 1)
+        if not found or found[0].leaf_index != leaf_index:
+            raise NotFoundError(f"leaf {leaf_index} is not in the log")
+        return found[0].state
+
+    def hash_tile(self, level: int, index: int, width: int = TILE_WIDTH) -> bytes:
+        """A tlog-tiles hash tile; it must lie within the current tree."""
+        start = index * TILE_WIDTH
+        if (start + width) << (8 * level) > self.size():
+            raise NotFoundError(f"tile {level}/{index} of width {width} is beyond the log")
+        return tile_bytes(level, index, width, self._recorder.read_nodes)
+
+    def entry_tile(self, index: int, width: int = TILE_WIDTH) -> bytes:
+        """A tlog-tiles entry bundle: the stored envelopes of leaves index*256 ...."""
+        start = index * TILE_WIDTH
+        if start + width > self.size():
+            raise NotFoundError(f"entry bundle {index} of width {width} is beyond the log")
+        leaves = self._recorder.select_leaves(start, width)
+        return entry_bundle([leaf.state for leaf in leaves])
+
+    def _check_size(self, size: int) -> None:
+        current = self.size()
+        if not 0 <= size <= current:
+            raise InvalidInputError(f"tree size {size} is outside 0..{current}")
+
+    @staticmethod
+    def _check_index(index: int, size: int) -> None:
+        if not 0 <= index < size:
+            raise NotFoundError(f"leaf {index} is not in a tree of size {size}")
