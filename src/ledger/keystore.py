@@ -55,6 +55,8 @@ class DirectoryKeystore:
 
     def add(self, owner: str, key: SigningKey) -> None:
         target = self._file(owner, key.key_id)
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.path, 0o700)
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as handle:

@@ -17,15 +17,16 @@ from .commands.queries import QueryCommands
 from .commands.service import ServiceCommands
 from .commands.timebank import TimeBankCommands
 from .commands.volunteers import VolunteerCommands
-from .envelope import SignedEvent, utc_now
+from .envelope import SignedEvent, parse_signed_body, utc_now
 from .errors import KeyNotAuthorisedError, NotFoundError
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .personal_data import PersonalDataStore
+from .projections import Projections, ViewDatabase
 from .signing import Signer
 from .storage.url import StoreURL, parse_store_url
 from .transparency import CheckpointSchedule, TransparencyLog
 from .trust import TrustDirectory
-from .writer import Writer
+from .writer import CommandResult, Writer
 
 
 def default_keystore(store: StoreURL) -> Keystore:
@@ -105,6 +106,35 @@ class Ledger(
         if not found or found[0].leaf_index != leaf_index:
             raise NotFoundError(f"leaf {leaf_index} is not in the log (size {self.log_size()})")
         return self.app.signed_mapper.verify(found[0])
+
+    def projections(self, views_url: str | None = None, *, verify: bool = True) -> Projections:
+        """The ledger's views, in its own database or in ``views_url``.
+
+        With ``verify`` every event's signature is checked before it is applied.
+        """
+        store = self.store if views_url is None else parse_store_url(views_url)
+        return Projections(
+            self.recorder, ViewDatabase(store),
+            verify=self.app.signed_mapper.verify if verify else None,
+        )
+
+    def after_write(self) -> None:
+        if self.log.schedule is not None and self.log.can_sign():
+            self.log.maybe_checkpoint()
+
+    def submit_signed(self, signed: list[tuple[bytes | str, str]]) -> CommandResult:
+        """Store events that organisations signed themselves, exactly as signed.
+
+        Each item is (the canonical JSON body as signed, its base64 signature). The same rules
+        apply as to commands; events the rules derive (stars, credit) are signed by the ledger's
+        automatic keys.
+        """
+        parsed = [parse_signed_body(body, signature) for body, signature in signed]
+        result = self.writer.submit(
+            parsed, lambda org, purpose: self.signer_for(org, None, purpose)
+        )
+        self.after_write()
+        return result
 
     def log_size(self) -> int:
         return self.recorder.log_size()

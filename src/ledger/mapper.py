@@ -16,7 +16,13 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from .canonical import canonical_json
 from .envelope import SignedEvent, event_topic, open_envelope, verify_body
 from .errors import InvalidInputError, KeyNotAuthorisedError, SignatureError, TamperedEventError
-from .trust import TrustDirectory
+from .model.registry import EVENT_SPECS
+from .trust import GENESIS, TrustDirectory
+
+
+def _purpose(event_type: object) -> str | None:
+    spec = EVENT_SPECS.get(str(event_type))
+    return None if spec is None else spec.key_purpose
 
 
 class SignedEventMapper(Mapper[UUID]):
@@ -57,9 +63,14 @@ class SignedEventMapper(Mapper[UUID]):
                 f"{where}: its id, version or type differ from its signed body"
             )
         assert self.directory is not None, "the mapper needs the ledger's trust directory"
+        position = getattr(stored, "id", None)
         try:
             key = self.directory.key(str(body.get("key_id")))
             verify_body(canonical_json(body), signature, key.key)
+            if body.get("type") != GENESIS:
+                self.directory.authorise_at(
+                    key.key_id, str(body.get("org")), position, _purpose(body.get("type"))
+                )
         except (SignatureError, KeyNotAuthorisedError, InvalidInputError) as error:
             raise TamperedEventError(f"{where}: {error}") from None
         return SignedEvent(

@@ -46,7 +46,7 @@ class TransparencyLog:
         self._recorder = recorder
         self._directory = directory
         self._keystore = keystore
-        self.schedule = schedule or CheckpointSchedule()
+        self.schedule = schedule
         self._clock = clock
         self._last_signed_at = clock()
         self._lock = threading.Lock()
@@ -87,6 +87,13 @@ class TransparencyLog:
             )
         return signers
 
+    def can_sign(self) -> bool:
+        """Whether this process holds a current log key."""
+        try:
+            return bool(self._signers())
+        except KeyNotAuthorisedError:
+            return False
+
     def sign_checkpoint(self) -> str:
         """Sign and keep a checkpoint of the whole log as it is now; return the note."""
         with self._lock:
@@ -108,6 +115,8 @@ class TransparencyLog:
 
     def maybe_checkpoint(self) -> str | None:
         """Sign a checkpoint if the schedule says one is due; return it, or None."""
+        if self.schedule is None:
+            return None
         latest = self.latest_size()
         grown = self.size() - latest
         if grown <= 0:

@@ -189,6 +189,19 @@ class TrustDirectory:
             )
         return info
 
+    def authorise_at(
+        self, key_id: str, org_id: str, position: int | None, purpose: str | None
+    ) -> KeyInfo:
+        """As :meth:`authorise`, for a stored event at ``position``: the directory is brought up
+        to that position first, so a revocation before it is known."""
+        if position is not None and position > self._last:
+            self.refresh()
+        return self.authorise(key_id, org_id, position, purpose)
+
+    @property
+    def last_position(self) -> int:
+        return self._last
+
     def active_keys(self, org_id: str, purpose: str = "signing") -> list[KeyInfo]:
         return [
             k

@@ -21,6 +21,7 @@ from eventsourcing.persistence import EventStore, IntegrityError
 from .canonical import canonical_json, parse_json
 from .context import Context
 from .envelope import (
+    MAX_BODY_BYTES,
     SignedEvent,
     format_time,
     make_envelope,
@@ -39,7 +40,7 @@ from .mapper import SignedEventMapper
 from .model.registry import Draft, spec_for
 from .signing import Signer, VerifyingKey
 from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol
-from .trust import GENESIS, TrustDirectory
+from .trust import GENESIS, KEY_TOPICS, TrustDirectory
 
 MAX_ATTEMPTS = 8
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -156,6 +157,8 @@ class Writer:
             raise InvalidInputError("submit at least one signed event")
         for body, _ in signed:
             validate_body(body, now=self.clock())
+            if len(canonical_json(body)) > MAX_BODY_BYTES:
+                raise InvalidInputError(f"an event body is at most {MAX_BODY_BYTES} bytes")
         first = signed[0][0]
         org, key = first["org"], first["idempotency_key"]
         if any(b["org"] != org or b["idempotency_key"] != key for b, _ in signed):
@@ -256,7 +259,13 @@ class Writer:
         receipt = InsertReceipt()
         stored = [self.mapper.to_stored_event(e) for e in sealed]
         try:
-            self.recorder.insert_events(stored, claim=claim, receipt=receipt)
+            self.recorder.insert_events(
+                stored,
+                claim=claim,
+                receipt=receipt,
+                fence=self.directory.last_position,
+                fence_topics=KEY_TOPICS,
+            )
         except IntegrityError:
             replay = self._replay(org, key, request)
             if replay is not None:

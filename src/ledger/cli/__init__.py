@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import LedgerError
-from . import demo, init, log
+from . import demo, init, log, projections
 
-COMMANDS = (init, demo, log)
+COMMANDS = (init, demo, log, projections)
 
 
 def build_parser() -> argparse.ArgumentParser:

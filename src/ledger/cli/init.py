@@ -58,5 +58,5 @@ def print_anchors(anchors: dict[str, Any]) -> None:
     print(f"  root key       : {anchors['root_key_id']}  {anchors['root_key']}")
     for key_id, key in anchors["log_keys"].items():
         print(f"  log key        : {key_id}  {key}")
-    if "log_verifier" in anchors:
-        print(f"  log verifier   : {anchors['log_verifier']}")
+    for verifier in anchors.get("log_verifiers", []):
+        print(f"  log verifier   : {verifier}")

@@ -47,7 +47,7 @@ class CommandHost:
         def decision(ctx: Context) -> dict[str, Any]:
             return decide(ctx) or {}
 
-        return self.writer.run(
+        result = self.writer.run(
             org=org,
             signer=self.signer_for(org, signer, purpose),
             idempotency_key=idempotency_key,
@@ -57,6 +57,11 @@ class CommandHost:
             occurred_at=occurred_at,
             other_signers=lambda other, key_purpose: self.signer_for(other, None, key_purpose),
         )
+        self.after_write()
+        return result
+
+    def after_write(self) -> None:
+        """Called after every stored command (the ledger signs scheduled checkpoints here)."""
 
     def _emit_one(
         self,

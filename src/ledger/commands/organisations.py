@@ -9,6 +9,7 @@ from uuid import UUID
 from ..context import Context
 from ..errors import NotFoundError
 from ..keystore import LOG_KEY_OWNER
+from ..log.note import NoteVerifier
 from ..model.aggregates import Organisation
 from ..model.ids import organisation_aggregate_id
 from ..signing import Signer, SigningKey, VerifyingKey
@@ -71,6 +72,10 @@ class OrganisationCommands(CommandHost):
             "root_key": root_keys[0].key.to_base64(),
             "root_key_id": root_keys[0].key_id,
             "log_keys": {kid: key.to_base64() for kid, key in ledger.log_keys.items()},
+            "log_verifiers": [
+                NoteVerifier.for_key(ledger.origin, key).key_string
+                for key in ledger.log_keys.values()
+            ],
         }
 
     def register_organisation(
@@ -161,6 +166,34 @@ class OrganisationCommands(CommandHost):
             idempotency_key=idempotency_key,
             signer=signer,
             occurred_at=occurred_at,
+        )
+
+    def add_log_key(self, org: str, *, idempotency_key: str) -> str:
+        """Introduce a new log key (root only). Until the old one is retired, checkpoints carry
+        both signatures, so verifiers can move to the new key during the overlap."""
+        key = SigningKey.generate()
+        ledger = self.directory.require_ledger()
+        self._emit_one(
+            org,
+            "LogKeyAdded",
+            organisation_aggregate_id(ledger.root_org),
+            {"key_id": key.key_id, "public_key": key.public_key.to_base64()},
+            idempotency_key=idempotency_key,
+        )
+        self.keystore.add(LOG_KEY_OWNER, key)
+        return key.key_id
+
+    def retire_log_key(
+        self, org: str, *, key_id: str, reason: str, idempotency_key: str
+    ) -> CommandResult:
+        """Stop signing checkpoints with a log key; checkpoints it signed stay verifiable."""
+        ledger = self.directory.require_ledger()
+        return self._emit_one(
+            org,
+            "LogKeyRetired",
+            organisation_aggregate_id(ledger.root_org),
+            {"key_id": key_id, "reason": reason},
+            idempotency_key=idempotency_key,
         )
 
     def organisation(self, org_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
-from .records import IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
+from .records import FENCE_MOVED, IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
 
 
 class LedgerRecorder(POPOApplicationRecorder):
@@ -30,6 +30,11 @@ class LedgerRecorder(POPOApplicationRecorder):
             if claim is not None and (claim.scope, claim.key) in self._claims:
                 raise IntegrityError(f"idempotency key {claim.key!r} already claimed")
             self._assert_uniqueness(stored_events)
+            fence = kwargs.get("fence")
+            if fence is not None:
+                topics = set(kwargs["fence_topics"])
+                if any(s.topic in topics for s in self._stored_events[fence:]):
+                    raise IntegrityError(FENCE_MOVED)
             size = len(self._leaves)
             rows = extend_log(size, self.read_nodes, [s.state for s in stored_events])
             ids = list(self._update_table(stored_events) or [])

@@ -14,7 +14,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from .records import IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
+from .records import FENCE_MOVED, IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
 
 
 class LedgerRecorder(PostgresApplicationRecorder):
@@ -53,6 +53,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = list(super()._fetch_ids_after_insert_events(curs, stored_events) or [])
+        fence = kwargs.get("fence")
+        if fence is not None and ids:
+            curs.execute(
+                self._sql(
+                    "SELECT 1 AS moved FROM {schema}.{events} WHERE notification_id > %s "
+                    "AND notification_id < %s AND topic = ANY(%s) LIMIT 1"
+                ),
+                (fence, min(ids), list(kwargs["fence_topics"])),
+            )
+            if curs.fetchall():
+                raise IntegrityError(FENCE_MOVED)
         claim: IdempotencyClaim | None = kwargs.get("claim")
         if claim is not None:
             curs.execute(

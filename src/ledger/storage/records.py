@@ -11,6 +11,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from ..log.merkle import TreeBuilder, frontier_nodes, leaf_hash
 
 NodeRows = list[tuple[int, int, bytes]]
+FENCE_MOVED = "keys or organisations changed while the command was decided; decide again"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from .records import IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
+from .records import FENCE_MOVED, IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
 
 _EVENT_COLUMNS = (
     "e.rowid AS notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
@@ -52,6 +52,16 @@ class LedgerRecorder(SQLiteApplicationRecorder):
                 (claim.scope, claim.key, claim.request_hash, claim.result),
             )
         ids = list(super()._insert_events(c, stored_events) or [])
+        fence = kwargs.get("fence")
+        if fence is not None and ids:
+            topics = kwargs["fence_topics"]
+            c.execute(
+                f"SELECT 1 FROM {self.events_table_name} WHERE rowid > ? AND rowid < ? "
+                f"AND topic IN ({','.join('?' * len(topics))}) LIMIT 1",
+                [fence, ids[0], *topics],
+            )
+            if c.fetchall():
+                raise IntegrityError(FENCE_MOVED)
         size = self._log_size(c)
         rows = extend_log(
             size, lambda coords: self._read_nodes(c, coords), [s.state for s in stored_events]

@@ -1,0 +1,103 @@
+"""The SQL database that holds the views: the ledger's own SQLite file or PostgreSQL schema,
+another database named by configuration, or an in-memory SQLite database for ``memory://``.
+
+Statements are written once with ``?`` placeholders and portable SQL (``ON CONFLICT`` upserts),
+and translated for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from ..errors import StorageError
+from ..storage.url import StoreURL
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class ViewDatabase:
+    def __init__(self, store: StoreURL) -> None:
+        self.store = store
+        self.kind = "postgresql" if store.kind == "postgresql" else "sqlite"
+        self._lock = threading.RLock()
+        self._conn: Any = self._connect()
+
+    def _connect(self) -> Any:
+        if self.store.kind == "memory":
+            return sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        if self.store.kind == "sqlite":
+            assert self.store.path is not None
+            conn = sqlite3.connect(
+                self.store.path, timeout=30, check_same_thread=False, isolation_level=None
+            )
+            return conn
+        import psycopg
+
+        try:
+            pg: Any = psycopg.connect(
+                host=self.store.host,
+                port=self.store.port,
+                user=self.store.user,
+                password=self.store.password or None,
+                dbname=self.store.dbname,
+                autocommit=True,
+            )
+        except psycopg.Error as error:
+            raise StorageError(f"cannot open the views database: {error}") from None
+        pg.execute(f'SET search_path TO "{self.store.schema}"')
+        return pg
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.kind == "postgresql" else sql
+
+    @contextmanager
+    def transaction(self) -> Iterator[ViewCursor]:
+        with self._lock:
+            cursor = ViewCursor(self, self._conn.cursor())
+            cursor.execute("BEGIN" if self.kind == "postgresql" else "BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            cursor = self._conn.cursor()
+            cursor.execute(self._sql(sql), tuple(params))
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class ViewCursor:
+    """A cursor inside a view transaction, taking ``?`` placeholders on every database."""
+
+    def __init__(self, database: ViewDatabase, raw: Any) -> None:
+        self._database = database
+        self._raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._raw.execute(self._database._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._raw.executemany(self._database._sql(sql), [tuple(r) for r in rows])
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._raw.fetchall()]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        self.execute(sql, params)
+        rows = self.fetchall()
+        return rows[0] if rows else None

@@ -1,0 +1,209 @@
+"""Keeping the views: each event applied exactly once, rebuildable, with a digest that says so.
+
+Each view records the notification id it has applied up to in the same transaction as its
+updates, so a crash between batches loses nothing and applying a batch again changes nothing.
+Events are pulled from the notification log (SQLite and memory have no subscriptions; on
+PostgreSQL the runner polls too, which also covers several writer processes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..canonical import canonical_json, parse_json
+from ..envelope import TOPIC_PREFIX, open_envelope
+from ..errors import InvalidInputError, NotFoundError
+from ..storage.records import LedgerRecorderProtocol
+from ..storage.url import StoreURL
+from . import organisations, statistics, timebank, volunteers
+from .base import ProjectedEvent, View
+from .database import ViewCursor, ViewDatabase
+
+VIEWS: dict[str, View] = {
+    view.name: view
+    for view in (volunteers.VIEW, organisations.VIEW, timebank.VIEW, statistics.VIEW)
+}
+BATCH = 500
+
+
+class Projections:
+    """The views of one ledger, kept in ``database``."""
+
+    def __init__(
+        self,
+        recorder: LedgerRecorderProtocol,
+        database: ViewDatabase,
+        *,
+        verify: Any = None,
+    ) -> None:
+        """``verify``, when given (the ledger's mapper ``verify``), checks every event's
+        signature before applying it; without it views read the stored bodies directly."""
+        self._recorder = recorder
+        self.database = database
+        self._verify = verify
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.create_tables()
+
+    @classmethod
+    def for_store(cls, recorder: LedgerRecorderProtocol, store: StoreURL, **kw: Any) -> Projections:
+        return cls(recorder, ViewDatabase(store), **kw)
+
+    def create_tables(self, names: Iterable[str] | None = None) -> None:
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS view_tracking (view TEXT PRIMARY KEY, "
+                "position BIGINT NOT NULL)"
+            )
+            for name in names or VIEWS:
+                for table, columns in VIEWS[name].tables.items():
+                    cursor.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+                cursor.execute(
+                    "INSERT INTO view_tracking (view, position) VALUES (?, 0) "
+                    "ON CONFLICT (view) DO NOTHING",
+                    [name],
+                )
+
+    def positions(self) -> dict[str, int]:
+        return dict(self.database.query("SELECT view, position FROM view_tracking ORDER BY view"))
+
+    def position(self) -> int:
+        """The notification id that every view has applied up to."""
+        return min(self.positions().values(), default=0)
+
+    def catch_up(self, *, batch: int = BATCH) -> int:
+        """Apply everything new; return how many events were applied."""
+        applied = 0
+        with self._lock:
+            while True:
+                positions = self.positions()
+                start = min(positions.values(), default=0)
+                notifications = self._recorder.select_notifications(start + 1, batch)
+                if not notifications:
+                    return applied
+                self._apply_batch(notifications, positions)
+                applied += len(notifications)
+
+    def _apply_batch(self, notifications: Sequence[Any], positions: dict[str, int]) -> None:
+        events = [self._project(n) for n in notifications]
+        last = notifications[-1].id
+        with self.database.transaction() as cursor:
+            for name, view in VIEWS.items():
+                if name not in positions:
+                    continue
+                done = positions[name]
+                for event in events:
+                    if event is not None and event.position > done:
+                        handler = view.handlers.get(event.type)
+                        if handler is not None:
+                            handler(cursor, event)
+                if last > done:
+                    cursor.execute(
+                        "UPDATE view_tracking SET position = ? WHERE view = ?", [last, name]
+                    )
+
+    def _project(self, notification: Any) -> ProjectedEvent | None:
+        if not notification.topic.startswith(TOPIC_PREFIX):
+            return None
+        if self._verify is not None:
+            event = self._verify(notification)
+            body = event.body
+        else:
+            body = parse_json(notification.state)["body"]
+        return ProjectedEvent(
+            body["type"], body["org"], body["data"], body["occurred_at"], notification.id
+        )
+
+    def wait_for(self, position: int, timeout: float = 10.0) -> None:
+        """Block until every view has applied ``position`` (read your own write)."""
+        deadline = time.monotonic() + timeout
+        while self.position() < position:
+            if self._thread is None:
+                self.catch_up()
+                continue
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"views reached {self.position()}, not {position}, within {timeout} s"
+                )
+            time.sleep(0.02)
+
+    def start(self, interval: float = 0.2) -> None:
+        """Keep the views up to date in a background thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._loop, args=(interval,), daemon=True, name="ledger-projections"
+        )
+        self._thread.start()
+
+    def run_forever(self, interval: float = 0.5) -> None:
+        while not self._stop.is_set():
+            if not self.catch_up():
+                self._stop.wait(interval)
+
+    def _loop(self, interval: float) -> None:
+        self.run_forever(interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def rebuild(self, names: Sequence[str] | None = None) -> None:
+        """Drop views and apply every event again from the start."""
+        chosen = list(names or VIEWS)
+        for name in chosen:
+            if name not in VIEWS:
+                raise NotFoundError(f"no view {name!r}; views: {sorted(VIEWS)}")
+        with self._lock, self.database.transaction() as cursor:
+            for name in chosen:
+                for table in VIEWS[name].tables:
+                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                cursor.execute("DELETE FROM view_tracking WHERE view = ?", [name])
+        self.create_tables(chosen)
+        self.catch_up()
+
+    def digest(self) -> dict[str, str]:
+        """A deterministic SHA-256 of each view's content (rows in key order, as JCS)."""
+        result = {}
+        for name, view in VIEWS.items():
+            hasher = hashlib.sha256()
+            for table, order in view.keys.items():
+                hasher.update(canonical_json(table))
+                for row in self.database.query(f"SELECT * FROM {table} ORDER BY {order}"):
+                    hasher.update(canonical_json([_plain(v) for v in row]))
+            result[name] = hasher.hexdigest()
+        return result
+
+    def close(self) -> None:
+        self.stop()
+        self.database.close()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if value is None or isinstance(value, int | str):
+        return value
+    raise InvalidInputError(f"unexpected value in a view: {value!r}")
+
+
+def apply_events(
+    cursor: ViewCursor, events: Iterable[ProjectedEvent], names: Iterable[str]
+) -> None:
+    """Apply events to the named views inside an open transaction (used by the audit)."""
+    for event in events:
+        for name in names:
+            handler = VIEWS[name].handlers.get(event.type)
+            if handler is not None:
+                handler(cursor, event)
+
+
+__all__ = ["VIEWS", "Projections", "apply_events", "open_envelope"]

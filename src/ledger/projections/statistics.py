@@ -1,0 +1,84 @@
+"""City statistics: the figures a city reports, recomputable from signed records for any
+period: registrations, organisations by kind, activities and people served, and approved
+service minutes by field and month (of the service date)."""
+
+from __future__ import annotations
+
+from .base import REVIEW_EVENTS, ProjectedEvent, View, add, credit_after, put, record_credit
+from .database import ViewCursor
+
+VIEW = View(
+    name="statistics",
+    tables={
+        "view_stat_records": "record_id TEXT PRIMARY KEY, field TEXT NOT NULL, "
+        "month TEXT NOT NULL, credited BIGINT NOT NULL, status TEXT NOT NULL",
+        "view_minutes_by_field_month": "field TEXT NOT NULL, month TEXT NOT NULL, "
+        "minutes BIGINT NOT NULL, records BIGINT NOT NULL, PRIMARY KEY (field, month)",
+        "view_activities_by_month": "month TEXT NOT NULL, field TEXT NOT NULL, "
+        "activities BIGINT NOT NULL, people_served BIGINT NOT NULL, PRIMARY KEY (month, field)",
+        "view_registrations_by_month": "month TEXT PRIMARY KEY, volunteers BIGINT NOT NULL",
+        "view_organisations_by_kind": "kind TEXT PRIMARY KEY, organisations BIGINT NOT NULL",
+    },
+    keys={
+        "view_stat_records": "record_id",
+        "view_minutes_by_field_month": "field, month",
+        "view_activities_by_month": "month, field",
+        "view_registrations_by_month": "month",
+        "view_organisations_by_kind": "kind",
+    },
+)
+
+
+@VIEW.on("LedgerCreated", "OrganisationRegistered")
+def organisation(cursor: ViewCursor, event: ProjectedEvent) -> None:
+    kind = event.data["root"]["kind"] if event.type == "LedgerCreated" else event.data["kind"]
+    add(cursor, "view_organisations_by_kind", {"kind": kind}, {"organisations": 1})
+
+
+@VIEW.on("VolunteerRegistered")
+def registered(cursor: ViewCursor, event: ProjectedEvent) -> None:
+    add(cursor, "view_registrations_by_month", {"month": event.occurred_at[:7]}, {"volunteers": 1})
+
+
+@VIEW.on("ActivityPublished")
+def activity(cursor: ViewCursor, event: ProjectedEvent) -> None:
+    add(
+        cursor,
+        "view_activities_by_month",
+        {"month": event.data["starts_at"][:7], "field": event.data["field"]},
+        {"activities": 1, "people_served": event.data.get("people_served") or 0},
+    )
+
+
+@VIEW.on("HoursRecorded")
+def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
+    put(
+        cursor,
+        "view_stat_records",
+        {"record_id": event.data["record_id"]},
+        {
+            "field": event.data["field"],
+            "month": event.data["service_date"][:7],
+            "credited": 0,
+            "status": "recorded",
+        },
+    )
+
+
+@VIEW.on(*REVIEW_EVENTS)
+def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
+    record_id = event.data["record_id"]
+    current = cursor.one("SELECT credited FROM view_stat_records WHERE record_id = ?", [record_id])
+    if current is None:
+        return
+    credit, status = credit_after(event, current[0])
+    moved = record_credit(cursor, "view_stat_records", record_id, credit, status, "field, month")
+    assert moved is not None
+    (field, month), delta, approved_change = moved
+    if delta or approved_change:
+        add(
+            cursor,
+            "view_minutes_by_field_month",
+            {"field": field, "month": month},
+            {"minutes": delta, "records": approved_change},
+        )
