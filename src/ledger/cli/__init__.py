@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import LedgerError
-from . import demo, init, log, projections
+from . import demo, init, log, projections, serve
 
-COMMANDS = (init, demo, log, projections)
+COMMANDS = (init, demo, log, projections, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

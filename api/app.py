@@ -1,0 +1,153 @@
+"""The FastAPI application: the library over HTTP, holding no domain rules of its own."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+
+from ledger import Ledger
+from ledger.transparency import CheckpointSchedule
+
+from . import problems
+from .routes import (
+    activities,
+    awards,
+    health,
+    log,
+    organisations,
+    reads,
+    records,
+    timebank,
+    verification,
+    volunteers,
+)
+from .schemas import ProblemOut
+from .settings import Settings
+
+ROUTERS = (
+    organisations,
+    volunteers,
+    activities,
+    records,
+    awards,
+    timebank,
+    verification,
+    log,
+    reads,
+    health,
+)
+DESCRIPTION = """The service-hour ledger over HTTP.
+
+Organisations write with an API key (`Authorization: Bearer <key>`) and an `Idempotency-Key`
+header; anyone verifies: events with their inclusion proofs and checkpoints, receipts, and the
+log as C2SP tlog-tiles under `/log/`. Every error is RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
+    settings = settings or Settings()
+    schedule = CheckpointSchedule(
+        settings.checkpoint_every_events, settings.checkpoint_every_seconds
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = ledger or Ledger(settings.database_url, checkpoints=schedule)
+        app.state.ledger = opened
+        app.state.views = opened.projections()
+        app.state.catch_up_on_read = not settings.run_projections
+        stop = threading.Event()
+        if settings.run_projections:
+            app.state.views.start()
+            threading.Thread(target=_checkpointer, args=(opened, stop), daemon=True).start()
+        try:
+            yield
+        finally:
+            stop.set()
+            app.state.views.close()
+            if ledger is None:
+                opened.close()
+
+    app = FastAPI(
+        title="Service-hour ledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
+    )
+    app.state.request_counts = Counter()
+    problems.install(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    _limit_bodies(app, settings.max_body_bytes)
+    _count_requests(app)
+    _document_problems(app)
+    return app
+
+
+def _checkpointer(ledger: Ledger, stop: threading.Event) -> None:
+    """Sign scheduled checkpoints even when no write arrives to trigger one."""
+    while not stop.wait(1.0):
+        try:
+            if ledger.log.can_sign():
+                ledger.log.maybe_checkpoint()
+        except Exception:
+            pass
+
+
+def _limit_bodies(app: FastAPI, limit: int) -> None:
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        declared = request.headers.get("content-length")
+        too_big = declared is not None and (not declared.isdigit() or int(declared) > limit)
+        if not too_big and request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            too_big = len(await request.body()) > limit
+        if too_big:
+            return problems.problem_response(
+                413,
+                "body-too-large",
+                "Request body too large",
+                f"request bodies are limited to {limit} bytes",
+            )
+        return await call_next(request)
+
+
+def _count_requests(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def count(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        app.state.request_counts[(request.method, path, response.status_code)] += 1
+        return response
+
+
+def _document_problems(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+            ProblemOut.model_json_schema()
+        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory used by ``ledger serve`` (settings from ``LEDGER_*``)."""
+    return create_app(Settings())

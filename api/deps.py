@@ -1,0 +1,84 @@
+"""Dependencies: the ledger, the views, and the calling organisation with its scopes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from ledger import Ledger
+from ledger.projections import Projections, ViewQueries
+
+from .apikeys import ApiKey, find_api_key
+from .problems import Problem
+
+
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+def get_views(request: Request) -> Projections:
+    views: Projections = request.app.state.views
+    return views
+
+
+def get_queries(request: Request) -> ViewQueries:
+    views: Projections = request.app.state.views
+    views.catch_up() if request.app.state.catch_up_on_read else None
+    return ViewQueries(views.database)
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+ViewsDep = Annotated[Projections, Depends(get_views)]
+QueriesDep = Annotated[ViewQueries, Depends(get_queries)]
+
+
+def current_key(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> ApiKey:
+    secret = x_api_key
+    if authorization and authorization.lower().startswith("bearer "):
+        secret = authorization[7:].strip()
+    if not secret:
+        raise Problem(
+            401,
+            "unauthenticated",
+            "API key required",
+            "send an API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+        )
+    key = find_api_key(get_ledger(request), secret)
+    if key is None:
+        raise Problem(
+            401,
+            "unauthenticated",
+            "Unknown API key",
+            "this API key is not known; ask your administrator for a new one",
+        )
+    return key
+
+
+CurrentKey = Annotated[ApiKey, Depends(current_key)]
+
+
+def acting_org(ledger: Ledger, key: ApiKey, scope: str, org: str | None) -> str:
+    """The organisation a request acts for: the key's own, or one below it."""
+    if scope not in key.scopes:
+        raise Problem(
+            403,
+            "scope-missing",
+            "Scope missing",
+            f"this API key lacks the {scope!r} scope; it has {sorted(key.scopes)}",
+        )
+    chosen = org or key.org
+    if not ledger.directory.is_at_or_above(key.org, chosen):
+        raise Problem(
+            403,
+            "not-your-organisation",
+            "Not your organisation",
+            f"an API key of {key.org!r} acts only for {key.org!r} and those below it, "
+            f"not for {chosen!r}",
+        )
+    return chosen

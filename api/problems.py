@@ -1,0 +1,108 @@
+"""RFC 9457 problem details: every error the API returns, with a stable ``type`` per library
+error, a title, a detail a person can act on, and the status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import (
+    ConflictError,
+    InvalidInputError,
+    KeyNotAuthorisedError,
+    LedgerError,
+    NotFoundError,
+    RuleViolationError,
+    SignatureError,
+    StorageError,
+    VerificationError,
+)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "/problems/"
+
+STATUS_OF: list[tuple[type[LedgerError], int, str]] = [
+    (InvalidInputError, 400, "Invalid input"),
+    (NotFoundError, 404, "Not found"),
+    (KeyNotAuthorisedError, 403, "Not authorised"),
+    (RuleViolationError, 422, "Refused by a rule"),
+    (ConflictError, 409, "Conflict"),
+    (SignatureError, 400, "Signature invalid"),
+    (VerificationError, 422, "Verification failed"),
+    (StorageError, 503, "Storage unavailable"),
+]
+
+
+class Problem(Exception):
+    """An HTTP error raised by the API itself (authentication, scopes, limits)."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+
+
+def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def for_ledger_error(error: LedgerError) -> JSONResponse:
+    for cls, status, title in STATUS_OF:
+        if isinstance(error, cls):
+            return problem_response(status, error.code, title, error.message)
+    return problem_response(400, error.code, "Refused", error.message)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    async def ledger_error(request: Request, error: LedgerError) -> JSONResponse:
+        return for_ledger_error(error)
+
+    @app.exception_handler(Problem)
+    async def api_problem(request: Request, error: Problem) -> JSONResponse:
+        return problem_response(error.status, error.code, error.title, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors[:5])
+        return problem_response(422, "invalid-request", "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+        return problem_response(error.status_code, code, str(error.detail), str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        return problem_response(
+            500,
+            "internal-error",
+            "Internal error",
+            "the server failed to handle this request; it has been logged",
+        )
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": title,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, title in [
+        (400, "Invalid input or signature"),
+        (401, "No or unknown API key"),
+        (403, "Not authorised"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Request body too large"),
+        (422, "Refused by a rule or invalid request"),
+        (503, "Storage unavailable"),
+    ]
+}

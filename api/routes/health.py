@@ -1,0 +1,58 @@
+"""Health, readiness and metrics (Prometheus text format)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+
+from ..deps import LedgerDep, ViewsDep
+from ..problems import Problem
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def health() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def ready(ledger: LedgerDep, views: ViewsDep) -> dict[str, Any]:
+    """The store answers and the ledger exists."""
+    try:
+        size = ledger.log_size()
+        ledger.directory.require_ledger()
+    except Exception as error:
+        raise Problem(
+            503, "not-ready", "Not ready", f"the store does not answer: {error}"
+        ) from None
+    return {"status": "ready", "log_size": size, "views_position": views.position()}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(request: Request, ledger: LedgerDep, views: ViewsDep) -> PlainTextResponse:
+    counters: dict[tuple[str, str, int], int] = request.app.state.request_counts
+    lines = [
+        "# HELP ledger_log_size Leaves in the Merkle log.",
+        "# TYPE ledger_log_size gauge",
+        f"ledger_log_size {ledger.log_size()}",
+        "# HELP ledger_checkpoint_size Size of the newest signed checkpoint.",
+        "# TYPE ledger_checkpoint_size gauge",
+        f"ledger_checkpoint_size {ledger.log.latest_size()}",
+        "# HELP ledger_views_position Notification id every view has applied.",
+        "# TYPE ledger_views_position gauge",
+        f"ledger_views_position {views.position()}",
+        "# HELP ledger_http_requests_total Requests served by this worker.",
+        "# TYPE ledger_http_requests_total counter",
+    ]
+    for (method, route, status), count in sorted(counters.items()):
+        lines.append(
+            f'ledger_http_requests_total{{method="{method}",route="{route}",status="{status}"}} '
+            f"{count}"
+        )
+    return PlainTextResponse(
+        "\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

@@ -1,0 +1,122 @@
+"""Organisations and their keys."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from pydantic import Field
+
+from ledger import NotFoundError, VerifyingKey
+
+from ..deps import CurrentKey, LedgerDep, acting_org
+from ..schemas import AsOrg, CommandOut, IdempotencyKey, Strict, command_out
+
+router = APIRouter(tags=["organisations"])
+
+
+class OrganisationIn(Strict):
+    org_id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,63}$", examples=["luzhou-town3"])
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["organisation", "team", "station"]
+    region: str = Field(pattern=r"^[0-9]{2,12}$")
+
+
+class KeyIn(Strict):
+    public_key: str = Field(description="raw 32-byte Ed25519 public key, standard base64")
+    purpose: Literal["signing", "automatic-awards"] = "signing"
+
+
+class RevokeIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/orgs", status_code=201, response_model=CommandOut)
+def register_organisation(
+    body: OrganisationIn,
+    ledger: LedgerDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey,
+    response: Response,
+    as_org: AsOrg = None,
+) -> CommandOut:
+    """Register an organisation under the acting one, which signs as its parent."""
+    org = acting_org(ledger, key, "register", as_org)
+    result = ledger.register_organisation(org, idempotency_key=idempotency_key, **body.model_dump())
+    return command_out(result, response)
+
+
+@router.get("/orgs/{org_id}")
+def get_organisation(org_id: str, ledger: LedgerDep) -> dict[str, Any]:
+    """An organisation as its signed events describe it, with its keys and their validity."""
+    found = ledger.organisation(org_id)
+    keys = {k.key_id: k for k in ledger.directory.keys.values() if k.org_id == org_id}
+    found["keys"] = {
+        key_id: {
+            **info,
+            "public_key": keys[key_id].key.to_base64() if key_id in keys else None,
+            "registered_at": keys[key_id].registered_at if key_id in keys else None,
+            "revoked_at": keys[key_id].revoked_at if key_id in keys else None,
+        }
+        for key_id, info in found["keys"].items()
+    }
+    return found
+
+
+@router.post("/orgs/{org_id}/keys", status_code=201, response_model=CommandOut)
+def register_key(
+    org_id: str,
+    body: KeyIn,
+    ledger: LedgerDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey,
+    response: Response,
+    as_org: AsOrg = None,
+) -> CommandOut:
+    """Register a public key of ``org_id`` (by its parent, or by itself for a rotation)."""
+    org = acting_org(ledger, key, "keys", as_org)
+    result = ledger.register_key(
+        org,
+        for_org=org_id,
+        public_key=VerifyingKey.from_base64(body.public_key),
+        purpose=body.purpose,
+        idempotency_key=idempotency_key,
+    )
+    return command_out(result, response)
+
+
+@router.post("/orgs/{org_id}/keys/{key_id}/revoke", status_code=201, response_model=CommandOut)
+def revoke_key(
+    org_id: str,
+    key_id: str,
+    body: RevokeIn,
+    ledger: LedgerDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey,
+    response: Response,
+    as_org: AsOrg = None,
+) -> CommandOut:
+    """Revoke a key: it signs nothing new; what it signed stays valid."""
+    org = acting_org(ledger, key, "keys", as_org)
+    result = ledger.revoke_key(
+        org, for_org=org_id, key_id=key_id, reason=body.reason, idempotency_key=idempotency_key
+    )
+    return command_out(result, response)
+
+
+@router.get("/keys/{key_id}")
+def get_key(key_id: str, ledger: LedgerDep) -> dict[str, Any]:
+    """A signing key: whose it is, what it may sign, and from which log position until which."""
+    ledger.directory.refresh()
+    info = ledger.directory.keys.get(key_id)
+    if info is None:
+        raise NotFoundError(f"key {key_id} is not registered in this ledger")
+    return {
+        "key_id": info.key_id,
+        "org": info.org_id,
+        "public_key": info.key.to_base64(),
+        "purpose": info.purpose,
+        "registered_at": info.registered_at,
+        "revoked_at": info.revoked_at,
+        "revoked_reason": info.revoked_reason or None,
+    }

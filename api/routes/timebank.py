@@ -1,0 +1,102 @@
+"""Time banks: opening one, moving credit, reversing a transfer, reading an account."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import Field
+
+from ..deps import CurrentKey, LedgerDep, QueriesDep, acting_org
+from ..schemas import AsOrg, CommandOut, IdempotencyKey, Strict, command_out
+
+router = APIRouter(tags=["time bank"])
+ACCOUNT = r"^[a-z0-9][a-z0-9-]{1,63}:(vol|org):[A-Za-z0-9.-]{2,64}$"
+
+
+class BankIn(Strict):
+    bank_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
+    credit_numerator: int = Field(default=1, ge=1, le=1000)
+    credit_denominator: int = Field(default=1, ge=1, le=1000)
+    cap_minutes: int | None = Field(default=None, ge=1)
+    surplus_account: str | None = Field(default=None, pattern=ACCOUNT)
+
+
+class TransferIn(Strict):
+    from_account: str = Field(pattern=ACCOUNT)
+    to_account: str = Field(pattern=ACCOUNT)
+    amount: int = Field(ge=1, le=10**12)
+    kind: Literal["transfer", "donation", "redemption"] = "transfer"
+
+
+@router.post("/time-banks", status_code=201, response_model=CommandOut)
+def open_bank(
+    body: BankIn,
+    ledger: LedgerDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey,
+    response: Response,
+    as_org: AsOrg = None,
+) -> CommandOut:
+    org = acting_org(ledger, key, "timebank", as_org)
+    return command_out(
+        ledger.open_time_bank(org, idempotency_key=idempotency_key, **body.model_dump()), response
+    )
+
+
+@router.post("/time-banks/{bank_id}/transfers", status_code=201, response_model=CommandOut)
+def transfer(
+    bank_id: str,
+    body: TransferIn,
+    ledger: LedgerDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey,
+    response: Response,
+    as_org: AsOrg = None,
+) -> CommandOut:
+    """Move credit: one debit and one credit of the same amount (``value.transfer_id``)."""
+    org = acting_org(ledger, key, "timebank", as_org)
+    return command_out(
+        ledger.transfer_credit(
+            org, bank_id=bank_id, idempotency_key=idempotency_key, **body.model_dump()
+        ),
+        response,
+    )
+
+
+@router.post(
+    "/time-banks/{bank_id}/transfers/{transfer_id}/reverse",
+    status_code=201,
+    response_model=CommandOut,
+)
+def reverse(
+    bank_id: str,
+    transfer_id: str,
+    ledger: LedgerDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey,
+    response: Response,
+    as_org: AsOrg = None,
+) -> CommandOut:
+    """Reverse a mistaken transfer by a new one pointing at it (at most once)."""
+    org = acting_org(ledger, key, "timebank", as_org)
+    return command_out(
+        ledger.reverse_transfer(
+            org, bank_id=bank_id, transfer_id=transfer_id, idempotency_key=idempotency_key
+        ),
+        response,
+    )
+
+
+@router.get("/time-banks/accounts/{account_id}")
+def account(
+    account_id: str,
+    queries: QueriesDep,
+    ledger: LedgerDep,
+    key: CurrentKey,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = Query(None, max_length=500),
+) -> dict[str, Any]:
+    """An account's balance and its movements, oldest first, with cursor pagination."""
+    acting_org(ledger, key, "read", None)
+    return queries.account(account_id, limit=limit, cursor=cursor)

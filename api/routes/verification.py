@@ -1,0 +1,134 @@
+"""Public verification: any event with its signature, key, leaf, inclusion proof and
+checkpoint; consistency proofs; receipts; and submitting events signed elsewhere."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import PlainTextResponse
+from pydantic import Field
+
+from ledger import SignedEvent
+from ledger.log.checkpoint import Checkpoint
+from ledger.log.note import parse_note
+
+from ..deps import CurrentKey, LedgerDep
+from ..problems import Problem
+from ..schemas import CommandOut, Strict, command_out
+
+router = APIRouter(tags=["verification"])
+
+
+class SignedEventIn(Strict):
+    body: str = Field(description="the RFC 8785 canonical JSON body exactly as signed")
+    signature: str = Field(description="base64 Ed25519 signature of the signing input")
+
+
+class SubmitIn(Strict):
+    events: list[SignedEventIn] = Field(min_length=1, max_length=100)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
+    """Everything a verifier needs, with nothing to trust but the log key and the org key."""
+    assert event.leaf_index is not None
+    note = ledger.log.checkpoint_covering(event.leaf_index)
+    size = Checkpoint.parse(parse_note(note)[0]).size
+    key = ledger.directory.keys[event.key_id]
+    return {
+        "event": event.to_json(),
+        "envelope": event.envelope.decode("utf-8"),
+        "key": {
+            "key_id": key.key_id,
+            "org": key.org_id,
+            "public_key": key.key.to_base64(),
+            "purpose": key.purpose,
+            "registered_at": key.registered_at,
+            "revoked_at": key.revoked_at,
+        },
+        "leaf_index": event.leaf_index,
+        "leaf_hash": _b64(event.leaf_hash),
+        "tree_size": size,
+        "inclusion_proof": [_b64(h) for h in ledger.log.inclusion_proof(event.leaf_index, size)],
+        "checkpoint": note,
+        "log_verifier_keys": ledger.log.verifier_keys(),
+    }
+
+
+@router.get("/events/{aggregate_id}/{version}")
+def get_event(
+    ledger: LedgerDep,
+    aggregate_id: str = Path(pattern=r"^[0-9a-f-]{36}$"),
+    version: int = Path(ge=1, le=2**53),
+) -> dict[str, Any]:
+    """An event by aggregate and version, with the evidence to verify it independently."""
+    return evidence(ledger, ledger.event(aggregate_id, version))
+
+
+@router.get("/leaves/{leaf_index}")
+def get_leaf(ledger: LedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> dict[str, Any]:
+    """The event at a leaf index of the Merkle log, with its evidence."""
+    return evidence(ledger, ledger.event_at(leaf_index))
+
+
+@router.get(
+    "/receipts/{leaf_index}",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def receipt(ledger: LedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> PlainTextResponse:
+    """A C2SP tlog-proof@v1 receipt (its ``extra`` line is the event), to verify offline."""
+    text = ledger.log.receipt(leaf_index)
+    return PlainTextResponse(
+        text,
+        headers={"Content-Disposition": f'attachment; filename="leaf-{leaf_index}.tlog-proof"'},
+    )
+
+
+@router.get("/proofs/consistency")
+def consistency(
+    ledger: LedgerDep, old: int = Query(ge=0, le=2**53), new: int = Query(ge=0, le=2**53)
+) -> dict[str, Any]:
+    """A consistency proof that the tree of ``new`` leaves extends the tree of ``old``."""
+    proof = ledger.log.consistency_proof(old, new)
+    return {
+        "old_size": old,
+        "new_size": new,
+        "old_root": _b64(ledger.log.root(old)),
+        "new_root": _b64(ledger.log.root(new)),
+        "proof": [_b64(h) for h in proof],
+    }
+
+
+@router.get("/checkpoints")
+def checkpoints(ledger: LedgerDep, limit: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
+    """The newest signed checkpoints (every signed checkpoint is kept)."""
+    notes = ledger.log.checkpoints()[-limit:]
+    return {"items": list(reversed(notes))}
+
+
+@router.post("/events", status_code=201, response_model=CommandOut)
+def submit(body: SubmitIn, ledger: LedgerDep, key: CurrentKey, response: Response) -> CommandOut:
+    """Store events an organisation signed itself, exactly as signed, all or nothing.
+
+    The API key must belong to the signing organisation (or one above it); the same rules apply
+    as to every other write, and a body's own idempotency key makes retries safe.
+    """
+    from ledger.canonical import parse_json
+
+    for item in body.events:
+        signer = parse_json(item.body).get("org") if item.body.startswith("{") else None
+        if not isinstance(signer, str) or not ledger.directory.is_at_or_above(key.org, signer):
+            raise Problem(
+                403,
+                "not-your-organisation",
+                "Not your organisation",
+                "submit only events signed by your organisation or one below it",
+            )
+    result = ledger.submit_signed([(e.body, e.signature) for e in body.events])
+    return command_out(result, response)

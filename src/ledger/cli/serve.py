@@ -1,0 +1,96 @@
+"""``ledger serve``: the HTTP API under uvicorn; ``ledger apikey create``: API keys."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .common import add_db_option, open_ledger
+
+DEFAULT_SERVE_DB = "sqlite:///ledger.db"
+
+
+def register(sub: Any) -> None:
+    serve: argparse.ArgumentParser = sub.add_parser("serve", help="serve the HTTP API")
+    add_db_option(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true",
+                       help="fill an empty ledger with demo data first and print a demo API key")
+    serve.add_argument("--volunteers", type=int, default=300, help="demo size")
+    serve.set_defaults(handler=run_serve)
+    apikey = sub.add_parser("apikey", help="API keys")
+    actions = apikey.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create an API key (shown once)")
+    add_db_option(create)
+    create.add_argument("--org", required=True)
+    create.add_argument("--scopes", required=True,
+                        help="comma-separated: register,record,approve,award,timebank,keys,"
+                             "private,read")
+    create.set_defaults(handler=run_apikey)
+
+
+def run_apikey(args: argparse.Namespace) -> int:
+    from api.apikeys import create_api_key
+
+    with open_ledger(args) as ledger:
+        secret = create_api_key(ledger, args.org, [s.strip() for s in args.scopes.split(",")])
+    print(secret)
+    print("store it now: it is shown once and kept only as a hash", file=sys.stderr)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.demo:
+        _fill_demo(args)
+    env = {"LEDGER_DATABASE_URL": args.db,
+           "LEDGER_PUBLIC_URL": f"http://{args.host}:{args.port}"}
+    runner = None
+    if args.workers > 1:
+        env["LEDGER_RUN_PROJECTIONS"] = "false"
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "ledger.cli", "project", "--db", args.db],
+            env={**os.environ, **env},
+        )
+    os.environ.update(env)
+    base = f"http://{args.host}:{args.port}"
+    print(f"serving {args.db} at {base}  (docs: {base}/docs, log: {base}/log/checkpoint)",
+          flush=True)
+    try:
+        uvicorn.run("api.app:create_app_from_env", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level="warning")
+    finally:
+        if runner is not None:
+            runner.terminate()
+            runner.wait(timeout=10)
+    return 0
+
+
+def _fill_demo(args: argparse.Namespace) -> None:
+    from api.apikeys import create_api_key
+
+    from ..demo import build_demo
+
+    with open_ledger(args) as ledger:
+        if ledger.log_size() == 0:
+            made = build_demo(ledger, volunteers=args.volunteers)
+            print(f"demo city built: {made['log_size']} events")
+        root = ledger.directory.require_ledger().root_org
+        secret = create_api_key(ledger, root, ["register", "record", "approve", "award",
+                                               "timebank", "keys", "private", "read"])
+        record = ledger.events_of_types("HoursRecorded")
+        sample = next(record, None)
+        base = f"http://{args.host}:{args.port}"
+        Path("demo-api-key.txt").write_text(secret + "\n", encoding="utf-8")
+        print(f"demo API key for {root!r} (also in demo-api-key.txt): {secret}")
+        if sample is not None:
+            print(f"a sample record:        {base}/records/{sample.data['record_id']}")
+            print(f"its event and proof:    {base}/leaves/{sample.leaf_index}")
+            print(f"its receipt:            {base}/receipts/{sample.leaf_index}")
