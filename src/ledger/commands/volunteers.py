@@ -29,7 +29,7 @@ class VolunteerCommands(CommandHost):
         """Register a volunteer under a new random number (``result.value["number"]``).
 
         ``personal`` (name, id_number, phone, ...) goes to the personal-data store, never into
-        an event, and never into the idempotency record.
+        an event. Only which fields were given enters the idempotency record, not their values.
         """
 
         def decide(ctx: Context) -> dict[str, Any]:
@@ -40,7 +40,7 @@ class VolunteerCommands(CommandHost):
         result = self._command(
             org,
             "VolunteerRegistered",
-            {"number": number},
+            {"number": number, "personal_fields": sorted(personal or {})},
             decide,
             idempotency_key=idempotency_key,
             signer=signer,
