@@ -114,7 +114,8 @@ class Ledger(
         """
         store = self.store if views_url is None else parse_store_url(views_url)
         return Projections(
-            self.recorder, ViewDatabase(store),
+            self.recorder,
+            ViewDatabase(store),
             verify=self.app.signed_mapper.verify if verify else None,
         )
 

@@ -140,6 +140,22 @@ class TrustDirectory:
         self.keys: dict[str, KeyInfo] = {}
         self.reference = ReferenceData()
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"], state["_read"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self._read = _no_events
+
+    def follow(self, notification: Any) -> None:
+        """Take one key event into account (the audit feeds events itself, in log order)."""
+        with self._lock:
+            self._follow(notification)
+            self._last = max(self._last, notification.id)
+
     def refresh(self) -> None:
         with self._lock:
             while True:
@@ -332,3 +348,7 @@ class TrustDirectory:
         self.keys[root_key.key_id] = KeyInfo(
             root_key.key_id, root["org_id"], root_key, "signing", position
         )
+
+
+def _no_events(*_: Any) -> list[Any]:
+    return []

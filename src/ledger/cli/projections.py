@@ -14,8 +14,12 @@ def register(sub: Any) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     rebuild = actions.add_parser("rebuild", help="drop views and apply every event again")
     _common(rebuild)
-    rebuild.add_argument("--view", action="append", choices=sorted(VIEWS),
-                         help="a view to rebuild (repeatable); default all")
+    rebuild.add_argument(
+        "--view",
+        action="append",
+        choices=sorted(VIEWS),
+        help="a view to rebuild (repeatable); default all",
+    )
     rebuild.set_defaults(handler=run_rebuild)
     digest = actions.add_parser("digest", help="print a digest of each view's content")
     _common(digest)
@@ -28,10 +32,16 @@ def register(sub: Any) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_db_option(parser)
-    parser.add_argument("--views-db", default=None,
-                        help="keep the views in another database (default: the ledger's own)")
-    parser.add_argument("--no-verify", action="store_true",
-                        help="apply stored bodies without checking signatures (faster)")
+    parser.add_argument(
+        "--views-db",
+        default=None,
+        help="keep the views in another database (default: the ledger's own)",
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="apply stored bodies without checking signatures (faster)",
+    )
 
 
 def run_rebuild(args: argparse.Namespace) -> int:

@@ -20,8 +20,11 @@ def register(sub: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--demo", action="store_true",
-                       help="fill an empty ledger with demo data first and print a demo API key")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="fill an empty ledger with demo data first and print a demo API key",
+    )
     serve.add_argument("--volunteers", type=int, default=300, help="demo size")
     serve.set_defaults(handler=run_serve)
     apikey = sub.add_parser("apikey", help="API keys")
@@ -29,9 +32,11 @@ def register(sub: Any) -> None:
     create = actions.add_parser("create", help="create an API key (shown once)")
     add_db_option(create)
     create.add_argument("--org", required=True)
-    create.add_argument("--scopes", required=True,
-                        help="comma-separated: register,record,approve,award,timebank,keys,"
-                             "private,read")
+    create.add_argument(
+        "--scopes",
+        required=True,
+        help="comma-separated: register,record,approve,award,timebank,keys,private,read",
+    )
     create.set_defaults(handler=run_apikey)
 
 
@@ -50,8 +55,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if args.demo:
         _fill_demo(args)
-    env = {"LEDGER_DATABASE_URL": args.db,
-           "LEDGER_PUBLIC_URL": f"http://{args.host}:{args.port}"}
+    env = {"LEDGER_DATABASE_URL": args.db, "LEDGER_PUBLIC_URL": f"http://{args.host}:{args.port}"}
     runner = None
     if args.workers > 1:
         env["LEDGER_RUN_PROJECTIONS"] = "false"
@@ -61,11 +65,18 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     os.environ.update(env)
     base = f"http://{args.host}:{args.port}"
-    print(f"serving {args.db} at {base}  (docs: {base}/docs, log: {base}/log/checkpoint)",
-          flush=True)
+    print(
+        f"serving {args.db} at {base}  (docs: {base}/docs, log: {base}/log/checkpoint)", flush=True
+    )
     try:
-        uvicorn.run("api.app:create_app_from_env", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level="warning")
+        uvicorn.run(
+            "api.app:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+        )
     finally:
         if runner is not None:
             runner.terminate()
@@ -83,8 +94,11 @@ def _fill_demo(args: argparse.Namespace) -> None:
             made = build_demo(ledger, volunteers=args.volunteers)
             print(f"demo city built: {made['log_size']} events")
         root = ledger.directory.require_ledger().root_org
-        secret = create_api_key(ledger, root, ["register", "record", "approve", "award",
-                                               "timebank", "keys", "private", "read"])
+        secret = create_api_key(
+            ledger,
+            root,
+            ["register", "record", "approve", "award", "timebank", "keys", "private", "read"],
+        )
         record = ledger.events_of_types("HoursRecorded")
         sample = next(record, None)
         base = f"http://{args.host}:{args.port}"

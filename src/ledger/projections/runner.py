@@ -172,19 +172,24 @@ class Projections:
 
     def digest(self) -> dict[str, str]:
         """A deterministic SHA-256 of each view's content (rows in key order, as JCS)."""
-        result = {}
-        for name, view in VIEWS.items():
-            hasher = hashlib.sha256()
-            for table, order in view.keys.items():
-                hasher.update(canonical_json(table))
-                for row in self.database.query(f"SELECT * FROM {table} ORDER BY {order}"):
-                    hasher.update(canonical_json([_plain(v) for v in row]))
-            result[name] = hasher.hexdigest()
-        return result
+        return digest_of(self.database)
 
     def close(self) -> None:
         self.stop()
         self.database.close()
+
+
+def digest_of(database: ViewDatabase) -> dict[str, str]:
+    """The digest of every view kept in ``database``."""
+    result = {}
+    for name, view in VIEWS.items():
+        hasher = hashlib.sha256()
+        for table, order in view.keys.items():
+            hasher.update(canonical_json(table))
+            for row in database.query(f"SELECT * FROM {table} ORDER BY {order}"):
+                hasher.update(canonical_json([_plain(v) for v in row]))
+        result[name] = hasher.hexdigest()
+    return result
 
 
 def _plain(value: Any) -> Any:

@@ -112,6 +112,12 @@ class LedgerRecorder(POPOApplicationRecorder):
                 for nid in self._leaves[start : start + limit]
             ]
 
+    def unlogged_notification_ids(self) -> list[int]:
+        with self._database_lock:
+            return [
+                nid for nid in range(1, len(self._stored_events) + 1) if nid not in self._leaf_of
+            ]
+
     def find_claim(self, scope: str, key: str) -> IdempotencyClaim | None:
         with self._database_lock:
             return self._claims.get((scope, key))

@@ -129,7 +129,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 originator_id=row["originator_id"],
                 originator_version=row["originator_version"],
                 topic=row["topic"],
-                state=bytes(row["state"]),
+                state=None if row["state"] is None else bytes(row["state"]),  # type: ignore[arg-type]
                 leaf_index=row["leaf_index"],
                 leaf_hash=None if row["leaf_hash"] is None else bytes(row["leaf_hash"]),
             )
@@ -207,6 +207,18 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "WHERE l.leaf_index >= %s ORDER BY l.leaf_index LIMIT %s"
         )
         return self._rows_to_events(self._fetch(statement, [start, limit]))
+
+    def unlogged_notification_ids(self) -> list[int]:
+        """Stored events with no leaf: inserted behind the log's back."""
+        rows = self._fetch(
+            self._sql(
+                "SELECT e.notification_id FROM {schema}.{events} e LEFT JOIN {schema}.{leaves} l "
+                "ON l.notification_id = e.notification_id WHERE l.leaf_index IS NULL "
+                "ORDER BY e.notification_id"
+            ),
+            [],
+        )
+        return [int(row["notification_id"]) for row in rows]
 
     def find_claim(self, scope: str, key: str) -> IdempotencyClaim | None:
         rows = self._fetch(

@@ -16,7 +16,11 @@ FENCE_MOVED = "keys or organisations changed while the command was decided; deci
 
 @dataclass(frozen=True)
 class LoggedEvent(Notification):
-    """A stored event with its place in the notification log and in the Merkle log."""
+    """A stored event with its place in the notification log and in the Merkle log.
+
+    Read by leaf, a leaf whose event was deleted behind the ledger's back comes back with
+    ``originator_id``, ``originator_version``, ``topic`` and ``state`` set to None.
+    """
 
     leaf_index: int | None = None
     leaf_hash: bytes | None = None
@@ -74,6 +78,8 @@ class LedgerRecorderProtocol(Protocol):
     def select_leaves(self, start: int, limit: int) -> list[LoggedEvent]: ...
 
     def find_claim(self, scope: str, key: str) -> IdempotencyClaim | None: ...
+
+    def unlogged_notification_ids(self) -> list[int]: ...
 
     def side_put(self, namespace: str, key: str, value: bytes) -> None: ...
 

@@ -107,10 +107,14 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         return [
             LoggedEvent(
                 id=row["notification_id"],
-                originator_id=self.convert_originator_id(row["originator_id"]),
+                originator_id=(
+                    None  # type: ignore[arg-type]
+                    if row["originator_id"] is None
+                    else self.convert_originator_id(row["originator_id"])
+                ),
                 originator_version=row["originator_version"],
                 topic=row["topic"],
-                state=bytes(row["state"]),
+                state=None if row["state"] is None else bytes(row["state"]),  # type: ignore[arg-type]
                 leaf_index=row["leaf_index"],
                 leaf_hash=None if row["leaf_hash"] is None else bytes(row["leaf_hash"]),
             )
@@ -188,6 +192,15 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             "WHERE l.leaf_index >= ? ORDER BY l.leaf_index LIMIT ?"
         )
         return self._rows_to_events(self._query(statement, [start, limit]))
+
+    def unlogged_notification_ids(self) -> list[int]:
+        """Stored events with no leaf: inserted behind the log's back."""
+        rows = self._query(
+            f"SELECT e.rowid FROM {self.events_table_name} e LEFT JOIN ledger_log_leaves l "
+            "ON l.notification_id = e.rowid WHERE l.leaf_index IS NULL ORDER BY e.rowid",
+            [],
+        )
+        return [int(row[0]) for row in rows]
 
     def find_claim(self, scope: str, key: str) -> IdempotencyClaim | None:
         rows = self._query(

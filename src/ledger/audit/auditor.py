@@ -1,0 +1,343 @@
+"""Running an audit: trust anchors, the replay, checkpoints, views, and the incremental state."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, LedgerError, StorageError
+from ..log.checkpoint import Checkpoint
+from ..log.merkle import verify_consistency
+from ..log.note import parse_note
+from ..projections.base import ProjectedEvent
+from ..projections.database import ViewDatabase
+from ..projections.runner import VIEWS, apply_events, digest_of
+from ..signing import VerifyingKey
+from ..storage.url import StoreURL
+from .findings import Finding
+from .progress import Progress
+from .replay import Replay, ReplayState, check_checkpoints, fingerprint
+from .signatures import SignatureChecker
+from .sources import BundleSource, Source, StoreSource
+
+VIEW_BATCH = 2000
+
+
+@dataclass
+class AuditReport:
+    source: str
+    trust: str
+    fingerprints: dict[str, str]
+    leaves: int = 0
+    events_checked: int = 0
+    first_leaf: int = 0
+    checkpoints_verified: int = 0
+    views: str = "not compared"
+    incremental: str = "full replay from the first event"
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def to_json(self) -> dict[str, Any]:
+        kinds: dict[str, int] = {}
+        for finding in self.findings:
+            kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
+        return {
+            "source": self.source,
+            "clean": self.clean,
+            "trust": self.trust,
+            "fingerprints": self.fingerprints,
+            "leaves": self.leaves,
+            "events_checked": self.events_checked,
+            "first_leaf": self.first_leaf,
+            "checkpoints_verified": self.checkpoints_verified,
+            "views": self.views,
+            "incremental": self.incremental,
+            "seconds": round(self.seconds, 3),
+            "events_per_second": round(self.events_checked / self.seconds) if self.seconds else 0,
+            "findings_by_kind": kinds,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+class ViewRecomputer:
+    """The views recomputed from the replayed events, each up to its stored position."""
+
+    def __init__(self, upto: dict[str, int]) -> None:
+        self.upto = upto
+        self._last = max(upto.values())
+        self.database = ViewDatabase(StoreURL(kind="memory", url="memory://"))
+        with self.database.transaction() as cursor:
+            for view in VIEWS.values():
+                for table, columns in view.tables.items():
+                    cursor.execute(f"CREATE TABLE {table} ({columns})")
+        self._batch: list[ProjectedEvent] = []
+
+    def __call__(self, event: Any) -> None:
+        if event.position is not None and event.position <= self._last:
+            self._batch.append(
+                ProjectedEvent(event.type, event.org, event.data, event.occurred_at, event.position)
+            )
+            if len(self._batch) >= VIEW_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        with self.database.transaction() as cursor:
+            for name, upto in self.upto.items():
+                apply_events(cursor, [e for e in self._batch if e.position <= upto], [name])
+        self._batch = []
+
+    def digest(self) -> dict[str, str]:
+        self.flush()
+        return {name: d for name, d in digest_of(self.database).items() if name in self.upto}
+
+
+def load_trust(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        anchors: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        VerifyingKey.from_base64(anchors["root_key"])
+    except (OSError, ValueError, KeyError, LedgerError) as error:
+        raise StorageError(f"cannot read trust anchors from {path}: {error}") from None
+    return anchors
+
+
+def audit(
+    source: Source,
+    *,
+    trust: dict[str, Any] | None = None,
+    workers: int | None = None,
+    state_file: Path | None = None,
+    compare_views: bool = True,
+    progress: bool = True,
+) -> AuditReport:
+    findings: list[Finding] = []
+    state, remembered = _load_state(state_file)
+    trusted_root = VerifyingKey.from_base64(trust["root_key"]) if trust else None
+    if trust:
+        for key in trust.get("log_keys", {}).values():
+            log_key = VerifyingKey.from_base64(key)
+            state.log_keys[log_key.key_id] = log_key
+    report = AuditReport(source.description, "", {}, first_leaf=state.size)
+    notes = source.checkpoints()
+    for note in notes:
+        try:
+            size = Checkpoint.parse(parse_note(note)[0]).size
+        except LedgerError:
+            continue
+        if size > state.size:
+            state.roots.setdefault(size, b"")
+    views = _stored_views(source) if compare_views and remembered is None else None
+    recomputer = ViewRecomputer(views[0]) if views else None
+    checker = SignatureChecker(workers)
+    replay = Replay(state, findings.append, checker, trusted_root, recomputer)
+    total = source.size()
+    bar = Progress(total - state.size, "audit", enabled=progress)
+    try:
+        for leaf in source.leaves(state.size):
+            replay.leaf(leaf)
+            bar.advance()
+            _collect(checker, findings, wait=False)
+        replay.finish()
+        _collect(checker, findings, wait=True)
+    finally:
+        checker.close()
+    report.seconds = bar.close()
+    report.leaves, report.events_checked = state.size, replay.events
+    if state.size < total:
+        findings.append(Finding("truncated-log", f"the log says {total} leaves, {state.size} read"))
+    _check_roots(source, notes, state, remembered, findings, report)
+    for notification_id in source.unlogged():
+        findings.append(
+            Finding(
+                "unlogged-event",
+                f"notification {notification_id} is stored with no leaf in the log",
+            )
+        )
+    if views and recomputer is not None:
+        report.views = _compare_views(views, recomputer.digest(), findings)
+    elif remembered is not None:
+        report.views = "not compared in an incremental audit (run a full audit to compare)"
+    _trust_report(report, trust, state)
+    if remembered is not None:
+        report.incremental = f"continued from the checkpoint of {remembered[1]} leaves"
+    report.findings = findings
+    if state_file is not None:
+        _save_state(state_file, state, notes)
+    return report
+
+
+def _collect(checker: SignatureChecker, findings: list[Finding], *, wait: bool) -> None:
+    for (leaf_index, where), valid in checker.ready(wait=wait):
+        if not valid:
+            findings.append(
+                Finding(
+                    "signature-invalid",
+                    "the signature does not verify with the key the event names",
+                    leaf_index,
+                    where,
+                )
+            )
+
+
+def _check_roots(
+    source: Source,
+    notes: list[str],
+    state: ReplayState,
+    remembered: tuple[str, int, bytes] | None,
+    findings: list[Finding],
+    report: AuditReport,
+) -> None:
+    checkpoints = check_checkpoints(notes, state, source.size(), findings.append)
+    for checkpoint in checkpoints:
+        computed = state.roots.get(checkpoint.size)
+        if remembered is not None and checkpoint.size == remembered[1]:
+            computed = remembered[2]
+        if not computed:
+            continue
+        report.checkpoints_verified += 1
+        if computed != checkpoint.root_hash:
+            kind = "split-view" if remembered is not None else "checkpoint-root-mismatch"
+            findings.append(
+                Finding(
+                    kind,
+                    f"the checkpoint of {checkpoint.size} leaves states "
+                    "another root than the stored events give",
+                )
+            )
+    if remembered is not None and isinstance(source, StoreSource) and checkpoints:
+        _check_store_consistency(source, remembered, checkpoints[-1], findings)
+
+
+def _check_store_consistency(
+    source: StoreSource,
+    remembered: tuple[str, int, bytes],
+    newest: Checkpoint,
+    findings: list[Finding],
+) -> None:
+    note, size, root = remembered
+    if newest.size < size:
+        findings.append(
+            Finding(
+                "split-view",
+                f"the newest checkpoint has {newest.size} leaves, "
+                f"fewer than the {size} verified before",
+            )
+        )
+        return
+    try:
+        proof = source.ledger.log.consistency_proof(size, newest.size)
+        if size and size != newest.size:
+            verify_consistency(size, newest.size, root, newest.root_hash, proof)
+        elif size == newest.size and root != newest.root_hash:
+            raise InvalidInputError("same size, different root")
+    except LedgerError as error:
+        findings.append(
+            Finding(
+                "split-view",
+                f"no valid consistency proof from the remembered "
+                f"checkpoint ({size} leaves) to {newest.size}: {error.message}; "
+                f"remembered note: {note!r}",
+            )
+        )
+
+
+def _stored_views(source: Source) -> tuple[dict[str, int], dict[str, str]] | None:
+    """The stored views' positions and digests, as they are (the audit never updates them)."""
+    if not isinstance(source, StoreSource):
+        return None
+    database = ViewDatabase(source.ledger.store)
+    try:
+        try:
+            positions = dict(database.query("SELECT view, position FROM view_tracking"))
+        except Exception:
+            return None
+        kept = {name: int(p) for name, p in positions.items() if name in VIEWS and p > 0}
+        if not kept:
+            return None
+        digests = digest_of(database)
+        return kept, {name: digests[name] for name in kept}
+    finally:
+        database.close()
+
+
+def _compare_views(
+    stored: tuple[dict[str, int], dict[str, str]], computed: dict[str, str], findings: list[Finding]
+) -> str:
+    positions, digests = stored
+    for name, digest in sorted(digests.items()):
+        if computed.get(name) != digest:
+            findings.append(
+                Finding(
+                    "view-digest-mismatch",
+                    f"view {name!r} differs from the "
+                    "same view recomputed from the events up to notification "
+                    f"{positions[name]}",
+                )
+            )
+    return f"{len(digests)} views compared, each at its stored position"
+
+
+def _trust_report(report: AuditReport, trust: dict[str, Any] | None, state: ReplayState) -> None:
+    ledger = state.directory.ledger
+    if trust:
+        report.trust = "trust anchors given by --trust"
+    else:
+        report.trust = (
+            "NO TRUST ANCHORS GIVEN: the root and log keys were taken from the data "
+            "itself; compare these fingerprints with the published ones"
+        )
+    root_keys = [
+        k.key
+        for k in state.directory.keys.values()
+        if ledger is not None and k.org_id == ledger.root_org
+    ][:1]
+    report.fingerprints = {f"root key {k.key_id}": fingerprint(k) for k in root_keys}
+    report.fingerprints.update({f"log key {k}": fingerprint(v) for k, v in state.log_keys.items()})
+
+
+def _load_state(path: Path | None) -> tuple[ReplayState, tuple[str, int, bytes] | None]:
+    if path is None or not path.exists():
+        return ReplayState(), None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        with Path(saved["replay"]).open("rb") as handle:
+            state: ReplayState = pickle.load(handle)
+    except (OSError, ValueError, KeyError, pickle.UnpicklingError) as error:
+        raise StorageError(f"cannot read audit state {path}: {error}") from None
+    state.roots = {}
+    return state, (saved["checkpoint"], saved["size"], bytes.fromhex(saved["root"]))
+
+
+def _save_state(path: Path, state: ReplayState, notes: list[str]) -> None:
+    sizes = {Checkpoint.parse(parse_note(n)[0]).size: n for n in notes}
+    if state.size not in sizes:
+        return
+    replay_file = path.with_suffix(path.suffix + ".replay")
+    with replay_file.open("wb") as handle:
+        pickle.dump(state, handle)
+    path.write_text(
+        json.dumps(
+            {
+                "checkpoint": sizes[state.size],
+                "size": state.size,
+                "root": state.tree.root().hex(),
+                "replay": str(replay_file.resolve()),
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+
+
+def open_source(ledger: Any | None, bundle: Path | None) -> Source:
+    if bundle is not None:
+        return BundleSource(bundle)
+    return StoreSource(ledger)

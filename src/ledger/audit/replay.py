@@ -1,0 +1,388 @@
+"""The audit replay: one pass over the log that checks every leaf, signature, key, version,
+time, rule, checkpoint and view, and never stops at the first finding."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+from uuid import UUID
+
+from ..canonical import canonical_json, parse_json
+from ..context import Context
+from ..envelope import TOPIC_PREFIX, open_envelope, parse_time
+from ..errors import InvalidInputError, LedgerError, VerificationError
+from ..log.checkpoint import Checkpoint, open_checkpoint
+from ..log.merkle import EMPTY_ROOT, TreeBuilder, leaf_hash
+from ..log.note import NoteVerifier
+from ..model.aggregates import AggregateState
+from ..model.awards import star_level
+from ..model.registry import EVENT_SPECS
+from ..model.service import ServiceAccount
+from ..model.timebank import Account
+from ..signing import VerifyingKey, b64decode
+from ..trust import GENESIS, KEY_EVENT_TYPES, TrustDirectory, _no_events
+from .findings import Finding
+from .signatures import SignatureChecker
+from .sources import Leaf
+
+CLOCK_SKEW = timedelta(minutes=5)
+REVIEWS = {"RecordApproved", "RecordCorrected", "RecordVoided", "RecordRejected"}
+
+
+@dataclass
+class ReplayState:
+    """Everything the replay knows after some leaves; saved for incremental audits."""
+
+    size: int = 0
+    directory: TrustDirectory = field(default_factory=lambda: TrustDirectory(_no_events))
+    states: dict[UUID, AggregateState] = field(default_factory=dict)
+    tree: TreeBuilder = field(default_factory=TreeBuilder)
+    last_recorded: datetime | None = None
+    minted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    log_keys: dict[str, VerifyingKey] = field(default_factory=dict)
+    roots: dict[int, bytes] = field(default_factory=dict)
+
+
+class AuditContext(Context):
+    """Rules re-applied to the replayed state: reads come from the replay, never the store."""
+
+    def __init__(self, replay: ReplayState) -> None:
+        super().__init__(lambda _id: [], replay.directory, "", "")
+        self._states = replay.states
+
+    def after(self, key: object, finaliser: Callable[[Context], None]) -> None:
+        if isinstance(key, tuple) and key and key[0] == "pair":
+            super().after(key, finaliser)
+
+
+class Replay:
+    def __init__(
+        self,
+        state: ReplayState,
+        report: Callable[[Finding], None],
+        checker: SignatureChecker,
+        trusted_root: VerifyingKey | None,
+        view_sink: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.s = state
+        self.report = report
+        self.checker = checker
+        self.trusted_root = trusted_root
+        self.view_sink = view_sink
+        self.ctx = AuditContext(state)
+        self.command: tuple[str, str] | None = None
+        self.command_key_events: list[Any] = []
+        self.touched_accounts: set[UUID] = set()
+        self.events = 0
+
+    def leaf(self, leaf: Leaf) -> None:
+        """Check one leaf and take it into the replay."""
+        where = f"{leaf.aggregate_id} v{leaf.version}" if leaf.aggregate_id else None
+        if leaf.index != self.s.size:
+            self.report(
+                Finding(
+                    "missing-event",
+                    f"leaf indexes jump from {self.s.size} to {leaf.index}",
+                    leaf.index,
+                )
+            )
+        if leaf.state is None:
+            self.report(
+                Finding("missing-event", "the log has this leaf but its event is gone", leaf.index)
+            )
+            self._append(leaf.stored_hash or EMPTY_ROOT)
+            return
+        digest = leaf_hash(leaf.state)
+        if leaf.stored_hash is not None and leaf.stored_hash != digest:
+            self.report(
+                Finding(
+                    "leaf-hash-mismatch",
+                    "the event's bytes differ from its logged leaf",
+                    leaf.index,
+                    where,
+                )
+            )
+        self._append(digest)
+        self.events += 1
+        try:
+            body, signature, recorded_at = open_envelope(leaf.state)
+        except InvalidInputError as error:
+            self.report(Finding("malformed-event", str(error), leaf.index, where))
+            return
+        self._event(leaf, body, signature, recorded_at, where)
+
+    def _append(self, digest: bytes) -> None:
+        self.s.tree.append(digest)
+        self.s.size = self.s.tree.size
+        if self.s.size in self.s.roots:
+            self.s.roots[self.s.size] = self.s.tree.root()
+
+    def _event(
+        self,
+        leaf: Leaf,
+        body: dict[str, Any],
+        signature: bytes,
+        recorded_at: str,
+        where: str | None,
+    ) -> None:
+        kind = body.get("type")
+        if (
+            body.get("aggregate_id") != leaf.aggregate_id
+            or body.get("aggregate_version") != leaf.version
+            or leaf.topic != TOPIC_PREFIX + str(kind)
+        ):
+            self.report(
+                Finding(
+                    "identity-mismatch",
+                    "stored id, version or type differ from the signed body",
+                    leaf.index,
+                    where,
+                )
+            )
+        self._boundary(body)
+        self._times(leaf, body, recorded_at, where)
+        key = self._key(leaf, body, where)
+        if key is not None:
+            self.checker.submit((key.raw, signature, canonical_json(body)), (leaf.index, where))
+        self._rules(leaf, body, where)
+        if self.view_sink is not None:
+            self.view_sink(
+                SimpleNamespace(
+                    type=kind,
+                    org=body.get("org"),
+                    data=body.get("data"),
+                    occurred_at=body.get("occurred_at"),
+                    position=leaf.notification_id,
+                )
+            )
+
+    def _times(self, leaf: Leaf, body: dict[str, Any], recorded_at: str, where: str | None) -> None:
+        try:
+            recorded, occurred = parse_time(recorded_at), parse_time(body.get("occurred_at"))
+        except InvalidInputError as error:
+            self.report(Finding("malformed-event", str(error), leaf.index, where))
+            return
+        if self.s.last_recorded is not None and recorded < self.s.last_recorded:
+            self.report(
+                Finding(
+                    "backdated-event",
+                    f"recorded at {recorded_at}, before the "
+                    f"event it follows ({self.s.last_recorded.isoformat()})",
+                    leaf.index,
+                    where,
+                )
+            )
+        if occurred > recorded + CLOCK_SKEW:
+            self.report(
+                Finding(
+                    "backdated-event",
+                    f"says it happened at {body['occurred_at']}, "
+                    f"after it was recorded ({recorded_at})",
+                    leaf.index,
+                    where,
+                )
+            )
+        self.s.last_recorded = max(recorded, self.s.last_recorded or recorded)
+
+    def _key(self, leaf: Leaf, body: dict[str, Any], where: str | None) -> VerifyingKey | None:
+        directory = self.s.directory
+        if body.get("type") == GENESIS:
+            try:
+                root = VerifyingKey.from_base64(body["data"]["root_key"])
+            except (KeyError, TypeError, LedgerError):
+                self.report(Finding("malformed-event", "genesis without a root key", leaf.index))
+                return None
+            if self.trusted_root is not None and root != self.trusted_root:
+                self.report(
+                    Finding(
+                        "untrusted-root",
+                        f"genesis root key {root.key_id} is not "
+                        f"the trusted {self.trusted_root.key_id}",
+                        leaf.index,
+                        where,
+                    )
+                )
+            return root if root.key_id == body.get("key_id") else None
+        spec = EVENT_SPECS.get(str(body.get("type")))
+        try:
+            info = directory.authorise(
+                str(body.get("key_id")),
+                str(body.get("org")),
+                leaf.notification_id,
+                spec.key_purpose if spec else None,
+            )
+        except LedgerError as error:
+            self.report(Finding("key-not-valid", error.message, leaf.index, where))
+            known = directory.keys.get(str(body.get("key_id")))
+            return known.key if known else None
+        return info.key
+
+    def _boundary(self, body: dict[str, Any]) -> None:
+        command = (str(body.get("idempotency_key")), str(body.get("org")))
+        if self.command is not None and command[0] != self.command[0]:
+            self.end_command()
+        self.command = command
+
+    def end_command(self) -> None:
+        """Checks that span a command: paired transfers, stars due, then key events."""
+        try:
+            self.ctx.finish()
+        except LedgerError as error:
+            self.report(Finding("time-bank-imbalance", error.message))
+        for account_id in self.touched_accounts:
+            self._check_stars(account_id)
+        self.touched_accounts.clear()
+        for notification in self.command_key_events:
+            try:
+                self.s.directory.follow(notification)
+            except LedgerError as error:
+                self.report(Finding("key-not-valid", error.message, notification.leaf_index))
+            self._follow_log_keys(notification)
+        self.command_key_events.clear()
+        self.ctx.drafts.clear()
+
+    def _follow_log_keys(self, notification: Any) -> None:
+        body = parse_json(notification.state)["body"]
+        if body["type"] == GENESIS:
+            key = VerifyingKey.from_base64(body["data"]["log_key"])
+            self.s.log_keys[key.key_id] = key
+        elif body["type"] == "LogKeyAdded":
+            key = VerifyingKey(b64decode(body["data"]["public_key"]))
+            self.s.log_keys[key.key_id] = key
+
+    def _rules(self, leaf: Leaf, body: dict[str, Any], where: str | None) -> None:
+        kind, data = str(body.get("type")), body.get("data")
+        spec = EVENT_SPECS.get(kind)
+        if kind in KEY_EVENT_TYPES:
+            self.command_key_events.append(
+                SimpleNamespace(
+                    id=leaf.notification_id or 0,
+                    leaf_index=leaf.index,
+                    state=leaf.state,
+                    originator_id=leaf.aggregate_id,
+                    originator_version=leaf.version,
+                )
+            )
+        if spec is None or not isinstance(data, dict):
+            self.report(
+                Finding("rule-violation", f"unknown event type {kind!r}", leaf.index, where)
+            )
+            return
+        aggregate_id = UUID(str(body.get("aggregate_id")))
+        state = self.ctx.state(_state_class(spec.aggregate), aggregate_id)
+        if body.get("aggregate_version") != state.version + 1:
+            self.report(
+                Finding(
+                    "version-sequence",
+                    f"version {body.get('aggregate_version')} follows version {state.version}",
+                    leaf.index,
+                    where,
+                )
+            )
+        self.ctx.org, self.ctx.occurred_at = str(body.get("org")), str(body.get("occurred_at"))
+        try:
+            self.ctx.emit(kind, aggregate_id, data, as_org=self.ctx.org)
+        except LedgerError as error:
+            self.report(Finding("rule-violation", error.message, leaf.index, where))
+            fact = SimpleNamespace(type=kind, org=self.ctx.org, occurred_at=self.ctx.occurred_at)
+            with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+                state.apply(fact, data)
+        if kind in REVIEWS:
+            self.touched_accounts.add(aggregate_id)
+        if kind == "CreditEarned":
+            self.s.minted[data.get("bank_id", "")] += int(data.get("amount", 0))
+        elif kind == "CreditClawedBack":
+            self.s.minted[data.get("bank_id", "")] -= int(data.get("amount", 0))
+
+    def _check_stars(self, account_id: UUID) -> None:
+        account = self.s.states.get(account_id)
+        if not isinstance(account, ServiceAccount):
+            return
+        for scheme in self.s.directory.reference.star_schemes.values():
+            due = star_level(account.approved_minutes, scheme.thresholds_hours)
+            have = account.stars.get(scheme.scheme_id, 0)
+            if due != have:
+                self.report(
+                    Finding(
+                        "star-mismatch",
+                        f"volunteer {account.number} holds star "
+                        f"{have} of {scheme.scheme_id} but {account.approved_minutes} "
+                        f"minutes reach {due}",
+                    )
+                )
+
+    def finish(self) -> None:
+        self.end_command()
+        balances: dict[str, int] = defaultdict(int)
+        for state in self.s.states.values():
+            if isinstance(state, Account):
+                bank = state.account_id.split(":", 1)[0]
+                balances[bank] += state.balance
+                if state.balance < 0:
+                    self.report(
+                        Finding(
+                            "time-bank-imbalance",
+                            f"account {state.account_id} is at {state.balance}",
+                        )
+                    )
+        for bank in set(balances) | set(self.s.minted):
+            if balances[bank] != self.s.minted[bank]:
+                self.report(
+                    Finding(
+                        "time-bank-imbalance",
+                        f"bank {bank}: accounts hold "
+                        f"{balances[bank]} but {self.s.minted[bank]} was minted",
+                    )
+                )
+
+
+def _state_class(kind: str) -> type[AggregateState]:
+    from ..model.aggregates import AGGREGATE_KINDS
+
+    return AGGREGATE_KINDS[kind]
+
+
+def check_checkpoints(
+    notes: list[str], state: ReplayState, log_size: int, report: Callable[[Finding], None]
+) -> list[Checkpoint]:
+    """Verify each kept checkpoint's signature; return those whose roots the replay must meet."""
+    verifiers = (
+        [
+            NoteVerifier.for_key(state.directory.ledger.origin, key)
+            for key in state.log_keys.values()
+        ]
+        if state.directory.ledger
+        else []
+    )
+    good = []
+    for note in notes:
+        try:
+            checkpoint = open_checkpoint(note, verifiers)
+        except (VerificationError, InvalidInputError) as error:
+            report(Finding("checkpoint-signature-invalid", f"{error.message}: {note[:80]!r}"))
+            continue
+        if checkpoint.size > log_size:
+            report(
+                Finding(
+                    "truncated-log",
+                    f"checkpoint of {checkpoint.size} leaves, but the log holds {log_size}",
+                )
+            )
+        good.append(checkpoint)
+    return good
+
+
+def fingerprint(key: VerifyingKey) -> str:
+    digest = hashlib.sha256(key.raw).hexdigest()
+    return "SHA256:" + ":".join(digest[i : i + 4] for i in range(0, 32, 4))
+
+
+def now() -> float:
+    return time.monotonic()
