@@ -12,6 +12,7 @@ from uuid import UUID
 from .application import LedgerEvents
 from .commands.activities import ActivityCommands
 from .commands.awards import AwardCommands
+from .commands.certificates import CertificateCommands
 from .commands.organisations import OrganisationCommands
 from .commands.queries import QueryCommands
 from .commands.service import ServiceCommands
@@ -46,6 +47,7 @@ class Ledger(
     ServiceCommands,
     AwardCommands,
     TimeBankCommands,
+    CertificateCommands,
     QueryCommands,
 ):
     """A ledger in one store. Thread-safe for commands; open one per process."""

@@ -73,7 +73,7 @@ class TransparencyLog:
         """The verifier key strings (``name+hex(keyid)+base64(0x01||key)``) to publish."""
         return [v.key_string for v in self.verifiers()]
 
-    def _signers(self) -> list[NoteSigner]:
+    def signers(self) -> list[NoteSigner]:
         self._directory.refresh()
         ledger = self._directory.require_ledger()
         signers = []
@@ -90,7 +90,7 @@ class TransparencyLog:
     def can_sign(self) -> bool:
         """Whether this process holds a current log key."""
         try:
-            return bool(self._signers())
+            return bool(self.signers())
         except KeyNotAuthorisedError:
             return False
 
@@ -108,7 +108,7 @@ class TransparencyLog:
                         trusted_note=latest,
                     )
                 check_consistency(old, checkpoint, self.consistency_proof(old.size, size))
-            note = sign_checkpoint(checkpoint, self._signers())
+            note = sign_checkpoint(checkpoint, self.signers())
             self._recorder.side_put(CHECKPOINTS, f"{size:020d}", note.encode("utf-8"))
             self._last_signed_at = self._clock()
             return note

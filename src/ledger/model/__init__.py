@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     activities,
     attendance,
     awards,
+    certificates,
     organisations,
     service,
     settings,

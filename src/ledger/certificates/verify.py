@@ -1,0 +1,182 @@
+"""Verifying a certificate package offline, with nothing trusted but the log's verifier key.
+
+A package is JSON: ``credential`` (the signed VC), ``issuance_receipt`` (tlog-proof of the
+CertificateIssued event, the event in its extra line), ``key_receipt`` (tlog-proof of the event
+that registered the issuer's key) and ``status`` (the log-signed status note).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..canonical import canonical_json
+from ..credentials import resolve_did_key, verify_proof
+from ..envelope import open_envelope, verify_body
+from ..errors import LedgerError
+from ..log.note import NoteVerifier
+from ..log.receipt import parse_receipt, verify_receipt
+from ..signing import VerifyingKey
+from .credential import credential_sha256, without_proof
+from .status import open_status
+
+
+@dataclass
+class Verdict:
+    valid: bool
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return ("VALID: " if self.valid else "INVALID: ") + self.reason
+
+
+class _Invalid(Exception):
+    pass
+
+
+def verify_package(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
+    """Check a certificate package; the verdict says in one line whether it holds and why."""
+    try:
+        return _verify(package, log_keys)
+    except _Invalid as reason:
+        return Verdict(False, str(reason))
+    except (LedgerError, KeyError, TypeError, ValueError) as error:
+        return Verdict(False, f"the package is malformed: {error}")
+
+
+def _verify(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
+    if not log_keys:
+        raise _Invalid("no trusted log key was given (pass the ledger's verifier key)")
+    credential = package["credential"]
+    proof = credential.get("proof", {})
+    try:
+        verify_proof(credential)
+    except LedgerError as error:
+        raise _Invalid(f"the credential's signature does not verify: {error}") from None
+    issuer_key = resolve_did_key(str(proof.get("verificationMethod")))
+    issued, issued_leaf = _logged_event(package["issuance_receipt"], log_keys, "issuance")
+    body, signature = issued
+    data = body["data"]
+    if body["type"] != "CertificateIssued":
+        raise _Invalid("the issuance receipt is not for a certificate")
+    if data["certificate_number"] != credential.get("certificateNumber"):
+        raise _Invalid("the issuance receipt is for another certificate number")
+    if data["credential_sha256"] != credential_sha256(without_proof(credential)):
+        raise _Invalid("the credential differs from the one the ledger logged (content changed)")
+    if body["key_id"] != issuer_key.key_id:
+        raise _Invalid("the credential was signed with another key than the logged issuance")
+    try:
+        verify_body(canonical_json(body), signature, issuer_key)
+    except LedgerError:
+        raise _Invalid("the logged issuance event's signature does not verify") from None
+    _check_key_registration(package["key_receipt"], log_keys, issuer_key, body["org"], issued_leaf)
+    status = open_status(package["status"], log_keys)
+    if status.certificate_number != data["certificate_number"]:
+        raise _Invalid("the status note is for another certificate")
+    if status.checkpoint_size <= issued_leaf:
+        raise _Invalid("the status note predates the certificate")
+    if status.revoked:
+        raise _Invalid(
+            f"certificate {data['certificate_number']} was revoked "
+            f"(log leaf {status.revoked_at_leaf}): {status.reason}"
+        )
+    hours, minutes = divmod(data["approved_minutes"], 60)
+    return Verdict(
+        True,
+        (
+            f"certificate {data['certificate_number']} issued by {body['org']} (key "
+            f"{issuer_key.key_id}) to volunteer {data['number']} for {hours} h {minutes} min, "
+            f"logged at leaf {issued_leaf}, not revoked as of checkpoint {status.checkpoint_size}"
+        ),
+        {
+            "certificate_number": data["certificate_number"],
+            "issuer": body["org"],
+            "number": data["number"],
+            "approved_minutes": data["approved_minutes"],
+            "leaf_index": issued_leaf,
+            "status_checkpoint": status.checkpoint_size,
+        },
+    )
+
+
+def _logged_event(
+    receipt: str, log_keys: list[NoteVerifier], what: str
+) -> tuple[tuple[dict[str, Any], bytes], int]:
+    parsed = parse_receipt(receipt)
+    if parsed.extra is None:
+        raise _Invalid(f"the {what} receipt does not carry its event")
+    try:
+        verify_receipt(receipt, parsed.extra, log_keys)
+    except LedgerError as error:
+        raise _Invalid(f"the {what} receipt does not verify with the log key: {error}") from None
+    body, signature, _ = open_envelope(parsed.extra)
+    return (body, signature), parsed.index
+
+
+def _check_key_registration(
+    receipt: str, log_keys: list[NoteVerifier], key: VerifyingKey, org: str, before_leaf: int
+) -> None:
+    (body, _), leaf = _logged_event(receipt, log_keys, "key registration")
+    data = body["data"]
+    if body["type"] == "LedgerCreated":
+        registered = data["root_key"] == key.to_base64() and data["root"]["org_id"] == org
+    else:
+        registered = (
+            body["type"] == "KeyRegistered"
+            and data["org_id"] == org
+            and data["public_key"] == base64.b64encode(key.raw).decode()
+        )
+    if not registered:
+        raise _Invalid(f"the key receipt does not register the issuer's key for {org!r}")
+    if leaf >= before_leaf:
+        raise _Invalid("the issuer's key was registered after the certificate was issued")
+
+
+def verify_document(text: str, log_keys: list[NoteVerifier]) -> Verdict:
+    """Verify a certificate package, a bare credential, or a tlog-proof receipt."""
+    import json
+
+    from ..log.receipt import HEADER as RECEIPT_HEADER
+
+    if text.startswith(RECEIPT_HEADER):
+        return _verify_receipt_file(text, log_keys)
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return Verdict(False, "the file is neither JSON nor a tlog-proof receipt")
+    if isinstance(document, dict) and "credential" in document:
+        return verify_package(document, log_keys)
+    if isinstance(document, dict) and "proof" in document:
+        try:
+            verify_proof(document)
+        except LedgerError as error:
+            return Verdict(False, f"the credential's signature does not verify: {error}")
+        issuer = document.get("issuer", {})
+        name = issuer.get("name") if isinstance(issuer, dict) else issuer
+        return Verdict(
+            True,
+            f"the credential's signature by {name} verifies (no ledger "
+            "evidence was given: use a certificate package to check its "
+            "registration and revocation)",
+        )
+    return Verdict(False, "the JSON is neither a credential nor a certificate package")
+
+
+def _verify_receipt_file(text: str, log_keys: list[NoteVerifier]) -> Verdict:
+    if not log_keys:
+        return Verdict(False, "no trusted log key was given (pass the ledger's verifier key)")
+    try:
+        parsed = parse_receipt(text)
+        if parsed.extra is None:
+            return Verdict(False, "the receipt carries no entry to check against")
+        checkpoint = verify_receipt(text, parsed.extra, log_keys)
+        body, _, _ = open_envelope(parsed.extra)
+    except LedgerError as error:
+        return Verdict(False, f"the receipt does not verify: {error}")
+    return Verdict(
+        True,
+        f"{body['type']} by {body['org']} is leaf {parsed.index} of the log "
+        f"{checkpoint.origin} at size {checkpoint.size}",
+    )

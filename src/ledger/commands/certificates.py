@@ -1,0 +1,261 @@
+"""Certificates of service and award credentials."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import date
+from typing import Any
+
+from ..certificates.badges import badge_credential
+from ..certificates.credential import certificate_credential, credential_sha256, sign_credential
+from ..certificates.status import Status, sign_status
+from ..context import Context
+from ..credentials import add_proof, did_key_verification_method
+from ..errors import NotFoundError
+from ..log.checkpoint import Checkpoint
+from ..log.note import parse_note
+from ..model.certificates import Certificate, certificate_aggregate_id, certified_figures
+from ..model.ids import volunteer_aggregate_id
+from ..model.service import service_account_id
+from ..personal_data import masked_name
+from ..writer import CommandResult
+from .base import CommandHost
+
+CERTIFICATES = "certificate"
+NAME_CONSENT = "certificate-name"
+
+
+def new_certificate_number(year: int) -> str:
+    return f"C{year:04d}-" + base64.b32encode(secrets.token_bytes(7)).decode()[:10]
+
+
+class CertificateCommands(CommandHost):
+    def issue_certificate(
+        self,
+        org: str,
+        *,
+        number: str,
+        period_from: date,
+        period_to: date,
+        issuer_contact: str,
+        idempotency_key: str,
+        language: str = "zh",
+        include_masked_name: bool = False,
+        verify_base_url: str | None = None,
+    ) -> CommandResult:
+        """Issue a certificate of the volunteer's approved service in the period, as far as
+        ``org`` and those below it recorded it; ``value["certificate_number"]``.
+
+        The signed credential is kept beside the ledger and the issuing event commits to it.
+        A masked name appears only with the volunteer's ``certificate-name`` consent.
+        """
+        signer = self.signer_for(org)
+        made: dict[str, Any] = {}
+        ledger = self.directory.require_ledger()
+        base = verify_base_url or f"https://{ledger.origin}"
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            certificate_number = new_certificate_number(period_to.year)
+            figures = certified_figures(
+                ctx, org, number, period_from.isoformat(), period_to.isoformat()
+            )
+            figures.pop("records")
+            data: dict[str, Any] = {
+                "certificate_number": certificate_number,
+                "number": number,
+                "period_from": period_from.isoformat(),
+                "period_to": period_to.isoformat(),
+                **figures,
+                "issuer_contact": issuer_contact,
+                "language": language,
+                "masked_name": self._masked_name(number) if include_masked_name else None,
+            }
+            unsigned = certificate_credential(
+                data=data,
+                issuer_name=ctx.directory.organisation(org).name,
+                issuer_key=signer.public_key,
+                issued_at=ctx.occurred_at,
+                verify_url=f"{base}/verify/{certificate_number}",
+                origin=ledger.origin,
+            )
+            data["credential_sha256"] = credential_sha256(unsigned)
+            ctx.emit("CertificateIssued", certificate_aggregate_id(certificate_number), data)
+            made.update(unsigned=unsigned, created=ctx.occurred_at)
+            return {"certificate_number": certificate_number}
+
+        params = {
+            "number": number,
+            "from": period_from.isoformat(),
+            "to": period_to.isoformat(),
+            "contact": issuer_contact,
+            "language": language,
+            "masked_name": include_masked_name,
+        }
+        result = self._command(
+            org, "CertificateIssued", params, decide, idempotency_key=idempotency_key, signer=signer
+        )
+        if not result.replayed:
+            signed = sign_credential(made["unsigned"], signer, made["created"])
+            self.writer.recorder.side_put(
+                CERTIFICATES,
+                result.value["certificate_number"],
+                json.dumps(signed, ensure_ascii=False).encode(),
+            )
+        return result
+
+    def _masked_name(self, number: str) -> str | None:
+        consents = self._volunteer_consents(number)
+        if not consents.get(NAME_CONSENT) or not self.personal_data.has(number):
+            return None
+        name = self.personal_data.get(number).get("name")
+        return masked_name(name) if name else None
+
+    def _volunteer_consents(self, number: str) -> dict[str, bool]:
+        from ..model.aggregates import Volunteer
+
+        state = self._state(Volunteer, volunteer_aggregate_id(number))
+        return dict(getattr(state, "consents", {}))
+
+    def revoke_certificate(
+        self, org: str, *, certificate_number: str, reason: str, idempotency_key: str
+    ) -> CommandResult:
+        """Revoke a certificate with a reason; it stays provable as issued, then revoked."""
+        return self._emit_one(
+            org,
+            "CertificateRevoked",
+            certificate_aggregate_id(certificate_number),
+            {"certificate_number": certificate_number, "reason": reason},
+            idempotency_key=idempotency_key,
+        )
+
+    def certificate(self, certificate_number: str) -> dict[str, Any]:
+        """The certificate's logged data, status and signed credential."""
+        events = self.events(certificate_aggregate_id(certificate_number))
+        if not events:
+            raise NotFoundError(f"certificate {certificate_number} is not in this ledger")
+        state = self._state(Certificate, certificate_aggregate_id(certificate_number))
+        assert isinstance(state, Certificate)
+        stored = self.writer.recorder.side_get(CERTIFICATES, certificate_number)
+        revocation = events[1] if len(events) > 1 else None
+        return {
+            "certificate_number": certificate_number,
+            "issuer": state.org,
+            "issuer_name": self.directory.organisation(state.org).name,
+            "issued_at": state.issued_at,
+            "data": events[0].data,
+            "issuance_leaf": events[0].leaf_index,
+            "revoked": state.revoked,
+            "revoked_at": state.revoked_at or None,
+            "revoked_reason": state.revoked_reason or None,
+            "revocation_leaf": revocation.leaf_index if revocation else None,
+            "credential": json.loads(stored) if stored else None,
+        }
+
+    def certificate_package(self, certificate_number: str) -> dict[str, Any]:
+        """Everything to verify the certificate offline with only the log's verifier key."""
+        found = self.certificate(certificate_number)
+        issued = self.events(certificate_aggregate_id(certificate_number))[0]
+        log = self.log  # type: ignore[attr-defined]
+        last_leaf = max(found["issuance_leaf"], found["revocation_leaf"] or 0)
+        note = log.checkpoint_covering(last_leaf)
+        checkpoint = Checkpoint.parse(parse_note(note)[0])
+        revoked_leaf = found["revocation_leaf"]
+        status = Status(
+            self.directory.require_ledger().origin,
+            certificate_number,
+            revoked_leaf if revoked_leaf is not None and revoked_leaf < checkpoint.size else None,
+            found["revoked_reason"] or "",
+            checkpoint.size,
+            checkpoint.root_hash,
+        )
+        return {
+            "credential": found["credential"],
+            "issuance_receipt": log.receipt(found["issuance_leaf"]),
+            "key_receipt": log.receipt(self._key_leaf(issued.key_id)),
+            "status": sign_status(status, log.signers()),
+        }
+
+    def _key_leaf(self, key_id: str) -> int:
+        info = self.directory.keys[key_id]
+        found = self.writer.recorder.select_notifications(info.registered_at, 1)
+        leaf = getattr(found[0], "leaf_index", None) if found else None
+        if leaf is None:
+            raise NotFoundError(f"the registration of key {key_id} is not in the log")
+        return int(leaf)
+
+    def badge(
+        self, number: str, *, scheme_id: str | None = None, honour_id: str | None = None
+    ) -> dict[str, Any]:
+        """An Open Badges 3.0 credential for a star level or an honour, signed by the body
+        that awarded it."""
+        account = self.events(service_account_id(number))
+        if scheme_id is not None:
+            stars = [
+                e
+                for e in account
+                if e.type in ("StarAttained", "StarWithdrawn") and e.data["scheme_id"] == scheme_id
+            ]
+            if not stars or stars[-1].type != "StarAttained":
+                raise NotFoundError(f"volunteer {number} holds no star of {scheme_id}")
+            last = stars[-1]
+            level = last.data["level"]
+            scheme = self.directory.reference.star_schemes[scheme_id]
+            hours = scheme.thresholds_hours[level - 1]
+            return self._badge(
+                last.org,
+                f"{number}:{scheme_id}:{level}",
+                f"{scheme.name}: {level} star{'s' if level > 1 else ''}",
+                f"{level}-star volunteer under {scheme.name}",
+                f"{hours} hours of approved volunteer service",
+                number,
+                last.occurred_at,
+                "CommunityService",
+            )
+        granted = [
+            e for e in account if e.type == "HonourGranted" and e.data["honour_id"] == honour_id
+        ]
+        revoked = any(
+            e.type == "HonourRevoked" and e.data["honour_id"] == honour_id for e in account
+        )
+        if not granted or revoked:
+            raise NotFoundError(f"volunteer {number} holds no honour {honour_id}")
+        data = granted[0].data
+        return self._badge(
+            granted[0].org,
+            f"{number}:{honour_id}",
+            data["honour"],
+            data["citation"],
+            data["citation"],
+            number,
+            granted[0].occurred_at,
+            "Award",
+        )
+
+    def _badge(
+        self,
+        org: str,
+        badge_id: str,
+        name: str,
+        description: str,
+        criteria: str,
+        number: str,
+        awarded_at: str,
+        achievement_type: str,
+    ) -> dict[str, Any]:
+        signer = self.signer_for(org)
+        unsigned = badge_credential(
+            badge_id=badge_id,
+            name=name,
+            description=description,
+            criteria=criteria,
+            issuer_name=self.directory.organisation(org).name,
+            issuer_key=signer.public_key,
+            number=number,
+            awarded_at=awarded_at,
+            achievement_type=achievement_type,
+        )
+        return add_proof(
+            unsigned, signer, did_key_verification_method(signer.public_key), awarded_at
+        )
