@@ -19,7 +19,7 @@ from .commands.service import ServiceCommands
 from .commands.timebank import TimeBankCommands
 from .commands.volunteers import VolunteerCommands
 from .envelope import SignedEvent, parse_signed_body, utc_now
-from .errors import KeyNotAuthorisedError, NotFoundError
+from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .personal_data import PersonalDataStore
 from .projections import Projections, ViewDatabase
@@ -66,7 +66,9 @@ class Ledger(
             self.store.path.parent.mkdir(parents=True, exist_ok=True)
         self.app = LedgerEvents(self.store)
         self.recorder = self.app.ledger_recorder
-        self.directory = TrustDirectory(self.recorder.select_notifications)
+        self.directory = TrustDirectory(
+            self.recorder.select_notifications, self.recorder.max_notification_id
+        )
         self.app.signed_mapper.directory = self.directory
         self.keystore = keystore if keystore is not None else default_keystore(self.store)
         self.personal_data = PersonalDataStore(self.recorder)
@@ -97,7 +99,11 @@ class Ledger(
 
     def event(self, aggregate_id: UUID | str, version: int) -> SignedEvent:
         """One verified event."""
-        found = self.recorder.select_events(UUID(str(aggregate_id)), gt=version - 1, lte=version)
+        try:
+            wanted = UUID(str(aggregate_id))
+        except ValueError:
+            raise InvalidInputError(f"{aggregate_id!r} is not an aggregate id (a UUID)") from None
+        found = self.recorder.select_events(wanted, gt=version - 1, lte=version)
         if not found:
             raise NotFoundError(f"event {aggregate_id} v{version} is not in this ledger")
         return self.app.signed_mapper.verify(found[0])
@@ -149,6 +155,8 @@ class Ledger(
         if signer is not None:
             return signer
         self.directory.refresh()
+        self.directory.require_ledger()
+        self.directory.organisation(org)
         for info in sorted(
             self.directory.active_keys(org, purpose), key=lambda k: k.registered_at, reverse=True
         ):

@@ -29,7 +29,7 @@ class PersonalDataStore:
 
     def put(self, number: str, fields: dict[str, Any]) -> None:
         """Store (replace) a volunteer's personal data, encrypted under their own key."""
-        _validate(fields)
+        validate_personal_data(fields)
         key = self._recorder.side_get(KEYS, number)
         if key is None:
             key = AESGCM.generate_key(bit_length=256)
@@ -63,7 +63,8 @@ def masked_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
-def _validate(fields: dict[str, Any]) -> None:
+def validate_personal_data(fields: dict[str, Any]) -> None:
+    """Refuse unknown fields and values of the wrong kind or size."""
     if not isinstance(fields, dict) or not fields:
         raise InvalidInputError("personal data is a non-empty object")
     unknown = set(fields) - FIELDS

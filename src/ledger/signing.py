@@ -72,6 +72,9 @@ class VerifyingKey:
         except InvalidSignature:
             raise SignatureError(f"signature does not verify with key {self.key_id}") from None
 
+    def __reduce__(self) -> tuple[type[VerifyingKey], tuple[bytes]]:
+        return (VerifyingKey, (self.raw,))
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, VerifyingKey) and other.raw == self.raw
 

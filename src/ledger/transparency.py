@@ -97,9 +97,12 @@ class TransparencyLog:
     def sign_checkpoint(self) -> str:
         """Sign and keep a checkpoint of the whole log as it is now; return the note."""
         with self._lock:
+            latest = self.latest()
             size = self.size()
             checkpoint = Checkpoint(self.origin, size, self.root(size))
-            latest = self.latest()
+            kept = self._recorder.side_get(CHECKPOINTS, f"{size:020d}")
+            if kept is not None:
+                return kept.decode("utf-8")
             if latest is not None:
                 old = Checkpoint.parse(parse_note(latest)[0])
                 if old.size > size:

@@ -131,8 +131,11 @@ Reader = Callable[[int, int, int | None, Sequence[str]], Sequence[Any]]
 class TrustDirectory:
     """Organisations, keys and log keys, kept current by following the key events."""
 
-    def __init__(self, read_notifications: Reader) -> None:
+    def __init__(
+        self, read_notifications: Reader, newest: Callable[[], int | None] | None = None
+    ) -> None:
         self._read = read_notifications
+        self._top = newest or _unknown
         self._lock = threading.RLock()
         self._last = 0
         self.ledger: LedgerInfo | None = None
@@ -142,13 +145,14 @@ class TrustDirectory:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        del state["_lock"], state["_read"]
+        del state["_lock"], state["_read"], state["_top"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
         self._read = _no_events
+        self._top = _unknown
 
     def follow(self, notification: Any) -> None:
         """Take one key event into account (the audit feeds events itself, in log order)."""
@@ -157,14 +161,22 @@ class TrustDirectory:
             self._last = max(self._last, notification.id)
 
     def refresh(self) -> None:
+        """Follow the key events stored since the last refresh.
+
+        The position moves to the newest notification even when it is not a key event, so the
+        next refresh reads only what is new.
+        """
         with self._lock:
+            top = self._top()
             while True:
-                batch = self._read(self._last + 1, 500, None, KEY_TOPICS)
+                batch = self._read(self._last + 1, 500, top, KEY_TOPICS)
                 for notification in batch:
                     self._follow(notification)
                     self._last = notification.id
                 if len(batch) < 500:
-                    return
+                    break
+            if top is not None:
+                self._last = max(self._last, top)
 
     def require_ledger(self) -> LedgerInfo:
         if self.ledger is None:
@@ -352,3 +364,7 @@ class TrustDirectory:
 
 def _no_events(*_: Any) -> list[Any]:
     return []
+
+
+def _unknown() -> int | None:
+    return None

@@ -127,13 +127,17 @@ def audit(
             state.log_keys[log_key.key_id] = log_key
     report = AuditReport(source.description, "", {}, first_leaf=state.size)
     notes = source.checkpoints()
+    signed_sizes = {}
     for note in notes:
         try:
             size = Checkpoint.parse(parse_note(note)[0]).size
         except LedgerError:
             continue
+        signed_sizes[size] = note
         if size > state.size:
             state.roots.setdefault(size, b"")
+    newest = max(signed_sizes, default=0)
+    snapshot: bytes | None = None
     views = _stored_views(source) if compare_views and remembered is None else None
     recomputer = ViewRecomputer(views[0]) if views else None
     checker = SignatureChecker(workers)
@@ -145,12 +149,23 @@ def audit(
             replay.leaf(leaf)
             bar.advance()
             _collect(checker, findings, wait=False)
+            if state_file is not None and state.size == newest:
+                replay.end_command()
+                snapshot = pickle.dumps(state)
         replay.finish()
         _collect(checker, findings, wait=True)
     finally:
         checker.close()
     report.seconds = bar.close()
     report.leaves, report.events_checked = state.size, replay.events
+    if remembered is not None and total < remembered[1]:
+        findings.append(
+            Finding(
+                "truncated-log",
+                f"the log holds {total} leaves, fewer than the "
+                f"{remembered[1]} of the checkpoint verified before",
+            )
+        )
     if state.size < total:
         findings.append(Finding("truncated-log", f"the log says {total} leaves, {state.size} read"))
     _check_roots(source, notes, state, remembered, findings, report)
@@ -169,8 +184,14 @@ def audit(
     if remembered is not None:
         report.incremental = f"continued from the checkpoint of {remembered[1]} leaves"
     report.findings = findings
-    if state_file is not None:
-        _save_state(state_file, state, notes)
+    if state.directory.ledger is None and state.size == 0 and not notes:
+        raise StorageError(f"{source.description} holds no ledger")
+    if state.directory.ledger is None:
+        findings.append(
+            Finding("missing-event", "the log does not begin with the ledger's genesis event")
+        )
+    if state_file is not None and snapshot is not None:
+        _save_state(state_file, snapshot, signed_sizes[newest], newest, state.roots[newest])
     return report
 
 
@@ -316,19 +337,16 @@ def _load_state(path: Path | None) -> tuple[ReplayState, tuple[str, int, bytes] 
     return state, (saved["checkpoint"], saved["size"], bytes.fromhex(saved["root"]))
 
 
-def _save_state(path: Path, state: ReplayState, notes: list[str]) -> None:
-    sizes = {Checkpoint.parse(parse_note(n)[0]).size: n for n in notes}
-    if state.size not in sizes:
-        return
+def _save_state(path: Path, snapshot: bytes, note: str, size: int, root: bytes) -> None:
+    """Remember the newest verified checkpoint and the replay as it stood there."""
     replay_file = path.with_suffix(path.suffix + ".replay")
-    with replay_file.open("wb") as handle:
-        pickle.dump(state, handle)
+    replay_file.write_bytes(snapshot)
     path.write_text(
         json.dumps(
             {
-                "checkpoint": sizes[state.size],
-                "size": state.size,
-                "root": state.tree.root().hex(),
+                "checkpoint": note,
+                "size": size,
+                "root": root.hex(),
                 "replay": str(replay_file.resolve()),
             },
             indent=2,

@@ -34,6 +34,7 @@ def export_bundle(
     ledger: Any, out: Path, *, upto: int | None = None, progress: bool = True
 ) -> dict[str, Any]:
     """Write a bundle of the log up to ``upto`` leaves (a signed checkpoint's size)."""
+    ledger.directory.refresh()
     notes = ledger.log.checkpoints()
     sizes = [Checkpoint.parse(parse_note(n)[0]).size for n in notes]
     size = ledger.log_size() if upto is None else upto

@@ -48,6 +48,7 @@ class ReplayState:
     minted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     log_keys: dict[str, VerifyingKey] = field(default_factory=dict)
     roots: dict[int, bytes] = field(default_factory=dict)
+    unexplained_gaps: int = 0
 
 
 class AuditContext(Context):
@@ -85,18 +86,25 @@ class Replay:
     def leaf(self, leaf: Leaf) -> None:
         """Check one leaf and take it into the replay."""
         where = f"{leaf.aggregate_id} v{leaf.version}" if leaf.aggregate_id else None
-        if leaf.index != self.s.size:
+        if leaf.index < self.s.size:
             self.report(
                 Finding(
                     "missing-event",
-                    f"leaf indexes jump from {self.s.size} to {leaf.index}",
+                    f"leaf {leaf.index} appears again after leaf {self.s.size - 1}",
                     leaf.index,
+                    where,
                 )
             )
+            return
+        while leaf.index > self.s.size:
+            self.report(Finding("missing-event", "this leaf is missing from the log", self.s.size))
+            self.s.unexplained_gaps += 1
+            self._append(EMPTY_ROOT)
         if leaf.state is None:
             self.report(
                 Finding("missing-event", "the log has this leaf but its event is gone", leaf.index)
             )
+            self.s.unexplained_gaps += 1
             self._append(leaf.stored_hash or EMPTY_ROOT)
             return
         digest = leaf_hash(leaf.state)
@@ -277,7 +285,13 @@ class Replay:
             return
         aggregate_id = UUID(str(body.get("aggregate_id")))
         state = self.ctx.state(_state_class(spec.aggregate), aggregate_id)
-        if body.get("aggregate_version") != state.version + 1:
+        version = body.get("aggregate_version")
+        explained = (
+            isinstance(version, int) and version > state.version + 1 and self.s.unexplained_gaps
+        )
+        if explained:
+            self.s.unexplained_gaps -= 1
+        elif version != state.version + 1:
             self.report(
                 Finding(
                     "version-sequence",

@@ -68,7 +68,7 @@ def run_audit(args: argparse.Namespace) -> int:
         finally:
             if ledger is not None:
                 ledger.close()
-    except (LedgerError, OSError) as error:
+    except Exception as error:
         print(f"ledger audit: could not run: {error}", file=sys.stderr)
         return 2
     print(summary(report))

@@ -52,6 +52,7 @@ class AwardCommands(CommandHost):
         idempotency_key: str,
     ) -> CommandResult:
         """A new version of the scheme; stars already issued stand, new ones use it."""
+        self.directory.refresh()
         scheme = self.directory.reference.star_schemes.get(scheme_id)
         version = (scheme.version if scheme else 0) + 1
         data = {

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from ..context import Context
-from ..errors import NotFoundError
+from ..errors import NotFoundError, RuleViolationError
 from ..keystore import LOG_KEY_OWNER
 from ..log.note import NoteVerifier
 from ..model.aggregates import Organisation
@@ -34,6 +34,9 @@ class OrganisationCommands(CommandHost):
         New keys are generated unless given, and the private halves go to the keystore.
         Returns the public trust anchors, which should be published.
         """
+        self.directory.refresh()
+        if self.directory.ledger is not None:
+            raise RuleViolationError("this store already holds a ledger; it is created once")
         root_key = root_key or SigningKey.generate()
         log_key = log_key or SigningKey.generate()
         data = {

@@ -37,6 +37,7 @@ class QueryCommands(CommandHost):
         """Approved minutes in total, by service field, by year and by recording organisation;
         star level under each scheme; honours."""
         account = self.service_account(number)
+        self.directory.refresh()
         by_field: dict[str, int] = defaultdict(int)
         by_year: dict[str, int] = defaultdict(int)
         by_org: dict[str, int] = defaultdict(int)

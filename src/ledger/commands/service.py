@@ -49,6 +49,8 @@ def _stage_record(ctx: Context, activity_id: str, entry: dict[str, Any]) -> str:
         str(served),
         entry.get("content") or activity.title,
     )
+    if entry.get("attendance_session") is not None:
+        data["attendance_session"] = entry["attendance_session"]
     ctx.emit("HoursRecorded", service_account_id(number), data)
     return str(data["record_id"])
 
@@ -163,7 +165,9 @@ class ServiceCommands(CommandHost):
                     {
                         "record_id": record_id,
                         "number": number,
-                        "approved_minutes": item.get("approved_minutes") or record.minutes,
+                        "approved_minutes": record.minutes
+                        if item.get("approved_minutes") is None
+                        else item["approved_minutes"],
                         "reason": item.get("reason"),
                     },
                 )
@@ -267,6 +271,7 @@ class ServiceCommands(CommandHost):
                 "minutes": minutes,
                 "content": content,
                 "service_date": (attendance.checked_in_at or "")[:10],
+                "attendance_session": attendance.sessions,
             }
             return {"record_id": _stage_record(ctx, activity_id, entry)}
 

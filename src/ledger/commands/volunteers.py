@@ -10,6 +10,7 @@ from ..context import Context
 from ..errors import NotFoundError
 from ..model.aggregates import Volunteer
 from ..model.ids import new_volunteer_number, volunteer_aggregate_id
+from ..personal_data import validate_personal_data
 from ..signing import Signer
 from ..writer import CommandResult
 from .base import CommandHost
@@ -31,6 +32,9 @@ class VolunteerCommands(CommandHost):
         ``personal`` (name, id_number, phone, ...) goes to the personal-data store, never into
         an event. Only which fields were given enters the idempotency record, not their values.
         """
+
+        if personal:
+            validate_personal_data(personal)
 
         def decide(ctx: Context) -> dict[str, Any]:
             chosen = number or new_volunteer_number()

@@ -51,6 +51,7 @@ class Record:
     status: str = "recorded"
     approved_minutes: int = 0
     corrections: list[int] = field(default_factory=list)
+    attendance_session: int | None = None
 
     @property
     def credited_minutes(self) -> int:
@@ -112,6 +113,7 @@ class ServiceAccount(AggregateState):
             data["service_date"],
             data["minutes"],
             data["late"],
+            attendance_session=data.get("attendance_session"),
         )
 
     def on_RecordApproved(self, fact: Fact, data: dict[str, Any]) -> None:
@@ -151,6 +153,9 @@ class HoursRecorded(EventData):
     service_date: DateText
     content: LongText
     late: bool
+    attendance_session: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
 
 
 class RecordApproved(EventData):
@@ -232,9 +237,27 @@ def check_hours_recorded(ctx: Context, draft: Draft, data: HoursRecorded) -> Non
         raise RuleViolationError(
             f"volunteer {data.number} is already credited for activity {data.activity_id}"
         )
+    if data.attendance_session is not None:
+        _check_attendance_session(ctx, account, data)
     recorded_on = parse_time(draft.occurred_at).date()
     if data.late != is_late(end, recorded_on, ctx.directory.reference.holidays):
         raise RuleViolationError("the late flag must say whether the record is late")
+
+
+def _check_attendance_session(ctx: Context, account: ServiceAccount, data: HoursRecorded) -> None:
+    from .attendance import Attendance, attendance_aggregate_id
+
+    attendance = ctx.state(Attendance, attendance_aggregate_id(data.activity_id, data.number))
+    if data.attendance_session != attendance.sessions or attendance.checked_out_at is None:
+        raise RuleViolationError("a record from attendance names the last completed check-out")
+    if any(
+        r.activity_id == data.activity_id and r.attendance_session == data.attendance_session
+        for r in account.records.values()
+    ):
+        raise RuleViolationError(
+            f"check-in session {data.attendance_session} of volunteer {data.number} at "
+            f"{data.activity_id} is already recorded"
+        )
 
 
 def _check_reviewer(ctx: Context, draft: Draft, record: Record) -> None:
@@ -276,7 +299,8 @@ def check_record_rejected(ctx: Context, draft: Draft, data: RecordRejected) -> N
 
 @event_type("RecordCorrected", "service", RecordCorrected)
 def check_record_corrected(ctx: Context, draft: Draft, data: RecordCorrected) -> None:
-    record = _record(_account(ctx, draft, data.number), data.record_id)
+    account = _account(ctx, draft, data.number)
+    record = _record(account, data.record_id)
     _check_reviewer(ctx, draft, record)
     if record.status != "approved":
         raise RuleViolationError(
@@ -285,8 +309,15 @@ def check_record_corrected(ctx: Context, draft: Draft, data: RecordCorrected) ->
     if data.delta_minutes == 0:
         raise InvalidInputError("a correction changes the minutes: delta_minutes is not 0")
     corrected = record.credited_minutes + data.delta_minutes
-    if not 0 <= corrected <= ctx.directory.reference.daily_limit_minutes:
+    if corrected < 0:
         raise RuleViolationError(f"the correction would leave the record at {corrected} minutes")
+    limit = ctx.directory.reference.daily_limit_minutes
+    day = account.minutes_on(record.service_date) - record.day_minutes + corrected
+    if day > limit:
+        raise RuleViolationError(
+            f"the correction would give volunteer {data.number} {day} minutes on "
+            f"{record.service_date}, over the daily limit of {limit}"
+        )
     _after_balance_change(ctx, data.number, data.record_id)
 
 

@@ -291,19 +291,17 @@ def reconcile_credit(ctx: Context, number: str, record_id: str) -> None:
     account_id = volunteer_account(bank.bank_id, number)
     account = ctx.state(Account, account_aggregate_id(account_id))
     target = record.credited_minutes * bank.credit_numerator // bank.credit_denominator
-    difference = target - account.earned_by_record.get(record_id, 0)
+    minted = account.earned_by_record.get(record_id, 0)
+    if bank.surplus_account:
+        surplus = ctx.state(Account, account_aggregate_id(bank.surplus_account))
+        minted += surplus.earned_by_record.get(record_id, 0)
+    difference = target - minted
     if difference > 0:
         _mint(ctx, bank, account, number, record_id, difference)
-    elif difference < 0 and account.balance > 0:
-        _emit_minted(
-            ctx,
-            "CreditClawedBack",
-            bank,
-            account_id,
-            number,
-            record_id,
-            min(-difference, account.balance),
-        )
+    elif difference < 0:
+        back = min(-difference, account.balance, account.earned_by_record.get(record_id, 0))
+        if back > 0:
+            _emit_minted(ctx, "CreditClawedBack", bank, account_id, number, record_id, back)
 
 
 def _mint(

@@ -23,6 +23,8 @@ VIEW = View(
         "number TEXT NOT NULL, credited BIGINT NOT NULL, status TEXT NOT NULL",
         "view_org_active": "org_id TEXT NOT NULL, number TEXT NOT NULL, "
         "approved_records BIGINT NOT NULL, PRIMARY KEY (org_id, number)",
+        "view_org_activities": "activity_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
+        "people_served BIGINT NOT NULL, cancelled INTEGER NOT NULL",
         "view_transfers": "transfer_id TEXT PRIMARY KEY, number TEXT NOT NULL, "
         "from_org TEXT NOT NULL, to_org TEXT NOT NULL, status TEXT NOT NULL",
     },
@@ -32,6 +34,7 @@ VIEW = View(
         "view_memberships": "number, org_id",
         "view_org_records": "record_id",
         "view_org_active": "org_id, number",
+        "view_org_activities": "activity_id",
         "view_transfers": "transfer_id",
     },
 )
@@ -134,8 +137,33 @@ def transfer_answered(cursor: ViewCursor, event: ProjectedEvent) -> None:
 
 @VIEW.on("ActivityPublished")
 def activity(cursor: ViewCursor, event: ProjectedEvent) -> None:
+    served = event.data.get("people_served") or 0
+    put(
+        cursor,
+        "view_org_activities",
+        {"activity_id": event.data["activity_id"]},
+        {"org_id": event.org, "people_served": served, "cancelled": 0},
+    )
     _count(cursor, event.org, "activities")
-    _count(cursor, event.org, "people_served", event.data.get("people_served") or 0)
+    _count(cursor, event.org, "people_served", served)
+
+
+@VIEW.on("ActivityCancelled")
+def activity_cancelled(cursor: ViewCursor, event: ProjectedEvent) -> None:
+    """A cancelled activity was not held: it leaves the counts."""
+    row = cursor.one(
+        "SELECT org_id, people_served FROM view_org_activities "
+        "WHERE activity_id = ? AND cancelled = 0",
+        [event.data["activity_id"]],
+    )
+    if row is None:
+        return
+    cursor.execute(
+        "UPDATE view_org_activities SET cancelled = 1 WHERE activity_id = ?",
+        [event.data["activity_id"]],
+    )
+    _count(cursor, row[0], "activities", -1)
+    _count(cursor, row[0], "people_served", -row[1])
 
 
 @VIEW.on("HoursRecorded")

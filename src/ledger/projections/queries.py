@@ -29,11 +29,20 @@ def decode_cursor(cursor: str | None, shape: tuple[type, ...]) -> list[Any] | No
         not isinstance(values, list)
         or len(values) != len(shape)
         or not all(
-            isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values, shape, strict=True)
+            isinstance(v, t)
+            and not isinstance(v, bool)
+            and (not isinstance(v, int) or abs(v) < 2**62)
+            for v, t in zip(values, shape, strict=True)
         )
     ):
         raise InvalidInputError("the cursor is not one this API returned")
     return values
+
+
+def _fits(value: object, kind: type) -> bool:
+    if not isinstance(value, kind) or isinstance(value, bool):
+        return False
+    return not isinstance(value, int) or abs(value) < 2**62
 
 
 def _limit(limit: int) -> int:

@@ -9,6 +9,7 @@ PostgreSQL the runner polls too, which also covers several writer processes).
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -23,6 +24,7 @@ from . import organisations, statistics, timebank, volunteers
 from .base import ProjectedEvent, View
 from .database import ViewCursor, ViewDatabase
 
+logger = logging.getLogger(__name__)
 VIEWS: dict[str, View] = {
     view.name: view
     for view in (volunteers.VIEW, organisations.VIEW, timebank.VIEW, statistics.VIEW)
@@ -123,8 +125,7 @@ class Projections:
         """Block until every view has applied ``position`` (read your own write)."""
         deadline = time.monotonic() + timeout
         while self.position() < position:
-            if self._thread is None:
-                self.catch_up()
+            if self._thread is None and self.catch_up():
                 continue
             if time.monotonic() > deadline:
                 raise TimeoutError(
@@ -143,8 +144,15 @@ class Projections:
         self._thread.start()
 
     def run_forever(self, interval: float = 0.5) -> None:
+        """Catch up, then poll; a failing batch is retried after ``interval`` (nothing of it
+        was applied), so a passing failure (a lost connection, say) stops nothing."""
         while not self._stop.is_set():
-            if not self.catch_up():
+            try:
+                applied = self.catch_up()
+            except Exception as error:
+                logger.warning("projection batch failed, will retry: %s", error)
+                applied = 0
+            if not applied:
                 self._stop.wait(interval)
 
     def _loop(self, interval: float) -> None:

@@ -16,6 +16,8 @@ VIEW = View(
         "minutes BIGINT NOT NULL, records BIGINT NOT NULL, PRIMARY KEY (field, month)",
         "view_activities_by_month": "month TEXT NOT NULL, field TEXT NOT NULL, "
         "activities BIGINT NOT NULL, people_served BIGINT NOT NULL, PRIMARY KEY (month, field)",
+        "view_stat_activities": "activity_id TEXT PRIMARY KEY, month TEXT NOT NULL, "
+        "field TEXT NOT NULL, people_served BIGINT NOT NULL, cancelled INTEGER NOT NULL",
         "view_registrations_by_month": "month TEXT PRIMARY KEY, volunteers BIGINT NOT NULL",
         "view_organisations_by_kind": "kind TEXT PRIMARY KEY, organisations BIGINT NOT NULL",
     },
@@ -23,6 +25,7 @@ VIEW = View(
         "view_stat_records": "record_id",
         "view_minutes_by_field_month": "field, month",
         "view_activities_by_month": "month, field",
+        "view_stat_activities": "activity_id",
         "view_registrations_by_month": "month",
         "view_organisations_by_kind": "kind",
     },
@@ -42,11 +45,41 @@ def registered(cursor: ViewCursor, event: ProjectedEvent) -> None:
 
 @VIEW.on("ActivityPublished")
 def activity(cursor: ViewCursor, event: ProjectedEvent) -> None:
+    month, field = event.data["starts_at"][:7], event.data["field"]
+    served = event.data.get("people_served") or 0
+    put(
+        cursor,
+        "view_stat_activities",
+        {"activity_id": event.data["activity_id"]},
+        {"month": month, "field": field, "people_served": served, "cancelled": 0},
+    )
     add(
         cursor,
         "view_activities_by_month",
-        {"month": event.data["starts_at"][:7], "field": event.data["field"]},
-        {"activities": 1, "people_served": event.data.get("people_served") or 0},
+        {"month": month, "field": field},
+        {"activities": 1, "people_served": served},
+    )
+
+
+@VIEW.on("ActivityCancelled")
+def activity_cancelled(cursor: ViewCursor, event: ProjectedEvent) -> None:
+    """A cancelled activity was not held: it leaves the counts."""
+    row = cursor.one(
+        "SELECT month, field, people_served FROM view_stat_activities "
+        "WHERE activity_id = ? AND cancelled = 0",
+        [event.data["activity_id"]],
+    )
+    if row is None:
+        return
+    cursor.execute(
+        "UPDATE view_stat_activities SET cancelled = 1 WHERE activity_id = ?",
+        [event.data["activity_id"]],
+    )
+    add(
+        cursor,
+        "view_activities_by_month",
+        {"month": row[0], "field": row[1]},
+        {"activities": -1, "people_served": -row[2]},
     )
 
 

@@ -4,11 +4,12 @@ indexes are contiguous even with many writer processes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -28,6 +29,10 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "claims": Identifier("ledger_idempotency"),
             "side": Identifier("ledger_side"),
         }
+        # Database functions stay disabled (a tailing projection was seen to miss events with
+        # them), so the insert function is never created: recreating it concurrently from
+        # several processes also fails with "tuple concurrently updated".
+        del self.sql_create_statements[self.create_insert_function_statement_index]
         for statement in (
             "CREATE TABLE IF NOT EXISTS {schema}.{leaves} (leaf_index bigint PRIMARY KEY, "
             "notification_id bigint NOT NULL UNIQUE)",
@@ -45,6 +50,21 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
             "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index "
         )
+
+    def create_table(self) -> None:
+        """Create the tables, one process at a time (several may open the store at once)."""
+        for attempt in range(5):
+            try:
+                super().create_table()
+                return
+            except (InternalError, IntegrityError, ProgrammingError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        curs.execute("SELECT pg_advisory_xact_lock(7265766)")
+        super()._create_table(curs)
 
     def _sql(self, text: str) -> Composed:
         return SQL(text).format(**self._names)

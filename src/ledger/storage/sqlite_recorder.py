@@ -93,8 +93,9 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             values = ",".join("(?,?)" for _ in chunk)
             params = [v for pair in chunk for v in pair]
             c.execute(
-                f"SELECT level, idx, hash FROM ledger_log_nodes WHERE (level, idx) IN "
-                f"(VALUES {values})",
+                f"WITH wanted(level, idx) AS (VALUES {values}) "
+                "SELECT n.level, n.idx, n.hash FROM wanted w JOIN ledger_log_nodes n "
+                "ON n.level = w.level AND n.idx = w.idx",
                 params,
             )
             found.update({(row[0], row[1]): bytes(row[2]) for row in c.fetchall()})

@@ -72,7 +72,7 @@ def parse_store_url(url: str | None = None) -> StoreURL:
         return StoreURL(kind="memory", url=url)
     if parts.scheme == "sqlite":
         raw_path = unquote(parts.path)
-        if parts.netloc or not raw_path or raw_path == "/":
+        if not url.startswith("sqlite:///") or parts.netloc or not raw_path or raw_path == "/":
             raise StorageError(
                 f"bad SQLite URL {url!r}: write sqlite:///relative.db or sqlite:////absolute.db"
             )
