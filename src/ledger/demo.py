@@ -33,6 +33,7 @@ class DemoCity:
     organisations: list[str] = field(default_factory=list)
     recorders: list[str] = field(default_factory=list)  # stations and teams that record hours
     volunteers: dict[str, str] = field(default_factory=dict)  # number -> home organisation
+    certificates: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
     def count(self, what: str, n: int = 1) -> None:
@@ -61,6 +62,7 @@ def build_demo(ledger: Ledger, *, volunteers: int = 300, seed: int = 7) -> dict[
     _activities_and_hours(ledger, city, rng)
     _transfers(ledger, city, rng)
     _honours_and_credit(ledger, city, rng)
+    _certificates(ledger, city)
     note = ledger.log.sign_checkpoint()
     return {
         "anchors": anchors,
@@ -287,6 +289,31 @@ def _honours_and_credit(ledger: Ledger, city: DemoCity, rng: random.Random) -> N
                 idempotency_key=f"donation-{i}",
             )
             city.count("credit donations")
+
+
+def _certificates(ledger: Ledger, city: DemoCity) -> None:
+    """Certificates for the three busiest volunteers; the third is revoked, to show how."""
+    ranked = sorted(city.volunteers, key=lambda n: (-ledger.service_account(n).approved_minutes, n))
+    for i, number in enumerate(ranked[:3]):
+        issued = ledger.issue_certificate(
+            city.root,
+            number=number,
+            period_from=date(YEAR, 1, 1),
+            period_to=date(YEAR, 12, 31),
+            issuer_contact="Changzhi Volunteer Federation, +86 355 000 0000",
+            include_masked_name=True,
+            idempotency_key=f"certificate-{i}",
+        )
+        city.certificates.append(issued.value["certificate_number"])
+        city.count("certificates")
+    if len(city.certificates) == 3:
+        ledger.revoke_certificate(
+            city.root,
+            certificate_number=city.certificates[2],
+            reason="issued for the wrong period; reissue requested",
+            idempotency_key="certificate-revoke-2",
+        )
+        city.count("certificates revoked")
 
 
 __all__ = ["build_demo", "new_volunteer_number"]

@@ -104,6 +104,11 @@ def _fill_demo(args: argparse.Namespace) -> None:
         base = f"http://{args.host}:{args.port}"
         Path("demo-api-key.txt").write_text(secret + "\n", encoding="utf-8")
         print(f"demo API key for {root!r} (also in demo-api-key.txt): {secret}")
+        certificates = [
+            e.data["certificate_number"] for e in ledger.events_of_types("CertificateIssued")
+        ]
+        for number in certificates[:2]:
+            print(f"a certificate's page:   {base}/verify/{number}")
         if sample is not None:
             print(f"a sample record:        {base}/records/{sample.data['record_id']}")
             print(f"its event and proof:    {base}/leaves/{sample.leaf_index}")
