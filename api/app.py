@@ -18,6 +18,7 @@ from . import problems
 from .routes import (
     activities,
     awards,
+    certificates,
     health,
     log,
     organisations,
@@ -36,6 +37,7 @@ ROUTERS = (
     activities,
     records,
     awards,
+    certificates,
     timebank,
     verification,
     log,

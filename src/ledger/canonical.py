@@ -8,6 +8,7 @@ round-trip identically through every JCS implementation, and those are the only 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .errors import InvalidInputError
@@ -23,12 +24,54 @@ def canonical_json(document: Any) -> bytes:
     Raises :class:`InvalidInputError` for floats, integers beyond the safe range, non-string
     object keys, lone surrogates and any type outside the JSON subset.
     """
-    parts: list[str] = []
-    _write(document, parts, "$")
+    _check(document, "$")
+    return _dump_checked(document)
+
+
+def _dump_checked(document: Any) -> bytes:
+    """JCS of a document already known to hold only the allowed types.
+
+    The standard library's encoder sorts keys by code point; JCS sorts by UTF-16 code unit.
+    The two orders differ only for characters from U+E000 up, so a document containing any
+    falls back to the exact, slower writer.
+    """
+    text = _fast_dump(document)
+    if _HIGH.search(text):
+        parts: list[str] = []
+        _write(document, parts, "$")
+        text = "".join(parts)
     try:
-        return "".join(parts).encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError as error:
         raise InvalidInputError(f"text contains a lone surrogate: {error}") from None
+
+
+_fast_dump = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+).encode
+_HIGH = re.compile("[\ue000-\U0010ffff]")
+
+
+def _check(value: Any, path: str) -> None:
+    if value is None or value is True or value is False or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise InvalidInputError(f"{path}: integer {value} is outside +/-(2**53 - 1)")
+        if type(value) is not int:
+            raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInputError(f"{path}: object keys must be strings, got {key!r}")
+            _check(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]")
+    elif isinstance(value, float):
+        raise InvalidInputError(f"{path}: floats are not allowed in signed documents ({value!r})")
+    else:
+        raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type")
 
 
 def parse_json(data: bytes | str) -> Any:
@@ -49,9 +92,33 @@ def parse_json(data: bytes | str) -> Any:
 def is_canonical(data: bytes) -> bool:
     """True when ``data`` is exactly the canonical form of the JSON it holds."""
     try:
-        return canonical_json(parse_json(data)) == data
+        parse_canonical(data)
     except InvalidInputError:
         return False
+    return True
+
+
+def parse_canonical(data: bytes) -> Any:
+    """The JSON ``data`` holds; :class:`InvalidInputError` unless ``data`` is exactly its
+    canonical form. A duplicate key need not be looked for: what it parses to serialises
+    differently."""
+    try:
+        document = json.loads(
+            data, parse_float=_refuse_float, parse_constant=_refuse_float, parse_int=_safe_int
+        )
+        same = _dump_checked(document) == data
+    except (ValueError, UnicodeDecodeError):
+        same = False
+    if not same:
+        raise InvalidInputError("not canonical JSON (RFC 8785)")
+    return document
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise InvalidInputError(f"integer {text} is outside +/-(2**53 - 1)")
+    return value
 
 
 def _refuse_float(text: str) -> Any:

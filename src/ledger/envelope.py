@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from .canonical import canonical_json, is_canonical, parse_json
+from .canonical import canonical_json, is_canonical, parse_canonical, parse_json
 from .errors import InvalidInputError
 from .signing import SIGNATURE_SIZE, Signer, VerifyingKey, b64decode, b64encode
 
@@ -204,9 +204,10 @@ def make_envelope(body: dict[str, Any], signature: bytes, recorded_at: str) -> b
 
 def open_envelope(state: bytes) -> tuple[dict[str, Any], bytes, str]:
     """Split stored envelope bytes into (body, signature, recorded_at), strictly."""
-    if not is_canonical(state):
-        raise InvalidInputError("stored envelope is not canonical JSON")
-    envelope = parse_json(state)
+    try:
+        envelope = parse_canonical(state)
+    except InvalidInputError:
+        raise InvalidInputError("stored envelope is not canonical JSON") from None
     if not isinstance(envelope, dict) or set(envelope) != {"body", "signature", "recorded_at"}:
         raise InvalidInputError("stored envelope must hold exactly body, signature, recorded_at")
     signature = b64decode(envelope["signature"], what="signature")
@@ -215,3 +216,12 @@ def open_envelope(state: bytes) -> tuple[dict[str, Any], bytes, str]:
     if not isinstance(body, dict):
         raise InvalidInputError("stored envelope body is not an object")
     return body, signature, envelope["recorded_at"]
+
+
+def body_bytes_of(state: bytes) -> bytes:
+    """The canonical body inside a canonical envelope, without serialising it again.
+
+    The envelope's keys sort as body, recorded_at, signature, so the body is the text between
+    ``{"body":`` and the last ``,"recorded_at":``.
+    """
+    return state[8 : state.rindex(b',"recorded_at":')]

@@ -13,8 +13,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from .canonical import canonical_json
-from .envelope import SignedEvent, event_topic, open_envelope, verify_body
+from .envelope import SignedEvent, body_bytes_of, event_topic, open_envelope, verify_body
 from .errors import InvalidInputError, KeyNotAuthorisedError, SignatureError, TamperedEventError
 from .model.registry import EVENT_SPECS
 from .trust import GENESIS, TrustDirectory
@@ -66,7 +65,7 @@ class SignedEventMapper(Mapper[UUID]):
         position = getattr(stored, "id", None)
         try:
             key = self.directory.key(str(body.get("key_id")))
-            verify_body(canonical_json(body), signature, key.key)
+            verify_body(body_bytes_of(stored.state), signature, key.key)
             if body.get("type") != GENESIS:
                 self.directory.authorise_at(
                     key.key_id, str(body.get("org")), position, _purpose(body.get("type"))

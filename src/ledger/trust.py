@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canonical import canonical_json
-from .envelope import event_topic, open_envelope, verify_body
+from .envelope import body_bytes_of, event_topic, open_envelope, verify_body
 from .errors import (
     InvalidInputError,
     KeyNotAuthorisedError,
@@ -271,7 +270,7 @@ class TrustDirectory:
         if key is None or key.org_id != body["org"] or not key.valid_at(position):
             raise TamperedEventError(f"{where}: signed by a key not valid for {body['org']!r}")
         try:
-            verify_body(canonical_json(body), signature, key.key)
+            verify_body(body_bytes_of(notification.state), signature, key.key)
         except SignatureError:
             raise TamperedEventError(f"{where}: the signature does not verify") from None
         self._check_authority(where, body)

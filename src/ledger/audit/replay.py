@@ -14,9 +14,9 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
-from ..canonical import canonical_json, parse_json
+from ..canonical import parse_json
 from ..context import Context
-from ..envelope import TOPIC_PREFIX, open_envelope, parse_time
+from ..envelope import TOPIC_PREFIX, body_bytes_of, open_envelope, parse_time
 from ..errors import InvalidInputError, LedgerError, VerificationError
 from ..log.checkpoint import Checkpoint, open_checkpoint
 from ..log.merkle import EMPTY_ROOT, TreeBuilder, leaf_hash
@@ -158,7 +158,9 @@ class Replay:
         self._times(leaf, body, recorded_at, where)
         key = self._key(leaf, body, where)
         if key is not None:
-            self.checker.submit((key.raw, signature, canonical_json(body)), (leaf.index, where))
+            self.checker.submit(
+                (key.raw, signature, body_bytes_of(leaf.state or b"")), (leaf.index, where)
+            )
         self._rules(leaf, body, where)
         if self.view_sink is not None:
             self.view_sink(

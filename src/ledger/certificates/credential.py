@@ -18,6 +18,7 @@ CERTIFICATE_TYPE = "VolunteerServiceCertificate"
 def certificate_credential(
     *,
     data: dict[str, Any],
+    masked_name: str | None = None,
     issuer_name: str,
     issuer_key: VerifyingKey,
     issued_at: str,
@@ -34,8 +35,8 @@ def certificate_credential(
         "recordCount": data["record_count"],
         "recordsCommitment": {"algorithm": "sha-256/jcs", "value": data["records_commitment"]},
     }
-    if data.get("masked_name"):
-        subject["maskedName"] = data["masked_name"]
+    if masked_name:
+        subject["maskedName"] = masked_name
     return {
         "@context": [VC_CONTEXT],
         "id": f"urn:uuid:{uuid5(NAMESPACE_URL, '/certificates/' + data['certificate_number'])}",

@@ -42,7 +42,7 @@ def verify_package(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Ver
         return _verify(package, log_keys)
     except _Invalid as reason:
         return Verdict(False, str(reason))
-    except (LedgerError, KeyError, TypeError, ValueError) as error:
+    except (LedgerError, KeyError, TypeError, ValueError, AttributeError) as error:
         return Verdict(False, f"the package is malformed: {error}")
 
 
@@ -50,13 +50,16 @@ def _verify(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
     if not log_keys:
         raise _Invalid("no trusted log key was given (pass the ledger's verifier key)")
     credential = package["credential"]
+    receipts = (package["issuance_receipt"], package["key_receipt"], package["status"])
+    if not isinstance(credential, dict) or not all(isinstance(r, str) for r in receipts):
+        raise _Invalid("the package's credential is not an object or a receipt is not text")
     proof = credential.get("proof", {})
     try:
         verify_proof(credential)
     except LedgerError as error:
         raise _Invalid(f"the credential's signature does not verify: {error}") from None
     issuer_key = resolve_did_key(str(proof.get("verificationMethod")))
-    issued, issued_leaf = _logged_event(package["issuance_receipt"], log_keys, "issuance")
+    issued, issued_leaf, origin = _logged_event(package["issuance_receipt"], log_keys, "issuance")
     body, signature = issued
     data = body["data"]
     if body["type"] != "CertificateIssued":
@@ -71,8 +74,12 @@ def _verify(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
         verify_body(canonical_json(body), signature, issuer_key)
     except LedgerError:
         raise _Invalid("the logged issuance event's signature does not verify") from None
-    _check_key_registration(package["key_receipt"], log_keys, issuer_key, body["org"], issued_leaf)
+    _check_key_registration(
+        package["key_receipt"], log_keys, issuer_key, body["org"], issued_leaf, origin
+    )
     status = open_status(package["status"], log_keys)
+    if status.origin != origin:
+        raise _Invalid(f"the status note is from the log {status.origin}, not {origin}")
     if status.certificate_number != data["certificate_number"]:
         raise _Invalid("the status note is for another certificate")
     if status.checkpoint_size <= issued_leaf:
@@ -103,22 +110,29 @@ def _verify(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
 
 def _logged_event(
     receipt: str, log_keys: list[NoteVerifier], what: str
-) -> tuple[tuple[dict[str, Any], bytes], int]:
+) -> tuple[tuple[dict[str, Any], bytes], int, str]:
     parsed = parse_receipt(receipt)
     if parsed.extra is None:
         raise _Invalid(f"the {what} receipt does not carry its event")
     try:
-        verify_receipt(receipt, parsed.extra, log_keys)
+        checkpoint = verify_receipt(receipt, parsed.extra, log_keys)
     except LedgerError as error:
         raise _Invalid(f"the {what} receipt does not verify with the log key: {error}") from None
     body, signature, _ = open_envelope(parsed.extra)
-    return (body, signature), parsed.index
+    return (body, signature), parsed.index, checkpoint.origin
 
 
 def _check_key_registration(
-    receipt: str, log_keys: list[NoteVerifier], key: VerifyingKey, org: str, before_leaf: int
+    receipt: str,
+    log_keys: list[NoteVerifier],
+    key: VerifyingKey,
+    org: str,
+    before_leaf: int,
+    origin: str,
 ) -> None:
-    (body, _), leaf = _logged_event(receipt, log_keys, "key registration")
+    (body, _), leaf, key_origin = _logged_event(receipt, log_keys, "key registration")
+    if key_origin != origin:
+        raise _Invalid(f"the key receipt is from the log {key_origin}, not {origin}")
     data = body["data"]
     if body["type"] == "LedgerCreated":
         registered = data["root_key"] == key.to_base64() and data["root"]["org_id"] == org
@@ -153,13 +167,11 @@ def verify_document(text: str, log_keys: list[NoteVerifier]) -> Verdict:
             verify_proof(document)
         except LedgerError as error:
             return Verdict(False, f"the credential's signature does not verify: {error}")
-        issuer = document.get("issuer", {})
-        name = issuer.get("name") if isinstance(issuer, dict) else issuer
         return Verdict(
-            True,
-            f"the credential's signature by {name} verifies (no ledger "
-            "evidence was given: use a certificate package to check its "
-            "registration and revocation)",
+            False,
+            "the credential's signature verifies, but nothing shows its key is the issuer's "
+            "or that it was not revoked: verify the certificate package "
+            "(GET /certificates/<number>/package)",
         )
     return Verdict(False, "the JSON is neither a credential nor a certificate package")
 

@@ -55,7 +55,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if args.demo:
         _fill_demo(args)
-    env = {"LEDGER_DATABASE_URL": args.db, "LEDGER_PUBLIC_URL": f"http://{args.host}:{args.port}"}
+    public = os.environ.get("LEDGER_PUBLIC_URL") or f"http://{args.host}:{args.port}"
+    env = {"LEDGER_DATABASE_URL": args.db, "LEDGER_PUBLIC_URL": public}
     runner = None
     if args.workers > 1:
         env["LEDGER_RUN_PROJECTIONS"] = "false"

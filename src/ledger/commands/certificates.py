@@ -53,6 +53,7 @@ class CertificateCommands(CommandHost):
         """
         signer = self.signer_for(org)
         made: dict[str, Any] = {}
+        name = self._masked_name(number) if include_masked_name else None
         ledger = self.directory.require_ledger()
         base = verify_base_url or f"https://{ledger.origin}"
 
@@ -70,10 +71,10 @@ class CertificateCommands(CommandHost):
                 **figures,
                 "issuer_contact": issuer_contact,
                 "language": language,
-                "masked_name": self._masked_name(number) if include_masked_name else None,
             }
             unsigned = certificate_credential(
                 data=data,
+                masked_name=name,
                 issuer_name=ctx.directory.organisation(org).name,
                 issuer_key=signer.public_key,
                 issued_at=ctx.occurred_at,

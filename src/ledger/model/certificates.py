@@ -61,7 +61,6 @@ class CertificateIssued(EventData):
     credential_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     issuer_contact: ShortText
     language: Literal["zh", "en"] = "zh"
-    masked_name: ShortText | None = None
 
 
 class CertificateRevoked(EventData):

@@ -1,0 +1,183 @@
+"""Reads for dashboards (figures, leaderboards, statistics, accounts) with cursor pagination, and
+the operations endpoints (health, readiness, Prometheus metrics)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from api_support import Api, assert_problem, walk_pages
+
+
+def approve_roster(api: Api, numbers: list[str], minutes: list[int], key: str = "a") -> int:
+    """Record and approve; return the newest notification id written."""
+    activity_id = api.publish_activity(key=key)
+    recorded = api.ok(
+        api.post(
+            f"/activities/{activity_id}/roster",
+            {
+                "entries": [
+                    {"number": n, "minutes": m} for n, m in zip(numbers, minutes, strict=True)
+                ]
+            },
+            key=key,
+        )
+    )
+    approved = api.ok(
+        api.post(
+            "/records/approvals",
+            {"approvals": [{"record_id": r} for r in recorded["value"]["record_ids"]]},
+            key=key,
+        )
+    )
+    return max(e["notification_id"] for e in approved["events"])
+
+
+def test_leaderboard_pages_cover_everyone_once_in_order(api: Api) -> None:
+    numbers = api.take_volunteers(12)
+    api.wait_for_views(approve_roster(api, numbers, [100 + 7 * i for i in range(12)]))
+
+    everyone = api.ok(api.client.get("/leaderboards/volunteers", params={"limit": 500}), 200)
+    assert everyone["next_cursor"] is None
+    pages = list(walk_pages(api, "/leaderboards/volunteers", 5))
+    assert all(len(p["items"]) <= 5 for p in pages)
+    items = [item for page in pages for item in page["items"]]
+    assert items == everyone["items"]
+    keys = [(-i["approved_minutes"], i["number"]) for i in items]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert {n for n in numbers} <= {i["number"] for i in items}
+
+    under_b = api.ok(
+        api.client.get("/leaderboards/volunteers", params={"under_org": api.city.org_b}), 200
+    )
+    assert not {n for n in numbers} & {i["number"] for i in under_b["items"]}
+    year = api.ok(api.client.get("/leaderboards/volunteers", params={"year": "1999"}), 200)
+    assert year["items"] == [] and year["next_cursor"] is None
+
+
+def test_organisation_leaderboard_figures_and_city_statistics(api: Api) -> None:
+    numbers = api.take_volunteers(2)
+    api.wait_for_views(approve_roster(api, numbers, [61, 62]))
+    pages = list(walk_pages(api, "/leaderboards/organisations", 1))
+    orgs = [i["org_id"] for p in pages for i in p["items"]]
+    assert len(orgs) == len(set(orgs))
+    assert {api.city.root, api.city.org_a, api.city.org_b} <= set(orgs)
+    root_minutes = next(i for p in pages for i in p["items"] if i["org_id"] == api.city.root)
+    stations = api.ok(
+        api.client.get("/leaderboards/organisations", params={"kind": "station"}), 200
+    )
+    assert [i["org_id"] for i in stations["items"]] == [api.city.station]
+
+    figures = api.ok(api.client.get(f"/orgs/{api.city.org_a}/figures"), 200)
+    assert figures["organisation"]["org_id"] == api.city.org_a
+    assert figures["rolled_up"]["approved_minutes"] >= figures["organisation"]["approved_minutes"]
+    city = api.ok(api.client.get("/stats/city"), 200)
+    assert city["approved_minutes"] == root_minutes["approved_minutes"]
+    assert city["organisations_by_kind"]["station"] == 1
+    month = api.ok(api.client.get("/stats/city", params={"from": "1999-01", "to": "1999-12"}), 200)
+    assert month["period"] == {"from": "1999-01", "to": "1999-12"}
+
+
+def test_time_bank_account_pages_and_transfers(api: Api) -> None:
+    bank = "e2e-bank-" + uuid.uuid4().hex[:8]
+    api.ok(api.post("/time-banks", {"bank_id": bank}, key="b"))
+    number = api.register_volunteer(key="b")
+    activity_id = api.publish_activity(key="b", allow_repeats=True)
+    for minutes in (30, 40, 50):
+        made = api.ok(
+            api.post(
+                f"/activities/{activity_id}/records",
+                {"number": number, "minutes": minutes},
+                key="b",
+            )
+        )
+        last = api.ok(api.post(f"/records/{made['value']['record_id']}/approve", {}, key="b"))
+    account = f"{bank}:vol:{number}"
+    api.wait_for_views(max(e["notification_id"] for e in last["events"]))
+    pages = list(walk_pages(api, f"/time-banks/accounts/{account}", 1, key="b"))
+    movements = [m for p in pages for m in p["items"]]
+    assert len(movements) == 3
+    whole = api.ok(api.get(f"/time-banks/accounts/{account}", key="b"), 200)
+    assert whole["balance"] == 120
+
+    moved = api.ok(
+        api.post(
+            f"/time-banks/{bank}/transfers",
+            {
+                "from_account": account,
+                "to_account": f"{bank}:org:{api.city.org_b}",
+                "amount": 20,
+                "kind": "donation",
+            },
+            key="b",
+        )
+    )
+    transfer_id = moved["value"]["transfer_id"]
+    assert_problem(
+        api.post(
+            f"/time-banks/{bank}/transfers",
+            {
+                "from_account": account,
+                "to_account": f"{bank}:org:{api.city.org_b}",
+                "amount": 10**6,
+            },
+            key="b",
+        ),
+        422,
+    )
+    assert_problem(
+        api.post(
+            f"/time-banks/{bank}/transfers",
+            {"from_account": account, "to_account": f"{bank}:org:{api.city.org_b}", "amount": 5},
+            key="a",
+        ),
+        403,
+    )
+    reversed_ = api.ok(
+        api.post(f"/time-banks/{bank}/transfers/{transfer_id}/reverse", None, key="b")
+    )
+    api.wait_for_views(max(e["notification_id"] for e in reversed_["events"]))
+    assert api.ok(api.get(f"/time-banks/accounts/{account}", key="b"), 200)["balance"] == 120
+    assert_problem(
+        api.post(f"/time-banks/{bank}/transfers/{transfer_id}/reverse", None, key="b"), 422
+    )
+
+
+def test_health_and_readiness(api: Api) -> None:
+    assert api.ok(api.client.get("/healthz"), 200) == {"status": "ok"}
+    ready = api.ok(api.client.get("/readyz"), 200)
+    assert ready["status"] == "ready"
+    assert ready["log_size"] > 256 and ready["views_position"] >= 0
+
+
+METRIC_LINE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*",?)*\})? (-?[0-9.e+]+)$'
+)
+
+
+def test_metrics_are_prometheus_text(api: Api) -> None:
+    api.client.get("/healthz")
+    response = api.client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples: dict[str, list[str]] = {}
+    types: dict[str, str] = {}
+    for line in response.text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            types[name] = kind
+        elif line.startswith("# HELP ") or not line:
+            continue
+        else:
+            match = METRIC_LINE.match(line)
+            assert match, line
+            assert match.group(1) in types, f"{line}: no TYPE line before it"
+            samples.setdefault(match.group(1), []).append(line)
+    assert types["ledger_log_size"] == "gauge"
+    assert types["ledger_http_requests_total"] == "counter"
+    log_size = int(samples["ledger_log_size"][0].split()[-1])
+    assert log_size >= api.client.get("/readyz").json()["log_size"] - 50
+    assert any(
+        'route="/healthz"' in s and 'status="200"' in s
+        for s in samples["ledger_http_requests_total"]
+    )

@@ -1,0 +1,146 @@
+"""Helpers for the [log] store tests (imported by name; not a test module).
+
+They build ledgers, fill them quickly (many signed events per command), recompute the Merkle tree
+from scratch out of the stored leaf data, and reach behind a ledger's back into its SQL tables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from ledger import Ledger, SigningKey
+from ledger.context import Context
+from ledger.keystore import LOG_KEY_OWNER
+from ledger.log.merkle import TreeBuilder, leaf_hash
+from ledger.model.ids import new_volunteer_number, organisation_aggregate_id
+from ledger.model.ids import volunteer_aggregate_id as volunteer_id
+from ledger.writer import CommandResult
+
+ORIGIN = "ledger.test.example/log"
+SQL_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+__all__ = [
+    "ORIGIN",
+    "SQL_STORES",
+    "add_log_key",
+    "create_city",
+    "from_scratch",
+    "leaf_states",
+    "register_many",
+    "retire_log_key",
+    "sql_execute",
+]
+
+
+def create_city(ledger: Ledger) -> dict[str, str]:
+    """The same small city as ``tests/conftest.py`` builds (root, org-a, org-b, one volunteer)."""
+    ledger.create(
+        name="Test city ledger",
+        root_org_id="city",
+        root_name="City Volunteer Federation",
+        region="140400",
+        origin=ORIGIN,
+    )
+    for org, region in (("org-a", "140402"), ("org-b", "140403")):
+        ledger.register_organisation(
+            "city",
+            org_id=org,
+            name=f"Organisation {org}",
+            kind="organisation",
+            region=region,
+            idempotency_key=org,
+        )
+        ledger.new_key("city", for_org=org, idempotency_key=f"{org}-key")
+    result = ledger.register_volunteer("org-a", idempotency_key="vol-1")
+    return {"number": str(result.value["number"])}
+
+
+def register_many(ledger: Ledger, count: int, key: str, org: str = "org-a") -> CommandResult:
+    """One command that stages ``count`` ``VolunteerRegistered`` events (one insert, fast)."""
+    numbers = [new_volunteer_number() for _ in range(count)]
+
+    def decide(ctx: Context) -> dict[str, Any]:
+        for number in numbers:
+            ctx.emit("VolunteerRegistered", volunteer_id(number), {"number": number})
+        return {"numbers": numbers}
+
+    return ledger.writer.run(
+        org=org,
+        signer=ledger.signer_for(org),
+        idempotency_key=key,
+        command="RegisterMany",
+        params={"numbers": numbers},
+        decide=decide,
+    )
+
+
+def leaf_states(ledger: Ledger) -> list[bytes]:
+    """The data of every leaf, in leaf order, as the store hands it back."""
+    leaves = ledger.recorder.select_leaves(0, 10**9)
+    assert [leaf.leaf_index for leaf in leaves] == list(range(len(leaves)))
+    return [bytes(leaf.state) for leaf in leaves]
+
+
+def from_scratch(states: Sequence[bytes]) -> tuple[TreeBuilder, dict[tuple[int, int], bytes]]:
+    """A tree built at once from the leaf data, and every perfect node it has."""
+    builder = TreeBuilder()
+    nodes: dict[tuple[int, int], bytes] = {}
+    for state in states:
+        for level, index, digest in builder.append(leaf_hash(state)):
+            nodes[(level, index)] = digest
+    return builder, nodes
+
+
+def add_log_key(ledger: Ledger, idempotency_key: str) -> SigningKey:
+    """Introduce a second log key: a LogKeyAdded event, and its private half in the keystore."""
+    key = SigningKey.generate()
+    ledger._emit_one(
+        "city",
+        "LogKeyAdded",
+        organisation_aggregate_id("city"),
+        {"key_id": key.key_id, "public_key": key.public_key.to_base64()},
+        idempotency_key=idempotency_key,
+    )
+    ledger.keystore.add(LOG_KEY_OWNER, key)
+    return key
+
+
+def retire_log_key(ledger: Ledger, key_id: str, idempotency_key: str) -> CommandResult:
+    return ledger._emit_one(
+        "city",
+        "LogKeyRetired",
+        organisation_aggregate_id("city"),
+        {"key_id": key_id, "reason": "rotated to its successor"},
+        idempotency_key=idempotency_key,
+    )
+
+
+def sql_execute(ledger: Ledger, statement: str, params: tuple[Any, ...] = ()) -> int:
+    """Run one statement on the ledger's SQLite file or PostgreSQL schema, behind its back.
+
+    Write ``{schema}.table`` and ``%s`` placeholders; returns the number of rows changed.
+    """
+    if ledger.store.kind == "sqlite":
+        assert ledger.store.path is not None
+        with sqlite3.connect(ledger.store.path) as conn:
+            sql = statement.replace("{schema}.", "").replace("%s", "?")
+            return conn.execute(sql, params).rowcount
+    import psycopg
+
+    store = ledger.store
+    with psycopg.connect(
+        host=store.host,
+        port=store.port,
+        user=store.user,
+        password=store.password or None,
+        dbname=store.dbname,
+        autocommit=True,
+    ) as conn:
+        return conn.execute(
+            statement.replace("{schema}", f'"{store.schema}"'),  # type: ignore[arg-type]
+            params,
+        ).rowcount

@@ -1,0 +1,103 @@
+"""On SQLite, the log's reads find nodes and leaves through their keys: a proof, a root or the
+frontier read of an insert must not scan the node table, or its cost grows with the log
+(O(n) per proof and per stored event instead of O(log n))."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from logstore_support import create_city, register_many
+
+from ledger import Ledger, MemoryKeystore
+
+
+class RecordingCursor:
+    """Passes everything to the recorder's cursor and notes every statement it runs."""
+
+    def __init__(self, cursor: Any, statements: list[tuple[str, list[Any]]]) -> None:
+        self._cursor = cursor
+        self._statements = statements
+
+    def execute(self, statement: str, params: Any = ()) -> Any:
+        self._statements.append((statement, list(params)))
+        return self._cursor.execute(statement, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+@pytest.fixture
+def recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Ledger, list[tuple[str, list[Any]]], Path]]:
+    path = tmp_path / "ledger.db"
+    with Ledger(f"sqlite:///{path}", keystore=MemoryKeystore()) as ledger:
+        create_city(ledger)
+        register_many(ledger, 40, "fill")
+        statements: list[tuple[str, list[Any]]] = []
+        datastore: Any = ledger.recorder.datastore  # type: ignore[attr-defined]
+        original = datastore.transaction
+
+        @contextmanager
+        def transaction(*, commit: bool) -> Iterator[RecordingCursor]:
+            with original(commit=commit) as cursor:
+                yield RecordingCursor(cursor, statements)
+
+        monkeypatch.setattr(datastore, "transaction", transaction)
+        yield ledger, statements, path
+
+
+def scans_of_log_tables(path: Path, statements: list[tuple[str, list[Any]]]) -> list[str]:
+    """The query-plan lines that read a log table in full, for every SELECT recorded."""
+    scans = []
+    with sqlite3.connect(path) as conn:
+        for statement, params in statements:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            for *_, detail in conn.execute("EXPLAIN QUERY PLAN " + statement, params):
+                if detail.startswith("SCAN ledger_log_"):
+                    scans.append(f"{detail}  <-  {statement[:90]}")
+    return scans
+
+
+OPERATIONS: dict[str, Callable[[Ledger], Any]] = {
+    "inclusion proof": lambda ledger: ledger.log.inclusion_proof(17, ledger.log.size()),
+    "consistency proof": lambda ledger: ledger.log.consistency_proof(13, ledger.log.size()),
+    "root": lambda ledger: ledger.log.root(),
+    "hash tile": lambda ledger: ledger.log.hash_tile(0, 0, 40),
+    "insert (frontier read)": lambda ledger: ledger.register_volunteer(
+        "org-a", idempotency_key="planned"
+    ),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ledger/storage/sqlite_recorder.py _read_nodes selects WHERE (level, idx) IN "
+    "(VALUES (?,?),...), which SQLite 3.40 plans as a full SCAN of ledger_log_nodes",
+)
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_log_reads_on_sqlite_use_the_primary_key_not_a_table_scan(
+    recorded: tuple[Ledger, list[tuple[str, list[Any]]], Path], operation: str
+) -> None:
+    ledger, statements, path = recorded
+    OPERATIONS[operation](ledger)
+    assert any("ledger_log_nodes" in s for s, _ in statements), "no node read was recorded"
+    assert scans_of_log_tables(path, statements) == []
+
+
+def test_leaf_and_event_reads_on_sqlite_use_keys(
+    recorded: tuple[Ledger, list[tuple[str, list[Any]]], Path],
+) -> None:
+    ledger, statements, path = recorded
+    ledger.log.entry(21)
+    ledger.event_at(22)
+    ledger.log.entry_tile(0, 40)
+    ledger.log.size()
+    assert statements
+    assert scans_of_log_tables(path, statements) == []

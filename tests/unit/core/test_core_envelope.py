@@ -1,0 +1,228 @@
+"""The shape of a signed event body, signed bodies from outside, times, and stored envelopes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ledger import InvalidInputError, SigningKey, canonical_json
+from ledger.envelope import (
+    BODY_FIELDS,
+    MAX_BODY_BYTES,
+    format_time,
+    make_envelope,
+    open_envelope,
+    parse_signed_body,
+    parse_time,
+    sign_body,
+    validate_body,
+)
+from ledger.signing import b64encode
+
+NOW = datetime(2026, 3, 5, 9, 30, tzinfo=UTC)
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "type": "MembershipJoined",
+        "org": "org-a",
+        "key_id": "0123456789abcdef0123456789abcdef",
+        "aggregate_id": "7f1b82d6-5702-5a68-9a1c-575be388b735",
+        "aggregate_version": 2,
+        "occurred_at": "2026-03-05T09:00:00Z",
+        "idempotency_key": "join-1",
+        "data": {"number": "V7PUTHQOL76UPK", "org_id": "org-a"},
+    }
+    document.update(changes)
+    return document
+
+
+def test_a_well_formed_body_is_returned_unchanged() -> None:
+    document = body()
+    assert validate_body(document, now=NOW) is document
+
+
+def test_the_body_has_exactly_the_documented_fields() -> None:
+    assert frozenset(body()) == BODY_FIELDS
+
+
+@pytest.mark.parametrize("field", sorted(BODY_FIELDS))
+def test_a_body_missing_any_field_is_refused_naming_it(field: str) -> None:
+    document = body()
+    del document[field]
+    with pytest.raises(InvalidInputError, match=f"missing \\['{field}'\\]"):
+        validate_body(document, now=NOW)
+
+
+@pytest.mark.parametrize("extra", ["recorded_at", "signature", "Type", "notes"])
+def test_a_body_with_an_unexpected_field_is_refused_naming_it(extra: str) -> None:
+    with pytest.raises(InvalidInputError, match=f"unexpected \\['{extra}'\\]"):
+        validate_body(body(**{extra: "x"}), now=NOW)
+
+
+@pytest.mark.parametrize("document", [[], "body", None, 1])
+def test_a_body_that_is_not_an_object_is_refused(document: Any) -> None:
+    with pytest.raises(InvalidInputError, match="JSON object"):
+        validate_body(document, now=NOW)
+
+
+WRONG_VALUES = [
+    ("type", 123),
+    ("type", "membershipJoined"),
+    ("type", "Mj"),
+    ("type", "Membership Joined"),
+    ("type", None),
+    ("org", "Org-A"),
+    ("org", "a"),
+    ("org", "org a"),
+    ("org", 7),
+    ("org", "-org"),
+    ("key_id", "0123456789ABCDEF0123456789ABCDEF"),
+    ("key_id", "0" * 31),
+    ("key_id", "0" * 33),
+    ("key_id", 12),
+    ("aggregate_id", "7F1B82D6-5702-5A68-9A1C-575BE388B735"),
+    ("aggregate_id", "7f1b82d657025a689a1c575be388b735"),
+    ("aggregate_id", "not-a-uuid"),
+    ("aggregate_id", 5),
+    ("aggregate_id", None),
+    ("aggregate_version", 0),
+    ("aggregate_version", -1),
+    ("aggregate_version", "2"),
+    ("aggregate_version", True),
+    ("aggregate_version", 2.0),
+    ("occurred_at", "2026-03-05 09:00:00Z"),
+    ("occurred_at", "2026-03-05T09:00:00+00:00"),
+    ("occurred_at", "2026-03-05T09:00:00"),
+    ("occurred_at", "2026-02-30T09:00:00Z"),
+    ("occurred_at", "2026-03-05T25:00:00Z"),
+    ("occurred_at", 1772701200),
+    ("idempotency_key", ""),
+    ("idempotency_key", "has space"),
+    ("idempotency_key", "x" * 129),
+    ("idempotency_key", "ключ"),
+    ("idempotency_key", "tab\there"),
+    ("idempotency_key", 5),
+    ("data", []),
+    ("data", "data"),
+    ("data", None),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), WRONG_VALUES)
+def test_a_field_of_the_wrong_type_or_form_is_refused_naming_it(field: str, value: Any) -> None:
+    with pytest.raises(InvalidInputError, match=field):
+        validate_body(body(**{field: value}), now=NOW)
+
+
+def test_the_longest_idempotency_key_is_accepted() -> None:
+    validate_body(body(idempotency_key="~" * 128), now=NOW)
+
+
+def test_occurred_at_more_than_five_minutes_ahead_is_refused() -> None:
+    ahead = format_time(NOW + timedelta(minutes=5, seconds=1))
+    with pytest.raises(InvalidInputError, match="future"):
+        validate_body(body(occurred_at=ahead), now=NOW)
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [timedelta(minutes=5), timedelta(minutes=4), timedelta(0), -timedelta(days=3650)],
+    ids=["skew-limit", "within-skew", "now", "ten-years-ago"],
+)
+def test_occurred_at_within_the_clock_skew_or_in_the_past_is_accepted(offset: timedelta) -> None:
+    validate_body(body(occurred_at=format_time(NOW + offset)), now=NOW)
+
+
+def test_format_time_is_rfc3339_utc_with_z_and_microseconds_only_when_present() -> None:
+    assert format_time(NOW) == "2026-03-05T09:30:00Z"
+    assert format_time(NOW.replace(microsecond=5)) == "2026-03-05T09:30:00.000005Z"
+    east = datetime(2026, 3, 5, 17, 30, tzinfo=UTC).astimezone(
+        __import__("datetime").timezone(timedelta(hours=8))
+    )
+    assert format_time(east) == "2026-03-05T17:30:00Z"
+
+
+def test_parse_time_round_trips_format_time() -> None:
+    moment = NOW.replace(microsecond=123456)
+    assert parse_time(format_time(moment)) == moment
+
+
+def test_parse_signed_body_accepts_canonical_text_and_returns_body_and_signature() -> None:
+    document = body()
+    signature = SigningKey.generate().sign(b"anything")
+    parsed, raw = parse_signed_body(canonical_json(document).decode(), b64encode(signature))
+    assert parsed == document
+    assert raw == signature
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(body()),  # spaces after separators, insertion order
+        json.dumps(body(), indent=2, sort_keys=True),
+        json.dumps(body(), separators=(",", ":")),  # compact but keys unsorted
+        canonical_json(body()).decode() + "\n",
+    ],
+    ids=["default-dumps", "indented", "unsorted", "trailing-newline"],
+)
+def test_parse_signed_body_refuses_a_body_that_is_not_canonical(text: str) -> None:
+    signature = b64encode(b"\x00" * 64)
+    with pytest.raises(InvalidInputError, match="canonical"):
+        parse_signed_body(text, signature)
+
+
+def test_parse_signed_body_refuses_a_malformed_or_short_signature() -> None:
+    text = canonical_json(body())
+    with pytest.raises(InvalidInputError, match="base64"):
+        parse_signed_body(text, "not base64!")
+    with pytest.raises(InvalidInputError, match="64 bytes"):
+        parse_signed_body(text, b64encode(b"\x00" * 63))
+
+
+def test_parse_signed_body_refuses_an_oversized_body() -> None:
+    text = canonical_json(body(data={"padding": "x" * MAX_BODY_BYTES}))
+    with pytest.raises(InvalidInputError, match="limit"):
+        parse_signed_body(text, b64encode(b"\x00" * 64))
+
+
+def test_parse_signed_body_refuses_a_canonical_body_of_the_wrong_shape() -> None:
+    text = canonical_json({**body(), "extra": 1})
+    with pytest.raises(InvalidInputError, match="extra"):
+        parse_signed_body(text, b64encode(b"\x00" * 64))
+
+
+def test_sign_body_refuses_an_oversized_body() -> None:
+    with pytest.raises(InvalidInputError, match="limit"):
+        sign_body(body(data={"padding": "x" * MAX_BODY_BYTES}), SigningKey.generate())
+
+
+def test_an_envelope_is_the_canonical_json_of_body_signature_and_recorded_at() -> None:
+    document = body()
+    signature = b"\x01" * 64
+    envelope = make_envelope(document, signature, "2026-03-05T09:30:01Z")
+    assert envelope == canonical_json(
+        {"body": document, "signature": b64encode(signature), "recorded_at": "2026-03-05T09:30:01Z"}
+    )
+    assert canonical_json(document) in envelope
+    assert open_envelope(envelope) == (document, signature, "2026-03-05T09:30:01Z")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        b'{"body":{},"signature":"AA=="}',
+        b'{"body":{},"recorded_at":"2026-03-05T09:30:01Z","signature":"AA==","x":1}',
+        b'{"body":[],"recorded_at":"2026-03-05T09:30:01Z","signature":"AA=="}',
+        b'{"body":{},"recorded_at":"yesterday","signature":"AA=="}',
+        b'{"body":{},"recorded_at":"2026-03-05T09:30:01Z","signature":"!!"}',
+        b'{"signature":"AA==","body":{},"recorded_at":"2026-03-05T09:30:01Z"}',
+        b"[]",
+    ],
+)
+def test_open_envelope_refuses_anything_but_the_exact_stored_form(state: bytes) -> None:
+    with pytest.raises(InvalidInputError):
+        open_envelope(state)
