@@ -29,7 +29,7 @@ def postgres_available() -> str | None:
 
         with psycopg.connect(POSTGRES_URL.split("?")[0], connect_timeout=3):
             return None
-    except Exception as error:  # noqa: BLE001 - any failure means "not available"
+    except Exception as error:
         return f"PostgreSQL at {POSTGRES_URL} is not available: {error}"
 
 
