@@ -47,6 +47,7 @@ class DirectoryKeystore:
         env_passphrase = os.environ.get(PASSPHRASE_ENV)
         chosen = passphrase if passphrase is not None else env_passphrase
         self._passphrase = chosen.encode("utf-8") if chosen else None
+        self._loaded: dict[tuple[str, str], SigningKey] = {}
 
     def _file(self, owner: str, key_id: str) -> Path:
         if "/" in owner or owner.startswith(".") or not owner:
@@ -64,11 +65,16 @@ class DirectoryKeystore:
         os.chmod(target, 0o600)
 
     def get(self, owner: str, key_id: str) -> Signer | None:
+        loaded = self._loaded.get((owner, key_id))
+        if loaded is not None:
+            return loaded
         target = self._file(owner, key_id)
         if not target.exists():
             return None
         try:
-            return SigningKey.from_pem(target.read_bytes(), self._passphrase)
+            loaded = SigningKey.from_pem(target.read_bytes(), self._passphrase)
+            self._loaded[(owner, key_id)] = loaded
+            return loaded
         except InvalidInputError as error:
             raise StorageError(
                 f"cannot read {target}: {error} (is {PASSPHRASE_ENV} set correctly?)"

@@ -151,18 +151,33 @@ class Ledger(
     def signer_for(
         self, org: str, signer: Signer | None = None, purpose: str = "signing"
     ) -> Signer:
-        """The given signer, or the newest of ``org``'s active keys held in the keystore."""
+        """The given signer, or the newest of ``org``'s active keys held in the keystore.
+
+        The directory is refreshed only when it knows no usable key: the write path refreshes
+        it again before authorising, and refuses a key revoked in between.
+        """
         if signer is not None:
             return signer
-        self.directory.refresh()
-        self.directory.require_ledger()
-        self.directory.organisation(org)
-        for info in sorted(
-            self.directory.active_keys(org, purpose), key=lambda k: k.registered_at, reverse=True
-        ):
-            found = self.keystore.get(org, info.key_id)
-            if found is not None:
-                return found
+        found = self._keystore_signer(org, purpose)
+        if found is None:
+            self.directory.refresh()
+            self.directory.require_ledger()
+            self.directory.organisation(org)
+            found = self._keystore_signer(org, purpose)
+        if found is not None:
+            return found
         raise KeyNotAuthorisedError(
             f"the keystore holds no active {purpose} key of {org!r}; pass a signer or add a key"
         )
+
+    def _keystore_signer(self, org: str, purpose: str) -> Signer | None:
+        if self.directory.ledger is None or org not in self.directory.organisations:
+            return None
+        keys = sorted(
+            self.directory.active_keys(org, purpose), key=lambda k: k.registered_at, reverse=True
+        )
+        for info in keys:
+            found = self.keystore.get(org, info.key_id)
+            if found is not None:
+                return found
+        return None

@@ -211,3 +211,27 @@ def test_an_unreadable_state_file_means_the_audit_could_not_run(
     code, out, err = cli(capsys, "audit", "--db", db_url(ledger), "--state", state, "--quiet")
     assert code == 2, out
     assert "could not run" in err and "cannot read audit state" in err
+
+
+def test_an_audit_with_findings_is_not_remembered_as_verified(
+    demo_copy: Callable[[str], Demo], tmp_path: Path
+) -> None:
+    """A state saved from an audit that found a forged signature must not let the next run
+    continue past it and exit clean."""
+    ledger, _ = demo_copy("sqlite")
+    event = first_event(ledger, "RecordApproved")
+    other = first_event(ledger, "RecordApproved", after=event.leaf_index + 1)
+    forged = rewrite(
+        event.state, lambda env: env.__setitem__("signature", other.envelope["signature"])
+    )
+    set_state(ledger, event.notification_id, forged)
+    rebuild_nodes(ledger)
+    sign_current_tree(ledger, forget_old=True)  # an insider: only the signature can tell
+    state = tmp_path / "state.json"
+
+    first = run_audit(ledger, state_file=state)
+    assert kinds(first) == {"signature-invalid"}, describe(first)
+    register_many(ledger, ORG, 3)
+    ledger.log.sign_checkpoint()
+    second = run_audit(ledger, state_file=state)
+    assert not second.clean, "the second run forgot the forged signature the first one found"
