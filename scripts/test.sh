@@ -7,4 +7,4 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 .venv/bin/ruff check src api tests benchmarks
 .venv/bin/mypy
-.venv/bin/python -m pytest -n 2 --durations=15 "$@"
+.venv/bin/python -m pytest -n 2 --timeout 600 --durations=15 "$@"
