@@ -108,7 +108,7 @@ class Writer:
         self,
         *,
         org: str,
-        signer: Signer,
+        signer: Signer | Callable[[], Signer],
         idempotency_key: str,
         command: str,
         params: dict[str, Any],
@@ -116,7 +116,8 @@ class Writer:
         occurred_at: datetime | None = None,
         other_signers: SignerLookup | None = None,
     ) -> CommandResult:
-        """Run a command for ``org``, signing with ``signer``.
+        """Run a command for ``org``, signing with ``signer`` (or the signer a callable gives,
+        looked up only when the command is not an idempotent retry).
 
         Events staged for another organisation or needing another key purpose (automatic awards)
         are signed with ``other_signers(org, purpose)``.
@@ -127,6 +128,8 @@ class Writer:
         replay = self._replay(org, idempotency_key, request)
         if replay is not None:
             return replay
+        if not isinstance(signer, Signer):
+            signer = signer()
         for _ in range(MAX_ATTEMPTS):
             self.directory.refresh()
             ctx = Context(self.read_events, self.directory, org, when)

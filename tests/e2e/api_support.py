@@ -179,14 +179,16 @@ def build_city(db_url: str, cwd: Path, *, volunteers: int = 85, fillers: int = 4
                 idempotency_key=f"org-{org}",
             )
             ledger.new_key(parent, for_org=org, idempotency_key=f"key-{org}")
-        # org-b runs time banks in the tests: their credit is signed by an automatic key that
-        # the server must hold, and the API only registers public keys held elsewhere
-        ledger.new_key(
-            city.root,
-            for_org=city.org_b,
-            idempotency_key="auto-key-org-b",
-            purpose="automatic-awards",
-        )
+        # the root publishes star schemes and org-b runs time banks in the tests: stars and
+        # credit are signed by an automatic key of theirs that the server must hold (the API
+        # only registers public keys held elsewhere)
+        for org in (city.root, city.org_b):
+            ledger.new_key(
+                city.root,
+                for_org=org,
+                idempotency_key=f"auto-key-{org}",
+                purpose="automatic-awards",
+            )
         for i in range(volunteers):
             made = ledger.register_volunteer(city.org_a, idempotency_key=f"vol-a-{i}")
             city.volunteers.append(str(made.value["number"]))
@@ -230,7 +232,8 @@ def build_city(db_url: str, cwd: Path, *, volunteers: int = 85, fillers: int = 4
 
 
 def create_views(db_url: str) -> None:
-    """Create the view tables once, before several workers start (see the [api] bug report)."""
+    """Create the view tables once, before several workers start, as an operator's migration
+    step would (``test_two_workers_start_on_a_fresh_schema`` covers starting without it)."""
     from ledger import Ledger, MemoryKeystore
 
     with Ledger(db_url, keystore=MemoryKeystore()) as ledger:

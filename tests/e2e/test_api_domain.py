@@ -5,8 +5,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from api_support import Api, assert_problem, utc, verify_leaf_evidence
+import httpx
+import pytest
+from api_support import (
+    Api,
+    activity_body,
+    assert_problem,
+    build_city,
+    idem,
+    start_ledger_serve,
+    utc,
+    verify_leaf_evidence,
+)
 
 
 def short() -> str:
@@ -165,3 +177,45 @@ def test_star_schemes_and_honours(api: Api) -> None:
         ),
         422,
     )
+
+
+@pytest.mark.slow
+def test_a_star_scheme_cannot_stop_every_approval(tmp_path: Path) -> None:
+    """org-a (whose automatic-awards key the server does not hold) publishes a star scheme.
+    Either that is refused, or approvals elsewhere in the city still work; a scheme must not
+    turn every approval into a 403. (A server of its own: the scheme applies city-wide.)"""
+    db_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    city = build_city(db_url, tmp_path, volunteers=1, fillers=0)
+    server = start_ledger_serve(db_url, tmp_path)
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+
+            def post(path: str, body: object, key: str) -> httpx.Response:
+                return client.post(
+                    path,
+                    json=body,
+                    headers={
+                        "Authorization": f"Bearer {city.keys[key]}",
+                        "Idempotency-Key": idem(),
+                    },
+                )
+
+            activity = post("/activities", activity_body(), "b").json()["value"]["activity_id"]
+            record = post(
+                f"/activities/{activity}/records",
+                {"number": city.b_volunteers[0], "minutes": 90},
+                "b",
+            )
+            assert record.status_code == 201, record.text
+            scheme = post(
+                "/star-schemes",
+                {"scheme_id": "org-a-stars", "name": "A stars", "thresholds_hours": [1, 2]},
+                "a",
+            )
+            if scheme.status_code == 201:
+                approved = post(f"/records/{record.json()['value']['record_id']}/approve", {}, "b")
+                assert approved.status_code == 201, approved.text
+            else:
+                assert_problem(scheme, scheme.status_code)
+    finally:
+        server.stop()

@@ -49,7 +49,7 @@ class CommandHost:
 
         result = self.writer.run(
             org=org,
-            signer=self.signer_for(org, signer, purpose),
+            signer=lambda: self.signer_for(org, signer, purpose),
             idempotency_key=idempotency_key,
             command=command,
             params=params,

@@ -44,9 +44,15 @@ from audit_support import (
 )
 from eventsourcing.persistence import StoredEvent
 
-from ledger import Ledger, SigningKey
+from ledger import KeyNotAuthorisedError, Ledger, SigningKey
 from ledger.canonical import canonical_json
-from ledger.envelope import SIGNING_CONTEXT, event_topic, format_time, make_envelope
+from ledger.envelope import (
+    SIGNING_CONTEXT,
+    event_topic,
+    format_time,
+    make_envelope,
+    open_envelope,
+)
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.merkle import EMPTY_ROOT
 from ledger.log.note import NoteSigner
@@ -301,6 +307,11 @@ def test_an_event_signed_by_a_revoked_key_given_a_leaf(
     ledger, _ = demo
     approval, stolen = _revoke_a_recording_key(ledger)
     forged = _forged_registration(ledger, approval.body["org"], stolen)
+    # The library refuses it: a revoked key signs nothing new.
+    body, signature, _ = open_envelope(forged.state)
+    with pytest.raises(KeyNotAuthorisedError):
+        ledger.submit_signed([(canonical_json(body), b64encode(signature))])
+    assert body["key_id"] == stolen.key_id
     # Through the library's own recorder: the event gets a leaf and a node like any other.
     ledger.recorder.insert_events([forged])
     leaf = ledger.log_size() - 1

@@ -211,7 +211,6 @@ def test_another_process_reads_the_same_state_from_the_store(
     assert reader.account(f"bank:vol:{town.number}")["balance"] == 140
     assert reader.organisation_figures("org-a") == writer.organisation_figures("org-a")
     # The writer goes on; the reader, still open, sees it.
-    writer.directory.refresh()
     writer.revise_star_scheme(
         "city", scheme_id="stars", name="Stars", thresholds_hours=[1, 3], idempotency_key="s2"
     )

@@ -746,10 +746,6 @@ class DomainMachine(RuleBasedStateMachine):
         if self.checks % 5 == 1:
             readers.append(Ledger(self.url, keystore=MemoryKeystore()))
         for reader in readers:
-            # Bring the reader's trust directory (star schemes, banks) up to date first: that
-            # a reader sees reference data without it is pinned by a focused test
-            # (test_a_reader_sees_star_schemes_published_after_it_opened).
-            reader.directory.refresh()
             assert self.snapshot(reader) == state
         if len(readers) > 1:
             readers[1].close()
