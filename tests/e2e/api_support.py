@@ -33,8 +33,7 @@ EVENT_CONTEXT = b"service-hour-ledger/event/v1\n"
 ORIGIN = "ledger.e2e.example/log"
 ALL_SCOPES = ["register", "record", "approve", "award", "timebank", "keys", "private", "read"]
 BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-# ``python -m ledger.cli`` needs a ``__main__`` module; this spelling works either way.
-LEDGER_CLI = [sys.executable, "-c", "import sys; from ledger.cli import main; sys.exit(main())"]
+LEDGER_CLI = [sys.executable, "-m", "ledger.cli"]
 
 
 # --- processes ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol
 
 from ..errors import StorageError
@@ -60,7 +60,9 @@ class ViewDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[ViewCursor]:
-        with self._lock:
+        """One transaction; on PostgreSQL its statements are pipelined, so only the ones whose
+        rows are read wait for a round trip."""
+        with self._lock, self._pipeline():
             cursor = ViewCursor(self, self._conn.cursor())
             cursor.execute("BEGIN" if self.kind == "postgresql" else "BEGIN IMMEDIATE")
             try:
@@ -69,6 +71,9 @@ class ViewDatabase:
                 cursor.execute("ROLLBACK")
                 raise
             cursor.execute("COMMIT")
+
+    def _pipeline(self) -> Any:
+        return self._conn.pipeline() if self.kind == "postgresql" else nullcontext()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -482,26 +482,6 @@ def assert_views_match_replay(ledger: Ledger, views: Projections, replay: Replay
 # Writers for the concurrency test (module level, so that spawned processes can run them)
 
 
-def open_despite_the_startup_race(url: str, keystore: Any) -> Ledger:
-    """Open a Ledger on PostgreSQL, retrying the known start-up race: opening several ledgers
-    on one schema at once fails with "tuple concurrently updated" (every open runs eventsourcing's
-    ``CREATE OR REPLACE FUNCTION``; see test_several_ledgers_open_one_schema_at_once). The
-    race is about opening, not writing, so the concurrency test works around it here."""
-    import random
-    import time
-
-    from eventsourcing.persistence import InternalError
-
-    for _ in range(50):
-        try:
-            return Ledger(url, keystore=keystore)
-        except InternalError as error:
-            if "concurrently updated" not in str(error):
-                raise
-            time.sleep(random.uniform(0.01, 0.1))
-    return Ledger(url, keystore=keystore)
-
-
 def write_volunteers(
     url: str, keys: str, org: str, activities: list[str], count: int
 ) -> dict[str, Any]:
@@ -513,7 +493,7 @@ def write_volunteers(
     from ledger import DirectoryKeystore
 
     written: dict[str, Any] = {"numbers": [], "minutes": 0, "records": 0}
-    with open_despite_the_startup_race(url, DirectoryKeystore(Path(keys))) as ledger:
+    with Ledger(url, keystore=DirectoryKeystore(Path(keys))) as ledger:
         first, second = (ledger.activity(a) for a in activities)
         for i in range(count):
             number = ledger.register_volunteer(org, idempotency_key=f"{org}-v{i}").value["number"]
