@@ -17,6 +17,7 @@ import httpx
 import pytest
 from api_support import (
     Api,
+    City,
     Server,
     build_city,
     create_views,
@@ -67,10 +68,10 @@ def drop_schema(url: str) -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {query} CASCADE")
 
 
-def _serve(server: Server, kind: str, db_url: str, city: object) -> Iterator[Api]:
+def _serve(server: Server, kind: str, db_url: str, city: City) -> Iterator[Api]:
     client = httpx.Client(base_url=server.base_url, timeout=60.0)
     try:
-        yield Api(server, city, client, kind, db_url)  # type: ignore[arg-type]
+        yield Api(server, city, client, kind, db_url)
     finally:
         client.close()
         server.stop()

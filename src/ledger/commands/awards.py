@@ -51,7 +51,8 @@ class AwardCommands(CommandHost):
         thresholds_hours: list[int],
         idempotency_key: str,
     ) -> CommandResult:
-        """A new version of the scheme; stars already issued stand, new ones use it."""
+        """A new version of the scheme. Each volunteer's stars follow it at their next change
+        of approved minutes (a star their minutes no longer reach is then withdrawn)."""
         self.directory.refresh()
         scheme = self.directory.reference.star_schemes.get(scheme_id)
         version = (scheme.version if scheme else 0) + 1

@@ -109,6 +109,16 @@ def _check_scheme(ctx: Context, draft: Draft, data: StarSchemeData, first: bool)
 @event_type("StarSchemePublished", "star-scheme", StarSchemeData)
 def check_scheme_published(ctx: Context, draft: Draft, data: StarSchemeData) -> None:
     _check_scheme(ctx, draft, data, first=True)
+    require_automatic_key(ctx, draft.org, "star scheme")
+
+
+def require_automatic_key(ctx: Context, org: str, what: str) -> None:
+    """Stars and credit are issued with the owner's automatic-awards key: it must exist first,
+    or every approval that calls for one would be refused."""
+    if not ctx.directory.active_keys(org, "automatic-awards"):
+        raise RuleViolationError(
+            f"{org!r} owns no active automatic-awards key; register one before opening a {what}"
+        )
 
 
 @event_type("StarSchemeRevised", "star-scheme", StarSchemeData)

@@ -311,6 +311,12 @@ def check_record_corrected(ctx: Context, draft: Draft, data: RecordCorrected) ->
     corrected = record.credited_minutes + data.delta_minutes
     if corrected < 0:
         raise RuleViolationError(f"the correction would leave the record at {corrected} minutes")
+    activity = ctx.state(Activity, activity_aggregate_id(record.activity_id))
+    if activity.max_minutes is not None and corrected > activity.max_minutes:
+        raise RuleViolationError(
+            f"the correction would give {corrected} minutes, over the activity's limit of "
+            f"{activity.max_minutes}"
+        )
     limit = ctx.directory.reference.daily_limit_minutes
     day = account.minutes_on(record.service_date) - record.day_minutes + corrected
     if day > limit:

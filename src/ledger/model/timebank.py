@@ -188,6 +188,9 @@ def check_bank_opened(ctx: Context, draft: Draft, data: TimeBankOpened) -> None:
         raise RuleViolationError(f"time bank {data.bank_id} already exists")
     if any(b.owner == draft.org for b in ctx.directory.reference.time_banks.values()):
         raise RuleViolationError(f"{draft.org!r} already runs a time bank")
+    from .awards import require_automatic_key
+
+    require_automatic_key(ctx, draft.org, "time bank")
     if data.surplus_account is not None:
         bank, kind, owner = parse_account(data.surplus_account)
         if bank != data.bank_id or kind != "org":
