@@ -157,7 +157,7 @@ def audit(
     finally:
         checker.close()
     report.seconds = bar.close()
-    report.leaves, report.events_checked = state.size, replay.events
+    report.leaves, report.events_checked = total, replay.events
     if remembered is not None and total < remembered[1]:
         findings.append(
             Finding(
@@ -190,7 +190,7 @@ def audit(
         findings.append(
             Finding("missing-event", "the log does not begin with the ledger's genesis event")
         )
-    if state_file is not None and snapshot is not None:
+    if state_file is not None and snapshot is not None and not findings:
         _save_state(state_file, snapshot, signed_sizes[newest], newest, state.roots[newest])
     return report
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
@@ -285,7 +286,7 @@ class Replay:
                 Finding("rule-violation", f"unknown event type {kind!r}", leaf.index, where)
             )
             return
-        aggregate_id = UUID(str(body.get("aggregate_id")))
+        aggregate_id = _uuid(str(body.get("aggregate_id")))
         state = self.ctx.state(_state_class(spec.aggregate), aggregate_id)
         version = body.get("aggregate_version")
         explained = (
@@ -293,6 +294,7 @@ class Replay:
         )
         if explained:
             self.s.unexplained_gaps -= 1
+            state.version = int(version or 1) - 1
         elif version != state.version + 1:
             self.report(
                 Finding(
@@ -357,6 +359,11 @@ class Replay:
                         f"{balances[bank]} but {self.s.minted[bank]} was minted",
                     )
                 )
+
+
+@lru_cache(maxsize=1 << 16)
+def _uuid(text: str) -> UUID:
+    return UUID(text)
 
 
 def _state_class(kind: str) -> type[AggregateState]:

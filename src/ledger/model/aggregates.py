@@ -39,7 +39,7 @@ class AggregateState:
         self.version += 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Transfer:
     transfer_id: str
     from_org: str

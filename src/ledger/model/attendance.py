@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -24,6 +25,7 @@ OVERDUE_AFTER = timedelta(hours=24)
 TimeText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
 
 
+@lru_cache(maxsize=65536)
 def attendance_aggregate_id(activity_id: str, number: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/attendance/{activity_id}/{number}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -33,6 +34,7 @@ HonourId = Annotated[
 DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
+@lru_cache(maxsize=65536)
 def star_scheme_aggregate_id(scheme_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/star-schemes/{scheme_id}")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -24,6 +25,7 @@ DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 Minutes = Annotated[int, Field(ge=0)]
 
 
+@lru_cache(maxsize=65536)
 def certificate_aggregate_id(certificate_number: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/certificates/{certificate_number}")
 

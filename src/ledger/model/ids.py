@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from functools import lru_cache
 from typing import Annotated
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -26,10 +27,12 @@ UUIDText = Annotated[
 _VOLUNTEER_NUMBER = re.compile(r"^V[A-Z2-7]{13}$")
 
 
+@lru_cache(maxsize=65536)
 def organisation_aggregate_id(org_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/organisations/{org_id}")
 
 
+@lru_cache(maxsize=65536)
 def volunteer_aggregate_id(number: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/volunteers/{number}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -29,6 +30,7 @@ Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
 COUNTING = ("recorded", "approved")
 
 
+@lru_cache(maxsize=65536)
 def service_account_id(number: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/service/{number}")
 
@@ -39,7 +41,7 @@ def number_of_record(record_id: str) -> str:
     return record_id.split("-R", 1)[0]
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     record_id: str
     activity_id: str
@@ -68,7 +70,7 @@ class Record:
         return self.credited_minutes
 
 
-@dataclass
+@dataclass(slots=True)
 class Honour:
     honour_id: str
     honour: str

@@ -11,6 +11,7 @@ together, with the same transfer id and amount.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -30,10 +31,12 @@ Amount = Annotated[int, Field(ge=1, le=10**12)]
 TransferKind = Literal["transfer", "donation", "redemption", "reversal"]
 
 
+@lru_cache(maxsize=65536)
 def bank_aggregate_id(bank_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/time-banks/{bank_id}")
 
 
+@lru_cache(maxsize=65536)
 def account_aggregate_id(account_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/accounts/{account_id}")
 
@@ -69,7 +72,7 @@ class TimeBank(AggregateState):
         self.owner = fact.org
 
 
-@dataclass
+@dataclass(slots=True)
 class Movement:
     transfer_id: str
     counterparty: str
