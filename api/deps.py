@@ -29,6 +29,7 @@ def get_queries(request: Request) -> ViewQueries:
     return ViewQueries(views.database)
 
 
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="service-hour-ledger"'}
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ViewsDep = Annotated[Projections, Depends(get_views)]
 QueriesDep = Annotated[ViewQueries, Depends(get_queries)]
@@ -48,6 +49,7 @@ def current_key(
             "unauthenticated",
             "API key required",
             "send an API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            headers=CHALLENGE,
         )
     key = find_api_key(get_ledger(request), secret)
     if key is None:
@@ -56,6 +58,7 @@ def current_key(
             "unauthenticated",
             "Unknown API key",
             "this API key is not known; ask your administrator for a new one",
+            headers=CHALLENGE,
         )
     return key
 

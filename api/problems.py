@@ -40,9 +40,17 @@ STATUS_OF: list[tuple[type[LedgerError], int, str]] = [
 class Problem(Exception):
     """An HTTP error raised by the API itself (authentication, scopes, limits)."""
 
-    def __init__(self, status: int, code: str, title: str, detail: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.title, self.detail = status, code, title, detail
+        self.headers = headers or {}
 
 
 def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -64,7 +72,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def api_problem(request: Request, error: Problem) -> JSONResponse:
-        return problem_response(error.status, error.code, error.title, error.detail)
+        response = problem_response(error.status, error.code, error.title, error.detail)
+        response.headers.update(error.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

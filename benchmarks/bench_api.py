@@ -75,31 +75,13 @@ def app_with_bare() -> Any:
     return app
 
 
-def _bind_tcp_sockets_as_tcp() -> None:
-    """Work around uvicorn's multi-worker listener losing TCP_NODELAY (Kludex/uvicorn#3149):
-    ``Config.bind_socket`` leaves the socket's ``proto`` at 0, so asyncio does not set
-    TCP_NODELAY on accepted connections and every keep-alive response after the first waits
-    about 40 ms for the client's delayed ACK. Used only with ``--nodelay-fix``."""
-    import socket
-
-    from uvicorn.config import Config
-
-    original = Config.bind_socket
-
-    def bind_socket(self: Config) -> socket.socket:
-        sock = original(self)
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
-            sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, sock.detach())
-        return sock
-
-    Config.bind_socket = bind_socket  # type: ignore[method-assign]
-
-
 def launch(args: argparse.Namespace) -> int:
     import uvicorn
 
     if args.nodelay_fix:
-        _bind_tcp_sockets_as_tcp()
+        from api.server import bind_listeners_as_tcp
+
+        bind_listeners_as_tcp()
 
     uvicorn.run(
         "bench_api:app_with_bare",

@@ -219,13 +219,11 @@ def _page(title: str, body: str, english_first: bool) -> str:
 def _verdict(view: CertificateView, t: _Bilingual) -> str:
     if view.state == "valid":
         word = t.pair("有效", "VALID", sep="  ")
-        zh = (
-            "本证明由签发单位以数字签名签发，已记入公开账本日志"
-            + (f"，截至日志检查点 {view.checkpoint} 未被撤销。" if view.checkpoint else "。")
+        zh = "本证明由签发单位以数字签名签发，已记入公开账本日志" + (
+            f"，截至日志检查点 {view.checkpoint} 未被撤销。" if view.checkpoint else "。"
         )
-        en = (
-            "Signed by the issuing organisation and recorded in the public ledger log"
-            + (f"; not revoked as of log checkpoint {view.checkpoint}." if view.checkpoint else ".")
+        en = "Signed by the issuing organisation and recorded in the public ledger log" + (
+            f"; not revoked as of log checkpoint {view.checkpoint}." if view.checkpoint else "."
         )
         text = t.blocks(escape(zh), escape(en), cls="why")
     elif view.state == "revoked":
@@ -256,10 +254,14 @@ def _facts(view: CertificateView, t: _Bilingual) -> str:
     total_zh, total_en = duration(view.approved_minutes)
     issued_zh, issued_en = day(view.issued_at)
     rows: list[tuple[str, str]] = [
-        (t.label("证书编号", "Certificate number"), f'<span class="mono">'
-         f"{escape(view.certificate_number)}</span>"),
-        (t.label("志愿者编号", "Volunteer number"), f'<span class="mono">'
-         f"{escape(view.volunteer_number)}</span>"),
+        (
+            t.label("证书编号", "Certificate number"),
+            f'<span class="mono">{escape(view.certificate_number)}</span>',
+        ),
+        (
+            t.label("志愿者编号", "Volunteer number"),
+            f'<span class="mono">{escape(view.volunteer_number)}</span>',
+        ),
     ]
     if view.masked_name:
         rows.append((t.label("姓名", "Name"), escape(view.masked_name)))
@@ -284,7 +286,7 @@ def _facts(view: CertificateView, t: _Bilingual) -> str:
 def _breakdown(view: CertificateView, t: _Bilingual) -> str:
     def table(table_id: str, head: str, rows: list[tuple[str, int]]) -> str:
         lines = [
-            f"<tr><td>{name}</td><td class=\"num\">{t.pair(*duration(minutes))}</td></tr>"
+            f'<tr><td>{name}</td><td class="num">{t.pair(*duration(minutes))}</td></tr>'
             for name, minutes in rows
         ]
         if not lines:
@@ -353,7 +355,7 @@ def render_certificate_page(view: CertificateView, *, english_first: bool = Fals
     heading = t.heading("志愿服务证明", "Certificate of volunteer service")
     qr = (
         f'<aside class="qr" id="qr">{view.qr_svg}'
-        f'<div>{t.pair("扫码核验", "Scan to verify")}</div>'
+        f"<div>{t.pair('扫码核验', 'Scan to verify')}</div>"
         f'<div class="url">{escape(view.page_url)}</div></aside>'
     )
     footer = t.blocks(
@@ -405,7 +407,7 @@ def render_not_found(certificate_number: str, *, english_first: bool = False) ->
             '<section class="verdict invalid" id="verdict" role="status" data-state="not-found">',
             f'<p class="word">{t.pair("未找到", "NOT FOUND", sep="  ")}</p>',
             t.blocks(
-                f"本账本中没有编号为 <strong class=\"mono\">{number}</strong> 的志愿服务证明。"
+                f'本账本中没有编号为 <strong class="mono">{number}</strong> 的志愿服务证明。'
                 "请核对编号（区分大小写），或向出示证明的人询问。",
                 f"This ledger holds no certificate of volunteer service numbered "
                 f'<strong class="mono">{number}</strong>. Check the number (it is case-'

@@ -225,4 +225,9 @@ def record_from_attendance(
 def _utc(moment: datetime) -> datetime:
     from datetime import UTC
 
-    return moment.astimezone(UTC)
+    from ledger import InvalidInputError
+
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInputError(f"{moment.isoformat()} is outside the calendar in UTC") from None

@@ -195,9 +195,7 @@ def get_status(certificate_number: CertificateNumber, ledger: LedgerDep) -> Plai
     return _status(ledger, certificate_number)
 
 
-@router.get(
-    "/verify/{certificate_number}/status", response_class=PlainTextResponse, responses=TEXT
-)
+@router.get("/verify/{certificate_number}/status", response_class=PlainTextResponse, responses=TEXT)
 def get_status_at_verify_url(
     certificate_number: CertificateNumber, ledger: LedgerDep
 ) -> PlainTextResponse:

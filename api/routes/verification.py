@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
-from ledger import SignedEvent
+from ledger import InvalidInputError, LedgerError, SignedEvent
 from ledger.log.checkpoint import Checkpoint
 from ledger.log.note import parse_note
 
@@ -122,7 +122,13 @@ def submit(body: SubmitIn, ledger: LedgerDep, key: CurrentKey, response: Respons
     from ledger.canonical import parse_json
 
     for item in body.events:
-        signer = parse_json(item.body).get("org") if item.body.startswith("{") else None
+        try:
+            parsed = parse_json(item.body)
+        except LedgerError:
+            raise InvalidInputError(
+                "each event's body is the canonical JSON text it was signed as"
+            ) from None
+        signer = parsed.get("org") if isinstance(parsed, dict) else None
         if not isinstance(signer, str) or not ledger.directory.is_at_or_above(key.org, signer):
             raise Problem(
                 403,

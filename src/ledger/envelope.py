@@ -50,7 +50,10 @@ def utc_now() -> datetime:
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with a ``Z``, microseconds only when present."""
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInputError(f"{moment.isoformat()} is outside the calendar in UTC") from None
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
         text += f".{moment.microsecond:06d}"

@@ -102,7 +102,14 @@ class TransparencyLog:
             checkpoint = Checkpoint(self.origin, size, self.root(size))
             kept = self._recorder.side_get(CHECKPOINTS, f"{size:020d}")
             if kept is not None:
-                return kept.decode("utf-8")
+                note = kept.decode("utf-8")
+                if Checkpoint.parse(parse_note(note)[0]).root_hash != checkpoint.root_hash:
+                    raise SplitViewError(
+                        f"the log's root at {size} leaves is not the one signed before; "
+                        "refusing to sign a second root",
+                        trusted_note=note,
+                    )
+                return note
             if latest is not None:
                 old = Checkpoint.parse(parse_note(latest)[0])
                 if old.size > size:

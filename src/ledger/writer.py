@@ -34,6 +34,7 @@ from .errors import (
     IdempotencyConflictError,
     InvalidInputError,
     KeyNotAuthorisedError,
+    LedgerError,
     SignatureError,
 )
 from .mapper import SignedEventMapper
@@ -133,8 +134,14 @@ class Writer:
         for _ in range(MAX_ATTEMPTS):
             self.directory.refresh()
             ctx = Context(self.read_events, self.directory, org, when)
-            value = decide(ctx)
-            ctx.finish()
+            try:
+                value = decide(ctx)
+                ctx.finish()
+            except LedgerError:
+                replay = self._replay(org, idempotency_key, request)
+                if replay is not None:
+                    return replay
+                raise
             sealed = [
                 self._seal(d, self._signer(d, org, signer, other_signers), idempotency_key)
                 for d in ctx.drafts

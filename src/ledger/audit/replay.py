@@ -23,7 +23,7 @@ from ..log.checkpoint import Checkpoint, open_checkpoint
 from ..log.merkle import EMPTY_ROOT, TreeBuilder, leaf_hash
 from ..log.note import NoteVerifier
 from ..model.aggregates import AggregateState
-from ..model.awards import star_level
+from ..model.awards import scheme_minutes, star_level
 from ..model.registry import EVENT_SPECS
 from ..model.service import ServiceAccount
 from ..model.timebank import Account
@@ -81,7 +81,7 @@ class Replay:
         self.ctx = AuditContext(state)
         self.command: tuple[str, str] | None = None
         self.command_key_events: list[Any] = []
-        self.touched_accounts: set[UUID] = set()
+        self.touched_accounts: dict[UUID, set[str]] = {}
         self.events = 0
 
     def leaf(self, leaf: Leaf) -> None:
@@ -247,8 +247,8 @@ class Replay:
             self.ctx.finish()
         except LedgerError as error:
             self.report(Finding("time-bank-imbalance", error.message))
-        for account_id in self.touched_accounts:
-            self._check_stars(account_id)
+        for account_id, records in self.touched_accounts.items():
+            self._check_stars(account_id, records)
         self.touched_accounts.clear()
         for notification in self.command_key_events:
             try:
@@ -313,26 +313,32 @@ class Replay:
             with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
                 state.apply(fact, data)
         if kind in REVIEWS:
-            self.touched_accounts.add(aggregate_id)
+            self.touched_accounts.setdefault(aggregate_id, set()).add(str(data.get("record_id")))
         if kind == "CreditEarned":
             self.s.minted[data.get("bank_id", "")] += int(data.get("amount", 0))
         elif kind == "CreditClawedBack":
             self.s.minted[data.get("bank_id", "")] -= int(data.get("amount", 0))
 
-    def _check_stars(self, account_id: UUID) -> None:
+    def _check_stars(self, account_id: UUID, records: set[str]) -> None:
+        """Under each scheme that counts a record the command changed, the stars held must be
+        the stars the scheme's minutes reach."""
         account = self.s.states.get(account_id)
         if not isinstance(account, ServiceAccount):
             return
-        for scheme in self.s.directory.reference.star_schemes.values():
-            due = star_level(account.approved_minutes, scheme.thresholds_hours)
+        directory = self.s.directory
+        changed = [account.records[r].recording_org for r in records if r in account.records]
+        for scheme in directory.reference.star_schemes.values():
+            if not any(directory.is_at_or_above(scheme.owner, org) for org in changed):
+                continue
+            minutes = scheme_minutes(directory, account, scheme.owner)
+            due = star_level(minutes, scheme.thresholds_hours)
             have = account.stars.get(scheme.scheme_id, 0)
             if due != have:
                 self.report(
                     Finding(
                         "star-mismatch",
-                        f"volunteer {account.number} holds star "
-                        f"{have} of {scheme.scheme_id} but {account.approved_minutes} "
-                        f"minutes reach {due}",
+                        f"volunteer {account.number} holds star {have} of {scheme.scheme_id} "
+                        f"but the {minutes} minutes it counts reach {due}",
                     )
                 )
 

@@ -69,6 +69,10 @@ def run_serve(args: argparse.Namespace) -> int:
     print(
         f"serving {args.db} at {base}  (docs: {base}/docs, log: {base}/log/checkpoint)", flush=True
     )
+    if args.workers > 1:
+        from api.server import bind_listeners_as_tcp
+
+        bind_listeners_as_tcp()
     try:
         uvicorn.run(
             "api.app:create_app_from_env",

@@ -13,7 +13,7 @@ from typing import Any
 from ..envelope import SignedEvent, event_topic
 from ..errors import NotFoundError
 from ..model.aggregates import Volunteer
-from ..model.awards import star_level
+from ..model.awards import scheme_minutes, star_level
 from ..model.ids import volunteer_aggregate_id
 from ..model.service import ServiceAccount, number_of_record, service_account_id
 from .base import CommandHost
@@ -59,7 +59,10 @@ class QueryCommands(CommandHost):
             "stars": {
                 scheme_id: {
                     "level": account.stars.get(scheme_id, 0),
-                    "due_level": star_level(account.approved_minutes, scheme.thresholds_hours),
+                    "due_level": star_level(
+                        scheme_minutes(self.directory, account, scheme.owner),
+                        scheme.thresholds_hours,
+                    ),
                     "scheme_version": scheme.version,
                 }
                 for scheme_id, scheme in sorted(schemes.items())

@@ -229,6 +229,8 @@ def _parse_signature_line(line: str) -> NoteSignature:
         raise NoteError(f"signature of {name!r} is not base64") from None
     if not is_valid_key_name(name) or len(blob) <= KEY_ID_SIZE:
         raise NoteError(f"malformed signature line {line!r}")
+    if base64.b64encode(blob).decode("ascii") != b64:
+        raise NoteError(f"signature of {name!r} is not canonical base64")
     return NoteSignature(name, blob[:KEY_ID_SIZE], blob[KEY_ID_SIZE:])
 
 

@@ -39,6 +39,16 @@ def star_scheme_aggregate_id(scheme_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/star-schemes/{scheme_id}")
 
 
+def scheme_minutes(directory: Any, account: ServiceAccount, owner: str) -> int:
+    """The approved minutes a scheme counts: records made by its owner or any organisation
+    below it (a city's scheme counts every record; a district's, its district's)."""
+    return sum(
+        record.credited_minutes
+        for record in account.records.values()
+        if record.credited_minutes and directory.is_at_or_above(owner, record.recording_org)
+    )
+
+
 def star_level(minutes: int, thresholds_hours: list[int]) -> int:
     """How many thresholds ``minutes`` of approved service reach."""
     return sum(1 for hours in thresholds_hours if minutes >= hours * 60)
@@ -141,9 +151,10 @@ def _star_context(
     if draft.aggregate_id != service_account_id(data.number):
         raise RuleViolationError("a star belongs to the volunteer's service account")
     account = ctx.state(ServiceAccount, draft.aggregate_id)
-    if data.record_id not in account.records or data.approved_minutes != account.approved_minutes:
+    minutes = scheme_minutes(ctx.directory, account, scheme.owner)
+    if data.record_id not in account.records or data.approved_minutes != minutes:
         raise RuleViolationError(
-            "a star names a record of the volunteer and their approved minutes"
+            "a star names a record of the volunteer and the minutes its scheme counts"
         )
     return account, scheme.thresholds_hours
 
@@ -167,10 +178,14 @@ def check_star_withdrawn(ctx: Context, draft: Draft, data: StarChanged) -> None:
 
 
 def reconcile_stars(ctx: Context, number: str, record_id: str) -> None:
-    """Stage the star events that the volunteer's approved minutes now call for."""
+    """Stage the star events that the volunteer's approved minutes now call for, under each
+    scheme that counts the changed record."""
     account = ctx.state(ServiceAccount, service_account_id(number))
-    minutes = account.approved_minutes
+    changed = account.records[record_id]
     for scheme in sorted(ctx.directory.reference.star_schemes.values(), key=lambda s: s.scheme_id):
+        if not ctx.directory.is_at_or_above(scheme.owner, changed.recording_org):
+            continue
+        minutes = scheme_minutes(ctx.directory, account, scheme.owner)
         target = star_level(minutes, scheme.thresholds_hours)
         current = account.stars.get(scheme.scheme_id, 0)
         while current != target:

@@ -92,9 +92,17 @@ class Projections:
                 applied += len(notifications)
 
     def _apply_batch(self, notifications: Sequence[Any], positions: dict[str, int]) -> None:
+        """Apply a batch in one transaction. The positions are read again inside it (after a
+        lock on PostgreSQL), so several processes catching up never apply an event twice."""
         events = [self._project(n) for n in notifications]
         last = notifications[-1].id
         with self.database.transaction() as cursor:
+            if self.database.kind == "postgresql":
+                cursor.execute("SELECT pg_advisory_xact_lock(7265767)")
+            cursor.execute("SELECT view, position FROM view_tracking")
+            positions = {
+                name: position for name, position in cursor.fetchall() if name in positions
+            }
             for name, view in VIEWS.items():
                 if name not in positions:
                     continue

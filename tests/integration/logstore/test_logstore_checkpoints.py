@@ -246,12 +246,6 @@ def test_both_log_keys_sign_during_rotation_then_only_the_successor(city: City) 
     assert ledger.log.checkpoints() == [before, overlap, after]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/transparency.py TransparencyLog.sign_checkpoint reads the log "
-    "size before the newest kept checkpoint; when another process signs a larger one in between, "
-    "it raises SplitViewError('the log shrank ...') although the log only grew",
-)
 @pytest.mark.parametrize("kind", SQL_STORES)
 def test_a_checkpoint_signed_meanwhile_by_another_writer_is_not_taken_for_a_shrunk_log(
     kind: str, store_url_for: Callable[[str], str], monkeypatch: pytest.MonkeyPatch

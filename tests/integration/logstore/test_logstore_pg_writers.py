@@ -162,13 +162,6 @@ def test_writer_threads_with_their_own_ledgers_keep_the_log_whole(
     assert_one_log(postgres_schema, keys, start, leaves)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="opening a Ledger runs eventsourcing's create-table statements, among them "
-    "CREATE OR REPLACE FUNCTION (eventsourcing/postgres.py:598, even with DB functions "
-    "disabled); ledger/storage/postgresql_recorder.py does not serialise them, so writers "
-    "that start together fail with InternalError: tuple concurrently updated",
-)
 def test_writers_that_start_at_the_same_moment_all_open_the_ledger(postgres_schema: str) -> None:
     Ledger(postgres_schema, keystore=MemoryKeystore()).close()  # the tables exist already
 

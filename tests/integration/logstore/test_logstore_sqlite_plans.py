@@ -76,11 +76,6 @@ OPERATIONS: dict[str, Callable[[Ledger], Any]] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/storage/sqlite_recorder.py _read_nodes selects WHERE (level, idx) IN "
-    "(VALUES (?,?),...), which SQLite 3.40 plans as a full SCAN of ledger_log_nodes",
-)
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_log_reads_on_sqlite_use_the_primary_key_not_a_table_scan(
     recorded: tuple[Ledger, list[tuple[str, list[Any]]], Path], operation: str

@@ -94,11 +94,6 @@ def test_a_policy_needs_its_quorum_of_witnesses(city: City) -> None:
     assert both.verify(twice).size == size
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/transparency.py TransparencyLog.sign_checkpoint stores the freshly "
-    "signed note over the kept note of the same size, dropping the cosignatures on it",
-)
 def test_re_signing_at_the_same_size_keeps_the_witness_cosignatures(city: City) -> None:
     ledger, _ = city
     logs = log_verifiers(ledger)
