@@ -421,6 +421,9 @@ class DomainMachine(RuleBasedStateMachine):
                 raise Refused(InvalidInputError)
             if not 0 <= record.credited + delta <= DAILY_LIMIT:
                 raise Refused(RuleViolationError)
+            limit = record.activity.max_minutes
+            if limit is not None and record.credited + delta > limit:
+                raise Refused(RuleViolationError)
 
         before = self.minutes_of(record.number)
         result = self.attempt(
