@@ -65,7 +65,7 @@ class TransparencyLog:
 
     def verifiers(self) -> list[NoteVerifier]:
         """The note verifiers of the log's current keys (key name = origin)."""
-        self._directory.refresh()
+        self._directory.refresh_if_older_than(1.0)
         ledger = self._directory.require_ledger()
         return [NoteVerifier.for_key(ledger.origin, key) for key in ledger.log_keys.values()]
 
@@ -143,12 +143,12 @@ class TransparencyLog:
         return [value.decode("utf-8") for _, value in self._recorder.side_items(CHECKPOINTS)]
 
     def latest(self) -> str | None:
-        notes = self._recorder.side_items(CHECKPOINTS)
-        return notes[-1][1].decode("utf-8") if notes else None
+        last = self._recorder.side_last(CHECKPOINTS)
+        return last[1].decode("utf-8") if last else None
 
     def latest_size(self) -> int:
-        notes = self._recorder.side_items(CHECKPOINTS)
-        return int(notes[-1][0]) if notes else 0
+        last = self._recorder.side_last(CHECKPOINTS)
+        return int(last[0]) if last else 0
 
     def checkpoint_at(self, size: int) -> str:
         value = self._recorder.side_get(CHECKPOINTS, f"{size:020d}")

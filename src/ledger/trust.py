@@ -9,6 +9,7 @@ the genesis event), so a key can be looked up by id without replaying the whole 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,6 +138,7 @@ class TrustDirectory:
         self._top = newest or _unknown
         self._lock = threading.RLock()
         self._last = 0
+        self._refreshed_at = 0.0
         self.ledger: LedgerInfo | None = None
         self.organisations: dict[str, OrganisationInfo] = {}
         self.keys: dict[str, KeyInfo] = {}
@@ -159,6 +161,11 @@ class TrustDirectory:
             self._follow(notification)
             self._last = max(self._last, notification.id)
 
+    def refresh_if_older_than(self, seconds: float) -> None:
+        """Refresh unless that was done less than ``seconds`` ago (for hot read paths)."""
+        if time.monotonic() - self._refreshed_at >= seconds:
+            self.refresh()
+
     def refresh(self) -> None:
         """Follow the key events stored since the last refresh.
 
@@ -176,6 +183,7 @@ class TrustDirectory:
                     break
             if top is not None:
                 self._last = max(self._last, top)
+            self._refreshed_at = time.monotonic()
 
     def require_ledger(self) -> LedgerInfo:
         if self.ledger is None:

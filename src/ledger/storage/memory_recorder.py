@@ -134,6 +134,10 @@ class LedgerRecorder(POPOApplicationRecorder):
         with self._database_lock:
             self._side.get(namespace, {}).pop(key, None)
 
+    def side_last(self, namespace: str) -> tuple[str, bytes] | None:
+        items = self.side_items(namespace)
+        return items[-1] if items else None
+
     def side_items(self, namespace: str) -> list[tuple[str, bytes]]:
         with self._database_lock:
             return sorted(self._side.get(namespace, {}).items())

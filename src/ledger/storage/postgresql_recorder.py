@@ -275,6 +275,16 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 (namespace, key),
             )
 
+    def side_last(self, namespace: str) -> tuple[str, bytes] | None:
+        rows = self._fetch(
+            self._sql(
+                "SELECT key, value FROM {schema}.{side} WHERE namespace=%s "
+                "ORDER BY key DESC LIMIT 1"
+            ),
+            [namespace],
+        )
+        return (rows[0]["key"], bytes(rows[0]["value"])) if rows else None
+
     def side_items(self, namespace: str) -> list[tuple[str, bytes]]:
         rows = self._fetch(
             self._sql("SELECT key, value FROM {schema}.{side} WHERE namespace=%s ORDER BY key"),

@@ -89,6 +89,8 @@ class LedgerRecorderProtocol(Protocol):
 
     def side_items(self, namespace: str) -> list[tuple[str, bytes]]: ...
 
+    def side_last(self, namespace: str) -> tuple[str, bytes] | None: ...
+
 
 def extend_log(
     size: int,

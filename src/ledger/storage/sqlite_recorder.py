@@ -226,6 +226,13 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=True) as c:
             c.execute("DELETE FROM ledger_side WHERE namespace=? AND key=?", (namespace, key))
 
+    def side_last(self, namespace: str) -> tuple[str, bytes] | None:
+        rows = self._query(
+            "SELECT key, value FROM ledger_side WHERE namespace=? ORDER BY key DESC LIMIT 1",
+            [namespace],
+        )
+        return (rows[0][0], bytes(rows[0][1])) if rows else None
+
     def side_items(self, namespace: str) -> list[tuple[str, bytes]]:
         rows = self._query(
             "SELECT key, value FROM ledger_side WHERE namespace=? ORDER BY key", [namespace]
