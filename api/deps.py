@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
@@ -11,6 +11,7 @@ from ledger.projections import Projections, ViewQueries
 
 from .apikeys import ApiKey, find_api_key
 from .problems import Problem
+from .schemas import AsOrg
 
 
 def get_ledger(request: Request) -> Ledger:
@@ -85,3 +86,18 @@ def acting_org(ledger: Ledger, key: ApiKey, scope: str, org: str | None) -> str:
             f"not for {chosen!r}",
         )
     return chosen
+
+
+def _acting_for(scope: str) -> Any:
+    def acting(request: Request, key: CurrentKey, as_org: AsOrg = None) -> str:
+        return acting_org(get_ledger(request), key, scope, as_org)
+
+    return Depends(acting)
+
+
+RegisteringOrg = Annotated[str, _acting_for("register")]
+RecordingOrg = Annotated[str, _acting_for("record")]
+ApprovingOrg = Annotated[str, _acting_for("approve")]
+AwardingOrg = Annotated[str, _acting_for("award")]
+TimeBankOrg = Annotated[str, _acting_for("timebank")]
+KeyAdminOrg = Annotated[str, _acting_for("keys")]

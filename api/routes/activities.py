@@ -8,8 +8,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import AwareDatetime, Field
 
-from ..deps import CurrentKey, LedgerDep, acting_org
-from ..schemas import AsOrg, CommandOut, IdempotencyKey, Strict, command_out
+from ..deps import LedgerDep, RecordingOrg
+from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["activities and records"])
 
@@ -61,13 +61,11 @@ class FromAttendanceIn(Strict):
 def publish_activity(
     body: ActivityIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RecordingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Publish an activity; its id is ``value.activity_id``."""
-    org = acting_org(ledger, key, "record", as_org)
     return command_out(
         ledger.publish_activity(org, idempotency_key=idempotency_key, **body.model_dump()), response
     )
@@ -83,12 +81,10 @@ def cancel_activity(
     activity_id: str,
     body: CancelIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RecordingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "record", as_org)
     return command_out(
         ledger.cancel_activity(
             org, activity_id=activity_id, reason=body.reason, idempotency_key=idempotency_key
@@ -111,13 +107,11 @@ def record_hours(
     activity_id: str,
     body: RecordIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RecordingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Record one volunteer's minutes; the new record's id is ``value.record_id``."""
-    org = acting_org(ledger, key, "record", as_org)
     return command_out(
         ledger.record_roster(
             org, activity_id=activity_id, entries=[_entry(body)], idempotency_key=idempotency_key
@@ -131,13 +125,11 @@ def record_roster(
     activity_id: str,
     body: RosterIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RecordingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Record many volunteers at once: all or nothing (``value.record_ids``)."""
-    org = acting_org(ledger, key, "record", as_org)
     return command_out(
         ledger.record_roster(
             org,
@@ -154,12 +146,10 @@ def check_in(
     activity_id: str,
     body: AttendanceIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RecordingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "record", as_org)
     return command_out(
         ledger.check_in(
             org,
@@ -178,12 +168,10 @@ def check_out(
     activity_id: str,
     body: AttendanceIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RecordingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "record", as_org)
     return command_out(
         ledger.check_out(
             org,
@@ -204,12 +192,10 @@ def record_from_attendance(
     activity_id: str,
     body: FromAttendanceIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RecordingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "record", as_org)
     return command_out(
         ledger.record_from_attendance(
             org,

@@ -8,8 +8,8 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from ..deps import CurrentKey, LedgerDep, acting_org
-from ..schemas import AsOrg, CommandOut, IdempotencyKey, Strict, command_out
+from ..deps import AwardingOrg, LedgerDep
+from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["awards"])
 
@@ -45,13 +45,11 @@ class HonourRevokeIn(Strict):
 def publish_scheme(
     body: SchemeIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: AwardingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Publish a star scheme (thresholds in hours; the owner issues stars automatically)."""
-    org = acting_org(ledger, key, "award", as_org)
     return command_out(
         ledger.publish_star_scheme(org, idempotency_key=idempotency_key, **body.model_dump()),
         response,
@@ -63,12 +61,10 @@ def revise_scheme(
     scheme_id: str,
     body: RevisionIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: AwardingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "award", as_org)
     return command_out(
         ledger.revise_star_scheme(
             org, scheme_id=scheme_id, idempotency_key=idempotency_key, **body.model_dump()
@@ -81,13 +77,11 @@ def revise_scheme(
 def grant_honour(
     body: HonourIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: AwardingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Grant a named honour; its id is ``value.honour_id``."""
-    org = acting_org(ledger, key, "award", as_org)
     return command_out(
         ledger.grant_honour(org, idempotency_key=idempotency_key, **body.model_dump()), response
     )
@@ -98,12 +92,10 @@ def revoke_honour(
     honour_id: str,
     body: HonourRevokeIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: AwardingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "award", as_org)
     return command_out(
         ledger.revoke_honour(
             org, honour_id=honour_id, idempotency_key=idempotency_key, **body.model_dump()

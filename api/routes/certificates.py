@@ -24,10 +24,10 @@ from ledger.credentials import resolve_did_key, verify_proof
 from ledger.errors import LedgerError, NotFoundError
 from ledger.log.note import NoteVerifier
 
-from ..deps import CurrentKey, LedgerDep, acting_org
+from ..deps import AwardingOrg, LedgerDep
 from ..pages.certificate import CertificateView, render_certificate_page, render_not_found
 from ..problems import Problem
-from ..schemas import AsOrg, CommandOut, IdempotencyKey, Strict, command_out
+from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["certificates"])
 
@@ -97,17 +97,15 @@ def issue_certificate(
     body: CertificateIn,
     request: Request,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: AwardingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Issue a certificate of the volunteer's approved service in the period, as far as the
     acting organisation and those below it recorded it (the federation: all of it).
 
     The number is ``value.certificate_number``; the page is ``/verify/<number>``.
     """
-    org = acting_org(ledger, key, "award", as_org)
     result = ledger.issue_certificate(
         org,
         idempotency_key=idempotency_key,
@@ -124,13 +122,11 @@ def revoke_certificate(
     certificate_number: CertificateNumber,
     body: RevokeIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: AwardingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Revoke a certificate with a reason (its issuer or an organisation above it)."""
-    org = acting_org(ledger, key, "award", as_org)
     result = ledger.revoke_certificate(
         org,
         certificate_number=certificate_number,

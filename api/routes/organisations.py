@@ -9,8 +9,8 @@ from pydantic import Field
 
 from ledger import NotFoundError, VerifyingKey
 
-from ..deps import CurrentKey, LedgerDep, acting_org
-from ..schemas import AsOrg, CommandOut, IdempotencyKey, Strict, command_out
+from ..deps import KeyAdminOrg, LedgerDep, RegisteringOrg
+from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["organisations"])
 
@@ -35,13 +35,11 @@ class RevokeIn(Strict):
 def register_organisation(
     body: OrganisationIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RegisteringOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Register an organisation under the acting one, which signs as its parent."""
-    org = acting_org(ledger, key, "register", as_org)
     result = ledger.register_organisation(org, idempotency_key=idempotency_key, **body.model_dump())
     return command_out(result, response)
 
@@ -68,13 +66,11 @@ def register_key(
     org_id: str,
     body: KeyIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: KeyAdminOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Register a public key of ``org_id`` (by its parent, or by itself for a rotation)."""
-    org = acting_org(ledger, key, "keys", as_org)
     result = ledger.register_key(
         org,
         for_org=org_id,
@@ -91,13 +87,11 @@ def revoke_key(
     key_id: str,
     body: RevokeIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: KeyAdminOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Revoke a key: it signs nothing new; what it signed stays valid."""
-    org = acting_org(ledger, key, "keys", as_org)
     result = ledger.revoke_key(
         org, for_org=org_id, key_id=key_id, reason=body.reason, idempotency_key=idempotency_key
     )

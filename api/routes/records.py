@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from ..deps import CurrentKey, LedgerDep, acting_org
-from ..schemas import AsOrg, CommandOut, IdempotencyKey, Strict, command_out
+from ..deps import ApprovingOrg, LedgerDep
+from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["activities and records"])
 RECORD_ID = r"^V[A-Z2-7]{13}-R[1-9][0-9]{0,8}$"
@@ -50,13 +50,11 @@ def approve(
     record_id: str,
     body: ApproveIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: ApprovingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Approve (possibly fewer minutes, with a reason); stars and credit follow in the result."""
-    org = acting_org(ledger, key, "approve", as_org)
     return command_out(
         ledger.approve_record(
             org, record_id=record_id, idempotency_key=idempotency_key, **body.model_dump()
@@ -69,13 +67,11 @@ def approve(
 def approve_many(
     body: ApprovalsIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: ApprovingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Approve many records at once, all or nothing."""
-    org = acting_org(ledger, key, "approve", as_org)
     return command_out(
         ledger.approve_records(
             org, approvals=[a.model_dump() for a in body.approvals], idempotency_key=idempotency_key
@@ -89,12 +85,10 @@ def reject(
     record_id: str,
     body: ReasonIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: ApprovingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "approve", as_org)
     return command_out(
         ledger.reject_record(
             org, record_id=record_id, reason=body.reason, idempotency_key=idempotency_key
@@ -108,13 +102,11 @@ def correct(
     record_id: str,
     body: CorrectIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: ApprovingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Amend an approved record by a signed minute delta; the original stays unchanged."""
-    org = acting_org(ledger, key, "approve", as_org)
     return command_out(
         ledger.correct_record(
             org,
@@ -132,13 +124,11 @@ def void(
     record_id: str,
     body: VoidIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: ApprovingOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Void a record (an authority above the recording organisation), with grounds."""
-    org = acting_org(ledger, key, "approve", as_org)
     return command_out(
         ledger.void_record(
             org, record_id=record_id, grounds=body.grounds, idempotency_key=idempotency_key

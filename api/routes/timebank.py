@@ -7,8 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from ..deps import CurrentKey, LedgerDep, QueriesDep, acting_org
-from ..schemas import AsOrg, CommandOut, IdempotencyKey, Strict, command_out
+from ..deps import CurrentKey, LedgerDep, QueriesDep, TimeBankOrg, acting_org
+from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["time bank"])
 ACCOUNT = r"^[a-z0-9][a-z0-9-]{1,63}:(vol|org):[A-Za-z0-9.-]{2,64}$"
@@ -33,12 +33,10 @@ class TransferIn(Strict):
 def open_bank(
     body: BankIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: TimeBankOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "timebank", as_org)
     return command_out(
         ledger.open_time_bank(org, idempotency_key=idempotency_key, **body.model_dump()), response
     )
@@ -49,13 +47,11 @@ def transfer(
     bank_id: str,
     body: TransferIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: TimeBankOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Move credit: one debit and one credit of the same amount (``value.transfer_id``)."""
-    org = acting_org(ledger, key, "timebank", as_org)
     return command_out(
         ledger.transfer_credit(
             org, bank_id=bank_id, idempotency_key=idempotency_key, **body.model_dump()
@@ -73,13 +69,11 @@ def reverse(
     bank_id: str,
     transfer_id: str,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: TimeBankOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Reverse a mistaken transfer by a new one pointing at it (at most once)."""
-    org = acting_org(ledger, key, "timebank", as_org)
     return command_out(
         ledger.reverse_transfer(
             org, bank_id=bank_id, transfer_id=transfer_id, idempotency_key=idempotency_key

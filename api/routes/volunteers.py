@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from ..deps import CurrentKey, LedgerDep, QueriesDep, acting_org
+from ..deps import CurrentKey, LedgerDep, QueriesDep, RegisteringOrg, acting_org
 from ..problems import Problem
-from ..schemas import AsOrg, CommandOut, IdempotencyKey, Strict, command_out
+from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["volunteers"])
 PERSONAL_DATA_CONSENT = "share-personal-data"
@@ -45,13 +45,11 @@ class DeclineIn(Strict):
 def register_volunteer(
     body: VolunteerIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RegisteringOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Register a volunteer under a new pseudonymous number (``value.number``)."""
-    org = acting_org(ledger, key, "register", as_org)
     personal = body.personal.model_dump(exclude_none=True) if body.personal else None
     result = ledger.register_volunteer(
         org, idempotency_key=idempotency_key, personal=personal or None
@@ -127,13 +125,11 @@ def consent(
     number: str,
     body: ConsentIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RegisteringOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """Record consent given or withdrawn, as the volunteer's organisation."""
-    org = acting_org(ledger, key, "register", as_org)
     change = ledger.give_consent if body.given else ledger.withdraw_consent
     return command_out(
         change(org, number=number, purpose=body.purpose, idempotency_key=idempotency_key), response
@@ -144,13 +140,11 @@ def consent(
 def join(
     number: str,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RegisteringOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """The acting organisation admits the volunteer as a member."""
-    org = acting_org(ledger, key, "register", as_org)
     return command_out(ledger.join(org, number=number, idempotency_key=idempotency_key), response)
 
 
@@ -158,13 +152,11 @@ def join(
 def leave(
     number: str,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RegisteringOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """The volunteer leaves the acting organisation."""
-    org = acting_org(ledger, key, "register", as_org)
     return command_out(ledger.leave(org, number=number, idempotency_key=idempotency_key), response)
 
 
@@ -173,13 +165,11 @@ def request_transfer(
     number: str,
     body: TransferIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RegisteringOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
     """The volunteer's current organisation asks another to take them over."""
-    org = acting_org(ledger, key, "register", as_org)
     return command_out(
         ledger.request_transfer(
             org, number=number, to_org=body.to_org, idempotency_key=idempotency_key
@@ -197,12 +187,10 @@ def accept_transfer(
     number: str,
     transfer_id: str,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RegisteringOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "register", as_org)
     return command_out(
         ledger.accept_transfer(
             org, number=number, transfer_id=transfer_id, idempotency_key=idempotency_key
@@ -221,12 +209,10 @@ def decline_transfer(
     transfer_id: str,
     body: DeclineIn,
     ledger: LedgerDep,
-    key: CurrentKey,
+    org: RegisteringOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
-    as_org: AsOrg = None,
 ) -> CommandOut:
-    org = acting_org(ledger, key, "register", as_org)
     return command_out(
         ledger.decline_transfer(
             org,
