@@ -47,7 +47,6 @@ import pstats
 import re
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -55,10 +54,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench_support import Stores, postgres_problem
+
 from ledger import Ledger, MemoryKeystore
 from ledger.context import Context
 from ledger.model.ids import new_volunteer_number, volunteer_aggregate_id
-from ledger.storage.url import StoreURL, parse_store_url
+from ledger.storage.url import StoreURL
 
 ROOT, COUNTY, STATION = "city", "county", "county-station1"
 ROSTER = 50
@@ -276,46 +277,6 @@ class Row:
         return statistics.median(value(s) for s in self.samples)
 
 
-class Stores:
-    """Fresh store URLs: SQLite files in one temporary directory, PostgreSQL schemas."""
-
-    def __init__(self, postgres_url: str | None) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="bench-domain-")
-        self._postgres_url = postgres_url
-        self._schemas: list[str] = []
-
-    def new(self, kind: str) -> StoreURL:
-        if kind == "sqlite":
-            return parse_store_url(f"sqlite:///{self._tmp.name}/{uuid.uuid4().hex[:12]}.db")
-        import psycopg
-
-        assert self._postgres_url is not None
-        schema = f"bench_domain_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self._postgres_url, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        self._schemas.append(schema)
-        return parse_store_url(f"{self._postgres_url}?schema={schema}")
-
-    def drop(self, store: StoreURL) -> None:
-        if store.kind == "postgresql" and store.schema in self._schemas:
-            import psycopg
-
-            assert self._postgres_url is not None
-            with psycopg.connect(self._postgres_url, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA IF EXISTS {store.schema} CASCADE")
-            self._schemas.remove(store.schema)
-        elif store.kind == "sqlite" and store.path is not None:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(f"{store.path}{suffix}")
-
-    def close(self) -> None:
-        for schema in list(self._schemas):
-            with contextlib.suppress(Exception):
-                self.drop(parse_store_url(f"{self._postgres_url}?schema={schema}"))
-        self._tmp.cleanup()
-
-
 @contextlib.contextmanager
 def fresh_city(stores: Stores, kind: str, config: str) -> Iterator[City]:
     store = stores.new(kind)
@@ -327,17 +288,6 @@ def fresh_city(stores: Stores, kind: str, config: str) -> Iterator[City]:
         if city is not None:
             city.close()
         stores.drop(store)
-
-
-def postgres_problem(url: str) -> str | None:
-    """None when the server answers, else why not."""
-    try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=3):
-            return None
-    except Exception as error:  # any failure means "not available"
-        return f"{type(error).__name__}: {' '.join(str(error).split()) or 'no detail'}"
 
 
 def measure_round(plan: Plan, stores: Stores, kind: str, config: str) -> dict[str, Sample]:
@@ -682,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         + f"; {plan.rounds} round(s); stores: {', '.join(plan.kinds) or 'none'}; "
         f"configurations: {', '.join(plan.configs)}"
     )
-    stores = Stores(plan.postgres_url)
+    stores = Stores(plan.postgres_url, "bench-domain")
     started = time.perf_counter()
     try:
         if plan.kinds:

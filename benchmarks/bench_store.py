@@ -29,22 +29,21 @@ import os
 import pstats
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from bench_support import Stores, postgres_problem
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEvent
 
 from ledger import Ledger, MemoryKeystore
 from ledger.context import Context
 from ledger.model.ids import new_volunteer_number, volunteer_aggregate_id
-from ledger.storage.url import StoreURL, parse_store_url
+from ledger.storage.url import StoreURL
 
 GOAL = 0.7
 BATCH_SIZES = (1, 100)
@@ -189,54 +188,6 @@ class Signed:
 
 
 # Stores
-
-
-class Stores:
-    """Fresh store URLs: SQLite files in one temporary directory, PostgreSQL schemas."""
-
-    def __init__(self, postgres_url: str | None) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="bench-store-")
-        self._postgres_url = postgres_url
-        self._schemas: list[str] = []
-
-    def new(self, kind: str, label: str) -> StoreURL:
-        if kind == "sqlite":
-            path = Path(self._tmp.name) / f"{label}-{uuid.uuid4().hex[:8]}.db"
-            return parse_store_url(f"sqlite:///{path}")
-        import psycopg
-
-        assert self._postgres_url is not None
-        schema = f"bench_{uuid.uuid4().hex[:12]}_{label}"
-        with psycopg.connect(self._postgres_url, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        self._schemas.append(schema)
-        return parse_store_url(f"{self._postgres_url}?schema={schema}")
-
-    def drop(self, store: StoreURL) -> None:
-        if store.kind == "postgresql" and store.schema in self._schemas:
-            import psycopg
-
-            assert self._postgres_url is not None
-            with psycopg.connect(self._postgres_url, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA IF EXISTS {store.schema} CASCADE")
-            self._schemas.remove(store.schema)
-
-    def close(self) -> None:
-        for schema in list(self._schemas):
-            with contextlib.suppress(Exception):
-                self.drop(parse_store_url(f"{self._postgres_url}?schema={schema}"))
-        self._tmp.cleanup()
-
-
-def postgres_problem(url: str) -> str | None:
-    """None when the server answers, else why not."""
-    try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=3):
-            return None
-    except Exception as error:  # any failure means "not available"
-        return f"{type(error).__name__}: {' '.join(str(error).split()) or 'no detail'}"
 
 
 # Measuring
@@ -566,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{plan.rounds} round(s), stores: {', '.join(plan.kinds)}"
         + (f", preload {plan.preload}" if plan.preload else "")
     )
-    stores = Stores(plan.postgres_url)
+    stores = Stores(plan.postgres_url, "bench-store")
     started = time.perf_counter()
     try:
         rows = measure(plan, stores)

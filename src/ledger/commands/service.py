@@ -214,18 +214,8 @@ class ServiceCommands(CommandHost):
         at: datetime,
         idempotency_key: str,
     ) -> CommandResult:
-        return self._emit_one(
-            org,
-            "CheckedIn",
-            attendance_aggregate_id(activity_id, number),
-            {
-                "activity_id": activity_id,
-                "number": number,
-                "method": method,
-                "at": format_time(at.replace(microsecond=0)),
-            },
-            idempotency_key=idempotency_key,
-        )
+        """A volunteer checks in at an activity (method: qr, kiosk or manual)."""
+        return self._attendance(org, "CheckedIn", activity_id, number, method, at, idempotency_key)
 
     def check_out(
         self,
@@ -237,9 +227,22 @@ class ServiceCommands(CommandHost):
         at: datetime,
         idempotency_key: str,
     ) -> CommandResult:
+        """The volunteer checks out; the session's minutes can then become a record."""
+        return self._attendance(org, "CheckedOut", activity_id, number, method, at, idempotency_key)
+
+    def _attendance(
+        self,
+        org: str,
+        event_type: str,
+        activity_id: str,
+        number: str,
+        method: str,
+        at: datetime,
+        idempotency_key: str,
+    ) -> CommandResult:
         return self._emit_one(
             org,
-            "CheckedOut",
+            event_type,
             attendance_aggregate_id(activity_id, number),
             {
                 "activity_id": activity_id,

@@ -1,0 +1,65 @@
+"""What several benchmarks share: fresh stores to measure in, and whether PostgreSQL answers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+from ledger.storage.url import StoreURL, parse_store_url
+
+
+class Stores:
+    """Fresh store URLs: SQLite files in one temporary directory, PostgreSQL schemas, each
+    dropped again by ``drop`` or at ``close``."""
+
+    def __init__(self, postgres_url: str | None, prefix: str = "bench") -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"{prefix}-")
+        self._prefix = prefix.replace("-", "_")
+        self._postgres_url = postgres_url
+        self._schemas: list[str] = []
+
+    def new(self, kind: str, label: str = "store") -> StoreURL:
+        if kind == "sqlite":
+            path = Path(self._tmp.name) / f"{label}-{uuid.uuid4().hex[:8]}.db"
+            return parse_store_url(f"sqlite:///{path}")
+        import psycopg
+
+        assert self._postgres_url is not None
+        schema = f"{self._prefix}_{uuid.uuid4().hex[:12]}_{label}"
+        with psycopg.connect(self._postgres_url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        self._schemas.append(schema)
+        return parse_store_url(f"{self._postgres_url}?schema={schema}")
+
+    def drop(self, store: StoreURL) -> None:
+        if store.kind == "postgresql" and store.schema in self._schemas:
+            import psycopg
+
+            assert self._postgres_url is not None
+            with psycopg.connect(self._postgres_url, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {store.schema} CASCADE")
+            self._schemas.remove(store.schema)
+        elif store.kind == "sqlite" and store.path is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(f"{store.path}{suffix}")
+
+    def close(self) -> None:
+        for schema in list(self._schemas):
+            with contextlib.suppress(Exception):
+                self.drop(parse_store_url(f"{self._postgres_url}?schema={schema}"))
+        self._tmp.cleanup()
+
+
+def postgres_problem(url: str) -> str | None:
+    """None when the server answers, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3):
+            return None
+    except Exception as error:  # any failure means "not available"
+        return f"{type(error).__name__}: {' '.join(str(error).split()) or 'no detail'}"
