@@ -32,7 +32,7 @@ def register(sub: Any) -> None:
         default=None,
         help="remember the last verified checkpoint and continue from it",
     )
-    check.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    check.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
     check.add_argument(
         "--trust", type=Path, default=None, help="trust anchors (the file `ledger init` writes)"
     )
@@ -41,7 +41,21 @@ def register(sub: Any) -> None:
     check.set_defaults(handler=run_audit)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _require_sqlite_file(url: str) -> None:
+    """Reading commands must not create an empty SQLite file where none was."""
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+        raise LedgerError(f"no ledger at {url}")
+
+
 def run_export(args: argparse.Namespace) -> int:
+    _require_sqlite_file(args.db)
     with open_ledger(args) as ledger:
         manifest = export_bundle(ledger, args.out, upto=args.upto_checkpoint)
     print(f"bundle of {manifest['log_size']} leaves written to {args.out}")
@@ -53,8 +67,7 @@ def run_audit(args: argparse.Namespace) -> int:
         trust = load_trust(args.trust)
         if args.bundle is None:
             args.db = args.db or os.environ.get("LEDGER_DATABASE_URL") or "sqlite:///ledger.db"
-            if args.db.startswith("sqlite:///") and not Path(args.db[10:]).exists():
-                raise LedgerError(f"no ledger at {args.db}")
+            _require_sqlite_file(args.db)
         ledger = None if args.bundle is not None else open_ledger(args)
         try:
             report = audit(

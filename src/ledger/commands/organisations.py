@@ -66,6 +66,7 @@ class OrganisationCommands(CommandHost):
 
     def trust_anchors(self) -> dict[str, Any]:
         """The public keys an auditor or verifier should hold from outside the data."""
+        self.directory.refresh()
         ledger = self.directory.require_ledger()
         root_keys = [k for k in self.directory.keys.values() if k.org_id == ledger.root_org]
         return {

@@ -50,7 +50,8 @@ class VolunteerCommands(CommandHost):
             signer=signer,
             occurred_at=occurred_at,
         )
-        if personal and not result.replayed:
+        if personal and not (result.replayed and self.personal_data.has(result.value["number"])):
+            # Also on a retry whose first attempt stored the event but not the personal data.
             self.personal_data.put(result.value["number"], personal)
         return result
 
