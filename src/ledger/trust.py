@@ -161,6 +161,10 @@ class TrustDirectory:
             self._follow(notification)
             self._last = max(self._last, notification.id)
 
+    def mark_stale(self) -> None:
+        """This process stored events: the next :meth:`refresh_if_older_than` refreshes."""
+        self._refreshed_at = 0.0
+
     def refresh_if_older_than(self, seconds: float) -> None:
         """Refresh unless that was done less than ``seconds`` ago (for hot read paths)."""
         if time.monotonic() - self._refreshed_at >= seconds:

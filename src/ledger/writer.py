@@ -281,6 +281,7 @@ class Writer:
             if replay is not None:
                 return replay
             return None
+        self.directory.mark_stale()
         return CommandResult(
             events=tuple(
                 EventRef(str(e.originator_id), e.originator_version, e.type, nid, leaf)
