@@ -112,8 +112,10 @@ def _fill_demo(args: argparse.Namespace) -> None:
         certificates = [
             e.data["certificate_number"] for e in ledger.events_of_types("CertificateIssued")
         ]
-        for number in certificates[:2]:
-            print(f"a certificate's page:   {base}/verify/{number}")
+        if certificates:
+            print(f"a certificate's page:   {base}/verify/{certificates[0]}")
+        if len(certificates) > 1:
+            print(f"a revoked one's page:   {base}/verify/{certificates[-1]}")
         if sample is not None:
             print(f"a sample record:        {base}/records/{sample.data['record_id']}")
             print(f"its event and proof:    {base}/leaves/{sample.leaf_index}")
