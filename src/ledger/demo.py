@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .ledger import Ledger
-from .model.ids import new_volunteer_number
 from .trust import SERVICE_FIELDS
 
 YEAR = 2025
@@ -316,4 +315,4 @@ def _certificates(ledger: Ledger, city: DemoCity) -> None:
         city.count("certificates revoked")
 
 
-__all__ = ["build_demo", "new_volunteer_number"]
+__all__ = ["DemoCity", "build_demo"]

@@ -14,7 +14,6 @@ from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import AggregateState, Fact, Organisation, Volunteer, register_aggregate
 from .ids import (
     LongText,
-    OrgId,
     ShortText,
     Slug,
     VolunteerNumber,
@@ -252,6 +251,3 @@ def check_honour_revoked(ctx: Context, draft: Draft, data: HonourRevoked) -> Non
         raise RuleViolationError(f"honour {data.honour_id} is already revoked")
     if not ctx.directory.is_at_or_above(draft.org, honour.granted_by):
         raise KeyNotAuthorisedError(f"only {honour.granted_by!r} or above revokes this honour")
-
-
-OrgRef = OrgId

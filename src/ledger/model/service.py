@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import Field, StringConstraints
@@ -341,6 +341,3 @@ def check_record_voided(ctx: Context, draft: Draft, data: RecordVoided) -> None:
     if record.status == "voided":
         raise RuleViolationError(f"record {data.record_id} is already voided")
     _after_balance_change(ctx, data.number, data.record_id)
-
-
-ReviewOutcome = Literal["approved", "rejected"]

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..canonical import canonical_json, parse_json
-from ..envelope import TOPIC_PREFIX, open_envelope
+from ..envelope import TOPIC_PREFIX
 from ..errors import InvalidInputError, NotFoundError
 from ..storage.records import LedgerRecorderProtocol
 from ..storage.url import StoreURL
@@ -227,4 +227,4 @@ def apply_events(
                 handler(cursor, event)
 
 
-__all__ = ["VIEWS", "Projections", "apply_events", "open_envelope"]
+__all__ = ["VIEWS", "Projections", "apply_events", "digest_of"]
