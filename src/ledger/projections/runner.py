@@ -58,6 +58,9 @@ class Projections:
 
     def create_tables(self, names: Iterable[str] | None = None) -> None:
         with self.database.transaction() as cursor:
+            if self.database.kind == "postgresql":
+                # several processes may open the views at once; one creates, the rest wait
+                cursor.execute("SELECT pg_advisory_xact_lock(7265767)")
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS view_tracking (view TEXT PRIMARY KEY, "
                 "position BIGINT NOT NULL)"
