@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from ledger_testing import create_city
 
 from ledger import Ledger, MemoryKeystore
 
@@ -103,29 +104,6 @@ def open_ledger() -> Iterator[Callable[..., Ledger]]:
     yield opener
     for ledger in opened:
         ledger.close()
-
-
-def create_city(ledger: Ledger) -> dict[str, str]:
-    """A root federation, one organisation with its own key, and one registered volunteer."""
-    ledger.create(
-        name="Test city ledger",
-        root_org_id="city",
-        root_name="City Volunteer Federation",
-        region="140400",
-        origin="ledger.test.example/log",
-    )
-    ledger.register_organisation(
-        "city", org_id="org-a", name="Organisation A", kind="organisation", region="140402",
-        idempotency_key="org-a",
-    )
-    ledger.new_key("city", for_org="org-a", idempotency_key="org-a-key")
-    ledger.register_organisation(
-        "city", org_id="org-b", name="Organisation B", kind="organisation", region="140403",
-        idempotency_key="org-b",
-    )
-    ledger.new_key("city", for_org="org-b", idempotency_key="org-b-key")
-    result = ledger.register_volunteer("org-a", idempotency_key="vol-1")
-    return {"number": str(result.value["number"])}
 
 
 @pytest.fixture

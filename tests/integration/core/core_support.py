@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from ledger_testing import create_city
 
 from ledger import SIGNING_CONTEXT, Ledger, SigningKey, canonical_json
 from ledger.envelope import format_time
@@ -151,29 +152,6 @@ def new_time(ledger: Ledger, seconds: int = 0) -> str:
     from datetime import timedelta
 
     return format_time(ledger.clock() + timedelta(seconds=seconds))
-
-
-def create_city(ledger: Ledger) -> dict[str, str]:
-    """The same small city as ``tests/conftest.py`` builds (root, org-a, org-b, one volunteer)."""
-    ledger.create(
-        name="Test city ledger",
-        root_org_id="city",
-        root_name="City Volunteer Federation",
-        region="140400",
-        origin="ledger.test.example/log",
-    )
-    for org, region in (("org-a", "140402"), ("org-b", "140403")):
-        ledger.register_organisation(
-            "city",
-            org_id=org,
-            name=f"Organisation {org}",
-            kind="organisation",
-            region=region,
-            idempotency_key=org,
-        )
-        ledger.new_key("city", for_org=org, idempotency_key=f"{org}-key")
-    result = ledger.register_volunteer("org-a", idempotency_key="vol-1")
-    return {"number": str(result.value["number"])}
 
 
 SQL_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

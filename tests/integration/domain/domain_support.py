@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from ledger_testing import create_city
 
 from ledger import CommandResult, Ledger
 from ledger.log.merkle import verify_inclusion
@@ -80,30 +81,6 @@ def proven_in_log(ledger: Ledger, leaf_index: int) -> bool:
         ledger.log.root(size),
     )
     return True
-
-
-def create_city(ledger: Ledger) -> dict[str, str]:
-    """The conftest city (root, org-a, org-b, one volunteer of org-a), for ledgers opened with
-    options of their own (a clock, say)."""
-    ledger.create(
-        name="Test city ledger",
-        root_org_id="city",
-        root_name="City Volunteer Federation",
-        region="140400",
-        origin="ledger.test.example/log",
-    )
-    for org, region in (("org-a", "140402"), ("org-b", "140403")):
-        ledger.register_organisation(
-            "city",
-            org_id=org,
-            name=f"Organisation {org}",
-            kind="organisation",
-            region=region,
-            idempotency_key=org,
-        )
-        ledger.new_key("city", for_org=org, idempotency_key=f"{org}-key")
-    result = ledger.register_volunteer("org-a", idempotency_key="vol-1")
-    return {"number": str(result.value["number"])}
 
 
 @dataclass

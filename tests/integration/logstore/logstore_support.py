@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from ledger_testing import create_city
 
 from ledger import Ledger, SigningKey
 from ledger.context import Context
@@ -34,29 +35,6 @@ __all__ = [
     "retire_log_key",
     "sql_execute",
 ]
-
-
-def create_city(ledger: Ledger) -> dict[str, str]:
-    """The same small city as ``tests/conftest.py`` builds (root, org-a, org-b, one volunteer)."""
-    ledger.create(
-        name="Test city ledger",
-        root_org_id="city",
-        root_name="City Volunteer Federation",
-        region="140400",
-        origin=ORIGIN,
-    )
-    for org, region in (("org-a", "140402"), ("org-b", "140403")):
-        ledger.register_organisation(
-            "city",
-            org_id=org,
-            name=f"Organisation {org}",
-            kind="organisation",
-            region=region,
-            idempotency_key=org,
-        )
-        ledger.new_key("city", for_org=org, idempotency_key=f"{org}-key")
-    result = ledger.register_volunteer("org-a", idempotency_key="vol-1")
-    return {"number": str(result.value["number"])}
 
 
 def register_many(ledger: Ledger, count: int, key: str, org: str = "org-a") -> CommandResult:
