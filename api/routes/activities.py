@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
@@ -156,7 +156,7 @@ def check_in(
             activity_id=activity_id,
             number=body.number,
             method=body.method,
-            at=_utc(body.at),
+            at=body.at,
             idempotency_key=idempotency_key,
         ),
         response,
@@ -178,7 +178,7 @@ def check_out(
             activity_id=activity_id,
             number=body.number,
             method=body.method,
-            at=_utc(body.at),
+            at=body.at,
             idempotency_key=idempotency_key,
         ),
         response,
@@ -206,14 +206,3 @@ def record_from_attendance(
         ),
         response,
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    from datetime import UTC
-
-    from ledger import InvalidInputError
-
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInputError(f"{moment.isoformat()} is outside the calendar in UTC") from None

@@ -74,6 +74,11 @@ def event_topic(event_type: str) -> str:
     return TOPIC_PREFIX + event_type
 
 
+def check_idempotency_key(key: Any, *, what: str = "an idempotency key is") -> None:
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise InvalidInputError(f"{what} 1 to 128 printable ASCII characters")
+
+
 def validate_body(body: Any, *, now: datetime | None = None) -> dict[str, Any]:
     """Check a body's shape (not its domain rules); return it unchanged."""
     if not isinstance(body, dict):
@@ -102,8 +107,7 @@ def validate_body(body: Any, *, now: datetime | None = None) -> dict[str, Any]:
         raise InvalidInputError(
             f"body.occurred_at {body['occurred_at']} is in the future; check the signer's clock"
         )
-    if not isinstance(body["idempotency_key"], str) or not _KEY.match(body["idempotency_key"]):
-        raise InvalidInputError("body.idempotency_key must be 1 to 128 printable ASCII characters")
+    check_idempotency_key(body["idempotency_key"], what="body.idempotency_key must be")
     if not isinstance(body["data"], dict):
         raise InvalidInputError("body.data must be a JSON object")
     return body

@@ -9,7 +9,6 @@ returns the first result, or is refused if the content differs.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,7 @@ from .context import Context
 from .envelope import (
     MAX_BODY_BYTES,
     SignedEvent,
+    check_idempotency_key,
     format_time,
     make_envelope,
     sign_body,
@@ -44,7 +44,6 @@ from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProt
 from .trust import GENESIS, KEY_TOPICS, TrustDirectory
 
 MAX_ATTEMPTS = 8
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ class Writer:
         Events staged for another organisation or needing another key purpose (automatic awards)
         are signed with ``other_signers(org, purpose)``.
         """
-        _check_idempotency_key(idempotency_key)
+        check_idempotency_key(idempotency_key)
         when = format_time(occurred_at or self.clock())
         request = _request_hash({"command": command, "org": org, "params": params})
         replay = self._replay(org, idempotency_key, request)
@@ -315,11 +314,6 @@ class Writer:
                 )
             )
         return CommandResult(events=tuple(refs), value=stored["value"], replayed=True)
-
-
-def _check_idempotency_key(key: str) -> None:
-    if not isinstance(key, str) or not _IDEMPOTENCY_KEY.match(key):
-        raise InvalidInputError("an idempotency key is 1 to 128 printable ASCII characters")
 
 
 def _request_hash(request: Any) -> str:

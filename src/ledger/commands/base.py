@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from ..context import Context
-from ..envelope import SignedEvent
+from ..envelope import SignedEvent, event_topic
 from ..keystore import Keystore
 from ..model.aggregates import AggregateState
 from ..personal_data import PersonalDataStore
@@ -84,6 +84,18 @@ class CommandHost:
             signer=signer,
             occurred_at=occurred_at,
         )
+
+    def events_of_types(self, *types: str) -> Iterator[SignedEvent]:
+        """Every event of these types, in log order, verified."""
+        topics = [event_topic(t) for t in types]
+        start = 1
+        while True:
+            batch = self.writer.recorder.select_notifications(start, 1000, None, topics)
+            for notification in batch:
+                yield self.writer.mapper.verify(notification)
+            if len(batch) < 1000:
+                return
+            start = batch[-1].id + 1
 
     def _state(self, cls: type[AggregateState], aggregate_id: UUID) -> AggregateState:
         state = cls(aggregate_id=aggregate_id)

@@ -7,10 +7,8 @@ kept up to date, for dashboards and leaderboards.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
-from ..envelope import SignedEvent, event_topic
 from ..errors import NotFoundError
 from ..model.aggregates import Volunteer
 from ..model.awards import scheme_minutes, star_level
@@ -116,18 +114,6 @@ class QueryCommands(CommandHost):
                 for e in events
             ],
         }
-
-    def events_of_types(self, *types: str) -> Iterator[SignedEvent]:
-        """Every event of these types, in log order, verified."""
-        topics = [event_topic(t) for t in types]
-        start = 1
-        while True:
-            batch = self.writer.recorder.select_notifications(start, 1000, None, topics)
-            for notification in batch:
-                yield self.writer.mapper.verify(notification)
-            if len(batch) < 1000:
-                return
-            start = batch[-1].id + 1
 
     def organisation_figures(self, org_id: str) -> dict[str, Any]:
         """Recorded and approved minutes of records made by ``org_id``, and its members now."""

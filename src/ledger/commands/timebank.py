@@ -116,22 +116,11 @@ class TimeBankCommands(CommandHost):
         raise NotFoundError(f"transfer {transfer_id} is not a transfer of bank {bank_id}")
 
     def _accounts_of_transfer(self, bank_id: str, transfer_id: str) -> list[str]:
-        from ..envelope import event_topic
-        from ..model.registry import spec_for  # noqa: F401  (event types registered)
-
-        found: list[str] = []
-        start = 1
-        while True:
-            batch = self.writer.recorder.select_notifications(
-                start, 1000, None, [event_topic("CreditReceived")]
-            )
-            for notification in batch:
-                event = self.writer.mapper.verify(notification)
-                if event.data["transfer_id"] == transfer_id and event.data["bank_id"] == bank_id:
-                    found.append(event.data["account"])
-            if len(batch) < 1000:
-                return found
-            start = batch[-1].id + 1
+        return [
+            event.data["account"]
+            for event in self.events_of_types("CreditReceived")
+            if event.data["transfer_id"] == transfer_id and event.data["bank_id"] == bank_id
+        ]
 
     def account(self, account_id: str) -> dict[str, Any]:
         """An account's balance and the history of its movements."""

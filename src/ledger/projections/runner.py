@@ -150,7 +150,7 @@ class Projections:
             return
         self._stop.clear()
         self._thread = threading.Thread(
-            target=self._loop, args=(interval,), daemon=True, name="ledger-projections"
+            target=self.run_forever, args=(interval,), daemon=True, name="ledger-projections"
         )
         self._thread.start()
 
@@ -165,9 +165,6 @@ class Projections:
                 applied = 0
             if not applied:
                 self._stop.wait(interval)
-
-    def _loop(self, interval: float) -> None:
-        self.run_forever(interval)
 
     def stop(self) -> None:
         self._stop.set()
