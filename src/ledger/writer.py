@@ -128,10 +128,11 @@ class Writer:
         replay = self._replay(org, idempotency_key, request)
         if replay is not None:
             return replay
-        if not isinstance(signer, Signer):
-            signer = signer()
         for _ in range(MAX_ATTEMPTS):
             self.directory.refresh()
+            # Looked up after the refresh, so a key revoked since (here or by another process)
+            # is not chosen when the organisation has another.
+            current = signer if isinstance(signer, Signer) else signer()
             ctx = Context(self.read_events, self.directory, org, when)
             try:
                 value = decide(ctx)
@@ -142,7 +143,7 @@ class Writer:
                     return replay
                 raise
             sealed = [
-                self._seal(d, self._signer(d, org, signer, other_signers), idempotency_key)
+                self._seal(d, self._signer(d, org, current, other_signers), idempotency_key)
                 for d in ctx.drafts
             ]
             result = self._store(sealed, org, idempotency_key, request, value)
