@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import (
+    AgreementMissingError,
     ConflictError,
+    ConsentMissingError,
     InvalidInputError,
     KeyNotAuthorisedError,
     LedgerError,
@@ -58,10 +60,25 @@ def problem_response(status: int, code: str, title: str, detail: str, **extra: A
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def _extensions(error: LedgerError) -> dict[str, Any]:
+    """What a client needs to act on a refusal: which agreement or consent is missing."""
+    if isinstance(error, AgreementMissingError):
+        return {
+            "missing_agreement": error.right,
+            "home_organisation": error.home,
+            "volunteer": error.number,
+        }
+    if isinstance(error, ConsentMissingError):
+        return {"missing_consent": error.purpose, "volunteer": error.number}
+    return {}
+
+
 def for_ledger_error(error: LedgerError) -> JSONResponse:
     for cls, status, title in STATUS_OF:
         if isinstance(error, cls):
-            return problem_response(status, error.code, title, error.message)
+            return problem_response(
+                status, error.code, title, error.message, **_extensions(error)
+            )
     return problem_response(400, error.code, "Refused", error.message)
 
 
