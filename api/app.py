@@ -15,9 +15,11 @@ from ledger import Ledger
 from ledger.transparency import CheckpointSchedule
 
 from . import problems
+from .deps import AuthGuard
 from .routes import (
     activities,
     agreements,
+    apikeys,
     awards,
     certificates,
     health,
@@ -45,6 +47,7 @@ ROUTERS = (
     reads,
     health,
     agreements,
+    apikeys,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         responses=problems.PROBLEM_RESPONSES,
     )
     app.state.request_counts = Counter()
+    app.state.auth_guard = AuthGuard(settings.auth_failures_per_minute)
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
