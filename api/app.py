@@ -16,6 +16,7 @@ from ledger.transparency import CheckpointSchedule
 
 from . import problems
 from .deps import AuthGuard
+from .edge import Edge, known_method
 from .routes import (
     activities,
     agreements,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     _limit_bodies(app, settings.max_body_bytes)
     _count_requests(app)
     _document_problems(app)
+    app.add_middleware(Edge, max_body=settings.max_body_bytes)  # outermost: runs first
     return app
 
 
@@ -136,7 +138,8 @@ def _count_requests(app: FastAPI) -> None:
         response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
-        app.state.request_counts[(request.method, path, response.status_code)] += 1
+        method = known_method(request.method)
+        app.state.request_counts[(method, path, response.status_code)] += 1
         return response
 
 
