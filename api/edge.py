@@ -84,11 +84,18 @@ def _check_strings(value: Any) -> None:
             _check_strings(item)
 
 
-def check_json_body(body: bytes) -> None:
-    """Refuse duplicate members, U+0000 and lone surrogates in a JSON body. A body that is not
-    JSON at all is left to the route, which says what it expected."""
+def check_json_body(body: bytes, declared_json: bool) -> None:
+    """Refuse duplicate members, U+0000 and lone surrogates in a JSON body, and a body declared
+    JSON that is not UTF-8. Other malformed JSON is left to the route, which says what it
+    expected."""
     try:
-        document = json.loads(body, object_pairs_hook=_refuse_duplicates)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        if declared_json:
+            raise BadInput(400, "invalid-input", "Invalid input", "the body is not UTF-8") from None
+        return
+    try:
+        document = json.loads(text, object_pairs_hook=_refuse_duplicates)
     except (ValueError, RecursionError):
         return
     _check_strings(document)
@@ -148,7 +155,8 @@ class Edge:
                 break
         body = b"".join(chunks)
         if body:
-            check_json_body(body)
+            content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+            check_json_body(body, b"json" in content_type.lower())
         return body
 
     def _too_large(self) -> BadInput:
