@@ -48,6 +48,11 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def key_id_of(secret: str) -> str:
+    """The public id of a key: the first 12 hex digits of its hash."""
+    return _digest(secret)[:12]
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -73,7 +78,7 @@ def create_api_key(
     record = {
         "org": org,
         "scopes": sorted(set(scopes)),
-        "key_id": _digest(secret)[:12],
+        "key_id": key_id_of(secret),
         "created": _now().isoformat(),
         "expires": expires.astimezone(UTC).isoformat() if expires else None,
         "revoked": None,

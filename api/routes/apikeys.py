@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from ..apikeys import SCOPES, create_api_key, list_api_keys, revoke_api_key
+from ..apikeys import SCOPES, create_api_key, key_id_of, list_api_keys, revoke_api_key
 from ..deps import AdminOrg, CurrentKey, LedgerDep
 from ..problems import Problem
-from ..schemas import Strict
+from ..schemas import IdempotencyKey, Strict
 
 router = APIRouter(tags=["api keys"])
+CREATED = "apikey-created"  # (org, idempotency key) -> the key id it created
 
 
 class ApiKeyIn(Strict):
@@ -32,9 +33,20 @@ def list_keys(ledger: LedgerDep, org: AdminOrg) -> dict[str, Any]:
 
 @router.post("/api-keys", status_code=201)
 def create_key(
-    body: ApiKeyIn, ledger: LedgerDep, org: AdminOrg, key: CurrentKey
+    body: ApiKeyIn,
+    ledger: LedgerDep,
+    org: AdminOrg,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey,
 ) -> dict[str, Any]:
-    """A new key for the acting organisation, with at most the scopes of the key that asks."""
+    """A new key for the acting organisation, with at most the scopes of the key that asks.
+
+    A retry with the same ``Idempotency-Key`` creates nothing and names the key made first;
+    its secret was shown once and is not kept, so it is not shown again."""
+    claim = f"{org}\n{idempotency_key}"
+    made = ledger.recorder.side_get(CREATED, claim)
+    if made is not None:
+        return {"org": org, "key_id": made.decode("utf-8"), "secret": None, "replayed": True}
     wider = set(body.scopes) - key.scopes
     if wider:
         raise Problem(
@@ -46,10 +58,14 @@ def create_key(
     secret = create_api_key(
         ledger, org, body.scopes, expires=body.expires, rate_per_minute=body.rate_per_minute
     )
-    return {"org": org, "secret": secret, "note": "shown once; stored only as a hash"}
+    key_id = key_id_of(secret)
+    ledger.recorder.side_put(CREATED, claim, key_id.encode("utf-8"))
+    return {"org": org, "key_id": key_id, "secret": secret, "replayed": False}
 
 
 @router.post("/api-keys/{key_id}/revoke")
-def revoke_key(key_id: str, ledger: LedgerDep, org: AdminOrg) -> dict[str, Any]:
+def revoke_key(
+    key_id: str, ledger: LedgerDep, org: AdminOrg, idempotency_key: IdempotencyKey
+) -> dict[str, Any]:
     """Revoke a key of the acting organisation or one below it; it is refused from now on."""
     return revoke_api_key(ledger, key_id, by_org=org)

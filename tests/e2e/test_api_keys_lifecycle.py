@@ -74,12 +74,12 @@ def test_admin_lists_creates_and_revokes_keys_over_http(keys_api: Api) -> None:
     mine = [k for k in listed if "admin" in k["scopes"]]
     assert mine and mine[0]["last_used"] is not None  # this very request used it
 
-    wider = api.client.post("/api-keys", json={"scopes": ["private"]}, headers=api.headers(admin))
+    wider = api.post("/api-keys", {"scopes": ["private"]}, key=admin)
     assert_problem(wider, 403, "scope-missing")
-    made = api.ok(
-        api.client.post("/api-keys", json={"scopes": ["read"]}, headers=api.headers(admin))
-    )
+    made = api.ok(api.post("/api-keys", {"scopes": ["read"]}, key=admin, idempotency="new-reader"))
     reader = made["secret"]
+    again = api.ok(api.post("/api-keys", {"scopes": ["read"]}, key=admin, idempotency="new-reader"))
+    assert again["replayed"] and again["secret"] is None and again["key_id"] == made["key_id"]
     assert api.get(f"/volunteers/{api.city.volunteers[0]}", key=reader).status_code == 200
     key_id = next(
         k["key_id"]
