@@ -1,0 +1,33 @@
+"""The erasure of a volunteer's personal data, as a signed event that holds none of it.
+
+The event names the volunteer only by number; it proves who erased and when, so an auditor can
+see that an erasure happened, and retries and later registrations know not to store again.
+"""
+
+from __future__ import annotations
+
+from ..context import Context
+from ..errors import KeyNotAuthorisedError, RuleViolationError
+from .ids import VolunteerNumber
+from .registry import Draft, EventData, event_type
+from .volunteers import _same_aggregate, registered_volunteer
+
+
+class PersonalDataErased(EventData):
+    number: VolunteerNumber
+
+
+@event_type("PersonalDataErased", "volunteer", PersonalDataErased)
+def check_personal_data_erased(ctx: Context, draft: Draft, data: PersonalDataErased) -> None:
+    _same_aggregate(draft, data.number)
+    volunteer = registered_volunteer(ctx, data.number)
+    if volunteer.personal_data_erased:
+        raise RuleViolationError(f"the personal data of volunteer {data.number} is erased")
+    root = ctx.directory.require_ledger().root_org
+    if draft.org != root and not any(
+        ctx.directory.is_at_or_above(draft.org, org) for org in volunteer.members_of
+    ):
+        raise KeyNotAuthorisedError(
+            f"{draft.org!r} may not erase volunteer {data.number}'s personal data: only their "
+            f"organisations {sorted(volunteer.members_of)}, those above them, or the root"
+        )
