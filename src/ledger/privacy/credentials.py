@@ -1,0 +1,40 @@
+"""Credentials that name a volunteer are personal data: kept sealed under the volunteer's data
+key, so that erasing the volunteer closes them too. Credentials without a name stay plain."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from .sealed import SEALED_MAGIC
+
+
+class SealsForVolunteers(Protocol):
+    def seal_for(self, number: str, label: str, plaintext: bytes) -> bytes: ...
+
+    def open_sealed(self, number: str, blob: bytes) -> bytes | None: ...
+
+
+def names_a_person(credential: dict[str, Any]) -> bool:
+    return "maskedName" in credential.get("credentialSubject", {})
+
+
+def credential_to_store(
+    keeper: SealsForVolunteers, number: str, certificate_number: str, signed: dict[str, Any]
+) -> bytes:
+    raw = json.dumps(signed, ensure_ascii=False).encode()
+    return keeper.seal_for(number, certificate_number, raw) if names_a_person(signed) else raw
+
+
+def stored_credential(
+    keeper: SealsForVolunteers, number: str, stored: bytes | None
+) -> dict[str, Any] | None:
+    """The stored credential, or None when none is kept or it was erased with its volunteer."""
+    if stored is None:
+        return None
+    if stored.startswith(SEALED_MAGIC):
+        stored = keeper.open_sealed(number, stored)
+        if stored is None:
+            return None
+    found: dict[str, Any] = json.loads(stored)
+    return found
