@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import NotFoundError
 from ..model.aggregates import Volunteer
+from ..model.erasure import require_may_erase
 from ..model.ids import volunteer_aggregate_id
 from .base import CommandHost
 
@@ -22,8 +24,13 @@ class PrivacyCommands(CommandHost):
         actor = org or self.directory.require_ledger().root_org
         aggregate = volunteer_aggregate_id(number)
         state = self._state(Volunteer, aggregate)
-        already = bool(getattr(state, "personal_data_erased", False))
-        if not already:
+        if not isinstance(state, Volunteer) or not state.exists:
+            raise NotFoundError(f"volunteer {number} is not registered in this ledger")
+        already = state.personal_data_erased
+        if already:
+            self.directory.refresh()
+            require_may_erase(self.directory, actor, state)
+        else:
             self._emit_one(
                 actor,
                 "PersonalDataErased",

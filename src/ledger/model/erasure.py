@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ..context import Context
 from ..errors import KeyNotAuthorisedError, RuleViolationError
+from ..trust import TrustDirectory
+from .aggregates import Volunteer
 from .ids import VolunteerNumber
 from .registry import Draft, EventData, event_type
 from .volunteers import _same_aggregate, registered_volunteer
@@ -23,11 +25,15 @@ def check_personal_data_erased(ctx: Context, draft: Draft, data: PersonalDataEra
     volunteer = registered_volunteer(ctx, data.number)
     if volunteer.personal_data_erased:
         raise RuleViolationError(f"the personal data of volunteer {data.number} is erased")
-    root = ctx.directory.require_ledger().root_org
-    if draft.org != root and not any(
-        ctx.directory.is_at_or_above(draft.org, org) for org in volunteer.members_of
+    require_may_erase(ctx.directory, draft.org, volunteer)
+
+
+def require_may_erase(directory: TrustDirectory, org: str, volunteer: Volunteer) -> None:
+    """The volunteer's organisations, those above them, and the root may erase."""
+    if org != directory.require_ledger().root_org and not any(
+        directory.is_at_or_above(org, member) for member in volunteer.members_of
     ):
         raise KeyNotAuthorisedError(
-            f"{draft.org!r} may not erase volunteer {data.number}'s personal data: only their "
+            f"{org!r} may not erase volunteer {volunteer.number}'s personal data: only their "
             f"organisations {sorted(volunteer.members_of)}, those above them, or the root"
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
+from ..certificates.verify import Verdict
 from .sealed import SEALED_MAGIC
 
 
@@ -38,3 +39,29 @@ def stored_credential(
             return None
     found: dict[str, Any] = json.loads(stored)
     return found
+
+
+def erased_credential_verdict(found: dict[str, Any]) -> Verdict:
+    """What a ledger can still say about a certificate whose credential was erased with its
+    volunteer's personal data: its issuance and any revocation, from verified events."""
+    number, leaf = found["certificate_number"], found["issuance_leaf"]
+    erased = (
+        "the credential named a volunteer whose personal data was erased, so this ledger no "
+        "longer keeps it; the holder's copy of the credential or package still verifies"
+    )
+    if found["revoked"]:
+        reason = f"certificate {number} was revoked: {found['revoked_reason']}; {erased}"
+        return Verdict(False, reason, {"certificate_number": number, "leaf_index": leaf})
+    data = found["data"]
+    return Verdict(
+        True,
+        f"certificate {number} is in the log at leaf {leaf} and not revoked; {erased}",
+        {
+            "certificate_number": number,
+            "issuer": found["issuer"],
+            "number": data["number"],
+            "approved_minutes": data["approved_minutes"],
+            "leaf_index": leaf,
+            "personal_data_erased": True,
+        },
+    )
