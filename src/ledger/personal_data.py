@@ -102,9 +102,10 @@ class PersonalDataStore:
             return rewrapped
 
     def _rewrap(self, shard: int, epoch: int) -> int:
+        """Every data key of the shard under the new epoch, in one transaction."""
         new_kek = self.keyring.key(shard, epoch)
         assert new_kek is not None
-        count = 0
+        rewrapped: list[tuple[str, bytes]] = []
         for number, blob in self._recorder.side_items(key_namespace(shard)):
             wrapped = parse_wrapped_key(blob)
             if wrapped is None or wrapped.epoch >= epoch:
@@ -112,10 +113,10 @@ class PersonalDataStore:
             old_kek = self.keyring.key(shard, wrapped.epoch)
             data_key = wrapped.unwrap(old_kek) if old_kek is not None else None
             if data_key is not None:
-                blob = wrap_key(new_kek, shard, epoch, number, data_key)
-                self._recorder.side_put(key_namespace(shard), number, blob)
-                count += 1
-        return count
+                rewrapped.append((number, wrap_key(new_kek, shard, epoch, number, data_key)))
+        if rewrapped:
+            self._recorder.side_put_many(key_namespace(shard), rewrapped)
+        return len(rewrapped)
 
     def _data_key(self, number: str) -> bytes | None:
         shard = shard_of(number)
