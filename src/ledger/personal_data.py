@@ -9,8 +9,12 @@ and ciphertext the operator still keeps, in the database, its WAL or a backup, s
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .canonical import canonical_json, parse_json
 from .errors import InvalidInputError, NotFoundError, PersonalDataErasedError
@@ -18,6 +22,7 @@ from .privacy.keyring import Keyring, shard_of
 from .privacy.sealed import (
     CREDENTIAL,
     PERSONAL_DATA,
+    SEALED_MAGIC,
     parse_sealed,
     parse_wrapped_key,
     seal,
@@ -26,6 +31,7 @@ from .privacy.sealed import (
 from .storage.records import LedgerRecorderProtocol
 
 KEYS = "personal-key"
+LEGACY_KEYS = KEYS  # before the keyring: one unwrapped data key per volunteer, in this namespace
 DATA = "personal-data"
 ERASED = "personal-erased"
 FIELDS = frozenset({"name", "id_number", "phone", "guardian_contact", "is_minor"})
@@ -117,6 +123,40 @@ class PersonalDataStore:
         if rewrapped:
             self._recorder.side_put_many(key_namespace(shard), rewrapped)
         return len(rewrapped)
+
+    def migrate_legacy(self, certificates: str = "certificate") -> int:
+        """Move personal data stored before the keyring (its data key unwrapped in the
+        database) into sealed rows, and seal stored credentials that show a masked name.
+        Returns how many volunteers and credentials moved. Copies of the old rows in the
+        database's leftovers and backups are not reached by this; see docs/personal-data.md."""
+        moved = 0
+        for number, key in self._recorder.side_items(LEGACY_KEYS):
+            sealed = self._recorder.side_get(DATA, number)
+            if sealed is not None and not sealed.startswith(SEALED_MAGIC):
+                try:
+                    plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], number.encode("ascii"))
+                except (InvalidTag, ValueError):
+                    plain = None
+                self._recorder.side_delete(DATA, number)
+                if plain is not None and not self.erased(number):
+                    self.put(number, parse_json(plain))
+                    moved += 1
+            self._recorder.side_delete(LEGACY_KEYS, number)
+        for label, stored in self._recorder.side_items(certificates):
+            if stored.startswith(SEALED_MAGIC):
+                continue
+            credential = json.loads(stored)
+            subject = credential.get("credentialSubject", {})
+            if "maskedName" in subject:
+                number = subject["volunteerNumber"]
+                try:
+                    self._recorder.side_put(
+                        certificates, label, self.seal_for(number, label, stored)
+                    )
+                except NotFoundError:
+                    self._recorder.side_delete(certificates, label)
+                moved += 1
+        return moved
 
     def _data_key(self, number: str) -> bytes | None:
         shard = shard_of(number)

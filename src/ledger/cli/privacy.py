@@ -22,6 +22,11 @@ def register(sub: Any) -> None:
     erase.add_argument("number", help="the volunteer number")
     erase.add_argument("--org", help="the organisation that signs the erasure (default: root)")
     erase.set_defaults(handler=erase_personal_data)
+    migrate = actions.add_parser(
+        "migrate", help="seal personal data stored before the keyring existed"
+    )
+    add_db_option(migrate)
+    migrate.set_defaults(handler=migrate_legacy)
     check = actions.add_parser(
         "scan", help="report any erased personal data still readable anywhere in the store"
     )
@@ -40,6 +45,13 @@ def erase_personal_data(args: argparse.Namespace) -> int:
         f"at {done['erased_at']}, log leaf {done['leaf_index']}; "
         f"{done['keys_rewrapped']} other data keys re-wrapped)"
     )
+    return 0
+
+
+def migrate_legacy(args: argparse.Namespace) -> int:
+    with open_ledger(args) as ledger:
+        moved = ledger.personal_data.migrate_legacy()
+    print(f"{moved} volunteers' personal data and named credentials sealed under the keyring")
     return 0
 
 

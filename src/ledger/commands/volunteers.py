@@ -50,11 +50,13 @@ class VolunteerCommands(CommandHost):
             signer=signer,
             occurred_at=occurred_at,
         )
-        stored = self.personal_data.has(result.value["number"])
-        if personal and not (result.replayed and (stored or self._erased(result.value["number"]))):
+        chosen = result.value["number"]
+        if personal and not (
+            result.replayed and (self.personal_data.has(chosen) or self._erased(chosen))
+        ):
             # Also on a retry whose first attempt stored the event but not the personal data;
             # never after an erasure.
-            self.personal_data.put(result.value["number"], personal)
+            self.personal_data.put(chosen, personal)
         return result
 
     def _volunteer_event(

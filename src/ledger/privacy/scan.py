@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..canonical import parse_json
-from ..personal_data import DATA, ERASED, KEYS
+from ..personal_data import DATA, ERASED, KEYS, LEGACY_KEYS
 from ..privacy.keyring import SHARDS
 from .raw_files import raw_sources
 from .sealed import Sealed, WrappedKey, find_blobs
@@ -68,6 +68,14 @@ def scan(ledger: Ledger, *, wal: bool = False) -> ScanReport:
     keyring = ledger.personal_data.keyring
     secrets = [*keyring.all_keys(), *_signing_secrets(ledger.keystore)]
     report.keys_held = len(secrets)
+    report.findings += [
+        Finding(
+            number,
+            "personal data in the format before the keyring (its data key stored "
+            "unwrapped): run `ledger privacy migrate`",
+        )
+        for number, _ in ledger.recorder.side_items(LEGACY_KEYS)
+    ]
     report.unfinished_shards = [s for s in range(SHARDS) if len(keyring.epochs(s)) > 1]
     wrapped, sealed = _blobs(chunks)
     report.wrapped_keys, report.sealed_blobs = len(wrapped), len(sealed)
