@@ -66,6 +66,7 @@ def test_erased_personal_data_opens_with_no_key_left_in_files_wal_or_backup(
         erased, kept = city.numbers[:2], city.numbers[2]
         assert main(["privacy", "erase", erased[0], "--db", url]) == 0
         ledger.erase_personal_data(erased[1], org="org-a")
+        assert main(["privacy", "erase", erased[1], "--db", url]) == 0  # idempotent
 
         report = scan(ledger, wal=True)
         assert report.clean, report.lines()
