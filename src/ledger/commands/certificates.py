@@ -101,7 +101,8 @@ class CertificateCommands(CommandHost):
             signed = sign_credential(made["unsigned"], signer, made["created"])
             certificate_number = result.value["certificate_number"]
             stored = credential_to_store(self.personal_data, number, certificate_number, signed)
-            self.writer.recorder.side_put(CERTIFICATES, certificate_number, stored)
+            if stored is not None:
+                self.writer.recorder.side_put(CERTIFICATES, certificate_number, stored)
         return result
 
     def _masked_name(self, number: str) -> str | None:

@@ -7,6 +7,7 @@ import json
 from typing import Any, Protocol
 
 from ..certificates.verify import Verdict
+from ..errors import NotFoundError
 from .sealed import SEALED_MAGIC
 
 
@@ -22,9 +23,16 @@ def names_a_person(credential: dict[str, Any]) -> bool:
 
 def credential_to_store(
     keeper: SealsForVolunteers, number: str, certificate_number: str, signed: dict[str, Any]
-) -> bytes:
+) -> bytes | None:
+    """The bytes to keep for a signed credential; None when it names a volunteer whose data
+    was erased while it was being issued (then nothing naming them is kept)."""
     raw = json.dumps(signed, ensure_ascii=False).encode()
-    return keeper.seal_for(number, certificate_number, raw) if names_a_person(signed) else raw
+    if not names_a_person(signed):
+        return raw
+    try:
+        return keeper.seal_for(number, certificate_number, raw)
+    except NotFoundError:
+        return None
 
 
 def stored_credential(
