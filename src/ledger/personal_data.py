@@ -101,11 +101,18 @@ class PersonalDataStore:
                 self._recorder.side_delete(DATA, number)
                 return 0
             epoch = max(self.keyring.epochs(shard)) if pending else self.keyring.add_epoch(shard)
-            self._recorder.side_delete(key_namespace(shard), number)
-            self._recorder.side_delete(DATA, number)
+            for gone in self._erased_in(shard) | {number}:
+                # also any left behind by an erasure of a shard-mate that was cut short
+                self._recorder.side_delete(key_namespace(shard), gone)
+                self._recorder.side_delete(DATA, gone)
             rewrapped = self._rewrap(shard, epoch)
             self.keyring.retire_before(shard, epoch)
             return rewrapped
+
+    def _erased_in(self, shard: int) -> set[str]:
+        """Erased numbers of the shard whose wrapped key is still stored."""
+        erased = {n for n, _ in self._recorder.side_items(ERASED) if shard_of(n) == shard}
+        return erased & {n for n, _ in self._recorder.side_items(key_namespace(shard))}
 
     def _rewrap(self, shard: int, epoch: int) -> int:
         """Every data key of the shard under the new epoch, in one transaction."""

@@ -111,3 +111,18 @@ def test_file_keyring_is_private_shared_and_refuses_a_damaged_file(tmp_path: Pat
     path.write_text(json.dumps(document))
     with pytest.raises(StorageError, match="keyring"):
         FileKeyring(path).current(5)
+
+
+def test_a_cut_short_erasure_is_not_undone_by_a_shard_mates_erasure() -> None:
+    data, recorder, keyring = store()
+    first, second, third = same_shard_numbers(3)
+    for number in (first, second, third):
+        data.put(number, {"name": "名" + number})
+    recorder.side_put("personal-erased", first, b"erased")  # the erasure of first began ...
+    with keyring.exclusive():
+        keyring.add_epoch(7)  # ... and stopped after saving the new epoch
+    data.erase(second)
+    assert recorder.side_get(key_namespace(7), first) is None
+    assert recorder.side_get(DATA, first) is None
+    assert data.get(third) == {"name": "名" + third}
+    assert keyring.epochs(7).keys() == {2}
