@@ -20,7 +20,18 @@ from ledger import InvalidInputError, Ledger, NotFoundError
 NAMESPACE = "apikey"
 LAST_USED = "apikey-used"
 SCOPES = frozenset(
-    {"register", "record", "approve", "award", "timebank", "keys", "private", "read", "admin"}
+    {
+        "register",
+        "record",
+        "approve",
+        "award",
+        "timebank",
+        "keys",
+        "private",
+        "read",
+        "erase",
+        "admin",
+    }
 )
 PREFIX = "slk_"
 LAST_USE_RESOLUTION = 60.0  # seconds: at most one write per key per minute

@@ -26,6 +26,7 @@ from .routes import (
     health,
     log,
     organisations,
+    privacy,
     reads,
     records,
     timebank,
@@ -49,6 +50,7 @@ ROUTERS = (
     health,
     agreements,
     apikeys,
+    privacy,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 

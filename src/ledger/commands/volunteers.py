@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..context import Context
-from ..errors import NotFoundError
+from ..errors import ConsentMissingError, NotFoundError
 from ..model.aggregates import Volunteer
 from ..model.authority import require_personal_data_access
 from ..model.ids import new_volunteer_number, volunteer_aggregate_id
@@ -52,9 +52,13 @@ class VolunteerCommands(CommandHost):
             signer=signer,
             occurred_at=occurred_at,
         )
-        if personal and not (result.replayed and self.personal_data.has(result.value["number"])):
-            # Also on a retry whose first attempt stored the event but not the personal data.
-            self.personal_data.put(result.value["number"], personal)
+        chosen = result.value["number"]
+        if personal and not (
+            result.replayed and (self.personal_data.has(chosen) or self._erased(chosen))
+        ):
+            # Also on a retry whose first attempt stored the event but not the personal data;
+            # never after an erasure.
+            self.personal_data.put(chosen, personal)
         return result
 
     def _volunteer_event(
@@ -236,6 +240,7 @@ class VolunteerCommands(CommandHost):
                 t.transfer_id: {"from_org": t.from_org, "to_org": t.to_org, "status": t.status}
                 for t in state.transfers.values()
             },
+            "personal_data_erased": state.personal_data_erased,
             "agreements": {
                 a.agreement_id: {"org_id": a.org, "rights": list(a.rights), "status": a.status}
                 for a in state.agreements.values()
@@ -256,7 +261,12 @@ class VolunteerCommands(CommandHost):
         assert isinstance(state, Volunteer)
         if not state.exists:
             raise NotFoundError(f"volunteer {number} is not registered in this ledger")
-        require_personal_data_access(self.directory, state, org)
+        try:
+            require_personal_data_access(self.directory, state, org)
+        except ConsentMissingError:
+            if self._erased(number):
+                self.personal_data.get(number)  # says it was erased
+            raise
         return self.personal_data.get(number)
 
     def request_agreement(
@@ -356,6 +366,8 @@ class VolunteerCommands(CommandHost):
             occurred_at,
         )
 
-    def erase_personal_data(self, number: str) -> None:
-        """Erase the volunteer's personal data; their events and hours stay verifiable."""
-        self.personal_data.erase(number)
+    def _erased(self, number: str) -> bool:
+        if self.personal_data.erased(number):
+            return True
+        state = self._state(Volunteer, volunteer_aggregate_id(number))
+        return bool(getattr(state, "personal_data_erased", False))
