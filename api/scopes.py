@@ -22,6 +22,7 @@ _BY_SCOPE = {
     ),
     "timebank": "TimeBankOpened CreditEarned CreditClawedBack CreditSent CreditReceived",
     "admin": "LedgerSettingsChanged HolidaysDeclared ServiceFieldAdded",
+    "erase": "PersonalDataErased",
 }
 EVENT_SCOPES = {event: scope for scope, events in _BY_SCOPE.items() for event in events.split()}
 NOT_SUBMITTABLE = frozenset({"LedgerCreated"})
