@@ -346,7 +346,7 @@ def test_a_revoked_key_signs_nothing_new(city: City) -> None:
         idempotency_key="revoke-1",
     )
     with refused(ledger, KeyNotAuthorisedError, match="revoked"):
-        ledger.leave("org-a", number=info["number"], idempotency_key="x", signer=old)
+        ledger.register_volunteer("org-a", idempotency_key="x", signer=old)
     with refused(ledger, KeyNotAuthorisedError, match="revoked"):
         ledger.give_consent(
             "org-a",
