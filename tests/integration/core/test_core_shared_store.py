@@ -12,6 +12,19 @@ from core_support import SQL_STORES, create_city, key_of, refused, volunteer_agg
 from ledger import Ledger, MemoryKeystore, RuleViolationError
 
 
+def agree(ledger: Ledger, org: str, number: str) -> None:
+    """The volunteer's home organisation org-a agrees that ``org`` may admit them."""
+    asked = ledger.request_agreement(
+        org, number=number, rights=["membership"], idempotency_key=f"ask-{org}"
+    )
+    ledger.grant_agreement(
+        "org-a",
+        number=number,
+        agreement_id=asked.value["agreement_id"],
+        idempotency_key=f"grant-{org}",
+    )
+
+
 @pytest.mark.parametrize("kind", SQL_STORES)
 def test_two_ledgers_on_one_store_see_each_others_writes(
     kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
@@ -24,10 +37,11 @@ def test_two_ledgers_on_one_store_see_each_others_writes(
     assert second.log_size() == first.log_size()
     assert second.volunteer(number) == first.volunteer(number)
 
+    agree(second, "org-b", number)
     second.join("org-b", number=number, idempotency_key="join-b")
     assert first.volunteer(number)["members_of"] == ["org-a", "org-b"]
-    first.leave("org-a", number=number, idempotency_key="leave-a")
-    assert second.volunteer(number)["members_of"] == ["org-b"]
+    first.leave("org-b", number=number, idempotency_key="leave-b")
+    assert second.volunteer(number)["members_of"] == ["org-a"]
 
     # A key registered through one is trusted by the other at once.
     new_key = second.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
@@ -60,6 +74,7 @@ def test_idempotency_holds_across_two_ledgers(
     first = open_ledger(url, keystore=keystore)
     number = create_city(first)["number"]
     second = open_ledger(url, keystore=keystore)
+    agree(first, "org-b", number)
     original = first.join("org-b", number=number, idempotency_key="join-b")
     size = first.log_size()
     retried = second.join("org-b", number=number, idempotency_key="join-b")
@@ -88,13 +103,19 @@ def test_a_reader_without_private_keys_verifies_everything(
     url = store_url_for(kind)
     writer = open_ledger(url)
     number = create_city(writer)["number"]
+    agree(writer, "org-b", number)
     writer.join("org-b", number=number, idempotency_key="join-b")
     reader = open_ledger(url, keystore=MemoryKeystore())
     assert reader.keystore.key_ids("org-a") == []
     events = reader.events(volunteer_aggregate_id(number))
-    assert [e.type for e in events] == ["VolunteerRegistered", "MembershipJoined"]
-    assert [e.org for e in events] == ["org-a", "org-b"]
-    assert events[1].key_id == key_of(writer, "org-b").key_id
+    assert [e.type for e in events] == [
+        "VolunteerRegistered",
+        "AgreementRequested",
+        "AgreementGranted",
+        "MembershipJoined",
+    ]
+    assert [e.org for e in events] == ["org-a", "org-b", "org-a", "org-b"]
+    assert events[-1].key_id == key_of(writer, "org-b").key_id
     for leaf in range(reader.log_size()):
         assert reader.event_at(leaf).leaf_index == leaf
 
@@ -111,8 +132,9 @@ def test_a_ledger_reopened_after_close_finds_everything(
     with Ledger(url, keystore=keystore) as ledger:
         assert ledger.log_size() == size
         assert ledger.volunteer(number)["registered_by"] == "org-a"
+        agree(ledger, "org-b", number)
         ledger.join("org-b", number=number, idempotency_key="after-reopen")
-        assert ledger.log_size() == size + 1
+        assert ledger.log_size() == size + 3
 
 
 def test_concurrent_writers_on_one_sqlite_file_lose_nothing(
@@ -132,6 +154,8 @@ def test_concurrent_writers_on_one_sqlite_file_lose_nothing(
                 region="1404",
                 idempotency_key=f"w{index}",
             )
+            setup.new_key("city", for_org=f"org-w{index}", idempotency_key=f"w{index}-k0")
+            agree(setup, f"org-w{index}", number)
             setup.new_key("city", for_org=f"org-w{index}", idempotency_key=f"w{index}-key")
         size = setup.log_size()
     ledgers = [Ledger(url, keystore=keystore) for _ in range(writers)]
