@@ -75,6 +75,15 @@ def public_base(request: Request) -> str:
     return str(configured or request.base_url).rstrip("/")
 
 
+def local_links_allowed(request: Request) -> bool:
+    """Whether the operator marked this server a demo, whose credentials may link to local
+    addresses (``LEDGER_ALLOW_LOCAL_LINKS``)."""
+    settings = getattr(request.app.state, "settings", None)
+    if settings is not None:
+        return bool(getattr(settings, "allow_local_links", False))
+    return os.environ.get("LEDGER_ALLOW_LOCAL_LINKS", "").lower() in ("1", "true", "yes")
+
+
 def _links(number: str) -> dict[str, str]:
     return {
         "page": f"/verify/{number}",
@@ -110,6 +119,7 @@ def issue_certificate(
         org,
         idempotency_key=idempotency_key,
         verify_base_url=public_base(request),
+        allow_local_links=local_links_allowed(request),
         **body.model_dump(),
     )
     return command_out(result, response)
@@ -213,6 +223,7 @@ def get_receipt(certificate_number: CertificateNumber, ledger: LedgerDep) -> Pla
 @router.get("/volunteers/{number}/badges")
 def get_badge(
     number: str,
+    request: Request,
     ledger: LedgerDep,
     scheme_id: Annotated[str | None, Query(max_length=64)] = None,
     honour_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -226,7 +237,13 @@ def get_badge(
             "Say which badge",
             "give exactly one of the query parameters scheme_id or honour_id",
         )
-    badge = ledger.badge(number, scheme_id=scheme_id, honour_id=honour_id)
+    badge = ledger.badge(
+        number,
+        scheme_id=scheme_id,
+        honour_id=honour_id,
+        public_base_url=public_base(request),
+        allow_local_links=local_links_allowed(request),
+    )
     return JSONResponse(badge, media_type=VC_MEDIA_TYPE, headers=NO_CACHE)
 
 
@@ -267,6 +284,7 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
     try:
         verify_proof(credential)
         proof = credential["proof"]
+        proof = proof[0] if isinstance(proof, list) and len(proof) == 1 else proof
         issuer_key = resolve_did_key(str(proof["verificationMethod"]))
     except (LedgerError, KeyError, TypeError) as error:
         return Verdict(False, f"the credential's signature does not verify: {error}"), None

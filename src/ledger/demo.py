@@ -44,8 +44,11 @@ def _seeded_number(rng: random.Random) -> str:
     return "V" + "".join(rng.choice(alphabet) for _ in range(13))
 
 
-def build_demo(ledger: Ledger, *, volunteers: int = 300, seed: int = 7) -> dict[str, Any]:
-    """Fill an empty ledger with a city; return what was made."""
+def build_demo(
+    ledger: Ledger, *, volunteers: int = 300, seed: int = 7, public_url: str | None = None
+) -> dict[str, Any]:
+    """Fill an empty ledger with a city; return what was made. Certificates link to
+    ``public_url`` (where the demo will be served; local addresses allowed, it is a demo)."""
     rng = random.Random(seed)
     city = DemoCity()
     anchors = ledger.create(
@@ -61,7 +64,7 @@ def build_demo(ledger: Ledger, *, volunteers: int = 300, seed: int = 7) -> dict[
     _activities_and_hours(ledger, city, rng)
     _transfers(ledger, city, rng)
     _honours_and_credit(ledger, city, rng)
-    _certificates(ledger, city)
+    _certificates(ledger, city, public_url)
     note = ledger.log.sign_checkpoint()
     return {
         "anchors": anchors,
@@ -290,7 +293,7 @@ def _honours_and_credit(ledger: Ledger, city: DemoCity, rng: random.Random) -> N
             city.count("credit donations")
 
 
-def _certificates(ledger: Ledger, city: DemoCity) -> None:
+def _certificates(ledger: Ledger, city: DemoCity, public_url: str | None) -> None:
     """Certificates for the three busiest volunteers; the third is revoked, to show how."""
     ranked = sorted(city.volunteers, key=lambda n: (-ledger.service_account(n).approved_minutes, n))
     for i, number in enumerate(ranked[:3]):
@@ -302,6 +305,8 @@ def _certificates(ledger: Ledger, city: DemoCity) -> None:
             issuer_contact="Changzhi Volunteer Federation, +86 355 000 0000",
             include_masked_name=True,
             idempotency_key=f"certificate-{i}",
+            verify_base_url=public_url,
+            allow_local_links=True,
         )
         city.certificates.append(issued.value["certificate_number"])
         city.count("certificates")

@@ -12,7 +12,9 @@ from uuid import UUID
 from .application import LedgerEvents
 from .commands.activities import ActivityCommands
 from .commands.awards import AwardCommands
+from .commands.badges import BadgeCommands
 from .commands.certificates import CertificateCommands
+from .commands.credential_status import CredentialStatusCommands
 from .commands.organisations import OrganisationCommands
 from .commands.queries import QueryCommands
 from .commands.service import ServiceCommands
@@ -49,6 +51,8 @@ class Ledger(
     TimeBankCommands,
     CertificateCommands,
     QueryCommands,
+    BadgeCommands,
+    CredentialStatusCommands,
 ):
     """A ledger in one store. Thread-safe for commands; open one per process."""
 

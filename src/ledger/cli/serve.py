@@ -53,10 +53,12 @@ def run_apikey(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    public = os.environ.get("LEDGER_PUBLIC_URL") or default_public_url(args.host, args.port)
     if args.demo:
-        _fill_demo(args)
-    public = os.environ.get("LEDGER_PUBLIC_URL") or f"http://{args.host}:{args.port}"
+        _fill_demo(args, public)
     env = {"LEDGER_DATABASE_URL": args.db, "LEDGER_PUBLIC_URL": public}
+    if args.demo:
+        env["LEDGER_ALLOW_LOCAL_LINKS"] = "true"
     runner = None
     if args.workers > 1:
         env["LEDGER_RUN_PROJECTIONS"] = "false"
@@ -89,14 +91,22 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fill_demo(args: argparse.Namespace) -> None:
+def default_public_url(host: str, port: int) -> str:
+    """Without LEDGER_PUBLIC_URL, links name the address served; a wildcard bind address
+    names no host, so links then use loopback (accepted for a demo only)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _fill_demo(args: argparse.Namespace, public_url: str) -> None:
     from api.apikeys import create_api_key
 
     from ..demo import build_demo
 
     with open_ledger(args) as ledger:
         if ledger.log_size() == 0:
-            made = build_demo(ledger, volunteers=args.volunteers)
+            made = build_demo(ledger, volunteers=args.volunteers, public_url=public_url)
             print(f"demo city built: {made['log_size']} events")
         root = ledger.directory.require_ledger().root_org
         secret = create_api_key(
