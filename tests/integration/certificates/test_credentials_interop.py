@@ -11,46 +11,14 @@ except under CI, where it must run.
 from __future__ import annotations
 
 import copy
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from credential_samples import Samples, build_samples
+from interop_verifiers import run_verifiers
 
 from ledger.credentials.status_list import encode_list
-
-INTEROP = Path(__file__).parents[2] / "interop"
-CONTEXTS = Path(__file__).parents[3] / "src/ledger/credentials/contexts"
-
-
-def node_or_skip() -> str:
-    node = shutil.which("node")
-    installed = (INTEROP / "node_modules/@digitalbazaar/vc").is_dir()
-    if node and installed:
-        return node
-    reason = "node is not on PATH" if not node else "run `npm ci` in tests/interop first"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the interop tests must run in CI: {reason}")
-    pytest.skip(reason)
-
-
-def run_verifiers(
-    credentials: dict[str, dict[str, Any]], documents: dict[str, dict[str, Any]], tmp_path: Path
-) -> dict[str, dict[str, Any]]:
-    node = node_or_skip()
-    source = tmp_path / "credentials.json"
-    source.write_text(json.dumps({"credentials": credentials, "documents": documents}))
-    done = subprocess.run(
-        [node, str(INTEROP / "verify.mjs"), str(source), str(CONTEXTS)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=INTEROP,
-    )
-    assert done.returncode == 0, done.stderr
-    answer: dict[str, dict[str, Any]] = json.loads(done.stdout)
-    return answer
 
 
 def status_lists(samples: Samples, credentials: dict[str, dict[str, Any]]) -> dict[str, Any]:

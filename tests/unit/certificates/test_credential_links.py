@@ -96,3 +96,14 @@ def test_every_link_starts_with_the_base() -> None:
     ]
     assert all(url.startswith("https://volunteer.example.org/ledger/") for url in urls)
     assert urls[4].endswith("/stars/city%2Fstars/2") and urls[5].endswith("/honours/h%201")
+
+
+def test_serving_on_a_wildcard_address_links_to_loopback_not_to_the_wildcard() -> None:
+    from ledger.cli.serve import default_public_url
+
+    assert default_public_url("0.0.0.0", 8000) == "http://127.0.0.1:8000"
+    assert default_public_url("::", 8000) == "http://127.0.0.1:8000"
+    assert default_public_url("::1", 8000) == "http://[::1]:8000"
+    assert default_public_url("volunteer.example.org", 80) == "http://volunteer.example.org:80"
+    with pytest.raises(UnsafeLinkError):
+        public_base_url(default_public_url("0.0.0.0", 8000))
