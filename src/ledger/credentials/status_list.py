@@ -51,14 +51,18 @@ def encode_list(set_bits: Iterable[int], length: int = MINIMUM_BITS) -> str:
 
 
 def decode_list(encoded: str) -> bytes:
-    """The bitstring in ``encodedList``; InvalidInputError when it is not one."""
+    """The bitstring in ``encodedList``; InvalidInputError when it is not one (strict
+    base64url, GZIP, at least the specification's minimum length)."""
     if not encoded.startswith("u"):
         raise InvalidInputError("encodedList is not multibase base64url ('u' prefix)")
+    text = encoded[1:] + "=" * (-len(encoded[1:]) % 4)
     try:
-        packed = base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded[1:]) % 4))
-        return gzip.decompress(packed)
+        bitstring = gzip.decompress(base64.b64decode(text, altchars=b"-_", validate=True))
     except (ValueError, OSError, EOFError) as error:
         raise InvalidInputError(f"encodedList does not decode: {error}") from None
+    if len(bitstring) * 8 < MINIMUM_BITS:
+        raise InvalidInputError(f"encodedList holds fewer than {MINIMUM_BITS} bits")
+    return bitstring
 
 
 def bit_is_set(bitstring: bytes, index: int) -> bool:

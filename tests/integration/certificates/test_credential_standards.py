@@ -16,7 +16,7 @@ import pytest
 from credential_samples import SCHEME, Samples, build_samples
 from pyld import jsonld
 
-from ledger import NotFoundError
+from ledger import InvalidInputError, NotFoundError
 from ledger.credentials import did_key, verify_proof
 from ledger.credentials.jsonld_documents import (
     LEDGER_CONTEXT_FILE,
@@ -229,3 +229,32 @@ def test_status_lists_for_unknown_awards_are_refused(samples: Samples) -> None:
         ledger.badge_status_list(number, honour_id="no-such-honour")
     with pytest.raises(NotFoundError):
         ledger.certificate_status_list("C2025-AAAAAAAAAA")
+
+
+def test_withdrawing_a_star_flips_the_bit_of_that_level_only() -> None:
+    samples = build_samples()
+    ledger, town = samples.ledger, samples.town
+    star = ledger.badge(town.number, scheme_id=SCHEME)  # 2 stars: 245 minutes, threshold 3 h
+    record = town.approved("org-a", town.number, 480, "legal-aid")  # 3 stars
+    three = ledger.badge(town.number, scheme_id=SCHEME)
+    assert "3 stars" in three["name"]
+
+    def bit(badge: dict[str, Any]) -> bool:
+        url = badge["credentialStatus"]["statusListCredential"]
+        level = int(url.rsplit("/", 1)[1])
+        status_list = ledger.badge_status_list(town.number, scheme_id=SCHEME, level=level)
+        assert status_list["id"] == url
+        return status_bit(badge, {url: status_list})
+
+    assert not bit(star) and not bit(three)
+    ledger.void_record("city", record_id=record, grounds="not volunteering", idempotency_key="v")
+    assert bit(three) and not bit(star)
+
+
+def test_a_status_list_is_only_for_the_volunteers_own_award(samples: Samples) -> None:
+    with pytest.raises(NotFoundError):
+        samples.ledger.badge_status_list(samples.town.stranger, honour_id=samples.honour_id)
+    with pytest.raises(NotFoundError):
+        samples.ledger.badge_status_list(samples.town.stranger, scheme_id=SCHEME, level=1)
+    with pytest.raises(InvalidInputError):
+        samples.ledger.badge_status_list(samples.town.number, scheme_id=SCHEME)
