@@ -298,6 +298,9 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
             f"the credential's signature verifies, but its key {issuer_key.key_id} is not "
             "registered in this ledger",
         ), None
+    withdrawn = _award_withdrawn(ledger, credential)
+    if withdrawn is not None:
+        return Verdict(False, withdrawn, {"issuer": info.org_id, "key_id": info.key_id}), None
     return Verdict(
         True,
         f"the credential's signature verifies with key {issuer_key.key_id} of "
@@ -309,6 +312,22 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
             "key_revoked_at": info.revoked_at,
         },
     ), None
+
+
+def _award_withdrawn(ledger: Ledger, credential: dict[str, Any]) -> str | None:
+    """Why a badge of this ledger no longer stands (its honour revoked, its star level no
+    longer held), read from the log as its Bitstring Status List would say; else None."""
+    statuses = credential.get("credentialStatus")
+    for status in statuses if isinstance(statuses, list) else [statuses]:
+        if not isinstance(status, dict) or status.get("type") != "BitstringStatusListEntry":
+            continue
+        try:
+            award = ledger.badge_award(str(status.get("statusListCredential")))
+        except NotFoundError:
+            continue
+        if award.revoked:
+            return f"the award {award.name!r} no longer stands (its status list says revoked)"
+    return None
 
 
 @router.post("/verify")

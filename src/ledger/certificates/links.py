@@ -11,10 +11,15 @@ demo (``allow_local=True``).
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import quote, urlsplit
+import re
+from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import InvalidInputError
 
+BADGE_STATUS_PATH = re.compile(
+    r"/status-lists/badges/(?P<number>V[A-Z2-7]{13})/"
+    r"(?:stars/(?P<scheme>[^/]+)/(?P<level>[1-9][0-9]?)|honours/(?P<honour>[^/]+))$"
+)
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa")
 
@@ -93,3 +98,16 @@ class CredentialLinks:
 
     def honour_status_list(self, number: str, honour_id: str) -> str:
         return f"{self.base}/status-lists/badges/{number}/honours/{quote(honour_id, safe='')}"
+
+
+def parse_badge_status_list_url(
+    url: str,
+) -> tuple[str, str | None, int | None, str | None] | None:
+    """``(number, scheme_id, level, honour_id)`` from a badge status list URL made by
+    :class:`CredentialLinks` (on any host), or None when ``url`` is not one."""
+    match = BADGE_STATUS_PATH.search(urlsplit(url).path)
+    if match is None:
+        return None
+    if match["honour"] is not None:
+        return match["number"], None, None, unquote(match["honour"])
+    return match["number"], unquote(match["scheme"]), int(match["level"]), None

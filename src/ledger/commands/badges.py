@@ -32,7 +32,16 @@ class Award:
     awarded_at: str
     achievement_type: str
     revoked: bool
-    status_list_url: str
+    number: str
+    scheme_id: str | None = None
+    level: int | None = None
+    honour_id: str | None = None
+
+    def status_list_url(self, links: CredentialLinks) -> str:
+        """Where the badge's own Bitstring Status List is served."""
+        if self.honour_id is not None:
+            return links.honour_status_list(self.number, self.honour_id)
+        return links.star_status_list(self.number, str(self.scheme_id), int(self.level or 0))
 
 
 class BadgeCommands(CommandHost):
@@ -52,9 +61,9 @@ class BadgeCommands(CommandHost):
             raise InvalidInputError("name exactly one of scheme_id and honour_id")
         if scheme_id is not None:
             level = self._star_level(number, scheme_id)
-            award = self.star_award(number, scheme_id, level, links)
+            award = self.star_award(number, scheme_id, level)
         else:
-            award = self.honour_award(number, str(honour_id), links)
+            award = self.honour_award(number, str(honour_id))
         if award.revoked:
             raise NotFoundError(f"volunteer {number} no longer holds {award.name!r}")
         signer = self.signer_for(award.org)
@@ -68,7 +77,7 @@ class BadgeCommands(CommandHost):
             number=number,
             awarded_at=award.awarded_at,
             achievement_type=award.achievement_type,
-            status_list_url=award.status_list_url,
+            status_list_url=award.status_list_url(links),
         )
         method = did_key_verification_method(signer.public_key)
         return as_proof_set(add_proof(unsigned, signer, method, award.awarded_at))
@@ -88,7 +97,7 @@ class BadgeCommands(CommandHost):
             raise NotFoundError(f"volunteer {number} holds no star of {scheme_id}")
         return level
 
-    def star_award(self, number: str, scheme_id: str, level: int, links: CredentialLinks) -> Award:
+    def star_award(self, number: str, scheme_id: str, level: int) -> Award:
         """The star ``level`` under ``scheme_id`` as last attained; revoked once the volunteer
         holds a lower level."""
         attained = [
@@ -114,10 +123,12 @@ class BadgeCommands(CommandHost):
             awarded_at=attained[-1].occurred_at,
             achievement_type="CommunityService",
             revoked=held < level,
-            status_list_url=links.star_status_list(number, scheme_id, level),
+            number=number,
+            scheme_id=scheme_id,
+            level=level,
         )
 
-    def honour_award(self, number: str, honour_id: str, links: CredentialLinks) -> Award:
+    def honour_award(self, number: str, honour_id: str) -> Award:
         """The honour as granted; revoked once a ``HonourRevoked`` names it."""
         account = self.events(service_account_id(number))
         granted = [
@@ -137,5 +148,6 @@ class BadgeCommands(CommandHost):
             revoked=any(
                 e.type == "HonourRevoked" and e.data["honour_id"] == honour_id for e in account
             ),
-            status_list_url=links.honour_status_list(number, honour_id),
+            number=number,
+            honour_id=honour_id,
         )

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..certificates.links import CredentialLinks
+from ..certificates.links import CredentialLinks, parse_badge_status_list_url
 from ..credentials import add_proof, did_key, did_key_verification_method
 from ..credentials._datetime import format_datetime
 from ..credentials.status_list import status_list_credential
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, NotFoundError
 from .badges import Award
 from .base import CommandHost
 
@@ -49,12 +49,25 @@ class CredentialStatusCommands(CommandHost):
         links = self.credential_links(public_base_url, allow_local=allow_local_links)
         award: Award
         if scheme_id is not None and level is not None and honour_id is None:
-            award = self.star_award(number, scheme_id, level, links)
+            award = self.star_award(number, scheme_id, level)
         elif honour_id is not None and scheme_id is None and level is None:
-            award = self.honour_award(number, honour_id, links)
+            award = self.honour_award(number, honour_id)
         else:
             raise InvalidInputError("name a star (scheme_id and level) or an honour (honour_id)")
-        return self._signed_status_list(award.org, award.status_list_url, revoked=award.revoked)
+        url = award.status_list_url(links)
+        return self._signed_status_list(award.org, url, revoked=award.revoked)
+
+    def badge_award(self, status_list_url: str) -> Award:
+        """The award behind a badge status list URL of this ledger's shape (any host), read
+        without signing anything: how ``POST /verify`` learns that a badge no longer stands.
+        NotFoundError when the URL is not one or the award is not in this ledger."""
+        found = parse_badge_status_list_url(status_list_url)
+        if found is None:
+            raise NotFoundError(f"{status_list_url!r} is not a badge status list of this ledger")
+        number, scheme_id, level, honour_id = found
+        if honour_id is not None:
+            return self.honour_award(number, honour_id)
+        return self.star_award(number, str(scheme_id), int(level or 0))
 
     def _signed_status_list(self, org: str, url: str, *, revoked: bool) -> dict[str, Any]:
         signer = self.signer_for(org)
@@ -76,8 +89,8 @@ class CredentialStatusCommands(CommandHost):
     def certificate(self, certificate_number: str) -> dict[str, Any]:
         raise NotImplementedError
 
-    def star_award(self, number: str, scheme_id: str, level: int, links: CredentialLinks) -> Award:
+    def star_award(self, number: str, scheme_id: str, level: int) -> Award:
         raise NotImplementedError
 
-    def honour_award(self, number: str, honour_id: str, links: CredentialLinks) -> Award:
+    def honour_award(self, number: str, honour_id: str) -> Award:
         raise NotImplementedError

@@ -507,12 +507,15 @@ def test_honour_badges_name_a_status_list_that_follows_the_revocation(http: Http
     ).json()
     url = badge["credentialStatus"]["statusListCredential"].removeprefix(BASE)
     before = http.client.get(url).json()["credentialSubject"]["encodedList"]
+    assert http.client.post("/verify", json=badge).json()["valid"] is True
     ledger.revoke_honour(
         "org-a", recipient_kind="volunteer", recipient=town.number, honour_id=honour_id,
         reason="granted by mistake", idempotency_key="unhonour",
     )
     after = http.client.get(url).json()["credentialSubject"]["encodedList"]
     assert before != after
+    answer = http.client.post("/verify", json=badge).json()
+    assert answer["valid"] is False and "no longer stands" in answer["reason"]
     problem(http.client.get(f"/status-lists/badges/{town.number}/honours/nothing"), 404)
     problem(http.client.get(f"/status-lists/badges/{town.number}/stars/x/99"), 422)
 

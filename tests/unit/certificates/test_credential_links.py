@@ -107,3 +107,22 @@ def test_serving_on_a_wildcard_address_links_to_loopback_not_to_the_wildcard() -
     assert default_public_url("volunteer.example.org", 80) == "http://volunteer.example.org:80"
     with pytest.raises(UnsafeLinkError):
         public_base_url(default_public_url("0.0.0.0", 8000))
+
+
+def test_badge_status_list_urls_parse_back_on_any_host() -> None:
+    from ledger.certificates.links import parse_badge_status_list_url
+
+    links = CredentialLinks("https://a.example/x")
+    star = links.star_status_list("VAAAAAAAAAAAAA", "city/stars", 2)
+    honour = links.honour_status_list("VAAAAAAAAAAAAA", "h 1/2")
+    assert parse_badge_status_list_url(star) == ("VAAAAAAAAAAAAA", "city/stars", 2, None)
+    assert parse_badge_status_list_url(honour) == ("VAAAAAAAAAAAAA", None, None, "h 1/2")
+    moved = honour.replace("https://a.example/x", "http://127.0.0.1:9")
+    assert parse_badge_status_list_url(moved) == ("VAAAAAAAAAAAAA", None, None, "h 1/2")
+    for url in (
+        "https://a.example/status-lists/certificates/C2025-AAAAAAAAAA",
+        "https://a.example/status-lists/badges/VAAAAAAAAAAAAA/stars/s/0",
+        "https://a.example/status-lists/badges/nobody/honours/h",
+        star + "/more",
+    ):
+        assert parse_badge_status_list_url(url) is None, url
