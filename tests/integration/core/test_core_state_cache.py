@@ -1,0 +1,139 @@
+"""Commands decide on cached verified states, and a changed database row never slips past.
+
+A ledger keeps the states its commands built (see ``ledger.state_cache``) and fast-forwards
+them by the events stored since. Each test warms that cache, changes the store behind the
+ledger's back as an operator with database access could, and shows that the next command either
+refuses, naming the event, or decides exactly as a ledger with no cache would; and that the audit,
+which replays everything from the log, still finds what the cache does not re-read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from core_support import SQL_STORES, create_city, notification_count, tamper_sql, tamper_state
+
+from ledger import Ledger, TamperedEventError
+from ledger.audit import StoreSource, audit
+from ledger.model.aggregates import Volunteer
+from ledger.model.ids import volunteer_aggregate_id
+from ledger.state_cache import leaf_hash_of
+
+PURPOSE = "certificate-name"
+
+
+def consent(ledger: Ledger, number: str, key: str, give: bool = True) -> None:
+    command = ledger.give_consent if give else ledger.withdraw_consent
+    command("org-a", number=number, purpose=PURPOSE, idempotency_key=key)
+
+
+def warmed(open_ledger: Callable[..., Ledger], url: str) -> tuple[Ledger, str]:
+    """A city whose volunteer aggregate is in the ledger's cache after three commands."""
+    ledger = open_ledger(url)
+    number = create_city(ledger)["number"]
+    consent(ledger, number, "c-1")
+    consent(ledger, number, "c-2", give=False)
+    consent(ledger, number, "c-3")
+    entry = ledger.writer.cache.take(volunteer_aggregate_id(number))
+    assert entry is not None and entry.state.version == 4
+    ledger.writer.cache.put(entry.state, entry.last_leaf_hash)
+    return ledger, number
+
+
+def flip_last_byte_of_data(envelope: bytes) -> bytes:
+    marker = envelope.index(PURPOSE.encode())
+    return envelope[:marker] + b"C" + envelope[marker + 1 :]
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_command_fast_forwards_by_reading_only_the_new_events(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    other = open_ledger(url, keystore=ledger.keystore)
+    consent(other, number, "elsewhere", give=False)
+    hits = ledger.writer.cache.hits
+    consent(ledger, number, "c-4")
+    assert ledger.writer.cache.hits == hits + 1
+    entry = ledger.writer.cache.take(volunteer_aggregate_id(number))
+    assert entry is not None and entry.state.version == 6
+    assert isinstance(entry.state, Volunteer) and entry.state.consents == {PURPOSE: True}
+    events = ledger.events(volunteer_aggregate_id(number))
+    assert entry.last_leaf_hash == leaf_hash_of(events[-1].envelope)
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_changed_event_stored_after_the_cached_version_is_refused(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    other = open_ledger(url, keystore=ledger.keystore)
+    consent(other, number, "elsewhere", give=False)
+    newest = other.events(volunteer_aggregate_id(number))[-1]
+    assert newest.notification_id is not None
+    tamper_state(ledger, newest.notification_id, flip_last_byte_of_data(newest.envelope))
+    count = notification_count(ledger)
+    with pytest.raises(TamperedEventError, match=str(volunteer_aggregate_id(number))):
+        consent(ledger, number, "c-4")
+    assert notification_count(ledger) == count
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_changed_last_cached_event_drops_the_entry_and_is_refused(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    last = ledger.events(volunteer_aggregate_id(number))[-1]
+    assert last.notification_id is not None
+    tamper_state(ledger, last.notification_id, flip_last_byte_of_data(last.envelope))
+    count = notification_count(ledger)
+    with pytest.raises(TamperedEventError, match=str(volunteer_aggregate_id(number))):
+        consent(ledger, number, "c-4", give=False)
+    assert notification_count(ledger) == count
+    assert ledger.writer.cache.take(volunteer_aggregate_id(number)) is None
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_deleted_tail_makes_the_command_decide_as_a_fresh_ledger_would(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    last = ledger.events(volunteer_aggregate_id(number))[-1]
+    table = getattr(ledger.recorder, "events_table_name", "stored_events")
+    tamper_sql(
+        ledger,
+        f"DELETE FROM {{schema}}.{table} WHERE originator_id=%s AND originator_version=%s",
+        (str(last.originator_id) if kind == "postgresql" else last.originator_id.hex, 4),
+    )
+    # The cache remembered version 4 (consent given); the store now ends at version 3
+    # (consent withdrawn). The command must see what the store holds, not what it remembers.
+    ctx = ledger.writer.context("org-a", "2025-03-03T09:00:00Z")
+    state = ctx.state(Volunteer, volunteer_aggregate_id(number))
+    ctx.discard()
+    assert state.version == 3 and state.consents == {PURPOSE: False}
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_an_event_changed_before_the_cached_version_is_found_by_the_audit(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    first_consent = ledger.events(volunteer_aggregate_id(number))[1]
+    assert first_consent.notification_id is not None
+    tamper_state(
+        ledger, first_consent.notification_id, flip_last_byte_of_data(first_consent.envelope)
+    )
+    # This process verified that event before it was changed, and does not read it again...
+    consent(ledger, number, "c-4", give=False)
+    # ...but a fresh reader, and the audit replaying the whole log, find it.
+    with pytest.raises(TamperedEventError, match=str(volunteer_aggregate_id(number))):
+        open_ledger(url).events(volunteer_aggregate_id(number))
+    report = audit(StoreSource(ledger), workers=1, progress=False)
+    assert not report.clean
+    assert any(f.leaf_index == first_consent.leaf_index for f in report.findings)
