@@ -75,7 +75,7 @@ class TimeBankCommands(CommandHost):
         }
 
         def decide(ctx: Context) -> dict[str, Any]:
-            transfer_id = _stage_transfer(
+            transfer_id = stage_transfer(
                 ctx, bank_id, from_account, to_account, amount, kind, reverses
             )
             return {"transfer_id": transfer_id}
@@ -109,7 +109,7 @@ class TimeBankCommands(CommandHost):
                 holding = surplus_holding(bank_id, number)
                 balance = ctx.state(Account, account_aggregate_id(holding)).balance
                 if balance > 0:
-                    _stage_transfer(ctx, bank_id, holding, target, balance, "collection", None)
+                    stage_transfer(ctx, bank_id, holding, target, balance, "collection", None)
                     collected[number] = balance
             return {"collected": collected}
 
@@ -167,7 +167,7 @@ class TimeBankCommands(CommandHost):
         }
 
 
-def _stage_transfer(
+def stage_transfer(
     ctx: Context,
     bank_id: str,
     from_account: str,
