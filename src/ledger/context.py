@@ -48,6 +48,7 @@ class Context:
         self._cache = cache
         self._read_tail = read_tail
         self._last_leaf: dict[UUID, bytes] = {}
+        self._loaded_at: dict[UUID, int] = {}
 
     def state(self, cls: type[S], aggregate_id: UUID) -> S:
         """The aggregate's current state, including events staged by this command."""
@@ -62,12 +63,14 @@ class Context:
     def _load(self, cls: type[S], aggregate_id: UUID) -> S:
         """The stored state: the cached one fast-forwarded, or rebuilt from the first event."""
         if self._cache is not None and self._read_tail is not None:
-            entry = self._cache.take(aggregate_id)
+            entry = self._cache.take(aggregate_id) or self._cache.from_snapshot(aggregate_id)
             if entry is not None and type(entry.state) is cls:
                 tail = self._read_tail(aggregate_id, entry.state.version, entry.last_leaf_hash)
                 if tail is not None:
                     self._last_leaf[aggregate_id] = entry.last_leaf_hash
+                    self._loaded_at[aggregate_id] = entry.state.version
                     return self._apply_all(entry.state, tail)
+        self._loaded_at[aggregate_id] = 0
         return self._apply_all(cls(aggregate_id=aggregate_id), self._read_events(aggregate_id))
 
     def _apply_all(self, state: S, events: Sequence[SignedEvent]) -> S:
@@ -87,6 +90,7 @@ class Context:
             leaf = self._last_leaf.get(aggregate_id)
             if leaf is not None:
                 self._cache.put(state, leaf)
+                self._cache.persist_if_due(state, leaf, self._loaded_at.get(aggregate_id, 0))
         self._states = {}
 
     def discard(self) -> None:

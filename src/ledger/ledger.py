@@ -24,6 +24,7 @@ from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .personal_data import PersonalDataStore
 from .projections import Projections, ViewDatabase
 from .signing import Signer
+from .snapshots import SnapshotStore, log_key_of
 from .storage.url import StoreURL, parse_store_url
 from .transparency import CheckpointSchedule, TransparencyLog
 from .trust import TrustDirectory
@@ -76,6 +77,7 @@ class Ledger(
         self.writer = Writer(
             self.recorder, self.app.events, self.app.signed_mapper, self.directory, clock
         )
+        self.writer.cache.snapshots = SnapshotStore(self.recorder, log_key_of(self.keystore))
         self.log = TransparencyLog(self.recorder, self.directory, self.keystore, checkpoints)
 
     @classmethod

@@ -7,8 +7,9 @@ built, with the version it reached and the leaf hash of the last event applied, 
 fast-forwards it by reading only the events stored after that version (each verified, as any
 read is).
 
-Nothing here is persisted: an entry lives in this process's memory and was built only from events
-that passed verification here, so a changed database row cannot become an entry. A row changed
+An entry lives in this process's memory and was built only from events that passed verification
+here (or from an authenticated snapshot, see :mod:`ledger.snapshots`), so a changed database row
+cannot become an entry. A row changed
 *after* it was read is not re-read by later commands, except the last one, whose bytes are
 compared with the leaf hash the entry remembers (a rolled-back or rewritten tail drops the entry
 and the state is rebuilt from the first event). Older rows are the audit's to check: it replays
@@ -29,6 +30,7 @@ from uuid import UUID
 
 from .envelope import SignedEvent
 from .model.aggregates import AggregateState
+from .snapshots import SNAPSHOT_INTERVAL, SnapshotStore
 
 DEFAULT_CAPACITY = 50_000
 TailReader = Callable[[UUID, int, bytes], Sequence[SignedEvent] | None]
@@ -52,8 +54,11 @@ class VerifiedStateCache:
     """A bounded, thread-safe map from aggregate id to its verified state (least recently used
     entries are dropped first)."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, snapshots: SnapshotStore | None = None
+    ) -> None:
         self.capacity = capacity
+        self.snapshots = snapshots
         self._entries: OrderedDict[UUID, CachedState] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -71,6 +76,21 @@ class VerifiedStateCache:
             else:
                 self.hits += 1
             return entry
+
+    def from_snapshot(self, aggregate_id: UUID) -> CachedState | None:
+        """An authenticated snapshot's state, when one is stored (the caller fast-forwards it)."""
+        if self.snapshots is None:
+            return None
+        found = self.snapshots.load(aggregate_id)
+        return None if found is None else CachedState(*found)
+
+    def persist_if_due(self, state: AggregateState, last_leaf_hash: bytes, since: int) -> None:
+        """Snapshot ``state`` when it crossed a multiple of the interval since version
+        ``since`` (0: it was rebuilt from the first event), so no process replays much."""
+        if self.snapshots is None or state.version < SNAPSHOT_INTERVAL:
+            return
+        if since == 0 or state.version // SNAPSHOT_INTERVAL > since // SNAPSHOT_INTERVAL:
+            self.snapshots.save(state, last_leaf_hash)
 
     def put(self, state: AggregateState, last_leaf_hash: bytes) -> None:
         """Keep ``state``, unless a newer one was put back meanwhile."""

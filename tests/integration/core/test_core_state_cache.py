@@ -1,7 +1,8 @@
 """Commands decide on cached verified states, and a changed database row never slips past.
 
 A ledger keeps the states its commands built (see ``ledger.state_cache``) and fast-forwards
-them by the events stored since. Each test warms that cache, changes the store behind the
+them by the events stored since; a new process starts from authenticated snapshots
+(``ledger.snapshots``). Each test warms that cache, changes the store behind the
 ledger's back as an operator with database access could, and shows that the next command either
 refuses, naming the event, or decides exactly as a ledger with no cache would; and that the audit,
 which replays everything from the log, still finds what the cache does not re-read.
@@ -14,10 +15,11 @@ from collections.abc import Callable
 import pytest
 from core_support import SQL_STORES, create_city, notification_count, tamper_sql, tamper_state
 
-from ledger import Ledger, TamperedEventError
+from ledger import Ledger, SigningKey, TamperedEventError
 from ledger.audit import StoreSource, audit
 from ledger.model.aggregates import Volunteer
 from ledger.model.ids import volunteer_aggregate_id
+from ledger.snapshots import SnapshotStore
 from ledger.state_cache import leaf_hash_of
 
 PURPOSE = "certificate-name"
@@ -137,3 +139,146 @@ def test_an_event_changed_before_the_cached_version_is_found_by_the_audit(
     report = audit(StoreSource(ledger), workers=1, progress=False)
     assert not report.clean
     assert any(f.leaf_index == first_consent.leaf_index for f in report.findings)
+
+
+# Authenticated snapshots: what a new process starts from.
+
+SNAPSHOTS = "state-snapshots"
+
+
+@pytest.fixture
+def short_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshot every 4 events, so that a short history crosses the interval."""
+    monkeypatch.setattr("ledger.state_cache.SNAPSHOT_INTERVAL", 4)
+
+
+def snapshotted(open_ledger: Callable[..., Ledger], url: str) -> tuple[Ledger, str]:
+    """A city whose volunteer aggregate reached version 5, with a snapshot at version 4."""
+    ledger, number = warmed(open_ledger, url)
+    consent(ledger, number, "c-4", give=False)
+    stored = ledger.recorder.side_get(SNAPSHOTS, str(volunteer_aggregate_id(number)))
+    assert stored is not None
+    return ledger, number
+
+
+def decided(ledger: Ledger, number: str) -> Volunteer:
+    ctx = ledger.writer.context("org-a", "2025-03-03T09:00:00Z")
+    state = ctx.state(Volunteer, volunteer_aggregate_id(number))
+    ctx.discard()
+    return state
+
+
+def replayed(ledger: Ledger, number: str) -> Volunteer:
+    state = Volunteer(aggregate_id=volunteer_aggregate_id(number))
+    for event in ledger.events(volunteer_aggregate_id(number)):
+        state.apply(event, event.data)
+    return state
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_new_process_starts_from_the_snapshot_and_reads_only_newer_events(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    state = decided(fresh, number)
+    snapshots = fresh.writer.cache.snapshots
+    assert snapshots is not None and (snapshots.loaded, snapshots.rejected) == (1, 0)
+    assert state == replayed(fresh, number) and state.version == 5
+    consent(fresh, number, "c-5")
+    assert replayed(fresh, number).consents == {PURPOSE: True}
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_changed_snapshot_is_refused_and_the_state_rebuilt_from_the_events(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    key = str(volunteer_aggregate_id(number))
+    stored = ledger.recorder.side_get(SNAPSHOTS, key)
+    assert stored is not None
+    changed = stored[:-5] + bytes([stored[-5] ^ 1]) + stored[-4:]
+    tamper_sql(
+        ledger,
+        "UPDATE {schema}.ledger_side SET value=%s WHERE namespace=%s AND key=%s",
+        (changed, SNAPSHOTS, key),
+    )
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    state = decided(fresh, number)
+    snapshots = fresh.writer.cache.snapshots
+    assert snapshots is not None and (snapshots.loaded, snapshots.rejected) == (0, 1)
+    assert state == replayed(fresh, number)
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_snapshot_copied_to_another_aggregate_is_refused(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    other = ledger.register_volunteer("org-a", idempotency_key="vol-2").value["number"]
+    stored = ledger.recorder.side_get(SNAPSHOTS, str(volunteer_aggregate_id(number)))
+    assert stored is not None
+    ledger.recorder.side_put(SNAPSHOTS, str(volunteer_aggregate_id(other)), stored)
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    state = decided(fresh, str(other))
+    assert fresh.writer.cache.snapshots is not None
+    assert fresh.writer.cache.snapshots.rejected == 1
+    assert state == replayed(fresh, str(other)) and state.version == 1
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_snapshot_forged_without_the_log_key_is_refused(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    """Someone with database access writes a well-formed snapshot claiming consent was given
+    (the events say withdrawn), MACed with a key of their own: it is not believed."""
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    forged = replayed(ledger, number)
+    forged.consents = {PURPOSE: True}
+    last = ledger.events(volunteer_aggregate_id(number))[-1]
+    SnapshotStore(ledger.recorder, lambda: SigningKey.generate()).save(
+        forged, leaf_hash_of(last.envelope)
+    )
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    state = decided(fresh, number)
+    assert fresh.writer.cache.snapshots is not None
+    assert fresh.writer.cache.snapshots.rejected == 1
+    assert state.consents == {PURPOSE: False} and state == replayed(fresh, number)
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_snapshot_whose_last_event_was_changed_is_not_trusted(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    at_snapshot = ledger.events(volunteer_aggregate_id(number))[3]
+    assert at_snapshot.notification_id is not None
+    tamper_state(ledger, at_snapshot.notification_id, flip_last_byte_of_data(at_snapshot.envelope))
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    count = notification_count(ledger)
+    with pytest.raises(TamperedEventError, match=str(volunteer_aggregate_id(number))):
+        consent(fresh, number, "c-5")
+    assert notification_count(ledger) == count
+
+
+@pytest.mark.usefixtures("short_interval")
+def test_a_process_without_the_log_key_neither_reads_nor_writes_snapshots(
+    store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for("sqlite")
+    _, number = snapshotted(open_ledger, url)
+    reader = open_ledger(url)  # an empty keystore: no log key
+    state = decided(reader, number)
+    assert reader.writer.cache.snapshots is not None
+    assert reader.writer.cache.snapshots.loaded == 0
+    assert state == replayed(reader, number)
