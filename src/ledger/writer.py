@@ -10,6 +10,8 @@ returns the first result, or is refused if the content differs.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -159,7 +161,9 @@ class Writer:
             return replay
         if not isinstance(signer, Signer):
             signer = signer()
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:  # a lost race: let the winner's neighbours through before retrying
+                time.sleep(random.uniform(0, 0.002 * attempt))
             self.directory.refresh()
             ctx = self.context(org, when)
             try:
