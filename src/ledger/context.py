@@ -25,6 +25,7 @@ from .trust import TrustDirectory
 
 S = TypeVar("S", bound=AggregateState)
 EventReader = Callable[[UUID], Sequence[SignedEvent]]
+ManyReader = Callable[[dict[UUID, tuple[int, bytes | None]]], dict[UUID, list[SignedEvent] | None]]
 
 
 class Context:
@@ -37,6 +38,7 @@ class Context:
         *,
         cache: VerifiedStateCache | None = None,
         read_tail: TailReader | None = None,
+        read_many: ManyReader | None = None,
     ) -> None:
         self._read_events = read_events
         self.directory = directory
@@ -47,6 +49,7 @@ class Context:
         self._finalisers: dict[object, Callable[[Context], None]] = {}
         self._cache = cache
         self._read_tail = read_tail
+        self._read_many = read_many
         self._last_leaf: dict[UUID, bytes] = {}
         self._loaded_at: dict[UUID, int] = {}
 
@@ -59,6 +62,41 @@ class Context:
         if not isinstance(cached, cls):
             raise InvalidInputError(f"{aggregate_id} is a {cached.kind}, not a {cls.kind}")
         return cached
+
+    def prefetch(self, cls: type[S], aggregate_ids: Sequence[UUID]) -> None:
+        """Load the states of many aggregates of one kind with one read of the store (the
+        volunteers of a roster, say), each as :meth:`state` would."""
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self._states]
+        if self._read_many is None or self._cache is None or len(wanted) < 2:
+            return
+        entries = {}
+        for aggregate_id in wanted:
+            entry = self._cache.take(aggregate_id) or self._cache.from_snapshot(aggregate_id)
+            if entry is not None and type(entry.state) is cls:
+                entries[aggregate_id] = entry
+        tails = self._read_many(
+            {
+                i: (entries[i].state.version, entries[i].last_leaf_hash)
+                if i in entries
+                else (0, None)
+                for i in wanted
+            }
+        )
+        for aggregate_id in wanted:
+            entry, tail = entries.get(aggregate_id), tails.get(aggregate_id)
+            if entry is not None and tail is not None:
+                self._last_leaf[aggregate_id] = entry.last_leaf_hash
+                self._loaded_at[aggregate_id] = entry.state.version
+                state = self._apply_all(entry.state, tail)
+            elif entry is None and tail is not None:
+                self._loaded_at[aggregate_id] = 0
+                state = self._apply_all(cls(aggregate_id=aggregate_id), tail)
+            else:
+                self._loaded_at[aggregate_id] = 0
+                state = self._apply_all(
+                    cls(aggregate_id=aggregate_id), self._read_events(aggregate_id)
+                )
+            self._states[aggregate_id] = state
 
     def _load(self, cls: type[S], aggregate_id: UUID) -> S:
         """The stored state: the cached one fast-forwarded, or rebuilt from the first event."""

@@ -124,6 +124,28 @@ class Writer:
             return None
         return [self.mapper.verify(event) for event in stored[1:]]
 
+    def read_many(
+        self, starts: dict[UUID, tuple[int, bytes | None]]
+    ) -> dict[UUID, list[SignedEvent] | None]:
+        """For each aggregate, the verified events after the version given with the leaf hash of
+        its event there (or all its events, given version 0): one read of the store for all.
+        None for an aggregate whose event at that version is no longer the remembered one."""
+        rows = self.recorder.select_events_from([(i, max(v, 1)) for i, (v, _) in starts.items()])
+        found: dict[UUID, list[SignedEvent] | None] = {}
+        for aggregate_id, (version, leaf_hash) in starts.items():
+            stored = rows.get(aggregate_id, [])
+            if leaf_hash is not None:
+                if (
+                    not stored
+                    or stored[0].originator_version != version
+                    or leaf_hash_of(stored[0].state) != leaf_hash
+                ):
+                    found[aggregate_id] = None
+                    continue
+                stored = stored[1:]
+            found[aggregate_id] = [self.mapper.verify(event) for event in stored]
+        return found
+
     def context(self, org: str, occurred_at: str) -> Context:
         """A fresh context for one attempt at a command."""
         return Context(
@@ -133,6 +155,7 @@ class Writer:
             occurred_at,
             cache=self.cache,
             read_tail=self.read_tail,
+            read_many=self.read_many,
         )
 
     def run(

@@ -181,6 +181,22 @@ class LedgerRecorder(PostgresApplicationRecorder):
             params.append(limit)
         return self._rows_to_events(self._fetch(statement, params))
 
+    def select_events_from(
+        self, starts: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The events of many aggregates, each from a version on (inclusive), in one query."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        if not starts:
+            return found
+        statement = self._select + SQL(
+            "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, v) ON e.originator_id = w.id "
+            "AND e.originator_version >= w.v ORDER BY e.originator_id, e.originator_version"
+        )
+        rows = self._fetch(statement, [[i for i, _ in starts], [v for _, v in starts]])
+        for event in self._rows_to_events(rows):
+            found.setdefault(UUID(str(event.originator_id)), []).append(event)
+        return found
+
     def select_notifications(
         self,
         start: int | None,

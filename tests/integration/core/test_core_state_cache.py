@@ -330,3 +330,41 @@ def test_writers_with_their_own_caches_racing_on_one_aggregate_lose_and_double_n
     assert sorted(keys) == sorted(f"w{i}-{r}" for i in range(4) for r in range(10))
     for writer in [ledger, *writers]:
         assert decided(writer, number) == replayed(writer, number)
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_roster_loads_its_volunteers_with_one_read_and_decides_as_a_replay(
+    kind: str,
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cached, stale and never-seen volunteers alike come from one read of the store."""
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    others = [
+        str(ledger.register_volunteer("org-a", idempotency_key=f"more-{i}").value["number"])
+        for i in range(3)
+    ]
+    elsewhere = open_ledger(url, keystore=ledger.keystore)
+    consent(elsewhere, number, "elsewhere", give=False)
+    consent(elsewhere, others[0], "elsewhere-0")
+    ledger.writer.cache.take(volunteer_aggregate_id(others[1]))  # never seen by this process
+    reads: list[str] = []
+    for name in ("select_events", "select_events_from"):
+        original = getattr(ledger.recorder, name)
+
+        def counted(*args: object, _name: str = name, _original: object = original) -> object:
+            reads.append(_name)
+            return _original(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(ledger.recorder, name, counted)
+    ctx = ledger.writer.context("org-a", "2025-03-03T09:00:00Z")
+    everyone = [number, *others]
+    ctx.prefetch(Volunteer, [volunteer_aggregate_id(n) for n in everyone])
+    states = [ctx.state(Volunteer, volunteer_aggregate_id(n)) for n in everyone]
+    ctx.discard()
+    assert reads == ["select_events_from"]
+    monkeypatch.undo()
+    assert states == [replayed(ledger, n) for n in everyone]
+    assert states[0].consents == {PURPOSE: False}
