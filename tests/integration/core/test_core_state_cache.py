@@ -368,3 +368,47 @@ def test_a_roster_loads_its_volunteers_with_one_read_and_decides_as_a_replay(
     monkeypatch.undo()
     assert states == [replayed(ledger, n) for n in everyone]
     assert states[0].consents == {PURPOSE: False}
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_again(
+    kind: str,
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The insert is fenced: a key registered by another process after this one read its trust
+    directory refuses the insert (inside the serialised transaction), and the command runs
+    again on a fresh directory; one event is stored, none lost or doubled."""
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    other = open_ledger(url, keystore=ledger.keystore)
+    ledger.directory.refresh()
+    other.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
+    refresh = ledger.directory.refresh
+    skipped: list[bool] = []
+
+    def stale_once() -> None:
+        if not skipped:
+            skipped.append(True)
+            return
+        refresh()
+
+    refused: list[str] = []
+    insert = ledger.recorder.insert_events
+
+    def watched(*args: object, **kwargs: object) -> object:
+        try:
+            return insert(*args, **kwargs)  # type: ignore[arg-type]
+        except Exception as error:
+            refused.append(str(error))
+            raise
+
+    monkeypatch.setattr(ledger.directory, "refresh", stale_once)
+    monkeypatch.setattr(ledger.recorder, "insert_events", watched)
+    count = notification_count(ledger)
+    consent(ledger, number, "fenced", give=False)
+    assert len(refused) == 1
+    assert notification_count(ledger) == count + 1
+    assert ledger.recorder.unlogged_notification_ids() == []  # the refused try left nothing
+    assert decided(ledger, number).consents == {PURPOSE: False}
