@@ -22,6 +22,7 @@ stored, so a failed or concurrent command never sees a state with drafts that we
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ from .model.aggregates import AggregateState
 from .snapshots import SNAPSHOT_INTERVAL, SnapshotStore
 
 DEFAULT_CAPACITY = 50_000
+log = logging.getLogger(__name__)
 TailReader = Callable[[UUID, int, bytes], Sequence[SignedEvent] | None]
 
 
@@ -90,7 +92,10 @@ class VerifiedStateCache:
         if self.snapshots is None or state.version < SNAPSHOT_INTERVAL:
             return
         if since == 0 or state.version // SNAPSHOT_INTERVAL > since // SNAPSHOT_INTERVAL:
-            self.snapshots.save(state, last_leaf_hash)
+            try:
+                self.snapshots.save(state, last_leaf_hash)
+            except Exception as error:  # the command is stored; a snapshot is only a shortcut
+                log.warning("state snapshot of %s not saved: %s", state.aggregate_id, error)
 
     def put(self, state: AggregateState, last_leaf_hash: bytes) -> None:
         """Keep ``state``, unless a newer one was put back meanwhile."""

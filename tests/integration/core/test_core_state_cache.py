@@ -412,3 +412,27 @@ def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_agai
     assert notification_count(ledger) == count + 1
     assert ledger.recorder.unlogged_notification_ids() == []  # the refused try left nothing
     assert decided(ledger, number).consents == {PURPOSE: False}
+
+
+@pytest.mark.usefixtures("short_interval")
+def test_a_snapshot_that_cannot_be_written_does_not_fail_the_stored_command(
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ledger, number = warmed(open_ledger, store_url_for("sqlite"))
+    key = str(volunteer_aggregate_id(number))
+    ledger.recorder.side_delete(SNAPSHOTS, key)
+    ledger.writer.cache.take(volunteer_aggregate_id(number))  # rebuilt: due for a snapshot
+    attempts: list[str] = []
+
+    def broken(*args: object) -> None:
+        attempts.append(str(args[1]))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ledger.recorder, "side_put", broken)
+    count = notification_count(ledger)
+    consent(ledger, number, "c-4", give=False)
+    assert attempts == [key]
+    assert notification_count(ledger) == count + 1
+    assert ledger.recorder.side_get(SNAPSHOTS, key) is None
