@@ -28,6 +28,7 @@ from .personal_data import PersonalDataStore
 from .privacy.keyring import Keyring, keyring_for
 from .projections import Projections, ViewDatabase
 from .signing import Signer
+from .snapshots import SnapshotStore, log_key_of
 from .storage.url import StoreURL, parse_store_url
 from .transparency import CheckpointSchedule, TransparencyLog
 from .trust import TrustDirectory
@@ -86,6 +87,7 @@ class Ledger(
         self.writer = Writer(
             self.recorder, self.app.events, self.app.signed_mapper, self.directory, clock
         )
+        self.writer.cache.snapshots = SnapshotStore(self.recorder, log_key_of(self.keystore))
         self.log = TransparencyLog(self.recorder, self.directory, self.keystore, checkpoints)
 
     @classmethod

@@ -1,6 +1,7 @@
 """The one write path: decide, sign, authorise, store with the log and the idempotency claim.
 
-A command runs its decision against freshly read state, signs every staged event with the acting
+A command runs its decision against current verified state (cached states fast-forwarded by the
+events stored since, see :mod:`ledger.state_cache`), signs every staged event with the acting
 organisation's key, and stores the events, their Merkle leaves and the idempotency claim in one
 transaction. A lost race for an aggregate is retried with fresh state; a reused idempotency key
 returns the first result, or is refused if the content differs.
@@ -9,6 +10,8 @@ returns the first result, or is refused if the content differs.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +43,7 @@ from .errors import (
 from .mapper import SignedEventMapper
 from .model.registry import Draft, spec_for
 from .signing import Signer, VerifyingKey
+from .state_cache import VerifiedStateCache, leaf_hash_of
 from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol
 from .trust import GENESIS, KEY_TOPICS, TrustDirectory
 
@@ -94,15 +98,65 @@ class Writer:
         mapper: SignedEventMapper,
         directory: TrustDirectory,
         clock: Callable[[], datetime],
+        cache: VerifiedStateCache | None = None,
     ) -> None:
         self.recorder = recorder
         self.events = events
         self.mapper = mapper
         self.directory = directory
         self.clock = clock
+        self.cache = cache if cache is not None else VerifiedStateCache()
 
     def read_events(self, aggregate_id: UUID) -> list[SignedEvent]:
         return list(self.events.get(aggregate_id))  # type: ignore[arg-type]
+
+    def read_tail(
+        self, aggregate_id: UUID, version: int, leaf_hash: bytes
+    ) -> list[SignedEvent] | None:
+        """The verified events after ``version``, or None when the stored event at ``version``
+        is no longer the one whose leaf hash the caller remembers (the state must be rebuilt)."""
+        stored = self.recorder.select_events(aggregate_id, gt=version - 1)
+        if (
+            not stored
+            or stored[0].originator_version != version
+            or leaf_hash_of(stored[0].state) != leaf_hash
+        ):
+            return None
+        return [self.mapper.verify(event) for event in stored[1:]]
+
+    def read_many(
+        self, starts: dict[UUID, tuple[int, bytes | None]]
+    ) -> dict[UUID, list[SignedEvent] | None]:
+        """For each aggregate, the verified events after the version given with the leaf hash of
+        its event there (or all its events, given version 0): one read of the store for all.
+        None for an aggregate whose event at that version is no longer the remembered one."""
+        rows = self.recorder.select_events_from([(i, max(v, 1)) for i, (v, _) in starts.items()])
+        found: dict[UUID, list[SignedEvent] | None] = {}
+        for aggregate_id, (version, leaf_hash) in starts.items():
+            stored = rows.get(aggregate_id, [])
+            if leaf_hash is not None:
+                if (
+                    not stored
+                    or stored[0].originator_version != version
+                    or leaf_hash_of(stored[0].state) != leaf_hash
+                ):
+                    found[aggregate_id] = None
+                    continue
+                stored = stored[1:]
+            found[aggregate_id] = [self.mapper.verify(event) for event in stored]
+        return found
+
+    def context(self, org: str, occurred_at: str) -> Context:
+        """A fresh context for one attempt at a command."""
+        return Context(
+            self.read_events,
+            self.directory,
+            org,
+            occurred_at,
+            cache=self.cache,
+            read_tail=self.read_tail,
+            read_many=self.read_many,
+        )
 
     def run(
         self,
@@ -130,22 +184,32 @@ class Writer:
             return replay
         if not isinstance(signer, Signer):
             signer = signer()
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:  # a lost race: let the winner's neighbours through before retrying
+                time.sleep(random.uniform(0, 0.002 * attempt))
             self.directory.refresh()
-            ctx = Context(self.read_events, self.directory, org, when)
+            ctx = self.context(org, when)
             try:
                 value = decide(ctx)
                 ctx.finish()
+                sealed = [
+                    self._seal(d, self._signer(d, org, signer, other_signers), idempotency_key)
+                    for d in ctx.drafts
+                ]
+                result = self._store(sealed, org, idempotency_key, request, value)
             except LedgerError:
+                ctx.discard()
                 replay = self._replay(org, idempotency_key, request)
                 if replay is not None:
                     return replay
                 raise
-            sealed = [
-                self._seal(d, self._signer(d, org, signer, other_signers), idempotency_key)
-                for d in ctx.drafts
-            ]
-            result = self._store(sealed, org, idempotency_key, request, value)
+            except BaseException:
+                ctx.discard()
+                raise
+            if result is not None and not result.replayed:
+                ctx.keep(sealed)
+                return result
+            ctx.discard()
             if result is not None:
                 return result
         raise ConcurrencyConflictError(
@@ -177,7 +241,32 @@ class Writer:
         if replay is not None:
             return replay
         self.directory.refresh()
-        ctx = Context(self.read_events, self.directory, org, first["occurred_at"])
+        ctx = self.context(org, first["occurred_at"])
+        try:
+            sealed = self._check_submitted(ctx, signed, key, other_signers)
+            result = self._store(sealed, org, key, request, {})
+        except BaseException:
+            ctx.discard()
+            raise
+        if result is None:
+            ctx.discard()
+            raise ConcurrencyConflictError(
+                "another event was stored for the same aggregate first; re-read it and re-sign"
+            )
+        if result.replayed:
+            ctx.discard()
+        else:
+            ctx.keep(sealed)
+        return result
+
+    def _check_submitted(
+        self,
+        ctx: Context,
+        signed: Sequence[tuple[dict[str, Any], bytes]],
+        key: str,
+        other_signers: SignerLookup | None,
+    ) -> list[SignedEvent]:
+        org = signed[0][0]["org"]
         sealed: list[SignedEvent] = []
         for body, signature in signed:
             validate_body(body, now=self.clock())
@@ -202,12 +291,7 @@ class Writer:
             self._seal(d, self._signer(d, "", None, other_signers), key)
             for d in ctx.drafts[submitted:]
         )
-        result = self._store(sealed, org, key, request, {})
-        if result is None:
-            raise ConcurrencyConflictError(
-                "another event was stored for the same aggregate first; re-read it and re-sign"
-            )
-        return result
+        return sealed
 
     @staticmethod
     def _signer(

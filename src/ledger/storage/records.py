@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
@@ -58,6 +59,10 @@ class LedgerRecorderProtocol(Protocol):
         desc: bool = False,
         limit: int | None = None,
     ) -> Sequence[StoredEvent]: ...
+
+    def select_events_from(
+        self, starts: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]: ...
 
     def select_notifications(
         self,
