@@ -3,7 +3,7 @@ verified events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from .commands.volunteers import VolunteerCommands
 from .envelope import SignedEvent, parse_signed_body, utc_now
 from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
+from .log.witness_client import WitnessEndpoint
 from .personal_data import PersonalDataStore
 from .projections import Projections, ViewDatabase
 from .signing import Signer
@@ -59,6 +60,7 @@ class Ledger(
         keystore: Keystore | None = None,
         clock: Callable[[], datetime] = utc_now,
         checkpoints: CheckpointSchedule | None = None,
+        witnesses: Sequence[WitnessEndpoint] = (),
     ) -> None:
         self.store = url if isinstance(url, StoreURL) else parse_store_url(url)
         if self.store.kind == "sqlite":
@@ -76,7 +78,9 @@ class Ledger(
         self.writer = Writer(
             self.recorder, self.app.events, self.app.signed_mapper, self.directory, clock
         )
-        self.log = TransparencyLog(self.recorder, self.directory, self.keystore, checkpoints)
+        self.log = TransparencyLog(
+            self.recorder, self.directory, self.keystore, checkpoints, witnesses=witnesses
+        )
 
     @classmethod
     def open(cls, url: str | None = None, **options: Any) -> Ledger:
