@@ -20,6 +20,7 @@ from .routes import (
     activities,
     awards,
     certificates,
+    drafts,
     health,
     log,
     organisations,
@@ -44,6 +45,7 @@ ROUTERS = (
     log,
     reads,
     health,
+    drafts,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 

@@ -18,8 +18,9 @@ from .commands.queries import QueryCommands
 from .commands.service import ServiceCommands
 from .commands.timebank import TimeBankCommands
 from .commands.volunteers import VolunteerCommands
+from .drafting import CommandDraft, Drafted, command_arguments, drafting_as, stop_drafting
 from .envelope import SignedEvent, parse_signed_body, utc_now
-from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError
+from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .log.witness_client import WitnessEndpoint
 from .personal_data import PersonalDataStore
@@ -148,6 +149,26 @@ class Ledger(
         )
         self.after_write()
         return result
+
+    def draft(
+        self, command: str, org: str, *, key_id: str, params: dict[str, Any]
+    ) -> CommandDraft:
+        """The bodies ``command`` would store for ``org``, to be signed with its key ``key_id``
+        outside the ledger and stored with :meth:`submit_signed`; nothing is stored now.
+
+        ``params`` are the command's keyword arguments as JSON (see :mod:`ledger.drafting`).
+        """
+        arguments = command_arguments(command, params)
+        token = drafting_as(key_id)
+        try:
+            getattr(self, command)(org, **arguments)
+        except Drafted as drafted:
+            return drafted.draft
+        except TypeError as error:
+            raise InvalidInputError(f"{command}: {error}") from None
+        finally:
+            stop_drafting(token)
+        raise RuleViolationError(f"{command} has nothing to sign")
 
     def log_size(self) -> int:
         return self.recorder.log_size()
