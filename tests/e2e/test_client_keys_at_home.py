@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,9 +16,13 @@ import pytest
 import rfc8785
 from api_support import EVENT_CONTEXT, Server, start_ledger_serve
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hsm_support import new_token, token_pool
 
 from ledger import Ledger, SigningKey
 from ledger.client import LedgerClient, LedgerClientError
+from ledger.hsm import Pkcs11Keystore
+
+__all__ = ["new_token", "token_pool"]  # fixtures used here
 
 pytestmark = pytest.mark.slow
 
@@ -135,15 +139,46 @@ def test_an_api_key_acts_for_no_other_organisation(deployment: Deployment) -> No
 
 
 def test_a_revoked_key_signs_nothing_new(deployment: Deployment) -> None:
+    """A second key of org-a (so the other tests keep theirs) works, then is revoked."""
     from ledger import DirectoryKeystore
 
-    key = SigningKey.from_pem(deployment.org_key_file.read_bytes())
-    with client(deployment) as org:
+    key = SigningKey.generate()
+    operator = DirectoryKeystore(deployment.keystore)
+    with Ledger(deployment.db_url, keystore=operator) as ledger:
+        ledger.register_key("city", for_org="org-a", public_key=key.public_key,
+                            idempotency_key="org-a-second-key")  # fmt: skip
+    org = LedgerClient(deployment.server.base_url, deployment.api_key, key, org="org-a")
+    with org:
         org.register_volunteer(idempotency_key="vol-before-revocation")
-    # The city revokes org-a's key with its own root key (held by the operator here).
-    with Ledger(deployment.db_url, keystore=DirectoryKeystore(deployment.keystore)) as ledger:
+    # The city revokes it with its own root key (held by the operator here).
+    with Ledger(deployment.db_url, keystore=operator) as ledger:
         ledger.revoke_key("city", for_org="org-a", key_id=key.key_id, reason="lost laptop",
-                          idempotency_key="revoke-org-a")  # fmt: skip
-    with client(deployment) as org, pytest.raises(LedgerClientError) as caught:
+                          idempotency_key="revoke-org-a-second")  # fmt: skip
+    org = LedgerClient(deployment.server.base_url, deployment.api_key, key, org="org-a")
+    with org, pytest.raises(LedgerClientError) as caught:
         org.register_volunteer(idempotency_key="vol-after-revocation")
     assert caught.value.status == 403 and "revoked" in str(caught.value), caught.value.problem
+
+
+def test_an_organisation_signs_with_a_key_in_its_hsm(
+    deployment: Deployment, new_token: Callable[[], Pkcs11Keystore]
+) -> None:
+    """The organisation's key is generated in its token; the city registers only its public
+    half, and the client signs through PKCS#11."""
+    from ledger import DirectoryKeystore
+
+    hsm_key = new_token().generate("org-a")
+    with Ledger(deployment.db_url, keystore=DirectoryKeystore(deployment.keystore)) as ledger:
+        ledger.register_key("city", for_org="org-a", public_key=hsm_key.public_key,
+                            idempotency_key="org-a-hsm-key")  # fmt: skip
+    org = LedgerClient(deployment.server.base_url, deployment.api_key, hsm_key, org="org-a")
+    with org:
+        made = org.register_volunteer(idempotency_key="vol-hsm")
+    leaf = made.events[0].leaf_index
+    evidence = httpx.get(f"{deployment.server.base_url}/leaves/{leaf}", timeout=30).json()
+    document = json.loads(evidence["envelope"])
+    assert document["body"]["key_id"] == hsm_key.key_id
+    Ed25519PublicKey.from_public_bytes(hsm_key.public_key.raw).verify(
+        base64.b64decode(document["signature"]), EVENT_CONTEXT + rfc8785.dumps(document["body"])
+    )
+    assert evidence["key"]["registered_at_leaf"] <= leaf
