@@ -1,14 +1,19 @@
 """[trust-roots] Keys in an HSM (SoftHSM2 over PKCS#11): the log key, an automatic-award key and
 an organisation's key generated in the token, a city run with them, and what they signed checked
-with tools that share no code with the ledger (``cryptography`` and ``rfc8785``)."""
+with tools that share no code with the ledger (``cryptography`` and ``rfc8785``, and Go's
+``golang.org/x/mod/sumdb/note`` for checkpoints)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pkcs11
@@ -20,9 +25,11 @@ from ledger import Ledger, SigningKey
 from ledger.errors import InvalidInputError
 from ledger.hsm import Pkcs11Keystore, Pkcs11Signer
 from ledger.keystore import LOG_KEY_OWNER
+from ledger.log import Checkpoint, Witness, parse_note, parse_verifier_key
 
 EVENT_CONTEXT = b"service-hour-ledger/event/v1\n"
 ORIGIN = "hsm.city.example/ledger"
+X_MOD = "/usr/share/gocode/src/golang.org/x/mod"
 
 
 def hsm_city(keystore: Pkcs11Keystore) -> tuple[Ledger, dict[str, Any]]:
@@ -126,3 +133,40 @@ def test_a_software_key_is_not_put_into_the_token(
     with pytest.raises(InvalidInputError, match="generated in the token"):
         keystore.add("org-a", SigningKey.generate())
     assert keystore.key_ids("org-a") == []
+
+
+@pytest.fixture(scope="module")
+def notecheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Go's golang.org/x/mod/sumdb/note (Debian golang-golang-x-mod-dev), built offline."""
+    source = Path(__file__).with_name("notecheck")
+    if shutil.which("go") is None or not Path(X_MOD).is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("CI requires Debian golang-go and golang-golang-x-mod-dev")
+        pytest.skip("Go or golang.org/x/mod is not installed")
+    out = tmp_path_factory.mktemp("go") / "notecheck"
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPROXY": "off",
+           "GOCACHE": str(out.parent / "cache"), "GOPATH": str(out.parent / "gopath")}  # fmt: skip
+    subprocess.run(["go", "build", "-o", str(out), "."], cwd=source, env=env, check=True)
+    return out
+
+
+def test_checkpoints_signed_in_the_token_and_cosigned_open_with_go_sumdb_note(
+    new_token: Callable[[], Pkcs11Keystore], notecheck: Path
+) -> None:
+    ledger, _ = hsm_city(new_token())
+    note = ledger.log.sign_checkpoint()
+    size = Checkpoint.parse(parse_note(note)[0]).size
+    witness = Witness("witness.example/w1", SigningKey.generate())
+    logs = [parse_verifier_key(v) for v in ledger.log.verifier_keys()]
+    cosigned = ledger.log.add_cosignature(
+        size, witness.cosign(None, note, [], logs, 1_772_668_800), [witness.verifier]
+    )
+    vkey = ledger.log.verifier_keys()[0]
+    for text in (note, cosigned):
+        opened = subprocess.run([str(notecheck), vkey], input=text.encode(), capture_output=True)
+        assert opened.returncode == 0, opened.stderr
+        assert opened.stdout.decode() == parse_note(text)[0]
+    forged = note.replace(f"\n{size}\n", f"\n{size + 1}\n", 1)
+    refused = subprocess.run([str(notecheck), vkey], input=forged.encode(), capture_output=True)
+    assert refused.returncode == 1, refused.stdout
+    ledger.close()
