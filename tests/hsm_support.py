@@ -20,7 +20,7 @@ import pytest
 from ledger.hsm import SOFTHSM2_MODULE, Pkcs11Keystore
 
 PIN = "4321-test-pin"
-POOL_SIZE = 8
+POOL_SIZE = 12
 
 
 def _missing() -> str | None:
@@ -33,9 +33,20 @@ def _missing() -> str | None:
     return None
 
 
+_POOL: list[str] = []
+_MADE: list[bool] = []
+
+
 @pytest.fixture(scope="session")
 def token_pool(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """Labels of fresh tokens, initialised before the PKCS#11 module is loaded."""
+    """Labels of fresh tokens, initialised before the PKCS#11 module is loaded.
+
+    The fixture is imported into more than one test package, so pytest may run it more than
+    once per process; the pool is made only the first time, since the module (already loaded
+    by then) would not see a second token directory.
+    """
+    if _MADE:
+        return _POOL
     problem = _missing()
     if problem is not None:
         if os.environ.get("CI"):
@@ -59,7 +70,9 @@ def token_pool(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
             check=True, capture_output=True, env={**os.environ, "SOFTHSM2_CONF": str(conf)},
         )  # fmt: skip
         labels.append(label)
-    return labels
+    _POOL.extend(labels)
+    _MADE.append(True)
+    return _POOL
 
 
 @pytest.fixture
