@@ -24,6 +24,7 @@ from .routes import (
     health,
     log,
     organisations,
+    privacy,
     reads,
     records,
     timebank,
@@ -45,6 +46,7 @@ ROUTERS = (
     log,
     reads,
     health,
+    privacy,
     drafts,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
