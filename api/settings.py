@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     checkpoint_every_events: int | None = Field(default=1000, ge=1)
     checkpoint_every_seconds: float | None = Field(default=60.0, gt=0)
     keystore_passphrase: str | None = None
+    witnesses: str = ""  # "<cosigner vkey> <url>" entries separated by ";" or newlines
 
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> Settings:

@@ -322,8 +322,8 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
         {
             "issuer": info.org_id,
             "key_id": info.key_id,
-            "key_registered_at": info.registered_at,
-            "key_revoked_at": info.revoked_at,
+            "key_registered_at_leaf": info.registered_leaf,
+            "key_revoked_at_leaf": info.revoked_leaf,
         },
     ), None
 

@@ -22,6 +22,7 @@ from eventsourcing.persistence import EventStore, IntegrityError
 
 from .canonical import canonical_json, parse_json
 from .context import Context
+from .drafting import CommandDraft
 from .envelope import (
     MAX_BODY_BYTES,
     SignedEvent,
@@ -38,6 +39,7 @@ from .errors import (
     InvalidInputError,
     KeyNotAuthorisedError,
     LedgerError,
+    RuleViolationError,
     SignatureError,
 )
 from .mapper import SignedEventMapper
@@ -292,6 +294,49 @@ class Writer:
             for d in ctx.drafts[submitted:]
         )
         return sealed
+
+    def draft(
+        self,
+        *,
+        org: str,
+        key_id: str,
+        idempotency_key: str,
+        decide: Decision,
+        occurred_at: datetime | None = None,
+    ) -> CommandDraft:
+        """The bodies ``decide`` would have ``org`` sign with ``key_id``; nothing is stored.
+
+        Only a command whose own events are all ``org``'s ordinary (``signing``) events can be
+        drafted; events the rules derive from them (stars, credit) are added by the ledger when
+        the signed bodies are submitted.
+        """
+        check_idempotency_key(idempotency_key)
+        self.directory.refresh()
+        self.directory.authorise(key_id, org, purpose="signing")
+        ctx = Context(
+            self.read_events, self.directory, org, format_time(occurred_at or self.clock())
+        )
+        value = decide(ctx)
+        own = list(ctx.drafts)
+        ctx.finish()
+        bodies = []
+        for draft in own:
+            if draft.org != org or spec_for(draft.type).key_purpose != "signing":
+                raise RuleViolationError(
+                    f"{draft.type} for {draft.org!r} cannot be signed outside the ledger"
+                )
+            body = {
+                "type": draft.type,
+                "org": draft.org,
+                "key_id": key_id,
+                "aggregate_id": str(draft.aggregate_id),
+                "aggregate_version": draft.version,
+                "occurred_at": draft.occurred_at,
+                "idempotency_key": idempotency_key,
+                "data": draft.data,
+            }
+            bodies.append(validate_body(body, now=self.clock()))
+        return CommandDraft(tuple(bodies), value)
 
     @staticmethod
     def _signer(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, LedgerError, StorageError
-from ..log.checkpoint import Checkpoint
+from ..log.checkpoint import Checkpoint, CheckpointPolicy
 from ..log.merkle import verify_consistency
 from ..log.note import parse_note
 from ..projections.base import ProjectedEvent
@@ -117,7 +117,10 @@ def audit(
     state_file: Path | None = None,
     compare_views: bool = True,
     progress: bool = True,
+    witnesses: CheckpointPolicy | None = None,
 ) -> AuditReport:
+    """Replay and check ``source``; with ``witnesses`` (a trust policy's checkpoint policy) the
+    newest checkpoint must also meet its quorum, since it vouches for every leaf before it."""
     findings: list[Finding] = []
     state, remembered = _load_state(state_file)
     trusted_root = VerifyingKey.from_base64(trust["root_key"]) if trust else None
@@ -169,6 +172,8 @@ def audit(
     if state.size < total:
         findings.append(Finding("truncated-log", f"the log says {total} leaves, {state.size} read"))
     _check_roots(source, notes, state, remembered, findings, report)
+    if witnesses is not None:
+        _check_witnessed(signed_sizes.get(newest), witnesses, findings)
     for notification_id in source.unlogged():
         findings.append(
             Finding(
@@ -206,6 +211,18 @@ def _collect(checker: SignatureChecker, findings: list[Finding], *, wait: bool) 
                     where,
                 )
             )
+
+
+def _check_witnessed(
+    note: str | None, witnesses: CheckpointPolicy, findings: list[Finding]
+) -> None:
+    if note is None:
+        findings.append(Finding("checkpoint-not-witnessed", "no checkpoint was signed at all"))
+        return
+    try:
+        witnesses.verify(note)
+    except LedgerError as error:
+        findings.append(Finding("checkpoint-not-witnessed", error.message))
 
 
 def _check_roots(
@@ -312,8 +329,9 @@ def _trust_report(report: AuditReport, trust: dict[str, Any] | None, state: Repl
         report.trust = "trust anchors given by --trust"
     else:
         report.trust = (
-            "NO TRUST ANCHORS GIVEN: the root and log keys were taken from the data "
-            "itself; compare these fingerprints with the published ones"
+            "NO TRUST ANCHORS GIVEN: trusted on first use, the root and log keys were taken "
+            "from the data itself and no witness cosignature was required; compare these "
+            "fingerprints with the published ones"
         )
     root_keys = [
         k.key

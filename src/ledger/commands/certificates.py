@@ -180,9 +180,7 @@ class CertificateCommands(CommandHost):
         }
 
     def _key_leaf(self, key_id: str) -> int:
-        info = self.directory.keys[key_id]
-        found = self.writer.recorder.select_notifications(info.registered_at, 1)
-        leaf = getattr(found[0], "leaf_index", None) if found else None
+        leaf = self.directory.keys[key_id].registered_leaf
         if leaf is None:
             raise NotFoundError(f"the registration of key {key_id} is not in the log")
         return int(leaf)
