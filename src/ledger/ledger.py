@@ -11,6 +11,7 @@ from uuid import UUID
 
 from .application import LedgerEvents
 from .commands.activities import ActivityCommands
+from .commands.assessments import AssessmentCommands
 from .commands.awards import AwardCommands
 from .commands.certificates import CertificateCommands
 from .commands.organisations import OrganisationCommands
@@ -49,6 +50,7 @@ class Ledger(
     TimeBankCommands,
     CertificateCommands,
     QueryCommands,
+    AssessmentCommands,
 ):
     """A ledger in one store. Thread-safe for commands; open one per process."""
 

@@ -2,12 +2,15 @@
 
 from . import (  # noqa: F401
     activities,
+    assessments,
     attendance,
     awards,
     certificates,
     organisations,
+    projects,
     service,
     settings,
+    stations,
     timebank,
     volunteers,
 )
