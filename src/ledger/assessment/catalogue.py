@@ -39,6 +39,8 @@ class Indicator:
     lower_is_better: bool = False
 
 
+# "Made by the unit or below it": an activity held at a station (and its records) counts for
+# the station and everything above it; otherwise for the organisation that signed it.
 _ORGS = ORGANISATION_KINDS
 _ALL = UNIT_KINDS
 CATALOGUE: dict[str, Indicator] = {

@@ -57,7 +57,8 @@ class IndicatorAccumulator:
         self.members_end: dict[str, set[str]] = defaultdict(set)
         self.transfers: dict[str, tuple[str, str]] = {}
         self.records: dict[str, list[Any]] = {}
-        self.activities: dict[str, list[Any]] = {}  # id -> [org, in period, cancelled, served]
+        # activity id -> [org, in period, cancelled, people served, station or None]
+        self.activities: dict[str, list[Any]] = {}
         self.project_owner: dict[str, str] = {}
         self.activity_projects: dict[str, set[str]] = defaultdict(set)
         self.station_items: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -123,7 +124,8 @@ class IndicatorAccumulator:
         elif kind == "ActivityPublished":
             in_period = self.start <= data["starts_at"][:10] <= self.end
             served = data.get("people_served") or 0
-            self.activities[data["activity_id"]] = [org, in_period, False, served]
+            station = data.get("station")
+            self.activities[data["activity_id"]] = [org, in_period, False, served, station]
         elif kind == "ActivityCancelled" and data["activity_id"] in self.activities:
             self.activities[data["activity_id"]][2] = True
         elif kind == "ProjectRegistered":
@@ -205,7 +207,7 @@ def _organisation_values(
         if record[STATUS] in ("voided", "rejected"):
             continue
         minutes = credited(record)
-        for unit in units_of(record[ORG]):
+        for unit in units_of(_place(acc, record)):
             tally = tallies[unit]
             tally.records += 1
             tally.late += 1 if record[LATE] else 0
@@ -219,9 +221,9 @@ def _organisation_values(
             tallies[unit].members_end += 1
         for unit in active.get(number, set()) & mine:
             tallies[unit].active += 1
-    for org, in_period, cancelled, _served in acc.activities.values():
+    for org, in_period, cancelled, _served, station in acc.activities.values():
         if in_period and not cancelled:
-            for unit in units_of(org):
+            for unit in units_of(station or org):
                 tallies[unit].activities += 1
     for org, org_kind in acc.kinds.items():
         if org_kind == "station":
@@ -261,7 +263,7 @@ def _project_values(acc: IndicatorAccumulator, owner: str) -> dict[str, dict[str
             minutes[project] += credit
             volunteers[project].add(record[NUMBER])
             weeks[project].add(record[WEEK])
-    for activity_id, (_org, in_period, cancelled, people) in acc.activities.items():
+    for activity_id, (_org, in_period, cancelled, people, _station) in acc.activities.items():
         if in_period and not cancelled:
             for project in acc.activity_projects.get(activity_id, set()) & projects:
                 activities[project] += 1
@@ -276,6 +278,16 @@ def _project_values(acc: IndicatorAccumulator, owner: str) -> dict[str, dict[str
         }
         for p in projects
     }
+
+
+def _place(acc: IndicatorAccumulator, record: list[Any]) -> str:
+    """Where a record counts: the station its activity was held at, when the recording
+    organisation is at or above that station; else the recording organisation."""
+    activity = acc.activities.get(record[ACTIVITY])
+    station = activity[4] if activity is not None else None
+    if station is not None and acc.is_at_or_above(record[ORG], station):
+        return str(station)
+    return str(record[ORG])
 
 
 def _chain(acc: IndicatorAccumulator, org: str) -> list[str]:

@@ -9,15 +9,18 @@ approvals, a correction and a void.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from ledger_testing import create_city
 
-from ledger import Ledger
+from ledger import Ledger, MemoryKeystore
 
 JANUARY = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 EVIDENCE = [{"sha256": "ab" * 32, "url": "https://evidence.example/station/photo-1.jpg"}]
@@ -199,3 +202,28 @@ def build_town(ledger: Ledger) -> dict[str, Any]:
         "city", record_id=records[1], grounds="no service given", idempotency_key=key("void")
     )
     return {"org_a": a, "org_b": b, "records": records, "day": date(2025, 12, 31)}
+
+
+@dataclass
+class BuiltTown:
+    """One district built once on a SQLite file (a second or two), copied for each test."""
+
+    path: Path
+    keystore: MemoryKeystore
+    town: dict[str, Any]
+
+    @classmethod
+    def build(cls, directory: Path, *schemes: dict[str, Any]) -> BuiltTown:
+        path, keystore = directory / "town.db", MemoryKeystore()
+        with Ledger(f"sqlite:///{path}", keystore=keystore) as ledger:
+            town = build_town(ledger)
+            for scheme in schemes:
+                ledger.publish_assessment_scheme(
+                    "city", scheme=scheme, idempotency_key=key("scheme")
+                )
+        return cls(path, keystore, town)
+
+    def copy(self, directory: Path, open_ledger: Callable[..., Ledger]) -> Ledger:
+        target = directory / "town.db"
+        shutil.copy(self.path, target)
+        return open_ledger(f"sqlite:///{target}", keystore=self.keystore)
