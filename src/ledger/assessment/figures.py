@@ -156,7 +156,7 @@ def unit_values(
     """Every unit's value of every indicator the scheme weighs, by unit id (sorted)."""
     wanted = [e["indicator"] for e in scheme["indicators"]]
     if scheme["unit_kind"] == "project":
-        table = _project_values(acc, owner)
+        table = project_values(acc, owner)
     else:
         checklist = {c["item"] for c in scheme.get("checklist", [])}
         table = _organisation_values(acc, scheme_id, scheme["unit_kind"], owner, checklist)
@@ -248,7 +248,7 @@ def _organisation_row(t: _Tally, items: int) -> dict[str, int]:
     }
 
 
-def _project_values(acc: IndicatorAccumulator, owner: str) -> dict[str, dict[str, int]]:
+def project_values(acc: IndicatorAccumulator, owner: str) -> dict[str, dict[str, int]]:
     projects = {p for p, o in acc.project_owner.items() if acc.is_at_or_above(owner, o)}
     minutes: dict[str, int] = defaultdict(int)
     volunteers: dict[str, set[str]] = defaultdict(set)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ..assessment.figures import IndicatorAccumulator, unit_values
+from ..assessment.figures import IndicatorAccumulator, project_values, unit_values
 from ..assessment.log_reader import feed_from_store
 from ..context import Context
 from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError
@@ -230,16 +230,22 @@ class AssessmentCommands(CommandHost):
             "commendations": list(state.commendations),
         }
 
+    def project_figures(self, project_id: str, period: str) -> dict[str, int]:
+        """A project's own figures for a year (all project indicators of the catalogue), from
+        the verified events of the whole log."""
+        project = self.project(project_id)
+        acc = IndicatorAccumulator(_year(period))
+        feed_from_store(self, acc, self.writer.recorder.log_size(), verify=True)
+        return project_values(acc, project["owner"])[project_id]
+
     def compute_assessment(
         self, scheme_id: str, period: str, *, log_size: int | None = None, verify: bool = True
     ) -> dict[str, Any]:
         """Every unit's figures, score and rating under a scheme's current version, computed
         from the events at leaves ``0 .. log_size - 1`` (default: the whole log now)."""
-        if not (len(period) == 4 and period.isdigit()):
-            raise InvalidInputError(f"period {period!r} is not a year such as 2025")
         scheme = self.assessment_scheme(scheme_id)
         size = self.writer.recorder.log_size() if log_size is None else log_size
-        acc = IndicatorAccumulator(period)
+        acc = IndicatorAccumulator(_year(period))
         feed_from_store(self, acc, size, verify=verify)
         values = unit_values(acc, scheme_id, scheme, scheme["owner"])
         return {
@@ -318,3 +324,9 @@ class AssessmentCommands(CommandHost):
                 newest[data["unit"]] = {**data, "leaf_index": event.leaf_index}
         ranked = sorted(newest.values(), key=lambda r: (-r["score"], r["unit"]))
         return [{"rank": i + 1, **r} for i, r in enumerate(ranked)]
+
+
+def _year(period: str) -> str:
+    if not (len(period) == 4 and period.isdigit()):
+        raise InvalidInputError(f"period {period!r} is not a year such as 2025")
+    return period

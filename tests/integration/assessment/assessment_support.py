@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,13 +180,16 @@ def build_town(ledger: Ledger) -> dict[str, Any]:
         for _ in range(2)
     ]
     records: list[str] = []
+    activities: dict[str, list[str]] = {"org-a": [], "org-b": []}
     for month in range(1, 7):
         start = datetime(2025, month, 10, 9, 0, tzinfo=UTC)
         desk = activity(ledger, "org-a", start, station="station-a1", people_served=40)
+        activities["org-a"].append(desk)
         for number in a[1:3]:
             records.append(serve(ledger, "org-a", desk, number, start))
         if month % 2:
             other = activity(ledger, "org-b", start)
+            activities["org-b"].append(other)
             records.append(serve(ledger, "org-b", other, b[0], start, 90))
     late_start = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
     late_desk = activity(ledger, "org-a", late_start, station="station-a2")
@@ -201,7 +204,7 @@ def build_town(ledger: Ledger) -> dict[str, Any]:
     ledger.void_record(
         "city", record_id=records[1], grounds="no service given", idempotency_key=key("void")
     )
-    return {"org_a": a, "org_b": b, "records": records, "day": date(2025, 12, 31)}
+    return {"org_a": a, "org_b": b, "records": records, "activities": activities}
 
 
 @dataclass
