@@ -11,6 +11,7 @@ import pytest
 from assessment_support import PROJECT_SCHEME, BuiltTown, key, refused
 
 from ledger import KeyNotAuthorisedError, Ledger, NotFoundError, RuleViolationError
+from ledger.audit import StoreSource, audit
 from ledger.model.ids import organisation_aggregate_id
 
 PROJECT = "legal-aid-for-all"
@@ -146,3 +147,5 @@ def test_projects_are_assessed_under_a_project_scheme(ledger: Ledger, built: Bui
         "value": 1560,
         "score": 260,
     }
+    report = audit(StoreSource(ledger), compare_views=False, progress=False, workers=1)
+    assert report.clean and report.assessments_recomputed == 1
