@@ -17,6 +17,7 @@ from ledger.transparency import CheckpointSchedule
 from . import problems
 from .routes import (
     activities,
+    assessments,
     awards,
     certificates,
     health,
@@ -43,6 +44,7 @@ ROUTERS = (
     log,
     reads,
     health,
+    assessments,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 

@@ -296,7 +296,7 @@ class AssessmentCommands(CommandHost):
                 },
             }
 
-        params = {"scheme_id": scheme_id, "period": period, "log_size": computed["log_size"]}
+        params = {"scheme_id": scheme_id, "period": period}  # a retry returns the first run
         return self._command(
             org, "AssessmentPublished", params, decide, idempotency_key=idempotency_key
         )
