@@ -86,6 +86,33 @@ class AssessmentCommands(CommandHost):
             idempotency_key=idempotency_key,
         )
 
+    def attest_station_items(
+        self,
+        org: str,
+        *,
+        station: str,
+        scheme_id: str,
+        items: list[dict[str, Any]],
+        attested_on: date,
+        idempotency_key: str,
+    ) -> CommandResult:
+        """Several items at once (each ``{"item": ..., "evidence": [...]}``), all or none."""
+        aggregate_id = station_standard_aggregate_id(station, scheme_id)
+        common = {
+            "station": station,
+            "scheme_id": scheme_id,
+            "attested_on": attested_on.isoformat(),
+        }
+
+        def decide(ctx: Context) -> None:
+            for entry in items:
+                ctx.emit("StationItemAttested", aggregate_id, {**common, **entry})
+
+        params = {**common, "items": items}
+        return self._command(
+            org, "StationItemAttested", params, decide, idempotency_key=idempotency_key
+        )
+
     def withdraw_station_item(
         self,
         org: str,
