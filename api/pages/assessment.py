@@ -130,6 +130,11 @@ def render_unit_page(
         "Anyone can export the ledger and audit it offline; the audit recomputes every "
         "published result from the signed records:",
     )
+    badge = ""
+    if published["rating"] != "unrated":
+        link = f"/assessments/{scheme_id}/{quote(str(period))}/{quote(str(unit))}/badge"
+        label = t.both("等级的开放徽章 3.0 凭证", "The rating as an Open Badges 3.0 credential")
+        badge = f'<li><a href="{link}">{label}</a></li>\n'
     body = f"""
 <h1>{heading}</h1>
 <p>{about}</p>
@@ -151,7 +156,7 @@ def render_unit_page(
 <li><a href="/assessment-schemes/{scheme_id}">{
         t.both("测评方案及各指标公式", "The scheme and each formula")
     }</a></li>
-<li><a href="/assessment-pages/{scheme_id}/{quote(str(period))}">{
+{badge}<li><a href="/assessment-pages/{scheme_id}/{quote(str(period))}">{
         t.both("本期排名", "The ranking")
     }</a></li>
 </ul>

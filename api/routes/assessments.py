@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import Field
 
 from ledger.assessment.catalogue import CATALOGUE
@@ -255,6 +255,13 @@ def result(scheme_id: str, period: str, unit: str, ledger: LedgerDep) -> dict[st
     return {**published, **_explained(published)}
 
 
+@router.get("/assessments/{scheme_id}/{period}/{unit}/badge")
+def badge(scheme_id: str, period: str, unit: str, ledger: LedgerDep) -> JSONResponse:
+    """An Open Badges 3.0 credential for the unit's rating, signed by the scheme's owner."""
+    credential = ledger.assessment_badge(scheme_id, period, unit)
+    return JSONResponse(credential, media_type="application/vc")
+
+
 def _explained(published: dict[str, Any]) -> dict[str, Any]:
     return {
         "formulas": {
@@ -268,6 +275,10 @@ def _explained(published: dict[str, Any]) -> dict[str, Any]:
             ],
             "log_size": published["log_size"],
         },
+        "badge": f"/assessments/{published['scheme_id']}/{published['period']}/"
+        f"{published['unit']}/badge"
+        if published["rating"] != "unrated"
+        else None,
     }
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from api_support import Api, assert_problem
 
+from ledger.credentials import verify_proof
+
 YEAR = str(datetime.now(UTC).year)
 
 
@@ -71,6 +73,12 @@ def test_a_scheme_run_and_its_public_pages(api: Api) -> None:
     assert "members" in result["formulas"]["registered-volunteers"]
     leaf = api.ok(api.get(result["recompute"]["event"]), 200)
     assert leaf["event"]["body"]["type"] == "AssessmentPublished"
+
+    assert result["rating"] == "city-level"
+    badge = api.get(f"/assessments/{scheme_id}/{YEAR}/org-a/badge")
+    assert badge.status_code == 200 and badge.headers["content-type"] == "application/vc"
+    verify_proof(badge.json())
+    assert badge.json()["credentialSubject"]["identifier"][0]["identityHash"] == "org-a"
 
     ranking = api.ok(api.get(f"/assessments/{scheme_id}/{YEAR}"), 200)["ranking"]
     assert [r["rank"] for r in ranking] == [1, 2]

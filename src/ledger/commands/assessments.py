@@ -7,6 +7,8 @@ from typing import Any
 
 from ..assessment.figures import IndicatorAccumulator, project_values, unit_values
 from ..assessment.log_reader import feed_from_store
+from ..certificates.badges import badge_credential
+from ..certificates.credential import sign_credential
 from ..context import Context
 from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError
 from ..model.aggregates import Organisation
@@ -337,10 +339,29 @@ class AssessmentCommands(CommandHost):
         newest = events[-1]
         return {
             **newest.data,
+            "occurred_at": newest.occurred_at,
             "leaf_index": newest.leaf_index,
             "aggregate_id": str(aggregate_id),
             "version": newest.originator_version,
         }
+
+    def assessment_badge(self, scheme_id: str, period: str, unit: str) -> dict[str, Any]:
+        """An Open Badges 3.0 credential for a unit's newest rating, signed by the scheme's
+        owner (whose key the keystore must hold); a unit rated ``unrated`` has none."""
+        published = self.assessment_result(scheme_id, period, unit)
+        if published["rating"] == "unrated":
+            raise NotFoundError(f"{unit!r} holds no rating of {scheme_id} for {period}")
+        scheme = self.assessment_scheme(scheme_id)
+        if scheme["version"] != published["scheme_version"]:
+            scheme = self._scheme_version(scheme_id, published["scheme_version"])
+        badge: dict[str, Any] = _rating_badge(self, published, scheme)
+        return badge
+
+    def _scheme_version(self, scheme_id: str, version: int) -> dict[str, Any]:
+        for event in self.events(assessment_scheme_aggregate_id(scheme_id)):
+            if event.data["version"] == version:
+                return {**event.data, "owner": event.org}
+        raise NotFoundError(f"version {version} of scheme {scheme_id} is not in this ledger")
 
     def assessment_ranking(self, scheme_id: str, period: str) -> list[dict[str, Any]]:
         """Each unit's newest result of a scheme and period, best score first (ties by unit)."""
@@ -351,6 +372,29 @@ class AssessmentCommands(CommandHost):
                 newest[data["unit"]] = {**data, "leaf_index": event.leaf_index}
         ranked = sorted(newest.values(), key=lambda r: (-r["score"], r["unit"]))
         return [{"rank": i + 1, **r} for i, r in enumerate(ranked)]
+
+
+def _rating_badge(host: CommandHost, published: dict[str, Any], scheme: dict[str, Any]) -> Any:
+    owner = scheme["owner"]
+    signer = host.signer_for(owner)
+    unit, period, rating = published["unit"], published["period"], published["rating"]
+    band = next(b for b in scheme["bands"] if b["band"] == rating)
+    unsigned = badge_credential(
+        badge_id=f"{unit}:{published['scheme_id']}:{period}:{rating}",
+        name=f"{scheme['name']} {period}: {rating}",
+        description=f"{unit} is rated {rating} under {published['scheme_id']} "
+        f"version {published['scheme_version']} for {period}, with a score of "
+        f"{published['score']} of 1000",
+        criteria=f"a score of at least {band['min_score']} of 1000, computed from the signed "
+        f"records of the first {published['log_size']} leaves of the ledger's log "
+        f"(the result is logged at leaf {published['leaf_index']})",
+        issuer_name=host.directory.organisation(owner).name,
+        issuer_key=signer.public_key,
+        number=unit,
+        awarded_at=published["occurred_at"],
+        achievement_type="Award",
+    )
+    return sign_credential(unsigned, signer, published["occurred_at"])
 
 
 def _year(period: str) -> str:

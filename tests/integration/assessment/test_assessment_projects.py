@@ -149,3 +149,5 @@ def test_projects_are_assessed_under_a_project_scheme(ledger: Ledger, built: Bui
     }
     report = audit(StoreSource(ledger), compare_views=False, progress=False, workers=1)
     assert report.clean and report.assessments_recomputed == 1
+    with refused(ledger, NotFoundError, "holds no rating"):
+        ledger.assessment_badge("brand-projects-2025", "2025", PROJECT)

@@ -11,9 +11,17 @@ from typing import Any
 import pytest
 from assessment_support import ORG_SCHEME, BuiltTown, build_town, key, refused
 
-from ledger import KeyNotAuthorisedError, Ledger, RuleViolationError, SigningKey, canonical_json
+from ledger import (
+    KeyNotAuthorisedError,
+    Ledger,
+    RuleViolationError,
+    SignatureError,
+    SigningKey,
+    canonical_json,
+)
 from ledger.audit import StoreSource, audit
 from ledger.cli import main
+from ledger.credentials import did_key, verify_proof
 from ledger.envelope import SIGNING_CONTEXT, format_time
 from ledger.model.assessments import assessment_aggregate_id, score_figures
 from ledger.signing import b64encode
@@ -159,3 +167,19 @@ def test_ledger_assess_on_the_command_line(
     assert "not a year" in capsys.readouterr().err
     assert main(["audit", "--db", url, "--quiet", "--no-views"]) == 0
     assert "assessment results   2 recomputed" in capsys.readouterr().out
+
+
+def test_a_rating_leaves_as_an_open_badge_signed_by_the_scheme_owner(ledger: Ledger) -> None:
+    ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="badge-run")
+    badge = ledger.assessment_badge(SCHEME, "2025", "org-a")
+    verify_proof(badge)
+    assert badge["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    subject = badge["credentialSubject"]
+    assert subject["identifier"][0]["identityHash"] == "org-a"
+    assert subject["achievement"]["achievementType"] == "Award"
+    assert "city-level" in subject["achievement"]["name"]
+    signer = ledger.signer_for("city")
+    assert badge["issuer"]["id"] == did_key(signer.public_key)
+    tampered = {**badge, "name": badge["name"].replace("city-level", "province-level")}
+    with pytest.raises(SignatureError):
+        verify_proof(tampered)
