@@ -19,7 +19,7 @@ from ledger import (
     SigningKey,
     canonical_json,
 )
-from ledger.audit import StoreSource, audit
+from ledger.audit import BundleSource, StoreSource, audit, export_bundle
 from ledger.cli import main
 from ledger.credentials import did_key, verify_proof
 from ledger.envelope import SIGNING_CONTEXT, format_time
@@ -183,3 +183,14 @@ def test_a_rating_leaves_as_an_open_badge_signed_by_the_scheme_owner(ledger: Led
     tampered = {**badge, "name": badge["name"].replace("city-level", "province-level")}
     with pytest.raises(SignatureError):
         verify_proof(tampered)
+
+
+def test_a_bundle_audit_recomputes_and_flags_the_same(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="bundle-run")
+    ledger.submit_signed([outside_result(ledger, inflated(ledger))])
+    ledger.log.sign_checkpoint()
+    export_bundle(ledger, tmp_path / "bundle", progress=False)
+    report = audit(BundleSource(tmp_path / "bundle"), progress=False, workers=1)
+    assert report.assessments_recomputed == 3
+    assert [f.kind for f in report.findings] == ["assessment-mismatch"]
+    assert "org-b" in report.findings[0].message
