@@ -18,7 +18,9 @@ from typing import Any
 from ..assessment.figures import IndicatorAccumulator, unit_values
 from ..canonical import parse_json
 from ..envelope import TOPIC_PREFIX
-from ..model.assessments import score_figures
+from ..errors import LedgerError
+from ..model.assessments import check_scheme_content, score_figures
+from ..model.registry import spec_for
 from .findings import Finding
 from .sources import Leaf, Source
 
@@ -43,10 +45,9 @@ class AssessmentResults:
             return
         try:
             data = parse_json(leaf.state)["body"]["data"]
-            if not isinstance(data["log_size"], int):
-                return
-        except (ValueError, KeyError, TypeError):
-            return
+            spec_for("AssessmentPublished").parse(data)
+        except (ValueError, KeyError, TypeError, LedgerError):
+            return  # the replay reports a result that breaks the schema
         where = f"{leaf.aggregate_id} v{leaf.version}"
         self.published.append(PublishedResult(leaf.index, where, data))
 
@@ -97,20 +98,27 @@ class _Recomputation:
             body = parse_json(state)["body"]
             kind, org, data = body["type"], body["org"], body["data"]
             if kind in SCHEME_TYPES:
+                check_scheme_content(spec_for(kind).parse(data))  # type: ignore[arg-type]
                 owner = self.owners.setdefault(data["scheme_id"], org)
                 self.schemes[(data["scheme_id"], data["version"])] = (data, owner)
             for acc in self.accumulators.values():
                 acc.add(kind, org, data, body["occurred_at"])
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return  # the replay has reported a malformed event already
+        except (ValueError, KeyError, TypeError, AttributeError, LedgerError):
+            return  # the replay has reported a malformed or refused event already
 
     def _due(self, size: int) -> None:
         while self.pending and self.pending[0].data["log_size"] <= size:
             self._compare(self.pending.pop(0))
 
     def _compare(self, result: PublishedResult) -> None:
-        data = result.data
         self.checked += 1
+        try:
+            self._recompute(result)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            self._mismatch(result, f"cannot be recomputed ({type(error).__name__}: {error})")
+
+    def _recompute(self, result: PublishedResult) -> None:
+        data = result.data
         found = self.schemes.get((data["scheme_id"], data["scheme_version"]))
         if found is None:
             self._mismatch(result, "its scheme version was not in the log it commits to")
