@@ -4,6 +4,7 @@ scheme's owner, committing to the log size; the audit recomputes them and flags 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,21 @@ def test_a_bundle_audit_recomputes_and_flags_the_same(ledger: Ledger, tmp_path: 
     assert report.assessments_recomputed == 3
     assert [f.kind for f in report.findings] == ["assessment-mismatch"]
     assert "org-b" in report.findings[0].message
+
+
+def test_an_operator_editing_a_stored_result_is_caught_twice(ledger: Ledger) -> None:
+    """Raw SQL on the store, as an operator with database access could: the replay sees the
+    bytes changed, and the recomputation sees the figure differ from the records."""
+    ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="edited-run")
+    ref = next(e for e in ledger.events(assessment_aggregate_id(SCHEME, "2025", "org-b")))
+    original = b'"indicator":"registered-volunteers","score":400,"value":2}'
+    assert original in ref.envelope
+    edited = ref.envelope.replace(original, original.replace(b'"value":2}', b'"value":20}'))
+    assert ledger.store.path is not None
+    with sqlite3.connect(ledger.store.path) as conn:
+        changed = conn.execute(
+            "UPDATE stored_events SET state=? WHERE rowid=?", (edited, ref.notification_id)
+        ).rowcount
+    assert changed == 1
+    kinds = {f.kind for f in run_audit(ledger).findings}
+    assert {"leaf-hash-mismatch", "assessment-mismatch"} <= kinds
