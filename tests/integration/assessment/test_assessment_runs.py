@@ -18,6 +18,7 @@ from ledger import (
     RuleViolationError,
     SignatureError,
     SigningKey,
+    TamperedEventError,
     canonical_json,
 )
 from ledger.audit import BundleSource, StoreSource, audit, export_bundle
@@ -213,3 +214,17 @@ def test_an_operator_editing_a_stored_result_is_caught_twice(ledger: Ledger) -> 
     assert changed == 1
     kinds = {f.kind for f in run_audit(ledger).findings}
     assert {"leaf-hash-mismatch", "assessment-mismatch"} <= kinds
+
+
+def test_a_run_refuses_a_store_edited_behind_the_ledgers_back(ledger: Ledger) -> None:
+    """Figures are computed from verified events: an edited record stops the run, and nothing
+    is published."""
+    recorded = next(ledger.events_of_types("HoursRecorded"))
+    edited = recorded.envelope.replace(b'"minutes":120', b'"minutes":1200')
+    assert edited != recorded.envelope and ledger.store.path is not None
+    with sqlite3.connect(ledger.store.path) as conn:
+        conn.execute(
+            "UPDATE stored_events SET state=? WHERE rowid=?", (edited, recorded.notification_id)
+        )
+    with refused(ledger, TamperedEventError, "differ from its logged leaf"):
+        ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="tampered-run")
