@@ -162,7 +162,7 @@ def indicator_score(indicator: Indicator, value: int, target: int) -> int:
     """0..1000: the share of full marks a value earns (clamped; integers only). ``target`` is
     the value that earns full marks; for a lower-is-better indicator, the value that earns none."""
     if indicator.lower_is_better:
-        return max(0, target - value) * 1000 // target
+        return max(0, target - max(value, 0)) * 1000 // target
     return max(0, min(value, target)) * 1000 // target
 
 
