@@ -44,13 +44,17 @@ class AssessmentCommands(CommandHost):
     def revise_assessment_scheme(
         self, org: str, *, scheme: dict[str, Any], idempotency_key: str
     ) -> CommandResult:
-        """The next version of a scheme; results published earlier keep their version."""
+        """The next version of a scheme; results published earlier keep their version. A retry
+        with the same key returns the first revision."""
         aggregate_id = assessment_scheme_aggregate_id(str(scheme.get("scheme_id")))
-        current = self._state(AssessmentScheme, aggregate_id)
-        assert isinstance(current, AssessmentScheme)
-        data = {**scheme, "version": current.scheme_version + 1}
-        return self._emit_one(
-            org, "AssessmentSchemeRevised", aggregate_id, data, idempotency_key=idempotency_key
+
+        def decide(ctx: Context) -> None:
+            current = ctx.state(AssessmentScheme, aggregate_id)
+            data = {**scheme, "version": current.scheme_version + 1}
+            ctx.emit("AssessmentSchemeRevised", aggregate_id, data)
+
+        return self._command(
+            org, "AssessmentSchemeRevised", dict(scheme), decide, idempotency_key=idempotency_key
         )
 
     def assessment_scheme(self, scheme_id: str) -> dict[str, Any]:

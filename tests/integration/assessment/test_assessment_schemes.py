@@ -50,7 +50,9 @@ def test_a_revision_is_the_next_version_by_the_owner_only(ledger: Ledger) -> Non
     revised = scheme(name="District assessment, revised")
     with refused(ledger, KeyNotAuthorisedError, "owner only"):
         ledger.revise_assessment_scheme("org-a", scheme=revised, idempotency_key="r0")
-    ledger.revise_assessment_scheme("city", scheme=revised, idempotency_key="r1")
+    first = ledger.revise_assessment_scheme("city", scheme=revised, idempotency_key="r1")
+    again = ledger.revise_assessment_scheme("city", scheme=revised, idempotency_key="r1")
+    assert again.replayed and again.events == first.events
     assert ledger.assessment_scheme("district-2025")["version"] == 2
     with refused(ledger, RuleViolationError, "exists; revise it"):
         ledger.publish_assessment_scheme("city", scheme=ORG_SCHEME, idempotency_key="s2")
