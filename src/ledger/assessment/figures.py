@@ -80,9 +80,9 @@ class IndicatorAccumulator:
         if kind == "TransferRequested":
             self.transfers[data["transfer_id"]] = (data["from_org"], data["to_org"])
             return
-        maps = [self.members_end] if day >= self.start else [self.members_start, self.members_end]
         if day > self.end:
-            return
+            return  # after the period: counts for neither snapshot
+        maps = [self.members_end] if day >= self.start else [self.members_start, self.members_end]
         number = data["number"]
         for members in maps:
             orgs = members[number]
