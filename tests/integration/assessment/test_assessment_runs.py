@@ -228,3 +228,19 @@ def test_a_run_refuses_a_store_edited_behind_the_ledgers_back(ledger: Ledger) ->
         )
     with refused(ledger, TamperedEventError, "differ from its logged leaf"):
         ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="tampered-run")
+
+
+def test_an_incremental_audit_recomputes_the_results_logged_since(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="inc-1")
+    ledger.log.sign_checkpoint()
+    state = tmp_path / "audit-state.json"
+    first = audit(StoreSource(ledger), state_file=state, progress=False, workers=1)
+    assert first.clean and first.assessments_recomputed == 2 and state.exists()
+    ledger.register_volunteer("org-a", idempotency_key=key("inc-volunteer"))
+    ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="inc-2")
+    ledger.log.sign_checkpoint()
+    second = audit(StoreSource(ledger), state_file=state, progress=False, workers=1)
+    assert second.clean, [f.line() for f in second.findings]
+    assert second.first_leaf > 0 and second.assessments_recomputed == 2
