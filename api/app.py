@@ -23,6 +23,7 @@ from .routes import (
     health,
     log,
     organisations,
+    privacy,
     reads,
     records,
     timebank,
@@ -45,6 +46,7 @@ ROUTERS = (
     reads,
     health,
     assessments,
+    privacy,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 

@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import LedgerError
-from . import assess, audit, demo, init, log, projections, serve, verify
+from . import assess, audit, demo, init, log, privacy, projections, serve, verify
 
-COMMANDS = (init, demo, log, projections, serve, audit, verify, assess)
+COMMANDS = (init, demo, log, projections, serve, audit, verify, privacy, assess)
 
 
 def build_parser() -> argparse.ArgumentParser:

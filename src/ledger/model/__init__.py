@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     attendance,
     awards,
     certificates,
+    erasure,
     organisations,
     projects,
     service,
