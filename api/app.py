@@ -18,6 +18,7 @@ from ledger.transparency import CheckpointSchedule
 from . import problems
 from .routes import (
     activities,
+    assessments,
     awards,
     certificates,
     credential_status,
@@ -48,6 +49,7 @@ ROUTERS = (
     log,
     reads,
     health,
+    assessments,
     privacy,
     drafts,
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from .demo_assessment import build_assessment_demo
 from .ledger import Ledger
 from .trust import SERVICE_FIELDS
 
@@ -65,6 +66,8 @@ def build_demo(
     _transfers(ledger, city, rng)
     _honours_and_credit(ledger, city, rng)
     _certificates(ledger, city, public_url)
+    stations = [o for o in city.organisations if o.split("-")[-1].startswith("station")]
+    city.counts.update(build_assessment_demo(ledger, city.root, stations))
     note = ledger.log.sign_checkpoint()
     return {
         "anchors": anchors,

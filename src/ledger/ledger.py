@@ -11,6 +11,7 @@ from uuid import UUID
 
 from .application import LedgerEvents
 from .commands.activities import ActivityCommands
+from .commands.assessments import AssessmentCommands
 from .commands.awards import AwardCommands
 from .commands.badges import BadgeCommands
 from .commands.certificates import CertificateCommands
@@ -58,6 +59,7 @@ class Ledger(
     QueryCommands,
     BadgeCommands,
     CredentialStatusCommands,
+    AssessmentCommands,
     PrivacyCommands,
 ):
     """A ledger in one store. Thread-safe for commands; open one per process."""

@@ -17,6 +17,7 @@ from ..projections.database import ViewDatabase
 from ..projections.runner import VIEWS, apply_events, digest_of
 from ..signing import VerifyingKey
 from ..storage.url import StoreURL
+from .assessments import AssessmentResults
 from .findings import Finding
 from .progress import Progress
 from .replay import Replay, ReplayState, check_checkpoints, fingerprint
@@ -38,6 +39,7 @@ class AuditReport:
     views: str = "not compared"
     incremental: str = "full replay from the first event"
     seconds: float = 0.0
+    assessments_recomputed: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -61,6 +63,7 @@ class AuditReport:
             "incremental": self.incremental,
             "seconds": round(self.seconds, 3),
             "events_per_second": round(self.events_checked / self.seconds) if self.seconds else 0,
+            "assessments_recomputed": self.assessments_recomputed,
             "findings_by_kind": kinds,
             "findings": [f.to_json() for f in self.findings],
         }
@@ -147,9 +150,11 @@ def audit(
     replay = Replay(state, findings.append, checker, trusted_root, recomputer)
     total = source.size()
     bar = Progress(total - state.size, "audit", enabled=progress)
+    results = AssessmentResults()
     try:
         for leaf in source.leaves(state.size):
             replay.leaf(leaf)
+            results.see(leaf)
             bar.advance()
             _collect(checker, findings, wait=False)
             if state_file is not None and state.size == newest:
@@ -159,6 +164,7 @@ def audit(
         _collect(checker, findings, wait=True)
     finally:
         checker.close()
+    report.assessments_recomputed = results.recheck(source, findings.append)
     report.seconds = bar.close()
     report.leaves, report.events_checked = total, replay.events
     if remembered is not None and total < remembered[1]:

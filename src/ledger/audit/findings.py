@@ -33,6 +33,8 @@ FINDING_KINDS: dict[str, str] = {
     "rule-violation": "the domain's rules, re-applied to the replayed state, refuse the event",
     "star-mismatch": "a volunteer's star level differs from the thresholds their minutes reach",
     "time-bank-imbalance": "time-bank accounts do not sum to zero, or one is below zero",
+    "assessment-mismatch": "a published assessment result differs from the figures recomputed "
+    "from the records at the log size it commits to",
     "view-digest-mismatch": "a stored view differs from the same view recomputed from events",
 }
 

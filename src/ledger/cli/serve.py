@@ -126,6 +126,8 @@ def _fill_demo(args: argparse.Namespace, public_url: str) -> None:
             print(f"a certificate's page:   {base}/verify/{certificates[0]}")
         if len(certificates) > 1:
             print(f"a revoked one's page:   {base}/verify/{certificates[-1]}")
+        print(f"a unit assessment page: {base}/assessment-pages/changzhi-units-2025/2025/luzhou")
+        print(f"a ranking of stations:  {base}/assessment-pages/changzhi-stations-2025/2025")
         if sample is not None:
             print(f"a sample record:        {base}/records/{sample.data['record_id']}")
             print(f"its event and proof:    {base}/leaves/{sample.leaf_index}")
