@@ -32,13 +32,17 @@ def badge_credential(
     number: str,
     awarded_at: str,
     achievement_type: str,
-    status_list_url: str,
+    status_list_url: str | None,
 ) -> dict[str, Any]:
-    """An unsigned OpenBadgeCredential for a volunteer (identified by pseudonymous number)."""
+    """An unsigned OpenBadgeCredential for a volunteer (identified by pseudonymous number).
+
+    ``status_list_url`` names the badge's Bitstring Status List; ``None`` for an award that is
+    never revoked, only superseded (a unit's rating for a period).
+    """
     achievement_id = (
         f"urn:uuid:{uuid5(NAMESPACE_URL, '/achievements/' + badge_id.rsplit(':', 1)[0])}"
     )
-    return {
+    badge: dict[str, Any] = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": f"urn:uuid:{uuid5(NAMESPACE_URL, '/badges/' + badge_id)}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
@@ -64,5 +68,7 @@ def badge_credential(
                 "criteria": {"narrative": criteria},
             },
         },
-        "credentialStatus": status_entry(status_list_url, BADGE_STATUS_INDEX),
     }
+    if status_list_url is not None:
+        badge["credentialStatus"] = status_entry(status_list_url, BADGE_STATUS_INDEX)
+    return badge

@@ -10,6 +10,7 @@ from ..assessment.log_reader import feed_from_store
 from ..certificates.badges import badge_credential
 from ..certificates.credential import sign_credential
 from ..context import Context
+from ..credentials import as_proof_set
 from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError
 from ..model.aggregates import Organisation
 from ..model.assessments import (
@@ -397,8 +398,9 @@ def _rating_badge(host: CommandHost, published: dict[str, Any], scheme: dict[str
         number=unit,
         awarded_at=published["occurred_at"],
         achievement_type="Award",
+        status_list_url=None,
     )
-    return sign_credential(unsigned, signer, published["occurred_at"])
+    return as_proof_set(sign_credential(unsigned, signer, published["occurred_at"]))
 
 
 def _year(period: str) -> str:

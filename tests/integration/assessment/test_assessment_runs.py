@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from assessment_support import ORG_SCHEME, BuiltTown, build_town, key, refused
 
@@ -29,6 +30,8 @@ from ledger.model.assessments import assessment_aggregate_id, score_figures
 from ledger.signing import b64encode
 
 SCHEME = "district-2025"
+
+OB3_SCHEMA = Path(__file__).parents[2] / "vectors/ob3/ob_v3p0_achievementcredential_schema.json"
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +178,10 @@ def test_a_rating_leaves_as_an_open_badge_signed_by_the_scheme_owner(ledger: Led
     ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="badge-run")
     badge = ledger.assessment_badge(SCHEME, "2025", "org-a")
     verify_proof(badge)
+    schema = json.loads(OB3_SCHEMA.read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    assert [e.message for e in validator.iter_errors(badge)] == []
     assert badge["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     subject = badge["credentialSubject"]
     assert subject["identifier"][0]["identityHash"] == "org-a"
