@@ -274,6 +274,7 @@ class Writer:
                 receipt=receipt,
                 fence=self.directory.last_position,
                 fence_topics=KEY_TOPICS,
+                stamp_clock=self.clock,
             )
         except IntegrityError:
             replay = self._replay(org, key, request)

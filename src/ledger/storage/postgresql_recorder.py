@@ -10,12 +10,23 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from .records import FENCE_MOVED, IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
+from .records import (
+    FENCE_MOVED,
+    IdempotencyClaim,
+    InsertReceipt,
+    LoggedEvent,
+    extend_log,
+    stamp_recorded_at,
+)
 
 
 class LedgerRecorder(PostgresApplicationRecorder):
@@ -69,6 +80,35 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def _sql(self, text: str) -> Composed:
         return SQL(text).format(**self._names)
 
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """Lock the events table, then stamp ``recorded_at`` (kwarg ``stamp_clock``) before the
+        INSERT, so times follow the order in which writers get the lock, which is log order.
+
+        The stamped events go to the receipt: ``_fetch_ids_after_insert_events`` hashes them
+        into the Merkle log. Without ``stamp_clock`` this is eventsourcing's own method.
+        """
+        clock = kwargs.get("stamp_clock")
+        receipt: InsertReceipt | None = kwargs.get("receipt")
+        if clock is None or receipt is None:
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+            return
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self._sql(
+                "SELECT e.state FROM {schema}.{leaves} l JOIN {schema}.{events} e "
+                "ON e.notification_id = l.notification_id ORDER BY l.leaf_index DESC LIMIT 1"
+            )
+        )
+        row = curs.fetchone()
+        last = None if row is None else bytes(row["state"])
+        receipt.stamped, receipt.recorded_at = stamp_recorded_at(stored_events, last, clock)
+        # The table is locked and the channel notified above: skip the application recorder's
+        # own lock and notify and insert exactly as the aggregate recorder does.
+        PostgresAggregateRecorder._insert_stored_events(self, curs, receipt.stamped, **kwargs)
+
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -90,6 +130,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 self._sql("INSERT INTO {schema}.{claims} VALUES (%s, %s, %s, %s)"),
                 (claim.scope, claim.key, claim.request_hash, claim.result),
             )
+        receipt: InsertReceipt | None = kwargs.get("receipt")
+        if receipt is not None and receipt.stamped:
+            stored_events = receipt.stamped  # what was inserted, recorded_at stamped
         size = self._log_size(curs)
         rows = extend_log(
             size, lambda coords: self._read_nodes(curs, coords), [s.state for s in stored_events]
@@ -107,7 +150,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
             ),
             ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
         )
-        receipt: InsertReceipt | None = kwargs.get("receipt")
         if receipt is not None:
             receipt.notification_ids = ids
             receipt.leaf_indexes = [size + i for i in range(len(ids))]

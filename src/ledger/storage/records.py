@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification, StoredEvent
 
+from ..envelope import format_time, parse_time, recorded_at_of, restamp_envelope
+from ..errors import InvalidInputError
 from ..log.merkle import TreeBuilder, frontier_nodes, leaf_hash
 
 NodeRows = list[tuple[int, int, bytes]]
@@ -42,6 +46,8 @@ class InsertReceipt:
 
     notification_ids: list[int] = field(default_factory=list)
     leaf_indexes: list[int] = field(default_factory=list)
+    recorded_at: str | None = None
+    stamped: list[StoredEvent] = field(default_factory=list)
 
 
 class LedgerRecorderProtocol(Protocol):
@@ -92,6 +98,30 @@ class LedgerRecorderProtocol(Protocol):
     def side_last(self, namespace: str) -> tuple[str, bytes] | None: ...
 
 
+Clock = Callable[[], datetime]
+
+
+def stamp_recorded_at(
+    stored_events: Sequence[StoredEvent], last_state: bytes | None, clock: Clock
+) -> tuple[list[StoredEvent], str]:
+    """The events with ``recorded_at`` set to the time of the insert, in log order.
+
+    Called by a recorder while it holds the store's write lock, with the state of the last leaf:
+    the time is the later of the clock and that leaf's ``recorded_at``, so times never go back
+    along the log however writers interleave, and the audit's back-dating check stays quiet for
+    honest writers (several processes or hosts, a clock stepped back) and loud for anyone who
+    inserts a back-dated envelope behind the ledger's back.
+    """
+    moment = clock()
+    last = None if last_state is None else recorded_at_of(last_state)
+    # A malformed last leaf is the audit's finding, not a reason to stop writing.
+    with suppress(InvalidInputError):
+        moment = moment if last is None else max(moment, parse_time(last))
+    recorded_at = format_time(moment)
+    stamped = [replace(s, state=restamp_envelope(s.state, recorded_at)) for s in stored_events]
+    return stamped, recorded_at
+
+
 def extend_log(
     size: int,
     read_nodes: Callable[[Sequence[tuple[int, int]]], list[bytes]],
@@ -116,4 +146,5 @@ __all__ = [
     "NodeRows",
     "extend_log",
     "frontier_nodes",
+    "stamp_recorded_at",
 ]
