@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
+from .. import integrity
 from ..deps import LedgerDep, ViewsDep
 from ..problems import Problem
 
@@ -53,6 +54,7 @@ def metrics(request: Request, ledger: LedgerDep, views: ViewsDep) -> PlainTextRe
             f'ledger_http_requests_total{{method="{method}",route="{route}",status="{status}"}} '
             f"{count}"
         )
+    lines.extend(integrity.metric_lines(request.app))
     return PlainTextResponse(
         "\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8"
     )

@@ -49,6 +49,9 @@ class ViewDatabase:
                 password=self.store.password or None,
                 dbname=self.store.dbname,
                 autocommit=True,
+                # Prepared statements in pipeline mode were seen to fail a long rebuild with
+                # "the last operation didn't produce records"; the views never prepare.
+                prepare_threshold=None,
             )
         except psycopg.Error as error:
             raise StorageError(f"cannot open the views database: {error}") from None

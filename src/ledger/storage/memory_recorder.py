@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
+from .guard import guard_storage_errors
 from .records import (
     FENCE_MOVED,
     IdempotencyClaim,
@@ -20,6 +21,7 @@ from .records import (
 )
 
 
+@guard_storage_errors
 class LedgerRecorder(POPOApplicationRecorder):
     def __init__(self) -> None:
         super().__init__()

@@ -19,6 +19,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from .guard import guard_storage_errors
 from .records import (
     FENCE_MOVED,
     IdempotencyClaim,
@@ -29,8 +30,17 @@ from .records import (
 )
 
 
+@guard_storage_errors
 class LedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        # No server-side prepared statements: psycopg prepares a statement after a few runs (and
+        # eventsourcing asks it to at once), and under concurrent writers with failed pipelined
+        # transactions its cache and the server's fell out of step: "prepared statement _pg3_N
+        # does not exist". Set before eventsourcing's __init__ opens the pool, so every
+        # connection the pool makes gets it.
+        connect_options = datastore.pool.kwargs
+        assert isinstance(connect_options, dict)
+        connect_options["prepare_threshold"] = None
         super().__init__(datastore, events_table_name=events_table_name)
         self._names = {
             "schema": Identifier(datastore.schema),

@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+from .guard import guard_storage_errors
 from .records import (
     FENCE_MOVED,
     IdempotencyClaim,
@@ -29,6 +30,7 @@ _JOIN_LOG = (
 )
 
 
+@guard_storage_errors
 class LedgerRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
