@@ -20,6 +20,7 @@ from ..model.certificates import Certificate, certificate_aggregate_id, certifie
 from ..model.ids import volunteer_aggregate_id
 from ..model.service import service_account_id
 from ..personal_data import masked_name
+from ..storage.records import SideRow
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -83,7 +84,10 @@ class CertificateCommands(CommandHost):
             )
             data["credential_sha256"] = credential_sha256(unsigned)
             ctx.emit("CertificateIssued", certificate_aggregate_id(certificate_number), data)
-            made.update(unsigned=unsigned, created=ctx.occurred_at)
+            signed = sign_credential(unsigned, signer, ctx.occurred_at)
+            made["credential"] = SideRow(
+                CERTIFICATES, certificate_number, json.dumps(signed, ensure_ascii=False).encode()
+            )
             return {"certificate_number": certificate_number}
 
         params = {
@@ -94,17 +98,17 @@ class CertificateCommands(CommandHost):
             "language": language,
             "masked_name": include_masked_name,
         }
-        result = self._command(
-            org, "CertificateIssued", params, decide, idempotency_key=idempotency_key, signer=signer
+        # The signed credential is stored in the transaction that stores the event: a crash
+        # cannot leave an issued certificate without its credential.
+        return self._command(
+            org,
+            "CertificateIssued",
+            params,
+            decide,
+            idempotency_key=idempotency_key,
+            signer=signer,
+            side_rows=lambda: [made["credential"]],
         )
-        if not result.replayed:
-            signed = sign_credential(made["unsigned"], signer, made["created"])
-            self.writer.recorder.side_put(
-                CERTIFICATES,
-                result.value["certificate_number"],
-                json.dumps(signed, ensure_ascii=False).encode(),
-            )
-        return result
 
     def _masked_name(self, number: str) -> str | None:
         consents = self._volunteer_consents(number)

@@ -60,6 +60,8 @@ class LedgerRecorder(POPOApplicationRecorder):
             self._nodes.update({(level, index): digest for level, index, digest in rows})
             if claim is not None:
                 self._claims[(claim.scope, claim.key)] = claim
+            for row in kwargs.get("side_rows", ()):
+                self._side.setdefault(row.namespace, {})[row.key] = row.value
             if receipt is not None:
                 receipt.notification_ids = ids
                 receipt.leaf_indexes = [size + i for i in range(len(ids))]

@@ -160,6 +160,21 @@ class LedgerRecorder(PostgresApplicationRecorder):
             ),
             ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
         )
+        # Side rows (a certificate's signed credential) commit with the events or not at all.
+        side_rows = kwargs.get("side_rows", ())
+        if side_rows:
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {schema}.{side} SELECT * FROM "
+                    "unnest(%s::text[], %s::text[], %s::bytea[]) "
+                    "ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value"
+                ),
+                (
+                    [r.namespace for r in side_rows],
+                    [r.key for r in side_rows],
+                    [r.value for r in side_rows],
+                ),
+            )
         if receipt is not None:
             receipt.notification_ids = ids
             receipt.leaf_indexes = [size + i for i in range(len(ids))]

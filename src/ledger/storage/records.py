@@ -40,6 +40,16 @@ class IdempotencyClaim:
     result: bytes
 
 
+@dataclass(frozen=True)
+class SideRow:
+    """A row of a side table written in the same transaction as a command's events (kwarg
+    ``side_rows`` of ``insert_events``), so a crash cannot leave the event without it."""
+
+    namespace: str
+    key: str
+    value: bytes
+
+
 @dataclass
 class InsertReceipt:
     """Filled in by the recorder inside the insert transaction."""
@@ -144,6 +154,7 @@ __all__ = [
     "LedgerRecorderProtocol",
     "LoggedEvent",
     "NodeRows",
+    "SideRow",
     "extend_log",
     "frontier_nodes",
     "stamp_recorded_at",

@@ -91,6 +91,12 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             [(size + i, nid) for i, nid in enumerate(ids)],
         )
         c.executemany("INSERT INTO ledger_log_nodes VALUES (?,?,?)", rows)
+        side_rows = kwargs.get("side_rows", ())
+        if side_rows:
+            c.executemany(
+                "INSERT OR REPLACE INTO ledger_side VALUES (?,?,?)",
+                [(row.namespace, row.key, row.value) for row in side_rows],
+            )
         if receipt is not None:
             receipt.notification_ids = ids
             receipt.leaf_indexes = [size + i for i in range(len(ids))]
