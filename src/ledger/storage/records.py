@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification, StoredEvent
@@ -56,7 +56,7 @@ class InsertReceipt:
 
     notification_ids: list[int] = field(default_factory=list)
     leaf_indexes: list[int] = field(default_factory=list)
-    recorded_at: str | None = None
+    recorded_at: list[str] = field(default_factory=list)
     stamped: list[StoredEvent] = field(default_factory=list)
 
 
@@ -109,27 +109,33 @@ class LedgerRecorderProtocol(Protocol):
 
 
 Clock = Callable[[], datetime]
+_TICK = timedelta(microseconds=1)
 
 
 def stamp_recorded_at(
     stored_events: Sequence[StoredEvent], last_state: bytes | None, clock: Clock
-) -> tuple[list[StoredEvent], str]:
-    """The events with ``recorded_at`` set to the time of the insert, in log order.
+) -> tuple[list[StoredEvent], list[str]]:
+    """The events with ``recorded_at`` set to the time of the insert, strictly increasing in
+    log order; returns them and their times.
 
     Called by a recorder while it holds the store's write lock, with the state of the last leaf:
-    the time is the later of the clock and that leaf's ``recorded_at``, so times never go back
-    along the log however writers interleave, and the audit's back-dating check stays quiet for
-    honest writers (several processes or hosts, a clock stepped back) and loud for anyone who
-    inserts a back-dated envelope behind the ledger's back.
+    the first time is the later of the clock and one microsecond after that leaf's
+    ``recorded_at``, and each next event's one microsecond later. Times never go back along the
+    log however writers interleave, so the audit's back-dating check stays quiet for honest
+    writers (several processes or hosts, a clock stepped back) and loud for anyone who inserts
+    or moves an event behind the ledger's back.
     """
     moment = clock()
     last = None if last_state is None else recorded_at_of(last_state)
     # A malformed last leaf is the audit's finding, not a reason to stop writing.
     with suppress(InvalidInputError):
-        moment = moment if last is None else max(moment, parse_time(last))
-    recorded_at = format_time(moment)
-    stamped = [replace(s, state=restamp_envelope(s.state, recorded_at)) for s in stored_events]
-    return stamped, recorded_at
+        moment = moment if last is None else max(moment, parse_time(last) + _TICK)
+    times = [format_time(moment + _TICK * i) for i in range(len(stored_events))]
+    stamped = [
+        replace(s, state=restamp_envelope(s.state, t))
+        for s, t in zip(stored_events, times, strict=True)
+    ]
+    return stamped, times
 
 
 def extend_log(
