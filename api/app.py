@@ -22,6 +22,7 @@ from .routes import (
     health,
     log,
     organisations,
+    privacy,
     reads,
     records,
     timebank,
@@ -43,6 +44,7 @@ ROUTERS = (
     log,
     reads,
     health,
+    privacy,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 

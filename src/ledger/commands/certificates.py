@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from datetime import date
 from typing import Any
@@ -20,6 +19,7 @@ from ..model.certificates import Certificate, certificate_aggregate_id, certifie
 from ..model.ids import volunteer_aggregate_id
 from ..model.service import service_account_id
 from ..personal_data import masked_name
+from ..privacy.credentials import credential_to_store, stored_credential
 from ..storage.records import SideRow
 from ..writer import CommandResult
 from .base import CommandHost
@@ -85,8 +85,9 @@ class CertificateCommands(CommandHost):
             data["credential_sha256"] = credential_sha256(unsigned)
             ctx.emit("CertificateIssued", certificate_aggregate_id(certificate_number), data)
             signed = sign_credential(unsigned, signer, ctx.occurred_at)
-            made["credential"] = SideRow(
-                CERTIFICATES, certificate_number, json.dumps(signed, ensure_ascii=False).encode()
+            stored = credential_to_store(self.personal_data, number, certificate_number, signed)
+            made["credential"] = (
+                [] if stored is None else [SideRow(CERTIFICATES, certificate_number, stored)]
             )
             return {"certificate_number": certificate_number}
 
@@ -107,7 +108,7 @@ class CertificateCommands(CommandHost):
             decide,
             idempotency_key=idempotency_key,
             signer=signer,
-            side_rows=lambda: [made["credential"]],
+            side_rows=lambda: made["credential"],
         )
 
     def _masked_name(self, number: str) -> str | None:
@@ -155,7 +156,8 @@ class CertificateCommands(CommandHost):
             "revoked_at": state.revoked_at or None,
             "revoked_reason": state.revoked_reason or None,
             "revocation_leaf": revocation.leaf_index if revocation else None,
-            "credential": json.loads(stored) if stored else None,
+            "credential": stored_credential(self.personal_data, state.number, stored),
+            "personal_data_erased": self.personal_data.erased(state.number),
         }
 
     def certificate_package(self, certificate_number: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     attendance,
     awards,
     certificates,
+    erasure,
     organisations,
     service,
     settings,
