@@ -15,6 +15,8 @@ message that says what went wrong and what to do about it::
     │   └── TamperedEventError     a stored event's bytes no longer match its signature
     ├── KeyNotAuthorisedError      key unknown, revoked, or not the acting organisation's
     ├── StorageError               the store cannot be opened or is in an unexpected state
+    │   ├── StoreUnavailableError      the store failed for now (connection, lock); retry
+    │   └── StoreIntegrityError        stored data fails verification on read (server-side)
     └── VerificationError          a proof, checkpoint, note or receipt does not verify
         ├── InclusionProofError
         ├── ConsistencyProofError
@@ -102,6 +104,22 @@ class StorageError(LedgerError):
     """The store cannot be opened, or is not a ledger, or is not initialised."""
 
     code = "storage-error"
+
+
+class StoreUnavailableError(StorageError):
+    """The store failed for a reason that passes (a lost connection, a lock wait, a busy
+    database). Nothing is half-written; retry the same call, with the same idempotency key."""
+
+    code = "storage-unavailable"
+    retry_after = 1
+
+
+class StoreIntegrityError(StorageError):
+    """Data the ledger stored fails its own checks when read back (a Merkle node missing, a
+    tile whose hashes do not match): someone changed the store behind the ledger's back. This
+    is the operator's problem, never the caller's input."""
+
+    code = "store-integrity-failure"
 
 
 class VerificationError(LedgerError):

@@ -25,6 +25,7 @@ from .errors import (
     NotFoundError,
     SplitViewError,
 )
+from .integrity import check_entries, check_inclusion
 from .keystore import LOG_KEY_OWNER, Keystore
 from .log.checkpoint import Checkpoint, check_consistency, sign_checkpoint
 from .log.cosignature import merge_cosignatures
@@ -244,9 +245,12 @@ class TransparencyLog:
         receipt alone lets anyone check the event, its signature and its inclusion offline.
         """
         note = self.checkpoint_covering(leaf_index)
-        size = Checkpoint.parse(parse_note(note)[0]).size
-        entry = self.entry(leaf_index) if with_entry else None
-        return format_receipt(leaf_index, self.inclusion_proof(leaf_index, size), note, entry)
+        checkpoint = Checkpoint.parse(parse_note(note)[0])
+        entry = self.entry(leaf_index)
+        proof = self.inclusion_proof(leaf_index, checkpoint.size)
+        # Never a receipt for a tampered event: the stored entry must prove into the root.
+        check_inclusion(entry, leaf_index, checkpoint.size, proof, checkpoint.root_hash)
+        return format_receipt(leaf_index, proof, note, entry if with_entry else None)
 
     def entry(self, leaf_index: int) -> bytes:
         found = self._recorder.select_leaves(leaf_index, 1)
@@ -267,6 +271,7 @@ class TransparencyLog:
         if start + width > self.size():
             raise NotFoundError(f"entry bundle {index} of width {width} is beyond the log")
         leaves = self._recorder.select_leaves(start, width)
+        check_entries(leaves)  # a tampered entry is never served
         return entry_bundle([leaf.state for leaf in leaves])
 
     def _check_size(self, size: int) -> None:

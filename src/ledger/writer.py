@@ -46,7 +46,7 @@ from .mapper import SignedEventMapper
 from .model.registry import Draft, spec_for
 from .signing import Signer, VerifyingKey
 from .state_cache import VerifiedStateCache, leaf_hash_of
-from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol
+from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol, SideRow
 from .trust import GENESIS, KEY_TOPICS, TrustDirectory
 
 MAX_ATTEMPTS = 8
@@ -90,6 +90,7 @@ class CommandResult:
 
 Decision = Callable[[Context], dict[str, Any]]
 SignerLookup = Callable[[str, str], Signer]
+SideRows = Callable[[], Sequence[SideRow]]
 
 
 class Writer:
@@ -171,12 +172,14 @@ class Writer:
         decide: Decision,
         occurred_at: datetime | None = None,
         other_signers: SignerLookup | None = None,
+        side_rows: SideRows | None = None,
     ) -> CommandResult:
         """Run a command for ``org``, signing with ``signer`` (or the signer a callable gives,
         looked up only when the command is not an idempotent retry).
 
         Events staged for another organisation or needing another key purpose (automatic awards)
-        are signed with ``other_signers(org, purpose)``.
+        are signed with ``other_signers(org, purpose)``. ``side_rows()``, called after each
+        decision, gives side-table rows stored in the same transaction as the events.
         """
         check_idempotency_key(idempotency_key)
         when = format_time(occurred_at or self.clock())
@@ -198,7 +201,8 @@ class Writer:
                     self._seal(d, self._signer(d, org, signer, other_signers), idempotency_key)
                     for d in ctx.drafts
                 ]
-                result = self._store(sealed, org, idempotency_key, request, value)
+                rows = side_rows() if side_rows is not None else ()
+                result = self._store(sealed, org, idempotency_key, request, value, rows)
             except LedgerError:
                 ctx.discard()
                 replay = self._replay(org, idempotency_key, request)
@@ -389,6 +393,7 @@ class Writer:
         key: str,
         request: str,
         value: dict[str, Any],
+        side_rows: Sequence[SideRow] = (),
     ) -> CommandResult | None:
         refs = [[str(e.originator_id), e.originator_version, e.type] for e in sealed]
         claim = IdempotencyClaim(
@@ -403,6 +408,8 @@ class Writer:
                 receipt=receipt,
                 fence=self.directory.last_position,
                 fence_topics=KEY_TOPICS,
+                stamp_clock=self.clock,
+                side_rows=side_rows,
             )
         except IntegrityError:
             replay = self._replay(org, key, request)

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..projections import VIEWS
 from .common import add_db_option, open_ledger
+from .supervision import die_with_supervisor
 
 
 def register(sub: Any) -> None:
@@ -66,6 +67,7 @@ def run_digest(args: argparse.Namespace) -> int:
 
 
 def run_project(args: argparse.Namespace) -> int:
+    die_with_supervisor()  # started by `ledger serve --workers N`: die with it
     with open_ledger(args) as ledger:
         views = ledger.projections(args.views_db, verify=not args.no_verify)
         print(f"keeping views of {args.db} up to date; Ctrl-C to stop", flush=True)

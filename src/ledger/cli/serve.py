@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import add_db_option, open_ledger
+from .supervision import SUPERVISOR_ENV
 
 DEFAULT_SERVE_DB = "sqlite:///ledger.db"
 
@@ -60,7 +61,11 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.demo:
         env["LEDGER_ALLOW_LOCAL_LINKS"] = "true"
     runner = None
+    factory = "api.app:create_app_from_env"
     if args.workers > 1:
+        # Workers and the views process die with this process, SIGKILL included.
+        env[SUPERVISOR_ENV] = str(os.getpid())
+        factory = "ledger.cli.supervision:create_supervised_app"
         env["LEDGER_RUN_PROJECTIONS"] = "false"
         runner = subprocess.Popen(
             [sys.executable, "-m", "ledger.cli", "project", "--db", args.db],
@@ -77,7 +82,7 @@ def run_serve(args: argparse.Namespace) -> int:
         bind_listeners_as_tcp()
     try:
         uvicorn.run(
-            "api.app:create_app_from_env",
+            factory,
             factory=True,
             host=args.host,
             port=args.port,

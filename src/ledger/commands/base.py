@@ -15,7 +15,7 @@ from ..model.aggregates import AggregateState
 from ..personal_data import PersonalDataStore
 from ..signing import Signer
 from ..trust import TrustDirectory
-from ..writer import CommandResult, Writer
+from ..writer import CommandResult, SideRows, Writer
 
 
 class CommandHost:
@@ -44,6 +44,7 @@ class CommandHost:
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
         purpose: str = "signing",
+        side_rows: SideRows | None = None,
     ) -> CommandResult:
         def decision(ctx: Context) -> dict[str, Any]:
             return decide(ctx) or {}
@@ -68,6 +69,7 @@ class CommandHost:
             decide=decision,
             occurred_at=occurred_at,
             other_signers=lambda other, key_purpose: self.signer_for(other, None, key_purpose),
+            side_rows=side_rows,
         )
         self.after_write()
         return result

@@ -18,6 +18,7 @@ from ..model.certificates import Certificate, certificate_aggregate_id, certifie
 from ..model.ids import volunteer_aggregate_id
 from ..personal_data import masked_name
 from ..privacy.credentials import credential_to_store, stored_credential
+from ..storage.records import SideRow
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -84,7 +85,11 @@ class CertificateCommands(CommandHost):
             )
             data["credential_sha256"] = credential_sha256(unsigned)
             ctx.emit("CertificateIssued", certificate_aggregate_id(certificate_number), data)
-            made.update(unsigned=unsigned, created=ctx.occurred_at)
+            signed = sign_credential(unsigned, signer, ctx.occurred_at)
+            stored = credential_to_store(self.personal_data, number, certificate_number, signed)
+            made["credential"] = (
+                [] if stored is None else [SideRow(CERTIFICATES, certificate_number, stored)]
+            )
             return {"certificate_number": certificate_number}
 
         params = {
@@ -95,16 +100,17 @@ class CertificateCommands(CommandHost):
             "language": language,
             "masked_name": include_masked_name,
         }
-        result = self._command(
-            org, "CertificateIssued", params, decide, idempotency_key=idempotency_key, signer=signer
+        # The signed credential is stored in the transaction that stores the event: a crash
+        # cannot leave an issued certificate without its credential.
+        return self._command(
+            org,
+            "CertificateIssued",
+            params,
+            decide,
+            idempotency_key=idempotency_key,
+            signer=signer,
+            side_rows=lambda: made["credential"],
         )
-        if not result.replayed:
-            signed = sign_credential(made["unsigned"], signer, made["created"])
-            certificate_number = result.value["certificate_number"]
-            stored = credential_to_store(self.personal_data, number, certificate_number, signed)
-            if stored is not None:
-                self.writer.recorder.side_put(CERTIFICATES, certificate_number, stored)
-        return result
 
     def _masked_name(self, number: str) -> str | None:
         consents = self._volunteer_consents(number)

@@ -12,16 +12,37 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from .records import FENCE_MOVED, IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
+from .guard import guard_storage_errors
+from .records import (
+    FENCE_MOVED,
+    IdempotencyClaim,
+    InsertReceipt,
+    LoggedEvent,
+    extend_log,
+    stamp_recorded_at,
+)
 
 
+@guard_storage_errors
 class LedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        # No server-side prepared statements: psycopg prepares a statement after a few runs (and
+        # eventsourcing asks it to at once), and under concurrent writers with failed pipelined
+        # transactions its cache and the server's fell out of step: "prepared statement _pg3_N
+        # does not exist". Set before eventsourcing's __init__ opens the pool, so every
+        # connection the pool makes gets it.
+        connect_options = datastore.pool.kwargs
+        assert isinstance(connect_options, dict)
+        connect_options["prepare_threshold"] = None
         super().__init__(datastore, events_table_name=events_table_name)
         self._names = {
             "schema": Identifier(datastore.schema),
@@ -71,6 +92,35 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def _sql(self, text: str) -> Composed:
         return SQL(text).format(**self._names)
 
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """Lock the events table, then stamp ``recorded_at`` (kwarg ``stamp_clock``) before the
+        INSERT, so times follow the order in which writers get the lock, which is log order.
+
+        The stamped events go to the receipt: ``_fetch_ids_after_insert_events`` hashes them
+        into the Merkle log. Without ``stamp_clock`` this is eventsourcing's own method.
+        """
+        clock = kwargs.get("stamp_clock")
+        receipt: InsertReceipt | None = kwargs.get("receipt")
+        if clock is None or receipt is None:
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+            return
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self._sql(
+                "SELECT e.state FROM {schema}.{leaves} l JOIN {schema}.{events} e "
+                "ON e.notification_id = l.notification_id ORDER BY l.leaf_index DESC LIMIT 1"
+            )
+        )
+        row = curs.fetchone()
+        last = None if row is None else bytes(row["state"])
+        receipt.stamped, receipt.recorded_at = stamp_recorded_at(stored_events, last, clock)
+        # The table is locked and the channel notified above: skip the application recorder's
+        # own lock and notify and insert exactly as the aggregate recorder does.
+        PostgresAggregateRecorder._insert_stored_events(self, curs, receipt.stamped, **kwargs)
+
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -97,6 +147,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = list(super()._fetch_ids_after_insert_events(curs, stored_events) or [])
         size = self._fence_and_log_size(curs, ids, kwargs.get("fence"), kwargs.get("fence_topics"))
+        receipt: InsertReceipt | None = kwargs.get("receipt")
+        if receipt is not None and receipt.stamped:
+            stored_events = receipt.stamped  # what was inserted, recorded_at stamped
         rows = extend_log(
             size, lambda coords: self._read_nodes(curs, coords), [s.state for s in stored_events]
         )
@@ -116,7 +169,21 @@ class LedgerRecorder(PostgresApplicationRecorder):
         )
         params += [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
         curs.execute(self._sql(statement), params)
-        receipt: InsertReceipt | None = kwargs.get("receipt")
+        # Side rows (a certificate's signed credential) commit with the events or not at all.
+        side_rows = kwargs.get("side_rows", ())
+        if side_rows:
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {schema}.{side} SELECT * FROM "
+                    "unnest(%s::text[], %s::text[], %s::bytea[]) "
+                    "ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value"
+                ),
+                (
+                    [r.namespace for r in side_rows],
+                    [r.key for r in side_rows],
+                    [r.value for r in side_rows],
+                ),
+            )
         if receipt is not None:
             receipt.notification_ids = ids
             receipt.leaf_indexes = [size + i for i in range(len(ids))]
