@@ -13,7 +13,7 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -29,6 +29,7 @@ from .envelope import (
     check_idempotency_key,
     format_time,
     make_envelope,
+    restamp_envelope,
     sign_body,
     validate_body,
     verify_body,
@@ -417,6 +418,15 @@ class Writer:
                 return replay
             return None
         self.directory.mark_stale()
+        # The store stamped recorded_at under its write lock: keep the events as stored, so the
+        # state cache remembers the leaf hashes the log holds.
+        for i, recorded_at in enumerate(receipt.recorded_at):
+            event = sealed[i]
+            sealed[i] = replace(
+                event,
+                recorded_at=recorded_at,
+                envelope=restamp_envelope(event.envelope, recorded_at),
+            )
         return CommandResult(
             events=tuple(
                 EventRef(str(e.originator_id), e.originator_version, e.type, nid, leaf)
