@@ -16,8 +16,12 @@ from ledger.log.witness_client import parse_endpoints
 from ledger.transparency import CheckpointSchedule
 
 from . import problems
+from .deps import AuthGuard
+from .edge import Edge, known_method
 from .routes import (
     activities,
+    agreements,
+    apikeys,
     assessments,
     awards,
     certificates,
@@ -49,6 +53,8 @@ ROUTERS = (
     log,
     reads,
     health,
+    agreements,
+    apikeys,
     assessments,
     privacy,
     drafts,
@@ -97,12 +103,14 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         responses=problems.PROBLEM_RESPONSES,
     )
     app.state.request_counts = Counter()
+    app.state.auth_guard = AuthGuard(settings.auth_failures_per_minute)
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
     _limit_bodies(app, settings.max_body_bytes)
     _count_requests(app)
     _document_problems(app)
+    app.add_middleware(Edge, max_body=settings.max_body_bytes)  # outermost: runs first
     return app
 
 
@@ -143,7 +151,8 @@ def _count_requests(app: FastAPI) -> None:
         response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
-        app.state.request_counts[(request.method, path, response.status_code)] += 1
+        method = known_method(request.method)
+        app.state.request_counts[(method, path, response.status_code)] += 1
         return response
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -9,8 +11,9 @@ from fastapi import Depends, Header, Request
 from ledger import Ledger
 from ledger.projections import Projections, ViewQueries
 
-from .apikeys import ApiKey, find_api_key
+from .apikeys import ApiKey, LastUse, find_api_key
 from .problems import Problem
+from .ratelimit import WindowLimiter
 from .schemas import AsOrg
 
 
@@ -36,11 +39,24 @@ ViewsDep = Annotated[Projections, Depends(get_views)]
 QueriesDep = Annotated[ViewQueries, Depends(get_queries)]
 
 
+def _too_many(seconds: int, detail: str) -> Problem:
+    return Problem(
+        429, "too-many-requests", "Too many requests", detail, {"Retry-After": str(seconds)}
+    )
+
+
 def current_key(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> ApiKey:
+    """The request's API key: known, not revoked or expired, within its rate. Failed attempts
+    are counted per client address; past the limit, even a right key waits (429)."""
+    guard: AuthGuard = request.app.state.auth_guard
+    client = request.client.host if request.client else "unknown"
+    waiting = guard.failures.retry_after(client, guard.failures_per_minute)
+    if waiting is not None:
+        raise _too_many(waiting, "too many failed authentications from this address; wait")
     secret = x_api_key
     if authorization and authorization.lower().startswith("bearer "):
         secret = authorization[7:].strip()
@@ -53,15 +69,29 @@ def current_key(
             headers=CHALLENGE,
         )
     key = find_api_key(get_ledger(request), secret)
-    if key is None:
-        raise Problem(
-            401,
-            "unauthenticated",
-            "Unknown API key",
-            "this API key is not known; ask your administrator for a new one",
-            headers=CHALLENGE,
-        )
+    refusal = "this API key is not known; ask your administrator for a new one"
+    if key is not None:
+        refusal = key.refusal(datetime.now(UTC)) or ""
+    if key is None or refusal:
+        guard.failures.count(client)
+        raise Problem(401, "unauthenticated", "Unusable API key", refusal, headers=CHALLENGE)
+    if key.rate_per_minute is not None:
+        waiting = guard.requests.retry_after(key.key_id, key.rate_per_minute)
+        if waiting is not None:
+            raise _too_many(waiting, f"this API key allows {key.rate_per_minute} requests a minute")
+        guard.requests.count(key.key_id)
+    guard.last_use.touch(get_ledger(request), key)
     return key
+
+
+@dataclass
+class AuthGuard:
+    """Per-process counters for authentication (kept on ``app.state.auth_guard``)."""
+
+    failures_per_minute: int
+    failures: WindowLimiter = field(default_factory=WindowLimiter)
+    requests: WindowLimiter = field(default_factory=WindowLimiter)
+    last_use: LastUse = field(default_factory=LastUse)
 
 
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
@@ -101,4 +131,5 @@ ApprovingOrg = Annotated[str, _acting_for("approve")]
 AwardingOrg = Annotated[str, _acting_for("award")]
 TimeBankOrg = Annotated[str, _acting_for("timebank")]
 KeyAdminOrg = Annotated[str, _acting_for("keys")]
+AdminOrg = Annotated[str, _acting_for("admin")]
 ErasingOrg = Annotated[str, _acting_for("erase")]

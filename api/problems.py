@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import (
+    AgreementMissingError,
     ConflictError,
+    ConsentMissingError,
     InvalidInputError,
     KeyNotAuthorisedError,
     LedgerError,
@@ -69,10 +71,25 @@ def problem_response(status: int, code: str, title: str, detail: str, **extra: A
 INTEGRITY_FAILURES = (TamperedEventError, StoreIntegrityError)
 
 
+def _extensions(error: LedgerError) -> dict[str, Any]:
+    """What a client needs to act on a refusal: which agreement or consent is missing."""
+    if isinstance(error, AgreementMissingError):
+        return {
+            "missing_agreement": error.right,
+            "home_organisation": error.home,
+            "volunteer": error.number,
+        }
+    if isinstance(error, ConsentMissingError):
+        return {"missing_consent": error.purpose, "volunteer": error.number}
+    return {}
+
+
 def for_ledger_error(error: LedgerError) -> JSONResponse:
     for cls, status, title in STATUS_OF:
         if isinstance(error, cls):
-            response = problem_response(status, error.code, title, error.message)
+            response = problem_response(
+                status, error.code, title, error.message, **_extensions(error)
+            )
             retry_after = getattr(error, "retry_after", None)
             if retry_after is not None:
                 response.headers["Retry-After"] = str(retry_after)

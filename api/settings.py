@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     checkpoint_every_seconds: float | None = Field(default=60.0, gt=0)
     keystore_passphrase: str | None = None
     witnesses: str = ""  # "<cosigner vkey> <url>" entries separated by ";" or newlines
+    auth_failures_per_minute: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> Settings:

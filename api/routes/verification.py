@@ -17,6 +17,7 @@ from ledger.log.note import parse_note
 from ..deps import CurrentKey, LedgerDep
 from ..problems import Problem
 from ..schemas import CommandOut, Strict, command_out
+from ..scopes import require_event_scope
 
 router = APIRouter(tags=["verification"])
 
@@ -128,6 +129,8 @@ def submit(body: SubmitIn, ledger: LedgerDep, key: CurrentKey, response: Respons
                 "each event's body is the canonical JSON text it was signed as"
             ) from None
         signer = parsed.get("org") if isinstance(parsed, dict) else None
+        if isinstance(parsed, dict):
+            require_event_scope(parsed.get("type"), key.scopes)
         if not isinstance(signer, str) or not ledger.directory.is_at_or_above(key.org, signer):
             raise Problem(
                 403,

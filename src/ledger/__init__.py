@@ -4,8 +4,10 @@ from . import model as _model  # noqa: F401  (registers the event types)
 from .canonical import canonical_json
 from .envelope import SIGNING_CONTEXT, SignedEvent, signing_input
 from .errors import (
+    AgreementMissingError,
     ConcurrencyConflictError,
     ConflictError,
+    ConsentMissingError,
     IdempotencyConflictError,
     InvalidInputError,
     KeyNotAuthorisedError,
@@ -25,9 +27,11 @@ from .writer import CommandResult, EventRef
 
 __all__ = [
     "SIGNING_CONTEXT",
+    "AgreementMissingError",
     "CommandResult",
     "ConcurrencyConflictError",
     "ConflictError",
+    "ConsentMissingError",
     "DirectoryKeystore",
     "EventRef",
     "IdempotencyConflictError",

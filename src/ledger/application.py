@@ -6,6 +6,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.utils import Environment, EnvType
 
 from .mapper import SignedEventMapper
 from .storage.records import LedgerRecorderProtocol
@@ -19,6 +20,16 @@ class LedgerEvents(Application[UUID]):
 
     def __init__(self, store: StoreURL) -> None:
         super().__init__(env=store.eventsourcing_env())
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only the settings the store URL gives, never ``os.environ``.
+
+        eventsourcing reads ``os.environ`` first, and ``LEDGER_*`` before the unprefixed names
+        (this application is named ``ledger``): ``LEDGER_SQLITE_DBNAME`` or ``LEDGER_MAPPER_TOPIC``
+        in a process's environment would silently redirect the store or replace the mapper.
+        The ledger's own environment variables are read by its settings, not here.
+        """
+        return Environment(name, {**type(self).env, **(env or {})})
 
     @property
     def ledger_recorder(self) -> LedgerRecorderProtocol:

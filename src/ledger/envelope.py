@@ -110,7 +110,23 @@ def validate_body(body: Any, *, now: datetime | None = None) -> dict[str, Any]:
     check_idempotency_key(body["idempotency_key"], what="body.idempotency_key must be")
     if not isinstance(body["data"], dict):
         raise InvalidInputError("body.data must be a JSON object")
+    _refuse_nul(body["data"], "body.data")
     return body
+
+
+def _refuse_nul(value: Any, path: str) -> None:
+    """U+0000 is never signed: PostgreSQL text cannot hold it, and a stored event with it
+    would stop every reader of that row."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInputError(f"{path} contains U+0000, which no store can keep")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, f"{path} (a key)")
+            _refuse_nul(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{path}[{index}]")
 
 
 @dataclass(frozen=True)

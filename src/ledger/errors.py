@@ -14,6 +14,8 @@ message that says what went wrong and what to do about it::
     ├── SignatureError             a signature does not verify
     │   └── TamperedEventError     a stored event's bytes no longer match its signature
     ├── KeyNotAuthorisedError      key unknown, revoked, or not the acting organisation's
+    │   ├── AgreementMissingError  the volunteer's home organisation has not agreed
+    │   └── ConsentMissingError    the volunteer has not consented to the purpose
     ├── StorageError               the store cannot be opened or is in an unexpected state
     │   ├── StoreUnavailableError      the store failed for now (connection, lock); retry
     │   └── StoreIntegrityError        stored data fails verification on read (server-side)
@@ -100,6 +102,42 @@ class KeyNotAuthorisedError(LedgerError):
     code = "key-not-authorised"
 
 
+class AgreementMissingError(KeyNotAuthorisedError):
+    """Acting on another organisation's volunteer needs their home organisation's agreement.
+
+    ``right`` names what was missing (``membership``, ``consent``, ``personal-data``,
+    ``credit``), ``home`` the organisation whose signed ``AgreementGranted`` would give it.
+    """
+
+    code = "agreement-missing"
+
+    def __init__(
+        self, message: str, *, number: str = "", org: str = "", home: str = "", right: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.number, self.org, self.home, self.right = number, org, home, right
+
+    def __reduce__(self) -> tuple[object, ...]:  # keeps the details across processes
+        details = {"number": self.number, "org": self.org, "home": self.home, "right": self.right}
+        return (_rebuild, (type(self), self.message, details))
+
+
+class ConsentMissingError(KeyNotAuthorisedError):
+    """The volunteer has not consented to the purpose (``purpose``) the read needs."""
+
+    code = "no-consent"
+
+    def __init__(self, message: str, *, number: str = "", purpose: str = "") -> None:
+        super().__init__(message)
+        self.number, self.purpose = number, purpose
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild,
+            (type(self), self.message, {"number": self.number, "purpose": self.purpose}),
+        )
+
+
 class StorageError(LedgerError):
     """The store cannot be opened, or is not a ledger, or is not initialised."""
 
@@ -171,3 +209,7 @@ class WitnessRefusedError(VerificationError):
         super().__init__(message)
         self.reason = reason
         self.latest_size = latest_size
+
+
+def _rebuild(cls: type[LedgerError], message: str, details: dict[str, str]) -> LedgerError:
+    return cls(message, **details)

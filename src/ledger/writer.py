@@ -188,18 +188,19 @@ class Writer:
         replay = self._replay(org, idempotency_key, request)
         if replay is not None:
             return replay
-        if not isinstance(signer, Signer):
-            signer = signer()
         for attempt in range(MAX_ATTEMPTS):
             if attempt:  # a lost race: let the winner's neighbours through before retrying
                 time.sleep(random.uniform(0, 0.002 * attempt))
             self.directory.refresh()
+            # Looked up after the refresh, so a key revoked since (here or by another process)
+            # is not chosen when the organisation has another.
+            current = signer if isinstance(signer, Signer) else signer()
             ctx = self.context(org, when)
             try:
                 value = decide(ctx)
                 ctx.finish()
                 sealed = [
-                    self._seal(d, self._signer(d, org, signer, other_signers), idempotency_key)
+                    self._seal(d, self._signer(d, org, current, other_signers), idempotency_key)
                     for d in ctx.drafts
                 ]
                 rows = side_rows() if side_rows is not None else ()

@@ -141,7 +141,7 @@ def test_keys_are_registered_by_the_parent_or_the_organisation_itself(api: Api) 
     )
 
 
-def test_personal_data_needs_scope_membership_and_consent(api: Api) -> None:
+def test_personal_data_needs_scope_home_organisation_and_consent(api: Api) -> None:
     made = api.ok(
         api.post("/volunteers", {"personal": {"name": "Test Person", "phone": "13800000000"}})
     )
@@ -150,7 +150,9 @@ def test_personal_data_needs_scope_membership_and_consent(api: Api) -> None:
         api.ok(api.get(f"/leaves/{made['events'][0]['leaf_index']}"), 200)
     )
     assert_problem(api.get(f"/volunteers/{number}/personal", key="a_read"), 403, "scope-missing")
-    assert_problem(api.get(f"/volunteers/{number}/personal", key="b"), 403, "not-your-volunteer")
+    refused = assert_problem(api.get(f"/volunteers/{number}/personal", key="b"), 403)
+    assert refused["type"] == "/problems/agreement-missing"
+    assert refused["missing_agreement"] == "personal-data"
     assert_problem(api.get(f"/volunteers/{number}/personal", key="a"), 403, "no-consent")
     api.ok(
         api.post(

@@ -46,6 +46,11 @@ def test_register_an_organisation_below_your_own(api: Api) -> None:
 
 def test_membership_and_transfer_between_organisations(api: Api) -> None:
     number = api.register_volunteer(key="a")
+    asked = api.ok(
+        api.post(f"/volunteers/{number}/agreements", {"rights": ["membership"]}, key="b")
+    )
+    agreement_id = asked["value"]["agreement_id"]
+    api.ok(api.post(f"/volunteers/{number}/agreements/{agreement_id}/grant", None, key="a"))
     api.ok(api.post(f"/volunteers/{number}/memberships", None, key="b"))
     both = api.ok(api.get(f"/volunteers/{number}", key="a_read"), 200)
     assert sorted(both["members_of"]) == sorted([api.city.org_a, api.city.org_b])

@@ -69,8 +69,8 @@ def test_a_pre_signed_event_is_stored_exactly_as_signed(api: Api, outside_key: O
 
 
 def test_an_authority_above_may_submit_and_versions_must_follow(api: Api) -> None:
-    """org-b signs a MembershipJoined for org-a's volunteer at the aggregate's next version;
-    the root's API key (above org-b) submits it."""
+    """org-b, with org-a's agreement, signs a MembershipJoined for org-a's volunteer at the
+    aggregate's next version; the root's API key (above org-b) submits it."""
     key_b = OutsideKey()
     api.ok(
         api.post(
@@ -80,6 +80,11 @@ def test_an_authority_above_may_submit_and_versions_must_follow(api: Api) -> Non
         )
     )
     number = api.take_volunteers(1)[0]
+    asked = api.ok(
+        api.post(f"/volunteers/{number}/agreements", {"rights": ["membership"]}, key="b")
+    )
+    agreement = asked["value"]["agreement_id"]
+    api.ok(api.post(f"/volunteers/{number}/agreements/{agreement}/grant", None, key="a"))
     volunteer = api.ok(api.get(f"/volunteers/{number}", key="a_read"), 200)
     body = {
         "type": "MembershipJoined",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import apikeys
 from .common import add_db_option, open_ledger
 from .supervision import SUPERVISOR_ENV
 
@@ -36,9 +37,10 @@ def register(sub: Any) -> None:
     create.add_argument(
         "--scopes",
         required=True,
-        help="comma-separated: register,record,approve,award,timebank,keys,private,read",
+        help="comma-separated: register,record,approve,award,timebank,keys,private,read,admin",
     )
     create.set_defaults(handler=run_apikey)
+    apikeys.extend(actions, create)
 
 
 def run_apikey(args: argparse.Namespace) -> int:

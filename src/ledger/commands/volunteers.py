@@ -1,4 +1,5 @@
-"""Registering volunteers, their consent, membership and transfers between organisations."""
+"""Registering volunteers, their consent, membership, transfers between organisations, the
+agreements by which their home organisation lets another act for them, and their personal data."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from ..context import Context
-from ..errors import NotFoundError
+from ..errors import ConsentMissingError, NotFoundError
 from ..model.aggregates import Volunteer
+from ..model.authority import require_personal_data_access
 from ..model.ids import new_volunteer_number, volunteer_aggregate_id
 from ..personal_data import validate_personal_data
 from ..signing import Signer
@@ -134,11 +136,15 @@ class VolunteerCommands(CommandHost):
         *,
         number: str,
         idempotency_key: str,
+        member: str | None = None,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
     ) -> CommandResult:
+        """The volunteer leaves ``member`` (default ``org``): signed by that organisation, or
+        by the volunteer's home organisation ending another organisation's membership."""
+        data = {"org_id": member or org}
         return self._volunteer_event(
-            org, "MembershipLeft", number, {"org_id": org}, idempotency_key, signer, occurred_at
+            org, "MembershipLeft", number, data, idempotency_key, signer, occurred_at
         )
 
     def request_transfer(
@@ -228,14 +234,137 @@ class VolunteerCommands(CommandHost):
             "registered_by": state.registered_by,
             "registered_at": state.registered_at,
             "members_of": sorted(state.members_of),
+            "home": state.home,
             "consents": dict(sorted(state.consents.items())),
             "transfers": {
                 t.transfer_id: {"from_org": t.from_org, "to_org": t.to_org, "status": t.status}
                 for t in state.transfers.values()
             },
             "personal_data_erased": state.personal_data_erased,
+            "agreements": {
+                a.agreement_id: {"org_id": a.org, "rights": list(a.rights), "status": a.status}
+                for a in state.agreements.values()
+            },
             "version": state.version,
         }
+
+    def personal_data_of(self, org: str, number: str) -> dict[str, Any]:
+        """The volunteer's personal data, as ``org`` may read it.
+
+        The home organisation and those above it may; any other organisation needs a
+        ``personal-data`` agreement from the home organisation; and the volunteer must have
+        consented to ``share-personal-data``. Raises ``AgreementMissingError`` or
+        ``ConsentMissingError`` (both ``KeyNotAuthorisedError``) otherwise.
+        """
+        self.directory.organisation(org)
+        state = self._state(Volunteer, volunteer_aggregate_id(number))
+        assert isinstance(state, Volunteer)
+        if not state.exists:
+            raise NotFoundError(f"volunteer {number} is not registered in this ledger")
+        try:
+            require_personal_data_access(self.directory, state, org)
+        except ConsentMissingError:
+            if self._erased(number):
+                self.personal_data.get(number)  # says it was erased
+            raise
+        return self.personal_data.get(number)
+
+    def request_agreement(
+        self,
+        org: str,
+        *,
+        number: str,
+        rights: list[str],
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """``org`` asks the volunteer's home organisation for ``rights`` (``membership``,
+        ``consent``, ``personal-data``, ``credit``). The id is ``result.value["agreement_id"]``."""
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            agreement_id = str(uuid.uuid4())
+            ctx.emit(
+                "AgreementRequested",
+                volunteer_aggregate_id(number),
+                {"number": number, "agreement_id": agreement_id, "org_id": org, "rights": rights},
+            )
+            return {"agreement_id": agreement_id}
+
+        return self._command(
+            org,
+            "AgreementRequested",
+            {"number": number, "rights": rights},
+            decide,
+            idempotency_key=idempotency_key,
+            signer=signer,
+            occurred_at=occurred_at,
+        )
+
+    def grant_agreement(
+        self,
+        org: str,
+        *,
+        number: str,
+        agreement_id: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """The home organisation agrees, for the volunteer: the requester may use the rights."""
+        return self._volunteer_event(
+            org,
+            "AgreementGranted",
+            number,
+            {"agreement_id": agreement_id},
+            idempotency_key,
+            signer,
+            occurred_at,
+        )
+
+    def decline_agreement(
+        self,
+        org: str,
+        *,
+        number: str,
+        agreement_id: str,
+        reason: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        return self._volunteer_event(
+            org,
+            "AgreementDeclined",
+            number,
+            {"agreement_id": agreement_id, "reason": reason},
+            idempotency_key,
+            signer,
+            occurred_at,
+        )
+
+    def withdraw_agreement(
+        self,
+        org: str,
+        *,
+        number: str,
+        agreement_id: str,
+        reason: str,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """The home organisation (or the holder) ends a granted agreement; what was done under
+        it stays done, nothing new is allowed by it."""
+        return self._volunteer_event(
+            org,
+            "AgreementWithdrawn",
+            number,
+            {"agreement_id": agreement_id, "reason": reason},
+            idempotency_key,
+            signer,
+            occurred_at,
+        )
 
     def _erased(self, number: str) -> bool:
         if self.personal_data.erased(number):

@@ -48,6 +48,17 @@ class Transfer:
     reason: str = ""
 
 
+@dataclass(slots=True)
+class Agreement:
+    """An organisation's request to act for a volunteer, and their home organisation's answer."""
+
+    agreement_id: str
+    org: str
+    rights: tuple[str, ...]
+    status: str = "requested"  # granted, declined, withdrawn
+    reason: str = ""
+
+
 @dataclass
 class Organisation(AggregateState):
     kind: ClassVar[str] = "organisation"
@@ -101,11 +112,37 @@ class Volunteer(AggregateState):
     consents: dict[str, bool] = field(default_factory=dict)
     transfers: dict[str, Transfer] = field(default_factory=dict)
     personal_data_erased: bool = False
+    home: str = ""
+    agreements: dict[str, Agreement] = field(default_factory=dict)
+
+    def holds(self, org: str, right: str) -> bool:
+        """Whether the home organisation granted ``org`` the ``right`` and it still stands."""
+        return any(
+            a.org == org and a.status == "granted" and right in a.rights
+            for a in self.agreements.values()
+        )
 
     def on_VolunteerRegistered(self, fact: Fact, data: dict[str, Any]) -> None:
         self.number, self.registered_by = data["number"], fact.org
         self.registered_at = fact.occurred_at
         self.members_of.add(fact.org)
+        self.home = fact.org
+
+    def on_AgreementRequested(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.agreements[data["agreement_id"]] = Agreement(
+            data["agreement_id"], data["org_id"], tuple(data["rights"])
+        )
+
+    def on_AgreementGranted(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.agreements[data["agreement_id"]].status = "granted"
+
+    def on_AgreementDeclined(self, fact: Fact, data: dict[str, Any]) -> None:
+        agreement = self.agreements[data["agreement_id"]]
+        agreement.status, agreement.reason = "declined", data["reason"]
+
+    def on_AgreementWithdrawn(self, fact: Fact, data: dict[str, Any]) -> None:
+        agreement = self.agreements[data["agreement_id"]]
+        agreement.status, agreement.reason = "withdrawn", data["reason"]
 
     def on_ConsentGiven(self, fact: Fact, data: dict[str, Any]) -> None:
         self.consents[data["purpose"]] = True
@@ -129,6 +166,8 @@ class Volunteer(AggregateState):
         transfer.status = "accepted"
         self.members_of.discard(transfer.from_org)
         self.members_of.add(transfer.to_org)
+        if transfer.from_org == self.home:
+            self.home = transfer.to_org
 
     def on_TransferDeclined(self, fact: Fact, data: dict[str, Any]) -> None:
         transfer = self.transfers[data["transfer_id"]]

@@ -27,6 +27,7 @@ from pydantic import Field, StringConstraints
 from ..context import Context
 from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
+from .authority import authorise_credit_move
 from .ids import Slug, UUIDText, VolunteerNumber, volunteer_aggregate_id
 from .registry import Draft, EventData, event_type
 from .service import RecordId, ServiceAccount, service_account_id
@@ -258,17 +259,15 @@ def _check_sender_authority(ctx: Context, draft: Draft, account_id: str, bank_ow
     _, kind, owner = parse_account(account_id)
     if kind == "surplus":
         surplus = _bank(ctx, account_id.split(":", 1)[0]).surplus_account
-        allowed = surplus is not None and draft.org == parse_account(surplus)[2]
-    elif kind == "org":
-        allowed = draft.org == owner
-    else:
-        volunteer = ctx.state(Volunteer, volunteer_aggregate_id(owner))
-        allowed = draft.org in volunteer.members_of
-    if not allowed and not ctx.directory.is_at_or_above(draft.org, bank_owner):
-        raise KeyNotAuthorisedError(
-            f"{draft.org!r} may not move credit out of {account_id}: the account's organisation, "
-            "an organisation of the volunteer, or the bank acts for it"
-        )
+        collector = surplus is not None and draft.org == parse_account(surplus)[2]
+        if not collector and not ctx.directory.is_at_or_above(draft.org, bank_owner):
+            raise KeyNotAuthorisedError(
+                f"{draft.org!r} may not move credit out of {account_id}: the surplus account's "
+                "organisation or the bank's organisation (or one above it) collects it"
+            )
+        return
+    volunteer = ctx.state(Volunteer, volunteer_aggregate_id(owner)) if kind == "vol" else None
+    authorise_credit_move(ctx.directory, draft.org, kind, owner, volunteer, bank_owner)
 
 
 @event_type("CreditSent", "account", CreditMoved)

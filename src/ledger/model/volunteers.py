@@ -1,4 +1,5 @@
-"""Volunteers under pseudonymous numbers: registration, consent, membership and transfers.
+"""Volunteers under pseudonymous numbers: registration, consent, membership, transfers and the
+agreements by which their home organisation lets another organisation act for them.
 
 No event here holds a name, an ID number or a phone number: those live in the personal-data
 store, keyed by the volunteer number, and can be erased while these events stay verifiable.
@@ -6,13 +7,14 @@ store, keyed by the volunteer number, and can be erased while these events stay 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from ..context import Context
-from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
-from .aggregates import Volunteer
+from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
+from .aggregates import Agreement, Volunteer
+from .authority import require_home, require_right
 from .ids import LongText, OrgId, UUIDText, VolunteerNumber, volunteer_aggregate_id
 from .registry import Draft, EventData, event_type
 
@@ -38,6 +40,27 @@ class TransferRequested(EventData):
     transfer_id: UUIDText
     from_org: OrgId
     to_org: OrgId
+
+
+Right = Literal["membership", "consent", "personal-data", "credit"]
+
+
+class AgreementRequested(EventData):
+    number: VolunteerNumber
+    agreement_id: UUIDText
+    org_id: OrgId
+    rights: Annotated[list[Right], Field(min_length=1, max_length=4)]
+
+
+class AgreementAnswered(EventData):
+    number: VolunteerNumber
+    agreement_id: UUIDText
+
+
+class AgreementClosed(EventData):
+    number: VolunteerNumber
+    agreement_id: UUIDText
+    reason: LongText
 
 
 class TransferAccepted(EventData):
@@ -80,7 +103,7 @@ def check_volunteer_registered(ctx: Context, draft: Draft, data: VolunteerRegist
 @event_type("ConsentWithdrawn", "volunteer", ConsentChanged)
 def check_consent(ctx: Context, draft: Draft, data: ConsentChanged) -> None:
     _same_aggregate(draft, data.number)
-    _require_member(registered_volunteer(ctx, data.number), draft.org)
+    require_right(registered_volunteer(ctx, data.number), draft.org, "consent")
 
 
 @event_type("MembershipJoined", "volunteer", MembershipChanged)
@@ -92,15 +115,24 @@ def check_membership_joined(ctx: Context, draft: Draft, data: MembershipChanged)
     ctx.directory.organisation(data.org_id)
     if data.org_id in volunteer.members_of:
         raise RuleViolationError(f"volunteer {data.number} is already a member of {data.org_id!r}")
+    require_right(volunteer, data.org_id, "membership")
 
 
 @event_type("MembershipLeft", "volunteer", MembershipChanged)
 def check_membership_left(ctx: Context, draft: Draft, data: MembershipChanged) -> None:
     _same_aggregate(draft, data.number)
     volunteer = registered_volunteer(ctx, data.number)
-    if draft.org != data.org_id:
-        raise KeyNotAuthorisedError(f"only {data.org_id!r} itself records a member leaving it")
+    if draft.org not in (data.org_id, volunteer.home):
+        raise KeyNotAuthorisedError(
+            f"only {data.org_id!r} itself or the volunteer's home organisation "
+            f"{volunteer.home!r} records a member leaving {data.org_id!r}"
+        )
     _require_member(volunteer, data.org_id)
+    if data.org_id == volunteer.home:
+        raise RuleViolationError(
+            f"{data.org_id!r} is volunteer {data.number}'s home organisation; a volunteer always "
+            "has one: transfer them to another organisation instead"
+        )
 
 
 @event_type("TransferRequested", "volunteer", TransferRequested)
@@ -111,7 +143,7 @@ def check_transfer_requested(ctx: Context, draft: Draft, data: TransferRequested
         raise KeyNotAuthorisedError(
             "a transfer is requested by the volunteer's current organisation"
         )
-    _require_member(volunteer, data.from_org)
+    require_home(volunteer, data.from_org, "request their transfer")
     ctx.directory.organisation(data.to_org)
     if data.to_org == data.from_org or data.to_org in volunteer.members_of:
         raise RuleViolationError(f"volunteer {data.number} already belongs to {data.to_org!r}")
@@ -145,3 +177,62 @@ def check_transfer_accepted(ctx: Context, draft: Draft, data: TransferAccepted) 
 @event_type("TransferDeclined", "volunteer", TransferDeclined)
 def check_transfer_declined(ctx: Context, draft: Draft, data: TransferDeclined) -> None:
     _pending_transfer_for(ctx, draft, data.number, data.transfer_id)
+
+
+@event_type("AgreementRequested", "volunteer", AgreementRequested)
+def check_agreement_requested(ctx: Context, draft: Draft, data: AgreementRequested) -> None:
+    _same_aggregate(draft, data.number)
+    volunteer = registered_volunteer(ctx, data.number)
+    if draft.org != data.org_id:
+        raise KeyNotAuthorisedError(f"only {data.org_id!r} itself asks for an agreement for it")
+    ctx.directory.organisation(data.org_id)
+    if data.org_id == volunteer.home:
+        raise RuleViolationError(
+            f"{data.org_id!r} is volunteer {data.number}'s home organisation; it needs no agreement"
+        )
+    if len(set(data.rights)) != len(data.rights):
+        raise InvalidInputError("each right is asked for once")
+    if data.agreement_id in volunteer.agreements:
+        raise RuleViolationError(f"agreement {data.agreement_id} already exists")
+
+
+def _answerable(ctx: Context, draft: Draft, number: str, agreement_id: str) -> Agreement:
+    _same_aggregate(draft, number)
+    volunteer = registered_volunteer(ctx, number)
+    agreement = volunteer.agreements.get(agreement_id)
+    if agreement is None:
+        raise NotFoundError(f"agreement {agreement_id} of volunteer {number} does not exist")
+    require_home(volunteer, draft.org, f"answer agreement {agreement_id}")
+    return agreement
+
+
+def _pending(ctx: Context, draft: Draft, number: str, agreement_id: str) -> None:
+    agreement = _answerable(ctx, draft, number, agreement_id)
+    if agreement.status != "requested":
+        raise RuleViolationError(f"agreement {agreement_id} was already {agreement.status}")
+
+
+@event_type("AgreementGranted", "volunteer", AgreementAnswered)
+def check_agreement_granted(ctx: Context, draft: Draft, data: AgreementAnswered) -> None:
+    _pending(ctx, draft, data.number, data.agreement_id)
+
+
+@event_type("AgreementDeclined", "volunteer", AgreementClosed)
+def check_agreement_declined(ctx: Context, draft: Draft, data: AgreementClosed) -> None:
+    _pending(ctx, draft, data.number, data.agreement_id)
+
+
+@event_type("AgreementWithdrawn", "volunteer", AgreementClosed)
+def check_agreement_withdrawn(ctx: Context, draft: Draft, data: AgreementClosed) -> None:
+    _same_aggregate(draft, data.number)
+    volunteer = registered_volunteer(ctx, data.number)
+    agreement = volunteer.agreements.get(data.agreement_id)
+    if agreement is None:
+        raise NotFoundError(f"agreement {data.agreement_id} of volunteer {data.number} is unknown")
+    if draft.org not in (volunteer.home, agreement.org):
+        raise KeyNotAuthorisedError(
+            f"agreement {data.agreement_id} is withdrawn by the volunteer's home organisation "
+            f"{volunteer.home!r} or by {agreement.org!r}, which holds it"
+        )
+    if agreement.status != "granted":
+        raise RuleViolationError(f"agreement {data.agreement_id} is {agreement.status}")

@@ -12,6 +12,22 @@ from ledger import IdempotencyConflictError, Ledger
 City = tuple[Ledger, dict[str, str]]
 
 
+@pytest.fixture
+def city(city: City) -> City:
+    """The shared city, where org-a (the volunteer's home) agreed that org-b may admit them."""
+    ledger, info = city
+    asked = ledger.request_agreement(
+        "org-b", number=info["number"], rights=["membership"], idempotency_key="ask"
+    )
+    ledger.grant_agreement(
+        "org-a",
+        number=info["number"],
+        agreement_id=asked.value["agreement_id"],
+        idempotency_key="grant",
+    )
+    return city
+
+
 def test_a_retry_with_the_same_key_and_content_returns_the_first_result(city: City) -> None:
     ledger, info = city
     first = ledger.join("org-b", number=info["number"], idempotency_key="join-b")
@@ -103,6 +119,8 @@ def test_retried_result_names_the_same_stored_event(city: City) -> None:
     assert ledger.event_at(ref.leaf_index).envelope == event.envelope
     assert [e.type for e in ledger.events(volunteer_aggregate_id(info["number"]))] == [
         "VolunteerRegistered",
+        "AgreementRequested",
+        "AgreementGranted",
         "MembershipJoined",
     ]
 

@@ -26,6 +26,23 @@ from ledger.signing import b64encode
 City = tuple[Ledger, dict[str, str]]
 
 
+@pytest.fixture
+def city(city: City) -> City:
+    """The shared city, where org-a (the volunteer's home) agreed that org-b may admit the
+    volunteer and record their consent: the volunteer's aggregate is at version 3."""
+    ledger, info = city
+    asked = ledger.request_agreement(
+        "org-b", number=info["number"], rights=["membership", "consent"], idempotency_key="ask"
+    )
+    ledger.grant_agreement(
+        "org-a",
+        number=info["number"],
+        agreement_id=asked.value["agreement_id"],
+        idempotency_key="grant",
+    )
+    return city
+
+
 def join_body(ledger: Ledger, number: str, org: str = "org-b", **kw: Any) -> dict[str, Any]:
     key = kw.pop("key", None) or key_of(ledger, org)
     return outside_body(
@@ -48,7 +65,7 @@ def test_a_body_signed_outside_is_stored_exactly_as_signed(city: City) -> None:
     result = ledger.writer.submit([(body, signature)])
     assert not result.replayed
     ref = result.events[0]
-    assert (ref.type, ref.version) == ("MembershipJoined", 2)
+    assert (ref.type, ref.version) == ("MembershipJoined", 4)
     stored = ledger.event(ref.aggregate_id, ref.version)
     assert stored.body == body
     assert stored.body_bytes == canonical_json(body)
@@ -65,7 +82,7 @@ def test_canonical_text_parsed_with_parse_signed_body_is_accepted(city: City) ->
     text = canonical_json(body).decode("utf-8")
     parsed, signature = parse_signed_body(text, b64encode(sign_outside(body, key)))
     result = ledger.writer.submit([(parsed, signature)])
-    assert ledger.event(result.events[0].aggregate_id, 2).body_bytes == text.encode()
+    assert ledger.event(result.events[0].aggregate_id, 4).body_bytes == text.encode()
 
 
 @SHAPE_ONLY
@@ -141,7 +158,7 @@ def test_a_body_claiming_a_stale_version_is_refused(city: City) -> None:
     ledger, info = city
     key = key_of(ledger, "org-b")
     body = join_body(ledger, info["number"], key=key, version=1)
-    with refused(ledger, InvalidInputError, match="version 2"):
+    with refused(ledger, InvalidInputError, match="version 4"):
         ledger.writer.submit([(body, sign_outside(body, key))])
 
 
@@ -302,7 +319,7 @@ def test_a_batch_is_stored_all_or_nothing(city: City) -> None:
         aggregate_id=aggregate,
         data={"number": number, "purpose": "certificate-name"},
         idempotency_key="batch",
-        version=3,
+        version=5,
     )
     bad = dict(consent, data={"number": number, "purpose": "Not Valid"})
     with refused(ledger, InvalidInputError):
@@ -310,7 +327,7 @@ def test_a_batch_is_stored_all_or_nothing(city: City) -> None:
     result = ledger.writer.submit(
         [(good, sign_outside(good, key)), (consent, sign_outside(consent, key))]
     )
-    assert [e.version for e in result.events] == [2, 3]
+    assert [e.version for e in result.events] == [4, 5]
     assert [e.leaf_index for e in result.events] == [
         result.events[0].leaf_index,
         result.events[0].leaf_index + 1,
@@ -321,7 +338,7 @@ def test_events_submitted_together_share_one_org_and_idempotency_key(city: City)
     ledger, info = city
     key = key_of(ledger, "org-b")
     one = join_body(ledger, info["number"], key=key, idempotency_key="k1")
-    two = dict(one, idempotency_key="k2", aggregate_version=3)
+    two = dict(one, idempotency_key="k2", aggregate_version=5)
     with refused(ledger, InvalidInputError, match="share"):
         ledger.writer.submit([(one, sign_outside(one, key)), (two, sign_outside(two, key))])
 

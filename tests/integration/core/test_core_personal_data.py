@@ -30,6 +30,12 @@ def register_person(ledger: Ledger, personal: dict[str, object], key: str = "per
     ledger.give_consent(
         "org-a", number=number, purpose="certificate-name", idempotency_key=key + "c"
     )
+    asked = ledger.request_agreement(
+        "org-b", number=number, rights=["membership"], idempotency_key=key + "a"
+    )
+    ledger.grant_agreement(
+        "org-a", number=number, agreement_id=asked.value["agreement_id"], idempotency_key=key + "g"
+    )
     ledger.join("org-b", number=number, idempotency_key=key + "j")
     return number
 
@@ -113,6 +119,8 @@ def test_erasure_removes_the_personal_data_and_the_events_still_verify(
     assert [e.type for e in after] == [
         "VolunteerRegistered",
         "ConsentGiven",
+        "AgreementRequested",
+        "AgreementGranted",
         "MembershipJoined",
         "PersonalDataErased",
     ]

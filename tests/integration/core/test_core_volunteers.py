@@ -6,6 +6,7 @@ import pytest
 from core_support import SHAPE_ONLY, key_of, refused, volunteer_aggregate_id
 
 from ledger import (
+    AgreementMissingError,
     InvalidInputError,
     KeyNotAuthorisedError,
     Ledger,
@@ -86,9 +87,9 @@ def test_consent_is_given_and_withdrawn_as_events(city: City) -> None:
     ]
 
 
-def test_only_a_member_organisation_records_consent(city: City) -> None:
+def test_only_the_home_organisation_records_consent_without_an_agreement(city: City) -> None:
     ledger, info = city
-    with refused(ledger, KeyNotAuthorisedError, match="not an organisation of volunteer"):
+    with refused(ledger, AgreementMissingError, match="'consent'"):
         ledger.give_consent(
             "org-b", number=info["number"], purpose="certificate-name", idempotency_key="c1"
         )
@@ -118,12 +119,22 @@ def test_consent_for_an_unknown_volunteer_is_not_found(city: City) -> None:
 def test_a_volunteer_joins_several_organisations_and_leaves_one(city: City) -> None:
     ledger, info = city
     number = info["number"]
+    for org in ("org-b", "city"):
+        asked = ledger.request_agreement(
+            org, number=number, rights=["membership"], idempotency_key=f"ask-{org}"
+        )
+        ledger.grant_agreement(
+            "org-a",
+            number=number,
+            agreement_id=asked.value["agreement_id"],
+            idempotency_key=f"grant-{org}",
+        )
     ledger.join("org-b", number=number, idempotency_key="join-b")
     ledger.join("city", number=number, idempotency_key="join-city")
     assert ledger.volunteer(number)["members_of"] == ["city", "org-a", "org-b"]
-    ledger.leave("org-a", number=number, idempotency_key="leave-a")
-    assert ledger.volunteer(number)["members_of"] == ["city", "org-b"]
-    assert types(ledger, number)[1:] == ["MembershipJoined", "MembershipJoined", "MembershipLeft"]
+    ledger.leave("city", number=number, idempotency_key="leave-city")
+    assert ledger.volunteer(number)["members_of"] == ["org-a", "org-b"]
+    assert types(ledger, number)[5:] == ["MembershipJoined", "MembershipJoined", "MembershipLeft"]
 
 
 def test_joining_an_organisation_twice_is_refused(city: City) -> None:
@@ -274,9 +285,9 @@ def test_a_malformed_transfer_id_is_refused(city: City) -> None:
         )
 
 
-def test_only_a_current_organisation_requests_a_transfer(city: City) -> None:
+def test_only_the_home_organisation_requests_a_transfer(city: City) -> None:
     ledger, info = city
-    with refused(ledger, KeyNotAuthorisedError, match="not an organisation of volunteer"):
+    with refused(ledger, KeyNotAuthorisedError, match="home organisation 'org-a'"):
         ledger.request_transfer("org-b", number=info["number"], to_org="city", idempotency_key="t")
 
 
@@ -286,6 +297,15 @@ def test_a_transfer_to_an_organisation_the_volunteer_is_in_is_refused(city: City
         ledger.request_transfer(
             "org-a", number=info["number"], to_org="org-a", idempotency_key="t-self"
         )
+    asked = ledger.request_agreement(
+        "org-b", number=info["number"], rights=["membership"], idempotency_key="ask"
+    )
+    ledger.grant_agreement(
+        "org-a",
+        number=info["number"],
+        agreement_id=asked.value["agreement_id"],
+        idempotency_key="grant",
+    )
     ledger.join("org-b", number=info["number"], idempotency_key="join-b")
     with refused(ledger, RuleViolationError, match="already belongs"):
         ledger.request_transfer(

@@ -9,6 +9,7 @@ import pytest
 from domain_support import Town, create_city, event_data, refused, result_types
 
 from ledger import (
+    AgreementMissingError,
     InvalidInputError,
     KeyNotAuthorisedError,
     Ledger,
@@ -448,16 +449,18 @@ def test_a_transfer_may_not_push_a_volunteer_over_the_cap(town: Town) -> None:
 def test_who_may_move_credit_out_of_an_account(town: Town) -> None:
     open_bank(town)
     town.approved(100)
-    with refused(town.ledger, KeyNotAuthorisedError, match="may not move credit"):
+    with refused(town.ledger, AgreementMissingError, match="'credit'"):
         send(town, "org-b", vol(town.number), vol(town.other), 10)
-    with refused(town.ledger, KeyNotAuthorisedError):
+    with refused(town.ledger, AgreementMissingError):
         send(town, "station-a1", vol(town.number), vol(town.other), 10)
     send(town, "org-a", vol(town.number), ORG_A_ACCOUNT, 30, kind="donation")
-    with refused(town.ledger, KeyNotAuthorisedError):
+    with refused(town.ledger, KeyNotAuthorisedError, match="may not move credit"):
         send(town, "org-b", ORG_A_ACCOUNT, ORG_B_ACCOUNT, 10)
-    # The bank's organisation may act for any account in it.
-    send(town, "city", vol(town.number), vol(town.other), 10)
+    # The bank's organisation runs organisation accounts, but a volunteer's credit moves only
+    # with their home organisation (docs/authority.md).
     send(town, "city", ORG_A_ACCOUNT, ORG_B_ACCOUNT, 10)
+    with refused(town.ledger, AgreementMissingError, match="home organisation 'org-a'"):
+        send(town, "city", vol(town.number), vol(town.other), 10)
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,15 @@ def run_some_commands(ledger: Ledger, number: str, tag: str) -> list[CommandResu
         ledger.register_volunteer("org-b", idempotency_key=f"{tag}-v2"),
         register_many(ledger, 3, f"{tag}-few", org="org-b"),
     ]
+    asked = ledger.request_agreement(
+        "org-b", number=number, rights=["membership"], idempotency_key=f"{tag}-ask"
+    )
+    ledger.grant_agreement(
+        "org-a",
+        number=number,
+        agreement_id=asked.value["agreement_id"],
+        idempotency_key=f"{tag}-grant",
+    )
     ledger.join("org-b", number=number, idempotency_key=f"{tag}-join")
     ledger.leave("org-b", number=number, idempotency_key=f"{tag}-leave")
     return results

@@ -39,6 +39,15 @@ def prepare(url: str, keys: Path) -> tuple[str, int]:
                 idempotency_key=org,
             )
             ledger.new_key("city", for_org=org, idempotency_key=f"{org}-key")
+            asked = ledger.request_agreement(
+                org, number=number, rights=["membership"], idempotency_key=f"{org}-ask"
+            )
+            ledger.grant_agreement(
+                "org-a",
+                number=number,
+                agreement_id=asked.value["agreement_id"],
+                idempotency_key=f"{org}-grant",
+            )
         return number, ledger.log_size()
 
 

@@ -37,11 +37,14 @@ VOLUNTEER_EVENTS = {
     "TransferRequested",
     "TransferAccepted",
     "TransferDeclined",
+    "AgreementRequested",
+    "AgreementGranted",
 }
 
 # An acting organisation: 0-2 name one of ORGS outright; 3-5 mean "the one the rules would
-# accept" (a member for leave/consent/request, a non-member for join, the receiving
-# organisation for an answer), so that generated histories get past the refusals often.
+# accept" (the home organisation for consent/request, another member for leave, a non-member
+# for join or an agreement, the receiving organisation for an answer), so that generated
+# histories get past the refusals often.
 WHO = st.integers(0, 5)
 # A volunteer: an index into those registered so far; 9 means a number nobody registered.
 VOL = st.integers(0, 9)
@@ -49,6 +52,7 @@ REGISTER = st.tuples(st.just("register"), st.integers(0, len(ORGS) - 1))
 OPERATION = st.one_of(
     REGISTER,
     st.tuples(st.just("join"), WHO, VOL),
+    st.tuples(st.just("agree"), WHO, VOL),
     st.tuples(st.just("leave"), WHO, VOL),
     st.tuples(st.just("consent"), WHO, VOL, st.sampled_from(PURPOSES), st.booleans()),
     st.tuples(st.just("request"), WHO, VOL, WHO),
@@ -76,6 +80,8 @@ class Person:
 
     registered_by: str
     members: set[str]
+    home: str = ""
+    agreed: set[str] = field(default_factory=set)  # granted membership and consent
     consents: dict[str, bool] = field(default_factory=dict)
     transfers: dict[str, list[str]] = field(default_factory=dict)  # id -> [from, to, status]
     version: int = 1
@@ -83,6 +89,7 @@ class Person:
     def as_read(self) -> dict[str, Any]:
         return {
             "registered_by": self.registered_by,
+            "home": self.home,
             "members_of": sorted(self.members),
             "consents": dict(sorted(self.consents.items())),
             "transfers": {
@@ -141,6 +148,41 @@ class History:
         self.successes.append(Success(org, key, call, result))
         return result
 
+    def agree(self, key: str, op: tuple[Any, ...]) -> None:
+        """Another organisation asks for membership and consent; the home organisation grants."""
+        number = self.number(op[2])
+        person = self.people.get(number)
+        org = pick(op[1], [o for o in ORGS if person and o != person.home])
+        refusal: type[LedgerError] | None = None
+        if person is None:
+            refusal = NotFoundError
+        elif org == person.home:
+            refusal = RuleViolationError
+        asked = self.run(
+            org,
+            key,
+            lambda: self.ledger.request_agreement(
+                org, number=number, rights=["membership", "consent"], idempotency_key=key
+            ),
+            refusal,
+        )
+        if asked is None:
+            return
+        assert person is not None
+        person.version += 1
+        agreement_id = str(asked.value["agreement_id"])
+        home = person.home
+        self.run(
+            home,
+            key + "-grant",
+            lambda: self.ledger.grant_agreement(
+                home, number=number, agreement_id=agreement_id, idempotency_key=key + "-grant"
+            ),
+            None,
+        )
+        person.version += 1
+        person.agreed.add(org)
+
     def step(self, index: int, op: tuple[Any, ...]) -> None:
         ledger, key = self.ledger, f"op-{index}"
         kind = op[0]
@@ -152,20 +194,28 @@ class History:
             assert result is not None
             number = str(result.value["number"])
             assert number not in self.people
-            self.people[number] = Person(registered_by=org, members={org})
+            self.people[number] = Person(registered_by=org, members={org}, home=org)
             self.numbers.append(number)
+        elif kind == "agree":
+            self.agree(key, op)
         elif kind in ("join", "leave"):
             number = self.number(op[2])
             members = self.members(number)
-            org = pick(op[1], [o for o in ORGS if o not in members] if kind == "join" else members)
             person = self.people.get(number)
+            home = person.home if person else ""
+            others = [o for o in ORGS if o not in members] if kind == "join" else members
+            org = pick(op[1], [o for o in others if o != home])
             refusal: type[LedgerError] | None = None
             if person is None:
                 refusal = NotFoundError
             elif kind == "join" and org in person.members:
                 refusal = RuleViolationError
+            elif kind == "join" and org not in person.agreed:
+                refusal = KeyNotAuthorisedError  # no agreement from the home organisation
             elif kind == "leave" and org not in person.members:
                 refusal = KeyNotAuthorisedError
+            elif kind == "leave" and org == person.home:
+                refusal = RuleViolationError
             command = ledger.join if kind == "join" else ledger.leave
             if self.run(
                 org, key, lambda: command(org, number=number, idempotency_key=key), refusal
@@ -175,12 +225,12 @@ class History:
                 person.version += 1
         elif kind == "consent":
             number, purpose, give = self.number(op[2]), op[3], op[4]
-            org = pick(op[1], self.members(number))
             person = self.people.get(number)
+            org = pick(op[1], [person.home, *person.agreed] if person else [])
             refusal = None
             if person is None:
                 refusal = NotFoundError
-            elif org not in person.members:
+            elif org != person.home and org not in person.agreed:
                 refusal = KeyNotAuthorisedError
             command = ledger.give_consent if give else ledger.withdraw_consent
             if self.run(
@@ -195,13 +245,13 @@ class History:
         elif kind == "request":
             number = self.number(op[2])
             members = self.members(number)
-            org = pick(op[1], members)
-            to_org = pick(op[3], [o for o in ORGS if o not in members])
             person = self.people.get(number)
+            org = pick(op[1], [person.home] if person else [])
+            to_org = pick(op[3], [o for o in ORGS if o not in members])
             refusal = None
             if person is None:
                 refusal = NotFoundError
-            elif org not in person.members:
+            elif org != person.home:
                 refusal = KeyNotAuthorisedError
             elif to_org in person.members or any(
                 t == to_org and s == "requested" for _, t, s in person.transfers.values()
@@ -261,6 +311,8 @@ class History:
                 if accept:
                     person.members.discard(transfer[0])
                     person.members.add(transfer[1])
+                    if transfer[0] == person.home:
+                        person.home = transfer[1]
                 person.version += 1
         elif kind == "retry" and self.successes:
             earlier = self.successes[op[1] % len(self.successes)]
@@ -292,7 +344,7 @@ def independent_fold(ledger: Ledger) -> dict[str, dict[str, Any]]:
         if kind not in VOLUNTEER_EVENTS:
             continue
         if kind == "VolunteerRegistered":
-            people[data["number"]] = Person(registered_by=org, members={org})
+            people[data["number"]] = Person(registered_by=org, members={org}, home=org)
             continue
         person = people[data["number"]]
         person.version += 1
@@ -302,6 +354,8 @@ def independent_fold(ledger: Ledger) -> dict[str, dict[str, Any]]:
             person.members.discard(data["org_id"])
         elif kind in ("ConsentGiven", "ConsentWithdrawn"):
             person.consents[data["purpose"]] = kind == "ConsentGiven"
+        elif kind in ("AgreementRequested", "AgreementGranted"):
+            continue
         elif kind == "TransferRequested":
             person.transfers[data["transfer_id"]] = [data["from_org"], data["to_org"], "requested"]
         else:
@@ -310,6 +364,8 @@ def independent_fold(ledger: Ledger) -> dict[str, dict[str, Any]]:
             if kind == "TransferAccepted":
                 person.members.discard(transfer[0])
                 person.members.add(transfer[1])
+                if transfer[0] == person.home:
+                    person.home = transfer[1]
     return {number: person.as_read() for number, person in people.items()}
 
 

@@ -497,8 +497,10 @@ class DomainMachine(RuleBasedStateMachine):
             if source == target:
                 raise Refused(RuleViolationError)
             owner = source.split(":")[2]
-            allowed = org == owner if ":org:" in source else self.members[owner] == org
-            if not (allowed or org == "city"):
+            # docs/authority.md: an organisation account moves by its owner or the bank's
+            # organisation; a volunteer's only by their home organisation (no agreements here)
+            allowed = org in (owner, "city") if ":org:" in source else self.members[owner] == org
+            if not allowed:
                 raise Refused(KeyNotAuthorisedError)
             if kind == "redemption" and ":org:" not in target:
                 raise Refused(RuleViolationError)
@@ -534,14 +536,16 @@ class DomainMachine(RuleBasedStateMachine):
         kind=st.sampled_from(["transfer", "donation", "redemption"]),
     )
     def transfer(self, s: int, t: int, share: int, bank: bool, kind: str) -> None:
-        """Its owner (or the bank) moves ``share`` per cent of a funded account's credit."""
+        """Its owner (or the bank, for an organisation account) moves ``share`` per cent of a
+        funded account's credit."""
         funded = self.funded()
         source = funded[s % len(funded)]
         targets = [a for a in self.accounts if a != source]
         if kind != "transfer":
             targets = [a for a in targets if ":org:" in a]
         owner = source.split(":")[2]
-        org = "city" if bank else (owner if ":org:" in source else self.members[owner])
+        home = owner if ":org:" in source else self.members[owner]
+        org = "city" if bank and ":org:" in source else home
         amount = max(1, self.balance(source) * share // 100)
         self.do_transfer(org, source, targets[t % len(targets)], amount, kind)
 

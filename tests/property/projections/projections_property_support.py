@@ -249,21 +249,30 @@ class World:
         )
 
     def _join(self, key: str, pick: int, org: int) -> None:
-        self.ledger.join(ORGS[org % 4], number=self._volunteer(pick), idempotency_key=key)
+        """The home organisation agrees first (docs/authority.md), then the other joins."""
+        number, joining = self._volunteer(pick), ORGS[org % 4]
+        asked = self.ledger.request_agreement(
+            joining, number=number, rights=["membership"], idempotency_key=key + "-ask"
+        )
+        self.ledger.grant_agreement(
+            self.ledger.volunteer(number)["home"],
+            number=number,
+            agreement_id=asked.value["agreement_id"],
+            idempotency_key=key + "-grant",
+        )
+        self.ledger.join(joining, number=number, idempotency_key=key)
 
     def _leave(self, key: str, pick: int, org: int) -> None:
         number = self._volunteer(pick)
-        members = self.ledger.volunteer(number)["members_of"]
+        found = self.ledger.volunteer(number)
+        members = [m for m in found["members_of"] if m != found["home"]]
         if not members:
-            raise LedgerError("a member of nothing")
+            raise LedgerError("a member of nothing but the home organisation")
         self.ledger.leave(members[org % len(members)], number=number, idempotency_key=key)
 
     def _transfer(self, key: str, pick: int, org: int, accept: bool) -> None:
         number = self._volunteer(pick)
-        members = self.ledger.volunteer(number)["members_of"]
-        if not members:
-            raise LedgerError("a member of nothing")
-        home = members[org % len(members)]
+        home = self.ledger.volunteer(number)["home"]
         target = next(o for o in (ORGS[(org + k) % 4] for k in range(1, 5)) if o != home)
         transfer = self.ledger.request_transfer(
             home, number=number, to_org=target, idempotency_key=key
@@ -288,7 +297,7 @@ class World:
         if balance <= 0:
             raise LedgerError("nothing to give")
         result = self.ledger.transfer_credit(
-            ROOT,
+            self.ledger.volunteer(number)["home"],
             bank_id=BANK,
             from_account=account,
             to_account=f"{BANK}:org:team-c",

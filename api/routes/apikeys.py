@@ -1,0 +1,71 @@
+"""API keys over HTTP, for an API key with the ``admin`` scope: list the keys of its
+organisation and those below it (with their last use), create one, revoke one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from ..apikeys import SCOPES, create_api_key, key_id_of, list_api_keys, revoke_api_key
+from ..deps import AdminOrg, CurrentKey, LedgerDep
+from ..problems import Problem
+from ..schemas import IdempotencyKey, Strict
+
+router = APIRouter(tags=["api keys"])
+CREATED = "apikey-created"  # (org, idempotency key) -> the key id it created
+
+
+class ApiKeyIn(Strict):
+    scopes: list[str] = Field(min_length=1, max_length=len(SCOPES), examples=[["read"]])
+    expires: datetime | None = Field(default=None, description="an ISO 8601 time with a zone")
+    rate_per_minute: int | None = Field(default=None, ge=1, le=100_000)
+
+
+@router.get("/api-keys")
+def list_keys(ledger: LedgerDep, org: AdminOrg) -> dict[str, Any]:
+    """Keys of the acting organisation and those below it: scopes, expiry, revocation, last use
+    (to the minute). Secrets are never shown again."""
+    return {"items": list_api_keys(ledger, org)}
+
+
+@router.post("/api-keys", status_code=201)
+def create_key(
+    body: ApiKeyIn,
+    ledger: LedgerDep,
+    org: AdminOrg,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey,
+) -> dict[str, Any]:
+    """A new key for the acting organisation, with at most the scopes of the key that asks.
+
+    A retry with the same ``Idempotency-Key`` creates nothing and names the key made first;
+    its secret was shown once and is not kept, so it is not shown again."""
+    claim = f"{org}\n{idempotency_key}"
+    made = ledger.recorder.side_get(CREATED, claim)
+    if made is not None:
+        return {"org": org, "key_id": made.decode("utf-8"), "secret": None, "replayed": True}
+    wider = set(body.scopes) - key.scopes
+    if wider:
+        raise Problem(
+            403,
+            "scope-missing",
+            "Scope missing",
+            f"a key cannot give scopes it lacks itself: {sorted(wider)}",
+        )
+    secret = create_api_key(
+        ledger, org, body.scopes, expires=body.expires, rate_per_minute=body.rate_per_minute
+    )
+    key_id = key_id_of(secret)
+    ledger.recorder.side_put(CREATED, claim, key_id.encode("utf-8"))
+    return {"org": org, "key_id": key_id, "secret": secret, "replayed": False}
+
+
+@router.post("/api-keys/{key_id}/revoke")
+def revoke_key(
+    key_id: str, ledger: LedgerDep, org: AdminOrg, idempotency_key: IdempotencyKey
+) -> dict[str, Any]:
+    """Revoke a key of the acting organisation or one below it; it is refused from now on."""
+    return revoke_api_key(ledger, key_id, by_org=org)

@@ -1,0 +1,166 @@
+"""API keys with a life, through a real server: listed with their last use, revoked, expired,
+limited per key; failed authentications slowed down per address; signed bodies need the scope
+of the events they carry."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from api_support import (
+    LEDGER_CLI,
+    Api,
+    OutsideKey,
+    assert_problem,
+    build_city,
+    idem,
+    new_number,
+    start_uvicorn_factory,
+    volunteer_registered_body,
+)
+
+FAILURES_PER_MINUTE = 5
+
+
+@pytest.fixture(scope="module")
+def keys_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    cwd = tmp_path_factory.mktemp("keys-server")
+    db_url = f"sqlite:///{cwd / 'ledger.db'}"
+    city = build_city(db_url, cwd, volunteers=2, fillers=0)
+    server = start_uvicorn_factory(
+        db_url, cwd, {"LEDGER_AUTH_FAILURES_PER_MINUTE": str(FAILURES_PER_MINUTE)}
+    )
+    client = httpx.Client(base_url=server.base_url, timeout=30.0)
+    try:
+        yield Api(server, city, client, "sqlite", db_url)
+    finally:
+        client.close()
+        server.stop()
+
+
+def _new_key(api: Api, org: str, scopes: list[str], **options: object) -> str:
+    from api.apikeys import create_api_key
+    from ledger import Ledger
+
+    with Ledger(api.db_url) as ledger:
+        return create_api_key(ledger, org, scopes, **options)  # type: ignore[arg-type]
+
+
+def _cli(api: Api, *args: str) -> str:
+    done = subprocess.run(
+        [*LEDGER_CLI, "apikey", *args, "--db", api.db_url],
+        cwd=api.server.cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_admin_lists_creates_and_revokes_keys_over_http(keys_api: Api) -> None:
+    api = keys_api
+    admin = _new_key(api, api.city.org_a, ["admin", "read", "register"])
+    listed = api.ok(api.get("/api-keys", key=admin), 200)["items"]
+    orgs = {k["org"] for k in listed}
+    assert orgs <= {api.city.org_a, api.city.station} and api.city.org_a in orgs
+    assert all("secret" not in k and "hash" not in k for k in listed)
+    mine = [k for k in listed if "admin" in k["scopes"]]
+    assert mine and mine[0]["last_used"] is not None  # this very request used it
+
+    wider = api.post("/api-keys", {"scopes": ["private"]}, key=admin)
+    assert_problem(wider, 403, "scope-missing")
+    made = api.ok(api.post("/api-keys", {"scopes": ["read"]}, key=admin, idempotency="new-reader"))
+    reader = made["secret"]
+    again = api.ok(api.post("/api-keys", {"scopes": ["read"]}, key=admin, idempotency="new-reader"))
+    assert again["replayed"] and again["secret"] is None and again["key_id"] == made["key_id"]
+    assert api.get(f"/volunteers/{api.city.volunteers[0]}", key=reader).status_code == 200
+    key_id = next(
+        k["key_id"]
+        for k in api.ok(api.get("/api-keys", key=admin), 200)["items"]
+        if k["scopes"] == ["read"] and k["revoked"] is None and k["last_used"]
+    )
+    # another organisation's administrator cannot revoke it
+    other_admin = _new_key(api, api.city.org_b, ["admin"])
+    assert_problem(api.post(f"/api-keys/{key_id}/revoke", key=other_admin), 404)
+    revoked = api.ok(api.post(f"/api-keys/{key_id}/revoke", key=admin), 200)
+    assert revoked["revoked"]
+    refused = assert_problem(api.get(f"/volunteers/{api.city.volunteers[0]}", key=reader), 401)
+    assert "revoked" in refused["detail"]
+    # a key without the admin scope manages nothing
+    assert_problem(api.get("/api-keys", key=api.city.keys["a"]), 403, "scope-missing")
+
+
+def test_the_command_line_creates_lists_and_revokes(keys_api: Api) -> None:
+    api = keys_api
+    secret = _cli(api, "create", "--org", api.city.org_b, "--scopes", "read", "--rate", "1000")
+    secret = secret.strip()
+    assert api.get(f"/volunteers/{api.city.volunteers[0]}", key=secret).status_code == 200
+    lines = [line for line in _cli(api, "list", "--org", api.city.org_b).splitlines() if line]
+    import json
+
+    records = [json.loads(line) for line in lines]
+    created = [r for r in records if r["rate_per_minute"] == 1000]
+    assert len(created) == 1 and created[0]["org"] == api.city.org_b
+    assert _cli(api, "revoke", created[0]["key_id"]).startswith("revoked")
+    assert_problem(api.get(f"/volunteers/{api.city.volunteers[0]}", key=secret), 401)
+
+
+def test_an_expired_key_is_refused(keys_api: Api) -> None:
+    api = keys_api
+    soon = _new_key(
+        api, api.city.org_a, ["read"], expires=datetime.now(UTC) + timedelta(seconds=1.5)
+    )
+    path = f"/volunteers/{api.city.volunteers[0]}"
+    assert api.get(path, key=soon).status_code == 200
+    time.sleep(2)
+    assert "expired" in assert_problem(api.get(path, key=soon), 401)["detail"]
+
+
+def test_a_key_with_a_rate_gets_429_with_retry_after(keys_api: Api) -> None:
+    api = keys_api
+    limited = _new_key(api, api.city.org_a, ["read"], rate_per_minute=3)
+    path = f"/volunteers/{api.city.volunteers[0]}"
+    assert [api.get(path, key=limited).status_code for _ in range(3)] == [200] * 3
+    response = api.get(path, key=limited)
+    assert_problem(response, 429, "too-many-requests")
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert api.get(path, key="a").status_code == 200  # other keys are not slowed
+
+
+def test_a_signed_body_needs_the_scope_of_its_event_type(keys_api: Api) -> None:
+    api = keys_api
+    outside = OutsideKey()
+    public = base64.b64encode(outside.public_raw).decode()
+    api.ok(api.post(f"/orgs/{api.city.org_a}/keys", {"public_key": public}, key="a"))
+    body = volunteer_registered_body(api.city.org_a, outside.key_id, new_number(), idem())
+    signed = outside.sign(body)
+    payload = {"events": [{"body": signed[0], "signature": signed[1]}]}
+    refused = api.client.post("/events", json=payload, headers=api.headers("a_read"))
+    assert "'register' scope" in assert_problem(refused, 403, "scope-missing")["detail"]
+    api.ok(api.client.post("/events", json=payload, headers=api.headers("a")))
+
+
+def test_failed_authentications_are_slowed_down(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    city = build_city(db_url, tmp_path, volunteers=1, fillers=0)
+    server = start_uvicorn_factory(db_url, tmp_path, {"LEDGER_AUTH_FAILURES_PER_MINUTE": "5"})
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+            path = f"/volunteers/{city.volunteers[0]}"
+            wrong = [
+                client.get(path, headers={"Authorization": f"Bearer slk_wrong{i}"}).status_code
+                for i in range(5)
+            ]
+            assert wrong == [401] * 5
+            blocked = client.get(path, headers={"Authorization": f"Bearer {city.keys['a']}"})
+            assert_problem(blocked, 429, "too-many-requests")
+            assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    finally:
+        server.stop()
