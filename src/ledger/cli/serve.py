@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import add_db_option, open_ledger
+from .progress import StageProgress
 
 DEFAULT_SERVE_DB = "sqlite:///ledger.db"
 
@@ -17,9 +18,16 @@ DEFAULT_SERVE_DB = "sqlite:///ledger.db"
 def register(sub: Any) -> None:
     serve: argparse.ArgumentParser = sub.add_parser("serve", help="serve the HTTP API")
     add_db_option(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1); with more, one extra process keeps the views",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
@@ -31,7 +39,7 @@ def register(sub: Any) -> None:
     actions = apikey.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create an API key (shown once)")
     add_db_option(create)
-    create.add_argument("--org", required=True)
+    create.add_argument("--org", required=True, help="the organisation the key acts for")
     create.add_argument(
         "--scopes",
         required=True,
@@ -55,6 +63,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if args.demo:
         _fill_demo(args)
+    else:
+        open_ledger(args).close()  # a mistyped store is an error now, not a blank server later
     public = os.environ.get("LEDGER_PUBLIC_URL") or f"http://{args.host}:{args.port}"
     env = {"LEDGER_DATABASE_URL": args.db, "LEDGER_PUBLIC_URL": public}
     runner = None
@@ -94,9 +104,13 @@ def _fill_demo(args: argparse.Namespace) -> None:
 
     from ..demo import build_demo
 
-    with open_ledger(args) as ledger:
+    with open_ledger(args, create=True) as ledger:
         if ledger.log_size() == 0:
-            made = build_demo(ledger, volunteers=args.volunteers)
+            progress = StageProgress()
+            try:
+                made = build_demo(ledger, volunteers=args.volunteers, progress=progress)
+            finally:
+                progress.close()
             print(f"demo city built: {made['log_size']} events")
         root = ledger.directory.require_ledger().root_org
         secret = create_api_key(
