@@ -11,8 +11,9 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .errors import RuleViolationError
 from .ledger import Ledger
@@ -31,6 +32,25 @@ DEMO_IDENTITY = {
 YEAR = 2025
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
+TIME_ZONE = "Asia/Shanghai"
+SHANGHAI = ZoneInfo(TIME_ZONE)
+
+
+def _days(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+# The State Council's 2025 holiday arrangement: the holidays, and the weekends worked in return.
+HOLIDAYS_2025 = [
+    "2025-01-01",
+    *_days("2025-01-28", "2025-02-04"),
+    *_days("2025-04-04", "2025-04-06"),
+    *_days("2025-05-01", "2025-05-05"),
+    *_days("2025-05-31", "2025-06-02"),
+    *_days("2025-10-01", "2025-10-08"),
+]
+ADJUSTED_WORKING_DAYS_2025 = ["2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11"]
 COUNTIES = [
     ("luzhou", "Luzhou District", "140403"),
     ("shangdang", "Shangdang District", "140404"),
@@ -157,10 +177,12 @@ def _organisations(ledger: Ledger, city: DemoCity) -> None:
 
 
 def _reference_data(ledger: Ledger, city: DemoCity) -> None:
-    ledger.declare_holidays(
+    ledger.publish_calendar(
         city.root,
-        dates=[f"{YEAR}-01-01", f"{YEAR}-05-01", f"{YEAR}-10-01", f"{YEAR}-10-02", f"{YEAR}-10-03"],
-        idempotency_key="holidays",
+        time_zone=TIME_ZONE,
+        holidays=HOLIDAYS_2025,
+        working_days=ADJUSTED_WORKING_DAYS_2025,
+        idempotency_key="calendar-2025",
     )
     ledger.publish_star_scheme(
         city.root,
@@ -214,7 +236,7 @@ def _activities_and_hours(ledger: Ledger, city: DemoCity, rng: random.Random) ->
         city.tick("activities", i, total)
         org = rng.choice([o for o in city.recorders if members.get(o)])
         day = date(YEAR, 1, 2) + timedelta(days=rng.randrange(330))
-        start = datetime(day.year, day.month, day.day, rng.randint(8, 14), tzinfo=UTC)
+        start = datetime(day.year, day.month, day.day, rng.randint(8, 14), tzinfo=SHANGHAI)
         hours = rng.randint(2, 6)
         field_name = rng.choice(SERVICE_FIELDS)
         activity_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))

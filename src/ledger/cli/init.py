@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..model.calendar import is_time_zone
 from .common import add_db_option, open_ledger
 
 DEMO_ORIGIN = "volunteer.changzhi.example/ledger"
@@ -47,6 +48,13 @@ def register(sub: Any) -> None:
     for option, dest, _, example in IDENTITY:
         parser.add_argument(option, dest=dest, default=None, help=HELP[dest] % example)
     parser.add_argument(
+        "--time-zone",
+        default=None,
+        help="the IANA time zone in which service dates and the 10-working-day rule are judged "
+        "(e.g. Asia/Shanghai); published as calendar version 1. Default: UTC until a calendar "
+        "is published",
+    )
+    parser.add_argument(
         "--trust-out",
         type=Path,
         default=Path("ledger-trust.json"),
@@ -57,6 +65,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     identity = gather_identity(args, ask=input if sys.stdin.isatty() else None)
+    if args.time_zone is not None and not is_time_zone(args.time_zone):
+        raise InvalidInputError(f"unknown time zone {args.time_zone!r}; use an IANA name")
     with open_ledger(args, create=True) as ledger:
         anchors = ledger.create(
             name=identity["name"],
@@ -65,8 +75,18 @@ def run(args: argparse.Namespace) -> int:
             region=identity["region"],
             origin=identity["origin"],
         )
+        if args.time_zone is not None:
+            ledger.publish_calendar(
+                identity["root_org_id"],
+                time_zone=args.time_zone,
+                holidays=[],
+                working_days=[],
+                idempotency_key="init-calendar",
+            )
         write_trust_file(args.trust_out, anchors)
         print(f"created ledger {anchors['ledger']!r} in {args.db}")
+        if args.time_zone is not None:
+            print(f"  time zone      : {args.time_zone} (calendar version 1)")
         print_anchors(anchors)
         print(f"trust anchors written to {args.trust_out}; publish them")
     return 0

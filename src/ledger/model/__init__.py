@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     activities,
     attendance,
     awards,
+    calendar,
     certificates,
     organisations,
     service,
