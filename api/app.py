@@ -19,6 +19,7 @@ from .routes import (
     activities,
     awards,
     certificates,
+    docs,
     health,
     log,
     organisations,
@@ -43,6 +44,7 @@ ROUTERS = (
     log,
     reads,
     health,
+    docs,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 
@@ -82,7 +84,10 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
+        docs_url=None,  # served offline by routes/docs.py
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.request_counts = Counter()
     problems.install(app)
     for module in ROUTERS:

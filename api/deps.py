@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger import Ledger
 from ledger.projections import Projections, ViewQueries
@@ -36,14 +37,29 @@ ViewsDep = Annotated[Projections, Depends(get_views)]
 QueriesDep = Annotated[ViewQueries, Depends(get_queries)]
 
 
+# Declared as security schemes, so the OpenAPI lists them (an Authorize button in /docs) and
+# marks every operation that needs a key; the checks below stay ours (problem details, 401).
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="An API key from `ledger apikey create`: `Authorization: Bearer <key>`",
+    auto_error=False,
+)
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="apiKeyHeader",
+    description="The same API key in an `X-API-Key` header",
+    auto_error=False,
+)
+
+
 def current_key(
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+    x_api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
 ) -> ApiKey:
     secret = x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        secret = authorization[7:].strip()
+    if bearer is not None and bearer.credentials.strip():
+        secret = bearer.credentials.strip()
     if not secret:
         raise Problem(
             401,
