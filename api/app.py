@@ -25,6 +25,7 @@ from .routes import (
     organisations,
     reads,
     records,
+    stats_pages,
     timebank,
     verification,
     volunteers,
@@ -45,6 +46,7 @@ ROUTERS = (
     reads,
     health,
     docs,
+    stats_pages,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 
