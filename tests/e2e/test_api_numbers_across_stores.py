@@ -17,9 +17,9 @@ import httpx
 import pytest
 from api_support import Server, start_ledger_serve
 
-from api.apikeys import create_api_key
 from ledger import Ledger
 from ledger.cli import main
+from ledger_api.apikeys import create_api_key
 
 pytestmark = pytest.mark.slow
 VOLUNTEERS = "16"

@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
 
 
 def run_apikey(args: argparse.Namespace) -> int:
-    from api.apikeys import create_api_key
+    from ledger_api.apikeys import create_api_key
 
     with open_ledger(args) as ledger:
         secret = create_api_key(ledger, args.org, [s.strip() for s in args.scopes.split(",")])
@@ -80,12 +80,12 @@ def run_serve(args: argparse.Namespace) -> int:
         f"serving {args.db} at {base}  (docs: {base}/docs, log: {base}/log/checkpoint)", flush=True
     )
     if args.workers > 1:
-        from api.server import bind_listeners_as_tcp
+        from ledger_api.server import bind_listeners_as_tcp
 
         bind_listeners_as_tcp()
     try:
         uvicorn.run(
-            "api.app:create_app_from_env",
+            "ledger_api.app:create_app_from_env",
             factory=True,
             host=args.host,
             port=args.port,
@@ -100,7 +100,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _fill_demo(args: argparse.Namespace) -> None:
-    from api.apikeys import create_api_key
+    from ledger_api.apikeys import create_api_key
 
     from ..demo import build_demo
 
