@@ -31,7 +31,6 @@ def test_the_wheel_holds_ledger_and_ledger_api_typed_and_builds_cleanly(tmp_path
             "pip",
             "wheel",
             "--no-deps",
-            "--no-build-isolation",
             "-v",
             "-w",
             str(tmp_path / "dist"),
