@@ -12,7 +12,7 @@ from ledger import InvalidInputError, Ledger
 
 NAMESPACE = "apikey"
 SCOPES = frozenset(
-    {"register", "record", "approve", "award", "timebank", "keys", "private", "read"}
+    {"register", "record", "approve", "award", "timebank", "keys", "private", "read", "erase"}
 )
 PREFIX = "slk_"
 

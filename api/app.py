@@ -23,6 +23,7 @@ from .routes import (
     health,
     log,
     organisations,
+    privacy,
     reads,
     records,
     stats_pages,
@@ -45,6 +46,7 @@ ROUTERS = (
     log,
     reads,
     health,
+    privacy,
     docs,
     stats_pages,
 )

@@ -16,6 +16,7 @@ from ledger.errors import (
     KeyNotAuthorisedError,
     LedgerError,
     NotFoundError,
+    PersonalDataErasedError,
     RuleViolationError,
     SignatureError,
     StorageError,
@@ -27,6 +28,7 @@ TYPE_BASE = "/problems/"
 
 STATUS_OF: list[tuple[type[LedgerError], int, str]] = [
     (InvalidInputError, 400, "Invalid input"),
+    (PersonalDataErasedError, 410, "Gone"),
     (NotFoundError, 404, "Not found"),
     (KeyNotAuthorisedError, 403, "Not authorised"),
     (RuleViolationError, 422, "Refused by a rule"),
@@ -111,6 +113,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "Not authorised"),
         (404, "Not found"),
         (409, "Conflict"),
+        (410, "Personal data erased"),
         (413, "Request body too large"),
         (422, "Refused by a rule or invalid request"),
         (503, "Storage unavailable"),

@@ -131,6 +131,7 @@ class CertificateView:
     issuer_contact: str
     page_url: str
     masked_name: str | None = None
+    personal_data_erased: bool = False
     record_count: int = 0
     minutes_by_field: Sequence[tuple[str, int]] = ()
     minutes_by_org: Sequence[tuple[str, str, int]] = ()  # (org id, org name, minutes)
@@ -265,6 +266,9 @@ def _facts(view: CertificateView, t: _Bilingual) -> str:
     ]
     if view.masked_name:
         rows.append((t.label("姓名", "Name"), escape(view.masked_name)))
+    elif view.personal_data_erased:
+        erased = t.pair("个人信息已删除", "The personal data was erased")
+        rows.append((t.label("姓名", "Name"), f'<span id="personal-data-erased">{erased}</span>'))
     rows += [
         (
             t.label("服务期间", "Service period"),

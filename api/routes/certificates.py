@@ -21,8 +21,9 @@ from pydantic import Field
 from ledger import Ledger
 from ledger.certificates import Verdict, verify_document, verify_package
 from ledger.credentials import resolve_did_key, verify_proof
-from ledger.errors import LedgerError, NotFoundError
+from ledger.errors import LedgerError, NotFoundError, PersonalDataErasedError
 from ledger.log.note import NoteVerifier
+from ledger.privacy.credentials import erased_credential_verdict
 
 from ..deps import AwardingOrg, LedgerDep
 from ..pages.certificate import CertificateView, render_certificate_page, render_not_found
@@ -159,7 +160,18 @@ def get_package(certificate_number: CertificateNumber, ledger: LedgerDep) -> JSO
     """Everything to verify the certificate offline with only the log's verifier key:
     the credential, the receipts of its issuance and of its issuer's key, and the status note."""
     package = ledger.certificate_package(certificate_number)
+    if package["credential"] is None:
+        _refuse_if_erased(ledger.certificate(certificate_number))
     return JSONResponse(package, headers=_download(f"{certificate_number}.certificate.json"))
+
+
+def _refuse_if_erased(found: dict[str, Any]) -> None:
+    if found.get("personal_data_erased"):
+        raise PersonalDataErasedError(
+            f"the credential of certificate {found['certificate_number']} named a volunteer "
+            "whose personal data was erased; it is no longer kept here (the holder's copy "
+            "still verifies at POST /verify)"
+        )
 
 
 @router.get(
@@ -168,8 +180,10 @@ def get_package(certificate_number: CertificateNumber, ledger: LedgerDep) -> JSO
 )
 def get_credential(certificate_number: CertificateNumber, ledger: LedgerDep) -> JSONResponse:
     """The W3C Verifiable Credential 2.0 (``eddsa-jcs-2022``), as the issuer signed it."""
-    credential = ledger.certificate(certificate_number)["credential"]
+    found = ledger.certificate(certificate_number)
+    credential = found["credential"]
     if credential is None:
+        _refuse_if_erased(found)
         raise NotFoundError(f"the credential of certificate {certificate_number} is not kept here")
     return JSONResponse(
         credential,
@@ -321,6 +335,11 @@ def verify(
         if _known(ledger, number):
             evidence = ledger.certificate_package(number)
             verdict = _check_package(evidence, keys)
+            if (
+                evidence["credential"] is None
+                and ledger.certificate(number)["personal_data_erased"]
+            ):
+                evidence, verdict = None, erased_credential_verdict(ledger.certificate(number))
         else:
             verdict = Verdict(False, f"certificate {number} is not in this ledger")
     else:
@@ -349,6 +368,9 @@ def _view(ledger: Ledger, certificate_number: str, request: Request) -> Certific
     found = ledger.certificate(certificate_number)
     package = ledger.certificate_package(certificate_number)
     verdict = _check_package(package, ledger.log.verifiers())
+    erased = found["credential"] is None and found["personal_data_erased"]
+    if erased:
+        verdict = erased_credential_verdict(found)
     data = found["data"]
     # the name, if any, is taken from the credential (kept beside the log, not in it)
     subject = (found["credential"] or {}).get("credentialSubject", {})
@@ -374,6 +396,7 @@ def _view(ledger: Ledger, certificate_number: str, request: Request) -> Certific
         reason=verdict.reason,
         volunteer_number=data["number"],
         masked_name=subject.get("maskedName"),
+        personal_data_erased=found["personal_data_erased"],
         period_from=data["period_from"],
         period_to=data["period_to"],
         approved_minutes=data["approved_minutes"],

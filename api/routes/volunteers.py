@@ -101,6 +101,8 @@ def personal_data(number: str, ledger: LedgerDep, key: CurrentKey) -> dict[str, 
             "Not your volunteer",
             f"{org!r} is not (above) an organisation of volunteer {number}",
         )
+    if volunteer.get("personal_data_erased"):
+        ledger.personal_data.get(number)  # answers 410 Gone
     if not volunteer["consents"].get(PERSONAL_DATA_CONSENT):
         raise Problem(
             403,

@@ -6,6 +6,7 @@ message that says what went wrong and what to do about it::
     LedgerError
     ├── InvalidInputError          malformed, oversized or wrongly typed input
     ├── NotFoundError              an id that the ledger does not know
+    │   └── PersonalDataErasedError    the volunteer's personal data was erased
     ├── RuleViolationError         a domain rule refuses the command
     ├── ConflictError              the command collides with what is already stored
     │   ├── IdempotencyConflictError   same idempotency key, different content
@@ -46,6 +47,12 @@ class NotFoundError(LedgerError, LookupError):
     """An id that the ledger does not know."""
 
     code = "not-found"
+
+
+class PersonalDataErasedError(NotFoundError):
+    """The volunteer's personal data was erased; it cannot be read or stored again."""
+
+    code = "personal-data-erased"
 
 
 class RuleViolationError(LedgerError):

@@ -14,6 +14,7 @@ from .commands.activities import ActivityCommands
 from .commands.awards import AwardCommands
 from .commands.certificates import CertificateCommands
 from .commands.organisations import OrganisationCommands
+from .commands.privacy import PrivacyCommands
 from .commands.queries import QueryCommands
 from .commands.service import ServiceCommands
 from .commands.timebank import TimeBankCommands
@@ -22,6 +23,7 @@ from .envelope import SignedEvent, parse_signed_body, utc_now
 from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .personal_data import PersonalDataStore
+from .privacy.keyring import Keyring, keyring_for
 from .projections import Projections, ViewDatabase
 from .signing import Signer
 from .storage.url import StoreURL, parse_store_url
@@ -49,6 +51,7 @@ class Ledger(
     TimeBankCommands,
     CertificateCommands,
     QueryCommands,
+    PrivacyCommands,
 ):
     """A ledger in one store. Thread-safe for commands; open one per process."""
 
@@ -59,6 +62,7 @@ class Ledger(
         keystore: Keystore | None = None,
         clock: Callable[[], datetime] = utc_now,
         checkpoints: CheckpointSchedule | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self.store = url if isinstance(url, StoreURL) else parse_store_url(url)
         if self.store.kind == "sqlite":
@@ -71,7 +75,9 @@ class Ledger(
         )
         self.app.signed_mapper.directory = self.directory
         self.keystore = keystore if keystore is not None else default_keystore(self.store)
-        self.personal_data = PersonalDataStore(self.recorder)
+        self.personal_data = PersonalDataStore(
+            self.recorder, keyring if keyring is not None else keyring_for(self.keystore)
+        )
         self.clock = clock
         self.writer = Writer(
             self.recorder, self.app.events, self.app.signed_mapper, self.directory, clock

@@ -1,61 +1,194 @@
-"""Personal data, kept apart from the immutable log and erasable.
+"""Personal data, kept apart from the immutable log and erasable for real.
 
 Names, ID-document numbers and phone numbers never enter an event. They are stored beside the
-events, encrypted with a key of their own per volunteer (AES-256-GCM, the volunteer number as
-associated data). Erasure deletes the key and the ciphertext: the volunteer's events and hours
-stay verifiable under the pseudonymous number, and nothing readable about the person remains.
+events, sealed (AES-256-GCM) with a data key of the volunteer's own; the data key is stored
+only wrapped by its keyring shard's key-encryption key, which lives outside the database.
+Erasure rotates that shard (``privacy.keyring``), so every copy of the volunteer's wrapped key
+and ciphertext the operator still keeps, in the database, its WAL or a backup, stays closed.
 """
 
 from __future__ import annotations
 
-import os
+import json
+import secrets
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .canonical import canonical_json, parse_json
-from .errors import InvalidInputError, NotFoundError
+from .errors import InvalidInputError, NotFoundError, PersonalDataErasedError
+from .privacy.keyring import Keyring, shard_of
+from .privacy.sealed import (
+    CREDENTIAL,
+    PERSONAL_DATA,
+    SEALED_MAGIC,
+    parse_sealed,
+    parse_wrapped_key,
+    seal,
+    wrap_key,
+)
 from .storage.records import LedgerRecorderProtocol
 
 KEYS = "personal-key"
+LEGACY_KEYS = KEYS  # before the keyring: one unwrapped data key per volunteer, in this namespace
 DATA = "personal-data"
+ERASED = "personal-erased"
 FIELDS = frozenset({"name", "id_number", "phone", "guardian_contact", "is_minor"})
 MAX_FIELD = 200
 
 
+def key_namespace(shard: int) -> str:
+    """Wrapped data keys are grouped by shard, so a rotation reads only its own shard."""
+    return f"{KEYS}/{shard:02x}"
+
+
 class PersonalDataStore:
-    def __init__(self, recorder: LedgerRecorderProtocol) -> None:
+    def __init__(self, recorder: LedgerRecorderProtocol, keyring: Keyring) -> None:
         self._recorder = recorder
+        self.keyring = keyring
 
     def put(self, number: str, fields: dict[str, Any]) -> None:
-        """Store (replace) a volunteer's personal data, encrypted under their own key."""
+        """Store (replace) a volunteer's personal data, sealed under their own data key."""
         validate_personal_data(fields)
-        key = self._recorder.side_get(KEYS, number)
-        if key is None:
-            key = AESGCM.generate_key(bit_length=256)
-            self._recorder.side_put(KEYS, number, key)
-        nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, canonical_json(fields), number.encode("ascii"))
-        self._recorder.side_put(DATA, number, nonce + sealed)
+        self._refuse_if_erased(number)
+        with self.keyring.shared():
+            data_key = self._data_key(number) or self._new_data_key(number)
+            blob = seal(data_key, PERSONAL_DATA, number, number, canonical_json(fields))
+            self._recorder.side_put(DATA, number, blob)
 
     def get(self, number: str) -> dict[str, Any]:
-        key = self._recorder.side_get(KEYS, number)
+        self._refuse_if_erased(number)
         sealed = self._recorder.side_get(DATA, number)
-        if key is None or sealed is None:
-            raise NotFoundError(
-                f"no personal data is held for volunteer {number} (or it was erased)"
-            )
-        plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], number.encode("ascii"))
+        plain = self.open_sealed(number, sealed) if sealed is not None else None
+        if plain is None:
+            raise NotFoundError(f"no personal data is held for volunteer {number}")
         result: dict[str, Any] = parse_json(plain)
         return result
 
     def has(self, number: str) -> bool:
-        return self._recorder.side_get(KEYS, number) is not None
+        return self._recorder.side_get(DATA, number) is not None and not self.erased(number)
 
-    def erase(self, number: str) -> None:
-        """Delete the volunteer's key first, then the ciphertext: either step alone suffices."""
-        self._recorder.side_delete(KEYS, number)
-        self._recorder.side_delete(DATA, number)
+    def erased(self, number: str) -> bool:
+        return self._recorder.side_get(ERASED, number) is not None
+
+    def seal_for(self, number: str, label: str, plaintext: bytes) -> bytes:
+        """``plaintext`` sealed under the volunteer's data key (their credentials that name
+        them), so that erasing the volunteer closes it too."""
+        with self.keyring.shared():
+            data_key = self._data_key(number)
+            if data_key is None:
+                raise NotFoundError(f"no personal data is held for volunteer {number}")
+            return seal(data_key, CREDENTIAL, number, label, plaintext)
+
+    def open_sealed(self, number: str, blob: bytes) -> bytes | None:
+        """The plaintext of a blob sealed for ``number``; None once the volunteer is erased."""
+        sealed = parse_sealed(blob)
+        if sealed is None or sealed.number != number:
+            return None
+        with self.keyring.shared():
+            data_key = self._data_key(number)
+        return sealed.open(data_key) if data_key is not None else None
+
+    def erase(self, number: str) -> int:
+        """Erase the volunteer's personal data for good; returns how many other volunteers'
+        data keys were re-wrapped. Safe to repeat: a repeat finishes a cut-short erasure."""
+        shard = shard_of(number)
+        with self.keyring.exclusive():
+            self._recorder.side_put(ERASED, number, b"erased")
+            pending = len(self.keyring.epochs(shard)) > 1
+            if self._recorder.side_get(key_namespace(shard), number) is None and not pending:
+                self._recorder.side_delete(DATA, number)
+                return 0
+            epoch = max(self.keyring.epochs(shard)) if pending else self.keyring.add_epoch(shard)
+            for gone in self._erased_in(shard) | {number}:
+                # also any left behind by an erasure of a shard-mate that was cut short
+                self._recorder.side_delete(key_namespace(shard), gone)
+                self._recorder.side_delete(DATA, gone)
+            rewrapped = self._rewrap(shard, epoch)
+            self.keyring.retire_before(shard, epoch)
+            return rewrapped
+
+    def _erased_in(self, shard: int) -> set[str]:
+        """Erased numbers of the shard whose wrapped key is still stored."""
+        erased = {n for n, _ in self._recorder.side_items(ERASED) if shard_of(n) == shard}
+        return erased & {n for n, _ in self._recorder.side_items(key_namespace(shard))}
+
+    def _rewrap(self, shard: int, epoch: int) -> int:
+        """Every data key of the shard under the new epoch, in one transaction."""
+        new_kek = self.keyring.key(shard, epoch)
+        assert new_kek is not None
+        rewrapped: list[tuple[str, bytes]] = []
+        for number, blob in self._recorder.side_items(key_namespace(shard)):
+            wrapped = parse_wrapped_key(blob)
+            if wrapped is None or wrapped.epoch >= epoch:
+                continue
+            old_kek = self.keyring.key(shard, wrapped.epoch)
+            data_key = wrapped.unwrap(old_kek) if old_kek is not None else None
+            if data_key is not None:
+                rewrapped.append((number, wrap_key(new_kek, shard, epoch, number, data_key)))
+        if rewrapped:
+            self._recorder.side_put_many(key_namespace(shard), rewrapped)
+        return len(rewrapped)
+
+    def migrate_legacy(self, certificates: str = "certificate") -> int:
+        """Move personal data stored before the keyring (its data key unwrapped in the
+        database) into sealed rows, and seal stored credentials that show a masked name.
+        Returns how many volunteers and credentials moved. Copies of the old rows in the
+        database's leftovers and backups are not reached by this; see docs/personal-data.md."""
+        moved = 0
+        for number, key in self._recorder.side_items(LEGACY_KEYS):
+            sealed = self._recorder.side_get(DATA, number)
+            if sealed is not None and not sealed.startswith(SEALED_MAGIC):
+                try:
+                    plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], number.encode("ascii"))
+                except (InvalidTag, ValueError):
+                    plain = None
+                self._recorder.side_delete(DATA, number)
+                if plain is not None and not self.erased(number):
+                    self.put(number, parse_json(plain))
+                    moved += 1
+            self._recorder.side_delete(LEGACY_KEYS, number)
+        for label, stored in self._recorder.side_items(certificates):
+            if stored.startswith(SEALED_MAGIC):
+                continue
+            credential = json.loads(stored)
+            subject = credential.get("credentialSubject", {})
+            if "maskedName" in subject:
+                number = subject["volunteerNumber"]
+                try:
+                    self._recorder.side_put(
+                        certificates, label, self.seal_for(number, label, stored)
+                    )
+                except NotFoundError:
+                    self._recorder.side_delete(certificates, label)
+                moved += 1
+        return moved
+
+    def _data_key(self, number: str) -> bytes | None:
+        shard = shard_of(number)
+        blob = self._recorder.side_get(key_namespace(shard), number)
+        wrapped = parse_wrapped_key(blob) if blob is not None else None
+        if wrapped is None or wrapped.number != number or wrapped.shard != shard:
+            return None
+        kek = self.keyring.key(shard, wrapped.epoch)
+        return wrapped.unwrap(kek) if kek is not None else None
+
+    def _new_data_key(self, number: str) -> bytes:
+        shard = shard_of(number)
+        epoch, kek = self.keyring.current(shard)
+        data_key = secrets.token_bytes(32)
+        self._recorder.side_put(
+            key_namespace(shard), number, wrap_key(kek, shard, epoch, number, data_key)
+        )
+        return data_key
+
+    def _refuse_if_erased(self, number: str) -> None:
+        if self.erased(number):
+            raise PersonalDataErasedError(
+                f"the personal data of volunteer {number} was erased; it is not kept, and "
+                "it is not stored again under this number"
+            )
 
 
 def masked_name(name: str) -> str:

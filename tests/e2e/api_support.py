@@ -31,7 +31,17 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 PROBLEM_JSON = "application/problem+json"
 EVENT_CONTEXT = b"service-hour-ledger/event/v1\n"
 ORIGIN = "ledger.e2e.example/log"
-ALL_SCOPES = ["register", "record", "approve", "award", "timebank", "keys", "private", "read"]
+ALL_SCOPES = [
+    "register",
+    "record",
+    "approve",
+    "award",
+    "timebank",
+    "keys",
+    "private",
+    "read",
+    "erase",
+]
 BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 LEDGER_CLI = [sys.executable, "-m", "ledger.cli"]
 

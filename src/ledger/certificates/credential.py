@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from uuid import NAMESPACE_URL, uuid5
+from uuid import uuid4
 
 from ..canonical import canonical_json
 from ..credentials import add_proof, did_key, did_key_verification_method
@@ -24,8 +24,14 @@ def certificate_credential(
     issued_at: str,
     verify_url: str,
     origin: str,
+    credential_id: str | None = None,
 ) -> dict[str, Any]:
-    """The unsigned credential for a certificate's event data (a pure function of it)."""
+    """The unsigned credential for a certificate's event data.
+
+    Its ``id`` is random (:func:`new_credential_id`) and kept off the log: every other field
+    can be derived from the log, so the id is what keeps the logged ``credential_sha256`` from
+    being reversed by guessing a masked name.
+    """
     subject: dict[str, Any] = {
         "volunteerNumber": data["number"],
         "period": {"from": data["period_from"], "to": data["period_to"]},
@@ -39,7 +45,7 @@ def certificate_credential(
         subject["maskedName"] = masked_name
     return {
         "@context": [VC_CONTEXT],
-        "id": f"urn:uuid:{uuid5(NAMESPACE_URL, '/certificates/' + data['certificate_number'])}",
+        "id": credential_id or new_credential_id(),
         "type": ["VerifiableCredential", CERTIFICATE_TYPE],
         "name": "志愿服务证明 / Certificate of volunteer service",
         "certificateNumber": data["certificate_number"],
@@ -54,6 +60,11 @@ def certificate_credential(
         "evidence": [{"type": ["LedgerLog"], "origin": origin, "verifyUrl": verify_url}],
         "language": data.get("language", "zh"),
     }
+
+
+def new_credential_id() -> str:
+    """A random credential id: 122 random bits, the salt of the logged digest."""
+    return f"urn:uuid:{uuid4()}"
 
 
 def credential_sha256(unsigned: dict[str, Any]) -> str:

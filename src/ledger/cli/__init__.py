@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import LedgerError
-from . import audit, demo, init, log, projections, serve, verify
+from . import audit, demo, init, log, privacy, projections, serve, verify
 
-COMMANDS = (init, demo, log, projections, serve, audit, verify)
+COMMANDS = (init, demo, log, projections, serve, audit, verify, privacy)
 
 
 def build_parser() -> argparse.ArgumentParser:

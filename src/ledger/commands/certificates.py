@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from datetime import date
 from typing import Any
@@ -20,6 +19,7 @@ from ..model.certificates import Certificate, certificate_aggregate_id, certifie
 from ..model.ids import volunteer_aggregate_id
 from ..model.service import service_account_id
 from ..personal_data import masked_name
+from ..privacy.credentials import credential_to_store, stored_credential
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -99,11 +99,10 @@ class CertificateCommands(CommandHost):
         )
         if not result.replayed:
             signed = sign_credential(made["unsigned"], signer, made["created"])
-            self.writer.recorder.side_put(
-                CERTIFICATES,
-                result.value["certificate_number"],
-                json.dumps(signed, ensure_ascii=False).encode(),
-            )
+            certificate_number = result.value["certificate_number"]
+            stored = credential_to_store(self.personal_data, number, certificate_number, signed)
+            if stored is not None:
+                self.writer.recorder.side_put(CERTIFICATES, certificate_number, stored)
         return result
 
     def _masked_name(self, number: str) -> str | None:
@@ -151,7 +150,8 @@ class CertificateCommands(CommandHost):
             "revoked_at": state.revoked_at or None,
             "revoked_reason": state.revoked_reason or None,
             "revocation_leaf": revocation.leaf_index if revocation else None,
-            "credential": json.loads(stored) if stored else None,
+            "credential": stored_credential(self.personal_data, state.number, stored),
+            "personal_data_erased": self.personal_data.erased(state.number),
         }
 
     def certificate_package(self, certificate_number: str) -> dict[str, Any]:

@@ -50,9 +50,13 @@ class VolunteerCommands(CommandHost):
             signer=signer,
             occurred_at=occurred_at,
         )
-        if personal and not (result.replayed and self.personal_data.has(result.value["number"])):
-            # Also on a retry whose first attempt stored the event but not the personal data.
-            self.personal_data.put(result.value["number"], personal)
+        chosen = result.value["number"]
+        if personal and not (
+            result.replayed and (self.personal_data.has(chosen) or self._erased(chosen))
+        ):
+            # Also on a retry whose first attempt stored the event but not the personal data;
+            # never after an erasure.
+            self.personal_data.put(chosen, personal)
         return result
 
     def _volunteer_event(
@@ -229,9 +233,12 @@ class VolunteerCommands(CommandHost):
                 t.transfer_id: {"from_org": t.from_org, "to_org": t.to_org, "status": t.status}
                 for t in state.transfers.values()
             },
+            "personal_data_erased": state.personal_data_erased,
             "version": state.version,
         }
 
-    def erase_personal_data(self, number: str) -> None:
-        """Erase the volunteer's personal data; their events and hours stay verifiable."""
-        self.personal_data.erase(number)
+    def _erased(self, number: str) -> bool:
+        if self.personal_data.erased(number):
+            return True
+        state = self._state(Volunteer, volunteer_aggregate_id(number))
+        return bool(getattr(state, "personal_data_erased", False))

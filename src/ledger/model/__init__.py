@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     awards,
     calendar,
     certificates,
+    erasure,
     organisations,
     service,
     settings,

@@ -100,6 +100,7 @@ class Volunteer(AggregateState):
     members_of: set[str] = field(default_factory=set)
     consents: dict[str, bool] = field(default_factory=dict)
     transfers: dict[str, Transfer] = field(default_factory=dict)
+    personal_data_erased: bool = False
 
     def on_VolunteerRegistered(self, fact: Fact, data: dict[str, Any]) -> None:
         self.number, self.registered_by = data["number"], fact.org
@@ -132,6 +133,9 @@ class Volunteer(AggregateState):
     def on_TransferDeclined(self, fact: Fact, data: dict[str, Any]) -> None:
         transfer = self.transfers[data["transfer_id"]]
         transfer.status, transfer.reason = "declined", data["reason"]
+
+    def on_PersonalDataErased(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.personal_data_erased = True
 
 
 AGGREGATE_KINDS: dict[str, type[AggregateState]] = {

@@ -126,6 +126,10 @@ class LedgerRecorder(POPOApplicationRecorder):
         with self._database_lock:
             self._side.setdefault(namespace, {})[key] = value
 
+    def side_put_many(self, namespace: str, items: Sequence[tuple[str, bytes]]) -> None:
+        with self._database_lock:
+            self._side.setdefault(namespace, {}).update(items)
+
     def side_get(self, namespace: str, key: str) -> bytes | None:
         with self._database_lock:
             return self._side.get(namespace, {}).get(key)

@@ -261,6 +261,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 (namespace, key, value),
             )
 
+    def side_put_many(self, namespace: str, items: Sequence[tuple[str, bytes]]) -> None:
+        """Several rows in one transaction (all or none)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.executemany(
+                self._sql(
+                    "INSERT INTO {schema}.{side} VALUES (%s, %s, %s) ON CONFLICT (namespace, key) "
+                    "DO UPDATE SET value = EXCLUDED.value"
+                ),
+                [(namespace, key, value) for key, value in items],
+            )
+
     def side_get(self, namespace: str, key: str) -> bytes | None:
         rows = self._fetch(
             self._sql("SELECT value FROM {schema}.{side} WHERE namespace=%s AND key=%s"),

@@ -216,6 +216,14 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=True) as c:
             c.execute("INSERT OR REPLACE INTO ledger_side VALUES (?,?,?)", (namespace, key, value))
 
+    def side_put_many(self, namespace: str, items: Sequence[tuple[str, bytes]]) -> None:
+        """Several rows in one transaction (all or none)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO ledger_side VALUES (?,?,?)",
+                [(namespace, key, value) for key, value in items],
+            )
+
     def side_get(self, namespace: str, key: str) -> bytes | None:
         rows = self._query(
             "SELECT value FROM ledger_side WHERE namespace=? AND key=?", [namespace, key]
