@@ -2,8 +2,9 @@
 blocks in order in one namespace, each printing exactly the ``text`` block shown under it; and
 README.md's embedding example runs.
 
-Not yet covered: the shell commands of README.md and docs/*.md (they need a running server
-and API keys) and the python blocks outside docs/workflows.
+The python examples of projections.md and verification.md run too. Not yet covered: the shell
+commands of README.md and docs/*.md (they need a running server and API keys) and the python
+blocks of api.md, audit.md and signing.md.
 """
 
 from __future__ import annotations
@@ -52,3 +53,15 @@ def test_the_readme_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.M
     [example] = [b for b in blocks_of(ROOT / "README.md") if b.lang == "python"]
     run_block(example, {"__name__": "readme"})
     assert (tmp_path / "city.db").is_file()
+
+
+@pytest.mark.parametrize("name", ["projections.md", "verification.md"])
+def test_the_python_examples_of_a_reference_page_run(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "docs"}
+    blocks = [b for b in blocks_of(ROOT / "docs" / name) if b.lang == "python"]
+    for block in blocks:
+        run_block(block, namespace)
+    assert blocks
