@@ -26,6 +26,7 @@ from .routes import (
     awards,
     certificates,
     credential_status,
+    docs,
     drafts,
     health,
     log,
@@ -33,6 +34,7 @@ from .routes import (
     privacy,
     reads,
     records,
+    stats_pages,
     timebank,
     verification,
     volunteers,
@@ -58,6 +60,8 @@ ROUTERS = (
     assessments,
     privacy,
     drafts,
+    docs,
+    stats_pages,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 
@@ -101,7 +105,10 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
+        docs_url=None,  # served offline by routes/docs.py
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.request_counts = Counter()
     app.state.auth_guard = AuthGuard(settings.auth_failures_per_minute)
     problems.install(app)

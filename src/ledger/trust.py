@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .envelope import body_bytes_of, event_topic, open_envelope, verify_body
 from .errors import (
@@ -25,6 +25,9 @@ from .errors import (
 )
 from .signing import VerifyingKey
 
+if TYPE_CHECKING:
+    from .model.calendar import Calendar
+
 GENESIS = "LedgerCreated"
 KEY_EVENT_TYPES = (
     GENESIS,
@@ -35,6 +38,7 @@ KEY_EVENT_TYPES = (
     "LogKeyRetired",
     "LedgerSettingsChanged",
     "HolidaysDeclared",
+    "CalendarPublished",
     "ServiceFieldAdded",
     "StarSchemePublished",
     "StarSchemeRevised",
@@ -129,12 +133,19 @@ class TimeBankInfo:
     surplus_account: str | None
 
 
+def _calendar_class() -> type[Calendar]:
+    from .model.calendar import Calendar  # the model imports this module: import when used
+
+    return Calendar
+
+
 @dataclass
 class ReferenceData:
     """Ledger-wide data that rules read: limits, calendars, fields, star schemes, time banks."""
 
     daily_limit_minutes: int = DEFAULT_DAILY_LIMIT_MINUTES
     holidays: set[str] = field(default_factory=set)
+    calendar: Calendar = field(default_factory=lambda: _calendar_class()())
     service_fields: set[str] = field(default_factory=lambda: set(SERVICE_FIELDS))
     star_schemes: dict[str, StarSchemeInfo] = field(default_factory=dict)
     time_banks: dict[str, TimeBankInfo] = field(default_factory=dict)
@@ -329,6 +340,8 @@ class TrustDirectory:
             ref.daily_limit_minutes = data["daily_limit_minutes"]
         elif kind == "HolidaysDeclared":
             ref.holidays.update(data["dates"])
+        elif kind == "CalendarPublished":
+            ref.calendar = _calendar_class().from_event(data)
         elif kind == "ServiceFieldAdded":
             ref.service_fields.add(data["field"])
         elif kind in ("StarSchemePublished", "StarSchemeRevised"):
@@ -363,6 +376,7 @@ class TrustDirectory:
             "LogKeyRetired",
             "LedgerSettingsChanged",
             "HolidaysDeclared",
+            "CalendarPublished",
             "ServiceFieldAdded",
         ):
             allowed = self.ledger is not None and signer == self.ledger.root_org

@@ -86,8 +86,8 @@ def test_openapi_documents_every_operation_with_its_problems(sqlite_api: Api) ->
 def _app_routes() -> list[Any]:
     from fastapi.routing import APIRoute
 
-    from api.app import create_app
-    from api.settings import Settings
+    from ledger_api.app import create_app
+    from ledger_api.settings import Settings
 
     app = create_app(Settings(database_url="memory://"))
     return [r for r in app.routes if isinstance(r, APIRoute) and r.include_in_schema]

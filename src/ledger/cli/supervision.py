@@ -49,7 +49,7 @@ def die_with_supervisor() -> None:
 
 def create_supervised_app() -> Any:
     """The uvicorn factory of ``ledger serve --workers N``: each worker dies with the server."""
-    from api.app import create_app_from_env
+    from ledger_api.app import create_app_from_env
 
     die_with_supervisor()
     return create_app_from_env()

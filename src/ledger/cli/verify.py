@@ -17,7 +17,9 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "verify", help="check a certificate, credential or receipt offline"
     )
-    parser.add_argument("file", type=Path)
+    parser.add_argument(
+        "file", type=Path, help="a certificate package, credential or tlog-proof receipt"
+    )
     parser.add_argument(
         "--key", action="append", default=[], help="a trusted log verifier key string (repeatable)"
     )

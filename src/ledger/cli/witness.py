@@ -82,7 +82,7 @@ def read_logs(args: argparse.Namespace) -> list[NoteVerifier]:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.witness import create_witness_app
+    from ledger_api.witness import create_witness_app
 
     from ..log.witness_service import WitnessService
     from ..log.witness_store import WitnessStore

@@ -12,7 +12,6 @@ from ..errors import InvalidInputError, NotFoundError
 from ..model.activities import Activity, activity_aggregate_id
 from ..model.aggregates import Volunteer
 from ..model.attendance import Attendance, attendance_aggregate_id
-from ..model.calendar import is_late
 from ..model.ids import volunteer_aggregate_id
 from ..model.service import ServiceAccount, number_of_record, service_account_id
 from ..model.timebank import (
@@ -31,7 +30,9 @@ def _record_data(
 ) -> dict[str, Any]:
     account = ctx.state(ServiceAccount, service_account_id(number))
     account.number = number
-    end = parse_time(activity.ends_at).date() if activity.ends_at else date.min
+    calendar = ctx.directory.reference.calendar
+    end = calendar.local_date(parse_time(activity.ends_at)) if activity.ends_at else date.min
+    recorded_on = calendar.local_date(parse_time(ctx.occurred_at))
     return {
         "record_id": account.next_record_id(),
         "number": number,
@@ -40,8 +41,15 @@ def _record_data(
         "minutes": minutes,
         "service_date": served,
         "content": content,
-        "late": is_late(end, parse_time(ctx.occurred_at).date(), ctx.directory.reference.holidays),
+        "late": calendar.is_late(end, recorded_on, ctx.directory.reference.holidays),
     }
+
+
+def _start_date(ctx: Context, activity: Activity) -> str:
+    """The day the activity starts, in the ledger's time zone (the default service date)."""
+    if not activity.starts_at:
+        return ""
+    return ctx.directory.reference.calendar.local_date(parse_time(activity.starts_at)).isoformat()
 
 
 def _stage_record(ctx: Context, activity_id: str, entry: dict[str, Any]) -> str:
@@ -49,7 +57,7 @@ def _stage_record(ctx: Context, activity_id: str, entry: dict[str, Any]) -> str:
     number = entry.get("number")
     if not isinstance(number, str):
         raise InvalidInputError("each roster entry names a volunteer number")
-    served = entry.get("service_date") or (activity.starts_at[:10] if activity.starts_at else "")
+    served = entry.get("service_date") or _start_date(ctx, activity)
     data = _record_data(
         ctx,
         activity,

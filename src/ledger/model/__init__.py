@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     assessments,
     attendance,
     awards,
+    calendar,
     certificates,
     erasure,
     organisations,

@@ -20,7 +20,6 @@ from ..envelope import parse_time
 from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .activities import Activity, activity_aggregate_id
 from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
-from .calendar import is_late
 from .ids import LongText, UUIDText, VolunteerNumber, volunteer_aggregate_id
 from .registry import Draft, EventData, event_type
 
@@ -244,13 +243,27 @@ def check_hours_recorded(ctx: Context, draft: Draft, data: HoursRecorded) -> Non
         raise RuleViolationError(f"activity {data.activity_id} was cancelled and takes no records")
     if data.field != activity.field:
         raise RuleViolationError(f"the record's field must be the activity's ({activity.field})")
-    start, end = parse_time(activity.starts_at).date(), parse_time(activity.ends_at).date()
+    calendar = ctx.directory.reference.calendar
+    occurred = parse_time(draft.occurred_at)
+    if occurred < parse_time(activity.starts_at):
+        raise RuleViolationError(
+            f"activity {data.activity_id} starts at {activity.starts_at}: no hours are recorded "
+            f"for it before then (this record is dated {draft.occurred_at})"
+        )
+    start = calendar.local_date(parse_time(activity.starts_at))
+    end = calendar.local_date(parse_time(activity.ends_at))
     served = date.fromisoformat(data.service_date)
     if not start <= served <= end:
-        raise RuleViolationError(f"service date {served} is outside the activity ({start}..{end})")
-    if activity.max_minutes is not None and data.minutes > activity.max_minutes:
         raise RuleViolationError(
-            f"{data.minutes} minutes exceed the activity's limit of {activity.max_minutes}"
+            f"service date {served} is outside the activity ({start}..{end}, {calendar.time_zone})"
+        )
+    recorded_on = calendar.local_date(occurred)
+    if served > recorded_on:
+        raise RuleViolationError(f"service date {served} is after the record ({recorded_on})")
+    if data.minutes > activity.minutes_limit:
+        raise RuleViolationError(
+            f"{data.minutes} minutes exceed the activity's limit of {activity.minutes_limit} "
+            f"per record ({_limit_reason(activity)})"
         )
     limit = ctx.directory.reference.daily_limit_minutes
     if account.minutes_on(data.service_date) + data.minutes > limit:
@@ -263,9 +276,14 @@ def check_hours_recorded(ctx: Context, draft: Draft, data: HoursRecorded) -> Non
         )
     if data.attendance_session is not None:
         _check_attendance_session(ctx, account, data)
-    recorded_on = parse_time(draft.occurred_at).date()
-    if data.late != is_late(end, recorded_on, ctx.directory.reference.holidays):
+    if data.late != calendar.is_late(end, recorded_on, ctx.directory.reference.holidays):
         raise RuleViolationError("the late flag must say whether the record is late")
+
+
+def _limit_reason(activity: Activity) -> str:
+    if activity.max_minutes is not None:
+        return "its max_minutes"
+    return f"its span, {activity.starts_at} to {activity.ends_at}"
 
 
 def _check_attendance_session(ctx: Context, account: ServiceAccount, data: HoursRecorded) -> None:
@@ -336,10 +354,10 @@ def check_record_corrected(ctx: Context, draft: Draft, data: RecordCorrected) ->
     if corrected < 0:
         raise RuleViolationError(f"the correction would leave the record at {corrected} minutes")
     activity = ctx.state(Activity, activity_aggregate_id(record.activity_id))
-    if activity.max_minutes is not None and corrected > activity.max_minutes:
+    if activity.exists and corrected > activity.minutes_limit:
         raise RuleViolationError(
             f"the correction would give {corrected} minutes, over the activity's limit of "
-            f"{activity.max_minutes}"
+            f"{activity.minutes_limit} ({_limit_reason(activity)})"
         )
     limit = ctx.directory.reference.daily_limit_minutes
     day = account.minutes_on(record.service_date) - record.day_minutes + corrected

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from ..errors import StorageError, StoreUnavailableError
 from ..storage.url import StoreURL
+from .pg_numbers import read_numeric_as_int
 
 
 class Cursor(Protocol):
@@ -72,6 +73,7 @@ class ViewDatabase:
         except psycopg.Error as error:
             raise StorageError(f"cannot open the views database: {error}") from None
         pg.execute(f'SET search_path TO "{self.store.schema}"')
+        read_numeric_as_int(pg)
         return pg
 
     def _sql(self, sql: str) -> str:

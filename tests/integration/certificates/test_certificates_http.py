@@ -17,13 +17,13 @@ import segno
 from fastapi.testclient import TestClient
 from test_certificates_town import CONTACT, FULL_NAME, MASKED, Town, build_town, resign
 
-from api.apikeys import create_api_key
-from api.app import create_app
-from api.settings import Settings
 from ledger import Ledger, SigningKey
 from ledger.certificates import open_status, verify_document, verify_package
 from ledger.credentials import add_proof, did_key_verification_method, verify_proof
 from ledger.log.note import parse_verifier_key
+from ledger_api.apikeys import create_api_key
+from ledger_api.app import create_app
+from ledger_api.settings import Settings
 
 Opener = Callable[..., Ledger]
 PROBLEM_JSON = "application/problem+json"

@@ -79,7 +79,7 @@ def test_a_dropped_connection_is_a_retryable_ledger_error(
 
 
 def test_storage_errors_are_problems_with_a_code_and_retry_after() -> None:
-    from api.problems import for_ledger_error
+    from ledger_api.problems import for_ledger_error
 
     busy = for_ledger_error(StoreUnavailableError("the store is unavailable for now"))
     assert busy.status_code == 503
