@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from ledger import Ledger
+from ledger.log.witness_client import parse_endpoints
 from ledger.transparency import CheckpointSchedule
 
 from . import problems
@@ -21,14 +22,19 @@ from .routes import (
     activities,
     agreements,
     apikeys,
+    assessments,
     awards,
     certificates,
+    credential_status,
+    docs,
+    drafts,
     health,
     log,
     organisations,
     privacy,
     reads,
     records,
+    stats_pages,
     timebank,
     verification,
     volunteers,
@@ -43,6 +49,7 @@ ROUTERS = (
     records,
     awards,
     certificates,
+    credential_status,
     timebank,
     verification,
     log,
@@ -50,7 +57,11 @@ ROUTERS = (
     health,
     agreements,
     apikeys,
+    assessments,
     privacy,
+    drafts,
+    docs,
+    stats_pages,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 
@@ -68,7 +79,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = ledger or Ledger(settings.database_url, checkpoints=schedule)
+        opened = ledger or Ledger(
+            settings.database_url,
+            checkpoints=schedule,
+            witnesses=parse_endpoints(settings.witnesses),
+        )
         app.state.ledger = opened
         app.state.views = opened.projections()
         app.state.catch_up_on_read = not settings.run_projections
@@ -90,7 +105,10 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
+        docs_url=None,  # served offline by routes/docs.py
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.request_counts = Counter()
     app.state.auth_guard = AuthGuard(settings.auth_failures_per_minute)
     problems.install(app)

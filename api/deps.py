@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger import Ledger
 from ledger.projections import Projections, ViewQueries
@@ -45,10 +46,25 @@ def _too_many(seconds: int, detail: str) -> Problem:
     )
 
 
+# Declared as security schemes, so the OpenAPI lists them (an Authorize button in /docs) and
+# marks every operation that needs a key; the checks below stay ours (problem details, 401).
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="An API key from `ledger apikey create`: `Authorization: Bearer <key>`",
+    auto_error=False,
+)
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="apiKeyHeader",
+    description="The same API key in an `X-API-Key` header",
+    auto_error=False,
+)
+
+
 def current_key(
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+    x_api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
 ) -> ApiKey:
     """The request's API key: known, not revoked or expired, within its rate. Failed attempts
     are counted per client address; past the limit, even a right key waits (429)."""
@@ -58,8 +74,8 @@ def current_key(
     if waiting is not None:
         raise _too_many(waiting, "too many failed authentications from this address; wait")
     secret = x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        secret = authorization[7:].strip()
+    if bearer is not None and bearer.credentials.strip():
+        secret = bearer.credentials.strip()
     if not secret:
         raise Problem(
             401,

@@ -22,13 +22,19 @@ from ledger.errors import (
     RuleViolationError,
     SignatureError,
     StorageError,
+    StoreIntegrityError,
+    TamperedEventError,
     VerificationError,
 )
+
+from . import integrity
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "/problems/"
 
 STATUS_OF: list[tuple[type[LedgerError], int, str]] = [
+    (TamperedEventError, 500, "Integrity failure"),
+    (StoreIntegrityError, 500, "Integrity failure"),
     (InvalidInputError, 400, "Invalid input"),
     (PersonalDataErasedError, 410, "Gone"),
     (NotFoundError, 404, "Not found"),
@@ -62,6 +68,9 @@ def problem_response(status: int, code: str, title: str, detail: str, **extra: A
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+INTEGRITY_FAILURES = (TamperedEventError, StoreIntegrityError)
+
+
 def _extensions(error: LedgerError) -> dict[str, Any]:
     """What a client needs to act on a refusal: which agreement or consent is missing."""
     if isinstance(error, AgreementMissingError):
@@ -78,15 +87,21 @@ def _extensions(error: LedgerError) -> dict[str, Any]:
 def for_ledger_error(error: LedgerError) -> JSONResponse:
     for cls, status, title in STATUS_OF:
         if isinstance(error, cls):
-            return problem_response(
+            response = problem_response(
                 status, error.code, title, error.message, **_extensions(error)
             )
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after is not None:
+                response.headers["Retry-After"] = str(retry_after)
+            return response
     return problem_response(400, error.code, "Refused", error.message)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, error: LedgerError) -> JSONResponse:
+        if isinstance(error, INTEGRITY_FAILURES):
+            integrity.report(request, error)
         return for_ledger_error(error)
 
     @app.exception_handler(Problem)
@@ -133,6 +148,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (410, "Personal data erased"),
         (413, "Request body too large"),
         (422, "Refused by a rule or invalid request"),
-        (503, "Storage unavailable"),
+        (500, "Stored data failed verification (integrity failure)"),
+        (503, "Storage unavailable; retry after Retry-After seconds"),
     ]
 }

@@ -7,7 +7,8 @@ workers as ``ledger serve --workers 2`` does), this
 1. builds a ledger with the library (a root, one organisation with its key, volunteers in groups
    of 50, one long activity that allows repeats), and an API key;
 2. starts the API as a subprocess: this file's ``launch`` mode builds the app with
-   ``api.app.create_app`` and mounts ``GET /bare`` (a trivial sync route returning a constant)
+   ``ledger_api.app.create_app`` and mounts ``GET /bare`` (a trivial sync route returning a
+   constant)
    on that same app, so the bare route runs under the same uvicorn, the same middleware (body
    limit, request counter) and the same thread pool as the ledger's routes;
 3. drives it over loopback with a bounded concurrent client (``--clients`` processes with
@@ -63,8 +64,8 @@ HERE = Path(__file__).resolve().parent
 
 def app_with_bare() -> Any:
     """uvicorn factory: the ledger's app (settings from ``LEDGER_*``) plus ``GET /bare``."""
-    from api.app import create_app
-    from api.settings import Settings
+    from ledger_api.app import create_app
+    from ledger_api.settings import Settings
 
     app = create_app(Settings())
 
@@ -79,7 +80,7 @@ def launch(args: argparse.Namespace) -> int:
     import uvicorn
 
     if args.nodelay_fix:
-        from api.server import bind_listeners_as_tcp
+        from ledger_api.server import bind_listeners_as_tcp
 
         bind_listeners_as_tcp()
 
@@ -165,8 +166,8 @@ class Fixture:
 
 
 def build(db_url: str, cwd: Path, groups: int, days: int) -> Fixture:
-    from api.apikeys import create_api_key
     from ledger import DirectoryKeystore, Ledger
+    from ledger_api.apikeys import create_api_key
 
     keystore = None if db_url.startswith("sqlite") else DirectoryKeystore(cwd / "ledger-keys")
     with Ledger(db_url, keystore=keystore) as ledger:
@@ -398,10 +399,10 @@ def profile(db_url: str, cwd: Path, fixture: Fixture, log_size: int, requests: i
     """Where a request's time goes, in process (no HTTP): the route functions themselves."""
     from fastapi import Response
 
-    from api.apikeys import find_api_key
-    from api.routes.activities import RosterIn, record_roster
-    from api.routes.verification import get_leaf
     from ledger import DirectoryKeystore, Ledger
+    from ledger_api.apikeys import find_api_key
+    from ledger_api.routes.activities import RosterIn, record_roster
+    from ledger_api.routes.verification import get_leaf
 
     keystore = None if db_url.startswith("sqlite") else DirectoryKeystore(cwd / "ledger-keys")
     with Ledger(db_url, keystore=keystore) as ledger:

@@ -7,6 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
+from ledger.errors import StoreIntegrityError
+from ledger.integrity import check_log_against_checkpoint
+
+from .. import integrity
 from ..deps import LedgerDep, ViewsDep
 from ..problems import Problem
 
@@ -20,8 +24,9 @@ def health() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def ready(ledger: LedgerDep, views: ViewsDep) -> dict[str, Any]:
-    """The store answers and the ledger exists."""
+def ready(request: Request, ledger: LedgerDep, views: ViewsDep) -> dict[str, Any]:
+    """The store answers, the ledger exists, and the stored log still matches the newest signed
+    checkpoint (not shorter, same root at its size)."""
     try:
         size = ledger.log_size()
         ledger.directory.require_ledger()
@@ -29,6 +34,11 @@ def ready(ledger: LedgerDep, views: ViewsDep) -> dict[str, Any]:
         raise Problem(
             503, "not-ready", "Not ready", f"the store does not answer: {error}"
         ) from None
+    try:
+        check_log_against_checkpoint(ledger.log)
+    except StoreIntegrityError as error:
+        integrity.report(request, error)
+        raise Problem(503, error.code, "Not ready: integrity failure", error.message) from None
     return {"status": "ready", "log_size": size, "views_position": views.position()}
 
 
@@ -53,6 +63,7 @@ def metrics(request: Request, ledger: LedgerDep, views: ViewsDep) -> PlainTextRe
             f'ledger_http_requests_total{{method="{method}",route="{route}",status="{status}"}} '
             f"{count}"
         )
+    lines.extend(integrity.metric_lines(request.app))
     return PlainTextResponse(
         "\n".join(lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8"
     )

@@ -9,16 +9,49 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from .demo_assessment import build_assessment_demo
+from .errors import RuleViolationError
 from .ledger import Ledger
 from .trust import SERVICE_FIELDS
+
+# Told (stage, done, total) as the demo advances: a city of thousands takes minutes.
+DemoProgress = Callable[[str, int, int], None]
+DEMO_IDENTITY = {
+    "name": "Changzhi volunteer service ledger (demo)",
+    "root_org_id": "changzhi",
+    "root_name": "Changzhi Volunteer Federation",
+    "region": "140400",
+    "origin": "volunteer.changzhi.example/ledger",
+}
 
 YEAR = 2025
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
+TIME_ZONE = "Asia/Shanghai"
+SHANGHAI = ZoneInfo(TIME_ZONE)
+
+
+def _days(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+# The State Council's 2025 holiday arrangement: the holidays, and the weekends worked in return.
+HOLIDAYS_2025 = [
+    "2025-01-01",
+    *_days("2025-01-28", "2025-02-04"),
+    *_days("2025-04-04", "2025-04-06"),
+    *_days("2025-05-01", "2025-05-05"),
+    *_days("2025-05-31", "2025-06-02"),
+    *_days("2025-10-01", "2025-10-08"),
+]
+ADJUSTED_WORKING_DAYS_2025 = ["2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11"]
 COUNTIES = [
     ("luzhou", "Luzhou District", "140403"),
     ("shangdang", "Shangdang District", "140404"),
@@ -34,6 +67,11 @@ class DemoCity:
     volunteers: dict[str, str] = field(default_factory=dict)  # number -> home organisation
     certificates: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    progress: DemoProgress | None = None
+
+    def tick(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + n
@@ -44,24 +82,33 @@ def _seeded_number(rng: random.Random) -> str:
     return "V" + "".join(rng.choice(alphabet) for _ in range(13))
 
 
-def build_demo(ledger: Ledger, *, volunteers: int = 300, seed: int = 7) -> dict[str, Any]:
-    """Fill an empty ledger with a city; return what was made."""
+def build_demo(
+    ledger: Ledger,
+    *,
+    volunteers: int = 300,
+    seed: int = 7,
+    public_url: str | None = None,
+    progress: DemoProgress | None = None,
+) -> dict[str, Any]:
+    """Fill an empty ledger, or one ``ledger init`` just made, with a city; return what was made.
+
+    An empty store gets the example identity; a ledger with only its genesis gets the city
+    under its own root authority. A ledger already holding more is refused: demo data must
+    never mix with real records. Certificates link to ``public_url`` (where the demo will be
+    served; local addresses allowed, it is a demo).
+    """
     rng = random.Random(seed)
-    city = DemoCity()
-    anchors = ledger.create(
-        name="Changzhi volunteer service ledger (demo)",
-        root_org_id=city.root,
-        root_name="Changzhi Volunteer Federation",
-        region="140400",
-        origin="volunteer.changzhi.example/ledger",
-    )
+    city = DemoCity(progress=progress)
+    anchors = _create_or_adopt(ledger, city)
     _organisations(ledger, city)
     _reference_data(ledger, city)
     _volunteers(ledger, city, rng, volunteers)
     _activities_and_hours(ledger, city, rng)
     _transfers(ledger, city, rng)
     _honours_and_credit(ledger, city, rng)
-    _certificates(ledger, city)
+    _certificates(ledger, city, public_url)
+    stations = [o for o in city.organisations if o.split("-")[-1].startswith("station")]
+    city.counts.update(build_assessment_demo(ledger, city.root, stations))
     note = ledger.log.sign_checkpoint()
     return {
         "anchors": anchors,
@@ -70,6 +117,33 @@ def build_demo(ledger: Ledger, *, volunteers: int = 300, seed: int = 7) -> dict[
         "checkpoint": note,
         "city": city,
     }
+
+
+def _create_or_adopt(ledger: Ledger, city: DemoCity) -> dict[str, Any]:
+    ledger.directory.refresh()
+    existing = ledger.directory.ledger
+    if existing is None:
+        return ledger.create(
+            name=DEMO_IDENTITY["name"],
+            root_org_id=DEMO_IDENTITY["root_org_id"],
+            root_name=DEMO_IDENTITY["root_name"],
+            region=DEMO_IDENTITY["region"],
+            origin=DEMO_IDENTITY["origin"],
+        )
+    busy = next(
+        ledger.events_of_types(
+            "OrganisationRegistered", "VolunteerRegistered", "ActivityPublished", "HolidaysDeclared"
+        ),
+        None,
+    )
+    if busy is not None:
+        raise RuleViolationError(
+            f"this store already holds ledger {existing.name!r} with records in it; the demo "
+            "city goes into a store of its own, e.g. `ledger demo --db sqlite:///demo-ledger.db`"
+        )
+    city.root = existing.root_org
+    ledger.signer_for(city.root)  # the root key must be in this keystore: say so before writing
+    return ledger.trust_anchors()
 
 
 def _organisations(ledger: Ledger, city: DemoCity) -> None:
@@ -85,6 +159,7 @@ def _organisations(ledger: Ledger, city: DemoCity) -> None:
         ledger.new_key(parent, for_org=org_id, idempotency_key=f"key-{org_id}")
         city.organisations.append(org_id)
         city.count(kind + "s")
+        city.tick("organisations", len(city.organisations), len(COUNTIES) * 8)
 
     ledger.new_key(
         city.root, for_org=city.root, idempotency_key="auto-key", purpose="automatic-awards"
@@ -107,10 +182,12 @@ def _organisations(ledger: Ledger, city: DemoCity) -> None:
 
 
 def _reference_data(ledger: Ledger, city: DemoCity) -> None:
-    ledger.declare_holidays(
+    ledger.publish_calendar(
         city.root,
-        dates=[f"{YEAR}-01-01", f"{YEAR}-05-01", f"{YEAR}-10-01", f"{YEAR}-10-02", f"{YEAR}-10-03"],
-        idempotency_key="holidays",
+        time_zone=TIME_ZONE,
+        holidays=HOLIDAYS_2025,
+        working_days=ADJUSTED_WORKING_DAYS_2025,
+        idempotency_key="calendar-2025",
     )
     ledger.publish_star_scheme(
         city.root,
@@ -146,6 +223,7 @@ def _volunteers(ledger: Ledger, city: DemoCity, rng: random.Random, count: int) 
             home, number=number, personal=personal, idempotency_key=f"volunteer-{i}"
         )
         city.volunteers[number] = home
+        city.tick("volunteers", i + 1, count)
         if rng.random() < 0.3:
             ledger.give_consent(
                 home, number=number, purpose="certificate-name", idempotency_key=f"consent-{i}"
@@ -158,10 +236,12 @@ def _activities_and_hours(ledger: Ledger, city: DemoCity, rng: random.Random) ->
     members: dict[str, list[str]] = {}
     for number, home in city.volunteers.items():
         members.setdefault(home, []).append(number)
-    for i in range(max(20, len(city.volunteers) // 4)):
+    total = max(20, len(city.volunteers) // 4)
+    for i in range(total):
+        city.tick("activities", i, total)
         org = rng.choice([o for o in city.recorders if members.get(o)])
         day = date(YEAR, 1, 2) + timedelta(days=rng.randrange(330))
-        start = datetime(day.year, day.month, day.day, rng.randint(8, 14), tzinfo=UTC)
+        start = datetime(day.year, day.month, day.day, rng.randint(8, 14), tzinfo=SHANGHAI)
         hours = rng.randint(2, 6)
         field_name = rng.choice(SERVICE_FIELDS)
         activity_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -192,6 +272,7 @@ def _activities_and_hours(ledger: Ledger, city: DemoCity, rng: random.Random) ->
         )
         city.count("records", len(roster))
         _review(ledger, city, rng, org, i, result.value["record_ids"])
+    city.tick("activities", total, total)
 
 
 def _review(
@@ -290,7 +371,7 @@ def _honours_and_credit(ledger: Ledger, city: DemoCity, rng: random.Random) -> N
             city.count("credit donations")
 
 
-def _certificates(ledger: Ledger, city: DemoCity) -> None:
+def _certificates(ledger: Ledger, city: DemoCity, public_url: str | None) -> None:
     """Certificates for the three busiest volunteers; the third is revoked, to show how."""
     ranked = sorted(city.volunteers, key=lambda n: (-ledger.service_account(n).approved_minutes, n))
     for i, number in enumerate(ranked[:3]):
@@ -302,6 +383,8 @@ def _certificates(ledger: Ledger, city: DemoCity) -> None:
             issuer_contact="Changzhi Volunteer Federation, +86 355 000 0000",
             include_masked_name=True,
             idempotency_key=f"certificate-{i}",
+            verify_base_url=public_url,
+            allow_local_links=True,
         )
         city.certificates.append(issued.value["certificate_number"])
         city.count("certificates")

@@ -248,3 +248,27 @@ def body_bytes_of(state: bytes) -> bytes:
     ``{"body":`` and the last ``,"recorded_at":``.
     """
     return state[8 : state.rindex(b',"recorded_at":')]
+
+
+_RECORDED_AT = b',"recorded_at":"'
+
+
+def recorded_at_of(state: bytes) -> str | None:
+    """The ``recorded_at`` of stored envelope bytes, or None when it cannot be found.
+
+    A cheap slice, not a parse: recorders call it under the write lock on the last leaf.
+    """
+    start = state.rfind(_RECORDED_AT)
+    if start < 0:
+        return None
+    start += len(_RECORDED_AT)
+    end = state.find(b'"', start)
+    return state[start:end].decode("ascii", "replace") if end > start else None
+
+
+def restamp_envelope(state: bytes, recorded_at: str) -> bytes:
+    """The same envelope with ``recorded_at`` replaced; still canonical, since only the value of
+    one string member changes and a time holds no character JCS escapes."""
+    start = state.rindex(_RECORDED_AT) + len(_RECORDED_AT)
+    end = state.index(b'"', start)
+    return state[:start] + recorded_at.encode("ascii") + state[end:]

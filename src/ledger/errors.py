@@ -17,11 +17,14 @@ message that says what went wrong and what to do about it::
     │   ├── AgreementMissingError  the volunteer's home organisation has not agreed
     │   └── ConsentMissingError    the volunteer has not consented to the purpose
     ├── StorageError               the store cannot be opened or is in an unexpected state
+    │   ├── StoreUnavailableError      the store failed for now (connection, lock); retry
+    │   └── StoreIntegrityError        stored data fails verification on read (server-side)
     └── VerificationError          a proof, checkpoint, note or receipt does not verify
         ├── InclusionProofError
         ├── ConsistencyProofError
         ├── NoteError
-        └── SplitViewError         two signed checkpoints that cannot both be honest
+        ├── SplitViewError         two signed checkpoints that cannot both be honest
+        └── WitnessRefusedError    a witness would not cosign a checkpoint
 
 A command that raises any of these has stored nothing.
 """
@@ -141,6 +144,22 @@ class StorageError(LedgerError):
     code = "storage-error"
 
 
+class StoreUnavailableError(StorageError):
+    """The store failed for a reason that passes (a lost connection, a lock wait, a busy
+    database). Nothing is half-written; retry the same call, with the same idempotency key."""
+
+    code = "storage-unavailable"
+    retry_after = 1
+
+
+class StoreIntegrityError(StorageError):
+    """Data the ledger stored fails its own checks when read back (a Merkle node missing, a
+    tile whose hashes do not match): someone changed the store behind the ledger's back. This
+    is the operator's problem, never the caller's input."""
+
+    code = "store-integrity-failure"
+
+
 class VerificationError(LedgerError):
     """A proof, checkpoint, signed note or receipt does not verify."""
 
@@ -174,6 +193,22 @@ class SplitViewError(VerificationError):
         super().__init__(message)
         self.trusted_note = trusted_note
         self.new_note = new_note
+
+
+class WitnessRefusedError(VerificationError):
+    """A witness refused to cosign a checkpoint (c2sp.org/tlog-witness).
+
+    ``reason`` is one of ``malformed``, ``unknown-log``, ``bad-signature``, ``old-size-mismatch``
+    (``latest_size`` is then the size the witness last cosigned), ``conflict`` (a second root
+    for a size it cosigned) or ``inconsistent`` (the consistency proof does not verify).
+    """
+
+    code = "witness-refused"
+
+    def __init__(self, reason: str, message: str, *, latest_size: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.latest_size = latest_size
 
 
 def _rebuild(cls: type[LedgerError], message: str, details: dict[str, str]) -> LedgerError:

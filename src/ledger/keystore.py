@@ -59,10 +59,21 @@ class DirectoryKeystore:
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.path, 0o700)
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Written whole or not at all, and on disk before the key is registered: a temporary
+        # file, fsync, rename, fsync of the directory. A crash never leaves a truncated key.
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(key.to_pem(self._passphrase))
-        os.chmod(target, 0o600)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+        folder = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
     def get(self, owner: str, key_id: str) -> Signer | None:
         loaded = self._loaded.get((owner, key_id))

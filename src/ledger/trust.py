@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .envelope import body_bytes_of, event_topic, open_envelope, verify_body
 from .errors import (
@@ -25,6 +25,9 @@ from .errors import (
 )
 from .signing import VerifyingKey
 
+if TYPE_CHECKING:
+    from .model.calendar import Calendar
+
 GENESIS = "LedgerCreated"
 KEY_EVENT_TYPES = (
     GENESIS,
@@ -35,6 +38,7 @@ KEY_EVENT_TYPES = (
     "LogKeyRetired",
     "LedgerSettingsChanged",
     "HolidaysDeclared",
+    "CalendarPublished",
     "ServiceFieldAdded",
     "StarSchemePublished",
     "StarSchemeRevised",
@@ -69,6 +73,15 @@ class OrganisationInfo:
 
 @dataclass
 class KeyInfo:
+    """A key and its validity window.
+
+    ``registered_at``/``revoked_at`` are notification ids, used inside this process only;
+    ``registered_leaf``/``revoked_leaf`` are the leaf indexes of the registering and revoking
+    events in the Merkle log, the positions published to verifiers: a key is valid for the
+    event at leaf ``i`` when ``registered_leaf <= i`` and (``revoked_leaf`` is None or
+    ``i < revoked_leaf``), and both events can be fetched and proven from the log alone.
+    """
+
     key_id: str
     org_id: str
     key: VerifyingKey
@@ -76,6 +89,12 @@ class KeyInfo:
     registered_at: int
     revoked_at: int | None = None
     revoked_reason: str = ""
+    registered_leaf: int | None = None
+    revoked_leaf: int | None = None
+
+    def validity(self) -> dict[str, int | None]:
+        """The validity window in leaf indexes, as published (``/keys``, evidence)."""
+        return {"registered_at_leaf": self.registered_leaf, "revoked_at_leaf": self.revoked_leaf}
 
     def valid_at(self, position: int | None) -> bool:
         """Valid for an event at ``position`` (None: a new event, now)."""
@@ -114,12 +133,19 @@ class TimeBankInfo:
     surplus_account: str | None
 
 
+def _calendar_class() -> type[Calendar]:
+    from .model.calendar import Calendar  # the model imports this module: import when used
+
+    return Calendar
+
+
 @dataclass
 class ReferenceData:
     """Ledger-wide data that rules read: limits, calendars, fields, star schemes, time banks."""
 
     daily_limit_minutes: int = DEFAULT_DAILY_LIMIT_MINUTES
     holidays: set[str] = field(default_factory=set)
+    calendar: Calendar = field(default_factory=lambda: _calendar_class()())
     service_fields: set[str] = field(default_factory=lambda: set(SERVICE_FIELDS))
     star_schemes: dict[str, StarSchemeInfo] = field(default_factory=dict)
     time_banks: dict[str, TimeBankInfo] = field(default_factory=dict)
@@ -276,8 +302,9 @@ class TrustDirectory:
         except InvalidInputError as error:
             raise TamperedEventError(f"{where}: {error}") from None
         kind, data, position = body["type"], body["data"], notification.id
+        leaf = getattr(notification, "leaf_index", None)
         if kind == GENESIS:
-            self._follow_genesis(body, position)
+            self._follow_genesis(body, position, leaf)
         key = self.keys.get(body["key_id"])
         if key is None or key.org_id != body["org"] or not key.valid_at(position):
             raise TamperedEventError(f"{where}: signed by a key not valid for {body['org']!r}")
@@ -293,11 +320,12 @@ class TrustDirectory:
         elif kind == "KeyRegistered":
             new = VerifyingKey.from_base64(data["public_key"])
             self.keys[new.key_id] = KeyInfo(
-                new.key_id, data["org_id"], new, data["purpose"], position
+                new.key_id, data["org_id"], new, data["purpose"], position, registered_leaf=leaf
             )
         elif kind == "KeyRevoked":
             revoked = self.keys[data["key_id"]]
             revoked.revoked_at, revoked.revoked_reason = position, data["reason"]
+            revoked.revoked_leaf = leaf
         elif kind == "LogKeyAdded" and self.ledger is not None:
             log_key = VerifyingKey.from_base64(data["public_key"])
             self.ledger.log_keys[log_key.key_id] = log_key
@@ -312,6 +340,8 @@ class TrustDirectory:
             ref.daily_limit_minutes = data["daily_limit_minutes"]
         elif kind == "HolidaysDeclared":
             ref.holidays.update(data["dates"])
+        elif kind == "CalendarPublished":
+            ref.calendar = _calendar_class().from_event(data)
         elif kind == "ServiceFieldAdded":
             ref.service_fields.add(data["field"])
         elif kind in ("StarSchemePublished", "StarSchemeRevised"):
@@ -346,6 +376,7 @@ class TrustDirectory:
             "LogKeyRetired",
             "LedgerSettingsChanged",
             "HolidaysDeclared",
+            "CalendarPublished",
             "ServiceFieldAdded",
         ):
             allowed = self.ledger is not None and signer == self.ledger.root_org
@@ -355,7 +386,7 @@ class TrustDirectory:
         if not allowed:
             raise TamperedEventError(f"{where}: {signer!r} has no authority for {kind}")
 
-    def _follow_genesis(self, body: dict[str, Any], position: int) -> None:
+    def _follow_genesis(self, body: dict[str, Any], position: int, leaf: int | None) -> None:
         data = body["data"]
         if self.ledger is not None:
             raise TamperedEventError("a second LedgerCreated event is in the log")
@@ -369,7 +400,7 @@ class TrustDirectory:
             root["org_id"], root["name"], root["kind"], root["region"], None, position
         )
         self.keys[root_key.key_id] = KeyInfo(
-            root_key.key_id, root["org_id"], root_key, "signing", position
+            root_key.key_id, root["org_id"], root_key, "signing", position, registered_leaf=leaf
         )
 
 

@@ -120,13 +120,13 @@ def start_ledger_serve(
 
 
 def start_uvicorn_factory(db_url: str, cwd: Path, env: Mapping[str, str]) -> Server:
-    """uvicorn on ``api.app:create_app_from_env`` with ``LEDGER_*`` settings from the env."""
+    """uvicorn on ``ledger_api.app:create_app_from_env`` with ``LEDGER_*`` settings from the env."""
     port = free_port()
     command = [
         sys.executable,
         "-m",
         "uvicorn",
-        "api.app:create_app_from_env",
+        "ledger_api.app:create_app_from_env",
         "--factory",
         "--host",
         "127.0.0.1",
@@ -161,8 +161,8 @@ def build_city(db_url: str, cwd: Path, *, volunteers: int = 85, fillers: int = 4
     more than 256 leaves (a full tile and more) without hundreds of commands, ``fillers`` other
     volunteers are registered and recorded on three rosters.
     """
-    from api.apikeys import create_api_key
     from ledger import DirectoryKeystore, Ledger
+    from ledger_api.apikeys import create_api_key
 
     city = City()
     keystore = None if db_url.startswith("sqlite") else DirectoryKeystore(cwd / "ledger-keys")
@@ -435,8 +435,8 @@ def verify_leaf_evidence(api: Api, leaf_index: int) -> dict[str, Any]:
     assert key_response.status_code == 200, key_response.text
     key = key_response.json()
     assert key["org"] == body["org"]
-    assert key["registered_at"] <= evidence["event"]["notification_id"]
-    assert key["revoked_at"] is None or key["revoked_at"] > evidence["event"]["notification_id"]
+    assert key["registered_at_leaf"] <= leaf_index
+    assert key["revoked_at_leaf"] is None or leaf_index < key["revoked_at_leaf"]
     assert verify_event_signature(envelope, key["public_key"]) == body
     assert evidence["event"]["body"] == body and evidence["leaf_index"] == leaf_index
     return evidence

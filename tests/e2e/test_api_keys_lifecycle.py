@@ -45,8 +45,8 @@ def keys_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 
 def _new_key(api: Api, org: str, scopes: list[str], **options: object) -> str:
-    from api.apikeys import create_api_key
     from ledger import Ledger
+    from ledger_api.apikeys import create_api_key
 
     with Ledger(api.db_url) as ledger:
         return create_api_key(ledger, org, scopes, **options)  # type: ignore[arg-type]

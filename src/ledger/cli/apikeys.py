@@ -27,7 +27,7 @@ def extend(actions: Any, create: argparse.ArgumentParser) -> None:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from api.apikeys import create_api_key
+    from ledger_api.apikeys import create_api_key
 
     expires = None
     if args.expires_days is not None:
@@ -43,7 +43,7 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from api.apikeys import list_api_keys
+    from ledger_api.apikeys import list_api_keys
 
     with open_ledger(args) as ledger:
         for record in list_api_keys(ledger, args.org):
@@ -52,7 +52,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    from api.apikeys import revoke_api_key
+    from ledger_api.apikeys import revoke_api_key
 
     with open_ledger(args) as ledger:
         record = revoke_api_key(ledger, args.key_id)

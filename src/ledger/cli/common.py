@@ -1,12 +1,14 @@
-"""Options every subcommand shares."""
+"""Options and checks every subcommand shares."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
+from ..errors import StorageError
 from ..ledger import Ledger
-from ..storage.url import DEFAULT_URL_ENV
+from ..storage.url import DEFAULT_URL_ENV, parse_store_url
 
 DEFAULT_SQLITE = "sqlite:///ledger.db"
 
@@ -20,5 +22,28 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_ledger(args: argparse.Namespace) -> Ledger:
-    return Ledger(args.db)
+def require_existing_store(url: str) -> None:
+    """Refuse a SQLite URL naming no file: a mistyped path must not become an empty ledger.
+
+    Only ``init`` and ``demo`` make a store; every other command reads one that exists.
+    """
+    store = parse_store_url(url)
+    if store.kind == "sqlite" and not Path(str(store.path)).is_file():
+        raise StorageError(
+            f"no ledger at {url}: the file {store.path} does not exist "
+            "(check the path, or create a ledger there with `ledger init`)"
+        )
+
+
+def open_ledger(args: argparse.Namespace, *, create: bool = False) -> Ledger:
+    """The ledger at ``--db``. Unless ``create``, the store must exist and hold a ledger."""
+    if create:
+        return Ledger(args.db)
+    require_existing_store(args.db)
+    ledger = Ledger(args.db)
+    try:
+        ledger.directory.require_ledger()
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger

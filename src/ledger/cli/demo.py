@@ -8,22 +8,36 @@ from typing import Any
 
 from ..demo import build_demo
 from .common import add_db_option, open_ledger
+from .progress import StageProgress
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "demo", help="fill an empty ledger with a deterministic demo city"
+        "demo",
+        help="fill an empty ledger (or one `ledger init` just made) with a demo city",
+        description="Build a deterministic demo city: organisations, volunteers, activities, "
+        "hours, awards, credit and certificates. An empty store gets the example identity "
+        "(Changzhi); a ledger with nothing but its genesis gets the city under its own root.",
     )
     add_db_option(parser)
-    parser.add_argument("--volunteers", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--volunteers", type=int, default=300, help="how many volunteers (default 300)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=7, help="the random seed: the same seed, the same city"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    with open_ledger(args) as ledger:
-        made = build_demo(ledger, volunteers=args.volunteers, seed=args.seed)
+    progress = StageProgress(enabled=not args.quiet)
+    with open_ledger(args, create=True) as ledger:
+        try:
+            made = build_demo(ledger, volunteers=args.volunteers, seed=args.seed, progress=progress)
+        finally:
+            progress.close()
         print(f"demo city built in {args.db} in {time.monotonic() - started:.1f} s")
         for what, count in sorted(made["counts"].items()):
             print(f"  {what:<20} {count}")

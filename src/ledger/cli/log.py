@@ -24,12 +24,12 @@ def register(sub: Any) -> None:
     key.set_defaults(handler=print_key)
     receipt = actions.add_parser("receipt", help="print a tlog-proof receipt for a leaf")
     add_db_option(receipt)
-    receipt.add_argument("leaf_index", type=int)
+    receipt.add_argument("leaf_index", type=int, help="the leaf's index in the log")
     receipt.set_defaults(handler=print_receipt)
     consistency = actions.add_parser("consistency", help="print a consistency proof")
     add_db_option(consistency)
-    consistency.add_argument("old_size", type=int)
-    consistency.add_argument("new_size", type=int)
+    consistency.add_argument("old_size", type=int, help="the older tree's size")
+    consistency.add_argument("new_size", type=int, help="the newer tree's size")
     consistency.set_defaults(handler=print_consistency)
 
 

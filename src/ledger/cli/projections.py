@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..audit.progress import Progress
 from ..projections import VIEWS
 from .common import add_db_option, open_ledger
+from .supervision import die_with_supervisor
 
 
 def register(sub: Any) -> None:
@@ -26,7 +28,9 @@ def register(sub: Any) -> None:
     digest.set_defaults(handler=run_digest)
     project = sub.add_parser("project", help="keep the views up to date until stopped")
     _common(project)
-    project.add_argument("--interval", type=float, default=0.5)
+    project.add_argument(
+        "--interval", type=float, default=0.5, help="seconds between polls (default 0.5)"
+    )
     project.set_defaults(handler=run_project)
 
 
@@ -47,7 +51,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def run_rebuild(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         views = ledger.projections(args.views_db, verify=not args.no_verify)
-        views.rebuild(args.view)
+        bar = Progress(ledger.recorder.max_notification_id() or 0, "rebuild")
+        views.rebuild(args.view, progress=bar.advance)
+        bar.close()
         for name, digest in views.digest().items():
             print(f"{name:<14} {digest}")
         views.close()
@@ -66,6 +72,7 @@ def run_digest(args: argparse.Namespace) -> int:
 
 
 def run_project(args: argparse.Namespace) -> int:
+    die_with_supervisor()  # started by `ledger serve --workers N`: die with it
     with open_ledger(args) as ledger:
         views = ledger.projections(args.views_db, verify=not args.no_verify)
         print(f"keeping views of {args.db} up to date; Ctrl-C to stop", flush=True)

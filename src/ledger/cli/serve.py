@@ -11,6 +11,8 @@ from typing import Any
 
 from . import apikeys
 from .common import add_db_option, open_ledger
+from .progress import StageProgress
+from .supervision import SUPERVISOR_ENV
 
 DEFAULT_SERVE_DB = "sqlite:///ledger.db"
 
@@ -18,9 +20,16 @@ DEFAULT_SERVE_DB = "sqlite:///ledger.db"
 def register(sub: Any) -> None:
     serve: argparse.ArgumentParser = sub.add_parser("serve", help="serve the HTTP API")
     add_db_option(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1); with more, one extra process keeps the views",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
@@ -32,7 +41,7 @@ def register(sub: Any) -> None:
     actions = apikey.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create an API key (shown once)")
     add_db_option(create)
-    create.add_argument("--org", required=True)
+    create.add_argument("--org", required=True, help="the organisation the key acts for")
     create.add_argument(
         "--scopes",
         required=True,
@@ -43,7 +52,7 @@ def register(sub: Any) -> None:
 
 
 def run_apikey(args: argparse.Namespace) -> int:
-    from api.apikeys import create_api_key
+    from ledger_api.apikeys import create_api_key
 
     with open_ledger(args) as ledger:
         secret = create_api_key(ledger, args.org, [s.strip() for s in args.scopes.split(",")])
@@ -55,12 +64,20 @@ def run_apikey(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    public = os.environ.get("LEDGER_PUBLIC_URL") or default_public_url(args.host, args.port)
     if args.demo:
-        _fill_demo(args)
-    public = os.environ.get("LEDGER_PUBLIC_URL") or f"http://{args.host}:{args.port}"
+        _fill_demo(args, public)
+    else:
+        open_ledger(args).close()  # a mistyped store is an error now, not a blank server later
     env = {"LEDGER_DATABASE_URL": args.db, "LEDGER_PUBLIC_URL": public}
+    if args.demo:
+        env["LEDGER_ALLOW_LOCAL_LINKS"] = "true"
     runner = None
+    factory = "ledger_api.app:create_app_from_env"
     if args.workers > 1:
+        # Workers and the views process die with this process, SIGKILL included.
+        env[SUPERVISOR_ENV] = str(os.getpid())
+        factory = "ledger.cli.supervision:create_supervised_app"
         env["LEDGER_RUN_PROJECTIONS"] = "false"
         runner = subprocess.Popen(
             [sys.executable, "-m", "ledger.cli", "project", "--db", args.db],
@@ -72,12 +89,12 @@ def run_serve(args: argparse.Namespace) -> int:
         f"serving {args.db} at {base}  (docs: {base}/docs, log: {base}/log/checkpoint)", flush=True
     )
     if args.workers > 1:
-        from api.server import bind_listeners_as_tcp
+        from ledger_api.server import bind_listeners_as_tcp
 
         bind_listeners_as_tcp()
     try:
         uvicorn.run(
-            "api.app:create_app_from_env",
+            factory,
             factory=True,
             host=args.host,
             port=args.port,
@@ -91,14 +108,28 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fill_demo(args: argparse.Namespace) -> None:
-    from api.apikeys import create_api_key
+def default_public_url(host: str, port: int) -> str:
+    """Without LEDGER_PUBLIC_URL, links name the address served; a wildcard bind address
+    names no host, so links then use loopback (accepted for a demo only)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _fill_demo(args: argparse.Namespace, public_url: str) -> None:
+    from ledger_api.apikeys import create_api_key
 
     from ..demo import build_demo
 
-    with open_ledger(args) as ledger:
+    with open_ledger(args, create=True) as ledger:
         if ledger.log_size() == 0:
-            made = build_demo(ledger, volunteers=args.volunteers)
+            progress = StageProgress()
+            try:
+                made = build_demo(
+                    ledger, volunteers=args.volunteers, public_url=public_url, progress=progress
+                )
+            finally:
+                progress.close()
             print(f"demo city built: {made['log_size']} events")
         root = ledger.directory.require_ledger().root_org
         secret = create_api_key(
@@ -118,6 +149,8 @@ def _fill_demo(args: argparse.Namespace) -> None:
             print(f"a certificate's page:   {base}/verify/{certificates[0]}")
         if len(certificates) > 1:
             print(f"a revoked one's page:   {base}/verify/{certificates[-1]}")
+        print(f"a unit assessment page: {base}/assessment-pages/changzhi-units-2025/2025/luzhou")
+        print(f"a ranking of stations:  {base}/assessment-pages/changzhi-stations-2025/2025")
         if sample is not None:
             print(f"a sample record:        {base}/records/{sample.data['record_id']}")
             print(f"its event and proof:    {base}/leaves/{sample.leaf_index}")

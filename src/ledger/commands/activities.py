@@ -115,6 +115,33 @@ class ActivityCommands(CommandHost):
             idempotency_key=idempotency_key,
         )
 
+    def publish_calendar(
+        self,
+        org: str,
+        *,
+        time_zone: str,
+        holidays: list[str],
+        working_days: list[str],
+        idempotency_key: str,
+    ) -> CommandResult:
+        """The next version of the ledger's calendar: its IANA time zone, holidays and adjusted
+        working days (weekends declared working). Records are judged by the version in force
+        when they are made; an earlier record keeps the judgement it was given."""
+        self.directory.refresh()
+        version = self.directory.reference.calendar.version + 1
+        return self._emit_one(
+            org,
+            "CalendarPublished",
+            SETTINGS_AGGREGATE_ID,
+            {
+                "version": version,
+                "time_zone": time_zone,
+                "holidays": sorted(set(holidays)),
+                "working_days": sorted(set(working_days)),
+            },
+            idempotency_key=idempotency_key,
+        )
+
     def add_service_field(self, org: str, *, field: str, idempotency_key: str) -> CommandResult:
         return self._emit_one(
             org,

@@ -8,13 +8,14 @@ from typing import Any
 from uuid import UUID
 
 from ..context import Context
+from ..drafting import Drafted, drafting_key_id
 from ..envelope import SignedEvent, event_topic
 from ..keystore import Keystore
 from ..model.aggregates import AggregateState
 from ..personal_data import PersonalDataStore
 from ..signing import Signer
 from ..trust import TrustDirectory
-from ..writer import CommandResult, Writer
+from ..writer import CommandResult, SideRows, Writer
 
 
 class CommandHost:
@@ -43,10 +44,22 @@ class CommandHost:
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
         purpose: str = "signing",
+        side_rows: SideRows | None = None,
     ) -> CommandResult:
         def decision(ctx: Context) -> dict[str, Any]:
             return decide(ctx) or {}
 
+        drafting = drafting_key_id()
+        if drafting is not None:
+            raise Drafted(
+                self.writer.draft(
+                    org=org,
+                    key_id=drafting,
+                    idempotency_key=idempotency_key,
+                    decide=decision,
+                    occurred_at=occurred_at,
+                )
+            )
         result = self.writer.run(
             org=org,
             signer=lambda: self.signer_for(org, signer, purpose),
@@ -56,6 +69,7 @@ class CommandHost:
             decide=decision,
             occurred_at=occurred_at,
             other_signers=lambda other, key_purpose: self.signer_for(other, None, key_purpose),
+            side_rows=side_rows,
         )
         self.after_write()
         return result

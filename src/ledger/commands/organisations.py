@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from ..canonical import parse_json
 from ..context import Context
-from ..errors import NotFoundError, RuleViolationError
+from ..errors import NotFoundError, RuleViolationError, StorageError
 from ..keystore import LOG_KEY_OWNER
 from ..log.note import NoteVerifier
 from ..model.aggregates import Organisation
@@ -26,13 +27,16 @@ class OrganisationCommands(CommandHost):
         root_name: str,
         region: str,
         origin: str,
-        root_key: SigningKey | None = None,
-        log_key: SigningKey | None = None,
+        root_key: Signer | None = None,
+        log_key: Signer | None = None,
     ) -> dict[str, Any]:
         """Create the ledger once: its root authority, root key and log key.
 
-        New keys are generated unless given, and the private halves go to the keystore.
-        Returns the public trust anchors, which should be published.
+        New keys are generated unless given, and the private halves go to the keystore. A key
+        given as another :class:`Signer` (an HSM key, say) is not copied anywhere: it must be
+        in the keystore already (a :class:`~ledger.hsm.Pkcs11Keystore` that generated it) or
+        be passed to each command that needs it. Returns the public trust anchors, which should
+        be published.
         """
         self.directory.refresh()
         if self.directory.ledger is not None:
@@ -52,6 +56,11 @@ class OrganisationCommands(CommandHost):
             "log_key": log_key.public_key.to_base64(),
         }
         aggregate_id = organisation_aggregate_id(root_org_id)
+        # Private halves first: a crash after the genesis event must not lose them. A key held
+        # elsewhere (a PKCS#11 token) is not the keystore's to keep.
+        for owner, key in ((root_org_id, root_key), (LOG_KEY_OWNER, log_key)):
+            if isinstance(key, SigningKey):
+                self.keystore.add(owner, key)
         self.writer.run(
             org=root_org_id,
             signer=root_key,
@@ -60,8 +69,6 @@ class OrganisationCommands(CommandHost):
             params=data,
             decide=lambda ctx: _emit_genesis(ctx, aggregate_id, data),
         )
-        self.keystore.add(root_org_id, root_key)
-        self.keystore.add(LOG_KEY_OWNER, log_key)
         return self.trust_anchors()
 
     def trust_anchors(self) -> dict[str, Any]:
@@ -137,8 +144,17 @@ class OrganisationCommands(CommandHost):
     def new_key(
         self, org: str, *, for_org: str, idempotency_key: str, purpose: str = "signing"
     ) -> str:
-        """Generate a key for ``for_org``, keep it in the keystore, register it; return its id."""
+        """Generate a key for ``for_org``, keep it in the keystore, register it; return its id.
+
+        The private half reaches the keystore before the key is registered, so a crash between
+        the two leaves at worst an unregistered key file; a retry with the same idempotency key
+        returns the key its first attempt registered.
+        """
+        registered = self._key_registered_by(org, idempotency_key, "KeyRegistered", for_org)
+        if registered is not None:
+            return self._held_key(for_org, registered)
         key = SigningKey.generate()
+        self.keystore.add(for_org, key)
         self.register_key(
             org,
             for_org=for_org,
@@ -146,8 +162,32 @@ class OrganisationCommands(CommandHost):
             idempotency_key=idempotency_key,
             purpose=purpose,
         )
-        self.keystore.add(for_org, key)
         return key.key_id
+
+    def _key_registered_by(
+        self, org: str, idempotency_key: str, event_type: str, for_org: str | None
+    ) -> str | None:
+        """The id of the key an earlier command with this idempotency key registered, if it
+        was a ``event_type`` (for ``for_org``)."""
+        claim = self.writer.recorder.find_claim(org, idempotency_key)
+        if claim is None:
+            return None
+        refs = parse_json(claim.result)["events"]
+        if len(refs) != 1 or refs[0][2] != event_type:
+            return None  # another command used the key: registering refuses it as a conflict
+        aggregate_id, version, _ = refs[0]
+        event = self.events(UUID(aggregate_id))[version - 1]
+        if for_org is not None and event.data.get("org_id") != for_org:
+            return None
+        return str(event.data["key_id"])
+
+    def _held_key(self, owner: str, key_id: str) -> str:
+        if self.keystore.get(owner, key_id) is None:
+            raise StorageError(
+                f"key {key_id} of {owner!r} is registered but its private half is not in this "
+                "keystore; point the ledger at the keystore the first attempt used"
+            )
+        return key_id
 
     def revoke_key(
         self,
@@ -175,8 +215,12 @@ class OrganisationCommands(CommandHost):
     def add_log_key(self, org: str, *, idempotency_key: str) -> str:
         """Introduce a new log key (root only). Until the old one is retired, checkpoints carry
         both signatures, so verifiers can move to the new key during the overlap."""
+        registered = self._key_registered_by(org, idempotency_key, "LogKeyAdded", None)
+        if registered is not None:
+            return self._held_key(LOG_KEY_OWNER, registered)
         key = SigningKey.generate()
         ledger = self.directory.require_ledger()
+        self.keystore.add(LOG_KEY_OWNER, key)  # before the event, as in new_key
         self._emit_one(
             org,
             "LogKeyAdded",
@@ -184,7 +228,6 @@ class OrganisationCommands(CommandHost):
             {"key_id": key.key_id, "public_key": key.public_key.to_base64()},
             idempotency_key=idempotency_key,
         )
-        self.keystore.add(LOG_KEY_OWNER, key)
         return key.key_id
 
     def retire_log_key(

@@ -2,13 +2,17 @@
 
 from . import (  # noqa: F401
     activities,
+    assessments,
     attendance,
     awards,
+    calendar,
     certificates,
     erasure,
     organisations,
+    projects,
     service,
     settings,
+    stations,
     timebank,
     volunteers,
 )

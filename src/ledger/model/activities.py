@@ -40,6 +40,15 @@ class Activity(AggregateState):
     people_served: int | None = None
     cancelled: bool = False
 
+    @property
+    def minutes_limit(self) -> int:
+        """The most minutes one record may give: the activity's span, unless it sets its own
+        ``max_minutes`` (a multi-day camp, preparation before the start)."""
+        if self.max_minutes is not None:
+            return self.max_minutes
+        span = parse_time(self.ends_at) - parse_time(self.starts_at)
+        return int(span.total_seconds()) // 60
+
     def on_ActivityPublished(self, fact: Fact, data: dict[str, Any]) -> None:
         self.activity_id, self.org, self.title = data["activity_id"], fact.org, data["title"]
         self.field, self.starts_at, self.ends_at = data["field"], data["starts_at"], data["ends_at"]

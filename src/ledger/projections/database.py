@@ -10,11 +10,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any, Protocol
 
-from ..errors import StorageError
+from ..errors import StorageError, StoreUnavailableError
 from ..storage.url import StoreURL
+from .pg_numbers import read_numeric_as_int
 
 
 class Cursor(Protocol):
@@ -23,12 +24,28 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+DRIVER_ERRORS = _driver_errors()
+
+
 class ViewDatabase:
+    """One connection to the views database. A driver error (a dropped connection, a lock
+    wait, a broken pipeline) is raised as :class:`StoreUnavailableError` and the connection is
+    replaced on next use, so a retry starts clean from the positions the views committed."""
+
     def __init__(self, store: StoreURL) -> None:
         self.store = store
         self.kind = "postgresql" if store.kind == "postgresql" else "sqlite"
         self._lock = threading.RLock()
         self._conn: Any = self._connect()
+        self._broken = False
 
     def _connect(self) -> Any:
         if self.store.kind == "memory":
@@ -49,35 +66,60 @@ class ViewDatabase:
                 password=self.store.password or None,
                 dbname=self.store.dbname,
                 autocommit=True,
+                # Prepared statements in pipeline mode were seen to fail a long rebuild with
+                # "the last operation didn't produce records"; the views never prepare.
+                prepare_threshold=None,
             )
         except psycopg.Error as error:
             raise StorageError(f"cannot open the views database: {error}") from None
         pg.execute(f'SET search_path TO "{self.store.schema}"')
+        read_numeric_as_int(pg)
         return pg
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.kind == "postgresql" else sql
 
+    def _connection(self) -> Any:
+        if self._broken:
+            with suppress(Exception):
+                self._conn.close()
+            self._conn = self._connect()
+            self._broken = False
+        return self._conn
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except DRIVER_ERRORS as error:
+            self._broken = True
+            raise StoreUnavailableError(
+                f"the views database failed ({type(error).__name__}: {error}); "
+                "nothing of this transaction was applied: retry"
+            ) from error
+
     @contextmanager
     def transaction(self) -> Iterator[ViewCursor]:
         """One transaction; on PostgreSQL its statements are pipelined, so only the ones whose
         rows are read wait for a round trip."""
-        with self._lock, self._pipeline():
-            cursor = ViewCursor(self, self._conn.cursor())
-            cursor.execute("BEGIN" if self.kind == "postgresql" else "BEGIN IMMEDIATE")
-            try:
-                yield cursor
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
+        with self._lock, self._guard():
+            conn = self._connection()
+            with self._pipeline(conn):
+                cursor = ViewCursor(self, conn.cursor())
+                cursor.execute("BEGIN" if self.kind == "postgresql" else "BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
 
-    def _pipeline(self) -> Any:
-        return self._conn.pipeline() if self.kind == "postgresql" else nullcontext()
+    def _pipeline(self, conn: Any) -> Any:
+        return conn.pipeline() if self.kind == "postgresql" else nullcontext()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            cursor = self._conn.cursor()
+        with self._lock, self._guard():
+            cursor = self._connection().cursor()
             cursor.execute(self._sql(sql), tuple(params))
             return [tuple(row) for row in cursor.fetchall()]
 

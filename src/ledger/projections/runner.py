@@ -12,7 +12,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..canonical import canonical_json, parse_json
@@ -81,8 +81,13 @@ class Projections:
         """The notification id that every view has applied up to."""
         return min(self.positions().values(), default=0)
 
-    def catch_up(self, *, batch: int = BATCH) -> int:
-        """Apply everything new; return how many events were applied."""
+    def catch_up(
+        self, *, batch: int = BATCH, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Apply everything new; return how many events were applied.
+
+        ``progress`` is told how many events each batch applied (a rebuild takes minutes).
+        """
         applied = 0
         with self._lock:
             while True:
@@ -93,6 +98,8 @@ class Projections:
                     return applied
                 self._apply_batch(notifications, positions)
                 applied += len(notifications)
+                if progress is not None:
+                    progress(len(notifications))
 
     def _apply_batch(self, notifications: Sequence[Any], positions: dict[str, int]) -> None:
         """Apply a batch in one transaction. The positions are read again inside it (after a
@@ -172,7 +179,9 @@ class Projections:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def rebuild(self, names: Sequence[str] | None = None) -> None:
+    def rebuild(
+        self, names: Sequence[str] | None = None, progress: Callable[[int], None] | None = None
+    ) -> None:
         """Drop views and apply every event again from the start."""
         chosen = list(names or VIEWS)
         for name in chosen:
@@ -184,7 +193,7 @@ class Projections:
                     cursor.execute(f"DROP TABLE IF EXISTS {table}")
                 cursor.execute("DELETE FROM view_tracking WHERE view = ?", [name])
         self.create_tables(chosen)
-        self.catch_up()
+        self.catch_up(progress=progress)
 
     def digest(self) -> dict[str, str]:
         """A deterministic SHA-256 of each view's content (rows in key order, as JCS)."""

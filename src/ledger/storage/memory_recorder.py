@@ -10,9 +10,18 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
-from .records import FENCE_MOVED, IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
+from .guard import guard_storage_errors
+from .records import (
+    FENCE_MOVED,
+    IdempotencyClaim,
+    InsertReceipt,
+    LoggedEvent,
+    extend_log,
+    stamp_recorded_at,
+)
 
 
+@guard_storage_errors
 class LedgerRecorder(POPOApplicationRecorder):
     def __init__(self) -> None:
         super().__init__()
@@ -35,6 +44,13 @@ class LedgerRecorder(POPOApplicationRecorder):
                 topics = set(kwargs["fence_topics"])
                 if any(s.topic in topics for s in self._stored_events[fence:]):
                     raise IntegrityError(FENCE_MOVED)
+            receipt: InsertReceipt | None = kwargs.get("receipt")
+            clock = kwargs.get("stamp_clock")
+            if clock is not None:
+                last = self._stored_events[self._leaves[-1] - 1].state if self._leaves else None
+                stored_events, recorded_at = stamp_recorded_at(stored_events, last, clock)
+                if receipt is not None:
+                    receipt.recorded_at = recorded_at
             size = len(self._leaves)
             rows = extend_log(size, self.read_nodes, [s.state for s in stored_events])
             ids = list(self._update_table(stored_events) or [])
@@ -44,7 +60,8 @@ class LedgerRecorder(POPOApplicationRecorder):
             self._nodes.update({(level, index): digest for level, index, digest in rows})
             if claim is not None:
                 self._claims[(claim.scope, claim.key)] = claim
-            receipt: InsertReceipt | None = kwargs.get("receipt")
+            for row in kwargs.get("side_rows", ()):
+                self._side.setdefault(row.namespace, {})[row.key] = row.value
             if receipt is not None:
                 receipt.notification_ids = ids
                 receipt.leaf_indexes = [size + i for i in range(len(ids))]
@@ -78,6 +95,17 @@ class LedgerRecorder(POPOApplicationRecorder):
                 :limit
             ]
             return [self._logged(index[v] + 1, self._stored_events[index[v]]) for v in chosen]
+
+    def select_events_from(
+        self, starts: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The events of many aggregates, each from a version on (inclusive)."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        for aggregate_id, version in starts:
+            events = self.select_events(aggregate_id, gt=version - 1)
+            if events:
+                found[aggregate_id] = list(events)
+        return found
 
     def select_notifications(
         self,

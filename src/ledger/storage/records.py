@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
+from ..envelope import format_time, parse_time, recorded_at_of, restamp_envelope
+from ..errors import InvalidInputError
 from ..log.merkle import TreeBuilder, frontier_nodes, leaf_hash
 
 NodeRows = list[tuple[int, int, bytes]]
@@ -36,12 +41,24 @@ class IdempotencyClaim:
     result: bytes
 
 
+@dataclass(frozen=True)
+class SideRow:
+    """A row of a side table written in the same transaction as a command's events (kwarg
+    ``side_rows`` of ``insert_events``), so a crash cannot leave the event without it."""
+
+    namespace: str
+    key: str
+    value: bytes
+
+
 @dataclass
 class InsertReceipt:
     """Filled in by the recorder inside the insert transaction."""
 
     notification_ids: list[int] = field(default_factory=list)
     leaf_indexes: list[int] = field(default_factory=list)
+    recorded_at: list[str] = field(default_factory=list)
+    stamped: list[StoredEvent] = field(default_factory=list)
 
 
 class LedgerRecorderProtocol(Protocol):
@@ -58,6 +75,10 @@ class LedgerRecorderProtocol(Protocol):
         desc: bool = False,
         limit: int | None = None,
     ) -> Sequence[StoredEvent]: ...
+
+    def select_events_from(
+        self, starts: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]: ...
 
     def select_notifications(
         self,
@@ -94,6 +115,36 @@ class LedgerRecorderProtocol(Protocol):
     def side_last(self, namespace: str) -> tuple[str, bytes] | None: ...
 
 
+Clock = Callable[[], datetime]
+_TICK = timedelta(microseconds=1)
+
+
+def stamp_recorded_at(
+    stored_events: Sequence[StoredEvent], last_state: bytes | None, clock: Clock
+) -> tuple[list[StoredEvent], list[str]]:
+    """The events with ``recorded_at`` set to the time of the insert, strictly increasing in
+    log order; returns them and their times.
+
+    Called by a recorder while it holds the store's write lock, with the state of the last leaf:
+    the first time is the later of the clock and one microsecond after that leaf's
+    ``recorded_at``, and each next event's one microsecond later. Times never go back along the
+    log however writers interleave, so the audit's back-dating check stays quiet for honest
+    writers (several processes or hosts, a clock stepped back) and loud for anyone who inserts
+    or moves an event behind the ledger's back.
+    """
+    moment = clock()
+    last = None if last_state is None else recorded_at_of(last_state)
+    # A malformed last leaf is the audit's finding, not a reason to stop writing.
+    with suppress(InvalidInputError):
+        moment = moment if last is None else max(moment, parse_time(last) + _TICK)
+    times = [format_time(moment + _TICK * i) for i in range(len(stored_events))]
+    stamped = [
+        replace(s, state=restamp_envelope(s.state, t))
+        for s, t in zip(stored_events, times, strict=True)
+    ]
+    return stamped, times
+
+
 def extend_log(
     size: int,
     read_nodes: Callable[[Sequence[tuple[int, int]]], list[bytes]],
@@ -116,6 +167,8 @@ __all__ = [
     "LedgerRecorderProtocol",
     "LoggedEvent",
     "NodeRows",
+    "SideRow",
     "extend_log",
     "frontier_nodes",
+    "stamp_recorded_at",
 ]

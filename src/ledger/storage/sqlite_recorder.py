@@ -10,7 +10,15 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from .records import FENCE_MOVED, IdempotencyClaim, InsertReceipt, LoggedEvent, extend_log
+from .guard import guard_storage_errors
+from .records import (
+    FENCE_MOVED,
+    IdempotencyClaim,
+    InsertReceipt,
+    LoggedEvent,
+    extend_log,
+    stamp_recorded_at,
+)
 
 _EVENT_COLUMNS = (
     "e.rowid AS notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
@@ -22,6 +30,7 @@ _JOIN_LOG = (
 )
 
 
+@guard_storage_errors
 class LedgerRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
@@ -51,6 +60,17 @@ class LedgerRecorder(SQLiteApplicationRecorder):
                 "INSERT INTO ledger_idempotency VALUES (?,?,?,?)",
                 (claim.scope, claim.key, claim.request_hash, claim.result),
             )
+        receipt: InsertReceipt | None = kwargs.get("receipt")
+        clock = kwargs.get("stamp_clock")
+        if clock is not None:
+            # recorded_at is stamped once this transaction holds SQLite's write lock (taken by
+            # its first write), so times follow the log's order across processes.
+            if claim is None:
+                c.execute("DELETE FROM ledger_side WHERE 0")
+            last = self._last_state(c)
+            stored_events, recorded_at = stamp_recorded_at(stored_events, last, clock)
+            if receipt is not None:
+                receipt.recorded_at = recorded_at
         ids = list(super()._insert_events(c, stored_events) or [])
         fence = kwargs.get("fence")
         if fence is not None and ids:
@@ -71,7 +91,12 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             [(size + i, nid) for i, nid in enumerate(ids)],
         )
         c.executemany("INSERT INTO ledger_log_nodes VALUES (?,?,?)", rows)
-        receipt: InsertReceipt | None = kwargs.get("receipt")
+        side_rows = kwargs.get("side_rows", ())
+        if side_rows:
+            c.executemany(
+                "INSERT OR REPLACE INTO ledger_side VALUES (?,?,?)",
+                [(row.namespace, row.key, row.value) for row in side_rows],
+            )
         if receipt is not None:
             receipt.notification_ids = ids
             receipt.leaf_indexes = [size + i for i in range(len(ids))]
@@ -82,6 +107,14 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         c.execute("SELECT MAX(leaf_index) FROM ledger_log_leaves")
         top = c.fetchone()[0]
         return 0 if top is None else int(top) + 1
+
+    def _last_state(self, c: SQLiteCursor) -> bytes | None:
+        c.execute(
+            f"SELECT e.state FROM ledger_log_leaves l JOIN {self.events_table_name} e "
+            "ON e.rowid = l.notification_id ORDER BY l.leaf_index DESC LIMIT 1"
+        )
+        row = c.fetchone()
+        return None if row is None else bytes(row[0])
 
     @staticmethod
     def _read_nodes(c: SQLiteCursor, coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
@@ -151,6 +184,26 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             statement += "LIMIT ?"
             params.append(limit)
         return self._rows_to_events(self._query(statement, params))
+
+    def select_events_from(
+        self, starts: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The events of many aggregates, each from a version on (inclusive), in one query
+        per 400 aggregates."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        for begin in range(0, len(starts), 400):
+            chunk = starts[begin : begin + 400]
+            wanted = ",".join("(?,?)" for _ in chunk)
+            statement = (
+                f"WITH w(id, v) AS (VALUES {wanted}) "
+                + self._select
+                + "JOIN w ON e.originator_id = w.id AND e.originator_version >= w.v "
+                "ORDER BY e.originator_id, e.originator_version"
+            )
+            params = [x for i, v in chunk for x in (i.hex, v)]
+            for event in self._rows_to_events(self._query(statement, params)):
+                found.setdefault(UUID(str(event.originator_id)), []).append(event)
+        return found
 
     def select_notifications(
         self,

@@ -81,12 +81,26 @@ def test_with_the_published_trust_file_the_anchors_are_given(
     assert report.clean and report.trust == "trust anchors given by --trust"
 
 
+IDENTITY = (
+    "--name",
+    "Test city ledger",
+    "--root-org",
+    "testcity",
+    "--root-name",
+    "Test City Volunteer Federation",
+    "--region",
+    "990000",
+    "--origin",
+    "ledger.testcity.example.org/ledger",
+)
+
+
 def test_the_trust_file_ledger_init_writes_is_accepted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     trust = tmp_path / "published.json"
-    code, out, _ = cli(capsys, "init", "--db", url, "--trust-out", trust)
+    code, out, _ = cli(capsys, "init", "--db", url, "--trust-out", trust, *IDENTITY)
     assert code == 0, out
     code, out, _ = cli(capsys, "audit", "--db", url, "--trust", trust, "--quiet")
     assert code == 0, out

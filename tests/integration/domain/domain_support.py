@@ -121,7 +121,12 @@ class Town:
         field: str = FIELD,
         **options: Any,
     ) -> str:
-        """Publish an activity of ``org`` from ``start`` for ``hours``; its id."""
+        """Publish an activity of ``org`` from ``start`` for ``hours``; its id.
+
+        Unless told otherwise it allows a whole day per record (``max_minutes``), so the
+        daily-limit tests can record more than its 8-hour span.
+        """
+        options.setdefault("max_minutes", 24 * 60)
         result = self.ledger.publish_activity(
             org,
             title="Legal aid desk",

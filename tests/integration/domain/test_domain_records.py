@@ -114,10 +114,13 @@ def test_minutes_are_within_the_activitys_limit(town: Town) -> None:
 
 def test_the_service_date_lies_within_the_activity(town: Town) -> None:
     activity_id = town.activity(hours=48)  # Friday to Sunday
-    record_id = town.record(activity_id, 60, service_date=date(2025, 3, 9))
+    monday = FRIDAY + timedelta(days=3)
+    record_id = town.record(activity_id, 60, service_date=date(2025, 3, 9), occurred_at=monday)
     assert town.ledger.record_status(record_id)["service_date"] == "2025-03-09"
     with refused(town.ledger, RuleViolationError, match="outside the activity"):
-        town.record(activity_id, 60, number=town.other, service_date=date(2025, 3, 10))
+        town.record(
+            activity_id, 60, number=town.other, service_date=date(2025, 3, 10), occurred_at=monday
+        )
     with refused(town.ledger, RuleViolationError, match="outside the activity"):
         town.record(activity_id, 60, number=town.other, service_date=date(2025, 3, 6))
 

@@ -45,6 +45,7 @@ THRESHOLDS_HOURS = [1, 2, 4]
 CAP = 600
 BANK = "bank"
 DAILY_LIMIT = 24 * 60
+SPAN_MINUTES = 10 * 60  # every activity of the machine lasts ten hours
 PARENT: dict[str, str | None] = {
     "city": None,
     "org-a": "city",
@@ -206,7 +207,7 @@ class DomainMachine(RuleBasedStateMachine):
                 field="community-governance",
                 place="Square",
                 starts_at=day,
-                ends_at=day + timedelta(hours=10),
+                ends_at=day + timedelta(minutes=SPAN_MINUTES),
                 leader="team-lead",
                 content="Helping out",
                 allow_repeats=allow_repeats,
@@ -298,7 +299,7 @@ class DomainMachine(RuleBasedStateMachine):
                 raise Refused(InvalidInputError)
             if activity.org != org:
                 raise Refused(KeyNotAuthorisedError)
-            if activity.max_minutes is not None and minutes > activity.max_minutes:
+            if minutes > (activity.max_minutes or SPAN_MINUTES):  # its own limit, or its span
                 raise Refused(RuleViolationError)
             day = sum(r.day_minutes for r in own if r.activity.day == activity.day)
             if day + minutes > DAILY_LIMIT:
@@ -421,8 +422,7 @@ class DomainMachine(RuleBasedStateMachine):
                 raise Refused(InvalidInputError)
             if not 0 <= record.credited + delta <= DAILY_LIMIT:
                 raise Refused(RuleViolationError)
-            limit = record.activity.max_minutes
-            if limit is not None and record.credited + delta > limit:
+            if record.credited + delta > (record.activity.max_minutes or SPAN_MINUTES):
                 raise Refused(RuleViolationError)
 
         before = self.minutes_of(record.number)

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_testing import create_city
 
-from api.app import create_app
-from api.settings import Settings
 from ledger import Ledger, MemoryKeystore
 from ledger.audit.export import export_bundle
 from ledger.personal_data import masked_name
+from ledger_api.app import create_app
+from ledger_api.settings import Settings
 
 NAME_CHARS = "甲乙丙丁戊己庚辛壬癸"
 people = st.fixed_dictionaries(

@@ -8,7 +8,8 @@ from html import unescape
 
 import pytest
 
-from api.pages.certificate import (
+from ledger.trust import SERVICE_FIELDS
+from ledger_api.pages.certificate import (
     FIELD_NAMES_ZH,
     CertificateView,
     State,
@@ -19,7 +20,6 @@ from api.pages.certificate import (
     render_certificate_page,
     render_not_found,
 )
-from ledger.trust import SERVICE_FIELDS
 
 VIEW = CertificateView(
     certificate_number="C2025-ABCDEFGHIJ",

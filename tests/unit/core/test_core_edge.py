@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.edge import KNOWN_METHODS, BadInput, check_json_body, check_text, known_method
+from ledger_api.edge import KNOWN_METHODS, BadInput, check_json_body, check_text, known_method
 
 
 @given(st.text(min_size=1, max_size=12))

@@ -4,9 +4,9 @@ cannot slip past the scopes unnoticed."""
 from __future__ import annotations
 
 import ledger  # noqa: F401  (registers the event types)
-from api.apikeys import SCOPES
-from api.scopes import EVENT_SCOPES, NOT_SUBMITTABLE
 from ledger.model.registry import EVENT_SPECS
+from ledger_api.apikeys import SCOPES
+from ledger_api.scopes import EVENT_SCOPES, NOT_SUBMITTABLE
 
 
 def test_every_event_type_names_a_known_scope_or_is_not_submittable() -> None:

@@ -1,0 +1,71 @@
+"""Checks that what the ledger stored still matches what it signed, made when it is read.
+
+The store can be changed behind the server's back. What the server serves must then fail
+loudly, as a server-side problem (:class:`StoreIntegrityError`), never as the client's bad input
+and never as a success: a receipt whose entry or proof does not reproduce the signed checkpoint's
+root is refused, an entry bundle whose entries differ from their logged leaves is refused, and
+:func:`check_log_against_checkpoint` (behind ``/readyz``) fails when the stored log is shorter
+than the newest signed checkpoint or has another root at its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .errors import InclusionProofError, LedgerError, StoreIntegrityError
+from .log.checkpoint import Checkpoint
+from .log.merkle import leaf_hash, verify_inclusion
+from .log.note import parse_note
+from .storage.records import LoggedEvent
+
+if TYPE_CHECKING:
+    from .transparency import TransparencyLog
+
+
+def check_log_against_checkpoint(log: TransparencyLog) -> None:
+    """Raise :class:`StoreIntegrityError` unless the stored log still has the newest signed
+    checkpoint's size (or more) and, at that size, its root."""
+    note = log.latest()
+    if note is None:
+        return
+    try:
+        checkpoint = Checkpoint.parse(parse_note(note)[0])
+    except LedgerError as error:
+        raise StoreIntegrityError(f"the newest stored checkpoint is unreadable: {error}") from None
+    size = log.size()
+    if size < checkpoint.size:
+        raise StoreIntegrityError(
+            f"the stored log has {size} leaves, fewer than the {checkpoint.size} of the newest "
+            "signed checkpoint: leaves were removed behind the ledger's back"
+        )
+    if log.root(checkpoint.size) != checkpoint.root_hash:
+        raise StoreIntegrityError(
+            f"the stored log's root at size {checkpoint.size} differs from the signed "
+            "checkpoint's: the log was changed behind the ledger's back"
+        )
+
+
+def check_inclusion(
+    entry: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> None:
+    """Raise :class:`StoreIntegrityError` unless the stored entry is at ``index`` under
+    ``root`` (so a receipt is never served for a tampered event)."""
+    try:
+        verify_inclusion(leaf_hash(entry), index, size, proof, root)
+    except InclusionProofError as error:
+        raise StoreIntegrityError(
+            f"leaf {index} as stored does not verify against the signed checkpoint of size "
+            f"{size} ({error}): the store was changed behind the ledger's back"
+        ) from None
+
+
+def check_entries(leaves: Sequence[LoggedEvent]) -> None:
+    """Raise :class:`StoreIntegrityError` when a stored entry is gone or differs from the leaf
+    hash the log stored for it."""
+    for leaf in leaves:
+        if leaf.state is None or leaf.leaf_hash != leaf_hash(leaf.state):
+            raise StoreIntegrityError(
+                f"leaf {leaf.leaf_index}: the stored event is missing or differs from its "
+                "logged leaf hash"
+            )

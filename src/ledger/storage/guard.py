@@ -1,0 +1,94 @@
+"""Driver errors never leave a recorder raw: they become ledger errors with a code.
+
+eventsourcing and the drivers raise their own exceptions (``OperationalError``, psycopg's and
+sqlite3's errors). A caller of the library, and the API's problem handler, should see one of
+the ledger's errors instead: :class:`StoreUnavailableError` when retrying the same call can
+succeed (a dropped connection, a lock wait, a busy file), :class:`StorageError` otherwise.
+``IntegrityError`` from ``insert_events`` passes through unchanged: the write path uses it to
+learn that it lost a race, and answers with a retry or an idempotent replay. From a read it
+means stored data fails the recorder's own checks: :class:`StoreIntegrityError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    PersistenceError,
+)
+
+from ..errors import StorageError, StoreIntegrityError, StoreUnavailableError
+
+RECORDER_METHODS = (
+    "insert_events",
+    "select_events",
+    "select_notifications",
+    "max_notification_id",
+    "log_size",
+    "read_nodes",
+    "select_leaves",
+    "unlogged_notification_ids",
+    "find_claim",
+    "side_put",
+    "side_get",
+    "side_delete",
+    "side_last",
+    "side_items",
+)
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    InternalError,
+    sqlite3.OperationalError,
+)
+_DRIVER: tuple[type[BaseException], ...] = (PersistenceError, sqlite3.Error)
+try:
+    import psycopg
+
+    _TRANSIENT += (psycopg.OperationalError, psycopg.InterfaceError, psycopg.InternalError)
+    _DRIVER += (psycopg.Error,)
+except ImportError:  # pragma: no cover - psycopg is a dependency, but SQLite needs none
+    pass
+
+T = TypeVar("T")
+
+
+def translate_storage_errors(method: Callable[..., T], *, writes: bool = False) -> Callable[..., T]:
+    """``method`` with driver errors raised as the ledger's storage errors."""
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except IntegrityError as error:
+            if writes:
+                raise
+            raise StoreIntegrityError(f"stored data fails verification: {error}") from error
+        except _TRANSIENT as error:
+            raise StoreUnavailableError(
+                f"the store is unavailable for now ({type(error).__name__}: {error}); "
+                "retry the same call"
+            ) from error
+        except _DRIVER as error:
+            raise StorageError(f"the store failed ({type(error).__name__}: {error})") from error
+
+    return guarded
+
+
+C = TypeVar("C", bound=type)
+
+
+def guard_storage_errors(cls: C) -> C:
+    """Class decorator: every recorder method the ledger calls translates driver errors."""
+    for name in RECORDER_METHODS:
+        method = getattr(cls, name, None)
+        if method is not None:
+            setattr(cls, name, translate_storage_errors(method, writes=name == "insert_events"))
+    return cls
