@@ -18,10 +18,12 @@ _BY_SCOPE = {
     "award": (
         "StarSchemePublished StarSchemeRevised StarAttained StarWithdrawn HonourGranted "
         "HonourRevoked OrganisationHonourGranted OrganisationHonourRevoked CertificateIssued "
-        "CertificateRevoked"
+        "CertificateRevoked AssessmentSchemePublished AssessmentSchemeRevised "
+        "AssessmentPublished ProjectRegistered ProjectNominated ProjectActivityLinked "
+        "ProjectCommended StationItemAttested StationItemWithdrawn"
     ),
     "timebank": "TimeBankOpened CreditEarned CreditClawedBack CreditSent CreditReceived",
-    "admin": "LedgerSettingsChanged HolidaysDeclared ServiceFieldAdded",
+    "admin": "LedgerSettingsChanged HolidaysDeclared ServiceFieldAdded CalendarPublished",
     "erase": "PersonalDataErased",
 }
 EVENT_SCOPES = {event: scope for scope, events in _BY_SCOPE.items() for event in events.split()}
