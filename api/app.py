@@ -12,13 +12,17 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from ledger import Ledger
+from ledger.log.witness_client import parse_endpoints
 from ledger.transparency import CheckpointSchedule
 
 from . import problems
 from .routes import (
     activities,
+    assessments,
     awards,
     certificates,
+    credential_status,
+    drafts,
     health,
     log,
     organisations,
@@ -39,12 +43,15 @@ ROUTERS = (
     records,
     awards,
     certificates,
+    credential_status,
     timebank,
     verification,
     log,
     reads,
     health,
+    assessments,
     privacy,
+    drafts,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 
@@ -62,7 +69,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = ledger or Ledger(settings.database_url, checkpoints=schedule)
+        opened = ledger or Ledger(
+            settings.database_url,
+            checkpoints=schedule,
+            witnesses=parse_endpoints(settings.witnesses),
+        )
         app.state.ledger = opened
         app.state.views = opened.projections()
         app.state.catch_up_on_read = not settings.run_projections

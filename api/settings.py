@@ -14,11 +14,13 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE
     environment: str = Field(default="development", pattern="^(development|production)$")
     public_url: str = "http://127.0.0.1:8000"
+    allow_local_links: bool = False
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     run_projections: bool = True
     checkpoint_every_events: int | None = Field(default=1000, ge=1)
     checkpoint_every_seconds: float | None = Field(default=60.0, gt=0)
     keystore_passphrase: str | None = None
+    witnesses: str = ""  # "<cosigner vkey> <url>" entries separated by ";" or newlines
 
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> Settings:
@@ -27,4 +29,6 @@ class Settings(BaseSettings):
                 raise ValueError("production needs a durable store, not memory://")
             if not self.public_url.startswith("https://"):
                 raise ValueError("production serves verification links over https://")
+            if self.allow_local_links:
+                raise ValueError("production signs no links to local addresses")
         return self

@@ -76,6 +76,15 @@ def public_base(request: Request) -> str:
     return str(configured or request.base_url).rstrip("/")
 
 
+def local_links_allowed(request: Request) -> bool:
+    """Whether the operator marked this server a demo, whose credentials may link to local
+    addresses (``LEDGER_ALLOW_LOCAL_LINKS``)."""
+    settings = getattr(request.app.state, "settings", None)
+    if settings is not None:
+        return bool(getattr(settings, "allow_local_links", False))
+    return os.environ.get("LEDGER_ALLOW_LOCAL_LINKS", "").lower() in ("1", "true", "yes")
+
+
 def _links(number: str) -> dict[str, str]:
     return {
         "page": f"/verify/{number}",
@@ -111,6 +120,7 @@ def issue_certificate(
         org,
         idempotency_key=idempotency_key,
         verify_base_url=public_base(request),
+        allow_local_links=local_links_allowed(request),
         **body.model_dump(),
     )
     return command_out(result, response)
@@ -227,6 +237,7 @@ def get_receipt(certificate_number: CertificateNumber, ledger: LedgerDep) -> Pla
 @router.get("/volunteers/{number}/badges")
 def get_badge(
     number: str,
+    request: Request,
     ledger: LedgerDep,
     scheme_id: Annotated[str | None, Query(max_length=64)] = None,
     honour_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -240,7 +251,13 @@ def get_badge(
             "Say which badge",
             "give exactly one of the query parameters scheme_id or honour_id",
         )
-    badge = ledger.badge(number, scheme_id=scheme_id, honour_id=honour_id)
+    badge = ledger.badge(
+        number,
+        scheme_id=scheme_id,
+        honour_id=honour_id,
+        public_base_url=public_base(request),
+        allow_local_links=local_links_allowed(request),
+    )
     return JSONResponse(badge, media_type=VC_MEDIA_TYPE, headers=NO_CACHE)
 
 
@@ -281,6 +298,7 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
     try:
         verify_proof(credential)
         proof = credential["proof"]
+        proof = proof[0] if isinstance(proof, list) and len(proof) == 1 else proof
         issuer_key = resolve_did_key(str(proof["verificationMethod"]))
     except (LedgerError, KeyError, TypeError) as error:
         return Verdict(False, f"the credential's signature does not verify: {error}"), None
@@ -294,6 +312,9 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
             f"the credential's signature verifies, but its key {issuer_key.key_id} is not "
             "registered in this ledger",
         ), None
+    withdrawn = _award_withdrawn(ledger, credential)
+    if withdrawn is not None:
+        return Verdict(False, withdrawn, {"issuer": info.org_id, "key_id": info.key_id}), None
     return Verdict(
         True,
         f"the credential's signature verifies with key {issuer_key.key_id} of "
@@ -301,10 +322,26 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
         {
             "issuer": info.org_id,
             "key_id": info.key_id,
-            "key_registered_at": info.registered_at,
-            "key_revoked_at": info.revoked_at,
+            "key_registered_at_leaf": info.registered_leaf,
+            "key_revoked_at_leaf": info.revoked_leaf,
         },
     ), None
+
+
+def _award_withdrawn(ledger: Ledger, credential: dict[str, Any]) -> str | None:
+    """Why a badge of this ledger no longer stands (its honour revoked, its star level no
+    longer held), read from the log as its Bitstring Status List would say; else None."""
+    statuses = credential.get("credentialStatus")
+    for status in statuses if isinstance(statuses, list) else [statuses]:
+        if not isinstance(status, dict) or status.get("type") != "BitstringStatusListEntry":
+            continue
+        try:
+            award = ledger.badge_award(str(status.get("statusListCredential")))
+        except NotFoundError:
+            continue
+        if award.revoked:
+            return f"the award {award.name!r} no longer stands (its status list says revoked)"
+    return None
 
 
 @router.post("/verify")

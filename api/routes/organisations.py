@@ -53,8 +53,8 @@ def get_organisation(org_id: str, ledger: LedgerDep) -> dict[str, Any]:
         key_id: {
             **info,
             "public_key": keys[key_id].key.to_base64() if key_id in keys else None,
-            "registered_at": keys[key_id].registered_at if key_id in keys else None,
-            "revoked_at": keys[key_id].revoked_at if key_id in keys else None,
+            "registered_at_leaf": keys[key_id].registered_leaf if key_id in keys else None,
+            "revoked_at_leaf": keys[key_id].revoked_leaf if key_id in keys else None,
         }
         for key_id, info in found["keys"].items()
     }
@@ -100,7 +100,10 @@ def revoke_key(
 
 @router.get("/keys/{key_id}")
 def get_key(key_id: str, ledger: LedgerDep) -> dict[str, Any]:
-    """A signing key: whose it is, what it may sign, and from which log position until which."""
+    """A signing key: whose it is, what it may sign, and from which leaf of the log until which.
+
+    ``registered_at_leaf`` and ``revoked_at_leaf`` are leaf indexes: ``/leaves/{i}`` there holds
+    the event that registered or revoked the key, provable against any checkpoint."""
     ledger.directory.refresh()
     info = ledger.directory.keys.get(key_id)
     if info is None:
@@ -110,7 +113,6 @@ def get_key(key_id: str, ledger: LedgerDep) -> dict[str, Any]:
         "org": info.org_id,
         "public_key": info.key.to_base64(),
         "purpose": info.purpose,
-        "registered_at": info.registered_at,
-        "revoked_at": info.revoked_at,
+        **info.validity(),
         "revoked_reason": info.revoked_reason or None,
     }

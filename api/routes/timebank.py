@@ -11,7 +11,7 @@ from ..deps import CurrentKey, LedgerDep, QueriesDep, TimeBankOrg, acting_org
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["time bank"])
-ACCOUNT = r"^[a-z0-9][a-z0-9-]{1,63}:(vol|org):[A-Za-z0-9.-]{2,64}$"
+ACCOUNT = r"^[a-z0-9][a-z0-9-]{1,63}:(vol|org|surplus):[A-Za-z0-9.-]{2,64}$"
 
 
 class BankIn(Strict):
@@ -26,7 +26,11 @@ class TransferIn(Strict):
     from_account: str = Field(pattern=ACCOUNT)
     to_account: str = Field(pattern=ACCOUNT)
     amount: int = Field(ge=1, le=10**12)
-    kind: Literal["transfer", "donation", "redemption"] = "transfer"
+    kind: Literal["transfer", "donation", "redemption", "collection"] = "transfer"
+
+
+class CollectionIn(Strict):
+    numbers: list[str] = Field(min_length=1, max_length=100)
 
 
 @router.post("/time-banks", status_code=201, response_model=CommandOut)
@@ -55,6 +59,25 @@ def transfer(
     return command_out(
         ledger.transfer_credit(
             org, bank_id=bank_id, idempotency_key=idempotency_key, **body.model_dump()
+        ),
+        response,
+    )
+
+
+@router.post("/time-banks/{bank_id}/collections", status_code=201, response_model=CommandOut)
+def collect(
+    bank_id: str,
+    body: CollectionIn,
+    ledger: LedgerDep,
+    org: TimeBankOrg,
+    idempotency_key: IdempotencyKey,
+    response: Response,
+) -> CommandOut:
+    """Collect volunteers' surplus holdings into the bank's surplus account
+    (``value.collected``: number -> amount)."""
+    return command_out(
+        ledger.collect_surplus(
+            org, bank_id=bank_id, numbers=body.numbers, idempotency_key=idempotency_key
         ),
         response,
     )

@@ -3,6 +3,11 @@
 Every event passes :meth:`Context.emit`, which validates the data against the event type's
 schema, runs the type's rules against current state (including events staged earlier in the same
 command) and stages it. Nothing is stored until the whole command has passed.
+
+With a :class:`~ledger.state_cache.VerifiedStateCache`, states come from the cache fast-forwarded
+by the events stored since (each verified), and go back to it once the command's events are
+stored (:meth:`Context.keep`); without one, every state is rebuilt from the aggregate's first
+event.
 """
 
 from __future__ import annotations
@@ -15,15 +20,25 @@ from .envelope import SignedEvent
 from .errors import InvalidInputError, NotFoundError
 from .model.aggregates import AGGREGATE_KINDS, AggregateState
 from .model.registry import Draft, EventData, spec_for
+from .state_cache import TailReader, VerifiedStateCache, leaf_hash_of
 from .trust import TrustDirectory
 
 S = TypeVar("S", bound=AggregateState)
 EventReader = Callable[[UUID], Sequence[SignedEvent]]
+ManyReader = Callable[[dict[UUID, tuple[int, bytes | None]]], dict[UUID, list[SignedEvent] | None]]
 
 
 class Context:
     def __init__(
-        self, read_events: EventReader, directory: TrustDirectory, org: str, occurred_at: str
+        self,
+        read_events: EventReader,
+        directory: TrustDirectory,
+        org: str,
+        occurred_at: str,
+        *,
+        cache: VerifiedStateCache | None = None,
+        read_tail: TailReader | None = None,
+        read_many: ManyReader | None = None,
     ) -> None:
         self._read_events = read_events
         self.directory = directory
@@ -32,18 +47,100 @@ class Context:
         self.drafts: list[Draft] = []
         self._states: dict[UUID, AggregateState] = {}
         self._finalisers: dict[object, Callable[[Context], None]] = {}
+        self._cache = cache
+        self._read_tail = read_tail
+        self._read_many = read_many
+        self._last_leaf: dict[UUID, bytes] = {}
+        self._loaded_at: dict[UUID, int] = {}
 
     def state(self, cls: type[S], aggregate_id: UUID) -> S:
         """The aggregate's current state, including events staged by this command."""
         cached = self._states.get(aggregate_id)
         if cached is None:
-            cached = cls(aggregate_id=aggregate_id)
-            for event in self._read_events(aggregate_id):
-                cached.apply(event, event.data)
+            cached = self._load(cls, aggregate_id)
             self._states[aggregate_id] = cached
         if not isinstance(cached, cls):
             raise InvalidInputError(f"{aggregate_id} is a {cached.kind}, not a {cls.kind}")
         return cached
+
+    def prefetch(self, cls: type[S], aggregate_ids: Sequence[UUID]) -> None:
+        """Load the states of many aggregates of one kind with one read of the store (the
+        volunteers of a roster, say), each as :meth:`state` would."""
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self._states]
+        if self._read_many is None or self._cache is None or len(wanted) < 2:
+            return
+        entries = {}
+        for aggregate_id in wanted:
+            entry = self._cache.take(aggregate_id) or self._cache.from_snapshot(aggregate_id)
+            if entry is not None and type(entry.state) is cls:
+                entries[aggregate_id] = entry
+        tails = self._read_many(
+            {
+                i: (entries[i].state.version, entries[i].last_leaf_hash)
+                if i in entries
+                else (0, None)
+                for i in wanted
+            }
+        )
+        for aggregate_id in wanted:
+            entry, tail = entries.get(aggregate_id), tails.get(aggregate_id)
+            if entry is not None and tail is not None:
+                self._last_leaf[aggregate_id] = entry.last_leaf_hash
+                self._loaded_at[aggregate_id] = entry.state.version
+                state = self._apply_all(entry.state, tail)
+            elif entry is None and tail is not None:
+                self._loaded_at[aggregate_id] = 0
+                state = self._apply_all(cls(aggregate_id=aggregate_id), tail)
+            else:
+                self._loaded_at[aggregate_id] = 0
+                state = self._apply_all(
+                    cls(aggregate_id=aggregate_id), self._read_events(aggregate_id)
+                )
+            self._states[aggregate_id] = state
+
+    def _load(self, cls: type[S], aggregate_id: UUID) -> S:
+        """The stored state: the cached one fast-forwarded, or rebuilt from the first event."""
+        if self._cache is not None and self._read_tail is not None:
+            entry = self._cache.take(aggregate_id) or self._cache.from_snapshot(aggregate_id)
+            if entry is not None and type(entry.state) is cls:
+                tail = self._read_tail(aggregate_id, entry.state.version, entry.last_leaf_hash)
+                if tail is not None:
+                    self._last_leaf[aggregate_id] = entry.last_leaf_hash
+                    self._loaded_at[aggregate_id] = entry.state.version
+                    return self._apply_all(entry.state, tail)
+        self._loaded_at[aggregate_id] = 0
+        return self._apply_all(cls(aggregate_id=aggregate_id), self._read_events(aggregate_id))
+
+    def _apply_all(self, state: S, events: Sequence[SignedEvent]) -> S:
+        for event in events:
+            state.apply(event, event.data)
+        if events:
+            self._last_leaf[state.aggregate_id] = leaf_hash_of(events[-1].envelope)
+        return state
+
+    def keep(self, stored: Sequence[SignedEvent]) -> None:
+        """The command's events were stored: its states are current; cache them."""
+        if self._cache is None:
+            return
+        for event in stored:
+            self._last_leaf[event.originator_id] = leaf_hash_of(event.envelope)
+        for aggregate_id, state in self._states.items():
+            leaf = self._last_leaf.get(aggregate_id)
+            if leaf is not None:
+                self._cache.put(state, leaf)
+                self._cache.persist_if_due(state, leaf, self._loaded_at.get(aggregate_id, 0))
+        self._states = {}
+
+    def discard(self) -> None:
+        """Nothing was stored: cache only the states no draft touched."""
+        if self._cache is None:
+            return
+        drafted = {d.aggregate_id for d in self.drafts}
+        for aggregate_id, state in self._states.items():
+            leaf = self._last_leaf.get(aggregate_id)
+            if leaf is not None and aggregate_id not in drafted:
+                self._cache.put(state, leaf)
+        self._states = {}
 
     def existing(self, cls: type[S], aggregate_id: UUID, what: str) -> S:
         state = self.state(cls, aggregate_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from .demo_assessment import build_assessment_demo
 from .ledger import Ledger
 from .trust import SERVICE_FIELDS
 
@@ -44,8 +45,11 @@ def _seeded_number(rng: random.Random) -> str:
     return "V" + "".join(rng.choice(alphabet) for _ in range(13))
 
 
-def build_demo(ledger: Ledger, *, volunteers: int = 300, seed: int = 7) -> dict[str, Any]:
-    """Fill an empty ledger with a city; return what was made."""
+def build_demo(
+    ledger: Ledger, *, volunteers: int = 300, seed: int = 7, public_url: str | None = None
+) -> dict[str, Any]:
+    """Fill an empty ledger with a city; return what was made. Certificates link to
+    ``public_url`` (where the demo will be served; local addresses allowed, it is a demo)."""
     rng = random.Random(seed)
     city = DemoCity()
     anchors = ledger.create(
@@ -61,7 +65,9 @@ def build_demo(ledger: Ledger, *, volunteers: int = 300, seed: int = 7) -> dict[
     _activities_and_hours(ledger, city, rng)
     _transfers(ledger, city, rng)
     _honours_and_credit(ledger, city, rng)
-    _certificates(ledger, city)
+    _certificates(ledger, city, public_url)
+    stations = [o for o in city.organisations if o.split("-")[-1].startswith("station")]
+    city.counts.update(build_assessment_demo(ledger, city.root, stations))
     note = ledger.log.sign_checkpoint()
     return {
         "anchors": anchors,
@@ -290,7 +296,7 @@ def _honours_and_credit(ledger: Ledger, city: DemoCity, rng: random.Random) -> N
             city.count("credit donations")
 
 
-def _certificates(ledger: Ledger, city: DemoCity) -> None:
+def _certificates(ledger: Ledger, city: DemoCity, public_url: str | None) -> None:
     """Certificates for the three busiest volunteers; the third is revoked, to show how."""
     ranked = sorted(city.volunteers, key=lambda n: (-ledger.service_account(n).approved_minutes, n))
     for i, number in enumerate(ranked[:3]):
@@ -302,6 +308,8 @@ def _certificates(ledger: Ledger, city: DemoCity) -> None:
             issuer_contact="Changzhi Volunteer Federation, +86 355 000 0000",
             include_masked_name=True,
             idempotency_key=f"certificate-{i}",
+            verify_base_url=public_url,
+            allow_local_links=True,
         )
         city.certificates.append(issued.value["certificate_number"])
         city.count("certificates")

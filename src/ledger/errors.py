@@ -21,7 +21,8 @@ message that says what went wrong and what to do about it::
         ├── InclusionProofError
         ├── ConsistencyProofError
         ├── NoteError
-        └── SplitViewError         two signed checkpoints that cannot both be honest
+        ├── SplitViewError         two signed checkpoints that cannot both be honest
+        └── WitnessRefusedError    a witness would not cosign a checkpoint
 
 A command that raises any of these has stored nothing.
 """
@@ -154,3 +155,19 @@ class SplitViewError(VerificationError):
         super().__init__(message)
         self.trusted_note = trusted_note
         self.new_note = new_note
+
+
+class WitnessRefusedError(VerificationError):
+    """A witness refused to cosign a checkpoint (c2sp.org/tlog-witness).
+
+    ``reason`` is one of ``malformed``, ``unknown-log``, ``bad-signature``, ``old-size-mismatch``
+    (``latest_size`` is then the size the witness last cosigned), ``conflict`` (a second root
+    for a size it cosigned) or ``inconsistent`` (the consistency proof does not verify).
+    """
+
+    code = "witness-refused"
+
+    def __init__(self, reason: str, message: str, *, latest_size: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.latest_size = latest_size

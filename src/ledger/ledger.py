@@ -3,7 +3,7 @@ verified events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,21 +11,27 @@ from uuid import UUID
 
 from .application import LedgerEvents
 from .commands.activities import ActivityCommands
+from .commands.assessments import AssessmentCommands
 from .commands.awards import AwardCommands
+from .commands.badges import BadgeCommands
 from .commands.certificates import CertificateCommands
+from .commands.credential_status import CredentialStatusCommands
 from .commands.organisations import OrganisationCommands
 from .commands.privacy import PrivacyCommands
 from .commands.queries import QueryCommands
 from .commands.service import ServiceCommands
 from .commands.timebank import TimeBankCommands
 from .commands.volunteers import VolunteerCommands
+from .drafting import CommandDraft, Drafted, command_arguments, drafting_as, stop_drafting
 from .envelope import SignedEvent, parse_signed_body, utc_now
-from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError
+from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
+from .log.witness_client import WitnessEndpoint
 from .personal_data import PersonalDataStore
 from .privacy.keyring import Keyring, keyring_for
 from .projections import Projections, ViewDatabase
 from .signing import Signer
+from .snapshots import SnapshotStore, log_key_of
 from .storage.url import StoreURL, parse_store_url
 from .transparency import CheckpointSchedule, TransparencyLog
 from .trust import TrustDirectory
@@ -51,6 +57,9 @@ class Ledger(
     TimeBankCommands,
     CertificateCommands,
     QueryCommands,
+    BadgeCommands,
+    CredentialStatusCommands,
+    AssessmentCommands,
     PrivacyCommands,
 ):
     """A ledger in one store. Thread-safe for commands; open one per process."""
@@ -63,6 +72,7 @@ class Ledger(
         clock: Callable[[], datetime] = utc_now,
         checkpoints: CheckpointSchedule | None = None,
         keyring: Keyring | None = None,
+        witnesses: Sequence[WitnessEndpoint] = (),
     ) -> None:
         self.store = url if isinstance(url, StoreURL) else parse_store_url(url)
         if self.store.kind == "sqlite":
@@ -82,7 +92,10 @@ class Ledger(
         self.writer = Writer(
             self.recorder, self.app.events, self.app.signed_mapper, self.directory, clock
         )
-        self.log = TransparencyLog(self.recorder, self.directory, self.keystore, checkpoints)
+        self.writer.cache.snapshots = SnapshotStore(self.recorder, log_key_of(self.keystore))
+        self.log = TransparencyLog(
+            self.recorder, self.directory, self.keystore, checkpoints, witnesses=witnesses
+        )
 
     @classmethod
     def open(cls, url: str | None = None, **options: Any) -> Ledger:
@@ -150,6 +163,26 @@ class Ledger(
         )
         self.after_write()
         return result
+
+    def draft(
+        self, command: str, org: str, *, key_id: str, params: dict[str, Any]
+    ) -> CommandDraft:
+        """The bodies ``command`` would store for ``org``, to be signed with its key ``key_id``
+        outside the ledger and stored with :meth:`submit_signed`; nothing is stored now.
+
+        ``params`` are the command's keyword arguments as JSON (see :mod:`ledger.drafting`).
+        """
+        arguments = command_arguments(command, params)
+        token = drafting_as(key_id)
+        try:
+            getattr(self, command)(org, **arguments)
+        except Drafted as drafted:
+            return drafted.draft
+        except TypeError as error:
+            raise InvalidInputError(f"{command}: {error}") from None
+        finally:
+            stop_drafting(token)
+        raise RuleViolationError(f"{command} has nothing to sign")
 
     def log_size(self) -> int:
         return self.recorder.log_size()

@@ -3,28 +3,43 @@ Merkle tree that the recorders extend in the same transaction as every stored ev
 
 Every signed checkpoint is kept. Before signing, the log checks that the new tree head is
 consistent with the newest checkpoint it signed before, so it never signs two checkpoints that
-cannot both describe one append-only log.
+cannot both describe one append-only log. With witnesses configured, each new checkpoint is sent
+to every witness (c2sp.org/tlog-witness) and the cosignatures that verify are kept on it, so the
+checkpoint served, and every receipt made from it, carries them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, SplitViewError
+import httpx
+
+from .errors import (
+    InvalidInputError,
+    KeyNotAuthorisedError,
+    LedgerError,
+    NotFoundError,
+    SplitViewError,
+)
 from .integrity import check_entries, check_inclusion
 from .keystore import LOG_KEY_OWNER, Keystore
 from .log.checkpoint import Checkpoint, check_consistency, sign_checkpoint
+from .log.cosignature import merge_cosignatures
 from .log.merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, root_hash
-from .log.note import NoteSigner, NoteVerifier, append_signatures, parse_note
+from .log.note import NoteSigner, NoteVerifier, parse_note
 from .log.receipt import format_receipt
 from .log.tiles import TILE_WIDTH, entry_bundle, tile_bytes
+from .log.witness_client import WitnessEndpoint, request_cosignature
 from .storage.records import LedgerRecorderProtocol
 from .trust import TrustDirectory
 
 CHECKPOINTS = "checkpoint"
+WITNESSED_SIZES = "witness-size"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,8 +58,10 @@ class TransparencyLog:
         keystore: Keystore,
         schedule: CheckpointSchedule | None = None,
         clock: Callable[[], float] = time.monotonic,
+        witnesses: Sequence[WitnessEndpoint] = (),
     ) -> None:
         self._recorder = recorder
+        self.witnesses = tuple(witnesses)
         self._directory = directory
         self._keystore = keystore
         self.schedule = schedule
@@ -122,7 +139,29 @@ class TransparencyLog:
             note = sign_checkpoint(checkpoint, self.signers())
             self._recorder.side_put(CHECKPOINTS, f"{size:020d}", note.encode("utf-8"))
             self._last_signed_at = self._clock()
-            return note
+            return self._gather_cosignatures(size, note)
+
+    def _gather_cosignatures(self, size: int, note: str) -> str:
+        """Ask every configured witness to cosign ``note``; keep what verifies.
+
+        A witness that is down or refuses leaves the checkpoint without its cosignature (and a
+        warning in the log); a verifier whose policy needs it then refuses the checkpoint, which
+        is the point.
+        """
+        for endpoint in self.witnesses:
+            slot = endpoint.verifier.key_string
+            known = self._recorder.side_get(WITNESSED_SIZES, slot)
+            old_size = int(known) if known is not None else 0
+            try:
+                lines, held = request_cosignature(
+                    endpoint, note, old_size, lambda old: self.consistency_proof(old, size)
+                )
+                note = self._keep_cosignatures(size, lines, [endpoint.verifier])
+            except (LedgerError, httpx.HTTPError) as error:
+                logger.warning("witness %s did not cosign size %d: %s", endpoint.url, size, error)
+                continue
+            self._recorder.side_put(WITNESSED_SIZES, slot, str(held).encode("ascii"))
+        return note
 
     def maybe_checkpoint(self) -> str | None:
         """Sign a checkpoint if the schedule says one is due; return it, or None."""
@@ -165,9 +204,24 @@ class TransparencyLog:
         self._check_index(leaf_index, self.size())
         return self.sign_checkpoint()
 
-    def add_cosignature(self, size: int, cosignature_line: str) -> str:
-        """Attach a witness cosignature line to the kept checkpoint of that size."""
-        note = append_signatures(self.checkpoint_at(size), cosignature_line)
+    def witness_verifiers(self) -> list[NoteVerifier]:
+        """The cosigner keys of the configured witnesses."""
+        return [endpoint.verifier for endpoint in self.witnesses]
+
+    def add_cosignature(
+        self, size: int, cosignature_lines: str, witnesses: Sequence[NoteVerifier] | None = None
+    ) -> str:
+        """Attach witness cosignature lines to the kept checkpoint of that size.
+
+        Each line must verify with one of ``witnesses`` (default: the configured witnesses'
+        keys) over that checkpoint, or nothing is kept and :class:`NoteError` is raised.
+        """
+        known = self.witness_verifiers() if witnesses is None else list(witnesses)
+        with self._lock:
+            return self._keep_cosignatures(size, cosignature_lines, known)
+
+    def _keep_cosignatures(self, size: int, lines: str, witnesses: Sequence[NoteVerifier]) -> str:
+        note = merge_cosignatures(self.checkpoint_at(size), lines, witnesses)
         self._recorder.side_put(CHECKPOINTS, f"{size:020d}", note.encode("utf-8"))
         return note
 

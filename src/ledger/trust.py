@@ -69,6 +69,15 @@ class OrganisationInfo:
 
 @dataclass
 class KeyInfo:
+    """A key and its validity window.
+
+    ``registered_at``/``revoked_at`` are notification ids, used inside this process only;
+    ``registered_leaf``/``revoked_leaf`` are the leaf indexes of the registering and revoking
+    events in the Merkle log, the positions published to verifiers: a key is valid for the
+    event at leaf ``i`` when ``registered_leaf <= i`` and (``revoked_leaf`` is None or
+    ``i < revoked_leaf``), and both events can be fetched and proven from the log alone.
+    """
+
     key_id: str
     org_id: str
     key: VerifyingKey
@@ -76,6 +85,12 @@ class KeyInfo:
     registered_at: int
     revoked_at: int | None = None
     revoked_reason: str = ""
+    registered_leaf: int | None = None
+    revoked_leaf: int | None = None
+
+    def validity(self) -> dict[str, int | None]:
+        """The validity window in leaf indexes, as published (``/keys``, evidence)."""
+        return {"registered_at_leaf": self.registered_leaf, "revoked_at_leaf": self.revoked_leaf}
 
     def valid_at(self, position: int | None) -> bool:
         """Valid for an event at ``position`` (None: a new event, now)."""
@@ -276,8 +291,9 @@ class TrustDirectory:
         except InvalidInputError as error:
             raise TamperedEventError(f"{where}: {error}") from None
         kind, data, position = body["type"], body["data"], notification.id
+        leaf = getattr(notification, "leaf_index", None)
         if kind == GENESIS:
-            self._follow_genesis(body, position)
+            self._follow_genesis(body, position, leaf)
         key = self.keys.get(body["key_id"])
         if key is None or key.org_id != body["org"] or not key.valid_at(position):
             raise TamperedEventError(f"{where}: signed by a key not valid for {body['org']!r}")
@@ -293,11 +309,12 @@ class TrustDirectory:
         elif kind == "KeyRegistered":
             new = VerifyingKey.from_base64(data["public_key"])
             self.keys[new.key_id] = KeyInfo(
-                new.key_id, data["org_id"], new, data["purpose"], position
+                new.key_id, data["org_id"], new, data["purpose"], position, registered_leaf=leaf
             )
         elif kind == "KeyRevoked":
             revoked = self.keys[data["key_id"]]
             revoked.revoked_at, revoked.revoked_reason = position, data["reason"]
+            revoked.revoked_leaf = leaf
         elif kind == "LogKeyAdded" and self.ledger is not None:
             log_key = VerifyingKey.from_base64(data["public_key"])
             self.ledger.log_keys[log_key.key_id] = log_key
@@ -355,7 +372,7 @@ class TrustDirectory:
         if not allowed:
             raise TamperedEventError(f"{where}: {signer!r} has no authority for {kind}")
 
-    def _follow_genesis(self, body: dict[str, Any], position: int) -> None:
+    def _follow_genesis(self, body: dict[str, Any], position: int, leaf: int | None) -> None:
         data = body["data"]
         if self.ledger is not None:
             raise TamperedEventError("a second LedgerCreated event is in the log")
@@ -369,7 +386,7 @@ class TrustDirectory:
             root["org_id"], root["name"], root["kind"], root["region"], None, position
         )
         self.keys[root_key.key_id] = KeyInfo(
-            root_key.key_id, root["org_id"], root_key, "signing", position
+            root_key.key_id, root["org_id"], root_key, "signing", position, registered_leaf=leaf
         )
 
 

@@ -1,6 +1,7 @@
 """The one write path: decide, sign, authorise, store with the log and the idempotency claim.
 
-A command runs its decision against freshly read state, signs every staged event with the acting
+A command runs its decision against current verified state (cached states fast-forwarded by the
+events stored since, see :mod:`ledger.state_cache`), signs every staged event with the acting
 organisation's key, and stores the events, their Merkle leaves and the idempotency claim in one
 transaction. A lost race for an aggregate is retried with fresh state; a reused idempotency key
 returns the first result, or is refused if the content differs.
@@ -9,8 +10,10 @@ returns the first result, or is refused if the content differs.
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,12 +22,14 @@ from eventsourcing.persistence import EventStore, IntegrityError
 
 from .canonical import canonical_json, parse_json
 from .context import Context
+from .drafting import CommandDraft
 from .envelope import (
     MAX_BODY_BYTES,
     SignedEvent,
     check_idempotency_key,
     format_time,
     make_envelope,
+    restamp_envelope,
     sign_body,
     validate_body,
     verify_body,
@@ -35,11 +40,13 @@ from .errors import (
     InvalidInputError,
     KeyNotAuthorisedError,
     LedgerError,
+    RuleViolationError,
     SignatureError,
 )
 from .mapper import SignedEventMapper
 from .model.registry import Draft, spec_for
 from .signing import Signer, VerifyingKey
+from .state_cache import VerifiedStateCache, leaf_hash_of
 from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol, SideRow
 from .trust import GENESIS, KEY_TOPICS, TrustDirectory
 
@@ -95,15 +102,65 @@ class Writer:
         mapper: SignedEventMapper,
         directory: TrustDirectory,
         clock: Callable[[], datetime],
+        cache: VerifiedStateCache | None = None,
     ) -> None:
         self.recorder = recorder
         self.events = events
         self.mapper = mapper
         self.directory = directory
         self.clock = clock
+        self.cache = cache if cache is not None else VerifiedStateCache()
 
     def read_events(self, aggregate_id: UUID) -> list[SignedEvent]:
         return list(self.events.get(aggregate_id))  # type: ignore[arg-type]
+
+    def read_tail(
+        self, aggregate_id: UUID, version: int, leaf_hash: bytes
+    ) -> list[SignedEvent] | None:
+        """The verified events after ``version``, or None when the stored event at ``version``
+        is no longer the one whose leaf hash the caller remembers (the state must be rebuilt)."""
+        stored = self.recorder.select_events(aggregate_id, gt=version - 1)
+        if (
+            not stored
+            or stored[0].originator_version != version
+            or leaf_hash_of(stored[0].state) != leaf_hash
+        ):
+            return None
+        return [self.mapper.verify(event) for event in stored[1:]]
+
+    def read_many(
+        self, starts: dict[UUID, tuple[int, bytes | None]]
+    ) -> dict[UUID, list[SignedEvent] | None]:
+        """For each aggregate, the verified events after the version given with the leaf hash of
+        its event there (or all its events, given version 0): one read of the store for all.
+        None for an aggregate whose event at that version is no longer the remembered one."""
+        rows = self.recorder.select_events_from([(i, max(v, 1)) for i, (v, _) in starts.items()])
+        found: dict[UUID, list[SignedEvent] | None] = {}
+        for aggregate_id, (version, leaf_hash) in starts.items():
+            stored = rows.get(aggregate_id, [])
+            if leaf_hash is not None:
+                if (
+                    not stored
+                    or stored[0].originator_version != version
+                    or leaf_hash_of(stored[0].state) != leaf_hash
+                ):
+                    found[aggregate_id] = None
+                    continue
+                stored = stored[1:]
+            found[aggregate_id] = [self.mapper.verify(event) for event in stored]
+        return found
+
+    def context(self, org: str, occurred_at: str) -> Context:
+        """A fresh context for one attempt at a command."""
+        return Context(
+            self.read_events,
+            self.directory,
+            org,
+            occurred_at,
+            cache=self.cache,
+            read_tail=self.read_tail,
+            read_many=self.read_many,
+        )
 
     def run(
         self,
@@ -133,23 +190,33 @@ class Writer:
             return replay
         if not isinstance(signer, Signer):
             signer = signer()
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:  # a lost race: let the winner's neighbours through before retrying
+                time.sleep(random.uniform(0, 0.002 * attempt))
             self.directory.refresh()
-            ctx = Context(self.read_events, self.directory, org, when)
+            ctx = self.context(org, when)
             try:
                 value = decide(ctx)
                 ctx.finish()
+                sealed = [
+                    self._seal(d, self._signer(d, org, signer, other_signers), idempotency_key)
+                    for d in ctx.drafts
+                ]
+                rows = side_rows() if side_rows is not None else ()
+                result = self._store(sealed, org, idempotency_key, request, value, rows)
             except LedgerError:
+                ctx.discard()
                 replay = self._replay(org, idempotency_key, request)
                 if replay is not None:
                     return replay
                 raise
-            sealed = [
-                self._seal(d, self._signer(d, org, signer, other_signers), idempotency_key)
-                for d in ctx.drafts
-            ]
-            rows = side_rows() if side_rows is not None else ()
-            result = self._store(sealed, org, idempotency_key, request, value, rows)
+            except BaseException:
+                ctx.discard()
+                raise
+            if result is not None and not result.replayed:
+                ctx.keep(sealed)
+                return result
+            ctx.discard()
             if result is not None:
                 return result
         raise ConcurrencyConflictError(
@@ -181,7 +248,32 @@ class Writer:
         if replay is not None:
             return replay
         self.directory.refresh()
-        ctx = Context(self.read_events, self.directory, org, first["occurred_at"])
+        ctx = self.context(org, first["occurred_at"])
+        try:
+            sealed = self._check_submitted(ctx, signed, key, other_signers)
+            result = self._store(sealed, org, key, request, {})
+        except BaseException:
+            ctx.discard()
+            raise
+        if result is None:
+            ctx.discard()
+            raise ConcurrencyConflictError(
+                "another event was stored for the same aggregate first; re-read it and re-sign"
+            )
+        if result.replayed:
+            ctx.discard()
+        else:
+            ctx.keep(sealed)
+        return result
+
+    def _check_submitted(
+        self,
+        ctx: Context,
+        signed: Sequence[tuple[dict[str, Any], bytes]],
+        key: str,
+        other_signers: SignerLookup | None,
+    ) -> list[SignedEvent]:
+        org = signed[0][0]["org"]
         sealed: list[SignedEvent] = []
         for body, signature in signed:
             validate_body(body, now=self.clock())
@@ -206,12 +298,50 @@ class Writer:
             self._seal(d, self._signer(d, "", None, other_signers), key)
             for d in ctx.drafts[submitted:]
         )
-        result = self._store(sealed, org, key, request, {})
-        if result is None:
-            raise ConcurrencyConflictError(
-                "another event was stored for the same aggregate first; re-read it and re-sign"
-            )
-        return result
+        return sealed
+
+    def draft(
+        self,
+        *,
+        org: str,
+        key_id: str,
+        idempotency_key: str,
+        decide: Decision,
+        occurred_at: datetime | None = None,
+    ) -> CommandDraft:
+        """The bodies ``decide`` would have ``org`` sign with ``key_id``; nothing is stored.
+
+        Only a command whose own events are all ``org``'s ordinary (``signing``) events can be
+        drafted; events the rules derive from them (stars, credit) are added by the ledger when
+        the signed bodies are submitted.
+        """
+        check_idempotency_key(idempotency_key)
+        self.directory.refresh()
+        self.directory.authorise(key_id, org, purpose="signing")
+        ctx = Context(
+            self.read_events, self.directory, org, format_time(occurred_at or self.clock())
+        )
+        value = decide(ctx)
+        own = list(ctx.drafts)
+        ctx.finish()
+        bodies = []
+        for draft in own:
+            if draft.org != org or spec_for(draft.type).key_purpose != "signing":
+                raise RuleViolationError(
+                    f"{draft.type} for {draft.org!r} cannot be signed outside the ledger"
+                )
+            body = {
+                "type": draft.type,
+                "org": draft.org,
+                "key_id": key_id,
+                "aggregate_id": str(draft.aggregate_id),
+                "aggregate_version": draft.version,
+                "occurred_at": draft.occurred_at,
+                "idempotency_key": idempotency_key,
+                "data": draft.data,
+            }
+            bodies.append(validate_body(body, now=self.clock()))
+        return CommandDraft(tuple(bodies), value)
 
     @staticmethod
     def _signer(
@@ -288,6 +418,15 @@ class Writer:
                 return replay
             return None
         self.directory.mark_stale()
+        # The store stamped recorded_at under its write lock: keep the events as stored, so the
+        # state cache remembers the leaf hashes the log holds.
+        for i, recorded_at in enumerate(receipt.recorded_at):
+            event = sealed[i]
+            sealed[i] = replace(
+                event,
+                recorded_at=recorded_at,
+                envelope=restamp_envelope(event.envelope, recorded_at),
+            )
         return CommandResult(
             events=tuple(
                 EventRef(str(e.originator_id), e.originator_version, e.type, nid, leaf)

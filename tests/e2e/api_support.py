@@ -435,8 +435,8 @@ def verify_leaf_evidence(api: Api, leaf_index: int) -> dict[str, Any]:
     assert key_response.status_code == 200, key_response.text
     key = key_response.json()
     assert key["org"] == body["org"]
-    assert key["registered_at"] <= evidence["event"]["notification_id"]
-    assert key["revoked_at"] is None or key["revoked_at"] > evidence["event"]["notification_id"]
+    assert key["registered_at_leaf"] <= leaf_index
+    assert key["revoked_at_leaf"] is None or leaf_index < key["revoked_at_leaf"]
     assert verify_event_signature(envelope, key["public_key"]) == body
     assert evidence["event"]["body"] == body and evidence["leaf_index"] == leaf_index
     return evidence

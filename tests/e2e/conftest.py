@@ -25,6 +25,8 @@ from api_support import (
     start_uvicorn_factory,
 )
 
+# The servers under test listen on loopback, so the credentials they sign may link there.
+LOCAL_LINKS = {"LEDGER_ALLOW_LOCAL_LINKS": "true"}
 POSTGRES_URL = os.environ.get(
     "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -82,7 +84,7 @@ def sqlite_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     cwd = tmp_path_factory.mktemp("sqlite-server")
     db_url = f"sqlite:///{cwd / 'ledger.db'}"
     city = build_city(db_url, cwd)
-    server = start_ledger_serve(db_url, cwd)
+    server = start_ledger_serve(db_url, cwd, env=LOCAL_LINKS)
     yield from _serve(server, "sqlite", db_url, city)
 
 
@@ -94,7 +96,7 @@ def pg_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     try:
         city = build_city(db_url, cwd)
         create_views(db_url)
-        server = start_ledger_serve(db_url, cwd, workers=2)
+        server = start_ledger_serve(db_url, cwd, workers=2, env=LOCAL_LINKS)
         yield from _serve(server, "postgresql", db_url, city)
     finally:
         drop_schema(db_url)

@@ -128,14 +128,14 @@ def test_keys_are_registered_by_the_parent_or_the_organisation_itself(api: Api) 
     made = api.ok(api.post(f"/orgs/{api.city.station}/keys", {"public_key": public}, key="a"))
     assert made["events"][0]["type"] == "KeyRegistered"
     registered = api.ok(api.client.get(f"/keys/{key.key_id}"), 200)
-    assert registered["org"] == api.city.station and registered["revoked_at"] is None
+    assert registered["org"] == api.city.station and registered["revoked_at_leaf"] is None
     api.ok(
         api.post(
             f"/orgs/{api.city.station}/keys/{key.key_id}/revoke", {"reason": "rotated"}, key="a"
         )
     )
     revoked = api.ok(api.client.get(f"/keys/{key.key_id}"), 200)
-    assert revoked["revoked_at"] is not None and revoked["revoked_reason"] == "rotated"
+    assert revoked["revoked_at_leaf"] is not None and revoked["revoked_reason"] == "rotated"
     assert_problem(
         api.post(f"/orgs/{api.city.station}/keys", {"public_key": "bm90IGEga2V5"}, key="a"), 400
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, LedgerError, StorageError
-from ..log.checkpoint import Checkpoint
+from ..log.checkpoint import Checkpoint, CheckpointPolicy
 from ..log.merkle import verify_consistency
 from ..log.note import parse_note
 from ..projections.base import ProjectedEvent
@@ -17,6 +17,7 @@ from ..projections.database import ViewDatabase
 from ..projections.runner import VIEWS, apply_events, digest_of
 from ..signing import VerifyingKey
 from ..storage.url import StoreURL
+from .assessments import AssessmentResults
 from .findings import Finding
 from .progress import Progress
 from .replay import Replay, ReplayState, check_checkpoints, fingerprint
@@ -38,6 +39,7 @@ class AuditReport:
     views: str = "not compared"
     incremental: str = "full replay from the first event"
     seconds: float = 0.0
+    assessments_recomputed: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -61,6 +63,7 @@ class AuditReport:
             "incremental": self.incremental,
             "seconds": round(self.seconds, 3),
             "events_per_second": round(self.events_checked / self.seconds) if self.seconds else 0,
+            "assessments_recomputed": self.assessments_recomputed,
             "findings_by_kind": kinds,
             "findings": [f.to_json() for f in self.findings],
         }
@@ -117,7 +120,10 @@ def audit(
     state_file: Path | None = None,
     compare_views: bool = True,
     progress: bool = True,
+    witnesses: CheckpointPolicy | None = None,
 ) -> AuditReport:
+    """Replay and check ``source``; with ``witnesses`` (a trust policy's checkpoint policy) the
+    newest checkpoint must also meet its quorum, since it vouches for every leaf before it."""
     findings: list[Finding] = []
     state, remembered = _load_state(state_file)
     trusted_root = VerifyingKey.from_base64(trust["root_key"]) if trust else None
@@ -144,9 +150,11 @@ def audit(
     replay = Replay(state, findings.append, checker, trusted_root, recomputer)
     total = source.size()
     bar = Progress(total - state.size, "audit", enabled=progress)
+    results = AssessmentResults()
     try:
         for leaf in source.leaves(state.size):
             replay.leaf(leaf)
+            results.see(leaf)
             bar.advance()
             _collect(checker, findings, wait=False)
             if state_file is not None and state.size == newest:
@@ -156,6 +164,7 @@ def audit(
         _collect(checker, findings, wait=True)
     finally:
         checker.close()
+    report.assessments_recomputed = results.recheck(source, findings.append)
     report.seconds = bar.close()
     report.leaves, report.events_checked = total, replay.events
     if remembered is not None and total < remembered[1]:
@@ -169,6 +178,8 @@ def audit(
     if state.size < total:
         findings.append(Finding("truncated-log", f"the log says {total} leaves, {state.size} read"))
     _check_roots(source, notes, state, remembered, findings, report)
+    if witnesses is not None:
+        _check_witnessed(signed_sizes.get(newest), witnesses, findings)
     for notification_id in source.unlogged():
         findings.append(
             Finding(
@@ -206,6 +217,18 @@ def _collect(checker: SignatureChecker, findings: list[Finding], *, wait: bool) 
                     where,
                 )
             )
+
+
+def _check_witnessed(
+    note: str | None, witnesses: CheckpointPolicy, findings: list[Finding]
+) -> None:
+    if note is None:
+        findings.append(Finding("checkpoint-not-witnessed", "no checkpoint was signed at all"))
+        return
+    try:
+        witnesses.verify(note)
+    except LedgerError as error:
+        findings.append(Finding("checkpoint-not-witnessed", error.message))
 
 
 def _check_roots(
@@ -312,8 +335,9 @@ def _trust_report(report: AuditReport, trust: dict[str, Any] | None, state: Repl
         report.trust = "trust anchors given by --trust"
     else:
         report.trust = (
-            "NO TRUST ANCHORS GIVEN: the root and log keys were taken from the data "
-            "itself; compare these fingerprints with the published ones"
+            "NO TRUST ANCHORS GIVEN: trusted on first use, the root and log keys were taken "
+            "from the data itself and no witness cosignature was required; compare these "
+            "fingerprints with the published ones"
         )
     root_keys = [
         k.key

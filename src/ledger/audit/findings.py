@@ -14,6 +14,8 @@ FINDING_KINDS: dict[str, str] = {
     "was rewritten or two different logs were shown",
     "untrusted-root": "the ledger's genesis names a root key other than the trusted one",
     "checkpoint-signature-invalid": "a kept checkpoint is not validly signed by a trusted log key",
+    "checkpoint-not-witnessed": "the newest checkpoint lacks the witness cosignatures the trust "
+    "policy's quorum requires, so nothing shows others were shown the same history",
     "checkpoint-root-mismatch": "the tree recomputed from the stored events does not have the "
     "root a signed checkpoint states: events were altered, removed, inserted or reordered",
     "truncated-log": "a signed checkpoint covers more leaves than the log now holds",
@@ -31,6 +33,8 @@ FINDING_KINDS: dict[str, str] = {
     "rule-violation": "the domain's rules, re-applied to the replayed state, refuse the event",
     "star-mismatch": "a volunteer's star level differs from the thresholds their minutes reach",
     "time-bank-imbalance": "time-bank accounts do not sum to zero, or one is below zero",
+    "assessment-mismatch": "a published assessment result differs from the figures recomputed "
+    "from the records at the log size it commits to",
     "view-digest-mismatch": "a stored view differs from the same view recomputed from events",
 }
 

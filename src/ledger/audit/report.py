@@ -21,6 +21,7 @@ def summary(report: AuditReport) -> str:
         f"({rate:,.0f} events/s)",
         f"checkpoints matched  {report.checkpoints_verified}",
         f"views                {report.views}",
+        f"assessment results   {report.assessments_recomputed} recomputed",
         f"replay               {report.incremental}",
         "checked: every leaf hash and checkpoint root, every signature against the key valid "
         "for that organisation and action at that point, log order, versions and times, the "

@@ -1,4 +1,9 @@
-"""Star levels and honours as 1EdTech Open Badges 3.0 ``OpenBadgeCredential`` s."""
+"""Star levels and honours as 1EdTech Open Badges 3.0 ``OpenBadgeCredential`` s.
+
+Shaped to pass 1EdTech's own JSON schema (``ob_v3p0_achievementcredential_schema.json``): the
+proof is a proof set (a list), the issuer a ``Profile``, and the status a W3C Bitstring Status
+List entry, so that a wallet or verifier learns when an honour is revoked or a star withdrawn.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,14 @@ from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from ..credentials import did_key
+from ..credentials.jsonld_documents import OB_V3_CONTEXT, VC_V2_CONTEXT
+from ..credentials.status_list import status_entry
 from ..signing import VerifyingKey
 
-OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+OB_CONTEXT = OB_V3_CONTEXT
+VC_CONTEXT = VC_V2_CONTEXT
+BADGE_STATUS_INDEX = 0
+"""Each badge has a status list of its own, like a certificate."""
 
 
 def badge_credential(
@@ -23,12 +32,17 @@ def badge_credential(
     number: str,
     awarded_at: str,
     achievement_type: str,
+    status_list_url: str | None,
 ) -> dict[str, Any]:
-    """An unsigned OpenBadgeCredential for a volunteer (identified by pseudonymous number)."""
+    """An unsigned OpenBadgeCredential for a volunteer (identified by pseudonymous number).
+
+    ``status_list_url`` names the badge's Bitstring Status List; ``None`` for an award that is
+    never revoked, only superseded (a unit's rating for a period).
+    """
     achievement_id = (
         f"urn:uuid:{uuid5(NAMESPACE_URL, '/achievements/' + badge_id.rsplit(':', 1)[0])}"
     )
-    return {
+    badge: dict[str, Any] = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": f"urn:uuid:{uuid5(NAMESPACE_URL, '/badges/' + badge_id)}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
@@ -55,3 +69,6 @@ def badge_credential(
             },
         },
     }
+    if status_list_url is not None:
+        badge["credentialStatus"] = status_entry(status_list_url, BADGE_STATUS_INDEX)
+    return badge

@@ -9,10 +9,16 @@ from uuid import uuid4
 
 from ..canonical import canonical_json
 from ..credentials import add_proof, did_key, did_key_verification_method
+from ..credentials.jsonld_documents import VC_V2_CONTEXT
+from ..credentials.status_list import status_entry
 from ..signing import Signer, VerifyingKey
+from .links import CredentialLinks
 
-VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+VC_CONTEXT = VC_V2_CONTEXT
 CERTIFICATE_TYPE = "VolunteerServiceCertificate"
+LOG_STATUS_TYPE = "LedgerCertificateStatus"
+STATUS_LIST_INDEX = 0
+"""Each certificate has a status list of its own (see :func:`certificate_status`)."""
 
 
 def certificate_credential(
@@ -22,7 +28,7 @@ def certificate_credential(
     issuer_name: str,
     issuer_key: VerifyingKey,
     issued_at: str,
-    verify_url: str,
+    links: CredentialLinks,
     origin: str,
     credential_id: str | None = None,
 ) -> dict[str, Any]:
@@ -30,7 +36,8 @@ def certificate_credential(
 
     Its ``id`` is random (:func:`new_credential_id`) and kept off the log: every other field
     can be derived from the log, so the id is what keeps the logged ``credential_sha256`` from
-    being reversed by guessing a masked name.
+    being reversed by guessing a masked name. Every term is defined by the VC 2.0 context or
+    the ledger's own, so JSON-LD processing in safe mode keeps all of it.
     """
     subject: dict[str, Any] = {
         "volunteerNumber": data["number"],
@@ -43,8 +50,10 @@ def certificate_credential(
     }
     if masked_name:
         subject["maskedName"] = masked_name
+    number = data["certificate_number"]
+    verify_url = links.certificate_page(number)
     return {
-        "@context": [VC_CONTEXT],
+        "@context": [VC_CONTEXT, links.context],
         "id": credential_id or new_credential_id(),
         "type": ["VerifiableCredential", CERTIFICATE_TYPE],
         "name": "志愿服务证明 / Certificate of volunteer service",
@@ -56,10 +65,22 @@ def certificate_credential(
         },
         "validFrom": issued_at,
         "credentialSubject": subject,
-        "credentialStatus": {"id": verify_url + "/status", "type": "LedgerCertificateStatus"},
+        "credentialStatus": certificate_status(links, number),
         "evidence": [{"type": ["LedgerLog"], "origin": origin, "verifyUrl": verify_url}],
         "language": data.get("language", "zh"),
     }
+
+
+def certificate_status(links: CredentialLinks, certificate_number: str) -> list[dict[str, Any]]:
+    """Two status entries: a W3C Bitstring Status List entry any generic verifier checks, and
+    the log-signed status note, the stronger check (it names the log state it describes).
+
+    Each certificate has a list of its own, at index 0: its number is public anyway, so sharing
+    a list would hide nothing, and no index has to be allocated across writers."""
+    return [
+        status_entry(links.certificate_status_list(certificate_number), STATUS_LIST_INDEX),
+        {"id": links.certificate_status_note(certificate_number), "type": LOG_STATUS_TYPE},
+    ]
 
 
 def new_credential_id() -> str:

@@ -15,6 +15,7 @@ from ..canonical import canonical_json
 from ..credentials import resolve_did_key, verify_proof
 from ..envelope import open_envelope, verify_body
 from ..errors import LedgerError
+from ..log.checkpoint import CheckpointPolicy
 from ..log.note import NoteVerifier
 from ..log.receipt import parse_receipt, verify_receipt
 from ..signing import VerifyingKey
@@ -36,17 +37,26 @@ class _Invalid(Exception):
     pass
 
 
-def verify_package(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
-    """Check a certificate package; the verdict says in one line whether it holds and why."""
+def verify_package(
+    package: dict[str, Any],
+    log_keys: list[NoteVerifier],
+    checkpoints: CheckpointPolicy | None = None,
+) -> Verdict:
+    """Check a certificate package; the verdict says in one line whether it holds and why.
+
+    With ``checkpoints`` (a witness policy) the receipts' checkpoints must also satisfy it.
+    """
     try:
-        return _verify(package, log_keys)
+        return _verify(package, log_keys, checkpoints)
     except _Invalid as reason:
         return Verdict(False, str(reason))
     except (LedgerError, KeyError, TypeError, ValueError, AttributeError) as error:
         return Verdict(False, f"the package is malformed: {error}")
 
 
-def _verify(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
+def _verify(
+    package: dict[str, Any], log_keys: list[NoteVerifier], checkpoints: CheckpointPolicy | None
+) -> Verdict:
     if not log_keys:
         raise _Invalid("no trusted log key was given (pass the ledger's verifier key)")
     credential = package["credential"]
@@ -59,7 +69,9 @@ def _verify(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
     except LedgerError as error:
         raise _Invalid(f"the credential's signature does not verify: {error}") from None
     issuer_key = resolve_did_key(str(proof.get("verificationMethod")))
-    issued, issued_leaf, origin = _logged_event(package["issuance_receipt"], log_keys, "issuance")
+    issued, issued_leaf, origin = _logged_event(
+        package["issuance_receipt"], checkpoints or log_keys, "issuance"
+    )
     body, signature = issued
     data = body["data"]
     if body["type"] != "CertificateIssued":
@@ -75,7 +87,12 @@ def _verify(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
     except LedgerError:
         raise _Invalid("the logged issuance event's signature does not verify") from None
     _check_key_registration(
-        package["key_receipt"], log_keys, issuer_key, body["org"], issued_leaf, origin
+        package["key_receipt"],
+        checkpoints or log_keys,
+        issuer_key,
+        body["org"],
+        issued_leaf,
+        origin,
     )
     status = open_status(package["status"], log_keys)
     if status.origin != origin:
@@ -109,7 +126,7 @@ def _verify(package: dict[str, Any], log_keys: list[NoteVerifier]) -> Verdict:
 
 
 def _logged_event(
-    receipt: str, log_keys: list[NoteVerifier], what: str
+    receipt: str, log_keys: list[NoteVerifier] | CheckpointPolicy, what: str
 ) -> tuple[tuple[dict[str, Any], bytes], int, str]:
     parsed = parse_receipt(receipt)
     if parsed.extra is None:
@@ -124,7 +141,7 @@ def _logged_event(
 
 def _check_key_registration(
     receipt: str,
-    log_keys: list[NoteVerifier],
+    log_keys: list[NoteVerifier] | CheckpointPolicy,
     key: VerifyingKey,
     org: str,
     before_leaf: int,
@@ -148,20 +165,25 @@ def _check_key_registration(
         raise _Invalid("the issuer's key was registered after the certificate was issued")
 
 
-def verify_document(text: str, log_keys: list[NoteVerifier]) -> Verdict:
-    """Verify a certificate package, a bare credential, or a tlog-proof receipt."""
+def verify_document(
+    text: str, log_keys: list[NoteVerifier], checkpoints: CheckpointPolicy | None = None
+) -> Verdict:
+    """Verify a certificate package, a bare credential, or a tlog-proof receipt.
+
+    ``checkpoints`` (a witness policy), when given, must accept every checkpoint involved.
+    """
     import json
 
     from ..log.receipt import HEADER as RECEIPT_HEADER
 
     if text.startswith(RECEIPT_HEADER):
-        return _verify_receipt_file(text, log_keys)
+        return _verify_receipt_file(text, log_keys, checkpoints)
     try:
         document = json.loads(text)
     except ValueError:
         return Verdict(False, "the file is neither JSON nor a tlog-proof receipt")
     if isinstance(document, dict) and "credential" in document:
-        return verify_package(document, log_keys)
+        return verify_package(document, log_keys, checkpoints)
     if isinstance(document, dict) and "proof" in document:
         try:
             verify_proof(document)
@@ -176,14 +198,16 @@ def verify_document(text: str, log_keys: list[NoteVerifier]) -> Verdict:
     return Verdict(False, "the JSON is neither a credential nor a certificate package")
 
 
-def _verify_receipt_file(text: str, log_keys: list[NoteVerifier]) -> Verdict:
+def _verify_receipt_file(
+    text: str, log_keys: list[NoteVerifier], checkpoints: CheckpointPolicy | None
+) -> Verdict:
     if not log_keys:
         return Verdict(False, "no trusted log key was given (pass the ledger's verifier key)")
     try:
         parsed = parse_receipt(text)
         if parsed.extra is None:
             return Verdict(False, "the receipt carries no entry to check against")
-        checkpoint = verify_receipt(text, parsed.extra, log_keys)
+        checkpoint = verify_receipt(text, parsed.extra, checkpoints or log_keys)
         body, _, _ = open_envelope(parsed.extra)
     except LedgerError as error:
         return Verdict(False, f"the receipt does not verify: {error}")

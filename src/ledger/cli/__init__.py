@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import LedgerError
-from . import audit, demo, init, log, privacy, projections, serve, verify
+from . import assess, audit, demo, init, log, privacy, projections, serve, verify, witness
 
-COMMANDS = (init, demo, log, projections, serve, audit, verify, privacy)
+COMMANDS = (init, demo, log, projections, serve, audit, verify, privacy, witness, assess)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..audit import audit, export_bundle, load_trust, open_source
+from ..audit import audit, export_bundle, open_source
 from ..audit.report import summary
 from ..errors import LedgerError
+from ..trust_policy import TrustPolicy
 from .common import add_db_option, open_ledger
 
 
@@ -34,7 +35,11 @@ def register(sub: Any) -> None:
     )
     check.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
     check.add_argument(
-        "--trust", type=Path, default=None, help="trust anchors (the file `ledger init` writes)"
+        "--trust",
+        type=Path,
+        default=None,
+        help="trust policy: the trust file `ledger init` writes, optionally with witnesses "
+        "and a quorum",
     )
     check.add_argument("--no-views", action="store_true", help="skip comparing stored views")
     check.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -64,7 +69,10 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_audit(args: argparse.Namespace) -> int:
     try:
-        trust = load_trust(args.trust)
+        policy = TrustPolicy.load(args.trust) if args.trust is not None else None
+        if policy is not None and policy.root_key is None:
+            raise LedgerError(f"{args.trust} pins no root key; an audit needs the trust file")
+        trust = policy.anchors() if policy is not None else None
         if args.bundle is None:
             args.db = args.db or os.environ.get("LEDGER_DATABASE_URL") or "sqlite:///ledger.db"
             _require_sqlite_file(args.db)
@@ -77,6 +85,7 @@ def run_audit(args: argparse.Namespace) -> int:
                 state_file=args.state,
                 compare_views=not args.no_views,
                 progress=not args.quiet,
+                witnesses=policy.checkpoints if policy and policy.requires_witnesses else None,
             )
         finally:
             if ledger is not None:
@@ -85,6 +94,8 @@ def run_audit(args: argparse.Namespace) -> int:
         print(f"ledger audit: could not run: {error}", file=sys.stderr)
         return 2
     print(summary(report))
+    if policy is not None:
+        print(f"trust policy: {policy.describe()}")
     if args.json is not None:
         args.json.write_text(
             json.dumps(report.to_json(), indent=2, ensure_ascii=False), encoding="utf-8"

@@ -54,10 +54,12 @@ def run_apikey(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    public = os.environ.get("LEDGER_PUBLIC_URL") or default_public_url(args.host, args.port)
     if args.demo:
-        _fill_demo(args)
-    public = os.environ.get("LEDGER_PUBLIC_URL") or f"http://{args.host}:{args.port}"
+        _fill_demo(args, public)
     env = {"LEDGER_DATABASE_URL": args.db, "LEDGER_PUBLIC_URL": public}
+    if args.demo:
+        env["LEDGER_ALLOW_LOCAL_LINKS"] = "true"
     runner = None
     factory = "api.app:create_app_from_env"
     if args.workers > 1:
@@ -94,14 +96,22 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fill_demo(args: argparse.Namespace) -> None:
+def default_public_url(host: str, port: int) -> str:
+    """Without LEDGER_PUBLIC_URL, links name the address served; a wildcard bind address
+    names no host, so links then use loopback (accepted for a demo only)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _fill_demo(args: argparse.Namespace, public_url: str) -> None:
     from api.apikeys import create_api_key
 
     from ..demo import build_demo
 
     with open_ledger(args) as ledger:
         if ledger.log_size() == 0:
-            made = build_demo(ledger, volunteers=args.volunteers)
+            made = build_demo(ledger, volunteers=args.volunteers, public_url=public_url)
             print(f"demo city built: {made['log_size']} events")
         root = ledger.directory.require_ledger().root_org
         secret = create_api_key(
@@ -121,6 +131,8 @@ def _fill_demo(args: argparse.Namespace) -> None:
             print(f"a certificate's page:   {base}/verify/{certificates[0]}")
         if len(certificates) > 1:
             print(f"a revoked one's page:   {base}/verify/{certificates[-1]}")
+        print(f"a unit assessment page: {base}/assessment-pages/changzhi-units-2025/2025/luzhou")
+        print(f"a ranking of stations:  {base}/assessment-pages/changzhi-stations-2025/2025")
         if sample is not None:
             print(f"a sample record:        {base}/records/{sample.data['record_id']}")
             print(f"its event and proof:    {base}/leaves/{sample.leaf_index}")

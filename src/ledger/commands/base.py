@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from ..context import Context
+from ..drafting import Drafted, drafting_key_id
 from ..envelope import SignedEvent, event_topic
 from ..keystore import Keystore
 from ..model.aggregates import AggregateState
@@ -48,6 +49,17 @@ class CommandHost:
         def decision(ctx: Context) -> dict[str, Any]:
             return decide(ctx) or {}
 
+        drafting = drafting_key_id()
+        if drafting is not None:
+            raise Drafted(
+                self.writer.draft(
+                    org=org,
+                    key_id=drafting,
+                    idempotency_key=idempotency_key,
+                    decide=decision,
+                    occurred_at=occurred_at,
+                )
+            )
         result = self.writer.run(
             org=org,
             signer=lambda: self.signer_for(org, signer, purpose),

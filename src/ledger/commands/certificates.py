@@ -7,17 +7,15 @@ import secrets
 from datetime import date
 from typing import Any
 
-from ..certificates.badges import badge_credential
 from ..certificates.credential import certificate_credential, credential_sha256, sign_credential
+from ..certificates.links import CredentialLinks
 from ..certificates.status import Status, sign_status
 from ..context import Context
-from ..credentials import add_proof, did_key_verification_method
 from ..errors import NotFoundError
 from ..log.checkpoint import Checkpoint
 from ..log.note import parse_note
 from ..model.certificates import Certificate, certificate_aggregate_id, certified_figures
 from ..model.ids import volunteer_aggregate_id
-from ..model.service import service_account_id
 from ..personal_data import masked_name
 from ..privacy.credentials import credential_to_store, stored_credential
 from ..storage.records import SideRow
@@ -45,18 +43,21 @@ class CertificateCommands(CommandHost):
         language: str = "zh",
         include_masked_name: bool = False,
         verify_base_url: str | None = None,
+        allow_local_links: bool = False,
     ) -> CommandResult:
         """Issue a certificate of the volunteer's approved service in the period, as far as
         ``org`` and those below it recorded it; ``value["certificate_number"]``.
 
         The signed credential is kept beside the ledger and the issuing event commits to it.
-        A masked name appears only with the volunteer's ``certificate-name`` consent.
+        A masked name appears only with the volunteer's ``certificate-name`` consent. Its links
+        start with ``verify_base_url`` (default ``https://<log origin>``), which must be a
+        public address unless ``allow_local_links`` (a demo) says otherwise.
         """
         signer = self.signer_for(org)
         made: dict[str, Any] = {}
         name = self._masked_name(number) if include_masked_name else None
         ledger = self.directory.require_ledger()
-        base = verify_base_url or f"https://{ledger.origin}"
+        links = self.credential_links(verify_base_url, allow_local=allow_local_links)
 
         def decide(ctx: Context) -> dict[str, Any]:
             certificate_number = new_certificate_number(period_to.year)
@@ -79,7 +80,7 @@ class CertificateCommands(CommandHost):
                 issuer_name=ctx.directory.organisation(org).name,
                 issuer_key=signer.public_key,
                 issued_at=ctx.occurred_at,
-                verify_url=f"{base}/verify/{certificate_number}",
+                links=links,
                 origin=ledger.origin,
             )
             data["credential_sha256"] = credential_sha256(unsigned)
@@ -185,84 +186,15 @@ class CertificateCommands(CommandHost):
         }
 
     def _key_leaf(self, key_id: str) -> int:
-        info = self.directory.keys[key_id]
-        found = self.writer.recorder.select_notifications(info.registered_at, 1)
-        leaf = getattr(found[0], "leaf_index", None) if found else None
+        leaf = self.directory.keys[key_id].registered_leaf
         if leaf is None:
             raise NotFoundError(f"the registration of key {key_id} is not in the log")
         return int(leaf)
 
-    def badge(
-        self, number: str, *, scheme_id: str | None = None, honour_id: str | None = None
-    ) -> dict[str, Any]:
-        """An Open Badges 3.0 credential for a star level or an honour, signed by the body
-        that awarded it."""
-        account = self.events(service_account_id(number))
-        if scheme_id is not None:
-            stars = [
-                e
-                for e in account
-                if e.type in ("StarAttained", "StarWithdrawn") and e.data["scheme_id"] == scheme_id
-            ]
-            if not stars or stars[-1].type != "StarAttained":
-                raise NotFoundError(f"volunteer {number} holds no star of {scheme_id}")
-            last = stars[-1]
-            level = last.data["level"]
-            scheme = self.directory.reference.star_schemes[scheme_id]
-            hours = scheme.thresholds_hours[level - 1]
-            return self._badge(
-                last.org,
-                f"{number}:{scheme_id}:{level}",
-                f"{scheme.name}: {level} star{'s' if level > 1 else ''}",
-                f"{level}-star volunteer under {scheme.name}",
-                f"{hours} hours of approved volunteer service",
-                number,
-                last.occurred_at,
-                "CommunityService",
-            )
-        granted = [
-            e for e in account if e.type == "HonourGranted" and e.data["honour_id"] == honour_id
-        ]
-        revoked = any(
-            e.type == "HonourRevoked" and e.data["honour_id"] == honour_id for e in account
-        )
-        if not granted or revoked:
-            raise NotFoundError(f"volunteer {number} holds no honour {honour_id}")
-        data = granted[0].data
-        return self._badge(
-            granted[0].org,
-            f"{number}:{honour_id}",
-            data["honour"],
-            data["citation"],
-            data["citation"],
-            number,
-            granted[0].occurred_at,
-            "Award",
-        )
-
-    def _badge(
-        self,
-        org: str,
-        badge_id: str,
-        name: str,
-        description: str,
-        criteria: str,
-        number: str,
-        awarded_at: str,
-        achievement_type: str,
-    ) -> dict[str, Any]:
-        signer = self.signer_for(org)
-        unsigned = badge_credential(
-            badge_id=badge_id,
-            name=name,
-            description=description,
-            criteria=criteria,
-            issuer_name=self.directory.organisation(org).name,
-            issuer_key=signer.public_key,
-            number=number,
-            awarded_at=awarded_at,
-            achievement_type=achievement_type,
-        )
-        return add_proof(
-            unsigned, signer, did_key_verification_method(signer.public_key), awarded_at
-        )
+    def credential_links(
+        self, public_base_url: str | None, *, allow_local: bool = False
+    ) -> CredentialLinks:
+        """The links signed into credentials: from ``public_base_url``, or ``https://<log
+        origin>`` when none is configured; refused when they name a non-public address."""
+        origin = self.directory.require_ledger().origin
+        return CredentialLinks(public_base_url or f"https://{origin}", allow_local=allow_local)

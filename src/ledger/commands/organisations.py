@@ -27,13 +27,16 @@ class OrganisationCommands(CommandHost):
         root_name: str,
         region: str,
         origin: str,
-        root_key: SigningKey | None = None,
-        log_key: SigningKey | None = None,
+        root_key: Signer | None = None,
+        log_key: Signer | None = None,
     ) -> dict[str, Any]:
         """Create the ledger once: its root authority, root key and log key.
 
-        New keys are generated unless given, and the private halves go to the keystore.
-        Returns the public trust anchors, which should be published.
+        New keys are generated unless given, and the private halves go to the keystore. A key
+        given as another :class:`Signer` (an HSM key, say) is not copied anywhere: it must be
+        in the keystore already (a :class:`~ledger.hsm.Pkcs11Keystore` that generated it) or
+        be passed to each command that needs it. Returns the public trust anchors, which should
+        be published.
         """
         self.directory.refresh()
         if self.directory.ledger is not None:
@@ -53,9 +56,11 @@ class OrganisationCommands(CommandHost):
             "log_key": log_key.public_key.to_base64(),
         }
         aggregate_id = organisation_aggregate_id(root_org_id)
-        # Private halves first: a crash after the genesis event must not lose them.
-        self.keystore.add(root_org_id, root_key)
-        self.keystore.add(LOG_KEY_OWNER, log_key)
+        # Private halves first: a crash after the genesis event must not lose them. A key held
+        # elsewhere (a PKCS#11 token) is not the keystore's to keep.
+        for owner, key in ((root_org_id, root_key), (LOG_KEY_OWNER, log_key)):
+            if isinstance(key, SigningKey):
+                self.keystore.add(owner, key)
         self.writer.run(
             org=root_org_id,
             signer=root_key,

@@ -10,9 +10,18 @@ from ..context import Context
 from ..envelope import format_time, parse_time
 from ..errors import InvalidInputError, NotFoundError
 from ..model.activities import Activity, activity_aggregate_id
+from ..model.aggregates import Volunteer
 from ..model.attendance import Attendance, attendance_aggregate_id
 from ..model.calendar import is_late
+from ..model.ids import volunteer_aggregate_id
 from ..model.service import ServiceAccount, number_of_record, service_account_id
+from ..model.timebank import (
+    Account,
+    account_aggregate_id,
+    bank_for_org,
+    surplus_holding,
+    volunteer_account,
+)
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -53,6 +62,28 @@ def _stage_record(ctx: Context, activity_id: str, entry: dict[str, Any]) -> str:
         data["attendance_session"] = entry["attendance_session"]
     ctx.emit("HoursRecorded", service_account_id(number), data)
     return str(data["record_id"])
+
+
+def _prefetch_volunteers(ctx: Context, numbers: Sequence[object]) -> list[str]:
+    """Read the volunteers and service accounts a roster touches in two reads of the store."""
+    chosen = [n for n in dict.fromkeys(numbers) if isinstance(n, str)]
+    ctx.prefetch(Volunteer, [volunteer_aggregate_id(n) for n in chosen])
+    ctx.prefetch(ServiceAccount, [service_account_id(n) for n in chosen])
+    return chosen
+
+
+def _prefetch_credit_accounts(ctx: Context, record_ids: Sequence[str]) -> None:
+    """Read the time-bank accounts (and surplus holdings) approvals will credit, at once."""
+    accounts = []
+    for record_id in record_ids:
+        number = number_of_record(record_id)
+        record = ctx.state(ServiceAccount, service_account_id(number)).records.get(record_id)
+        bank = None if record is None else bank_for_org(ctx, record.recording_org)
+        if bank is not None:
+            accounts.append(volunteer_account(bank.bank_id, number))
+            if bank.surplus_account:
+                accounts.append(surplus_holding(bank.bank_id, number))
+    ctx.prefetch(Account, [account_aggregate_id(a) for a in accounts])
 
 
 class ServiceCommands(CommandHost):
@@ -103,6 +134,7 @@ class ServiceCommands(CommandHost):
         clean = [dict(e) for e in entries]
 
         def decide(ctx: Context) -> dict[str, Any]:
+            _prefetch_volunteers(ctx, [e.get("number") for e in clean])
             ids = [_stage_record(ctx, activity_id, entry) for entry in clean]
             return {"record_ids": ids, "record_id": ids[0]}
 
@@ -152,6 +184,9 @@ class ServiceCommands(CommandHost):
         clean = [dict(a) for a in approvals]
 
         def decide(ctx: Context) -> dict[str, Any]:
+            record_ids = [str(item["record_id"]) for item in clean]
+            _prefetch_volunteers(ctx, [number_of_record(r) for r in record_ids])
+            _prefetch_credit_accounts(ctx, record_ids)
             for item in clean:
                 record_id = str(item["record_id"])
                 number = number_of_record(record_id)

@@ -6,7 +6,13 @@ import uuid
 from typing import Any
 
 from ..context import Context
-from ..model.timebank import Account, account_aggregate_id, bank_aggregate_id
+from ..errors import InvalidInputError, NotFoundError
+from ..model.timebank import (
+    Account,
+    account_aggregate_id,
+    bank_aggregate_id,
+    surplus_holding,
+)
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -69,28 +75,50 @@ class TimeBankCommands(CommandHost):
         }
 
         def decide(ctx: Context) -> dict[str, Any]:
-            transfer_id = str(uuid.uuid4())
-            common = {
-                "transfer_id": transfer_id,
-                "bank_id": bank_id,
-                "amount": amount,
-                "kind": kind,
-                "reverses": reverses,
-            }
-            ctx.emit(
-                "CreditSent",
-                account_aggregate_id(from_account),
-                {**common, "account": from_account, "counterparty": to_account},
-            )
-            ctx.emit(
-                "CreditReceived",
-                account_aggregate_id(to_account),
-                {**common, "account": to_account, "counterparty": from_account},
+            transfer_id = stage_transfer(
+                ctx, bank_id, from_account, to_account, amount, kind, reverses
             )
             return {"transfer_id": transfer_id}
 
         return self._command(
             org, "CreditTransferred", params, decide, idempotency_key=idempotency_key
+        )
+
+    def collect_surplus(
+        self, org: str, *, bank_id: str, numbers: list[str], idempotency_key: str
+    ) -> CommandResult:
+        """Move what the volunteers' surplus holdings hold into the bank's surplus account.
+
+        Credit earned beyond the bank's cap waits in each volunteer's holding (so that approvals
+        never touch one shared account); the surplus account's organisation, or the bank,
+        collects it before spending it. Up to 100 volunteers per command; empty holdings are
+        skipped. ``result.value["collected"]`` maps each volunteer number to the amount moved.
+        """
+        if not 1 <= len(numbers) <= 100 or len(set(numbers)) != len(numbers):
+            raise InvalidInputError("collect from 1 to 100 different volunteers at a time")
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            bank = ctx.directory.reference.time_banks.get(bank_id)
+            if bank is None:
+                raise NotFoundError(f"time bank {bank_id!r} is not in this ledger")
+            if bank.surplus_account is None:
+                raise InvalidInputError(f"time bank {bank_id!r} has no surplus account")
+            target = str(bank.surplus_account)
+            collected: dict[str, int] = {}
+            for number in numbers:
+                holding = surplus_holding(bank_id, number)
+                balance = ctx.state(Account, account_aggregate_id(holding)).balance
+                if balance > 0:
+                    stage_transfer(ctx, bank_id, holding, target, balance, "collection", None)
+                    collected[number] = balance
+            return {"collected": collected}
+
+        return self._command(
+            org,
+            "SurplusCollected",
+            {"bank_id": bank_id, "numbers": list(numbers)},
+            decide,
+            idempotency_key=idempotency_key,
         )
 
     def reverse_transfer(
@@ -111,8 +139,6 @@ class TimeBankCommands(CommandHost):
                     reverses=transfer_id,
                     idempotency_key=idempotency_key,
                 )
-        from ..errors import NotFoundError
-
         raise NotFoundError(f"transfer {transfer_id} is not a transfer of bank {bank_id}")
 
     def _accounts_of_transfer(self, bank_id: str, transfer_id: str) -> list[str]:
@@ -139,3 +165,34 @@ class TimeBankCommands(CommandHost):
                 for m in state.movements.values()
             },
         }
+
+
+def stage_transfer(
+    ctx: Context,
+    bank_id: str,
+    from_account: str,
+    to_account: str,
+    amount: int,
+    kind: str,
+    reverses: str | None,
+) -> str:
+    """Stage both sides of one transfer; return its id."""
+    transfer_id = str(uuid.uuid4())
+    common = {
+        "transfer_id": transfer_id,
+        "bank_id": bank_id,
+        "amount": amount,
+        "kind": kind,
+        "reverses": reverses,
+    }
+    ctx.emit(
+        "CreditSent",
+        account_aggregate_id(from_account),
+        {**common, "account": from_account, "counterparty": to_account},
+    )
+    ctx.emit(
+        "CreditReceived",
+        account_aggregate_id(to_account),
+        {**common, "account": to_account, "counterparty": from_account},
+    )
+    return transfer_id

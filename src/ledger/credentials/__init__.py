@@ -7,7 +7,7 @@ did:key passes ``resolve_key`` to :func:`verify_proof`.
 """
 
 from .cryptosuite import CRYPTOSUITE, PROOF_TYPE, hash_data, proof_configuration, transform
-from .data_integrity import KeyResolver, add_proof, verify_proof
+from .data_integrity import KeyResolver, add_proof, as_proof_set, verify_proof
 from .multibase import (
     base58btc_decode,
     base58btc_encode,
@@ -26,6 +26,7 @@ __all__ = [
     "PROOF_TYPE",
     "KeyResolver",
     "add_proof",
+    "as_proof_set",
     "base58btc_decode",
     "base58btc_encode",
     "decode_multikey",

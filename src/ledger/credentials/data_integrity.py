@@ -82,7 +82,34 @@ def verify_proof(
     accept other verification methods. Note the spec's @context rule: the proof's ``@context``
     must be a prefix of the document's, and the document is checked with the proof's value, so
     ``@context`` entries appended after signing are not covered by the signature.
+
+    A proof set (``proof`` a list, as Open Badges 3.0 requires) verifies when every proof in
+    it verifies on its own over the document without ``proof``.
     """
+    proofs = signed_document.get("proof") if isinstance(signed_document, Mapping) else None
+    if isinstance(proofs, list):
+        if not proofs:
+            raise VerificationError("the document's proof set is empty")
+        for proof in proofs:
+            _verify_one({**signed_document, "proof": proof}, resolve_key, expected_proof_purpose)
+        return
+    _verify_one(signed_document, resolve_key, expected_proof_purpose)
+
+
+def as_proof_set(signed_document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document with its one proof as a proof set (a list); the signature is unchanged,
+    since each proof in a set covers the document without ``proof``."""
+    proof = signed_document.get("proof")
+    if not isinstance(proof, Mapping):
+        raise InvalidInputError("the document has no single proof to put in a set")
+    return {**signed_document, "proof": [dict(proof)]}
+
+
+def _verify_one(
+    signed_document: Mapping[str, Any],
+    resolve_key: KeyResolver | None,
+    expected_proof_purpose: str | None,
+) -> None:
     proof = _proof_of(signed_document)
     if expected_proof_purpose is not None and proof["proofPurpose"] != expected_proof_purpose:
         raise VerificationError(
@@ -125,7 +152,7 @@ def _proof_of(signed_document: Mapping[str, Any]) -> Mapping[str, Any]:
         raise VerificationError("a secured document must be a JSON object")
     proof = signed_document.get("proof")
     if isinstance(proof, list):
-        raise VerificationError("proof sets (a list of proofs) are not supported")
+        raise VerificationError("a proof set may not hold another proof set")
     if not isinstance(proof, Mapping):
         raise VerificationError("the document has no proof object")
     for name in ("type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue"):

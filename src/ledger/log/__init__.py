@@ -5,6 +5,8 @@
 - :mod:`.checkpoint`: C2SP tlog-checkpoint, the signed tree head.
 - :mod:`.cosignature`, :mod:`.witness`, :mod:`.policy`: C2SP tlog-cosignature, tlog-witness and
   tlog-policy, so that a checkpoint can be trusted only once independent witnesses saw it.
+- :mod:`.witness_service`, :mod:`.witness_store`: a witness that follows logs and remembers
+  what it cosigned; :mod:`.witness_client`: a log asking witnesses over HTTP.
 - :mod:`.receipt`: C2SP tlog-proof@v1, offline proof that an entry is in the log.
 - :mod:`.tiles`: C2SP tlog-tiles paths, hash tiles and entry bundles.
 - :mod:`.state`: a verifier that remembers the last checkpoint it trusted.
@@ -31,6 +33,7 @@ from .cosignature import (
     cosignature_message,
     cosigner_key_string,
     cosigner_verifier,
+    merge_cosignatures,
     verify_cosignature,
 )
 from .merkle import (
@@ -63,6 +66,7 @@ from .note import (
     note_key_id,
     open_note,
     parse_note,
+    parse_signature_line,
     parse_verifier_key,
     sign_note,
     verifier_key_string,
@@ -89,6 +93,9 @@ from .tiles import (
     tiles_for_size,
 )
 from .witness import AddCheckpointRequest, Witness
+from .witness_client import WitnessEndpoint, parse_endpoints, request_cosignature
+from .witness_service import WitnessService
+from .witness_store import WitnessStore
 
 __all__ = [
     "EMPTY_ROOT",
@@ -117,7 +124,10 @@ __all__ = [
     "TreeBuilder",
     "TrustedState",
     "Witness",
+    "WitnessEndpoint",
     "WitnessGroup",
+    "WitnessService",
+    "WitnessStore",
     "append_signatures",
     "check_consistency",
     "consistency_proof",
@@ -137,18 +147,22 @@ __all__ = [
     "is_valid_key_name",
     "is_valid_subtree",
     "leaf_hash",
+    "merge_cosignatures",
     "new_tiles",
     "node_hash",
     "note_key_id",
     "open_checkpoint",
     "open_note",
     "parse_decimal",
+    "parse_endpoints",
     "parse_entry_bundle",
     "parse_note",
     "parse_receipt",
+    "parse_signature_line",
     "parse_tile_path",
     "parse_verifier_key",
     "range_nodes",
+    "request_cosignature",
     "root_hash",
     "sign_checkpoint",
     "sign_note",

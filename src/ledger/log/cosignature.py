@@ -8,6 +8,7 @@ the log. The Ed25519 message does not name the cosigner, so each cosigner needs 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import InvalidInputError, NoteError
@@ -19,6 +20,8 @@ from .note import (
     NoteVerifier,
     _cosigned_message,
     note_key_id,
+    parse_note,
+    parse_signature_line,
     verifier_key_string,
 )
 
@@ -118,3 +121,30 @@ class CosignatureSigner:
     def sign_text(self, text: bytes) -> bytes:
         signature = self.signer.sign(_cosigned_message(text, self.timestamp))
         return self.timestamp.to_bytes(_TIMESTAMP_SIZE, "big") + signature
+
+
+def merge_cosignatures(note: str, lines: str, witnesses: Sequence[NoteVerifier]) -> str:
+    """Add the witness cosignature ``lines`` to ``note`` once each verifies.
+
+    Every line must be a v1 cosignature from one of ``witnesses`` that verifies over the note's
+    text; a line that does not is refused with :class:`NoteError`, so nothing unverified is ever
+    kept beside a checkpoint. A newer cosignature from the same key replaces the older one.
+    """
+    text, existing = parse_note(note)
+    known = {(w.name, w.key_id): w for w in witnesses if w.cosignature}
+    added: dict[tuple[str, bytes], NoteSignature] = {}
+    for line in lines.splitlines():
+        signature = parse_signature_line(line)
+        slot = (signature.name, signature.key_id)
+        verifier = known.get(slot)
+        if verifier is None:
+            raise NoteError(
+                f"cosignature from {signature.name}+{signature.key_id.hex()}, "
+                "which is not a configured witness key"
+            )
+        verify_cosignature(text, Cosignature.from_note_signature(signature), verifier)
+        added[slot] = signature
+    if not added:
+        raise NoteError("no cosignature line was given")
+    kept = [s for s in existing if (s.name, s.key_id) not in added]
+    return text + "\n" + "".join(s.line for s in [*kept, *added.values()])

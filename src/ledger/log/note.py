@@ -219,7 +219,8 @@ def sign_note(text: str, signers: Sequence[TextSigner]) -> str:
     return text + "\n" + "".join(lines)
 
 
-def _parse_signature_line(line: str) -> NoteSignature:
+def parse_signature_line(line: str) -> NoteSignature:
+    """Parse one signature line (without its newline), checking only the syntax."""
     if not line.startswith(SIGNATURE_PREFIX):
         raise NoteError(f"malformed signature line {line!r}")
     name, _, b64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
@@ -254,7 +255,7 @@ def parse_note(note: str | bytes) -> tuple[str, list[NoteSignature]]:
         raise NoteError("a note must carry at least one signature")
     if len(lines) > MAX_SIGNATURES:
         raise NoteError(f"a note may carry at most {MAX_SIGNATURES} signatures")
-    return text, [_parse_signature_line(line) for line in lines]
+    return text, [parse_signature_line(line) for line in lines]
 
 
 def _index_verifiers(verifiers: Iterable[NoteVerifier]) -> dict[tuple[str, bytes], NoteVerifier]:
@@ -302,7 +303,7 @@ def append_signatures(note: str, lines: str) -> str:
     for line in lines.splitlines(keepends=True):
         if not line.endswith("\n"):
             raise NoteError("signature lines must end in a newline")
-        _parse_signature_line(line[:-1])
+        parse_signature_line(line[:-1])
     combined = note + lines
     parse_note(combined)
     return combined

@@ -2,13 +2,16 @@
 
 from . import (  # noqa: F401
     activities,
+    assessments,
     attendance,
     awards,
     certificates,
     erasure,
     organisations,
+    projects,
     service,
     settings,
+    stations,
     timebank,
     volunteers,
 )

@@ -42,9 +42,9 @@ def scheme_minutes(directory: Any, account: ServiceAccount, owner: str) -> int:
     """The approved minutes a scheme counts: records made by its owner or any organisation
     below it (a city's scheme counts every record; a district's, its district's)."""
     return sum(
-        record.credited_minutes
-        for record in account.records.values()
-        if record.credited_minutes and directory.is_at_or_above(owner, record.recording_org)
+        minutes
+        for org, minutes in account.credited_by_org.items()
+        if minutes and directory.is_at_or_above(owner, org)
     )
 
 

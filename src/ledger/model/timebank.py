@@ -6,6 +6,13 @@ whose counterparty is the issuing account; that account's balance is the negativ
 in circulation, so it needs no events of its own (and is no point of contention). A transfer
 between two real accounts is a ``CreditSent`` on one and a ``CreditReceived`` on the other, stored
 together, with the same transfer id and amount.
+
+No account receives an event for every approval. Credit a volunteer earns beyond the bank's cap
+is minted into that volunteer's own surplus holding, ``BANK:surplus:NUMBER``, not into the bank's
+surplus account: each approval touches only the volunteer's two accounts, whatever the size of the
+city. The surplus account's organisation (or the bank) collects a holding into the surplus
+account when it wants to spend it, with an ordinary transfer of kind ``collection``; a holding
+sends credit nowhere else. Holdings are real accounts, so the sum-to-zero rule covers them.
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ from .registry import Draft, EventData, event_type
 from .service import RecordId, ServiceAccount, service_account_id
 
 AccountId = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}:(vol|org):[A-Za-z0-9.-]{2,64}$")
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}:(vol|org|surplus):[A-Za-z0-9.-]{2,64}$"),
 ]
 Amount = Annotated[int, Field(ge=1, le=10**12)]
-TransferKind = Literal["transfer", "donation", "redemption", "reversal"]
+TransferKind = Literal["transfer", "donation", "redemption", "reversal", "collection"]
+ACCOUNT_KINDS = ("vol", "org", "surplus")
 
 
 @lru_cache(maxsize=65536)
@@ -49,15 +58,21 @@ def organisation_account(bank_id: str, org_id: str) -> str:
     return f"{bank_id}:org:{org_id}"
 
 
+def surplus_holding(bank_id: str, number: str) -> str:
+    """Where credit volunteer ``number`` earns beyond the bank's cap waits to be collected."""
+    return f"{bank_id}:surplus:{number}"
+
+
 def issuing_account(bank_id: str) -> str:
     return f"{bank_id}:issuing"
 
 
 def parse_account(account_id: str) -> tuple[str, str, str]:
     parts = account_id.split(":")
-    if len(parts) != 3 or parts[1] not in ("vol", "org"):
+    if len(parts) != 3 or parts[1] not in ACCOUNT_KINDS:
         raise InvalidInputError(
-            f"{account_id!r} is not an account id (BANK:vol:NUMBER or BANK:org:ORG)"
+            f"{account_id!r} is not an account id "
+            "(BANK:vol:NUMBER, BANK:org:ORG or BANK:surplus:NUMBER)"
         )
     return parts[0], parts[1], parts[2]
 
@@ -166,7 +181,7 @@ def _account(ctx: Context, draft: Draft, account_id: str, bank_id: str) -> Accou
     bank, kind, owner = parse_account(account_id)
     if bank != bank_id:
         raise RuleViolationError(f"account {account_id} is not in bank {bank_id}")
-    if kind == "vol":
+    if kind in ("vol", "surplus"):
         ctx.existing(Volunteer, volunteer_aggregate_id(owner), f"volunteer {owner}")
     else:
         ctx.directory.organisation(owner)
@@ -208,6 +223,11 @@ def check_credit_earned(ctx: Context, draft: Draft, data: CreditMinted) -> None:
         raise KeyNotAuthorisedError("credit is minted by the bank owner's automatic key")
     _check_cap(ctx, data.bank_id, account, data.amount)
     ctx.existing(ServiceAccount, service_account_id(data.number), f"volunteer {data.number}")
+    if ":surplus:" in data.account:
+        if data.account != surplus_holding(data.bank_id, data.number):
+            raise RuleViolationError("surplus credit is held for the volunteer who earned it")
+        if _bank(ctx, data.bank_id).surplus_account is None:
+            raise RuleViolationError(f"bank {data.bank_id} has no surplus account")
 
 
 @event_type("CreditClawedBack", "account", CreditMinted, key_purpose="automatic-awards")
@@ -221,9 +241,25 @@ def check_credit_clawed_back(ctx: Context, draft: Draft, data: CreditMinted) -> 
         raise RuleViolationError(f"more than was earned for {data.record_id} cannot be taken back")
 
 
+def _check_collection(ctx: Context, data: CreditMoved) -> None:
+    """A surplus holding sends credit only to its bank's surplus account, as a collection."""
+    from_holding = ":surplus:" in data.account
+    if data.kind == "collection" and not from_holding:
+        raise RuleViolationError("a collection takes credit out of a surplus holding")
+    if not from_holding:
+        return
+    if data.kind not in ("collection", "reversal"):
+        raise RuleViolationError("credit leaves a surplus holding only by a collection")
+    if data.kind == "collection" and data.counterparty != _bank(ctx, data.bank_id).surplus_account:
+        raise RuleViolationError("a surplus holding is collected into its bank's surplus account")
+
+
 def _check_sender_authority(ctx: Context, draft: Draft, account_id: str, bank_owner: str) -> None:
     _, kind, owner = parse_account(account_id)
-    if kind == "org":
+    if kind == "surplus":
+        surplus = _bank(ctx, account_id.split(":", 1)[0]).surplus_account
+        allowed = surplus is not None and draft.org == parse_account(surplus)[2]
+    elif kind == "org":
         allowed = draft.org == owner
     else:
         volunteer = ctx.state(Volunteer, volunteer_aggregate_id(owner))
@@ -241,6 +277,7 @@ def check_credit_sent(ctx: Context, draft: Draft, data: CreditMoved) -> None:
     bank = _bank(ctx, data.bank_id)
     if data.account == data.counterparty:
         raise RuleViolationError("a transfer moves credit between two different accounts")
+    _check_collection(ctx, data)
     if data.kind == "reversal":
         if not ctx.directory.is_at_or_above(draft.org, bank.owner):
             raise KeyNotAuthorisedError("transfers are reversed by the bank's organisation")
@@ -299,8 +336,10 @@ def reconcile_credit(ctx: Context, number: str, record_id: str) -> None:
     target = record.credited_minutes * bank.credit_numerator // bank.credit_denominator
     minted = account.earned_by_record.get(record_id, 0)
     if bank.surplus_account:
-        surplus = ctx.state(Account, account_aggregate_id(bank.surplus_account))
-        minted += surplus.earned_by_record.get(record_id, 0)
+        holding = surplus_holding(bank.bank_id, number)
+        minted += ctx.state(Account, account_aggregate_id(holding)).earned_by_record.get(
+            record_id, 0
+        )
     difference = target - minted
     if difference > 0:
         _mint(ctx, bank, account, number, record_id, difference)
@@ -320,7 +359,8 @@ def _mint(
         _emit_minted(ctx, "CreditEarned", bank, account_id, number, record_id, to_volunteer)
     surplus = amount - to_volunteer
     if surplus and bank.surplus_account:
-        _emit_minted(ctx, "CreditEarned", bank, bank.surplus_account, number, record_id, surplus)
+        holding = surplus_holding(bank.bank_id, number)
+        _emit_minted(ctx, "CreditEarned", bank, holding, number, record_id, surplus)
 
 
 def _emit_minted(

@@ -96,6 +96,17 @@ class LedgerRecorder(POPOApplicationRecorder):
             ]
             return [self._logged(index[v] + 1, self._stored_events[index[v]]) for v in chosen]
 
+    def select_events_from(
+        self, starts: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The events of many aggregates, each from a version on (inclusive)."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        for aggregate_id, version in starts:
+            events = self.select_events(aggregate_id, gt=version - 1)
+            if events:
+                found[aggregate_id] = list(events)
+        return found
+
     def select_notifications(
         self,
         start: int | None,

@@ -4,11 +4,13 @@ indexes are contiguous even with many writer processes."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
@@ -122,44 +124,51 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        try:
+            return self._log_and_claim(curs, stored_events, **kwargs)
+        except BaseException:
+            self._abort_transaction(curs)
+            raise
+
+    @staticmethod
+    def _abort_transaction(curs: Cursor[DictRow]) -> None:
+        """eventsourcing catches what goes wrong after its insert and re-raises it only after
+        leaving the transaction block, which commits: the events would be stored without their
+        leaves or claim. A statement that fails makes the database abort the transaction; the
+        caller sees an integrity error (as for a lost race) and decides again."""
+        with contextlib.suppress(psycopg.Error):
+            curs.execute(
+                "DO $$ BEGIN RAISE EXCEPTION 'ledger insert refused: rolled back' "
+                "USING ERRCODE = 'integrity_constraint_violation'; END $$"
+            )
+
+    def _log_and_claim(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         ids = list(super()._fetch_ids_after_insert_events(curs, stored_events) or [])
-        fence = kwargs.get("fence")
-        if fence is not None and ids:
-            curs.execute(
-                self._sql(
-                    "SELECT 1 AS moved FROM {schema}.{events} WHERE notification_id > %s "
-                    "AND notification_id < %s AND topic = ANY(%s) LIMIT 1"
-                ),
-                (fence, min(ids), list(kwargs["fence_topics"])),
-            )
-            if curs.fetchall():
-                raise IntegrityError(FENCE_MOVED)
-        claim: IdempotencyClaim | None = kwargs.get("claim")
-        if claim is not None:
-            curs.execute(
-                self._sql("INSERT INTO {schema}.{claims} VALUES (%s, %s, %s, %s)"),
-                (claim.scope, claim.key, claim.request_hash, claim.result),
-            )
+        size = self._fence_and_log_size(curs, ids, kwargs.get("fence"), kwargs.get("fence_topics"))
         receipt: InsertReceipt | None = kwargs.get("receipt")
         if receipt is not None and receipt.stamped:
             stored_events = receipt.stamped  # what was inserted, recorded_at stamped
-        size = self._log_size(curs)
         rows = extend_log(
             size, lambda coords: self._read_nodes(curs, coords), [s.state for s in stored_events]
         )
-        curs.execute(
-            self._sql(
-                "INSERT INTO {schema}.{leaves} SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
-            ),
-            ([size + i for i in range(len(ids))], ids),
+        # The leaves, the new Merkle nodes and the idempotency claim in one statement.
+        claim: IdempotencyClaim | None = kwargs.get("claim")
+        statement = (
+            "WITH new_leaves AS (INSERT INTO {schema}.{leaves} "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[])) "
         )
-        curs.execute(
-            self._sql(
-                "INSERT INTO {schema}.{nodes} "
-                "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])"
-            ),
-            ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
+        params: list[Any] = [[size + i for i in range(len(ids))], ids]
+        if claim is not None:
+            statement += ", new_claim AS (INSERT INTO {schema}.{claims} VALUES (%s, %s, %s, %s)) "
+            params += [claim.scope, claim.key, claim.request_hash, claim.result]
+        statement += (
+            "INSERT INTO {schema}.{nodes} "
+            "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])"
         )
+        params += [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
+        curs.execute(self._sql(statement), params)
         # Side rows (a certificate's signed credential) commit with the events or not at all.
         side_rows = kwargs.get("side_rows", ())
         if side_rows:
@@ -179,6 +188,31 @@ class LedgerRecorder(PostgresApplicationRecorder):
             receipt.notification_ids = ids
             receipt.leaf_indexes = [size + i for i in range(len(ids))]
         return ids
+
+    def _fence_and_log_size(
+        self,
+        curs: Cursor[DictRow],
+        ids: Sequence[int],
+        fence: int | None,
+        fence_topics: Sequence[str] | None,
+    ) -> int:
+        """One statement: refuse the insert if a key event was stored after ``fence`` (the
+        trust directory the command decided with is stale), and read the log size."""
+        if fence is None or not ids:
+            return self._log_size(curs)
+        curs.execute(
+            self._sql(
+                "SELECT EXISTS (SELECT 1 FROM {schema}.{events} WHERE notification_id > %s "
+                "AND notification_id < %s AND topic = ANY(%s)) AS moved, "
+                "(SELECT MAX(leaf_index) FROM {schema}.{leaves}) AS top"
+            ),
+            (fence, min(ids), list(fence_topics or ())),
+        )
+        row = curs.fetchone()
+        assert row is not None
+        if row["moved"]:
+            raise IntegrityError(FENCE_MOVED)
+        return 0 if row["top"] is None else int(row["top"]) + 1
 
     def _log_size(self, curs: Cursor[DictRow]) -> int:
         curs.execute(self._sql("SELECT MAX(leaf_index) AS top FROM {schema}.{leaves}"))
@@ -247,6 +281,22 @@ class LedgerRecorder(PostgresApplicationRecorder):
             statement += SQL(" LIMIT %s")
             params.append(limit)
         return self._rows_to_events(self._fetch(statement, params))
+
+    def select_events_from(
+        self, starts: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The events of many aggregates, each from a version on (inclusive), in one query."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        if not starts:
+            return found
+        statement = self._select + SQL(
+            "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, v) ON e.originator_id = w.id "
+            "AND e.originator_version >= w.v ORDER BY e.originator_id, e.originator_version"
+        )
+        rows = self._fetch(statement, [[i for i, _ in starts], [v for _, v in starts]])
+        for event in self._rows_to_events(rows):
+            found.setdefault(UUID(str(event.originator_id)), []).append(event)
+        return found
 
     def select_notifications(
         self,

@@ -7,6 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
@@ -74,6 +75,10 @@ class LedgerRecorderProtocol(Protocol):
         desc: bool = False,
         limit: int | None = None,
     ) -> Sequence[StoredEvent]: ...
+
+    def select_events_from(
+        self, starts: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]: ...
 
     def select_notifications(
         self,

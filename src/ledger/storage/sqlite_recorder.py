@@ -185,6 +185,26 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             params.append(limit)
         return self._rows_to_events(self._query(statement, params))
 
+    def select_events_from(
+        self, starts: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The events of many aggregates, each from a version on (inclusive), in one query
+        per 400 aggregates."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        for begin in range(0, len(starts), 400):
+            chunk = starts[begin : begin + 400]
+            wanted = ",".join("(?,?)" for _ in chunk)
+            statement = (
+                f"WITH w(id, v) AS (VALUES {wanted}) "
+                + self._select
+                + "JOIN w ON e.originator_id = w.id AND e.originator_version >= w.v "
+                "ORDER BY e.originator_id, e.originator_version"
+            )
+            params = [x for i, v in chunk for x in (i.hex, v)]
+            for event in self._rows_to_events(self._query(statement, params)):
+                found.setdefault(UUID(str(event.originator_id)), []).append(event)
+        return found
+
     def select_notifications(
         self,
         start: int | None,

@@ -143,6 +143,7 @@ def prepare(db_url: str, base_url: str) -> tuple[str, str, str]:
                 "org-a", number=number, period_from=date(2025, 1, 1),
                 period_to=date(2025, 12, 31), issuer_contact="0355-2020123",
                 include_masked_name=True, verify_base_url=base_url, idempotency_key=key,
+                allow_local_links=True,
             ).value["certificate_number"])
 
         valid, revoked = issue("certificate-1"), issue("certificate-2")

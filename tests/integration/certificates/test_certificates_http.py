@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from html import unescape
 from typing import Any
 
@@ -173,7 +174,7 @@ def test_the_certificate_json_needs_no_key(http: Http) -> None:
     assert body["data"]["approved_minutes"] == 215
     verify_proof(body["credential"])
     assert body["links"]["page"] == f"/verify/{number}"
-    status_url = body["credential"]["credentialStatus"]["id"]
+    status_url = body["credential"]["credentialStatus"][1]["id"]
     assert status_url == f"{BASE}/verify/{number}/status"
     assert body["credential"]["evidence"][0]["verifyUrl"] == f"{BASE}/verify/{number}"
     problem(http.client.get("/certificates/C2025-AAAAAAAAAA"), 404, "not-found")
@@ -186,7 +187,7 @@ def test_links_in_the_credential_use_the_configured_public_url(
     number = http.issue()
     credential = http.client.get(f"/certificates/{number}").json()["credential"]
     url = f"https://volunteer.example.org/verify/{number}"
-    assert credential["credentialStatus"]["id"] == url + "/status"
+    assert credential["credentialStatus"][1]["id"] == url + "/status"
     assert credential["evidence"][0]["verifyUrl"] == url
     assert http.client.post("/verify", json=credential).json()["valid"] is True
 
@@ -221,7 +222,7 @@ def test_the_status_note_at_both_urls_follows_the_revocation(http: Http) -> None
     keys = http.log_keys()
     status_url = http.client.get(f"/certificates/{number}").json()["credential"][
         "credentialStatus"
-    ]["id"]
+    ][1]["id"]
     for path in (f"/certificates/{number}/status", status_url.removeprefix(BASE)):
         response = http.client.get(path)
         assert response.headers["content-type"].startswith("text/plain")
@@ -319,7 +320,7 @@ def test_badges_are_open_badges_that_verify(http: Http) -> None:
     forger = SigningKey.generate()
     unsigned = {k: v for k, v in star.items() if k != "proof"}
     forged = add_proof(unsigned, forger, did_key_verification_method(forger.public_key),
-                       star["proof"]["created"])
+                       star["proof"][0]["created"])
     answer = http.client.post("/verify", json=forged).json()
     assert answer["valid"] is False and "not registered in this ledger" in answer["reason"]
 
@@ -453,3 +454,86 @@ def test_an_unknown_certificate_is_a_404_page_in_both_languages(http: Http) -> N
     status, page = http.page("C2025-AAAAAAAAAA", lang="en")
     assert status == 404
     assert text_of(page).index("Certificate not found") < text_of(page).index("未找到")
+
+
+# --- JSON-LD context, status lists and links over HTTP -------------------------------------
+
+
+def test_the_ledger_context_is_served_as_shipped(http: Http) -> None:
+    from ledger.credentials.jsonld_documents import LEDGER_CONTEXT_FILE, context_bytes
+
+    number = http.issue()
+    credential = http.client.get(f"/certificates/{number}").json()["credential"]
+    url = credential["@context"][1]
+    assert url == f"{BASE}/contexts/service-hour-ledger-v1.jsonld"
+    response = http.client.get(url.removeprefix(BASE))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/ld+json")
+    assert response.content == context_bytes(LEDGER_CONTEXT_FILE)
+
+
+def test_the_status_list_credential_flips_when_the_certificate_is_revoked(http: Http) -> None:
+    from ledger.credentials.status_list import bit_is_set, decode_list
+
+    number = http.issue()
+    credential = http.client.get(f"/certificates/{number}").json()["credential"]
+    entry = credential["credentialStatus"][0]
+    assert entry["type"] == "BitstringStatusListEntry"
+
+    def revoked() -> bool:
+        response = http.client.get(entry["statusListCredential"].removeprefix(BASE))
+        assert response.headers["content-type"].startswith("application/vc")
+        status_list = response.json()
+        verify_proof(status_list)
+        assert status_list["issuer"] == credential["issuer"]["id"]
+        encoded = status_list["credentialSubject"]["encodedList"]
+        return bit_is_set(decode_list(encoded), int(entry["statusListIndex"]))
+
+    assert not revoked()
+    http.revoke(number, "hours were double counted")
+    assert revoked()
+    problem(http.client.get("/status-lists/certificates/C2025-AAAAAAAAAA"), 404)
+
+
+def test_honour_badges_name_a_status_list_that_follows_the_revocation(http: Http) -> None:
+    ledger, town = http.town.ledger, http.town
+    honour_id = ledger.grant_honour(
+        "org-a", recipient_kind="volunteer", recipient=town.number, honour="Legal aid star",
+        citation="a year at the legal aid desk", granted_on=date(2025, 12, 5),
+        idempotency_key="honour",
+    ).value["honour_id"]
+    badge = http.client.get(
+        f"/volunteers/{town.number}/badges", params={"honour_id": honour_id}
+    ).json()
+    url = badge["credentialStatus"]["statusListCredential"].removeprefix(BASE)
+    before = http.client.get(url).json()["credentialSubject"]["encodedList"]
+    assert http.client.post("/verify", json=badge).json()["valid"] is True
+    ledger.revoke_honour(
+        "org-a", recipient_kind="volunteer", recipient=town.number, honour_id=honour_id,
+        reason="granted by mistake", idempotency_key="unhonour",
+    )
+    after = http.client.get(url).json()["credentialSubject"]["encodedList"]
+    assert before != after
+    answer = http.client.post("/verify", json=badge).json()
+    assert answer["valid"] is False and "no longer stands" in answer["reason"]
+    problem(http.client.get(f"/status-lists/badges/{town.number}/honours/nothing"), 404)
+    problem(http.client.get(f"/status-lists/badges/{town.number}/stars/x/99"), 422)
+
+
+def test_a_server_whose_public_url_is_loopback_refuses_to_sign_unless_a_demo(
+    http: Http, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_PUBLIC_URL", "http://0.0.0.0:8000")
+    size = http.town.ledger.log_size()
+    body = problem(http.client.post(
+        "/certificates",
+        json={"number": http.town.number, "period_from": "2025-01-01",
+              "period_to": "2025-12-31", "issuer_contact": "desk"},
+        headers=http.headers(idempotency="local-links"),
+    ), 400)
+    assert "refusing to sign links to 0.0.0.0" in body["detail"]
+    assert http.town.ledger.log_size() == size
+    monkeypatch.setenv("LEDGER_ALLOW_LOCAL_LINKS", "true")
+    number = http.issue()
+    credential = http.client.get(f"/certificates/{number}").json()["credential"]
+    assert credential["evidence"][0]["verifyUrl"] == f"http://0.0.0.0:8000/verify/{number}"

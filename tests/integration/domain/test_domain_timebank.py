@@ -15,6 +15,7 @@ from ledger import (
     NotFoundError,
     RuleViolationError,
 )
+from ledger.model.timebank import account_aggregate_id
 
 City = tuple[Ledger, dict[str, str]]
 BANK = "bank"
@@ -180,18 +181,123 @@ def test_a_bank_covers_its_own_part_of_the_tree_nearest_first(town: Town) -> Non
     assert balance(town, vol(town.number, "a-bank")) == 110
 
 
-def test_credit_beyond_the_cap_goes_to_the_named_surplus_account(town: Town) -> None:
+def holding(number: str) -> str:
+    return f"{BANK}:surplus:{number}"
+
+
+def collect(town: Town, org: str, *numbers: str) -> dict[str, int]:
+    result = town.ledger.collect_surplus(
+        org, bank_id=BANK, numbers=list(numbers), idempotency_key=town.key("collect")
+    )
+    return dict(result.value["collected"])
+
+
+def test_credit_beyond_the_cap_waits_in_the_volunteers_surplus_holding(town: Town) -> None:
     ledger = town.ledger
     open_bank(town, cap_minutes=100, surplus_account=CITY_ACCOUNT)
     result = town.approve(town.record(town.activity(), 150))
     earned = event_data(ledger, result, "CreditEarned")
     assert [(e["account"], e["amount"]) for e in earned] == [
         (vol(town.number), 100),
-        (CITY_ACCOUNT, 50),
+        (holding(town.number), 50),
     ]
     town.approved(30)
-    assert (balance(town, vol(town.number)), balance(town, CITY_ACCOUNT)) == (100, 80)
+    assert (balance(town, vol(town.number)), balance(town, holding(town.number))) == (100, 80)
+    assert balance(town, CITY_ACCOUNT) == 0
     assert_sums_to_zero(town)
+
+
+def test_no_approval_touches_an_account_shared_by_other_volunteers(town: Town) -> None:
+    """Each approval's events land on the volunteer's own aggregates only, however many
+    volunteers are over the cap: no account receives an event for every approval."""
+    open_bank(town, cap_minutes=60, surplus_account=CITY_ACCOUNT)
+    touched: dict[str, set[str]] = {}
+    for number in (town.number, town.other):
+        for _ in range(2):
+            result = town.approve(town.record(town.activity(), 90, number=number))
+            touched.setdefault(number, set()).update(e.aggregate_id for e in result.events)
+    assert not touched[town.number] & touched[town.other]
+    assert str(account_aggregate_id(CITY_ACCOUNT)) not in touched[town.number]
+    assert_sums_to_zero(town)
+
+
+def test_the_surplus_accounts_organisation_collects_holdings_to_spend_them(town: Town) -> None:
+    open_bank(town, cap_minutes=100, surplus_account=CITY_ACCOUNT)
+    town.approved(150)
+    town.approved(130, number=town.other)
+    with refused(town.ledger, RuleViolationError):
+        send(town, "city", CITY_ACCOUNT, ORG_A_ACCOUNT, 10)
+    assert collect(town, "city", town.number, town.other, town.stranger) == {
+        town.number: 50,
+        town.other: 30,
+    }
+    assert (balance(town, holding(town.number)), balance(town, CITY_ACCOUNT)) == (0, 80)
+    assert collect(town, "city", town.number) == {}
+    send(town, "city", CITY_ACCOUNT, ORG_A_ACCOUNT, 80, kind="donation")
+    assert balance(town, ORG_A_ACCOUNT) == 80
+    assert_sums_to_zero(town)
+
+
+def test_a_holding_sends_credit_only_into_its_banks_surplus_account(town: Town) -> None:
+    open_bank(town, cap_minutes=100, surplus_account=CITY_ACCOUNT)
+    town.approved(150)
+    for org, target, kind, error in (
+        ("city", ORG_A_ACCOUNT, "collection", RuleViolationError),
+        ("city", ORG_A_ACCOUNT, "transfer", RuleViolationError),
+        ("city", vol(town.number), "donation", RuleViolationError),
+        ("org-a", CITY_ACCOUNT, "collection", KeyNotAuthorisedError),
+        ("org-b", CITY_ACCOUNT, "collection", KeyNotAuthorisedError),
+    ):
+        with refused(town.ledger, error):
+            send(town, org, holding(town.number), target, 50, kind=kind)
+    with refused(town.ledger, KeyNotAuthorisedError):
+        collect(town, "org-a", town.number)
+    with refused(town.ledger, RuleViolationError):
+        send(town, "city", vol(town.number), CITY_ACCOUNT, 10, kind="collection")
+    assert balance(town, holding(town.number)) == 50
+
+
+def test_collecting_needs_a_bank_with_a_surplus_account_and_a_short_list(town: Town) -> None:
+    open_bank(town, cap_minutes=100)
+    for numbers, error in (
+        ([town.number], InvalidInputError),
+        ([], InvalidInputError),
+        ([town.number, town.number], InvalidInputError),
+    ):
+        with refused(town.ledger, error):
+            collect(town, "city", *numbers)
+    with refused(town.ledger, NotFoundError):
+        town.ledger.collect_surplus(
+            "city", bank_id="no-bank", numbers=[town.number], idempotency_key="c-x"
+        )
+
+
+def test_surplus_is_never_minted_into_another_volunteers_holding(town: Town) -> None:
+    """A holding is its volunteer's: minting names the volunteer whose record earned it."""
+    from ledger.context import Context
+
+    open_bank(town, cap_minutes=100, surplus_account=CITY_ACCOUNT)
+    record_id = town.approved(150)
+
+    def decide(ctx: Context) -> dict[str, object]:
+        ctx.emit(
+            "CreditEarned",
+            account_aggregate_id(holding(town.other)),
+            {
+                "transfer_id": "6f1c1f56-6a55-4c31-a6de-6c2b5e0c6d01",
+                "bank_id": BANK,
+                "account": holding(town.other),
+                "amount": 5,
+                "record_id": record_id,
+                "number": town.number,
+            },
+        )
+        return {}
+
+    with refused(town.ledger, RuleViolationError, match="held for the volunteer"):
+        town.ledger._command(
+            "city", "Forge", {}, decide, idempotency_key="forge", purpose="automatic-awards"
+        )
 
 
 def test_without_a_surplus_account_credit_beyond_the_cap_is_not_minted(town: Town) -> None:
@@ -209,7 +315,7 @@ def test_a_correction_of_a_capped_record_never_mints_more(town: Town) -> None:
     record_id = town.approved(150)
     result = town.correct(record_id, -10)
     assert "CreditEarned" not in result_types(result)
-    assert balance(town, vol(town.number)) + balance(town, CITY_ACCOUNT) <= 150
+    assert balance(town, vol(town.number)) + balance(town, holding(town.number)) <= 150
     assert minted_less_clawed(ledger) <= 150
 
 

@@ -47,7 +47,7 @@ def test_a_witness_cosigns_a_consistent_checkpoint_and_the_log_keeps_it(city: Ci
 
     first = ledger.log.sign_checkpoint()
     line = witness.cosign(None, first, [], logs, NOW)
-    kept_first = ledger.log.add_cosignature(text_of(first).size, line)
+    kept_first = ledger.log.add_cosignature(text_of(first).size, line, [witness.verifier])
     assert kept_first == first + line
     assert ledger.log.checkpoint_at(text_of(first).size) == kept_first
 
@@ -60,7 +60,7 @@ def test_a_witness_cosigns_a_consistent_checkpoint_and_the_log_keeps_it(city: Ci
     line = witness.cosign(
         open_checkpoint(kept_first, logs), request.note, request.proof, logs, NOW + 60
     )
-    kept = ledger.log.add_cosignature(new, line)
+    kept = ledger.log.add_cosignature(new, line, [witness.verifier])
     assert ledger.log.checkpoints() == [kept_first, kept]
     assert ledger.log.latest() == kept
     _, signatures = parse_note(kept)
@@ -84,13 +84,15 @@ def test_a_policy_needs_its_quorum_of_witnesses(city: City) -> None:
     w2 = Witness("witness.example/w2", SigningKey.generate())
     note = ledger.log.sign_checkpoint()
     size = text_of(note).size
-    ledger.log.add_cosignature(size, w1.cosign(None, note, [], logs, NOW))
+    ledger.log.add_cosignature(size, w1.cosign(None, note, [], logs, NOW), [w1.verifier])
     once = ledger.log.checkpoint_at(size)
     both = Policy(logs, [w1.verifier, w2.verifier], quorum=2)
     with pytest.raises(NoteError):
         both.verify(once)
     assert Policy(logs, [w1.verifier, w2.verifier], quorum=1).verify(once).size == size
-    twice = ledger.log.add_cosignature(size, w2.cosign(None, note, [], logs, NOW))
+    twice = ledger.log.add_cosignature(
+        size, w2.cosign(None, note, [], logs, NOW), [w1.verifier, w2.verifier]
+    )
     assert both.verify(twice).size == size
 
 
@@ -100,10 +102,34 @@ def test_re_signing_at_the_same_size_keeps_the_witness_cosignatures(city: City) 
     witness = Witness("witness.example/w1", SigningKey.generate())
     note = ledger.log.sign_checkpoint()
     size = text_of(note).size
-    cosigned = ledger.log.add_cosignature(size, witness.cosign(None, note, [], logs, NOW))
+    line = witness.cosign(None, note, [], logs, NOW)
+    cosigned = ledger.log.add_cosignature(size, line, [witness.verifier])
     ledger.log.sign_checkpoint()  # nothing new was stored: the same checkpoint again
     assert ledger.log.checkpoint_at(size) == cosigned, "a kept cosignature was discarded"
     assert Policy(logs, [witness.verifier], quorum=1).verify(ledger.log.latest() or "").size == size
+
+
+def test_the_log_keeps_no_cosignature_it_cannot_verify(city: City) -> None:
+    ledger, _ = city
+    logs = log_verifiers(ledger)
+    witness = Witness("witness.example/w1", SigningKey.generate())
+    stranger = Witness("witness.example/w1", SigningKey.generate())  # same name, other key
+    first = ledger.log.sign_checkpoint()
+    size = text_of(first).size
+    register_many(ledger, 2, "grow")
+    second = ledger.log.sign_checkpoint()
+    with pytest.raises(NoteError, match="not a configured witness"):
+        ledger.log.add_cosignature(size, stranger.cosign(None, first, [], logs, NOW))
+    with pytest.raises(NoteError, match="not a configured witness"):  # none configured
+        ledger.log.add_cosignature(size, witness.cosign(None, first, [], logs, NOW))
+    other_checkpoint = witness.cosign(None, second, [], logs, NOW)
+    with pytest.raises(NoteError, match="invalid cosignature"):
+        ledger.log.add_cosignature(size, other_checkpoint, [witness.verifier])
+    assert ledger.log.checkpoint_at(size) == first, "a refused cosignature changed the note"
+    newer = witness.cosign(None, first, [], logs, NOW + 5)
+    ledger.log.add_cosignature(size, witness.cosign(None, first, [], logs, NOW), [witness.verifier])
+    kept = ledger.log.add_cosignature(size, newer, [witness.verifier])
+    assert kept == first + newer, "a newer cosignature from one key replaces the older"
 
 
 def test_a_witness_refuses_a_proof_that_does_not_link_the_checkpoints(city: City) -> None:

@@ -13,6 +13,7 @@ from privacy_support import PEOPLE, build_named_city
 from ledger import Ledger
 from ledger.certificates import verify_package
 from ledger.certificates.credential import certificate_credential, credential_sha256
+from ledger.certificates.links import CredentialLinks
 from ledger.personal_data import masked_name
 
 Opener = Callable[..., Ledger]
@@ -38,7 +39,7 @@ def guess_masked_name(
             issuer_name=ledger.directory.organisation(event.org).name,
             issuer_key=ledger.directory.keys[event.key_id].key,
             issued_at=event.occurred_at,
-            verify_url=f"{base}/verify/{data['certificate_number']}",
+            links=CredentialLinks(base),
             origin=ledger.log.origin,
             credential_id=credential_id(data["certificate_number"]),
         )

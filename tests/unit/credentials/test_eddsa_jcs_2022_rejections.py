@@ -181,7 +181,7 @@ def test_a_proof_created_that_is_not_an_xsd_datetime_is_refused(
     ("proof", "message"),
     [
         (None, "no proof"),
-        ([], "proof sets"),
+        ([], "proof set is empty"),
         ("z2HnFSS", "no proof"),
     ],
 )

@@ -17,6 +17,9 @@ MODULES = [
     "subtree",
     "tiles",
     "witness",
+    "witness_client",
+    "witness_service",
+    "witness_store",
 ]
 
 

@@ -1,0 +1,263 @@
+"""Does a command cost more for a long history? Record + approve, and a donation, by history size.
+
+For each store (a SQLite file; PostgreSQL in a schema of its own, dropped afterwards) a fresh
+ledger is built as ``bench_domain``'s ``city`` configuration: a root federation running a star
+scheme and a time bank with a cap and a surplus account, a county, and a station that records
+hours. Then, not measured:
+
+* a ``light`` volunteer gets ``--light`` approved records (default 10) and a ``heavy`` one
+  ``--heavy`` (default 2,000), 30 minutes each on distinct days, by rosters of up to 1,000
+  entries; every approval also mints credit, so the heavy volunteer's time-bank account holds
+  as many movements as records;
+* a ``hot`` organisation account receives ``--movements`` donations (default 5,000) of 1 credit
+  from the heavy volunteer, 500 transfers per command; a ``cold`` one receives none.
+
+Measured, alternating the two sides of each pair so that noise falls on both alike:
+
+* ``record + approve``: ``record_hours`` then ``approve_record`` (with the star and credit
+  reconciliation it triggers) for the light volunteer against the heavy one;
+* ``donation``: ``transfer_credit`` of 1 credit from the light volunteer into the cold account
+  against the hot one.
+
+The figure is the median milliseconds per operation on each side and the ratio heavy / light
+(hot / cold); the goal is at most 1.3. The same ledger object runs every command, as a server
+process does: its verified-state cache (``ledger.state_cache``) holds each aggregate it touched
+and reads only the events stored since. ``first command in a new process`` shows what a process
+pays the first time it touches the heavy volunteer (one replay of the whole history), measured on
+a second ledger object opened on the same store.
+
+Run: ``.venv/bin/python benchmarks/bench_history.py`` (``--quick`` for a smoke run, ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench_domain import ROOT, STATION, City
+from bench_support import Stores, postgres_problem
+
+from ledger import Ledger
+from ledger.commands.timebank import stage_transfer
+from ledger.context import Context
+from ledger.storage.url import StoreURL
+
+BANK = "city-bank"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+RECORD_MINUTES = 30
+PER_DAY = 20
+
+
+class HistoryCity(City):
+    """The ``city`` configuration, with a long activity that takes repeated records."""
+
+    def __init__(self, store: StoreURL) -> None:
+        super().__init__(store, "city")
+        self.day = 0
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        start = self.now - timedelta(days=400)
+        self.long_activity = str(
+            self.ledger.publish_activity(
+                STATION,
+                title="Year-round station duty",
+                field="community-governance",
+                place="Station 1",
+                starts_at=start,
+                ends_at=self.now - timedelta(hours=1),
+                leader="station-leader",
+                content="community service",
+                allow_repeats=True,
+                idempotency_key=self.key(),
+            ).value["activity_id"]
+        )
+        self.start = start
+
+    def dates(self, count: int) -> list[str]:
+        """``count`` service dates, ``PER_DAY`` to a day, never reusing a day."""
+        days = []
+        for i in range(count):
+            if i % PER_DAY == 0:
+                self.day += 1
+            days.append((self.start + timedelta(days=self.day)).date().isoformat())
+        return days
+
+    def give_history(self, number: str, records: int) -> None:  # type: ignore[override]
+        for start in range(0, records, 1000):
+            dates = self.dates(min(1000, records - start))
+            ids = self.ledger.record_roster(
+                STATION,
+                activity_id=self.long_activity,
+                entries=[
+                    {"number": number, "minutes": RECORD_MINUTES, "service_date": d} for d in dates
+                ],
+                idempotency_key=self.key(),
+            ).value["record_ids"]
+            self.ledger.approve_records(
+                STATION, approvals=[{"record_id": r} for r in ids], idempotency_key=self.key()
+            )
+
+    def give_movements(self, source: str, target: str, count: int) -> None:
+        """``count`` donations of 1 credit, 500 per command (not measured)."""
+        signer = self.ledger.signer_for(ROOT)
+        for start in range(0, count, 500):
+            batch = min(500, count - start)
+
+            def decide(ctx: Context, batch: int = batch) -> dict[str, Any]:
+                for _ in range(batch):
+                    stage_transfer(ctx, BANK, source, target, 1, "donation", None)
+                return {}
+
+            self.ledger.writer.run(
+                org=ROOT,
+                signer=signer,
+                idempotency_key=self.key(),
+                command="bench-donations",
+                params={"batch": start},
+                decide=decide,
+            )
+
+    def record_and_approve(self, number: str, ledger: Ledger | None = None) -> None:
+        ledger = ledger or self.ledger
+        (served,) = self.dates(1)
+        recorded = ledger.record_hours(
+            STATION,
+            activity_id=self.long_activity,
+            number=number,
+            minutes=RECORD_MINUTES,
+            service_date=datetime.fromisoformat(served).date(),
+            idempotency_key=self.key(),
+        )
+        ledger.approve_record(
+            STATION, record_id=recorded.value["record_id"], idempotency_key=self.key()
+        )
+
+    def donate(self, source: str, target: str) -> None:
+        self.ledger.transfer_credit(
+            ROOT,
+            bank_id=BANK,
+            from_account=source,
+            to_account=target,
+            amount=1,
+            kind="donation",
+            idempotency_key=self.key(),
+        )
+
+
+def timed(action: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    action()
+    return (time.perf_counter() - started) * 1000
+
+
+def paired(
+    rounds: int, light: Callable[[], None], heavy: Callable[[], None]
+) -> tuple[float, float]:
+    """Median milliseconds of each, measured alternately (after one warm-up of each)."""
+    light()
+    heavy()
+    a: list[float] = []
+    b: list[float] = []
+    for i in range(rounds):
+        if i % 2:
+            a.append(timed(light))
+            b.append(timed(heavy))
+        else:
+            b.append(timed(heavy))
+            a.append(timed(light))
+    return statistics.median(a), statistics.median(b)
+
+
+def measure(kind: str, stores: Stores, args: argparse.Namespace) -> list[tuple[str, float, float]]:
+    store = stores.new(kind, "history")
+    city = HistoryCity(store)
+    try:
+        started = time.perf_counter()
+        light, heavy = city.volunteers(2)
+        city.give_history(light, args.light)
+        city.give_history(heavy, args.heavy)
+        hot = f"{BANK}:org:{STATION}"
+        cold = f"{BANK}:org:county"
+        city.give_movements(f"{BANK}:vol:{heavy}", hot, args.movements)
+        print(
+            f"  {kind}: built {args.light} and {args.heavy} records, {args.movements} movements "
+            f"in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+        rows = []
+        first = Ledger(store, keystore=city.ledger.keystore)
+        try:
+            cold_ms = timed(lambda: city.record_and_approve(heavy, first))
+        finally:
+            first.close()
+        rows.append(
+            (
+                "record + approve",
+                *paired(
+                    args.rounds,
+                    lambda: city.record_and_approve(light),
+                    lambda: city.record_and_approve(heavy),
+                ),
+            )
+        )
+        light_account = f"{BANK}:vol:{light}"
+        rows.append(
+            (
+                "donation",
+                *paired(
+                    args.rounds,
+                    lambda: city.donate(light_account, cold),
+                    lambda: city.donate(light_account, hot),
+                ),
+            )
+        )
+        rows.append(("first command in a new process (heavy)", rows[0][1], cold_ms))
+        return rows
+    finally:
+        city.close()
+        stores.drop(store)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--light", type=int, default=10, help="records of the light volunteer")
+    parser.add_argument("--heavy", type=int, default=2000, help="records of the heavy volunteer")
+    parser.add_argument("--movements", type=int, default=5000, help="movements of the hot account")
+    parser.add_argument("--rounds", type=int, default=30, help="measurements per side")
+    parser.add_argument("--kinds", default="sqlite,postgresql")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--quick", action="store_true", help="200 records, 500 movements")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.heavy, args.movements, args.rounds = 200, 500, 10
+    kinds = args.kinds.split(",")
+    if "postgresql" in kinds:
+        problem = postgres_problem(args.postgres_url)
+        if problem:
+            print(f"PostgreSQL skipped: {problem}", file=sys.stderr)
+            kinds.remove("postgresql")
+    stores = Stores(args.postgres_url if "postgresql" in kinds else None, "bench-history")
+    results: dict[str, list[tuple[str, float, float]]] = {}
+    try:
+        for kind in kinds:
+            results[kind] = measure(kind, stores, args)
+    finally:
+        stores.close()
+    print()
+    print(
+        f"history: light {args.light} records, heavy {args.heavy}; "
+        f"hot account {args.movements} movements, cold none; median of {args.rounds}"
+    )
+    print(f"{'store':<11}{'operation':<42}{'light/cold ms':>14}{'heavy/hot ms':>14}{'ratio':>8}")
+    for kind, rows in results.items():
+        for name, a, b in rows:
+            print(f"{kind:<11}{name:<42}{a:>14.1f}{b:>14.1f}{b / a:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

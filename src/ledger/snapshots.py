@@ -1,0 +1,136 @@
+"""Authenticated snapshots of aggregate states, so a new process need not replay long histories.
+
+The state cache (:mod:`ledger.state_cache`) spares a process from replaying an aggregate twice;
+a snapshot spares the *next* process from replaying it once. Every ``SNAPSHOT_INTERVAL`` events
+of an aggregate, and whenever a process had to rebuild a long history from the first event, the
+state is stored beside the events (the ``state-snapshots`` side namespace) together with its
+version and the leaf hash of the last event it summarises.
+
+A snapshot is state nobody signed, and the database holds it, so it is trusted only when:
+
+* its HMAC-SHA256 verifies under a key the database does not hold: the SHA-256 of the log key's
+  Ed25519 signature over a fixed label (deterministic, so every process holding the log key
+  derives the same key; a process without the log key neither reads nor writes snapshots);
+  the MAC binds the aggregate id, the version, the leaf hash and the state;
+* the stored event at the snapshot's version still has the bytes whose leaf hash the snapshot
+  names (checked when the state is fast-forwarded, as for a cached state); and
+* it unpickles into one of the ledger's own aggregate state classes.
+
+A snapshot failing any check is ignored (counted in ``rejected``, logged) and the state rebuilt
+from the first event, every event verified. The audit never reads snapshots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import logging
+import pickle
+import struct
+from collections.abc import Callable
+from uuid import UUID
+
+from .keystore import LOG_KEY_OWNER, Keystore
+from .model.aggregates import AggregateState
+from .signing import Signer
+from .storage.records import LedgerRecorderProtocol
+
+NAMESPACE = "state-snapshots"
+SNAPSHOT_INTERVAL = 200
+MAC_LABEL = b"service-hour ledger: state snapshot MAC key, v1"
+_HEADER = struct.Struct(">Q32s")
+_SAFE_BUILTINS = {"set", "frozenset", "dict", "list", "tuple"}
+log = logging.getLogger(__name__)
+
+
+class _StateUnpickler(pickle.Unpickler):
+    """Loads only the ledger's aggregate states and the plain containers they hold."""
+
+    def find_class(self, module: str, name: str) -> type:
+        if module == "builtins" and name in _SAFE_BUILTINS:
+            return getattr(__import__("builtins"), name)  # type: ignore[no-any-return]
+        if module == "uuid" and name == "UUID":
+            return UUID
+        if module.startswith("ledger.model."):
+            found = getattr(__import__(module, fromlist=[name]), name)
+            if isinstance(found, type):
+                return found
+        raise pickle.UnpicklingError(f"a state snapshot may not hold {module}.{name}")
+
+
+def log_key_of(keystore: Keystore) -> Callable[[], Signer | None]:
+    """The keystore's log key (the first by key id), or None when it holds none."""
+
+    def find() -> Signer | None:
+        key_ids = keystore.key_ids(LOG_KEY_OWNER)
+        return keystore.get(LOG_KEY_OWNER, key_ids[0]) if key_ids else None
+
+    return find
+
+
+class SnapshotStore:
+    """Reads and writes authenticated snapshots in the recorder's side table."""
+
+    def __init__(
+        self, recorder: LedgerRecorderProtocol, key_source: Callable[[], Signer | None]
+    ) -> None:
+        self.recorder = recorder
+        self._key_source = key_source
+        self._key: bytes | None = None
+        self.rejected = 0
+        self.loaded = 0
+        self.saved = 0
+
+    def _mac_key(self) -> bytes | None:
+        if self._key is None:
+            signer = self._key_source()
+            if signer is not None:
+                self._key = hashlib.sha256(signer.sign(MAC_LABEL)).digest()
+        return self._key
+
+    def _mac(self, key: bytes, aggregate_id: UUID, payload: bytes) -> bytes:
+        return hmac.new(key, aggregate_id.bytes + payload, hashlib.sha256).digest()
+
+    def save(self, state: AggregateState, last_leaf_hash: bytes) -> None:
+        key = self._mac_key()
+        if key is None:
+            return
+        payload = _HEADER.pack(state.version, last_leaf_hash) + pickle.dumps(state, protocol=5)
+        value = self._mac(key, state.aggregate_id, payload) + payload
+        self.recorder.side_put(NAMESPACE, str(state.aggregate_id), value)
+        self.saved += 1
+
+    def load(self, aggregate_id: UUID) -> tuple[AggregateState, bytes] | None:
+        """The snapshot's state and last leaf hash, or None (none stored, no key, or refused)."""
+        key = self._mac_key()
+        if key is None:
+            return None
+        value = self.recorder.side_get(NAMESPACE, str(aggregate_id))
+        if value is None:
+            return None
+        mac, payload = value[:32], value[32:]
+        if len(payload) < _HEADER.size or not hmac.compare_digest(
+            mac, self._mac(key, aggregate_id, payload)
+        ):
+            self._reject(aggregate_id, "its MAC does not verify")
+            return None
+        version, leaf_hash = _HEADER.unpack_from(payload)
+        try:
+            state = _StateUnpickler(io.BytesIO(payload[_HEADER.size :])).load()
+        except (pickle.UnpicklingError, AttributeError, ImportError, EOFError) as error:
+            self._reject(aggregate_id, str(error))
+            return None
+        if (
+            not isinstance(state, AggregateState)
+            or state.aggregate_id != aggregate_id
+            or state.version != version
+        ):
+            self._reject(aggregate_id, "it is not this aggregate's state at its version")
+            return None
+        self.loaded += 1
+        return state, leaf_hash
+
+    def _reject(self, aggregate_id: UUID, why: str) -> None:
+        self.rejected += 1
+        log.warning("state snapshot of %s ignored: %s; replaying its events", aggregate_id, why)

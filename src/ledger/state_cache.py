@@ -1,0 +1,115 @@
+"""Verified aggregate states kept between commands, so a command's cost does not grow with history.
+
+A command needs the current state of each aggregate it touches. Rebuilding it means reading and
+verifying every event of the aggregate, which for a volunteer with 2,000 records is thousands of
+signature checks. This process already verified those events once: the cache keeps the state it
+built, with the version it reached and the leaf hash of the last event applied, and a command
+fast-forwards it by reading only the events stored after that version (each verified, as any
+read is).
+
+An entry lives in this process's memory and was built only from events that passed verification
+here (or from an authenticated snapshot, see :mod:`ledger.snapshots`), so a changed database row
+cannot become an entry. A row changed
+*after* it was read is not re-read by later commands, except the last one, whose bytes are
+compared with the leaf hash the entry remembers (a rolled-back or rewritten tail drops the entry
+and the state is rebuilt from the first event). Older rows are the audit's to check: it replays
+everything from the log.
+
+Entries are taken out while a command works on them and put back only when its events were
+stored, so a failed or concurrent command never sees a state with drafts that were not stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from .envelope import SignedEvent
+from .model.aggregates import AggregateState
+from .snapshots import SNAPSHOT_INTERVAL, SnapshotStore
+
+DEFAULT_CAPACITY = 50_000
+log = logging.getLogger(__name__)
+TailReader = Callable[[UUID, int, bytes], Sequence[SignedEvent] | None]
+
+
+def leaf_hash_of(envelope: bytes) -> bytes:
+    """The RFC 6962 leaf hash of a stored event's bytes."""
+    return hashlib.sha256(b"\x00" + envelope).digest()
+
+
+@dataclass(slots=True)
+class CachedState:
+    """A state built from verified events up to ``state.version``, whose last event's stored
+    bytes hash to ``last_leaf_hash``."""
+
+    state: AggregateState
+    last_leaf_hash: bytes
+
+
+class VerifiedStateCache:
+    """A bounded, thread-safe map from aggregate id to its verified state (least recently used
+    entries are dropped first)."""
+
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, snapshots: SnapshotStore | None = None
+    ) -> None:
+        self.capacity = capacity
+        self.snapshots = snapshots
+        self._entries: OrderedDict[UUID, CachedState] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def take(self, aggregate_id: UUID) -> CachedState | None:
+        """Remove and return the entry: the caller owns the state until it puts it back."""
+        with self._lock:
+            entry = self._entries.pop(aggregate_id, None)
+            if entry is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+            return entry
+
+    def from_snapshot(self, aggregate_id: UUID) -> CachedState | None:
+        """An authenticated snapshot's state, when one is stored (the caller fast-forwards it)."""
+        if self.snapshots is None:
+            return None
+        found = self.snapshots.load(aggregate_id)
+        return None if found is None else CachedState(*found)
+
+    def persist_if_due(self, state: AggregateState, last_leaf_hash: bytes, since: int) -> None:
+        """Snapshot ``state`` when it crossed a multiple of the interval since version
+        ``since`` (0: it was rebuilt from the first event), so no process replays much."""
+        if self.snapshots is None or state.version < SNAPSHOT_INTERVAL:
+            return
+        if since == 0 or state.version // SNAPSHOT_INTERVAL > since // SNAPSHOT_INTERVAL:
+            try:
+                self.snapshots.save(state, last_leaf_hash)
+            except Exception as error:  # the command is stored; a snapshot is only a shortcut
+                log.warning("state snapshot of %s not saved: %s", state.aggregate_id, error)
+
+    def put(self, state: AggregateState, last_leaf_hash: bytes) -> None:
+        """Keep ``state``, unless a newer one was put back meanwhile."""
+        if not state.exists:
+            return
+        with self._lock:
+            current = self._entries.get(state.aggregate_id)
+            if current is not None and current.state.version >= state.version:
+                return
+            self._entries[state.aggregate_id] = CachedState(state, last_leaf_hash)
+            self._entries.move_to_end(state.aggregate_id)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

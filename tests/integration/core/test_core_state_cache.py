@@ -1,0 +1,438 @@
+"""Commands decide on cached verified states, and a changed database row never slips past.
+
+A ledger keeps the states its commands built (see ``ledger.state_cache``) and fast-forwards
+them by the events stored since; a new process starts from authenticated snapshots
+(``ledger.snapshots``). Each test warms that cache, changes the store behind the
+ledger's back as an operator with database access could, and shows that the next command either
+refuses, naming the event, or decides exactly as a ledger with no cache would; and that the audit,
+which replays everything from the log, still finds what the cache does not re-read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from core_support import SQL_STORES, create_city, notification_count, tamper_sql, tamper_state
+
+from ledger import ConcurrencyConflictError, Ledger, SigningKey, TamperedEventError
+from ledger.audit import StoreSource, audit
+from ledger.model.aggregates import Volunteer
+from ledger.model.ids import volunteer_aggregate_id
+from ledger.snapshots import SnapshotStore
+from ledger.state_cache import leaf_hash_of
+
+PURPOSE = "certificate-name"
+
+
+def consent(ledger: Ledger, number: str, key: str, give: bool = True) -> None:
+    command = ledger.give_consent if give else ledger.withdraw_consent
+    command("org-a", number=number, purpose=PURPOSE, idempotency_key=key)
+
+
+def warmed(open_ledger: Callable[..., Ledger], url: str) -> tuple[Ledger, str]:
+    """A city whose volunteer aggregate is in the ledger's cache after three commands."""
+    ledger = open_ledger(url)
+    number = create_city(ledger)["number"]
+    consent(ledger, number, "c-1")
+    consent(ledger, number, "c-2", give=False)
+    consent(ledger, number, "c-3")
+    entry = ledger.writer.cache.take(volunteer_aggregate_id(number))
+    assert entry is not None and entry.state.version == 4
+    ledger.writer.cache.put(entry.state, entry.last_leaf_hash)
+    return ledger, number
+
+
+def flip_last_byte_of_data(envelope: bytes) -> bytes:
+    marker = envelope.index(PURPOSE.encode())
+    return envelope[:marker] + b"C" + envelope[marker + 1 :]
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_command_fast_forwards_by_reading_only_the_new_events(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    other = open_ledger(url, keystore=ledger.keystore)
+    consent(other, number, "elsewhere", give=False)
+    hits = ledger.writer.cache.hits
+    consent(ledger, number, "c-4")
+    assert ledger.writer.cache.hits == hits + 1
+    entry = ledger.writer.cache.take(volunteer_aggregate_id(number))
+    assert entry is not None and entry.state.version == 6
+    assert isinstance(entry.state, Volunteer) and entry.state.consents == {PURPOSE: True}
+    events = ledger.events(volunteer_aggregate_id(number))
+    assert entry.last_leaf_hash == leaf_hash_of(events[-1].envelope)
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_changed_event_stored_after_the_cached_version_is_refused(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    other = open_ledger(url, keystore=ledger.keystore)
+    consent(other, number, "elsewhere", give=False)
+    newest = other.events(volunteer_aggregate_id(number))[-1]
+    assert newest.notification_id is not None
+    tamper_state(ledger, newest.notification_id, flip_last_byte_of_data(newest.envelope))
+    count = notification_count(ledger)
+    with pytest.raises(TamperedEventError, match=str(volunteer_aggregate_id(number))):
+        consent(ledger, number, "c-4")
+    assert notification_count(ledger) == count
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_changed_last_cached_event_drops_the_entry_and_is_refused(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    last = ledger.events(volunteer_aggregate_id(number))[-1]
+    assert last.notification_id is not None
+    tamper_state(ledger, last.notification_id, flip_last_byte_of_data(last.envelope))
+    count = notification_count(ledger)
+    with pytest.raises(TamperedEventError, match=str(volunteer_aggregate_id(number))):
+        consent(ledger, number, "c-4", give=False)
+    assert notification_count(ledger) == count
+    assert ledger.writer.cache.take(volunteer_aggregate_id(number)) is None
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_deleted_tail_makes_the_command_decide_as_a_fresh_ledger_would(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    last = ledger.events(volunteer_aggregate_id(number))[-1]
+    table = getattr(ledger.recorder, "events_table_name", "stored_events")
+    tamper_sql(
+        ledger,
+        f"DELETE FROM {{schema}}.{table} WHERE originator_id=%s AND originator_version=%s",
+        (str(last.originator_id) if kind == "postgresql" else last.originator_id.hex, 4),
+    )
+    # The cache remembered version 4 (consent given); the store now ends at version 3
+    # (consent withdrawn). The command must see what the store holds, not what it remembers.
+    ctx = ledger.writer.context("org-a", "2025-03-03T09:00:00Z")
+    state = ctx.state(Volunteer, volunteer_aggregate_id(number))
+    ctx.discard()
+    assert state.version == 3 and state.consents == {PURPOSE: False}
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_an_event_changed_before_the_cached_version_is_found_by_the_audit(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    first_consent = ledger.events(volunteer_aggregate_id(number))[1]
+    assert first_consent.notification_id is not None
+    tamper_state(
+        ledger, first_consent.notification_id, flip_last_byte_of_data(first_consent.envelope)
+    )
+    # This process verified that event before it was changed, and does not read it again...
+    consent(ledger, number, "c-4", give=False)
+    # ...but a fresh reader, and the audit replaying the whole log, find it.
+    with pytest.raises(TamperedEventError, match=str(volunteer_aggregate_id(number))):
+        open_ledger(url).events(volunteer_aggregate_id(number))
+    report = audit(StoreSource(ledger), workers=1, progress=False)
+    assert not report.clean
+    assert any(f.leaf_index == first_consent.leaf_index for f in report.findings)
+
+
+# Authenticated snapshots: what a new process starts from.
+
+SNAPSHOTS = "state-snapshots"
+
+
+@pytest.fixture
+def short_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshot every 4 events, so that a short history crosses the interval."""
+    monkeypatch.setattr("ledger.state_cache.SNAPSHOT_INTERVAL", 4)
+
+
+def snapshotted(open_ledger: Callable[..., Ledger], url: str) -> tuple[Ledger, str]:
+    """A city whose volunteer aggregate reached version 5, with a snapshot at version 4."""
+    ledger, number = warmed(open_ledger, url)
+    consent(ledger, number, "c-4", give=False)
+    stored = ledger.recorder.side_get(SNAPSHOTS, str(volunteer_aggregate_id(number)))
+    assert stored is not None
+    return ledger, number
+
+
+def decided(ledger: Ledger, number: str) -> Volunteer:
+    ctx = ledger.writer.context("org-a", "2025-03-03T09:00:00Z")
+    state = ctx.state(Volunteer, volunteer_aggregate_id(number))
+    ctx.discard()
+    return state
+
+
+def replayed(ledger: Ledger, number: str) -> Volunteer:
+    state = Volunteer(aggregate_id=volunteer_aggregate_id(number))
+    for event in ledger.events(volunteer_aggregate_id(number)):
+        state.apply(event, event.data)
+    return state
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_new_process_starts_from_the_snapshot_and_reads_only_newer_events(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    state = decided(fresh, number)
+    snapshots = fresh.writer.cache.snapshots
+    assert snapshots is not None and (snapshots.loaded, snapshots.rejected) == (1, 0)
+    assert state == replayed(fresh, number) and state.version == 5
+    consent(fresh, number, "c-5")
+    assert replayed(fresh, number).consents == {PURPOSE: True}
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_changed_snapshot_is_refused_and_the_state_rebuilt_from_the_events(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    key = str(volunteer_aggregate_id(number))
+    stored = ledger.recorder.side_get(SNAPSHOTS, key)
+    assert stored is not None
+    changed = stored[:-5] + bytes([stored[-5] ^ 1]) + stored[-4:]
+    tamper_sql(
+        ledger,
+        "UPDATE {schema}.ledger_side SET value=%s WHERE namespace=%s AND key=%s",
+        (changed, SNAPSHOTS, key),
+    )
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    state = decided(fresh, number)
+    snapshots = fresh.writer.cache.snapshots
+    assert snapshots is not None and (snapshots.loaded, snapshots.rejected) == (0, 1)
+    assert state == replayed(fresh, number)
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_snapshot_copied_to_another_aggregate_is_refused(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    other = ledger.register_volunteer("org-a", idempotency_key="vol-2").value["number"]
+    stored = ledger.recorder.side_get(SNAPSHOTS, str(volunteer_aggregate_id(number)))
+    assert stored is not None
+    ledger.recorder.side_put(SNAPSHOTS, str(volunteer_aggregate_id(other)), stored)
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    state = decided(fresh, str(other))
+    assert fresh.writer.cache.snapshots is not None
+    assert fresh.writer.cache.snapshots.rejected == 1
+    assert state == replayed(fresh, str(other)) and state.version == 1
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_snapshot_forged_without_the_log_key_is_refused(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    """Someone with database access writes a well-formed snapshot claiming consent was given
+    (the events say withdrawn), MACed with a key of their own: it is not believed."""
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    forged = replayed(ledger, number)
+    forged.consents = {PURPOSE: True}
+    last = ledger.events(volunteer_aggregate_id(number))[-1]
+    SnapshotStore(ledger.recorder, lambda: SigningKey.generate()).save(
+        forged, leaf_hash_of(last.envelope)
+    )
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    state = decided(fresh, number)
+    assert fresh.writer.cache.snapshots is not None
+    assert fresh.writer.cache.snapshots.rejected == 1
+    assert state.consents == {PURPOSE: False} and state == replayed(fresh, number)
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_snapshot_whose_last_event_was_changed_is_not_trusted(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for(kind)
+    ledger, number = snapshotted(open_ledger, url)
+    at_snapshot = ledger.events(volunteer_aggregate_id(number))[3]
+    assert at_snapshot.notification_id is not None
+    tamper_state(ledger, at_snapshot.notification_id, flip_last_byte_of_data(at_snapshot.envelope))
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    count = notification_count(ledger)
+    with pytest.raises(TamperedEventError, match=str(volunteer_aggregate_id(number))):
+        consent(fresh, number, "c-5")
+    assert notification_count(ledger) == count
+
+
+@pytest.mark.usefixtures("short_interval")
+def test_a_process_without_the_log_key_neither_reads_nor_writes_snapshots(
+    store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for("sqlite")
+    _, number = snapshotted(open_ledger, url)
+    reader = open_ledger(url)  # an empty keystore: no log key
+    state = decided(reader, number)
+    assert reader.writer.cache.snapshots is not None
+    assert reader.writer.cache.snapshots.loaded == 0
+    assert state == replayed(reader, number)
+
+
+@pytest.mark.postgres
+def test_writers_with_their_own_caches_racing_on_one_aggregate_lose_and_double_nothing(
+    store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    """Four ledger objects (as four processes would), each with a warm cache, change one
+    volunteer 10 times each at once: every command is stored exactly once, versions are
+    contiguous, and every cache ends equal to a replay from the first event."""
+    url = store_url_for("postgresql")
+    ledger, number = warmed(open_ledger, url)
+    writers = [open_ledger(url, keystore=ledger.keystore) for _ in range(4)]
+    for index, writer in enumerate(writers):
+        consent(writer, number, f"warm-{index}", give=index % 2 == 0)
+    barrier = threading.Barrier(len(writers))
+
+    def work(index: int) -> list[int]:
+        barrier.wait(timeout=30)
+        versions, conflicts = [], 0
+        for round_ in range(10):
+            command = writers[index].give_consent if round_ % 2 else writers[index].withdraw_consent
+            while True:
+                try:
+                    result = command(
+                        "org-a",
+                        number=number,
+                        purpose=PURPOSE,
+                        idempotency_key=f"w{index}-{round_}",
+                    )
+                    break
+                except ConcurrencyConflictError:
+                    conflicts += 1  # the documented answer: retry with the same key
+                    assert conflicts < 50
+            versions.append(result.events[0].version)
+        return versions
+
+    with ThreadPoolExecutor(max_workers=len(writers)) as pool:
+        stored = [v for versions in pool.map(work, range(len(writers))) for v in versions]
+    events = ledger.events(volunteer_aggregate_id(number))
+    assert len(events) == 4 + 4 + 40
+    assert sorted(stored) == list(range(9, 49))
+    assert [e.originator_version for e in events] == list(range(1, 49))
+    keys = [e.body["idempotency_key"] for e in events[8:]]
+    assert sorted(keys) == sorted(f"w{i}-{r}" for i in range(4) for r in range(10))
+    for writer in [ledger, *writers]:
+        assert decided(writer, number) == replayed(writer, number)
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_roster_loads_its_volunteers_with_one_read_and_decides_as_a_replay(
+    kind: str,
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cached, stale and never-seen volunteers alike come from one read of the store."""
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    others = [
+        str(ledger.register_volunteer("org-a", idempotency_key=f"more-{i}").value["number"])
+        for i in range(3)
+    ]
+    elsewhere = open_ledger(url, keystore=ledger.keystore)
+    consent(elsewhere, number, "elsewhere", give=False)
+    consent(elsewhere, others[0], "elsewhere-0")
+    ledger.writer.cache.take(volunteer_aggregate_id(others[1]))  # never seen by this process
+    reads: list[str] = []
+    for name in ("select_events", "select_events_from"):
+        original = getattr(ledger.recorder, name)
+
+        def counted(*args: object, _name: str = name, _original: object = original) -> object:
+            reads.append(_name)
+            return _original(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(ledger.recorder, name, counted)
+    ctx = ledger.writer.context("org-a", "2025-03-03T09:00:00Z")
+    everyone = [number, *others]
+    ctx.prefetch(Volunteer, [volunteer_aggregate_id(n) for n in everyone])
+    states = [ctx.state(Volunteer, volunteer_aggregate_id(n)) for n in everyone]
+    ctx.discard()
+    assert reads == ["select_events_from"]
+    monkeypatch.undo()
+    assert states == [replayed(ledger, n) for n in everyone]
+    assert states[0].consents == {PURPOSE: False}
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_again(
+    kind: str,
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The insert is fenced: a key registered by another process after this one read its trust
+    directory refuses the insert (inside the serialised transaction), and the command runs
+    again on a fresh directory; one event is stored, none lost or doubled."""
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    other = open_ledger(url, keystore=ledger.keystore)
+    ledger.directory.refresh()
+    other.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
+    refresh = ledger.directory.refresh
+    skipped: list[bool] = []
+
+    def stale_once() -> None:
+        if not skipped:
+            skipped.append(True)
+            return
+        refresh()
+
+    refused: list[str] = []
+    insert = ledger.recorder.insert_events
+
+    def watched(*args: object, **kwargs: object) -> object:
+        try:
+            return insert(*args, **kwargs)  # type: ignore[arg-type]
+        except Exception as error:
+            refused.append(str(error))
+            raise
+
+    monkeypatch.setattr(ledger.directory, "refresh", stale_once)
+    monkeypatch.setattr(ledger.recorder, "insert_events", watched)
+    count = notification_count(ledger)
+    consent(ledger, number, "fenced", give=False)
+    assert len(refused) == 1
+    assert notification_count(ledger) == count + 1
+    assert ledger.recorder.unlogged_notification_ids() == []  # the refused try left nothing
+    assert decided(ledger, number).consents == {PURPOSE: False}
+
+
+@pytest.mark.usefixtures("short_interval")
+def test_a_snapshot_that_cannot_be_written_does_not_fail_the_stored_command(
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ledger, number = warmed(open_ledger, store_url_for("sqlite"))
+    key = str(volunteer_aggregate_id(number))
+    ledger.recorder.side_delete(SNAPSHOTS, key)
+    ledger.writer.cache.take(volunteer_aggregate_id(number))  # rebuilt: due for a snapshot
+    attempts: list[str] = []
+
+    def broken(*args: object) -> None:
+        attempts.append(str(args[1]))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ledger.recorder, "side_put", broken)
+    count = notification_count(ledger)
+    consent(ledger, number, "c-4", give=False)
+    assert attempts == [key]
+    assert notification_count(ledger) == count + 1
+    assert ledger.recorder.side_get(SNAPSHOTS, key) is None

@@ -1,0 +1,95 @@
+"""``ledger.client`` signs only what it asked for: a server (or anyone between) that drafts
+another event type, another volunteer, another organisation or another key gets no signature,
+and nothing is submitted."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger import SigningKey
+from ledger.client import LedgerClient, LedgerClientError
+
+KEY = SigningKey.generate()
+
+
+def honest_body(**changes: Any) -> dict[str, Any]:
+    body = {
+        "type": "RecordApproved",
+        "org": "org-a",
+        "key_id": KEY.key_id,
+        "aggregate_id": "4bf1a601-f913-5aeb-ace6-4e9a2644ac9d",
+        "aggregate_version": 2,
+        "occurred_at": "2026-03-05T10:00:00Z",
+        "idempotency_key": "ok-1",
+        "data": {"record_id": "V1-R1", "number": "V1", "approved_minutes": 60, "reason": None},
+    }
+    body.update(changes)
+    return body
+
+
+def serving(body: dict[str, Any], submitted: list[Any]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/drafts/"):
+            text = json.dumps(body, separators=(",", ":"), sort_keys=True)
+            return httpx.Response(200, json={"org": "org-a", "bodies": [text], "value": {}})
+        submitted.append(request)
+        return httpx.Response(201, json={"events": [], "value": {}})
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"type": "RecordVoided"}, "type"),
+        ({"org": "org-b"}, "for 'org-b'"),
+        ({"key_id": "0" * 32}, "another key"),
+        ({"idempotency_key": "someone-else"}, "another idempotency key"),
+        (
+            {
+                "data": {
+                    "record_id": "V2-R9",
+                    "number": "V2",
+                    "approved_minutes": 60,
+                    "reason": None,
+                }
+            },
+            "data.record_id",
+        ),
+        (
+            {
+                "data": {
+                    "record_id": "V1-R1",
+                    "number": "V1",
+                    "approved_minutes": 600,
+                    "reason": None,
+                }
+            },
+            "data.approved_minutes",
+        ),
+    ],
+)
+def test_a_draft_that_is_not_what_was_asked_is_not_signed(
+    changes: dict[str, Any], why: str
+) -> None:
+    submitted: list[Any] = []
+    transport = serving(honest_body(**changes), submitted)
+    client = LedgerClient("http://ledger.test", "k", KEY, org="org-a", transport=transport)
+    with client, pytest.raises(LedgerClientError, match="refusing to sign") as caught:
+        client.approve_record(idempotency_key="ok-1", record_id="V1-R1", approved_minutes=60)
+    assert why in str(caught.value)
+    assert submitted == [], "nothing may be submitted after a refused draft"
+
+
+def test_the_honest_draft_is_signed_and_submitted() -> None:
+    submitted: list[httpx.Request] = []
+    transport = serving(honest_body(), submitted)
+    with LedgerClient("http://ledger.test", "k", KEY, org="org-a", transport=transport) as client:
+        client.approve_record(idempotency_key="ok-1", record_id="V1-R1", approved_minutes=60)
+    assert len(submitted) == 1
+    sent = json.loads(submitted[0].content)["events"][0]
+    assert json.loads(sent["body"]) == honest_body()
