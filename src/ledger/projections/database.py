@@ -66,8 +66,7 @@ class ViewDatabase:
                 password=self.store.password or None,
                 dbname=self.store.dbname,
                 autocommit=True,
-                # Prepared statements in pipeline mode were seen to fail a long rebuild with
-                # "the last operation didn't produce records"; the views never prepare.
+                # No server-side prepared statements, as for the event store's pool.
                 prepare_threshold=None,
             )
         except psycopg.Error as error:
