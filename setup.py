@@ -11,10 +11,15 @@ API = [f"ledger_api.{name}" for name in find_packages("api")]
 
 setup(
     package_dir={"": "src", "ledger_api": "api"},
-    packages=[*find_packages("src", include=["ledger", "ledger.*"]), "ledger_api", *API],
+    packages=[
+        *find_packages("src", include=["ledger", "ledger.*"]),
+        "ledger.credentials.contexts",  # data only: the shipped JSON-LD contexts
+        "ledger_api",
+        *API,
+    ],
     package_data={
         "ledger": ["py.typed"],
-        "ledger.credentials": ["contexts/*.jsonld", "contexts/*.json", "contexts/*.md"],
+        "ledger.credentials.contexts": ["*.jsonld", "*.json", "*.md"],
         "ledger_api": ["py.typed"],
     },
 )

@@ -22,7 +22,7 @@ def extend(actions: Any, create: argparse.ArgumentParser) -> None:
     listing.set_defaults(handler=run_list)
     revoke = actions.add_parser("revoke", help="revoke an API key by its key id")
     add_db_option(revoke)
-    revoke.add_argument("key_id")
+    revoke.add_argument("key_id", help="the key's id, as `ledger apikey list` shows it")
     revoke.set_defaults(handler=run_revoke)
 
 

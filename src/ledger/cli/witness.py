@@ -33,8 +33,8 @@ def register(sub: Any) -> None:
         "--log", action="append", default=[], help="a log's verifier key to follow (repeatable)"
     )
     serve.add_argument("--logs-file", type=Path, default=None, help="log vkeys, one a line")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8100)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8100, help="port to listen on")
     serve.set_defaults(handler=run_serve)
 
 

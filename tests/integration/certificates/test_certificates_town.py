@@ -53,7 +53,7 @@ class Town:
             field=service_field,
             place="Community centre",
             starts_at=START,
-            ends_at=START + timedelta(hours=4),
+            ends_at=START + timedelta(minutes=max(240, minutes)),  # the span bounds the record
             leader="desk-lead",
             content="helping residents",
             idempotency_key=self.key("activity"),
