@@ -144,6 +144,12 @@ class ViewCursor:
         return [tuple(row) for row in self._raw.fetchall()]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        self.execute(sql, params)
-        rows = self.fetchall()
-        return rows[0] if rows else None
+        """The first row of a query, read through a cursor of its own: in PostgreSQL's pipeline
+        mode a cursor shared with earlier statements can be handed one of their results."""
+        raw = self._raw.connection.cursor()
+        try:
+            raw.execute(self._database._sql(sql), tuple(params))
+            rows = raw.fetchall()
+        finally:
+            raw.close()
+        return tuple(rows[0]) if rows else None
