@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
 from ..demo import build_demo
 from .common import add_db_option, open_ledger
 from .progress import StageProgress
+from .serve import default_public_url
 
 
 def register(sub: Any) -> None:
@@ -26,6 +28,12 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--seed", type=int, default=7, help="the random seed: the same seed, the same city"
     )
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        help="where the demo will be served, named in its certificates' links (default "
+        "$LEDGER_PUBLIC_URL, else http://127.0.0.1:8000, where `ledger serve` listens)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(handler=run)
 
@@ -35,7 +43,15 @@ def run(args: argparse.Namespace) -> int:
     progress = StageProgress(enabled=not args.quiet)
     with open_ledger(args, create=True) as ledger:
         try:
-            made = build_demo(ledger, volunteers=args.volunteers, seed=args.seed, progress=progress)
+            made = build_demo(
+                ledger,
+                volunteers=args.volunteers,
+                seed=args.seed,
+                public_url=args.public_url
+                or os.environ.get("LEDGER_PUBLIC_URL")
+                or default_public_url("127.0.0.1", 8000),
+                progress=progress,
+            )
         finally:
             progress.close()
         print(f"demo city built in {args.db} in {time.monotonic() - started:.1f} s")
