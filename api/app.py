@@ -114,7 +114,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
-    _limit_bodies(app, settings.max_body_bytes)
     _count_requests(app)
     _document_problems(app)
     app.add_middleware(Edge, max_body=settings.max_body_bytes)  # outermost: runs first
@@ -129,25 +128,6 @@ def _checkpointer(ledger: Ledger, stop: threading.Event) -> None:
                 ledger.log.maybe_checkpoint()
         except Exception:
             pass
-
-
-def _limit_bodies(app: FastAPI, limit: int) -> None:
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length")
-        too_big = declared is not None and (not declared.isdigit() or int(declared) > limit)
-        if not too_big and request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            too_big = len(await request.body()) > limit
-        if too_big:
-            return problems.problem_response(
-                413,
-                "body-too-large",
-                "Request body too large",
-                f"request bodies are limited to {limit} bytes",
-            )
-        return await call_next(request)
 
 
 def _count_requests(app: FastAPI) -> None:
