@@ -183,6 +183,9 @@ class CertificateCommands(CommandHost):
             "issuance_receipt": log.receipt(found["issuance_leaf"]),
             "key_receipt": log.receipt(self._key_leaf(issued.key_id)),
             "status": sign_status(status, log.signers()),
+            # The checkpoint the status is about, with its cosignatures: under a witness policy
+            # the status counts only if this checkpoint meets the quorum.
+            "status_checkpoint": log.checkpoint_at(checkpoint.size),
         }
 
     def _key_leaf(self, key_id: str) -> int:
