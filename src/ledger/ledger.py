@@ -102,6 +102,7 @@ class Ledger(
         return cls(url, **options)
 
     def close(self) -> None:
+        self.log.close()
         self.app.close()
 
     def __enter__(self) -> Ledger:
