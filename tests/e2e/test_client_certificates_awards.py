@@ -30,7 +30,8 @@ from ledger import DirectoryKeystore, Ledger, SigningKey
 from ledger.certificates import verify_package
 from ledger.certificates.credential import sign_credential, without_proof
 from ledger.client import LedgerClient
-from ledger.credentials import did_key
+from ledger.credentials import add_proof, did_key, did_key_verification_method
+from ledger.credentials.status_list import encode_list
 from ledger.envelope import signing_input
 from ledger.hsm import Pkcs11Keystore
 from ledger.log import parse_verifier_key
@@ -187,6 +188,23 @@ def test_the_server_refuses_a_credential_that_is_not_the_one_the_event_commits_t
         assert answer.status_code == 400, answer.text
         assert reason in answer.json()["detail"], answer.json()
         assert home.log_size() == before, "nothing was stored"
+    drafted_list = drafted["value"]["status_list"]
+    revoked_bits = json.loads(json.dumps(drafted_list))
+    revoked_bits["credentialSubject"]["encodedList"] = encode_list([0])
+    elsewhere = json.loads(json.dumps(drafted_list)) | {"id": "https://elsewhere.example/list"}
+    for unsigned_list, reason in [
+        (revoked_bits, "does not say 'not revoked'"),
+        (elsewhere, "not the list the credential names"),
+    ]:
+        signed_list = add_proof(
+            unsigned_list, home.key, did_key_verification_method(home.key.public_key),
+            body["occurred_at"],
+        )  # fmt: skip
+        answer = home.post(
+            "/events", {"events": events, "credential": honest, "status_list": signed_list}
+        )
+        assert answer.status_code == 400 and reason in answer.json()["detail"], answer.text
+        assert home.log_size() == before
     answer = home.post("/events", {"events": events, "credential": honest})
     assert answer.status_code == 201, answer.text
     stored = httpx.get(
@@ -320,21 +338,32 @@ def test_a_certificate_signed_through_pkcs11_by_the_client_verifies_independentl
     assert not eddsa_jcs_2022_holds(changed, hsm_key.public_key.raw)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known issue: the BitstringStatusList is signed on request by the issuer's key held "
-    "on the server; with the key at home /status-lists/certificates/<n> answers 403, so generic "
-    "verifiers (which check status) fail closed",
-)
 def test_generic_verifiers_check_the_status_of_a_certificate_signed_at_home(
     home: Home, new_token: Callable[[], Pkcs11Keystore], tmp_path: Path
 ) -> None:
-    _, package = hsm_certificate(home, new_token, "status")
+    """The issuer signs the status list ("not revoked") at home with the credential; the
+    server serves it while the certificate stands and none once it is revoked (fail closed)."""
+    hsm_key, package = hsm_certificate(home, new_token, "status")
     credential = package["credential"]
     status_url = credential["credentialStatus"][0]["statusListCredential"]
     number = credential["certificateNumber"]
     listed = httpx.get(f"{home.url}/status-lists/certificates/{number}", timeout=30)
     assert listed.status_code == 200, listed.text
     status_list = listed.json()
-    results = run_verifiers({"certificate": credential}, {status_url: status_list}, tmp_path)
+    assert status_list["proof"]["verificationMethod"].startswith(did_key(hsm_key.public_key))
+    results = run_verifiers(
+        {"certificate": credential, "status list": status_list},
+        {status_url: status_list},
+        tmp_path,
+    )
     assert results["certificate"]["verified"] is True, results
+    assert results["status list"]["verified"] is True, results
+    with LedgerClient(home.url, home.api_key, hsm_key, org="org-a") as org:
+        org.revoke_certificate(
+            idempotency_key="revoke-hsm", certificate_number=number, reason="issued twice"
+        )
+        revoked = org.certificate_package(number)
+    listed = httpx.get(f"{home.url}/status-lists/certificates/{number}", timeout=30)
+    assert listed.status_code == 403 and "was revoked" in listed.json()["detail"]
+    verdict = verify_package(revoked, [parse_verifier_key(home.log_key)])
+    assert not verdict.valid and "was revoked" in verdict.reason
