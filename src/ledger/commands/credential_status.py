@@ -3,7 +3,8 @@
 Each certificate and each badge names a status list of its own (bit 0): the list is built from
 the log when asked for, so revoking a certificate, revoking an honour or withdrawing a star
 flips the bit at once, and signed by the same organisation that issued the credential, as
-generic verifiers require.
+generic verifiers require. A certificate issued with a key the server does not hold (through
+``ledger.client``) has instead the list its issuer signed at issuance, served until it is revoked.
 """
 
 from __future__ import annotations
