@@ -164,9 +164,7 @@ class Ledger(
         self.after_write()
         return result
 
-    def draft(
-        self, command: str, org: str, *, key_id: str, params: dict[str, Any]
-    ) -> CommandDraft:
+    def draft(self, command: str, org: str, *, key_id: str, params: dict[str, Any]) -> CommandDraft:
         """The bodies ``command`` would store for ``org``, to be signed with its key ``key_id``
         outside the ledger and stored with :meth:`submit_signed`; nothing is stored now.
 
