@@ -29,6 +29,8 @@ class SignedEventIn(Strict):
 
 class SubmitIn(Strict):
     events: list[SignedEventIn] = Field(min_length=1, max_length=100)
+    # A CertificateIssued event's credential, signed by the same organisation with the same key
+    credential: dict[str, Any] | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -138,5 +140,7 @@ def submit(body: SubmitIn, ledger: LedgerDep, key: CurrentKey, response: Respons
                 "Not your organisation",
                 "submit only events signed by your organisation or one below it",
             )
-    result = ledger.submit_signed([(e.body, e.signature) for e in body.events])
+    result = ledger.submit_signed(
+        [(e.body, e.signature) for e in body.events], credential=body.credential
+    )
     return command_out(result, response)

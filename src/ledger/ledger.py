@@ -102,6 +102,7 @@ class Ledger(
         return cls(url, **options)
 
     def close(self) -> None:
+        self.log.close()
         self.app.close()
 
     def __enter__(self) -> Ledger:
@@ -150,27 +151,43 @@ class Ledger(
         if self.log.schedule is not None and self.log.can_sign():
             self.log.maybe_checkpoint()
 
-    def submit_signed(self, signed: list[tuple[bytes | str, str]]) -> CommandResult:
+    def submit_signed(
+        self, signed: list[tuple[bytes | str, str]], *, credential: dict[str, Any] | None = None
+    ) -> CommandResult:
         """Store events that organisations signed themselves, exactly as signed.
 
         Each item is (the canonical JSON body as signed, its base64 signature). The same rules
         apply as to commands; events the rules derive (stars, credit) are signed by the ledger's
-        automatic keys.
+        automatic keys. A ``CertificateIssued`` event comes with ``credential``, the credential
+        its organisation signed: it must hash to the event's ``credential_sha256`` and carry a
+        proof by the event's key, and is stored in the same transaction as the event.
         """
         parsed = [parse_signed_body(body, signature) for body, signature in signed]
+        self.directory.refresh()
+        rows = self.signed_credential_rows([body for body, _ in parsed], credential)
         result = self.writer.submit(
-            parsed, lambda org, purpose: self.signer_for(org, None, purpose)
+            parsed, lambda org, purpose: self.signer_for(org, None, purpose), side_rows=rows
         )
         self.after_write()
         return result
 
-    def draft(self, command: str, org: str, *, key_id: str, params: dict[str, Any]) -> CommandDraft:
+    def draft(
+        self,
+        command: str,
+        org: str,
+        *,
+        key_id: str,
+        params: dict[str, Any],
+        links: dict[str, Any] | None = None,
+    ) -> CommandDraft:
         """The bodies ``command`` would store for ``org``, to be signed with its key ``key_id``
         outside the ledger and stored with :meth:`submit_signed`; nothing is stored now.
 
-        ``params`` are the command's keyword arguments as JSON (see :mod:`ledger.drafting`).
+        ``params`` are the command's keyword arguments as JSON (see :mod:`ledger.drafting`);
+        ``links`` the server's own settings for a certificate's links (``verify_base_url``,
+        ``allow_local_links``), which a client cannot choose.
         """
-        arguments = command_arguments(command, params)
+        arguments = command_arguments(command, params) | dict(links or {})
         token = drafting_as(key_id)
         try:
             getattr(self, command)(org, **arguments)

@@ -99,3 +99,32 @@ def sign_credential(unsigned: dict[str, Any], signer: Signer, created: str) -> d
 
 def without_proof(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "proof"}
+
+
+def check_submitted_credential(
+    credential: Any, data: dict[str, Any], event_key: VerifyingKey
+) -> None:
+    """Raise :class:`InvalidInputError` unless ``credential`` is the one a ``CertificateIssued``
+    event's ``data`` commits to (its ``credential_sha256`` and number), signed with the key
+    that signs the event (``event_key``), with a proof that verifies."""
+    from ..credentials import resolve_did_key, verify_proof
+    from ..errors import InvalidInputError, LedgerError
+
+    if not isinstance(credential, dict) or not isinstance(credential.get("proof"), dict):
+        raise InvalidInputError("the credential is a signed JSON object with one proof")
+    if credential_sha256(without_proof(credential)) != data["credential_sha256"]:
+        raise InvalidInputError(
+            "the credential is not the one the CertificateIssued event commits to "
+            "(its SHA-256 differs from credential_sha256)"
+        )
+    if credential.get("certificateNumber") != data["certificate_number"]:
+        raise InvalidInputError("the credential names another certificate number")
+    try:
+        method = str(credential["proof"].get("verificationMethod"))
+        if resolve_did_key(method) != event_key:
+            raise InvalidInputError("the credential is signed with another key than the event")
+        verify_proof(credential)
+    except InvalidInputError:
+        raise
+    except LedgerError as error:
+        raise InvalidInputError(f"the credential's proof does not verify: {error}") from None

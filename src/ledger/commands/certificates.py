@@ -7,11 +7,17 @@ import secrets
 from datetime import date
 from typing import Any
 
-from ..certificates.credential import certificate_credential, credential_sha256, sign_credential
+from ..certificates.credential import (
+    certificate_credential,
+    check_submitted_credential,
+    credential_sha256,
+    sign_credential,
+)
 from ..certificates.links import CredentialLinks
 from ..certificates.status import Status, sign_status
 from ..context import Context
-from ..errors import NotFoundError
+from ..drafting import drafting_key_id
+from ..errors import InvalidInputError, NotFoundError
 from ..log.checkpoint import Checkpoint
 from ..log.note import parse_note
 from ..model.certificates import Certificate, certificate_aggregate_id, certified_figures
@@ -53,7 +59,15 @@ class CertificateCommands(CommandHost):
         start with ``verify_base_url`` (default ``https://<log origin>``), which must be a
         public address unless ``allow_local_links`` (a demo) says otherwise.
         """
-        signer = self.signer_for(org)
+        drafting = drafting_key_id()
+        # Drafted for an organisation that signs on its own machine: the credential is returned
+        # unsigned with the draft, and stored when it comes back signed (submit_signed).
+        signer = None if drafting else self.signer_for(org)
+        issuer_key = (
+            self.directory.authorise(drafting, org, purpose="signing").key
+            if drafting
+            else signer.public_key  # type: ignore[union-attr]
+        )
         made: dict[str, Any] = {}
         name = self._masked_name(number) if include_masked_name else None
         ledger = self.directory.require_ledger()
@@ -78,13 +92,15 @@ class CertificateCommands(CommandHost):
                 data=data,
                 masked_name=name,
                 issuer_name=ctx.directory.organisation(org).name,
-                issuer_key=signer.public_key,
+                issuer_key=issuer_key,
                 issued_at=ctx.occurred_at,
                 links=links,
                 origin=ledger.origin,
             )
             data["credential_sha256"] = credential_sha256(unsigned)
             ctx.emit("CertificateIssued", certificate_aggregate_id(certificate_number), data)
+            if signer is None:
+                return {"certificate_number": certificate_number, "credential": unsigned}
             signed = sign_credential(unsigned, signer, ctx.occurred_at)
             stored = credential_to_store(self.personal_data, number, certificate_number, signed)
             made["credential"] = (
@@ -111,6 +127,29 @@ class CertificateCommands(CommandHost):
             signer=signer,
             side_rows=lambda: made["credential"],
         )
+
+    def signed_credential_rows(
+        self, bodies: list[dict[str, Any]], credential: dict[str, Any] | None
+    ) -> list[SideRow]:
+        """The side row keeping the credential an organisation signed for the
+        ``CertificateIssued`` body among ``bodies``; raise unless it is exactly the credential
+        the body commits to, signed with the body's key."""
+        issued = [b for b in bodies if b["type"] == "CertificateIssued"]
+        if not issued:
+            if credential is not None:
+                raise InvalidInputError("a credential comes only with a CertificateIssued event")
+            return []
+        if credential is None or len(issued) != 1:
+            raise InvalidInputError(
+                "a CertificateIssued event is submitted with its signed credential (credential)"
+            )
+        body = issued[0]
+        data = body["data"]
+        check_submitted_credential(credential, data, self.directory.key(body["key_id"]).key)
+        stored = credential_to_store(
+            self.personal_data, data["number"], data["certificate_number"], credential
+        )
+        return [] if stored is None else [SideRow(CERTIFICATES, data["certificate_number"], stored)]
 
     def _masked_name(self, number: str) -> str | None:
         consents = self._volunteer_consents(number)
@@ -183,6 +222,9 @@ class CertificateCommands(CommandHost):
             "issuance_receipt": log.receipt(found["issuance_leaf"]),
             "key_receipt": log.receipt(self._key_leaf(issued.key_id)),
             "status": sign_status(status, log.signers()),
+            # The checkpoint the status is about, with its cosignatures: under a witness policy
+            # the status counts only if this checkpoint meets the quorum.
+            "status_checkpoint": log.checkpoint_at(checkpoint.size),
         }
 
     def _key_leaf(self, key_id: str) -> int:
