@@ -181,11 +181,12 @@ def _tile_tree(
     width: int,
     size: int,
     stored: Callable[[Node], bytes],
-    in_tile: Callable[[int], bytes],
+    in_tile: Callable[[int, int], bytes],
     combine: Callable[[bytes, bytes], bytes],
 ) -> bytes:
-    """The root of the tree of ``size`` leaves with tile ``level/index`` (``width`` hashes)
-    taken from ``in_tile`` and every node beside it from ``stored``."""
+    """The root of the tree of ``size`` leaves with the nodes of tile ``level/index``
+    (``width`` hashes) hashed by ``in_tile(first, end)`` (the perfect subtree over the tile's
+    hashes ``first`` to ``end - 1``) and every node beside the tile taken from ``stored``."""
     shift = TILE_HEIGHT * level
     first = index * TILE_WIDTH
     start, end = first << shift, (first + width) << shift
@@ -193,10 +194,11 @@ def _tile_tree(
         raise InvalidInputError(f"tile {level}/{index} of width {width} is beyond size {size}")
 
     def node(height: int, at: int) -> bytes:
-        if (at + 1) << height <= start or at << height >= end:
+        low, high = at << height, (at + 1) << height
+        if high <= start or low >= end:
             return stored((height, at))
-        if height == shift:  # inside the tile: start and end are multiples of 2**shift
-            return in_tile(at - first)
+        if start <= low and high <= end:  # wholly inside: start and end are multiples of 2**shift
+            return in_tile((low - start) >> shift, (high - start) >> shift)
         return combine(node(height - 1, 2 * at), node(height - 1, 2 * at + 1))
 
     hashes = [node(height, at) for height, at in frontier_nodes(size)]
@@ -204,6 +206,14 @@ def _tile_tree(
     for left in reversed(hashes[:-1]):
         result = combine(left, result)
     return result
+
+
+def _perfect_root(hashes: Sequence[bytes]) -> bytes:
+    """The root of a perfect subtree over ``hashes`` (a power of two of them)."""
+    layer = list(hashes)
+    while len(layer) > 1:
+        layer = [node_hash(layer[i], layer[i + 1]) for i in range(0, len(layer), 2)]
+    return layer[0]
 
 
 def tile_witness_nodes(level: int, index: int, width: int, size: int) -> list[Node]:
@@ -215,7 +225,7 @@ def tile_witness_nodes(level: int, index: int, width: int, size: int) -> list[No
         wanted.append(node)
         return b""
 
-    _tile_tree(level, index, width, size, note, lambda _: b"", lambda left, right: b"")
+    _tile_tree(level, index, width, size, note, lambda first, end: b"", lambda left, right: b"")
     return wanted
 
 
@@ -233,5 +243,11 @@ def root_with_tile(
     if not 1 <= width <= TILE_WIDTH or any(len(h) != HASH_SIZE for h in hashes):
         raise InvalidInputError(f"a tile holds 1 to {TILE_WIDTH} hashes of {HASH_SIZE} bytes")
     return _tile_tree(
-        level, index, width, size, witnesses.__getitem__, hashes.__getitem__, node_hash
+        level,
+        index,
+        width,
+        size,
+        witnesses.__getitem__,
+        lambda first, end: _perfect_root(hashes[first:end]),
+        node_hash,
     )
