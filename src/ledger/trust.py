@@ -110,6 +110,8 @@ class LedgerInfo:
     root_org: str
     origin: str
     log_keys: dict[str, VerifyingKey] = field(default_factory=dict)  # key_id -> key
+    # Retired log keys sign nothing new, but the checkpoints they signed stay verifiable.
+    retired_log_keys: dict[str, VerifyingKey] = field(default_factory=dict)
 
 
 @dataclass
@@ -322,7 +324,9 @@ class TrustDirectory:
             log_key = VerifyingKey.from_base64(data["public_key"])
             self.ledger.log_keys[log_key.key_id] = log_key
         elif kind == "LogKeyRetired" and self.ledger is not None:
-            self.ledger.log_keys.pop(data["key_id"], None)
+            retired = self.ledger.log_keys.pop(data["key_id"], None)
+            if retired is not None:
+                self.ledger.retired_log_keys[data["key_id"]] = retired
         else:
             self._follow_reference(kind, body["org"], data)
 
