@@ -1,0 +1,119 @@
+"""Every fenced block of README.md and docs/**/*.md is run or compared by the suite, or says why
+not: ``<!-- not-runnable: reason -->`` on the line before it (see ``docs_blocks.py``).
+
+The runners take their blocks from the same ``blocks_of``: ``test_docs_workflows_run.py`` runs
+every code block of docs/workflows/, ``test_docs_run.py`` every code block of every other page.
+So a block counted here as run is one those tests run.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from docs_blocks import ROOT, SHELL, Block, blocks_of, documents
+
+UNREASONED = re.compile(r"^<!--\s*not-runnable\s*:?\s*-->\s*$")
+
+
+def uncovered(path: Path) -> list[str]:
+    """file:line and why, for each block of ``path`` that the suite neither runs nor compares."""
+    blocks = blocks_of(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    shell_text = "".join(b.text for b in blocks if b.runs and b.lang in SHELL)
+    problems: list[str] = []
+    for index, block in enumerate(blocks):
+        before = lines[block.line - 2].strip() if block.line > 1 else ""
+        if UNREASONED.match(before):
+            problems.append(f"{block.where}: not-runnable needs a reason")
+        elif block.not_runnable is not None or block.is_expected:
+            continue
+        elif block.file is not None:
+            if block.lang != "python" or block.file not in shell_text:
+                problems.append(f"{block.where}: file {block.file} is not run by a shell block")
+        elif block.is_output:
+            previous = blocks[index - 1] if index else None
+            if previous is None or not (previous.runs and previous.lang in SHELL):
+                problems.append(f"{block.where}: an output block must follow a shell block")
+        elif not block.runs:
+            problems.append(
+                f"{block.where}: a ```{block.lang} block that is neither run nor compared; "
+                "make it runnable or put <!-- not-runnable: reason --> on the line before it"
+            )
+    return problems
+
+
+def test_every_fenced_block_is_run_compared_or_marked_with_a_reason() -> None:
+    problems = [problem for path in documents() for problem in uncovered(path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_completeness_check_names_the_blocks_it_misses(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# A page\n\n```json\n{}\n```\n\n<!-- not-runnable: -->\n```sh\nrm -rf /\n```\n\n"
+        "<!-- not-runnable: data for the reader -->\n```json\n[]\n```\n\n"
+        "```python\nprint(1)\n```\n\n```text\n1\n```\n\n<!-- output -->\n```\nx\n```\n"
+        "\n<!-- file: never_run.py -->\n```python\npass\n```\n",
+        encoding="utf-8",
+    )
+    problems = uncovered(page)
+    assert [p.split(":", 2)[1] for p in problems] == ["3", "8", "26", "31"]
+    assert "neither run nor compared" in problems[0]
+    assert "needs a reason" in problems[1]
+    assert "must follow a shell block" in problems[2]
+    assert "never_run.py is not run" in problems[3]
+
+
+def test_every_page_with_code_is_one_the_runners_take() -> None:
+    from test_docs_run import PAGES as OTHER_PAGES
+    from test_docs_workflows_run import PAGES as WORKFLOW_PAGES
+
+    workflows = ROOT / "docs" / "workflows"
+    run = {*OTHER_PAGES, *WORKFLOW_PAGES, workflows / "README.md"}
+    with_code = {p for p in documents() if any(b.runs for b in blocks_of(p))}
+    assert with_code <= run, sorted(str(p) for p in with_code - run)
+
+
+@functools.cache
+def help_of(script: Path) -> str:
+    return subprocess.run(
+        [sys.executable, str(script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=True,
+    ).stdout
+
+
+def benchmark_lines(block: Block) -> list[list[str]]:
+    commands = []
+    for line in block.text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if words and words[0] in ("cd", "..."):
+            words = words[words.index("&&") + 1 :] if "&&" in words else []
+        if len(words) >= 2 and words[0].endswith("python"):
+            commands.append(words[1:])
+    return commands
+
+
+@pytest.mark.slow
+def test_the_benchmark_commands_of_performance_md_name_scripts_and_options_that_exist() -> None:
+    """The benchmark runs take minutes, so performance.md marks them not-runnable; what can go
+    stale cheaply (a renamed script, a dropped option) is checked here against ``--help``."""
+    checked = 0
+    for block in blocks_of(ROOT / "docs" / "performance.md"):
+        for command in benchmark_lines(block):
+            script = command[0]
+            path = ROOT / script if (ROOT / script).exists() else ROOT / "benchmarks" / script
+            assert path.is_file(), f"{block.where}: no script {script}"
+            shown = help_of(path)
+            for option in (w for w in command[1:] if w.startswith("--")):
+                assert option in shown, f"{block.where}: {script} has no option {option}"
+            checked += 1
+    assert checked >= 20
