@@ -8,10 +8,13 @@ So a block counted here as run is one those tests run.
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
 from docs_blocks import ROOT, SHELL, Block, blocks_of, documents
+
+from ledger.cli import build_parser
 
 INLINE_BENCHMARK = re.compile(r"`(?:\.venv/bin/)?python benchmarks/(\w+\.py)([^`]*)`")
 UNREASONED = re.compile(r"^<!--\s*not-runnable\s*:?\s*-->\s*$")
@@ -113,3 +116,52 @@ def test_the_benchmark_commands_of_performance_md_name_scripts_and_options_that_
             assert option in shown, f"performance.md: `{script} {options}`: no option {option}"
         checked += 1
     assert checked >= 30
+
+
+INLINE_COMMAND = re.compile(r"`(ledger [a-z][^`]*)`")
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def stale_in(command: str, parser: argparse.ArgumentParser) -> list[str]:
+    """What of a quoted command line (``ledger log checkpoint\\|latest``, ``[--json]``) the
+    command-line parser does not know."""
+    words = [w.strip("[]()") for w in command.replace("\\|", "|").split()[1:]]
+    parsers, problems = [parser], []
+    while words and subcommands(parsers[0]) and not words[0].startswith("-"):
+        choices = subcommands(parsers[0])
+        names = words.pop(0).split("|")
+        problems += [f"no command {name!r}" for name in names if name not in choices]
+        parsers = [choices[name] for name in names if name in choices]
+        if not parsers:
+            return problems
+    for option in (w for w in words if w.startswith("--")):
+        for each in parsers:
+            if option not in each._option_string_actions:
+                problems.append(f"{each.prog} has no option {option}")
+    return problems
+
+
+def test_every_ledger_command_quoted_in_the_docs_exists_with_its_options() -> None:
+    parser = build_parser()
+    problems = []
+    for path in documents():
+        for command in INLINE_COMMAND.findall(path.read_text(encoding="utf-8")):
+            problems += [
+                f"{path.relative_to(ROOT)}: `{command}`: {p}" for p in stale_in(command, parser)
+            ]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_quoted_command_check_finds_a_missing_command_and_option() -> None:
+    parser = build_parser()
+    assert stale_in("ledger log checkpoint\\|latest", parser) == []
+    assert stale_in("ledger log checkpoint\\|newest", parser) == ["no command 'newest'"]
+    assert stale_in("ledger audit [--bundle DIR] [--fast]", parser) == [
+        "ledger audit has no option --fast"
+    ]
