@@ -26,15 +26,22 @@ from .errors import (
     LedgerError,
     NotFoundError,
     SplitViewError,
+    StoreIntegrityError,
+    VerificationError,
 )
-from .integrity import check_entries, check_inclusion
+from .integrity import check_entries, check_inclusion, check_tile
 from .keystore import LOG_KEY_OWNER, Keystore
-from .log.checkpoint import Checkpoint, check_consistency, sign_checkpoint
+from .log.checkpoint import Checkpoint, check_consistency, open_checkpoint, sign_checkpoint
 from .log.cosignature import merge_cosignatures
-from .log.merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, root_hash
+from .log.merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, leaf_hash, root_hash
 from .log.note import NoteSigner, NoteVerifier, parse_note
 from .log.receipt import format_receipt
-from .log.tiles import TILE_WIDTH, entry_bundle, tile_bytes
+from .log.tiles import (
+    TILE_WIDTH,
+    entry_bundle,
+    tile_node_coordinates,
+    tile_witness_nodes,
+)
 from .log.witness_client import WitnessEndpoint, request_cosignature
 from .storage.records import LedgerRecorderProtocol
 from .trust import TrustDirectory
@@ -73,6 +80,7 @@ class TransparencyLog:
         self._clock = clock
         self._last_signed_at = clock()
         self._lock = threading.Lock()
+        self._opened: dict[str, Checkpoint] = {}  # checkpoint notes whose signature verified
 
     @property
     def origin(self) -> str:
@@ -296,20 +304,89 @@ class TransparencyLog:
         return found[0].state
 
     def hash_tile(self, level: int, index: int, width: int = TILE_WIDTH) -> bytes:
-        """A tlog-tiles hash tile; it must lie within the current tree."""
-        start = index * TILE_WIDTH
-        if (start + width) << (8 * level) > self.size():
-            raise NotFoundError(f"tile {level}/{index} of width {width} is beyond the log")
-        return tile_bytes(level, index, width, self._recorder.read_nodes)
+        """A tlog-tiles hash tile; it must lie within the current tree.
+
+        Its hashes are checked before they are served: with the few stored nodes beside the tile
+        they must rebuild the root of the newest signed checkpoint (signing one first if none
+        covers the tile yet), or :class:`StoreIntegrityError` is raised.
+        """
+        checkpoint = self._checkpoint_covering_leaves((index * TILE_WIDTH + width) << (8 * level))
+        own = tile_node_coordinates(level, index, width)
+        beside = tile_witness_nodes(level, index, width, checkpoint.size)
+        found = self._recorder.read_nodes([*own, *beside])
+        hashes = found[:width]
+        check_tile(level, index, hashes, checkpoint, dict(zip(beside, found[width:], strict=True)))
+        return b"".join(hashes)
 
     def entry_tile(self, index: int, width: int = TILE_WIDTH) -> bytes:
-        """A tlog-tiles entry bundle: the stored envelopes of leaves index*256 ...."""
+        """A tlog-tiles entry bundle: the stored envelopes of leaves index*256 ....
+
+        The entries are checked as the hash tile is: each must be stored, at its leaf, and their
+        leaf hashes must rebuild the newest signed checkpoint's root.
+        """
         start = index * TILE_WIDTH
-        if start + width > self.size():
-            raise NotFoundError(f"entry bundle {index} of width {width} is beyond the log")
+        checkpoint = self._checkpoint_covering_leaves(start + width)
         leaves = self._recorder.select_leaves(start, width)
-        check_entries(leaves)  # a tampered entry is never served
+        check_entries(leaves, start, width)  # a tampered or missing entry is never served
+        beside = tile_witness_nodes(0, index, width, checkpoint.size)
+        witnesses = dict(zip(beside, self._recorder.read_nodes(beside), strict=True))
+        check_tile(0, index, [leaf_hash(leaf.state) for leaf in leaves], checkpoint, witnesses)
         return entry_bundle([leaf.state for leaf in leaves])
+
+    def _checkpoint_covering_leaves(self, end: int) -> Checkpoint:
+        """A signed checkpoint of at least ``end`` leaves to check a tile against: the newest
+        one, or one signed now if the newest is smaller (:class:`NotFoundError` if this process
+        cannot sign, or the log has fewer leaves)."""
+        size = self.size()
+        newest = self._newest_verified()
+        if newest is not None and newest.size >= end:
+            if size < end:
+                raise StoreIntegrityError(
+                    f"the stored log has {size} leaves but the signed checkpoint of size "
+                    f"{newest.size} covers {end}: leaves were removed behind the ledger's back"
+                )
+            return newest
+        if end > size:
+            raise NotFoundError(f"the tile ends at leaf {end}, beyond the log's {size}")
+        if not self.can_sign():
+            raise NotFoundError(f"no signed checkpoint covers leaf {end - 1} yet")
+        try:
+            note = self.sign_checkpoint()
+        except VerificationError as error:  # the stored log no longer extends what was signed
+            message = f"cannot sign a checkpoint to check a tile against: {error}"
+            raise StoreIntegrityError(message) from None
+        return Checkpoint.parse(parse_note(note)[0])
+
+    def _newest_verified(self) -> Checkpoint | None:
+        """The newest stored checkpoint, once its signature verified with a log key of this
+        ledger (current or retired); :class:`StoreIntegrityError` if it does not."""
+        note = self.latest()
+        if note is None:
+            return None
+        checkpoint = self._opened.get(note)
+        if checkpoint is None:
+            checkpoint = self._open_stored(note)
+            if len(self._opened) >= 16:
+                self._opened.clear()
+            self._opened[note] = checkpoint
+        return checkpoint
+
+    def _open_stored(self, note: str) -> Checkpoint:
+        problem: LedgerError | None = None
+        for attempt in range(2):
+            if attempt:  # another process may have added the key that signed it
+                self._directory.refresh()
+            ledger = self._directory.require_ledger()
+            keys = [*ledger.log_keys.values(), *ledger.retired_log_keys.values()]
+            verifiers = [NoteVerifier.for_key(ledger.origin, key) for key in keys]
+            try:
+                return open_checkpoint(note, verifiers, origin=ledger.origin)
+            except LedgerError as error:
+                problem = error
+        raise StoreIntegrityError(
+            f"the newest stored checkpoint does not verify with the log's keys ({problem}): "
+            "it was changed behind the ledger's back"
+        )
 
     def _check_size(self, size: int) -> None:
         current = self.size()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from .progress import Progress
 from .replay import Replay, ReplayState, check_checkpoints, fingerprint
 from .signatures import SignatureChecker
 from .sources import BundleSource, Source, StoreSource
+from .state_codec import dumps_state, loads_state
 
 VIEW_BATCH = 2000
 
@@ -162,7 +162,7 @@ def audit(
             _collect(checker, findings, wait=False)
             if state_file is not None and state.size == newest:
                 replay.end_command()
-                snapshot = pickle.dumps(state)
+                snapshot = dumps_state(state)
         replay.finish()
         _collect(checker, findings, wait=True)
     finally:
@@ -373,10 +373,11 @@ def _load_state(path: Path | None) -> tuple[ReplayState, tuple[str, int, bytes] 
         return ReplayState(), None
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        with Path(saved["replay"]).open("rb") as handle:
-            state: ReplayState = pickle.load(handle)
-    except (OSError, ValueError, KeyError, pickle.UnpicklingError) as error:
+        state = loads_state(Path(saved["replay"]).read_bytes())
+    except (OSError, ValueError, KeyError, TypeError, StorageError) as error:
         raise StorageError(f"cannot read audit state {path}: {error}") from None
+    if not isinstance(state, ReplayState):
+        raise StorageError(f"cannot read audit state {path}: it holds no replay state")
     state.roots = {}
     return state, (saved["checkpoint"], saved["size"], bytes.fromhex(saved["root"]))
 
