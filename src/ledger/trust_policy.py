@@ -8,8 +8,10 @@ without the witnesses cosigning both, which they refuse.
 
 A policy file is either the JSON trust file ``ledger init`` writes, optionally with
 ``"witnesses"`` (cosigner vkeys) and ``"quorum"`` (an integer ``k``, or the name of a group) or
-``"policy"`` (a c2sp.org/tlog-policy text) added; or a tlog-policy text file on its own, which
-pins the log and the witnesses but no root key.
+``"policy"`` (a c2sp.org/tlog-policy text) added, and optionally ``"witnessed_from"`` (the
+size from which ``ledger audit`` asks the quorum of kept checkpoints: those signed before the
+witnesses were set up cannot have it); or a tlog-policy text file on its own, which pins the log
+and the witnesses but no root key.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class TrustPolicy:
     root_key: VerifyingKey | None = None
     origin: str | None = None
     source: str = "a trust policy"
+    witnessed_from: int = 0  # the audit asks the quorum of checkpoints of at least this size
 
     @property
     def log_keys(self) -> list[NoteVerifier]:
@@ -73,6 +76,8 @@ class TrustPolicy:
     def describe(self) -> str:
         quorum = self.checkpoints.quorum
         witnessed = "no witness required" if quorum == NONE else f"witness quorum {quorum!r}"
+        if quorum != NONE and self.witnessed_from:
+            witnessed += f" from checkpoints of {self.witnessed_from} leaves on"
         return f"pinned by {self.source}: {len(self.log_keys)} log key(s), {witnessed}"
 
     @classmethod
@@ -99,9 +104,12 @@ class TrustPolicy:
         origin = document.get("origin")
         root = document.get("root_key")
         root_key = VerifyingKey.from_base64(root) if isinstance(root, str) else None
+        since = document.get("witnessed_from", 0)
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            raise InvalidInputError("witnessed_from is a checkpoint size, an integer >= 0")
         if "policy" in document:
             checkpoints = Policy.parse(_text(document["policy"], "policy"))
-            return cls(checkpoints, root_key, origin, source)
+            return cls(checkpoints, root_key, origin, source, since)
         logs = [
             parse_verifier_key(_text(v, "log verifier")) for v in _list(document, "log_verifiers")
         ]
@@ -116,7 +124,7 @@ class TrustPolicy:
         quorum = document.get("quorum", len(witnesses))
         if isinstance(quorum, bool) or not isinstance(quorum, int | str):
             raise InvalidInputError("quorum is an integer k or the name of a witness or group")
-        return cls(Policy(logs, witnesses, quorum), root_key, origin, source)
+        return cls(Policy(logs, witnesses, quorum), root_key, origin, source, since)
 
 
 def _list(document: dict[str, Any], name: str) -> list[Any]:

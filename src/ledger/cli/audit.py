@@ -97,6 +97,7 @@ def run_audit(args: argparse.Namespace) -> int:
                 compare_views=not args.no_views,
                 progress=not args.quiet,
                 witnesses=policy.checkpoints if policy and policy.requires_witnesses else None,
+                witnessed_from=policy.witnessed_from if policy is not None else 0,
             )
         finally:
             if ledger is not None:

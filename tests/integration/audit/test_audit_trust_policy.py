@@ -231,3 +231,34 @@ def test_an_operator_cannot_forge_a_cosignature_on_an_old_checkpoint(
     assert report.checkpoints_witnessed == 1
     # Without a witness policy the audit does not ask, and says nothing about witnesses.
     assert run_audit(city, trust=policy.anchors()).checkpoints_witnessed is None
+
+
+def test_checkpoints_signed_before_the_witnesses_can_be_left_out_of_the_quorum(
+    city: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Witnesses set up after the ledger started: the policy says from which size on."""
+    w1, w2 = witnesses()
+    keys = [w1.key_string, w2.key_string]
+    before = Checkpoint.parse(parse_note(cosign(city, []))[0]).size
+    _grow(city, "vol-2")
+    since = Checkpoint.parse(parse_note(cosign(city, [w1, w2]))[0]).size
+    everything = policy_file(city, tmp_path / "all.json", witnesses=keys)
+    code, out, _ = cli(capsys, "audit", "--db", db_url(city), "--trust", everything, "--quiet")
+    assert code == 1 and f"checkpoint of {before} leaves" in out, out
+    later = policy_file(city, tmp_path / "later.json", witnesses=keys, witnessed_from=since)
+    code, out, _ = cli(capsys, "audit", "--db", db_url(city), "--trust", later, "--quiet")
+    assert code == 0, out
+    assert f"from checkpoints of {since} leaves on" in out and "witnessed (quorum)   1" in out
+    # A later checkpoint without the quorum is still reported.
+    _grow(city, "vol-3")
+    after = Checkpoint.parse(parse_note(cosign(city, [w2]))[0]).size
+    code, out, _ = cli(capsys, "audit", "--db", db_url(city), "--trust", later, "--quiet")
+    assert code == 1 and f"checkpoint of {after} leaves" in out, out
+    assert f"checkpoint of {before} leaves" not in out
+
+
+@pytest.mark.parametrize("since", [-1, "10", True, 1.5])
+def test_a_bad_witnessed_from_is_refused(city: Ledger, tmp_path: Path, since: Any) -> None:
+    path = policy_file(city, tmp_path / "bad.json", witnessed_from=since)
+    with pytest.raises(InvalidInputError, match="witnessed_from"):
+        TrustPolicy.load(path)
