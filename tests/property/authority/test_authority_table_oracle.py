@@ -101,10 +101,8 @@ def _sweep_everything(factory: StoreFactory, rounds: int) -> None:
 
 
 @pytest.fixture
-def pg() -> Iterator[None]:
-    from conftest import require_postgres
-
-    require_postgres()
+def pg(postgres_schema: str) -> Iterator[None]:
+    """The test server answers (else skipped, or failed in CI, by ``postgres_schema``)."""
     yield
 
 
