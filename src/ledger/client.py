@@ -24,7 +24,8 @@ from typing import Any
 import httpx
 
 from .certificates.credential import credential_sha256, sign_credential
-from .credentials import did_key
+from .credentials import add_proof, did_key, did_key_verification_method
+from .credentials.status_list import encode_list
 from .drafting import DRAFTABLE
 from .envelope import format_time, signing_input
 from .errors import LedgerError
@@ -269,6 +270,9 @@ class LedgerClient:
         if command == "issue_certificate":
             credential = self._sign_credential(bodies[0], value.get("credential"))
             value["credential"] = credential
+            value["status_list"] = self._sign_status_list(
+                bodies[0], credential, value.get("status_list")
+            )
         signed = []
         for text in texts:
             signature = self.signer.sign(signing_input(str(text).encode("utf-8")))
@@ -294,8 +298,31 @@ class LedgerClient:
             raise LedgerClientError(f"refusing to sign the drafted credential: {'; '.join(wrong)}")
         return sign_credential(unsigned, self.signer, str(body["occurred_at"]))
 
+    def _sign_status_list(
+        self, body: dict[str, Any], credential: dict[str, Any], unsigned: Any
+    ) -> dict[str, Any] | None:
+        """Sign the drafted status list of the credential, once sure it is the list the
+        credential names, by this issuer, saying "not revoked"; None if none was drafted."""
+        if unsigned is None:
+            return None
+        named = [e.get("statusListCredential") for e in credential.get("credentialStatus", [])]
+        subject = unsigned.get("credentialSubject") if isinstance(unsigned, dict) else None
+        if (
+            not isinstance(subject, dict)
+            or "proof" in unsigned
+            or unsigned.get("id") not in named
+            or unsigned.get("issuer") != did_key(self.signer.public_key)
+            or subject.get("encodedList") != encode_list([])
+        ):
+            raise LedgerClientError(
+                "refusing to sign the drafted status list: it is not this credential's list, "
+                "by this organisation, saying 'not revoked'"
+            )
+        method = did_key_verification_method(self.signer.public_key)
+        return add_proof(unsigned, self.signer, method, str(body["occurred_at"]))
+
     def _store(self, signed: list[dict[str, Any]], value: dict[str, Any]) -> Submitted:
-        stored = self._submit(signed, value.get("credential"))
+        stored = self._submit(signed, value.get("credential"), value.get("status_list"))
         return Submitted(
             tuple(
                 EventRef(e["aggregate_id"], e["version"], e["type"], e.get("leaf_index"))
@@ -330,10 +357,14 @@ class LedgerClient:
             raise LedgerClientError(f"refusing to sign the draft of {command}: {'; '.join(wrong)}")
         return body
 
-    def _submit(self, signed: list[dict[str, Any]], credential: Any = None) -> dict[str, Any]:
+    def _submit(
+        self, signed: list[dict[str, Any]], credential: Any = None, status_list: Any = None
+    ) -> dict[str, Any]:
         payload: dict[str, Any] = {"events": signed}
         if credential is not None:
             payload["credential"] = credential
+        if status_list is not None:
+            payload["status_list"] = status_list
         try:
             response = self._http.post("/events", json=payload)
         except httpx.TransportError:

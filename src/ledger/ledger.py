@@ -152,7 +152,11 @@ class Ledger(
             self.log.maybe_checkpoint()
 
     def submit_signed(
-        self, signed: list[tuple[bytes | str, str]], *, credential: dict[str, Any] | None = None
+        self,
+        signed: list[tuple[bytes | str, str]],
+        *,
+        credential: dict[str, Any] | None = None,
+        status_list: dict[str, Any] | None = None,
     ) -> CommandResult:
         """Store events that organisations signed themselves, exactly as signed.
 
@@ -160,11 +164,14 @@ class Ledger(
         apply as to commands; events the rules derive (stars, credit) are signed by the ledger's
         automatic keys. A ``CertificateIssued`` event comes with ``credential``, the credential
         its organisation signed: it must hash to the event's ``credential_sha256`` and carry a
-        proof by the event's key, and is stored in the same transaction as the event.
+        proof by the event's key, and is stored in the same transaction as the event; so is
+        ``status_list``, the credential's status list signed by the same key saying "not
+        revoked", served while the certificate stands (the server cannot sign one without the
+        key).
         """
         parsed = [parse_signed_body(body, signature) for body, signature in signed]
         self.directory.refresh()
-        rows = self.signed_credential_rows([body for body, _ in parsed], credential)
+        rows = self.signed_credential_rows([body for body, _ in parsed], credential, status_list)
         result = self.writer.submit(
             parsed, lambda org, purpose: self.signer_for(org, None, purpose), side_rows=rows
         )

@@ -8,9 +8,10 @@ to, signed by the event's key, in the same transaction as the event.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,17 +19,25 @@ from typing import Any
 
 import httpx
 import pytest
+import rfc8785
 from api_support import Server, start_ledger_serve
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hsm_support import new_token, token_pool
+from interop_verifiers import run_verifiers
 
 from ledger import DirectoryKeystore, Ledger, SigningKey
 from ledger.certificates import verify_package
 from ledger.certificates.credential import sign_credential, without_proof
 from ledger.client import LedgerClient
-from ledger.credentials import did_key
+from ledger.credentials import add_proof, did_key, did_key_verification_method
+from ledger.credentials.status_list import encode_list
 from ledger.envelope import signing_input
+from ledger.hsm import Pkcs11Keystore
 from ledger.log import parse_verifier_key
 from ledger.signing import b64encode
 
+__all__ = ["new_token", "token_pool"]  # fixtures used here
 pytestmark = pytest.mark.slow
 BANK = "home-bank"
 
@@ -41,6 +50,7 @@ class Home:
     key_file: Path  # on the organisation's own machine
     key: SigningKey
     log_key: str
+    db_url: str
 
     @property
     def url(self) -> str:
@@ -86,7 +96,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         api_key = create_api_key(ledger, "org-a", scopes)
         log_key = ledger.log.verifier_keys()[0]
     server = start_ledger_serve(db_url, server_dir, env={"LEDGER_ALLOW_LOCAL_LINKS": "true"})
-    made = Home(server, api_key, server_dir / "ledger.db.keys", key_file, key, log_key)
+    made = Home(server, api_key, server_dir / "ledger.db.keys", key_file, key, log_key, db_url)
     try:
         with made.client() as org:
             org.open_time_bank(idempotency_key="bank", bank_id=BANK)
@@ -178,6 +188,23 @@ def test_the_server_refuses_a_credential_that_is_not_the_one_the_event_commits_t
         assert answer.status_code == 400, answer.text
         assert reason in answer.json()["detail"], answer.json()
         assert home.log_size() == before, "nothing was stored"
+    drafted_list = drafted["value"]["status_list"]
+    revoked_bits = json.loads(json.dumps(drafted_list))
+    revoked_bits["credentialSubject"]["encodedList"] = encode_list([0])
+    elsewhere = json.loads(json.dumps(drafted_list)) | {"id": "https://elsewhere.example/list"}
+    for unsigned_list, reason in [
+        (revoked_bits, "does not say 'not revoked'"),
+        (elsewhere, "not the list the credential names"),
+    ]:
+        signed_list = add_proof(
+            unsigned_list, home.key, did_key_verification_method(home.key.public_key),
+            body["occurred_at"],
+        )  # fmt: skip
+        answer = home.post(
+            "/events", {"events": events, "credential": honest, "status_list": signed_list}
+        )
+        assert answer.status_code == 400 and reason in answer.json()["detail"], answer.text
+        assert home.log_size() == before
     answer = home.post("/events", {"events": events, "credential": honest})
     assert answer.status_code == 201, answer.text
     stored = httpx.get(
@@ -247,3 +274,96 @@ def test_time_bank_credit_moves_and_is_reversed_from_the_client(home: Home) -> N
         assert [e.type for e in undone.events] == ["CreditSent", "CreditReceived"]
         assert balances_become([120, 30])
     assert home.signing_key_is_at_home()
+
+
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def eddsa_jcs_2022_holds(credential: dict[str, Any], public_key: bytes) -> bool:
+    """W3C Data Integrity EdDSA Cryptosuites v1.0, 3.3.2, with ``cryptography`` and ``rfc8785``
+    only: Ed25519 over SHA-256(JCS(proof options with @context)) || SHA-256(JCS(document))."""
+    proof = dict(credential["proof"])
+    value = proof.pop("proofValue")
+    assert value[0] == "z"
+    number = 0
+    for char in value[1:]:
+        number = number * 58 + B58.index(char)
+    signature = number.to_bytes(64, "big")
+    options = {**proof, "@context": credential["@context"]}
+    document = {k: v for k, v in credential.items() if k != "proof"}
+    message = (
+        hashlib.sha256(rfc8785.dumps(options)).digest()
+        + hashlib.sha256(rfc8785.dumps(document)).digest()
+    )
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def hsm_certificate(
+    home: Home, new_token: Callable[[], Pkcs11Keystore], tag: str
+) -> tuple[Any, dict[str, Any]]:
+    """A certificate issued by the client with org-a's key in its own token."""
+    hsm_key = new_token().generate("org-a")
+    with Ledger(home.db_url, keystore=DirectoryKeystore(home.keystore)) as ledger:
+        ledger.register_key("city", for_org="org-a", public_key=hsm_key.public_key,
+                            idempotency_key=f"org-a-hsm-key-{tag}")  # fmt: skip
+    with home.client() as at_home:
+        number = volunteer_with_hours(at_home, f"hsm-{tag}", 75)
+    today = datetime.now(UTC).date()
+    with LedgerClient(home.url, home.api_key, hsm_key, org="org-a") as org:
+        issued = org.issue_certificate(
+            idempotency_key=f"cert-hsm-{tag}", number=number,
+            period_from=date(today.year, 1, 1), period_to=date(today.year, 12, 31),
+            issuer_contact="Org A desk", language="en",
+        )  # fmt: skip
+        package = org.certificate_package(str(issued.value["certificate_number"]))
+    return hsm_key, package
+
+
+def test_a_certificate_signed_through_pkcs11_by_the_client_verifies_independently(
+    home: Home, new_token: Callable[[], Pkcs11Keystore]
+) -> None:
+    """The organisation's key is in its own token; the client signs event and credential
+    through PKCS#11; the package verifies, and the credential's proof with nothing of ours."""
+    hsm_key, package = hsm_certificate(home, new_token, "proof")
+    credential = package["credential"]
+    assert credential["proof"]["verificationMethod"].startswith(did_key(hsm_key.public_key))
+    assert verify_package(package, [parse_verifier_key(home.log_key)]).valid
+    assert eddsa_jcs_2022_holds(credential, hsm_key.public_key.raw)
+    changed = json.loads(json.dumps(credential))
+    changed["credentialSubject"]["approvedMinutes"] += 60
+    assert not eddsa_jcs_2022_holds(changed, hsm_key.public_key.raw)
+
+
+def test_generic_verifiers_check_the_status_of_a_certificate_signed_at_home(
+    home: Home, new_token: Callable[[], Pkcs11Keystore], tmp_path: Path
+) -> None:
+    """The issuer signs the status list ("not revoked") at home with the credential; the
+    server serves it while the certificate stands and none once it is revoked (fail closed)."""
+    hsm_key, package = hsm_certificate(home, new_token, "status")
+    credential = package["credential"]
+    status_url = credential["credentialStatus"][0]["statusListCredential"]
+    number = credential["certificateNumber"]
+    listed = httpx.get(f"{home.url}/status-lists/certificates/{number}", timeout=30)
+    assert listed.status_code == 200, listed.text
+    status_list = listed.json()
+    assert status_list["proof"]["verificationMethod"].startswith(did_key(hsm_key.public_key))
+    results = run_verifiers(
+        {"certificate": credential, "status list": status_list},
+        {status_url: status_list},
+        tmp_path,
+    )
+    assert results["certificate"]["verified"] is True, results
+    assert results["status list"]["verified"] is True, results
+    with LedgerClient(home.url, home.api_key, hsm_key, org="org-a") as org:
+        org.revoke_certificate(
+            idempotency_key="revoke-hsm", certificate_number=number, reason="issued twice"
+        )
+        revoked = org.certificate_package(number)
+    listed = httpx.get(f"{home.url}/status-lists/certificates/{number}", timeout=30)
+    assert listed.status_code == 403 and "was revoked" in listed.json()["detail"]
+    verdict = verify_package(revoked, [parse_verifier_key(home.log_key)])
+    assert not verdict.valid and "was revoked" in verdict.reason

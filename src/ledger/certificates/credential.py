@@ -128,3 +128,42 @@ def check_submitted_credential(
         raise
     except LedgerError as error:
         raise InvalidInputError(f"the credential's proof does not verify: {error}") from None
+
+
+def check_submitted_status_list(
+    status_list: Any, credential: dict[str, Any], event_key: VerifyingKey
+) -> None:
+    """Raise :class:`InvalidInputError` unless ``status_list`` is the list the credential names,
+    saying "not revoked", issued by the credential's issuer and signed with the event's key."""
+    from ..credentials import resolve_did_key, verify_proof
+    from ..credentials.status_list import LIST_CREDENTIAL_TYPE, encode_list
+    from ..errors import InvalidInputError, LedgerError
+
+    if not isinstance(status_list, dict) or not isinstance(status_list.get("proof"), dict):
+        raise InvalidInputError("the status list is a signed JSON object with one proof")
+    named = [
+        entry.get("statusListCredential")
+        for entry in credential.get("credentialStatus", [])
+        if isinstance(entry, dict)
+    ]
+    subject = status_list.get("credentialSubject")
+    wrong = []
+    if status_list.get("id") not in named:
+        wrong.append("it is not the list the credential names")
+    if LIST_CREDENTIAL_TYPE not in (status_list.get("type") or []):
+        wrong.append(f"it is not a {LIST_CREDENTIAL_TYPE}")
+    if status_list.get("issuer") != credential.get("issuer", {}).get("id"):
+        wrong.append("its issuer is not the credential's")
+    if not isinstance(subject, dict) or subject.get("encodedList") != encode_list([]):
+        wrong.append("it does not say 'not revoked' (every bit clear)")
+    if wrong:
+        raise InvalidInputError(f"refusing the status list: {'; '.join(wrong)}")
+    try:
+        method = str(status_list["proof"].get("verificationMethod"))
+        if resolve_did_key(method) != event_key:
+            raise InvalidInputError("the status list is signed with another key than the event")
+        verify_proof(status_list)
+    except InvalidInputError:
+        raise
+    except LedgerError as error:
+        raise InvalidInputError(f"the status list's proof does not verify: {error}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from datetime import date
 from typing import Any
@@ -10,12 +11,15 @@ from typing import Any
 from ..certificates.credential import (
     certificate_credential,
     check_submitted_credential,
+    check_submitted_status_list,
     credential_sha256,
     sign_credential,
 )
 from ..certificates.links import CredentialLinks
 from ..certificates.status import Status, sign_status
 from ..context import Context
+from ..credentials import did_key
+from ..credentials.status_list import status_list_credential
 from ..drafting import drafting_key_id
 from ..errors import InvalidInputError, NotFoundError
 from ..log.checkpoint import Checkpoint
@@ -29,6 +33,8 @@ from ..writer import CommandResult
 from .base import CommandHost
 
 CERTIFICATES = "certificate"
+SIGNED_STATUS_LISTS = "certificate-status-list"
+"""Status lists an issuer signed at home ("not revoked"), for issuers whose key is not here."""
 NAME_CONSENT = "certificate-name"
 
 
@@ -100,7 +106,17 @@ class CertificateCommands(CommandHost):
             data["credential_sha256"] = credential_sha256(unsigned)
             ctx.emit("CertificateIssued", certificate_aggregate_id(certificate_number), data)
             if signer is None:
-                return {"certificate_number": certificate_number, "credential": unsigned}
+                status_list = status_list_credential(
+                    list_url=links.certificate_status_list(certificate_number),
+                    issuer=did_key(issuer_key),
+                    set_bits=[],
+                    valid_from=ctx.occurred_at,
+                )
+                return {
+                    "certificate_number": certificate_number,
+                    "credential": unsigned,
+                    "status_list": status_list,
+                }
             signed = sign_credential(unsigned, signer, ctx.occurred_at)
             stored = credential_to_store(self.personal_data, number, certificate_number, signed)
             made["credential"] = (
@@ -129,14 +145,18 @@ class CertificateCommands(CommandHost):
         )
 
     def signed_credential_rows(
-        self, bodies: list[dict[str, Any]], credential: dict[str, Any] | None
+        self,
+        bodies: list[dict[str, Any]],
+        credential: dict[str, Any] | None,
+        status_list: dict[str, Any] | None = None,
     ) -> list[SideRow]:
-        """The side row keeping the credential an organisation signed for the
-        ``CertificateIssued`` body among ``bodies``; raise unless it is exactly the credential
-        the body commits to, signed with the body's key."""
+        """The side rows keeping the credential an organisation signed for the
+        ``CertificateIssued`` body among ``bodies`` (and, if given, the status list it signed
+        saying "not revoked"); raise unless the credential is exactly the one the body commits
+        to, and the list the one it names, both signed with the body's key."""
         issued = [b for b in bodies if b["type"] == "CertificateIssued"]
         if not issued:
-            if credential is not None:
+            if credential is not None or status_list is not None:
                 raise InvalidInputError("a credential comes only with a CertificateIssued event")
             return []
         if credential is None or len(issued) != 1:
@@ -145,11 +165,17 @@ class CertificateCommands(CommandHost):
             )
         body = issued[0]
         data = body["data"]
-        check_submitted_credential(credential, data, self.directory.key(body["key_id"]).key)
+        key = self.directory.key(body["key_id"]).key
+        check_submitted_credential(credential, data, key)
         stored = credential_to_store(
             self.personal_data, data["number"], data["certificate_number"], credential
         )
-        return [] if stored is None else [SideRow(CERTIFICATES, data["certificate_number"], stored)]
+        rows = [] if stored is None else [SideRow(CERTIFICATES, data["certificate_number"], stored)]
+        if status_list is not None:
+            check_submitted_status_list(status_list, credential, key)
+            raw = json.dumps(status_list, ensure_ascii=False).encode()
+            rows.append(SideRow(SIGNED_STATUS_LISTS, data["certificate_number"], raw))
+        return rows
 
     def _masked_name(self, number: str) -> str | None:
         consents = self._volunteer_consents(number)

@@ -19,6 +19,7 @@ from ledger.certificates import verify_package
 from ledger.certificates.credential import credential_sha256
 from ledger.client import LedgerClient, LedgerClientError
 from ledger.credentials import did_key
+from ledger.credentials.status_list import encode_list
 
 Opener = Callable[..., Ledger]
 Tamper = Callable[[list[dict[str, Any]], dict[str, Any]], None]
@@ -51,7 +52,9 @@ def through(town: Town, tamper: Tamper, submitted: list[Any]) -> httpx.MockTrans
             return httpx.Response(200, json={"org": "org-a", "bodies": texts, "value": value})
         submitted.append(asked)
         signed = [(e["body"], e["signature"]) for e in asked["events"]]
-        result = ledger.submit_signed(signed, credential=asked.get("credential"))
+        result = ledger.submit_signed(
+            signed, credential=asked.get("credential"), status_list=asked.get("status_list")
+        )
         events = [
             {"aggregate_id": e.aggregate_id, "version": e.version, "type": e.type,
              "leaf_index": e.leaf_index}
@@ -90,6 +93,8 @@ def test_an_honest_draft_is_signed_and_the_stored_certificate_verifies(town: Tow
     package = town.ledger.certificate_package(number)
     assert package["credential"] == issued.value["credential"]
     assert verify_package(package, town.log_keys).valid
+    # the list the client signed is the one served, though the server holds a key of org-a too
+    assert town.ledger.certificate_status_list(number) == submitted[0]["status_list"]
 
 
 def more_minutes(bodies: list[dict[str, Any]], value: dict[str, Any]) -> None:
@@ -107,12 +112,22 @@ def no_credential(bodies: list[dict[str, Any]], value: dict[str, Any]) -> None:
     del value["credential"]
 
 
+def list_saying_revoked(bodies: list[dict[str, Any]], value: dict[str, Any]) -> None:
+    value["status_list"]["credentialSubject"]["encodedList"] = encode_list([0])
+
+
+def list_of_another_issuer(bodies: list[dict[str, Any]], value: dict[str, Any]) -> None:
+    value["status_list"]["issuer"] = did_key(SigningKey.generate().public_key)
+
+
 @pytest.mark.parametrize(
     ("tamper", "why"),
     [
         (more_minutes, "SHA-256 is not the event's credential_sha256"),
         (another_issuer, "issuer is not this organisation's key"),
         (no_credential, "no unsigned credential"),
+        (list_saying_revoked, "status list"),
+        (list_of_another_issuer, "status list"),
     ],
 )
 def test_a_tampered_certificate_draft_gets_no_signature(
