@@ -300,8 +300,8 @@ class TransparencyLog:
         """A signed checkpoint of at least ``end`` leaves to check a tile against: the newest
         one, or one signed now if the newest is smaller (:class:`NotFoundError` if this process
         cannot sign, or the log has fewer leaves)."""
-        size = self.size()
         newest = self._newest_verified()
+        size = self.size()  # after the checkpoint: the log only grows, so never below it honestly
         if newest is not None and newest.size >= end:
             if size < end:
                 raise StoreIntegrityError(
