@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .errors import InclusionProofError, LedgerError, StoreIntegrityError
+from .errors import InclusionProofError, LedgerError, NotFoundError, StoreIntegrityError
 from .log.checkpoint import Checkpoint
 from .log.merkle import Node, leaf_hash, verify_inclusion
 from .log.note import parse_note
@@ -45,6 +45,18 @@ def check_log_against_checkpoint(log: TransparencyLog) -> None:
             f"the stored log's root at size {checkpoint.size} differs from the signed "
             "checkpoint's: the log was changed behind the ledger's back"
         )
+
+
+def missing_leaf(leaf_index: int, size: int, signed_size: int) -> LedgerError:
+    """The error for a leaf the store did not return: :class:`StoreIntegrityError` when the
+    stored log or its newest signed checkpoint (of ``signed_size`` leaves) says it exists,
+    else :class:`NotFoundError`."""
+    if leaf_index < max(size, signed_size):
+        return StoreIntegrityError(
+            f"leaf {leaf_index} is missing from the stored log of {size} leaves (the newest "
+            f"signed checkpoint has {signed_size}): it was removed behind the ledger's back"
+        )
+    return NotFoundError(f"leaf {leaf_index} is not in the log (size {size})")
 
 
 def check_inclusion(

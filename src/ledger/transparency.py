@@ -27,7 +27,7 @@ from .errors import (
     StoreIntegrityError,
     VerificationError,
 )
-from .integrity import check_entries, check_inclusion, check_tile
+from .integrity import check_entries, check_inclusion, check_tile, missing_leaf
 from .keystore import LOG_KEY_OWNER, Keystore
 from .log.checkpoint import Checkpoint, check_consistency, open_checkpoint, sign_checkpoint
 from .log.cosignature import merge_cosignatures
@@ -261,9 +261,9 @@ class TransparencyLog:
         return format_receipt(leaf_index, proof, note, entry if with_entry else None)
 
     def entry(self, leaf_index: int) -> bytes:
-        found = self._recorder.select_leaves(leaf_index, 1)
+        found = self._recorder.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
         if not found or found[0].leaf_index != leaf_index:
-            raise NotFoundError(f"leaf {leaf_index} is not in the log")
+            raise missing_leaf(leaf_index, self.size(), self.latest_size())
         return found[0].state
 
     def hash_tile(self, level: int, index: int, width: int = TILE_WIDTH) -> bytes:

@@ -144,4 +144,7 @@ def test_a_rewritten_event_and_leaf_hash_and_a_deleted_leaf_fail_their_tiles(
     assert served.get("/log/tile/0/000").status_code == 200
     served.execute("DELETE FROM ledger_log_leaves WHERE leaf_index = %s", (17,))
     assert_integrity_failure(served.get("/log/tile/entries/000"))
-    assert served.integrity_failures() == failures + 3
+    assert_integrity_failure(served.get("/leaves/17"))
+    assert_integrity_failure(served.get("/receipts/17"))
+    assert served.integrity_failures() == failures + 5
+    assert served.get(f"/leaves/{SIZE + 10}").status_code == 404

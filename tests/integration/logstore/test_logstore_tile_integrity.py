@@ -139,6 +139,14 @@ def test_a_deleted_leaf_in_the_middle_fails_its_entry_bundle(signed: Ledger) -> 
     with pytest.raises(StoreIntegrityError, match="leaf 100 is missing"):
         signed.log.entry_tile(0)
     assert signed.log.hash_tile(0, 0) == before["0/000"]  # the hashes themselves are intact
+    # The leaf itself, and its receipt, are integrity failures too, not "not found".
+    with pytest.raises(StoreIntegrityError, match="leaf 100 is missing"):
+        signed.event_at(100)
+    with pytest.raises(StoreIntegrityError, match="leaf 100 is missing"):
+        signed.log.receipt(100)
+    with pytest.raises(NotFoundError):
+        signed.event_at(SIZE)
+    assert signed.event_at(101).leaf_index == 101
 
 
 def test_deleted_last_leaves_fail_the_tiles_the_checkpoint_covered(signed: Ledger) -> None:
@@ -146,6 +154,8 @@ def test_deleted_last_leaves_fail_the_tiles_the_checkpoint_covered(signed: Ledge
         where = f"{column} >= %s" + (" AND level = 0" if table == "ledger_log_nodes" else "")
         sql_execute(signed, f"DELETE FROM {{schema}}.{table} WHERE {where}", (SIZE - 4,))
     assert signed.log.size() == SIZE - 4
+    with pytest.raises(StoreIntegrityError, match="removed"):  # the checkpoint had it
+        signed.event_at(SIZE - 1)
     with pytest.raises(StoreIntegrityError, match="removed"):
         signed.log.hash_tile(0, 1, 44)
     with pytest.raises(StoreIntegrityError, match="removed"):
