@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from .errors import InclusionProofError, LedgerError, NotFoundError, StoreIntegrityError
 from .log.checkpoint import Checkpoint
 from .log.merkle import Node, leaf_hash, verify_inclusion
-from .log.note import parse_note
 from .log.tiles import root_with_tile
 from .storage.records import LoggedEvent
 
@@ -26,14 +25,11 @@ if TYPE_CHECKING:
 
 def check_log_against_checkpoint(log: TransparencyLog) -> None:
     """Raise :class:`StoreIntegrityError` unless the stored log still has the newest signed
-    checkpoint's size (or more) and, at that size, its root."""
-    note = log.latest()
-    if note is None:
+    checkpoint's size (or more) and, at that size, its root, and that checkpoint's signature
+    verifies with one of the log's keys (current or retired)."""
+    checkpoint = log.verified_latest()
+    if checkpoint is None:
         return
-    try:
-        checkpoint = Checkpoint.parse(parse_note(note)[0])
-    except LedgerError as error:
-        raise StoreIntegrityError(f"the newest stored checkpoint is unreadable: {error}") from None
     size = log.size()
     if size < checkpoint.size:
         raise StoreIntegrityError(

@@ -300,7 +300,7 @@ class TransparencyLog:
         """A signed checkpoint of at least ``end`` leaves to check a tile against: the newest
         one, or one signed now if the newest is smaller (:class:`NotFoundError` if this process
         cannot sign, or the log has fewer leaves)."""
-        newest = self._newest_verified()
+        newest = self.verified_latest()
         size = self.size()  # after the checkpoint: the log only grows, so never below it honestly
         if newest is not None and newest.size >= end:
             if size < end:
@@ -320,7 +320,7 @@ class TransparencyLog:
             raise StoreIntegrityError(message) from None
         return Checkpoint.parse(parse_note(note)[0])
 
-    def _newest_verified(self) -> Checkpoint | None:
+    def verified_latest(self) -> Checkpoint | None:
         """The newest stored checkpoint, once its signature verified with a log key of this
         ledger (current or retired); :class:`StoreIntegrityError` if it does not."""
         note = self.latest()
