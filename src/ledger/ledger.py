@@ -25,6 +25,7 @@ from .commands.volunteers import VolunteerCommands
 from .drafting import CommandDraft, Drafted, command_arguments, drafting_as, stop_drafting
 from .envelope import SignedEvent, parse_signed_body, utc_now
 from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
+from .integrity import missing_leaf
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .log.witness_client import WitnessEndpoint
 from .personal_data import PersonalDataStore
@@ -132,7 +133,7 @@ class Ledger(
         """The verified event at a leaf index of the Merkle log."""
         found = self.recorder.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
         if not found or found[0].leaf_index != leaf_index:
-            raise NotFoundError(f"leaf {leaf_index} is not in the log (size {self.log_size()})")
+            raise missing_leaf(leaf_index, self.log_size(), self.log.latest_size())
         return self.app.signed_mapper.verify(found[0])
 
     def projections(self, views_url: str | None = None, *, verify: bool = True) -> Projections:
