@@ -123,6 +123,12 @@ def a_demo_city_and_its_root_key(workdir: Path, demo: Path) -> Iterator[dict[str
         assert report["clean"] is True
         assert (where / "audit-state.json").is_file()
         assert (where / "bundle" / "manifest.json").is_file()
+        shown = [
+            json.loads(b.text) for b in blocks_of(ROOT / "docs" / "audit.md") if b.lang == "json"
+        ]
+        trust_shown, report_shown = shown
+        assert list(trust_shown) == list(trust), "audit.md shows other members of ledger-trust.json"
+        assert list(report_shown) == list(report), "audit.md shows other members of a report"
 
     yield {
         "namespace": {"root_key": trust["root_key"]},
