@@ -223,10 +223,36 @@ def an_empty_directory(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
     yield {"checks": [the_ledger_is_made]}
 
 
+@contextlib.contextmanager
+def a_certificate_package(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
+    """certificates.md: a demo certificate's package, under the page's file name, and the log's
+    verifier key in log.vkey."""
+    with Ledger(f"sqlite:///{demo / 'ledger.db'}") as ledger:
+        revoked = {
+            e.body["data"]["certificate_number"]
+            for e in ledger.events_of_types("CertificateRevoked")
+        }
+        number = next(
+            e.body["data"]["certificate_number"]
+            for e in ledger.events_of_types("CertificateIssued")
+            if e.body["data"]["certificate_number"] not in revoked
+        )
+        package = ledger.certificate_package(number)
+        (workdir / "log.vkey").write_text(ledger.trust_anchors()["log_verifiers"][0])
+    (workdir / "C2025-2SFRCNKLZN.certificate.json").write_text(json.dumps(package))
+
+    def it_is_valid(where: Path, _: dict[str, Any]) -> None:
+        printed = (where / ".docs-session" / "0.out").read_text()
+        assert printed.startswith(f"VALID: certificate {number} issued by "), printed
+
+    yield {"checks": [it_is_valid]}
+
+
 SETUP: dict[str, Callable[[Path, Path], contextlib.AbstractContextManager[dict[str, Any]]]] = {
     "README.md": an_empty_directory,
     "assessment.md": an_open_ledger_and_a_demo_city,
     "audit.md": a_demo_city_and_its_root_key,
+    "certificates.md": a_certificate_package,
     "projections.md": a_city_as_city_db,
     "signing.md": a_body_signed_outside,
     "verification.md": two_logs_to_witness,
