@@ -27,7 +27,7 @@ from docs_blocks import ROOT, SHELL, Block, blocks_of, documents
 from shell_session import BIN, Session, check_outputs
 
 from ledger import Ledger
-from ledger.signing import SigningKey
+from ledger.signing import SigningKey, key_id_of
 
 WORKFLOWS = ROOT / "docs" / "workflows"
 PAGES = [
@@ -209,7 +209,31 @@ def two_logs_to_witness(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
     def the_witness_key_was_made(where: Path, _: dict[str, Any]) -> None:
         assert (where / "witness.pem").is_file()
 
-    yield {"checks": [the_witness_key_was_made]}
+    def the_page_s_functions_verify_the_demo_log(_: Path, page: dict[str, Any]) -> None:
+        """The page's own verifier, inclusion, receipt and consistency code, on real data."""
+        with Ledger(f"sqlite:///{demo / 'ledger.db'}") as ledger:
+            log, vkey = ledger.log, trust["log_verifiers"][0]
+            assert page["verifier_key"](log.origin, trust["log_keys"][vkey_id(vkey)]) == vkey
+            size = log.latest_size()
+            old = size // 3
+            for leaf in (0, size // 2, size - 1):
+                assert page["verify_receipt"](log.receipt(leaf), vkey) == log.entry(leaf)
+            proof = log.consistency_proof(old, size)
+            page["verify_consistency"](old, size, log.root(old), log.root(size), proof)
+            receipt = log.receipt(7)
+            altered = receipt.replace("\nindex 7\n", "\nindex 8\n")
+            with pytest.raises(ValueError, match="inclusion proof does not verify"):
+                page["verify_receipt"](altered, vkey)
+            with pytest.raises(ValueError, match="consistency proof does not verify"):
+                page["verify_consistency"](old, size, log.root(old + 1), log.root(size), proof)
+
+    yield {"checks": [the_witness_key_was_made, the_page_s_functions_verify_the_demo_log]}
+
+
+def vkey_id(vkey: str) -> str:
+    """The log key id (``log_keys`` of the trust file) of a verifier key string."""
+    material = base64.b64decode(vkey.split("+", 2)[2])
+    return key_id_of(material[1:])
 
 
 @contextlib.contextmanager
