@@ -16,7 +16,8 @@ What the session changes, and nothing else:
 Each block's standard output is kept apart; the ``/problems/...`` types a block's comments show
 (``# {"type":"/problems/no-consent", ...``) must be exactly those its output holds, so a
 command that answers an error where the page shows success (or the reverse) fails the test;
-and a whole JSON object a comment shows must have the members of one the block printed.
+a whole JSON object a comment shows must have the members of one the block printed, and an
+HTTP status line or header a comment shows (``# cache-control: ...``) must be printed as shown.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from docs_blocks import SHELL, Block
 
 BIN = Path(sys.executable).parent
 SERVE = re.compile(r"^(\s*)(ledger (?:witness )?serve\b[^#]*?)\s*(#.*)?$")
+HEADER = re.compile(r"^\s*# (HTTP/1\.1 \d{3} .*|[a-z-]+: [^{}\n]*)$", re.MULTILINE)  # shown headers
 PROBLEM = re.compile(r"/problems/[a-z-]+")
 API_KEY = re.compile(r"slk_[A-Za-z0-9_-]{20,}")
 CERTIFICATE = re.compile(r"C\d{4}-[A-Z2-7]{10}")
@@ -220,6 +222,12 @@ def check_outputs(page_blocks: list[Block], session: Session, outputs: dict[int,
                 f"the commands printed {sorted(printed)}:\n{outputs[index][-3000:]}"
             )
             members = [sorted(o) for o in printed_objects(outputs[index]) if isinstance(o, dict)]
+            lines = {line.strip().lower() for line in outputs[index].splitlines()}
+            for header in HEADER.findall(block.text):
+                assert header.strip().lower() in lines, (
+                    f"{block.where}: the page shows {header!r}; the commands printed:\n"
+                    f"{outputs[index][-3000:]}"
+                )
             for shown in shown_objects(block):
                 assert sorted(shown) in members, (
                     f"{block.where}: the page shows an answer with the members {sorted(shown)}; "
