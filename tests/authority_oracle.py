@@ -196,9 +196,10 @@ def allowed_by_position(who: str, org: str, owner: str, extra: Any = None) -> bo
 class Answer:
     """What the ledger said: ``ok`` with a value, or the kind of refusal."""
 
-    kind: str  # ok, authority, agreement, consent, rule, scope, not-yours, not-found
+    kind: str  # ok, authority, agreement, consent, rule, scope, not-yours
     value: dict[str, Any] = field(default_factory=dict)
     detail: str = ""
+    missing: tuple[str, str] | None = None  # (right or consent purpose, home organisation)
 
 
 class Driver(Protocol):
@@ -213,9 +214,9 @@ class Driver(Protocol):
 
 def answer_of(error: LedgerError) -> Answer:
     if isinstance(error, AgreementMissingError):
-        return Answer("agreement", detail=str(error))
+        return Answer("agreement", detail=str(error), missing=(error.right, error.home))
     if isinstance(error, ConsentMissingError):
-        return Answer("consent", detail=str(error))
+        return Answer("consent", detail=str(error), missing=(error.purpose, ""))
     if isinstance(error, KeyNotAuthorisedError):
         return Answer("authority", detail=str(error))
     return Answer("rule", detail=f"{type(error).__name__}: {error}")
@@ -504,6 +505,11 @@ class TableOracle(RuleBasedStateMachine):
         )
         if got.kind != "ok":
             assert self.driver.stored() == before, f"{action} by {org} refused, yet stored"
+        if got.kind == "agreement":  # the refusal names the right and who would grant it
+            number = params.get("number") or str(params.get("from_account", "")).split(":")[-1]
+            assert got.missing == (TABLE[action].right, self.people[number].home), got
+        if got.kind == "consent":
+            assert got.missing == (SHARE, ""), got
         return got
 
     def refusal(self, row: Row, org: str, owner: str, extra: Any = None, **person: Any) -> str:
