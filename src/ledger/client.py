@@ -270,8 +270,20 @@ class LedgerClient:
         if command == "issue_certificate":
             credential = self._sign_credential(bodies[0], value.get("credential"))
             value["credential"] = credential
+            named = [e.get("statusListCredential") for e in credential.get("credentialStatus", [])]
             value["status_list"] = self._sign_status_list(
-                bodies[0], credential, value.get("status_list")
+                bodies[0], named, value.get("status_list"), revoked=False
+            )
+        elif command == "revoke_certificate" and value.get("status_list") is not None:
+            listed = f"/status-lists/certificates/{asked['certificate_number']}"
+            unsigned = value["status_list"]
+            own = did_key(self.signer.public_key)
+            named = [unsigned.get("id")] if str(unsigned.get("id")).endswith(listed) else []
+            # Only the credential's issuing key can sign a list generic verifiers accept.
+            value["status_list"] = (
+                self._sign_status_list(bodies[0], named, unsigned, revoked=True)
+                if unsigned.get("issuer") == own
+                else None
             )
         signed = []
         for text in texts:
@@ -299,24 +311,25 @@ class LedgerClient:
         return sign_credential(unsigned, self.signer, str(body["occurred_at"]))
 
     def _sign_status_list(
-        self, body: dict[str, Any], credential: dict[str, Any], unsigned: Any
+        self, body: dict[str, Any], named: list[Any], unsigned: Any, *, revoked: bool
     ) -> dict[str, Any] | None:
-        """Sign the drafted status list of the credential, once sure it is the list the
-        credential names, by this issuer, saying "not revoked"; None if none was drafted."""
+        """Sign the drafted status list, once sure it is the certificate's list (one of
+        ``named``), by this issuer, saying "not revoked" (``revoked``: "revoked"); None if none
+        was drafted."""
         if unsigned is None:
             return None
-        named = [e.get("statusListCredential") for e in credential.get("credentialStatus", [])]
         subject = unsigned.get("credentialSubject") if isinstance(unsigned, dict) else None
+        saying = "revoked" if revoked else "not revoked"
         if (
             not isinstance(subject, dict)
             or "proof" in unsigned
             or unsigned.get("id") not in named
             or unsigned.get("issuer") != did_key(self.signer.public_key)
-            or subject.get("encodedList") != encode_list([])
+            or subject.get("encodedList") != encode_list([0] if revoked else [])
         ):
             raise LedgerClientError(
-                "refusing to sign the drafted status list: it is not this credential's list, "
-                "by this organisation, saying 'not revoked'"
+                "refusing to sign the drafted status list: it is not this certificate's list, "
+                f"by this organisation, saying '{saying}'"
             )
         method = did_key_verification_method(self.signer.public_key)
         return add_proof(unsigned, self.signer, method, str(body["occurred_at"]))

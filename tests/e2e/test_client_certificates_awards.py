@@ -341,8 +341,9 @@ def test_a_certificate_signed_through_pkcs11_by_the_client_verifies_independentl
 def test_generic_verifiers_check_the_status_of_a_certificate_signed_at_home(
     home: Home, new_token: Callable[[], Pkcs11Keystore], tmp_path: Path
 ) -> None:
-    """The issuer signs the status list ("not revoked") at home with the credential; the
-    server serves it while the certificate stands and none once it is revoked (fail closed)."""
+    """The issuer signs the status list ("not revoked") at home with the credential, and again
+    ("revoked") with the revocation; the server serves what was signed. Revoked with another key
+    of the organisation, no list can be signed: the server serves none (fail closed)."""
     hsm_key, package = hsm_certificate(home, new_token, "status")
     credential = package["credential"]
     status_url = credential["credentialStatus"][0]["statusListCredential"]
@@ -363,7 +364,25 @@ def test_generic_verifiers_check_the_status_of_a_certificate_signed_at_home(
             idempotency_key="revoke-hsm", certificate_number=number, reason="issued twice"
         )
         revoked = org.certificate_package(number)
-    listed = httpx.get(f"{home.url}/status-lists/certificates/{number}", timeout=30)
-    assert listed.status_code == 403 and "was revoked" in listed.json()["detail"]
     verdict = verify_package(revoked, [parse_verifier_key(home.log_key)])
     assert not verdict.valid and "was revoked" in verdict.reason
+    listed = httpx.get(f"{home.url}/status-lists/certificates/{number}", timeout=30)
+    assert listed.status_code == 200, listed.text
+    revoked_list = listed.json()
+    results = run_verifiers(
+        {"certificate": credential, "revoked list": revoked_list},
+        {status_url: revoked_list},
+        tmp_path,
+    )
+    assert results["certificate"]["verified"] is False and results["certificate"]["revoked"]
+    assert results["revoked list"]["verified"] is True, results
+
+    # Issued with the token's key, revoked with the key file: no list can say "revoked".
+    _, other = hsm_certificate(home, new_token, "other-key")
+    other_number = other["credential"]["certificateNumber"]
+    with home.client() as org:
+        org.revoke_certificate(
+            idempotency_key="revoke-other", certificate_number=other_number, reason="mistake"
+        )
+    listed = httpx.get(f"{home.url}/status-lists/certificates/{other_number}", timeout=30)
+    assert listed.status_code == 403 and "was revoked" in listed.json()["detail"]

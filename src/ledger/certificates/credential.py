@@ -131,10 +131,11 @@ def check_submitted_credential(
 
 
 def check_submitted_status_list(
-    status_list: Any, credential: dict[str, Any], event_key: VerifyingKey
+    status_list: Any, credential: dict[str, Any], event_key: VerifyingKey, *, revoked: bool = False
 ) -> None:
     """Raise :class:`InvalidInputError` unless ``status_list`` is the list the credential names,
-    saying "not revoked", issued by the credential's issuer and signed with the event's key."""
+    saying "not revoked" (with ``revoked``: "revoked"), issued by the credential's issuer and
+    signed with the event's key."""
     from ..credentials import resolve_did_key, verify_proof
     from ..credentials.status_list import LIST_CREDENTIAL_TYPE, encode_list
     from ..errors import InvalidInputError, LedgerError
@@ -154,8 +155,11 @@ def check_submitted_status_list(
         wrong.append(f"it is not a {LIST_CREDENTIAL_TYPE}")
     if status_list.get("issuer") != credential.get("issuer", {}).get("id"):
         wrong.append("its issuer is not the credential's")
-    if not isinstance(subject, dict) or subject.get("encodedList") != encode_list([]):
-        wrong.append("it does not say 'not revoked' (every bit clear)")
+    elif status_list.get("issuer") != did_key(event_key):
+        wrong.append("its issuer is not the key that signs the event")
+    bits, saying = ([0], "'revoked' (bit 0 set)") if revoked else ([], "'not revoked'")
+    if not isinstance(subject, dict) or subject.get("encodedList") != encode_list(bits):
+        wrong.append(f"it does not say {saying}")
     if wrong:
         raise InvalidInputError(f"refusing the status list: {'; '.join(wrong)}")
     try:

@@ -155,9 +155,15 @@ class CertificateCommands(CommandHost):
         saying "not revoked"); raise unless the credential is exactly the one the body commits
         to, and the list the one it names, both signed with the body's key."""
         issued = [b for b in bodies if b["type"] == "CertificateIssued"]
+        revoked = [b for b in bodies if b["type"] == "CertificateRevoked"]
+        if revoked and credential is None and status_list is not None and len(revoked) == 1:
+            return self._revoked_list_rows(revoked[0], status_list)
         if not issued:
             if credential is not None or status_list is not None:
-                raise InvalidInputError("a credential comes only with a CertificateIssued event")
+                raise InvalidInputError(
+                    "a credential comes only with a CertificateIssued event, a status list "
+                    "with it or with a CertificateRevoked event"
+                )
             return []
         if credential is None or len(issued) != 1:
             raise InvalidInputError(
@@ -177,6 +183,17 @@ class CertificateCommands(CommandHost):
             rows.append(SideRow(SIGNED_STATUS_LISTS, data["certificate_number"], raw))
         return rows
 
+    def _revoked_list_rows(self, body: dict[str, Any], status_list: Any) -> list[SideRow]:
+        """The status list saying "revoked" that the revoking organisation signed at home."""
+        number = body["data"]["certificate_number"]
+        credential = self._stored_credential(number)
+        if credential is None:
+            raise InvalidInputError(f"certificate {number} has no credential with a status list")
+        key = self.directory.key(body["key_id"]).key
+        check_submitted_status_list(status_list, credential, key, revoked=True)
+        raw = json.dumps(status_list, ensure_ascii=False).encode()
+        return [SideRow(SIGNED_STATUS_LISTS, f"{number}:revoked", raw)]
+
     def _masked_name(self, number: str) -> str | None:
         consents = self._volunteer_consents(number)
         if not consents.get(NAME_CONSENT) or not self.personal_data.has(number):
@@ -193,14 +210,48 @@ class CertificateCommands(CommandHost):
     def revoke_certificate(
         self, org: str, *, certificate_number: str, reason: str, idempotency_key: str
     ) -> CommandResult:
-        """Revoke a certificate with a reason; it stays provable as issued, then revoked."""
-        return self._emit_one(
+        """Revoke a certificate with a reason; it stays provable as issued, then revoked.
+
+        Drafted for an organisation that signs at home, the draft's value also holds the
+        certificate's status list saying "revoked", to sign with the same key (when that key is
+        the credential's issuer) and submit with the event."""
+        aggregate = certificate_aggregate_id(certificate_number)
+        data = {"certificate_number": certificate_number, "reason": reason}
+        drafting = drafting_key_id()
+        credential = self._stored_credential(certificate_number) if drafting else None
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            ctx.emit("CertificateRevoked", aggregate, data)
+            if credential is None:
+                return {}
+            entries = credential.get("credentialStatus", [])
+            lists = [e["statusListCredential"] for e in entries if "statusListCredential" in e]
+            return {
+                "status_list": status_list_credential(
+                    list_url=lists[0],
+                    issuer=credential["issuer"]["id"],
+                    set_bits=[0],
+                    valid_from=ctx.occurred_at,
+                )
+            }
+
+        return self._command(
             org,
             "CertificateRevoked",
-            certificate_aggregate_id(certificate_number),
-            {"certificate_number": certificate_number, "reason": reason},
+            {"aggregate_id": str(aggregate), "data": data},
+            decide,
             idempotency_key=idempotency_key,
         )
+
+    def _stored_credential(self, certificate_number: str) -> dict[str, Any] | None:
+        try:
+            credential = self.certificate(certificate_number)["credential"]
+        except NotFoundError:
+            return None
+        listed = isinstance(credential, dict) and any(
+            "statusListCredential" in e for e in credential.get("credentialStatus", [])
+        )
+        return credential if listed else None
 
     def certificate(self, certificate_number: str) -> dict[str, Any]:
         """The certificate's logged data, status and signed credential."""

@@ -38,8 +38,15 @@ class CredentialStatusCommands(CommandHost):
         signed_at_home = self.writer.recorder.side_get(SIGNED_STATUS_LISTS, certificate_number)
         if signed_at_home is not None:
             # Issued with a key the server does not hold: the list its issuer signed then says
-            # "not revoked", true only while it is not; a revoked one has no list here.
+            # "not revoked", true only while it is not; once revoked, only a list the revoking
+            # organisation signed saying so (with the issuer's key) is served.
             if found["revoked"]:
+                revoked = self.writer.recorder.side_get(
+                    SIGNED_STATUS_LISTS, f"{certificate_number}:revoked"
+                )
+                if revoked is not None:
+                    said: dict[str, Any] = json.loads(revoked)
+                    return said
                 raise KeyNotAuthorisedError(
                     f"certificate {certificate_number} was revoked and its issuer's key is not "
                     "held here to sign a status list saying so; its status note says so"

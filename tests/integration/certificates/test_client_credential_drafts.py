@@ -20,6 +20,7 @@ from ledger.certificates.credential import credential_sha256
 from ledger.client import LedgerClient, LedgerClientError
 from ledger.credentials import did_key
 from ledger.credentials.status_list import encode_list
+from ledger.errors import InvalidInputError
 
 Opener = Callable[..., Ledger]
 Tamper = Callable[[list[dict[str, Any]], dict[str, Any]], None]
@@ -200,3 +201,29 @@ def test_a_transfer_is_signed_only_as_asked(town: Town, sent: dict[str, Any], wh
             with pytest.raises(LedgerClientError, match=why):
                 org.transfer_credit(**ask, from_account="bank:vol:A", to_account="bank:vol:B")
     assert len(submitted) == (1 if why is None else 0)
+
+
+def test_a_revocation_carries_a_list_saying_revoked_and_only_that(town: Town) -> None:
+    submitted: list[Any] = []
+    with client(town, honest, submitted) as org:
+        number = issue(org, town).value["certificate_number"]
+
+    def clear_bit(bodies: list[dict[str, Any]], value: dict[str, Any]) -> None:
+        value["status_list"]["credentialSubject"]["encodedList"] = encode_list([])
+
+    size = town.ledger.log_size()
+    with client(town, clear_bit, submitted) as org, pytest.raises(LedgerClientError, match="list"):
+        org.revoke_certificate(idempotency_key="rv-1", certificate_number=number, reason="twice")
+    assert town.ledger.log_size() == size
+    # The server refuses a "not revoked" list with a revocation, whoever built the request.
+    body = json.loads(submitted[0]["events"][0]["body"])
+    assert body["type"] == "CertificateIssued"
+    with pytest.raises(InvalidInputError, match="does not say 'revoked'"):
+        town.ledger.signed_credential_rows(
+            [{**body, "type": "CertificateRevoked"}], None, submitted[0]["status_list"]
+        )
+    with client(town, honest, submitted) as org:
+        org.revoke_certificate(idempotency_key="rv-2", certificate_number=number, reason="twice")
+    said = town.ledger.certificate_status_list(number)
+    assert said == submitted[-1]["status_list"]
+    assert said["credentialSubject"]["encodedList"] == encode_list([0])
