@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,6 +41,7 @@ from docs_blocks import SHELL, Block
 BIN = Path(sys.executable).parent
 SERVE = re.compile(r"^(\s*)(ledger (?:witness )?serve\b[^#]*?)\s*(#.*)?$")
 HEADER = re.compile(r"^\s*# (HTTP/1\.1 \d{3} .*|[a-z-]+: [^{}\n]*)$", re.MULTILINE)  # shown headers
+TOOLS = ("curl", "jq", "openssl")  # what the pages' readers are told to have
 PROBLEM = re.compile(r"/problems/[a-z-]+")
 API_KEY = re.compile(r"slk_[A-Za-z0-9_-]{20,}")
 CERTIFICATE = re.compile(r"C\d{4}-[A-Z2-7]{10}")
@@ -108,6 +110,9 @@ class Session:
 
     def run(self, timeout: float = 300) -> dict[int, str]:
         """Run the blocks; return each block's standard output. Fails naming the block."""
+        script = self.script()
+        missing = [t for t in TOOLS if re.search(rf"\b{t}\b", script) and not shutil.which(t)]
+        assert not missing, f"the page's commands need {', '.join(missing)}: install them"
         self.out.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
         env.update(
@@ -118,7 +123,7 @@ class Session:
             **self.env,
         )
         process = subprocess.Popen(
-            ["bash", "-c", self.script()],
+            ["bash", "-c", script],
             cwd=self.workdir,
             env=env,
             stderr=subprocess.PIPE,

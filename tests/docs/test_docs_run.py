@@ -15,19 +15,23 @@ import io
 import json
 import shutil
 import subprocess
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import rfc8785
 from docs_blocks import ROOT, SHELL, Block, blocks_of, documents
-from shell_session import BIN, Session, check_outputs
+from shell_session import BIN, Session, check_outputs, free_port
 
 from ledger import Ledger
+from ledger.client import LedgerClient
 from ledger.signing import SigningKey, key_id_of
+from ledger_api.apikeys import create_api_key
 
 WORKFLOWS = ROOT / "docs" / "workflows"
 PAGES = [
@@ -272,6 +276,74 @@ def a_certificate_package(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]
     yield {"checks": [it_is_valid]}
 
 
+@contextlib.contextmanager
+def an_organisation_with_its_key_at_home(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
+    """trust-model.md: the demo city served over HTTP; org-a registered under the root with a
+    key only its key file (org-a.pem) holds, an API key of its own, and an activity it runs."""
+    copy_city(demo, workdir)
+    key = SigningKey.generate()
+    (workdir / "org-a.pem").write_bytes(key.to_pem())
+    with Ledger("sqlite:///ledger.db") as ledger:
+        ledger.register_organisation(
+            "changzhi", org_id="org-a", name="Org A", kind="organisation", region="140403",
+            idempotency_key="docs-org-a",
+        )  # fmt: skip
+        ledger.register_key(
+            "changzhi", for_org="org-a", public_key=key.public_key, idempotency_key="docs-key-a"
+        )
+        api_key = create_api_key(ledger, "org-a", ["register", "record", "approve", "read"])
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "ledger"), "serve", "--db", "sqlite:///ledger.db", "--port", str(port)],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, server)
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        with LedgerClient.with_key_file(url, api_key, workdir / "org-a.pem", org="org-a") as org:
+            activity = org.publish_activity(
+                idempotency_key="docs-activity", title="Riverside clean-up",
+                field="community-governance", place="Riverside park",
+                starts_at=now - timedelta(hours=3), ends_at=now - timedelta(hours=1),
+                leader="team-leader-07", content="litter picking along the river",
+            ).value["activity_id"]  # fmt: skip
+
+        def the_record_is_approved_and_signed_by_org_a(_: Path, page: dict[str, Any]) -> None:
+            with urllib.request.urlopen(f"{url}/records/{page['record'].value['record_id']}") as r:
+                record = json.loads(r.read())
+            assert record["status"] == "approved"
+            stored = ledger_event_bodies(workdir, record)
+            assert {b["org"] for b in stored} == {"org-a"}
+            assert {b["key_id"] for b in stored} == {key.key_id}
+
+        yield {
+            "namespace": {"LEDGER_URL": url, "api_key": api_key, "activity": activity},
+            "checks": [the_record_is_approved_and_signed_by_org_a],
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def ledger_event_bodies(workdir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+    with Ledger(f"sqlite:///{workdir / 'ledger.db'}") as ledger:
+        return [ledger.event(e["aggregate_id"], e["version"]).body for e in record["events"]]
+
+
+def wait_until_ready(url: str, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        assert server.poll() is None, "ledger serve exited"
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
 SETUP: dict[str, Callable[[Path, Path], contextlib.AbstractContextManager[dict[str, Any]]]] = {
     "README.md": an_empty_directory,
     "assessment.md": an_open_ledger_and_a_demo_city,
@@ -279,6 +351,7 @@ SETUP: dict[str, Callable[[Path, Path], contextlib.AbstractContextManager[dict[s
     "certificates.md": a_certificate_package,
     "projections.md": a_city_as_city_db,
     "signing.md": a_body_signed_outside,
+    "trust-model.md": an_organisation_with_its_key_at_home,
     "verification.md": two_logs_to_witness,
 }
 

@@ -46,7 +46,8 @@ def register(sub: Any) -> None:
     create.add_argument(
         "--scopes",
         required=True,
-        help="comma-separated: register,record,approve,award,timebank,keys,private,read,admin",
+        help="comma-separated: "
+        "register,record,approve,award,timebank,keys,private,read,erase,admin",
     )
     create.set_defaults(handler=run_apikey)
     apikeys.extend(actions, create)
