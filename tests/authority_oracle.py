@@ -495,8 +495,22 @@ class LibraryDriver:
         return None  # the library has no API keys: ``via`` is the HTTP oracle's
 
     def stored(self) -> tuple[Any, ...]:
-        recorder = self.ledger.recorder
-        return self.ledger.log_size(), recorder.max_notification_id()
+        """The log, the events, and the rows beside them (idempotency claims, side rows)."""
+        recorder: Any = self.ledger.recorder
+        counts: tuple[Any, ...] = ()
+        if self.ledger.store.kind == "sqlite":
+            counts = tuple(
+                recorder._query(f"SELECT count(*) FROM {table}", [])[0][0]
+                for table in ("ledger_idempotency", "ledger_side")
+            )
+        elif self.ledger.store.kind == "postgresql":
+            counts = tuple(
+                recorder._fetch(recorder._sql(f"SELECT count(*) AS n FROM {{schema}}.{{{t}}}"), [])[
+                    0
+                ]["n"]
+                for t in ("claims", "side")
+            )
+        return self.ledger.log_size(), recorder.max_notification_id(), *counts
 
 
 # --- the model and the machine ----------------------------------------------------------------
