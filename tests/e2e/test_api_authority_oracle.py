@@ -30,12 +30,14 @@ from api_support import (
 )
 from authority_oracle import (
     API_KEY_ACTIONS,
+    EVIDENCE,
     ORGS,
     PARENT,
     PICK,
     ROOT,
     SERVICE_DAY,
     STARTS,
+    STATION_SCHEME,
     TABLE,
     VIA,
     WHO,
@@ -69,6 +71,7 @@ PROBLEM_KINDS = {
     "not-your-organisation": "not-yours",
 }
 NO_ROUTE = {
+    "publish_calendar": "CalendarPublished",
     "set_daily_limit": "LedgerSettingsChanged",
     "declare_holidays": "HolidaysDeclared",
     "add_service_field": "ServiceFieldAdded",
@@ -119,6 +122,8 @@ class Town:
 def _body(action: str, p: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
     """(method, path, JSON body) of the route for ``action``."""
     n = p.get("number")
+    scheme = {k: v for k, v in (p.get("scheme") or {}).items() if k != "scheme_id"}
+    scheme["scheme_id"] = (p.get("scheme") or {}).get("scheme_id")
     routes: dict[str, tuple[str, str, dict[str, Any] | None]] = {
         "register_organisation": (
             "POST",
@@ -295,6 +300,54 @@ def _body(action: str, p: dict[str, Any]) -> tuple[str, str, dict[str, Any] | No
             f"/time-banks/{p.get('bank_id')}/transfers/{p.get('transfer_id')}/reverse",
             None,
         ),
+        "erase_personal_data": ("POST", f"/volunteers/{n}/erasure", None),
+        "publish_assessment_scheme": ("POST", "/assessment-schemes", p.get("scheme")),
+        "revise_assessment_scheme": (
+            "POST",
+            f"/assessment-schemes/{scheme['scheme_id']}/revisions",
+            p.get("scheme"),
+        ),
+        "assess": ("POST", f"/assessment-schemes/{p.get('scheme_id')}/runs", {"period": "2026"}),
+        "attest_station_item": (
+            "POST",
+            f"/stations/{p.get('station')}/standard-items",
+            {
+                "scheme_id": STATION_SCHEME,
+                "item": p.get("item"),
+                "evidence": EVIDENCE,
+                "attested_on": SERVICE_DAY.isoformat(),
+            },
+        ),
+        "withdraw_station_item": (
+            "POST",
+            f"/stations/{p.get('station')}/standard-items/{p.get('item')}/withdrawal",
+            {"scheme_id": STATION_SCHEME, "reason": "oracle"},
+        ),
+        "register_project": (
+            "POST",
+            "/projects",
+            {
+                "project_id": p.get("project_id"),
+                "name": "Project",
+                "field": "community-governance",
+                "description": "oracle",
+            },
+        ),
+        "link_project_activity": (
+            "POST",
+            f"/projects/{p.get('project_id')}/activities",
+            {"activity_id": p.get("activity_id")},
+        ),
+        "nominate_project": (
+            "POST",
+            f"/projects/{p.get('project_id')}/nominations",
+            {"nomination": "Best", "nominated_on": SERVICE_DAY.isoformat()},
+        ),
+        "commend_project": (
+            "POST",
+            f"/projects/{p.get('project_id')}/commendations",
+            {"honour": "Brand", "citation": "oracle", "granted_on": SERVICE_DAY.isoformat()},
+        ),
     }
     return routes[action]
 
@@ -356,6 +409,12 @@ class HttpDriver:
             "add_service_field": lambda: {"field": p.get("field")},
             "add_log_key": lambda: {"key_id": p["log_key"].key_id, "public_key": p["log_key"].b64},
             "retire_log_key": lambda: {"key_id": p.get("key_id"), "reason": "oracle"},
+            "publish_calendar": lambda: {
+                "version": self.calendar_version() + 1,
+                "time_zone": "Asia/Shanghai",
+                "holidays": p.get("holidays"),
+                "working_days": [],
+            },
         }[action]()
         key = self.town.outside[org]
         body = {
@@ -370,6 +429,11 @@ class HttpDriver:
         }
         text, signature = key.sign(body)
         return {"body": text, "signature": signature}
+
+    def calendar_version(self) -> int:
+        directory = self.town.reader.directory
+        directory.refresh()
+        return int(directory.reference.calendar.version)
 
     def answer(self, action: str, response: httpx.Response, p: dict[str, Any]) -> Answer:
         status = response.status_code
@@ -394,7 +458,7 @@ class HttpDriver:
             elif kind == "no-consent":
                 missing = (problem["missing_consent"], "")
             return Answer(PROBLEM_KINDS[kind], detail=problem["detail"], missing=missing)
-        assert status in (404, 409, 422) and kind != "invalid-request", (action, problem)
+        assert status in (404, 409, 410, 422) and kind != "invalid-request", (action, problem)
         return Answer("rule", detail=problem["detail"])
 
     def stored(self) -> tuple[Any, ...]:

@@ -207,3 +207,32 @@ def test_the_failure_limit_holds_across_the_workers_of_a_server(
         assert all(1 <= int(r.headers["Retry-After"]) <= 60 for r in later)
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_a_keys_rate_is_counted_by_each_worker(tmp_path: Path) -> None:
+    """What docs/api.md says of a key's rate under ``--workers 3``: each worker counts for
+    itself, so a key gets at least its rate and at most three times it in a minute."""
+    db_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    city = build_city(db_url, tmp_path, volunteers=1, fillers=0)
+    rate = 2
+    with_rate = _new_key_at(db_url, city.org_a, rate)
+    server = start_ledger_serve(db_url, tmp_path, workers=3)
+    path = f"{server.base_url}/volunteers/{city.volunteers[0]}"
+    try:
+        answers = [
+            httpx.get(path, headers={"Authorization": f"Bearer {with_rate}"}).status_code
+            for _ in range(12)
+        ]
+        assert set(answers) == {200, 429}
+        assert rate <= answers.count(200) <= 3 * rate
+    finally:
+        server.stop()
+
+
+def _new_key_at(db_url: str, org: str, rate: int) -> str:
+    from ledger import Ledger
+    from ledger_api.apikeys import create_api_key
+
+    with Ledger(db_url) as ledger:
+        return create_api_key(ledger, org, ["read"], rate_per_minute=rate)
