@@ -135,9 +135,27 @@ TABLE: dict[str, Row] = {
         ("CreditSent", "CreditReceived"), "timebank", "account-or-bank"
     ),
     "reverse_credit": Row(("CreditSent", "CreditReceived"), "timebank", "owner-or-above"),
+    # ledger calendar and erasure
+    "publish_calendar": Row(("CalendarPublished",), "admin", "root"),
+    "erase_personal_data": Row(("PersonalDataErased",), "erase", "above-a-member-or-root"),
+    # assessment
+    "publish_assessment_scheme": Row(("AssessmentSchemePublished",), "award", "anyone"),
+    "revise_assessment_scheme": Row(("AssessmentSchemeRevised",), "award", "owner"),
+    "assess": Row(("AssessmentPublished",), "award", "owner"),
+    "attest_station_item": Row(("StationItemAttested",), "award", "strictly-above-owner"),
+    "withdraw_station_item": Row(("StationItemWithdrawn",), "award", "attester-above-station"),
+    "register_project": Row(("ProjectRegistered",), "award", "anyone"),
+    "link_project_activity": Row(("ProjectActivityLinked",), "award", "organiser-in-project"),
+    "nominate_project": Row(("ProjectNominated",), "award", "owner-or-above"),
+    "commend_project": Row(
+        ("OrganisationHonourGranted", "ProjectCommended"), "award", "owner-or-above"
+    ),
     # reads of data that is not public
     "read_personal_data": Row((), "private", "home-or-above", "personal-data"),
 }
+STATION_SCHEME = "oracle-stations"  # published by the root when the city is built
+CHECKLIST = ("premises", "staff")
+EVIDENCE = [{"sha256": "ab" * 32}]
 # Rows of the table no organisation signs on request: the genesis (made once, by `ledger init`,
 # when every oracle builds its city) and the events the ledger derives with an automatic key
 # (stars and credit earned follow approvals the oracle makes).
@@ -186,6 +204,12 @@ def allowed_by_position(who: str, org: str, owner: str, extra: Any = None) -> bo
         return any(at_or_above(org, member) for member in extra)
     if who == "account-or-bank":
         return org == owner or at_or_above(org, extra)
+    if who == "above-a-member-or-root":
+        return org == ROOT or any(at_or_above(org, member) for member in extra)
+    if who == "attester-above-station":  # owner: the station; extra: who attested the item
+        return org != owner and at_or_above(org, owner) and at_or_above(org, extra)
+    if who == "organiser-in-project":  # owner: the activity's organiser; extra: the project's
+        return at_or_above(org, owner) and at_or_above(extra, owner)
     raise AssertionError(who)
 
 
@@ -196,9 +220,10 @@ def allowed_by_position(who: str, org: str, owner: str, extra: Any = None) -> bo
 class Answer:
     """What the ledger said: ``ok`` with a value, or the kind of refusal."""
 
-    kind: str  # ok, authority, agreement, consent, rule, scope, not-yours, not-found
+    kind: str  # ok, authority, agreement, consent, rule, scope, not-yours
     value: dict[str, Any] = field(default_factory=dict)
     detail: str = ""
+    missing: tuple[str, str] | None = None  # (right or consent purpose, home organisation)
 
 
 class Driver(Protocol):
@@ -213,9 +238,9 @@ class Driver(Protocol):
 
 def answer_of(error: LedgerError) -> Answer:
     if isinstance(error, AgreementMissingError):
-        return Answer("agreement", detail=str(error))
+        return Answer("agreement", detail=str(error), missing=(error.right, error.home))
     if isinstance(error, ConsentMissingError):
-        return Answer("consent", detail=str(error))
+        return Answer("consent", detail=str(error), missing=(error.purpose, ""))
     if isinstance(error, KeyNotAuthorisedError):
         return Answer("authority", detail=str(error))
     return Answer("rule", detail=f"{type(error).__name__}: {error}")
@@ -394,6 +419,60 @@ def library_call(ledger: Ledger, action: str, org: str, p: dict[str, Any]) -> An
             org, bank_id=p["bank_id"], transfer_id=p["transfer_id"], **k
         ),
         "read_personal_data": lambda: {"personal": ledger.personal_data_of(org, p["number"])},
+        "publish_calendar": lambda: ledger.publish_calendar(
+            org,
+            time_zone="Asia/Shanghai",
+            holidays=p["holidays"],
+            working_days=[],
+            **k,
+        ),
+        "erase_personal_data": lambda: ledger.erase_personal_data(p["number"], org=org, **k),
+        "publish_assessment_scheme": lambda: ledger.publish_assessment_scheme(
+            org, scheme=p["scheme"], **k
+        ),
+        "revise_assessment_scheme": lambda: ledger.revise_assessment_scheme(
+            org, scheme=p["scheme"], **k
+        ),
+        "assess": lambda: ledger.assess(org, scheme_id=p["scheme_id"], period="2026", **k),
+        "attest_station_item": lambda: ledger.attest_station_item(
+            org,
+            station=p["station"],
+            scheme_id=STATION_SCHEME,
+            item=p["item"],
+            evidence=EVIDENCE,
+            attested_on=SERVICE_DAY,
+            **k,
+        ),
+        "withdraw_station_item": lambda: ledger.withdraw_station_item(
+            org,
+            station=p["station"],
+            scheme_id=STATION_SCHEME,
+            item=p["item"],
+            reason="oracle",
+            **k,
+        ),
+        "register_project": lambda: ledger.register_project(
+            org,
+            project_id=p["project_id"],
+            name="Project",
+            field="community-governance",
+            description="oracle",
+            **k,
+        ),
+        "link_project_activity": lambda: ledger.link_project_activity(
+            org, project_id=p["project_id"], activity_id=p["activity_id"], **k
+        ),
+        "nominate_project": lambda: ledger.nominate_project(
+            org, project_id=p["project_id"], nomination="Best", nominated_on=SERVICE_DAY, **k
+        ),
+        "commend_project": lambda: ledger.commend_project(
+            org,
+            project_id=p["project_id"],
+            honour="Brand",
+            citation="oracle",
+            granted_on=SERVICE_DAY,
+            **k,
+        ),
     }
     return calls[action]()
 
@@ -416,8 +495,22 @@ class LibraryDriver:
         return None  # the library has no API keys: ``via`` is the HTTP oracle's
 
     def stored(self) -> tuple[Any, ...]:
-        recorder = self.ledger.recorder
-        return self.ledger.log_size(), recorder.max_notification_id()
+        """The log, the events, and the rows beside them (idempotency claims, side rows)."""
+        recorder: Any = self.ledger.recorder
+        counts: tuple[Any, ...] = ()
+        if self.ledger.store.kind == "sqlite":
+            counts = tuple(
+                recorder._query(f"SELECT count(*) FROM {table}", [])[0][0]
+                for table in ("ledger_idempotency", "ledger_side")
+            )
+        elif self.ledger.store.kind == "postgresql":
+            counts = tuple(
+                recorder._fetch(recorder._sql(f"SELECT count(*) AS n FROM {{schema}}.{{{t}}}"), [])[
+                    0
+                ]["n"]
+                for t in ("claims", "side")
+            )
+        return self.ledger.log_size(), recorder.max_notification_id(), *counts
 
 
 # --- the model and the machine ----------------------------------------------------------------
@@ -446,6 +539,7 @@ class World:
     extra_keys: dict[str, list[str]] = field(default_factory=dict)  # org -> key ids
     log_keys: list[str] = field(default_factory=list)
     fields: set[str] = field(default_factory=set)
+    attested: dict[str, str] = field(default_factory=dict)  # checklist item -> attester
     tried: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
@@ -475,6 +569,9 @@ class TableOracle(RuleBasedStateMachine):
         self.honours: dict[str, tuple[str, str, str]] = {}  # id -> (granter, kind, recipient)
         self.certificates: dict[str, str] = {}  # number -> issuer
         self.credit: dict[str, str] = {}  # transfer id -> bank id
+        self.erased: set[str] = set()
+        self.assessment_schemes: dict[str, str] = {}  # id -> owner
+        self.projects: dict[str, str] = {}  # id -> owner
 
     def make_driver(self) -> tuple[Driver, World]:
         raise NotImplementedError
@@ -504,6 +601,11 @@ class TableOracle(RuleBasedStateMachine):
         )
         if got.kind != "ok":
             assert self.driver.stored() == before, f"{action} by {org} refused, yet stored"
+        if got.kind == "agreement":  # the refusal names the right and who would grant it
+            number = params.get("number") or str(params.get("from_account", "")).split(":")[-1]
+            assert got.missing == (TABLE[action].right, self.people[number].home), got
+        if got.kind == "consent":
+            assert got.missing == (SHARE, ""), got
         return got
 
     def refusal(self, row: Row, org: str, owner: str, extra: Any = None, **person: Any) -> str:
@@ -740,6 +842,8 @@ class TableOracle(RuleBasedStateMachine):
     def read_personal_data(self, org: str, pick: int) -> None:
         number, person = self.person(pick)
         expected = self.refusal(TABLE["read_personal_data"], org, person.home, person=person)
+        if expected == "ok" and number in self.erased:
+            expected = "rule"  # gone for good, consent or not
         if expected == "ok" and not person.consents.get(SHARE):
             expected = "consent"
         got = self.attempt("read_personal_data", org, expected, "own", number=number)
@@ -985,6 +1089,130 @@ class TableOracle(RuleBasedStateMachine):
         if got.kind == "ok":
             self.credit[str(got.value["transfer_id"])] = BANK
 
+    # -- the calendar and erasure
+
+    @rule(org=WHO, via=VIA, day=st.integers(0, 300))
+    def publish_calendar(self, org: str, via: str, day: int) -> None:
+        holiday = (date(2032, 1, 1) + timedelta(days=day)).isoformat()
+        expected = "ok" if org == ROOT else "authority"
+        self.attempt("publish_calendar", org, expected, via, holidays=[holiday])
+
+    @rule(org=WHO, pick=PICK, via=VIA)
+    def erase_personal_data(self, org: str, pick: int, via: str) -> None:
+        number, person = self.person(pick)
+        row = TABLE["erase_personal_data"]
+        expected = self.refusal(row, org, person.home, person.members)
+        got = self.attempt("erase_personal_data", org, expected, via, number=number)
+        if got.kind == "ok":
+            self.erased.add(number)
+
+    # -- assessment: schemes, runs, station standards, brand projects
+
+    @rule(org=WHO, via=VIA)
+    def publish_assessment_scheme(self, org: str, via: str) -> None:
+        scheme_id = "a-" + letters(10)
+        got = self.attempt(
+            "publish_assessment_scheme", org, "ok", via, scheme=assessment_scheme(scheme_id)
+        )
+        if got.kind == "ok":
+            self.assessment_schemes[scheme_id] = org
+
+    def assessment_scheme_of(self, pick: int) -> str:
+        found = self.pick(self.assessment_schemes, pick)
+        if found is None:
+            self.publish_assessment_scheme(ORGS[pick % len(ORGS)], "own")
+            found = self.pick(self.assessment_schemes, pick)
+            assert found is not None
+        return found
+
+    @rule(org=WHO, pick=PICK, via=VIA)
+    def revise_assessment_scheme(self, org: str, pick: int, via: str) -> None:
+        scheme_id = self.assessment_scheme_of(pick)
+        owner = self.assessment_schemes[scheme_id]
+        expected = self.refusal(TABLE["revise_assessment_scheme"], org, owner)
+        self.attempt(
+            "revise_assessment_scheme",
+            org,
+            expected,
+            via,
+            scheme=assessment_scheme(scheme_id, name="Revised"),
+        )
+
+    @rule(org=WHO, pick=PICK, via=VIA)
+    def assess(self, org: str, pick: int, via: str) -> None:
+        scheme_id = self.assessment_scheme_of(pick)
+        expected = self.refusal(TABLE["assess"], org, self.assessment_schemes[scheme_id])
+        # allowed, a second run of a period may be refused as a repeat
+        self.attempt("assess", org, expected, via, also=("rule",), scheme_id=scheme_id)
+
+    @rule(org=WHO, via=VIA, item=st.sampled_from(CHECKLIST))
+    def attest_station_item(self, org: str, via: str, item: str) -> None:
+        expected = self.refusal(TABLE["attest_station_item"], org, STATION)
+        if expected == "ok" and item in self.world.attested:
+            expected = "rule"
+        got = self.attempt("attest_station_item", org, expected, via, station=STATION, item=item)
+        if got.kind == "ok":
+            self.world.attested[item] = org
+
+    @rule(org=WHO, via=VIA, item=st.sampled_from(CHECKLIST))
+    def withdraw_station_item(self, org: str, via: str, item: str) -> None:
+        if item not in self.world.attested:
+            self.attest_station_item(ROOT if item == CHECKLIST[0] else "south", "own", item)
+        attester = self.world.attested[item]
+        expected = self.refusal(TABLE["withdraw_station_item"], org, STATION, attester)
+        got = self.attempt("withdraw_station_item", org, expected, via, station=STATION, item=item)
+        if got.kind == "ok":
+            del self.world.attested[item]
+
+    @rule(org=WHO, via=VIA)
+    def register_project(self, org: str, via: str) -> None:
+        project_id = "p-" + letters(10)
+        got = self.attempt("register_project", org, "ok", via, project_id=project_id)
+        if got.kind == "ok":
+            self.projects[project_id] = org
+
+    def project_of(self, pick: int) -> str:
+        found = self.pick(self.projects, pick)
+        if found is None:
+            self.register_project(ORGS[pick % len(ORGS)], "own")
+            found = self.pick(self.projects, pick)
+            assert found is not None
+        return found
+
+    @rule(org=WHO, pick=PICK, via=VIA)
+    def link_project_activity(self, org: str, pick: int, via: str) -> None:
+        project_id = self.project_of(pick)
+        activity_id = self.activity(pick // 7, open_only=True)
+        organiser = self.activities[activity_id]
+        row = TABLE["link_project_activity"]
+        expected = self.refusal(row, org, organiser, self.projects[project_id])
+        self.attempt(
+            "link_project_activity",
+            org,
+            expected,
+            via,
+            also=("rule",),  # linked already
+            project_id=project_id,
+            activity_id=activity_id,
+        )
+
+    @rule(org=WHO, pick=PICK, via=VIA, commend=st.booleans())
+    def nominate_project(self, org: str, pick: int, via: str, commend: bool) -> None:
+        project_id = self.project_of(pick)
+        action = "commend_project" if commend else "nominate_project"
+        expected = self.refusal(TABLE[action], org, self.projects[project_id])
+        self.attempt(action, org, expected, via, project_id=project_id)
+
+
+def assessment_scheme(scheme_id: str, name: str = "Oracle units") -> dict[str, Any]:
+    return {
+        "scheme_id": scheme_id,
+        "name": name,
+        "unit_kind": "organisation",
+        "indicators": [{"indicator": "registered-volunteers", "weight": 1000, "target": 5}],
+        "bands": [{"band": "standard", "min_score": 400}],
+    }
+
 
 def build_city(ledger: Ledger) -> None:
     """The tree, a signing and an automatic-awards key for each organisation, the root's bank."""
@@ -1011,6 +1239,18 @@ def build_city(ledger: Ledger) -> None:
             parent or org, for_org=org, idempotency_key=f"auto-{org}", purpose="automatic-awards"
         )
     ledger.open_time_bank(ROOT, bank_id=BANK, idempotency_key="bank")
+    ledger.publish_assessment_scheme(
+        ROOT,
+        scheme={
+            "scheme_id": STATION_SCHEME,
+            "name": "Station standard",
+            "unit_kind": "station",
+            "indicators": [{"indicator": "station-checklist-met", "weight": 1000, "target": 1000}],
+            "bands": [{"band": "standard", "min_score": 500}],
+            "checklist": [{"item": item, "title": item} for item in CHECKLIST],
+        },
+        idempotency_key="station-scheme",
+    )
 
 
 def sweep(machine: TableOracle, rounds: int = 6) -> None:
@@ -1060,3 +1300,19 @@ def sweep(machine: TableOracle, rounds: int = 6) -> None:
             machine.revoke_certificate(org, pick, "own")
             machine.open_time_bank(org, "own")
             machine.reverse_credit(org, pick, "own")
+            machine.publish_calendar(org, "own", pick)
+            machine.publish_assessment_scheme(org, "own")
+            machine.revise_assessment_scheme(org, pick, "own")
+            if pick == 0:  # a run reads the whole log: once per organisation is enough
+                machine.assess(org, pick, "own")
+            for item in CHECKLIST:
+                machine.attest_station_item(org, "own", item)
+                machine.withdraw_station_item(org, "own", item)
+            machine.register_project(org, "own")
+            for project_pick in range(len(ORGS)):
+                machine.link_project_activity(org, project_pick * 7 + pick, "own")
+            machine.nominate_project(org, pick, "own", False)
+            machine.nominate_project(org, pick, "own", True)
+        for org in ORGS:
+            machine.erase_personal_data(org, pick, "own")
+            machine.read_personal_data(org, pick)

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .errors import InclusionProofError, LedgerError, StoreIntegrityError
+from .errors import InclusionProofError, LedgerError, NotFoundError, StoreIntegrityError
 from .log.checkpoint import Checkpoint
 from .log.merkle import Node, leaf_hash, verify_inclusion
-from .log.note import parse_note
 from .log.tiles import root_with_tile
 from .storage.records import LoggedEvent
 
@@ -26,14 +25,11 @@ if TYPE_CHECKING:
 
 def check_log_against_checkpoint(log: TransparencyLog) -> None:
     """Raise :class:`StoreIntegrityError` unless the stored log still has the newest signed
-    checkpoint's size (or more) and, at that size, its root."""
-    note = log.latest()
-    if note is None:
+    checkpoint's size (or more) and, at that size, its root, and that checkpoint's signature
+    verifies with one of the log's keys (current or retired)."""
+    checkpoint = log.verified_latest()
+    if checkpoint is None:
         return
-    try:
-        checkpoint = Checkpoint.parse(parse_note(note)[0])
-    except LedgerError as error:
-        raise StoreIntegrityError(f"the newest stored checkpoint is unreadable: {error}") from None
     size = log.size()
     if size < checkpoint.size:
         raise StoreIntegrityError(
@@ -45,6 +41,18 @@ def check_log_against_checkpoint(log: TransparencyLog) -> None:
             f"the stored log's root at size {checkpoint.size} differs from the signed "
             "checkpoint's: the log was changed behind the ledger's back"
         )
+
+
+def missing_leaf(leaf_index: int, size: int, signed_size: int) -> LedgerError:
+    """The error for a leaf the store did not return: :class:`StoreIntegrityError` when the
+    stored log or its newest signed checkpoint (of ``signed_size`` leaves) says it exists,
+    else :class:`NotFoundError`."""
+    if leaf_index < max(size, signed_size):
+        return StoreIntegrityError(
+            f"leaf {leaf_index} is missing from the stored log of {size} leaves (the newest "
+            f"signed checkpoint has {signed_size}): it was removed behind the ledger's back"
+        )
+    return NotFoundError(f"leaf {leaf_index} is not in the log (size {size})")
 
 
 def check_inclusion(

@@ -14,6 +14,7 @@ from .commands.activities import ActivityCommands
 from .commands.assessments import AssessmentCommands
 from .commands.awards import AwardCommands
 from .commands.badges import BadgeCommands
+from .commands.base import run_as, stop_running_as
 from .commands.certificates import CertificateCommands
 from .commands.credential_status import CredentialStatusCommands
 from .commands.organisations import OrganisationCommands
@@ -21,10 +22,12 @@ from .commands.privacy import PrivacyCommands
 from .commands.queries import QueryCommands
 from .commands.service import ServiceCommands
 from .commands.timebank import TimeBankCommands
+from .commands.typed import Command
 from .commands.volunteers import VolunteerCommands
 from .drafting import CommandDraft, Drafted, command_arguments, drafting_as, stop_drafting
 from .envelope import SignedEvent, parse_signed_body, utc_now
 from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
+from .integrity import missing_leaf
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .log.witness_client import WitnessEndpoint
 from .personal_data import PersonalDataStore
@@ -132,7 +135,7 @@ class Ledger(
         """The verified event at a leaf index of the Merkle log."""
         found = self.recorder.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
         if not found or found[0].leaf_index != leaf_index:
-            raise NotFoundError(f"leaf {leaf_index} is not in the log (size {self.log_size()})")
+            raise missing_leaf(leaf_index, self.log_size(), self.log.latest_size())
         return self.app.signed_mapper.verify(found[0])
 
     def projections(self, views_url: str | None = None, *, verify: bool = True) -> Projections:
@@ -176,6 +179,29 @@ class Ledger(
             parsed, lambda org, purpose: self.signer_for(org, None, purpose), side_rows=rows
         )
         self.after_write()
+        return result
+
+    def run(
+        self,
+        command: Command,
+        *,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """Run any command (a class of :mod:`ledger.commands.typed`) the one way every command
+        runs: ``idempotency_key`` makes a retry safe, ``signer`` signs with a key held outside
+        the keystore (it must be the acting organisation's), ``occurred_at`` dates it."""
+        if not isinstance(command, Command) or not command.ledger_method:
+            raise InvalidInputError(f"not a command: {command!r}")
+        method = getattr(self, command.ledger_method)
+        token = run_as(signer, occurred_at)
+        try:
+            result: CommandResult = method(
+                command.org, **command.arguments(), idempotency_key=idempotency_key
+            )
+        finally:
+            stop_running_as(token)
         return result
 
     def draft(

@@ -29,7 +29,7 @@ from .errors import (
     StoreIntegrityError,
     VerificationError,
 )
-from .integrity import check_entries, check_inclusion, check_tile
+from .integrity import check_entries, check_inclusion, check_tile, missing_leaf
 from .keystore import LOG_KEY_OWNER, Keystore
 from .log.checkpoint import Checkpoint, check_consistency, open_checkpoint, sign_checkpoint
 from .log.cosignature import merge_cosignatures
@@ -298,9 +298,9 @@ class TransparencyLog:
         return format_receipt(leaf_index, proof, note, entry if with_entry else None)
 
     def entry(self, leaf_index: int) -> bytes:
-        found = self._recorder.select_leaves(leaf_index, 1)
+        found = self._recorder.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
         if not found or found[0].leaf_index != leaf_index:
-            raise NotFoundError(f"leaf {leaf_index} is not in the log")
+            raise missing_leaf(leaf_index, self.size(), self.latest_size())
         return found[0].state
 
     def hash_tile(self, level: int, index: int, width: int = TILE_WIDTH) -> bytes:
@@ -337,8 +337,8 @@ class TransparencyLog:
         """A signed checkpoint of at least ``end`` leaves to check a tile against: the newest
         one, or one signed now if the newest is smaller (:class:`NotFoundError` if this process
         cannot sign, or the log has fewer leaves)."""
-        size = self.size()
-        newest = self._newest_verified()
+        newest = self.verified_latest()
+        size = self.size()  # after the checkpoint: the log only grows, so never below it honestly
         if newest is not None and newest.size >= end:
             if size < end:
                 raise StoreIntegrityError(
@@ -357,7 +357,7 @@ class TransparencyLog:
             raise StoreIntegrityError(message) from None
         return Checkpoint.parse(parse_note(note)[0])
 
-    def _newest_verified(self) -> Checkpoint | None:
+    def verified_latest(self) -> Checkpoint | None:
         """The newest stored checkpoint, once its signature verified with a log key of this
         ledger (current or retired); :class:`StoreIntegrityError` if it does not."""
         note = self.latest()

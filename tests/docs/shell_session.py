@@ -15,14 +15,18 @@ What the session changes, and nothing else:
 
 Each block's standard output is kept apart; the ``/problems/...`` types a block's comments show
 (``# {"type":"/problems/no-consent", ...``) must be exactly those its output holds, so a
-command that answers an error where the page shows success (or the reverse) fails the test.
+command that answers an error where the page shows success (or the reverse) fails the test;
+a whole JSON object a comment shows must have the members of one the block printed, and an
+HTTP status line or header a comment shows (``# cache-control: ...``) must be printed as shown.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,11 +34,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from docs_blocks import SHELL, Block
 
 BIN = Path(sys.executable).parent
 SERVE = re.compile(r"^(\s*)(ledger (?:witness )?serve\b[^#]*?)\s*(#.*)?$")
+HEADER = re.compile(r"^\s*# (HTTP/1\.1 \d{3} .*|[a-z-]+: [^{}\n]*)$", re.MULTILINE)  # shown headers
+TOOLS = ("curl", "jq", "openssl")  # what the pages' readers are told to have
 PROBLEM = re.compile(r"/problems/[a-z-]+")
 API_KEY = re.compile(r"slk_[A-Za-z0-9_-]{20,}")
 CERTIFICATE = re.compile(r"C\d{4}-[A-Z2-7]{10}")
@@ -103,6 +110,9 @@ class Session:
 
     def run(self, timeout: float = 300) -> dict[int, str]:
         """Run the blocks; return each block's standard output. Fails naming the block."""
+        script = self.script()
+        missing = [t for t in TOOLS if re.search(rf"\b{t}\b", script) and not shutil.which(t)]
+        assert not missing, f"the page's commands need {', '.join(missing)}: install them"
         self.out.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
         env.update(
@@ -113,7 +123,7 @@ class Session:
             **self.env,
         )
         process = subprocess.Popen(
-            ["bash", "-c", self.script()],
+            ["bash", "-c", script],
             cwd=self.workdir,
             env=env,
             stderr=subprocess.PIPE,
@@ -169,6 +179,44 @@ def problems_shown(block: Block) -> set[str]:
     return set(PROBLEM.findall("\n".join(comments)))
 
 
+def shown_objects(block: Block) -> list[dict[str, Any]]:
+    """The JSON objects a shell block's comments show as output (runs of comment lines that
+    parse as one object; a shortened one, with ``...``, does not parse and is left out)."""
+    found: list[dict[str, Any]] = []
+    group: list[str] = []
+    for line in block.text.splitlines():
+        if not line.lstrip().startswith("#"):
+            group = []
+            continue
+        text = line.lstrip()[1:].strip()
+        group = [*group, text] if group and not parses(" ".join(group)) else [text]
+        value = parses(" ".join(group))
+        if isinstance(value, dict):
+            found.append(value)
+    return found
+
+
+def parses(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def printed_objects(output: str) -> list[dict[str, Any]]:
+    """Every JSON object printed (one per line, or pretty-printed over several)."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (at := output.find("{", at)) != -1:
+        try:
+            value, end = decoder.raw_decode(output, at)
+        except ValueError:
+            at += 1
+            continue
+        found.append(value)
+        at = end
+    return found
+
+
 def check_outputs(page_blocks: list[Block], session: Session, outputs: dict[int, str]) -> None:
     """Problem types as shown; ``<!-- output -->`` blocks equal to what was printed."""
     for index, block in enumerate(session.blocks):
@@ -178,6 +226,18 @@ def check_outputs(page_blocks: list[Block], session: Session, outputs: dict[int,
                 f"{block.where}: the page shows {sorted(problems_shown(block))}, "
                 f"the commands printed {sorted(printed)}:\n{outputs[index][-3000:]}"
             )
+            members = [sorted(o) for o in printed_objects(outputs[index]) if isinstance(o, dict)]
+            lines = {line.strip().lower() for line in outputs[index].splitlines()}
+            for header in HEADER.findall(block.text):
+                assert header.strip().lower() in lines, (
+                    f"{block.where}: the page shows {header!r}; the commands printed:\n"
+                    f"{outputs[index][-3000:]}"
+                )
+            for shown in shown_objects(block):
+                assert sorted(shown) in members, (
+                    f"{block.where}: the page shows an answer with the members {sorted(shown)}; "
+                    f"none printed has them:\n{outputs[index][-3000:]}"
+                )
     for before, after in itertools.pairwise(page_blocks):
         if after.is_output:
             index = session.blocks.index(before)

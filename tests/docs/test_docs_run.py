@@ -15,19 +15,23 @@ import io
 import json
 import shutil
 import subprocess
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import rfc8785
 from docs_blocks import ROOT, SHELL, Block, blocks_of, documents
-from shell_session import BIN, Session, check_outputs
+from shell_session import BIN, Session, check_outputs, free_port
 
 from ledger import Ledger
-from ledger.signing import SigningKey
+from ledger.client import LedgerClient
+from ledger.signing import SigningKey, key_id_of
+from ledger_api.apikeys import create_api_key
 
 WORKFLOWS = ROOT / "docs" / "workflows"
 PAGES = [
@@ -123,6 +127,12 @@ def a_demo_city_and_its_root_key(workdir: Path, demo: Path) -> Iterator[dict[str
         assert report["clean"] is True
         assert (where / "audit-state.json").is_file()
         assert (where / "bundle" / "manifest.json").is_file()
+        shown = [
+            json.loads(b.text) for b in blocks_of(ROOT / "docs" / "audit.md") if b.lang == "json"
+        ]
+        trust_shown, report_shown = shown
+        assert list(trust_shown) == list(trust), "audit.md shows other members of ledger-trust.json"
+        assert list(report_shown) == list(report), "audit.md shows other members of a report"
 
     yield {
         "namespace": {"root_key": trust["root_key"]},
@@ -203,7 +213,31 @@ def two_logs_to_witness(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
     def the_witness_key_was_made(where: Path, _: dict[str, Any]) -> None:
         assert (where / "witness.pem").is_file()
 
-    yield {"checks": [the_witness_key_was_made]}
+    def the_page_s_functions_verify_the_demo_log(_: Path, page: dict[str, Any]) -> None:
+        """The page's own verifier, inclusion, receipt and consistency code, on real data."""
+        with Ledger(f"sqlite:///{demo / 'ledger.db'}") as ledger:
+            log, vkey = ledger.log, trust["log_verifiers"][0]
+            assert page["verifier_key"](log.origin, trust["log_keys"][vkey_id(vkey)]) == vkey
+            size = log.latest_size()
+            old = size // 3
+            for leaf in (0, size // 2, size - 1):
+                assert page["verify_receipt"](log.receipt(leaf), vkey) == log.entry(leaf)
+            proof = log.consistency_proof(old, size)
+            page["verify_consistency"](old, size, log.root(old), log.root(size), proof)
+            receipt = log.receipt(7)
+            altered = receipt.replace("\nindex 7\n", "\nindex 8\n")
+            with pytest.raises(ValueError, match="inclusion proof does not verify"):
+                page["verify_receipt"](altered, vkey)
+            with pytest.raises(ValueError, match="consistency proof does not verify"):
+                page["verify_consistency"](old, size, log.root(old + 1), log.root(size), proof)
+
+    yield {"checks": [the_witness_key_was_made, the_page_s_functions_verify_the_demo_log]}
+
+
+def vkey_id(vkey: str) -> str:
+    """The log key id (``log_keys`` of the trust file) of a verifier key string."""
+    material = base64.b64decode(vkey.split("+", 2)[2])
+    return key_id_of(material[1:])
 
 
 @contextlib.contextmanager
@@ -217,12 +251,107 @@ def an_empty_directory(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
     yield {"checks": [the_ledger_is_made]}
 
 
+@contextlib.contextmanager
+def a_certificate_package(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
+    """certificates.md: a demo certificate's package, under the page's file name, and the log's
+    verifier key in log.vkey."""
+    with Ledger(f"sqlite:///{demo / 'ledger.db'}") as ledger:
+        revoked = {
+            e.body["data"]["certificate_number"]
+            for e in ledger.events_of_types("CertificateRevoked")
+        }
+        number = next(
+            e.body["data"]["certificate_number"]
+            for e in ledger.events_of_types("CertificateIssued")
+            if e.body["data"]["certificate_number"] not in revoked
+        )
+        package = ledger.certificate_package(number)
+        (workdir / "log.vkey").write_text(ledger.trust_anchors()["log_verifiers"][0])
+    (workdir / "C2025-2SFRCNKLZN.certificate.json").write_text(json.dumps(package))
+
+    def it_is_valid(where: Path, _: dict[str, Any]) -> None:
+        printed = (where / ".docs-session" / "0.out").read_text()
+        assert printed.startswith(f"VALID: certificate {number} issued by "), printed
+
+    yield {"checks": [it_is_valid]}
+
+
+@contextlib.contextmanager
+def an_organisation_with_its_key_at_home(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
+    """trust-model.md: the demo city served over HTTP; org-a registered under the root with a
+    key only its key file (org-a.pem) holds, an API key of its own, and an activity it runs."""
+    copy_city(demo, workdir)
+    key = SigningKey.generate()
+    (workdir / "org-a.pem").write_bytes(key.to_pem())
+    with Ledger("sqlite:///ledger.db") as ledger:
+        ledger.register_organisation(
+            "changzhi", org_id="org-a", name="Org A", kind="organisation", region="140403",
+            idempotency_key="docs-org-a",
+        )  # fmt: skip
+        ledger.register_key(
+            "changzhi", for_org="org-a", public_key=key.public_key, idempotency_key="docs-key-a"
+        )
+        api_key = create_api_key(ledger, "org-a", ["register", "record", "approve", "read"])
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "ledger"), "serve", "--db", "sqlite:///ledger.db", "--port", str(port)],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, server)
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        with LedgerClient.with_key_file(url, api_key, workdir / "org-a.pem", org="org-a") as org:
+            activity = org.publish_activity(
+                idempotency_key="docs-activity", title="Riverside clean-up",
+                field="community-governance", place="Riverside park",
+                starts_at=now - timedelta(hours=3), ends_at=now - timedelta(hours=1),
+                leader="team-leader-07", content="litter picking along the river",
+            ).value["activity_id"]  # fmt: skip
+
+        def the_record_is_approved_and_signed_by_org_a(_: Path, page: dict[str, Any]) -> None:
+            with urllib.request.urlopen(f"{url}/records/{page['record'].value['record_id']}") as r:
+                record = json.loads(r.read())
+            assert record["status"] == "approved"
+            stored = ledger_event_bodies(workdir, record)
+            assert {b["org"] for b in stored} == {"org-a"}
+            assert {b["key_id"] for b in stored} == {key.key_id}
+
+        yield {
+            "namespace": {"LEDGER_URL": url, "api_key": api_key, "activity": activity},
+            "checks": [the_record_is_approved_and_signed_by_org_a],
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def ledger_event_bodies(workdir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+    with Ledger(f"sqlite:///{workdir / 'ledger.db'}") as ledger:
+        return [ledger.event(e["aggregate_id"], e["version"]).body for e in record["events"]]
+
+
+def wait_until_ready(url: str, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        assert server.poll() is None, "ledger serve exited"
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
 SETUP: dict[str, Callable[[Path, Path], contextlib.AbstractContextManager[dict[str, Any]]]] = {
     "README.md": an_empty_directory,
     "assessment.md": an_open_ledger_and_a_demo_city,
     "audit.md": a_demo_city_and_its_root_key,
+    "certificates.md": a_certificate_package,
     "projections.md": a_city_as_city_db,
     "signing.md": a_body_signed_outside,
+    "trust-model.md": an_organisation_with_its_key_at_home,
     "verification.md": two_logs_to_witness,
 }
 

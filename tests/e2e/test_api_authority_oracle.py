@@ -29,12 +29,18 @@ from api_support import (
     start_ledger_serve,
 )
 from authority_oracle import (
+    API_KEY_ACTIONS,
+    EVIDENCE,
     ORGS,
     PARENT,
+    PICK,
     ROOT,
     SERVICE_DAY,
     STARTS,
+    STATION_SCHEME,
     TABLE,
+    VIA,
+    WHO,
     Answer,
     TableOracle,
     World,
@@ -65,6 +71,7 @@ PROBLEM_KINDS = {
     "not-your-organisation": "not-yours",
 }
 NO_ROUTE = {
+    "publish_calendar": "CalendarPublished",
     "set_daily_limit": "LedgerSettingsChanged",
     "declare_holidays": "HolidaysDeclared",
     "add_service_field": "ServiceFieldAdded",
@@ -115,6 +122,8 @@ class Town:
 def _body(action: str, p: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
     """(method, path, JSON body) of the route for ``action``."""
     n = p.get("number")
+    scheme = {k: v for k, v in (p.get("scheme") or {}).items() if k != "scheme_id"}
+    scheme["scheme_id"] = (p.get("scheme") or {}).get("scheme_id")
     routes: dict[str, tuple[str, str, dict[str, Any] | None]] = {
         "register_organisation": (
             "POST",
@@ -291,6 +300,54 @@ def _body(action: str, p: dict[str, Any]) -> tuple[str, str, dict[str, Any] | No
             f"/time-banks/{p.get('bank_id')}/transfers/{p.get('transfer_id')}/reverse",
             None,
         ),
+        "erase_personal_data": ("POST", f"/volunteers/{n}/erasure", None),
+        "publish_assessment_scheme": ("POST", "/assessment-schemes", p.get("scheme")),
+        "revise_assessment_scheme": (
+            "POST",
+            f"/assessment-schemes/{scheme['scheme_id']}/revisions",
+            p.get("scheme"),
+        ),
+        "assess": ("POST", f"/assessment-schemes/{p.get('scheme_id')}/runs", {"period": "2026"}),
+        "attest_station_item": (
+            "POST",
+            f"/stations/{p.get('station')}/standard-items",
+            {
+                "scheme_id": STATION_SCHEME,
+                "item": p.get("item"),
+                "evidence": EVIDENCE,
+                "attested_on": SERVICE_DAY.isoformat(),
+            },
+        ),
+        "withdraw_station_item": (
+            "POST",
+            f"/stations/{p.get('station')}/standard-items/{p.get('item')}/withdrawal",
+            {"scheme_id": STATION_SCHEME, "reason": "oracle"},
+        ),
+        "register_project": (
+            "POST",
+            "/projects",
+            {
+                "project_id": p.get("project_id"),
+                "name": "Project",
+                "field": "community-governance",
+                "description": "oracle",
+            },
+        ),
+        "link_project_activity": (
+            "POST",
+            f"/projects/{p.get('project_id')}/activities",
+            {"activity_id": p.get("activity_id")},
+        ),
+        "nominate_project": (
+            "POST",
+            f"/projects/{p.get('project_id')}/nominations",
+            {"nomination": "Best", "nominated_on": SERVICE_DAY.isoformat()},
+        ),
+        "commend_project": (
+            "POST",
+            f"/projects/{p.get('project_id')}/commendations",
+            {"honour": "Brand", "citation": "oracle", "granted_on": SERVICE_DAY.isoformat()},
+        ),
     }
     return routes[action]
 
@@ -352,6 +409,12 @@ class HttpDriver:
             "add_service_field": lambda: {"field": p.get("field")},
             "add_log_key": lambda: {"key_id": p["log_key"].key_id, "public_key": p["log_key"].b64},
             "retire_log_key": lambda: {"key_id": p.get("key_id"), "reason": "oracle"},
+            "publish_calendar": lambda: {
+                "version": self.calendar_version() + 1,
+                "time_zone": "Asia/Shanghai",
+                "holidays": p.get("holidays"),
+                "working_days": [],
+            },
         }[action]()
         key = self.town.outside[org]
         body = {
@@ -366,6 +429,11 @@ class HttpDriver:
         }
         text, signature = key.sign(body)
         return {"body": text, "signature": signature}
+
+    def calendar_version(self) -> int:
+        directory = self.town.reader.directory
+        directory.refresh()
+        return int(directory.reference.calendar.version)
 
     def answer(self, action: str, response: httpx.Response, p: dict[str, Any]) -> Answer:
         status = response.status_code
@@ -384,8 +452,13 @@ class HttpDriver:
         kind = str(problem["type"]).removeprefix("/problems/")
         if status == 403:
             assert kind in PROBLEM_KINDS, problem
-            return Answer(PROBLEM_KINDS[kind], detail=problem["detail"])
-        assert status in (404, 409, 422) and kind != "invalid-request", (action, problem)
+            missing = None
+            if kind == "agreement-missing":
+                missing = (problem["missing_agreement"], problem["home_organisation"])
+            elif kind == "no-consent":
+                missing = (problem["missing_consent"], "")
+            return Answer(PROBLEM_KINDS[kind], detail=problem["detail"], missing=missing)
+        assert status in (404, 409, 410, 422) and kind != "invalid-request", (action, problem)
         return Answer("rule", detail=problem["detail"])
 
     def stored(self) -> tuple[Any, ...]:
@@ -406,6 +479,7 @@ class _LogKey:
 def _machine(town: Town) -> type[TableOracle]:
     class HttpOracle(TableOracle):
         def make_driver(self) -> tuple[HttpDriver, World]:
+            self.api_keys: dict[str, tuple[str, str]] = {}  # key id -> (organisation, secret)
             return HttpDriver(town), town.world
 
         @rule(org=st.sampled_from([o for o in ORGS if o != ROOT]), via=st.sampled_from(["own"]))
@@ -423,6 +497,75 @@ def _machine(town: Town) -> type[TableOracle]:
 
         def town_log_keys(self) -> list[str]:
             return list(town.reader.trust_anchors()["log_keys"])
+
+        # -- API keys (docs/authority.md#api-keys): the admin scope; an organisation lists,
+        # makes and revokes the keys of itself and the organisations below it
+
+        def key_request(self, org: str, via: str, method: str, path: str, body: Any = None) -> Any:
+            driver = HttpDriver(town)
+            key, acting = driver.key_for(org, "admin", via)
+            headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex}
+            if acting is not None:
+                headers["X-Acting-Org"] = acting
+            return town.client.request(method, path, json=body, headers=headers)
+
+        def key_refusal(self, org: str, via: str) -> str | None:
+            return {"stranger": "not-your-organisation", "scope": "scope-missing"}.get(via)
+
+        @rule(org=WHO, via=VIA)
+        def list_api_keys(self, org: str, via: str) -> None:
+            town.world.tried[("list_api_keys", org)] += 1
+            response = self.key_request(org, via, "GET", "/api-keys")
+            refusal = self.key_refusal(org, via)
+            if refusal is not None:
+                assert response.status_code == 403, response.text
+                assert response.json()["type"] == f"/problems/{refusal}"
+                return
+            assert response.status_code == 200, response.text
+            listed = {item["org"] for item in response.json()["items"]}
+            assert org in listed and all(at_or_above(org, o) for o in listed), (org, listed)
+            assert not any("secret" in item for item in response.json()["items"])
+
+        @rule(org=WHO, via=VIA)
+        def create_api_key(self, org: str, via: str) -> None:
+            town.world.tried[("create_api_key", org)] += 1
+            response = self.key_request(org, via, "POST", "/api-keys", {"scopes": ["read"]})
+            refusal = self.key_refusal(org, via)
+            if refusal is not None:
+                assert response.status_code == 403, response.text
+                assert response.json()["type"] == f"/problems/{refusal}"
+                return
+            assert response.status_code == 201, response.text
+            made = response.json()
+            assert made["org"] == org
+            self.api_keys[made["key_id"]] = (org, made["secret"])
+
+        @rule(org=WHO, via=VIA, pick=PICK)
+        def revoke_api_key(self, org: str, via: str, pick: int) -> None:
+            if not self.api_keys:
+                self.create_api_key(ORGS[pick % len(ORGS)], "own")
+            key_id = sorted(self.api_keys)[pick % len(self.api_keys)]
+            owner, secret = self.api_keys[key_id]
+            number, _ = self.person(pick)
+            town.world.tried[("revoke_api_key", org)] += 1
+            response = self.key_request(org, via, "POST", f"/api-keys/{key_id}/revoke")
+            refusal = self.key_refusal(org, via)
+            if refusal is not None:
+                assert response.status_code == 403, response.text
+                assert response.json()["type"] == f"/problems/{refusal}"
+            elif at_or_above(org, owner):
+                assert response.status_code == 200, response.text
+                assert response.json()["revoked"], response.text
+                listed = self.key_request(owner, "own", "GET", "/api-keys").json()["items"]
+                assert [k["revoked"] for k in listed if k["key_id"] == key_id] != [None]
+                del self.api_keys[key_id]
+                return  # (using it now would count as a failed authentication)
+            else:  # a key it does not manage: as if there were none
+                assert response.status_code == 404, response.text
+            still = town.client.get(
+                f"/volunteers/{number}", headers={"Authorization": f"Bearer {secret}"}
+            )
+            assert still.status_code == 200, still.text  # refused: the key still works
 
     return HttpOracle
 
@@ -503,8 +646,14 @@ def _sweep(town: Town, rounds: int) -> None:
             machine.publish_activity(org, via, False)
             machine.add_service_field(org, via)
     sweep(machine, rounds)
+    for via in ("own", "ancestor", "stranger", "scope"):
+        for org in ORGS:
+            machine.list_api_keys(org, via)
+            machine.create_api_key(org, via)
+            for pick in range(len(ORGS)):
+                machine.revoke_api_key(org, via, pick)
     tried = {action for action, _ in town.world.tried}
-    assert tried == set(TABLE), set(TABLE) - tried
+    assert tried == set(TABLE) | set(API_KEY_ACTIONS), set(TABLE) - tried
 
 
 def test_every_action_by_every_organisation_over_http_on_sqlite(sqlite_town: Town) -> None:

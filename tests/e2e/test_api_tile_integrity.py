@@ -6,6 +6,7 @@ counted on ``/metrics``, and the tiles the change does not touch are still serve
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import sqlite3
 from collections.abc import Iterator
@@ -144,4 +145,33 @@ def test_a_rewritten_event_and_leaf_hash_and_a_deleted_leaf_fail_their_tiles(
     assert served.get("/log/tile/0/000").status_code == 200
     served.execute("DELETE FROM ledger_log_leaves WHERE leaf_index = %s", (17,))
     assert_integrity_failure(served.get("/log/tile/entries/000"))
-    assert served.integrity_failures() == failures + 3
+    assert_integrity_failure(served.get("/leaves/17"))
+    assert_integrity_failure(served.get("/receipts/17"))
+    assert served.integrity_failures() == failures + 5
+    assert served.get(f"/leaves/{SIZE + 10}").status_code == 404
+
+
+def test_a_forged_checkpoint_fails_readyz_and_every_tile(served: Served) -> None:
+    """The operator rewrites the stored checkpoint's root (to match a rewritten log, say),
+    keeping its signature: it no longer verifies with the log's key, so nothing is checked
+    against it, ``/readyz`` fails and no tile is served."""
+    assert served.get("/readyz").status_code == 200
+    key = f"{SIZE:020d}"
+    changed = served.execute(
+        "UPDATE ledger_side SET value = %s WHERE namespace = 'checkpoint' AND key = %s",
+        (forge_root(served.get("/log/checkpoint").text).encode(), key),
+    )
+    assert changed == 1
+    ready = served.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["type"] == "/problems/store-integrity-failure"
+    assert "does not verify" in ready.json()["detail"]
+    for path in TILES:
+        assert_integrity_failure(served.get(path))
+
+
+def forge_root(note: str) -> str:
+    """The checkpoint note with another root hash line, its signature lines unchanged."""
+    lines = note.split("\n")
+    lines[2] = base64.b64encode(FORGED).decode()
+    return "\n".join(lines)

@@ -106,6 +106,11 @@ def check_activity_linked(ctx: CommandPort, draft: Draft, data: ProjectActivityL
         raise KeyNotAuthorisedError(
             f"activity {data.activity_id} is linked by its organiser {activity.org!r} or above"
         )
+    if not ctx.directory.is_at_or_above(project.owner, activity.org):
+        raise KeyNotAuthorisedError(
+            f"project {data.project_id} of {project.owner!r} groups activities of "
+            f"{project.owner!r} and the organisations below it, not of {activity.org!r}"
+        )
     if activity.cancelled:
         raise RuleViolationError(f"activity {data.activity_id} was cancelled")
     if data.activity_id in project.activities:

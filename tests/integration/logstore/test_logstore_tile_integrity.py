@@ -19,7 +19,7 @@ from logstore_support import (
     sql_execute,
 )
 
-from ledger import Ledger, NotFoundError
+from ledger import Ledger, MemoryKeystore, NotFoundError
 from ledger.errors import StoreIntegrityError
 from ledger.log import leaf_hash, open_checkpoint, parse_entry_bundle, parse_verifier_key
 
@@ -139,6 +139,14 @@ def test_a_deleted_leaf_in_the_middle_fails_its_entry_bundle(signed: Ledger) -> 
     with pytest.raises(StoreIntegrityError, match="leaf 100 is missing"):
         signed.log.entry_tile(0)
     assert signed.log.hash_tile(0, 0) == before["0/000"]  # the hashes themselves are intact
+    # The leaf itself, and its receipt, are integrity failures too, not "not found".
+    with pytest.raises(StoreIntegrityError, match="leaf 100 is missing"):
+        signed.event_at(100)
+    with pytest.raises(StoreIntegrityError, match="leaf 100 is missing"):
+        signed.log.receipt(100)
+    with pytest.raises(NotFoundError):
+        signed.event_at(SIZE)
+    assert signed.event_at(101).leaf_index == 101
 
 
 def test_deleted_last_leaves_fail_the_tiles_the_checkpoint_covered(signed: Ledger) -> None:
@@ -146,6 +154,8 @@ def test_deleted_last_leaves_fail_the_tiles_the_checkpoint_covered(signed: Ledge
         where = f"{column} >= %s" + (" AND level = 0" if table == "ledger_log_nodes" else "")
         sql_execute(signed, f"DELETE FROM {{schema}}.{table} WHERE {where}", (SIZE - 4,))
     assert signed.log.size() == SIZE - 4
+    with pytest.raises(StoreIntegrityError, match="removed"):  # the checkpoint had it
+        signed.event_at(SIZE - 1)
     with pytest.raises(StoreIntegrityError, match="removed"):
         signed.log.hash_tile(0, 1, 44)
     with pytest.raises(StoreIntegrityError, match="removed"):
@@ -197,3 +207,31 @@ def test_a_tile_beyond_the_log_is_still_not_found(signed: Ledger) -> None:
         signed.log.hash_tile(0, 1, 45)
     with pytest.raises(NotFoundError):
         signed.log.entry_tile(1)
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_checkpoint_signed_meanwhile_by_another_writer_is_no_false_alarm(
+    kind: str,
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process grows the log and signs while this one serves a tile that only the new
+    checkpoint covers: the tile is checked against it, not taken for leaves removed."""
+    url = store_url_for(kind)
+    keystore = MemoryKeystore()
+    this, other = open_ledger(url, keystore=keystore), open_ledger(url, keystore=keystore)
+    create_city(this)
+    this.log.sign_checkpoint()
+    size = this.log.size()
+    reading, interleaved = this.log.latest, []
+
+    def latest_while_the_other_writer_signs() -> str | None:
+        if len(interleaved) < 2:  # just before this process reads the newest checkpoint
+            interleaved.append(register_many(other, 5, f"other-{len(interleaved)}"))
+            other.log.sign_checkpoint()
+        return reading()
+
+    monkeypatch.setattr(this.log, "latest", latest_while_the_other_writer_signs)
+    assert len(this.log.hash_tile(0, 0, size + 5)) == (size + 5) * HASH
+    assert len(parse_entry_bundle(this.log.entry_tile(0, size + 10))) == size + 10

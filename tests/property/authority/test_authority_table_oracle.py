@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from ledger import Ledger, MemoryKeystore
+from ledger.model.registry import EVENT_SPECS
 
 POSTGRES_URL = os.environ.get(
     "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -80,9 +81,11 @@ def _settings() -> settings:
 
 def test_the_table_mirrors_docs() -> None:
     """Every event type of docs/authority.md is signed by an action of the oracle's table (or
-    made at creation / derived), and the oracle's table names no event the page does not."""
+    made at creation / derived), the oracle's table names no event the page does not, and the
+    page names every event type the ledger registers."""
     signed = {event for row in TABLE.values() for event in row.events}
     assert documented_events() == signed | NOT_REQUESTED
+    assert documented_events() == set(EVENT_SPECS)  # and every event type the ledger has
     assert "read_personal_data" in TABLE  # the private read of the page
 
 
@@ -101,10 +104,8 @@ def _sweep_everything(factory: StoreFactory, rounds: int) -> None:
 
 
 @pytest.fixture
-def pg() -> Iterator[None]:
-    from conftest import require_postgres
-
-    require_postgres()
+def pg(postgres_schema: str) -> Iterator[None]:
+    """The test server answers (else skipped, or failed in CI, by ``postgres_schema``)."""
     yield
 
 
