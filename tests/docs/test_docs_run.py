@@ -30,6 +30,7 @@ from shell_session import BIN, Session, check_outputs, free_port
 
 from ledger import Ledger
 from ledger.client import LedgerClient
+from ledger.log.policy import Policy
 from ledger.signing import SigningKey, key_id_of
 from ledger_api.apikeys import create_api_key
 
@@ -231,7 +232,17 @@ def two_logs_to_witness(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
             with pytest.raises(ValueError, match="consistency proof does not verify"):
                 page["verify_consistency"](old, size, log.root(old + 1), log.root(size), proof)
 
-    yield {"checks": [the_witness_key_was_made, the_page_s_functions_verify_the_demo_log]}
+    def the_example_policy_parses(_: Path, __: dict[str, Any]) -> None:
+        [policy] = [b for b in blocks_of(ROOT / "docs" / "verification.md") if "quorum" in b.text]
+        Policy.parse(policy.text)
+
+    yield {
+        "checks": [
+            the_witness_key_was_made,
+            the_page_s_functions_verify_the_demo_log,
+            the_example_policy_parses,
+        ]
+    }
 
 
 def vkey_id(vkey: str) -> str:
