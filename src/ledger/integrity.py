@@ -10,13 +10,13 @@ than the newest signed checkpoint or has another root at its size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .errors import InclusionProofError, LedgerError, StoreIntegrityError
+from .errors import InclusionProofError, LedgerError, NotFoundError, StoreIntegrityError
 from .log.checkpoint import Checkpoint
-from .log.merkle import leaf_hash, verify_inclusion
-from .log.note import parse_note
+from .log.merkle import Node, leaf_hash, verify_inclusion
+from .log.tiles import root_with_tile
 from .storage.records import LoggedEvent
 
 if TYPE_CHECKING:
@@ -25,14 +25,11 @@ if TYPE_CHECKING:
 
 def check_log_against_checkpoint(log: TransparencyLog) -> None:
     """Raise :class:`StoreIntegrityError` unless the stored log still has the newest signed
-    checkpoint's size (or more) and, at that size, its root."""
-    note = log.latest()
-    if note is None:
+    checkpoint's size (or more) and, at that size, its root, and that checkpoint's signature
+    verifies with one of the log's keys (current or retired)."""
+    checkpoint = log.verified_latest()
+    if checkpoint is None:
         return
-    try:
-        checkpoint = Checkpoint.parse(parse_note(note)[0])
-    except LedgerError as error:
-        raise StoreIntegrityError(f"the newest stored checkpoint is unreadable: {error}") from None
     size = log.size()
     if size < checkpoint.size:
         raise StoreIntegrityError(
@@ -44,6 +41,18 @@ def check_log_against_checkpoint(log: TransparencyLog) -> None:
             f"the stored log's root at size {checkpoint.size} differs from the signed "
             "checkpoint's: the log was changed behind the ledger's back"
         )
+
+
+def missing_leaf(leaf_index: int, size: int, signed_size: int) -> LedgerError:
+    """The error for a leaf the store did not return: :class:`StoreIntegrityError` when the
+    stored log or its newest signed checkpoint (of ``signed_size`` leaves) says it exists,
+    else :class:`NotFoundError`."""
+    if leaf_index < max(size, signed_size):
+        return StoreIntegrityError(
+            f"leaf {leaf_index} is missing from the stored log of {size} leaves (the newest "
+            f"signed checkpoint has {signed_size}): it was removed behind the ledger's back"
+        )
+    return NotFoundError(f"leaf {leaf_index} is not in the log (size {size})")
 
 
 def check_inclusion(
@@ -60,12 +69,40 @@ def check_inclusion(
         ) from None
 
 
-def check_entries(leaves: Sequence[LoggedEvent]) -> None:
-    """Raise :class:`StoreIntegrityError` when a stored entry is gone or differs from the leaf
-    hash the log stored for it."""
+def check_entries(leaves: Sequence[LoggedEvent], start: int, count: int) -> None:
+    """Raise :class:`StoreIntegrityError` unless ``leaves`` are leaves ``start`` to
+    ``start + count - 1``, each with its stored entry, matching the leaf hash the log stored."""
+    indices = [leaf.leaf_index for leaf in leaves]
+    if indices != list(range(start, start + count)):
+        missing = sorted(set(range(start, start + count)) - set(indices))
+        raise StoreIntegrityError(
+            f"leaves {start} to {start + count - 1}: leaf {missing[0] if missing else start} "
+            "is missing from the stored log"
+        )
     for leaf in leaves:
         if leaf.state is None or leaf.leaf_hash != leaf_hash(leaf.state):
             raise StoreIntegrityError(
                 f"leaf {leaf.leaf_index}: the stored event is missing or differs from its "
                 "logged leaf hash"
             )
+
+
+def check_tile(
+    level: int,
+    index: int,
+    hashes: Sequence[bytes],
+    checkpoint: Checkpoint,
+    witnesses: Mapping[Node, bytes],
+) -> None:
+    """Raise :class:`StoreIntegrityError` unless a tile's ``hashes``, with the stored nodes
+    beside it (:func:`~ledger.log.tiles.tile_witness_nodes`), rebuild ``checkpoint``'s root.
+
+    The cost is that of the tile (at most 255 hashes) and of about two nodes per tree level,
+    whatever the size of the log."""
+    root = root_with_tile(level, index, hashes, checkpoint.size, witnesses)
+    if root != checkpoint.root_hash:
+        raise StoreIntegrityError(
+            f"tile {level}/{index} of width {len(hashes)} as stored does not rebuild the root "
+            f"of the signed checkpoint of size {checkpoint.size}: the store was changed behind "
+            "the ledger's back"
+        )

@@ -4,8 +4,9 @@ Merkle tree that the recorders extend in the same transaction as every stored ev
 Every signed checkpoint is kept. Before signing, the log checks that the new tree head is
 consistent with the newest checkpoint it signed before, so it never signs two checkpoints that
 cannot both describe one append-only log. With witnesses configured, each new checkpoint is sent
-to every witness (c2sp.org/tlog-witness) and the cosignatures that verify are kept on it, so the
-checkpoint served, and every receipt made from it, carries them.
+to every witness (c2sp.org/tlog-witness) by background workers (:mod:`.cosigning`), after the
+signing lock is released, and the cosignatures that verify are kept on it; readers that serve a
+checkpoint or a receipt wait a bounded time for them, so what they serve carries them.
 """
 
 from __future__ import annotations
@@ -18,21 +19,29 @@ from dataclasses import dataclass
 
 import httpx
 
+from .cosigning import Cosigning
 from .errors import (
     InvalidInputError,
     KeyNotAuthorisedError,
     LedgerError,
     NotFoundError,
     SplitViewError,
+    StoreIntegrityError,
+    VerificationError,
 )
-from .integrity import check_entries, check_inclusion
+from .integrity import check_entries, check_inclusion, check_tile, missing_leaf
 from .keystore import LOG_KEY_OWNER, Keystore
-from .log.checkpoint import Checkpoint, check_consistency, sign_checkpoint
+from .log.checkpoint import Checkpoint, check_consistency, open_checkpoint, sign_checkpoint
 from .log.cosignature import merge_cosignatures
-from .log.merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, root_hash
+from .log.merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, leaf_hash, root_hash
 from .log.note import NoteSigner, NoteVerifier, parse_note
 from .log.receipt import format_receipt
-from .log.tiles import TILE_WIDTH, entry_bundle, tile_bytes
+from .log.tiles import (
+    TILE_WIDTH,
+    entry_bundle,
+    tile_node_coordinates,
+    tile_witness_nodes,
+)
 from .log.witness_client import WitnessEndpoint, request_cosignature
 from .storage.records import LedgerRecorderProtocol
 from .trust import TrustDirectory
@@ -59,15 +68,19 @@ class TransparencyLog:
         schedule: CheckpointSchedule | None = None,
         clock: Callable[[], float] = time.monotonic,
         witnesses: Sequence[WitnessEndpoint] = (),
+        witness_timeout: float = 10.0,
     ) -> None:
         self._recorder = recorder
         self.witnesses = tuple(witnesses)
+        self.witness_timeout = witness_timeout
+        self._cosigning = Cosigning(self.witnesses, self._ask_witness)
         self._directory = directory
         self._keystore = keystore
         self.schedule = schedule
         self._clock = clock
         self._last_signed_at = clock()
         self._lock = threading.Lock()
+        self._opened: dict[str, Checkpoint] = {}  # checkpoint notes whose signature verified
 
     @property
     def origin(self) -> str:
@@ -113,7 +126,18 @@ class TransparencyLog:
             return False
 
     def sign_checkpoint(self) -> str:
-        """Sign and keep a checkpoint of the whole log as it is now; return the note."""
+        """Sign and keep a checkpoint of the whole log as it is now; return the note.
+
+        The configured witnesses are asked for cosignatures in the background: the note
+        returned has none yet (see :meth:`settled`).
+        """
+        note, new_size = self._sign()
+        if new_size is not None:
+            self._cosigning.submit(new_size)
+        return note
+
+    def _sign(self) -> tuple[str, int | None]:
+        """The note of the log as it is, and its size if it was signed just now."""
         with self._lock:
             latest = self.latest()
             size = self.size()
@@ -127,7 +151,7 @@ class TransparencyLog:
                         "refusing to sign a second root",
                         trusted_note=note,
                     )
-                return note
+                return note, None
             if latest is not None:
                 old = Checkpoint.parse(parse_note(latest)[0])
                 if old.size > size:
@@ -139,29 +163,50 @@ class TransparencyLog:
             note = sign_checkpoint(checkpoint, self.signers())
             self._recorder.side_put(CHECKPOINTS, f"{size:020d}", note.encode("utf-8"))
             self._last_signed_at = self._clock()
-            return self._gather_cosignatures(size, note)
+            return note, size
 
-    def _gather_cosignatures(self, size: int, note: str) -> str:
-        """Ask every configured witness to cosign ``note``; keep what verifies.
+    def _ask_witness(self, endpoint: WitnessEndpoint, size: int) -> None:
+        """Ask one witness to cosign the kept checkpoint of ``size``; keep what verifies.
 
-        A witness that is down or refuses leaves the checkpoint without its cosignature (and a
-        warning in the log); a verifier whose policy needs it then refuses the checkpoint, which
-        is the point.
+        Runs on that witness's background worker, never under the signing lock but for the
+        moment it takes to store the cosignature. A witness that is down or refuses leaves the
+        checkpoint without its cosignature (and a warning in the log); a verifier whose policy
+        needs it then refuses the checkpoint, which is the point.
         """
-        for endpoint in self.witnesses:
-            slot = endpoint.verifier.key_string
-            known = self._recorder.side_get(WITNESSED_SIZES, slot)
-            old_size = int(known) if known is not None else 0
-            try:
-                lines, held = request_cosignature(
-                    endpoint, note, old_size, lambda old: self.consistency_proof(old, size)
-                )
-                note = self._keep_cosignatures(size, lines, [endpoint.verifier])
-            except (LedgerError, httpx.HTTPError) as error:
-                logger.warning("witness %s did not cosign size %d: %s", endpoint.url, size, error)
-                continue
-            self._recorder.side_put(WITNESSED_SIZES, slot, str(held).encode("ascii"))
-        return note
+        slot = endpoint.verifier.key_string
+        known = self._recorder.side_get(WITNESSED_SIZES, slot)
+        old_size = int(known) if known is not None else 0
+        try:
+            lines, held = request_cosignature(
+                endpoint,
+                self.checkpoint_at(size),
+                old_size,
+                lambda old: self.consistency_proof(old, size),
+                timeout=self.witness_timeout,
+            )
+            with self._lock:
+                self._keep_cosignatures(size, lines, [endpoint.verifier])
+        except (LedgerError, httpx.HTTPError) as error:
+            logger.warning("witness %s did not cosign size %d: %s", endpoint.url, size, error)
+            return
+        self._recorder.side_put(WITNESSED_SIZES, slot, str(held).encode("ascii"))
+
+    def settled(self, note: str, timeout: float | None = None) -> str:
+        """``note`` as kept once its witnesses answered, waiting at most ``timeout`` seconds
+        (default: the witness timeout); what has not arrived by then arrives later."""
+        size = Checkpoint.parse(parse_note(note)[0]).size
+        if not self._cosigning.pending(size):
+            return self.checkpoint_at(size) if self.witnesses else note
+        self._cosigning.wait(size, self.witness_timeout if timeout is None else timeout)
+        return self.checkpoint_at(size)
+
+    def cosignatures_pending(self, size: int) -> bool:
+        """Whether a witness has yet to answer for the checkpoint of ``size``."""
+        return self._cosigning.pending(size)
+
+    def close(self) -> None:
+        """Stop the cosigning workers (a request under way is abandoned)."""
+        self._cosigning.close()
 
     def maybe_checkpoint(self) -> str | None:
         """Sign a checkpoint if the schedule says one is due; return it, or None."""
@@ -200,9 +245,9 @@ class TransparencyLog:
         """The newest signed checkpoint that includes the leaf, signing one if none does."""
         latest = self.latest()
         if latest is not None and Checkpoint.parse(parse_note(latest)[0]).size > leaf_index:
-            return latest
+            return self.settled(latest)
         self._check_index(leaf_index, self.size())
-        return self.sign_checkpoint()
+        return self.settled(self.sign_checkpoint())
 
     def witness_verifiers(self) -> list[NoteVerifier]:
         """The cosigner keys of the configured witnesses."""
@@ -253,26 +298,95 @@ class TransparencyLog:
         return format_receipt(leaf_index, proof, note, entry if with_entry else None)
 
     def entry(self, leaf_index: int) -> bytes:
-        found = self._recorder.select_leaves(leaf_index, 1)
+        found = self._recorder.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
         if not found or found[0].leaf_index != leaf_index:
-            raise NotFoundError(f"leaf {leaf_index} is not in the log")
+            raise missing_leaf(leaf_index, self.size(), self.latest_size())
         return found[0].state
 
     def hash_tile(self, level: int, index: int, width: int = TILE_WIDTH) -> bytes:
-        """A tlog-tiles hash tile; it must lie within the current tree."""
-        start = index * TILE_WIDTH
-        if (start + width) << (8 * level) > self.size():
-            raise NotFoundError(f"tile {level}/{index} of width {width} is beyond the log")
-        return tile_bytes(level, index, width, self._recorder.read_nodes)
+        """A tlog-tiles hash tile; it must lie within the current tree.
+
+        Its hashes are checked before they are served: with the few stored nodes beside the tile
+        they must rebuild the root of the newest signed checkpoint (signing one first if none
+        covers the tile yet), or :class:`StoreIntegrityError` is raised.
+        """
+        checkpoint = self._checkpoint_covering_leaves((index * TILE_WIDTH + width) << (8 * level))
+        own = tile_node_coordinates(level, index, width)
+        beside = tile_witness_nodes(level, index, width, checkpoint.size)
+        found = self._recorder.read_nodes([*own, *beside])
+        hashes = found[:width]
+        check_tile(level, index, hashes, checkpoint, dict(zip(beside, found[width:], strict=True)))
+        return b"".join(hashes)
 
     def entry_tile(self, index: int, width: int = TILE_WIDTH) -> bytes:
-        """A tlog-tiles entry bundle: the stored envelopes of leaves index*256 ...."""
+        """A tlog-tiles entry bundle: the stored envelopes of leaves index*256 ....
+
+        The entries are checked as the hash tile is: each must be stored, at its leaf, and their
+        leaf hashes must rebuild the newest signed checkpoint's root.
+        """
         start = index * TILE_WIDTH
-        if start + width > self.size():
-            raise NotFoundError(f"entry bundle {index} of width {width} is beyond the log")
+        checkpoint = self._checkpoint_covering_leaves(start + width)
         leaves = self._recorder.select_leaves(start, width)
-        check_entries(leaves)  # a tampered entry is never served
+        check_entries(leaves, start, width)  # a tampered or missing entry is never served
+        beside = tile_witness_nodes(0, index, width, checkpoint.size)
+        witnesses = dict(zip(beside, self._recorder.read_nodes(beside), strict=True))
+        check_tile(0, index, [leaf_hash(leaf.state) for leaf in leaves], checkpoint, witnesses)
         return entry_bundle([leaf.state for leaf in leaves])
+
+    def _checkpoint_covering_leaves(self, end: int) -> Checkpoint:
+        """A signed checkpoint of at least ``end`` leaves to check a tile against: the newest
+        one, or one signed now if the newest is smaller (:class:`NotFoundError` if this process
+        cannot sign, or the log has fewer leaves)."""
+        newest = self.verified_latest()
+        size = self.size()  # after the checkpoint: the log only grows, so never below it honestly
+        if newest is not None and newest.size >= end:
+            if size < end:
+                raise StoreIntegrityError(
+                    f"the stored log has {size} leaves but the signed checkpoint of size "
+                    f"{newest.size} covers {end}: leaves were removed behind the ledger's back"
+                )
+            return newest
+        if end > size:
+            raise NotFoundError(f"the tile ends at leaf {end}, beyond the log's {size}")
+        if not self.can_sign():
+            raise NotFoundError(f"no signed checkpoint covers leaf {end - 1} yet")
+        try:
+            note = self.sign_checkpoint()
+        except VerificationError as error:  # the stored log no longer extends what was signed
+            message = f"cannot sign a checkpoint to check a tile against: {error}"
+            raise StoreIntegrityError(message) from None
+        return Checkpoint.parse(parse_note(note)[0])
+
+    def verified_latest(self) -> Checkpoint | None:
+        """The newest stored checkpoint, once its signature verified with a log key of this
+        ledger (current or retired); :class:`StoreIntegrityError` if it does not."""
+        note = self.latest()
+        if note is None:
+            return None
+        checkpoint = self._opened.get(note)
+        if checkpoint is None:
+            checkpoint = self._open_stored(note)
+            if len(self._opened) >= 16:
+                self._opened.clear()
+            self._opened[note] = checkpoint
+        return checkpoint
+
+    def _open_stored(self, note: str) -> Checkpoint:
+        problem: LedgerError | None = None
+        for attempt in range(2):
+            if attempt:  # another process may have added the key that signed it
+                self._directory.refresh()
+            ledger = self._directory.require_ledger()
+            keys = [*ledger.log_keys.values(), *ledger.retired_log_keys.values()]
+            verifiers = [NoteVerifier.for_key(ledger.origin, key) for key in keys]
+            try:
+                return open_checkpoint(note, verifiers, origin=ledger.origin)
+            except LedgerError as error:
+                problem = error
+        raise StoreIntegrityError(
+            f"the newest stored checkpoint does not verify with the log's keys ({problem}): "
+            "it was changed behind the ledger's back"
+        )
 
     def _check_size(self, size: int) -> None:
         current = self.size()

@@ -10,11 +10,11 @@ length. Paths are relative to the log's URL prefix, e.g. ``tile/0/x001/x234/067.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import InvalidInputError, StorageError
-from .merkle import HASH_SIZE, MAX_TREE_SIZE, Node, NodeReader
+from .merkle import HASH_SIZE, MAX_TREE_SIZE, Node, NodeReader, frontier_nodes, node_hash
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -173,3 +173,81 @@ def entry_bundles_for_size(size: int) -> Iterator[Tile]:
     """Every entry bundle a log of ``size`` entries serves, full then the partial one."""
     for tile in _level_tiles(0, size, 0):
         yield Tile(0, tile.index, tile.width, entries=True)
+
+
+def _tile_tree(
+    level: int,
+    index: int,
+    width: int,
+    size: int,
+    stored: Callable[[Node], bytes],
+    in_tile: Callable[[int, int], bytes],
+    combine: Callable[[bytes, bytes], bytes],
+) -> bytes:
+    """The root of the tree of ``size`` leaves with the nodes of tile ``level/index``
+    (``width`` hashes) hashed by ``in_tile(first, end)`` (the perfect subtree over the tile's
+    hashes ``first`` to ``end - 1``) and every node beside the tile taken from ``stored``."""
+    shift = TILE_HEIGHT * level
+    first = index * TILE_WIDTH
+    start, end = first << shift, (first + width) << shift
+    if end > size:
+        raise InvalidInputError(f"tile {level}/{index} of width {width} is beyond size {size}")
+
+    def node(height: int, at: int) -> bytes:
+        low, high = at << height, (at + 1) << height
+        if high <= start or low >= end:
+            return stored((height, at))
+        if start <= low and high <= end:  # wholly inside: start and end are multiples of 2**shift
+            return in_tile((low - start) >> shift, (high - start) >> shift)
+        return combine(node(height - 1, 2 * at), node(height - 1, 2 * at + 1))
+
+    hashes = [node(height, at) for height, at in frontier_nodes(size)]
+    result = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        result = combine(left, result)
+    return result
+
+
+def _perfect_root(hashes: Sequence[bytes]) -> bytes:
+    """The root of a perfect subtree over ``hashes`` (a power of two of them)."""
+    layer = list(hashes)
+    while len(layer) > 1:
+        layer = [node_hash(layer[i], layer[i + 1]) for i in range(0, len(layer), 2)]
+    return layer[0]
+
+
+def tile_witness_nodes(level: int, index: int, width: int, size: int) -> list[Node]:
+    """The stored nodes beside hash tile ``level/index`` that, with the tile's own hashes,
+    rebuild the root of the tree of ``size`` leaves (at most about two per tree level)."""
+    wanted: list[Node] = []
+
+    def note(node: Node) -> bytes:
+        wanted.append(node)
+        return b""
+
+    _tile_tree(level, index, width, size, note, lambda first, end: b"", lambda left, right: b"")
+    return wanted
+
+
+def root_with_tile(
+    level: int,
+    index: int,
+    hashes: Sequence[bytes],
+    size: int,
+    witnesses: Mapping[Node, bytes],
+) -> bytes:
+    """The root of the tree of ``size`` leaves rebuilt from a tile's ``hashes`` and the
+    :func:`tile_witness_nodes` beside it. It equals a signed checkpoint's root of that size only
+    if every hash in the tile is the one that checkpoint commits to."""
+    width = len(hashes)
+    if not 1 <= width <= TILE_WIDTH or any(len(h) != HASH_SIZE for h in hashes):
+        raise InvalidInputError(f"a tile holds 1 to {TILE_WIDTH} hashes of {HASH_SIZE} bytes")
+    return _tile_tree(
+        level,
+        index,
+        width,
+        size,
+        witnesses.__getitem__,
+        lambda first, end: _perfect_root(hashes[first:end]),
+        node_hash,
+    )

@@ -157,3 +157,46 @@ def test_a_retry_on_a_keystore_without_the_key_says_where_it_is(tmp_path: Path) 
     other = DirectoryKeystore(tmp_path / "other-keys")
     with Ledger(url, keystore=other) as ledger, pytest.raises(LedgerError, match="keystore"):
         ledger.new_key("city", for_org="org-b", idempotency_key="org-b-key-2")
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_crash_between_a_registration_and_its_personal_data_is_repaired_by_the_retry(
+    kind: str, store_url_for: Callable[[str], str], tmp_path: Path
+) -> None:
+    """The event commits, the process dies before the personal data is stored: the retry with
+    the same key replays the registration and stores the personal data, under the same number."""
+    url, keys = store_url_for(kind), DirectoryKeystore(tmp_path / "keys")
+    personal = {"name": "李明", "phone": "13900000000"}
+    with Ledger(url, keystore=keys) as ledger:
+        create_city(ledger)
+        size = ledger.log_size()
+    with CrashAfterCommit(url, keystore=keys) as crashing:
+        crashing.armed = True
+        with pytest.raises(Crash):
+            crashing.register_volunteer("org-a", personal=personal, idempotency_key="with-pd")
+    with Ledger(url, keystore=keys) as ledger:
+        assert ledger.log_size() == size + 1
+        stored = list(ledger.recorder.side_items("personal-data"))
+        assert stored == [], "the crash came before the personal data was stored"
+        result = ledger.register_volunteer("org-a", personal=personal, idempotency_key="with-pd")
+        assert result.replayed and ledger.log_size() == size + 1
+        assert ledger.personal_data.get(result.value["number"]) == personal
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_crash_right_after_adding_a_log_key_keeps_it_signing(
+    kind: str, store_url_for: Callable[[str], str], tmp_path: Path
+) -> None:
+    url, keys = store_url_for(kind), DirectoryKeystore(tmp_path / "keys")
+    with Ledger(url, keystore=keys) as ledger:
+        create_city(ledger)
+    with CrashAfterCommit(url, keystore=keys) as crashing:
+        crashing.armed = True
+        with pytest.raises(Crash):
+            crashing.add_log_key("city", idempotency_key="log-key-2")
+    with Ledger(url, keystore=keys) as ledger:
+        key_id = ledger.add_log_key("city", idempotency_key="log-key-2")  # the retry
+        assert key_id in ledger.trust_anchors()["log_keys"]
+        assert len(ledger.trust_anchors()["log_keys"]) == 2
+        note = ledger.log.sign_checkpoint()
+        assert note.count("\u2014 ") == 2  # both log keys signed it: the new one's half is kept

@@ -1,0 +1,177 @@
+"""Tiles that fail verification, over real HTTP, on SQLite and PostgreSQL: the operator's own
+database access edits a leaf hash, deletes a leaf, or rewrites an event with its leaf hash
+behind a running ``ledger serve``. The tiles that rest on the change answer a 500-class
+``store-integrity-failure`` problem (never the bytes, never a 4xx), each failure is logged and
+counted on ``/metrics``, and the tiles the change does not touch are still served."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from api_support import PROBLEM_JSON, Server, start_ledger_serve
+from ledger_testing import create_city
+
+from ledger import DirectoryKeystore, Ledger
+from ledger.context import Context
+from ledger.model.ids import new_volunteer_number
+from ledger.model.ids import volunteer_aggregate_id as volunteer_id
+
+SIZE = 300  # tile 0/000 is full; 0/001.p/44 and entries/001.p/44 are partial
+FORGED = hashlib.sha256(b"forged").digest()
+
+
+class Served:
+    def __init__(self, server: Server, url: str) -> None:
+        self.server, self.url = server, url
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(f"{self.server.base_url}{path}", timeout=30)
+
+    def execute(self, statement: str, params: tuple[object, ...] = ()) -> int:
+        """One SQL statement behind the server's back (``%s`` placeholders)."""
+        if self.url.startswith("sqlite"):
+            with sqlite3.connect(self.url.removeprefix("sqlite:///")) as conn:
+                return conn.execute(statement.replace("%s", "?"), params).rowcount
+        import psycopg
+
+        base, schema = self.url.split("?schema=")
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"SET search_path TO {schema}")
+            return conn.execute(statement, params).rowcount  # type: ignore[arg-type]
+
+    def integrity_failures(self) -> int:
+        text = self.get("/metrics").text
+        return sum(
+            int(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("ledger_integrity_failures_total{")
+        )
+
+
+def fill(ledger: Ledger, count: int) -> None:
+    """``count`` volunteers in one signed command (one insert)."""
+    numbers = [new_volunteer_number() for _ in range(count)]
+
+    def decide(ctx: Context) -> dict[str, object]:
+        for number in numbers:
+            ctx.emit("VolunteerRegistered", volunteer_id(number), {"number": number})
+        return {"numbers": numbers}
+
+    ledger.writer.run(
+        org="org-a",
+        signer=ledger.signer_for("org-a"),
+        idempotency_key="fill",
+        command="RegisterMany",
+        params={"numbers": numbers},
+        decide=decide,
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    """A ledger of ``SIZE`` leaves, a checkpoint signed over all of it, served by one worker."""
+    if request.param == "sqlite":
+        url, keystore = f"sqlite:///{tmp_path / 'ledger.db'}", None
+    else:
+        url = str(request.getfixturevalue("postgres_schema"))
+        keystore = DirectoryKeystore(tmp_path / "ledger-keys")
+    with Ledger(url, keystore=keystore) as ledger:
+        create_city(ledger)
+        fill(ledger, SIZE - ledger.log_size())
+        assert ledger.log_size() == SIZE
+        ledger.log.sign_checkpoint()
+    server = start_ledger_serve(url, tmp_path)
+    try:
+        yield Served(server, url)
+    finally:
+        server.stop()
+
+
+TILES = ["/log/tile/0/000", "/log/tile/0/001.p/44", "/log/tile/entries/000"]
+
+
+def assert_integrity_failure(response: httpx.Response) -> None:
+    assert response.status_code == 500, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    assert response.json()["type"] == "/problems/store-integrity-failure"
+    assert (
+        "behind the ledger's back" in response.json()["detail"]
+        or "missing" in (response.json()["detail"])
+    )
+
+
+def test_an_edited_leaf_hash_is_an_integrity_failure_not_a_tile(served: Served) -> None:
+    before = {path: served.get(path) for path in TILES}
+    assert all(response.status_code == 200 for response in before.values())
+    failures = served.integrity_failures()
+    changed = served.execute(
+        "UPDATE ledger_log_nodes SET hash = %s WHERE level = 0 AND idx = %s", (FORGED, 3)
+    )
+    assert changed == 1
+    assert_integrity_failure(served.get("/log/tile/0/000"))
+    assert_integrity_failure(served.get("/log/tile/entries/000"))
+    assert served.integrity_failures() == failures + 2
+    assert "integrity failure serving GET /log/tile/0/000" in served.server.log()
+    untouched = served.get("/log/tile/0/001.p/44")
+    assert untouched.status_code == 200
+    assert untouched.content == before["/log/tile/0/001.p/44"].content
+
+
+def test_a_rewritten_event_and_leaf_hash_and_a_deleted_leaf_fail_their_tiles(
+    served: Served,
+) -> None:
+    leaf = 270
+    nid_column = "rowid" if served.url.startswith("sqlite") else "notification_id"
+    events = "stored_events" if served.url.startswith("sqlite") else "ledger_events"
+    forged_state = b'{"forged": true}'
+    leaf_hash = hashlib.sha256(b"\x00" + forged_state).digest()
+    select_nid = "(SELECT notification_id FROM ledger_log_leaves WHERE leaf_index = %s)"
+    changed = served.execute(
+        f"UPDATE {events} SET state = %s WHERE {nid_column} = {select_nid}", (forged_state, leaf)
+    )
+    assert changed == 1
+    served.execute(
+        "UPDATE ledger_log_nodes SET hash = %s WHERE level = 0 AND idx = %s", (leaf_hash, leaf)
+    )
+    failures = served.integrity_failures()
+    assert_integrity_failure(served.get("/log/tile/0/001.p/44"))
+    assert_integrity_failure(served.get("/log/tile/entries/001.p/44"))
+    assert served.get("/log/tile/0/000").status_code == 200
+    served.execute("DELETE FROM ledger_log_leaves WHERE leaf_index = %s", (17,))
+    assert_integrity_failure(served.get("/log/tile/entries/000"))
+    assert_integrity_failure(served.get("/leaves/17"))
+    assert_integrity_failure(served.get("/receipts/17"))
+    assert served.integrity_failures() == failures + 5
+    assert served.get(f"/leaves/{SIZE + 10}").status_code == 404
+
+
+def test_a_forged_checkpoint_fails_readyz_and_every_tile(served: Served) -> None:
+    """The operator rewrites the stored checkpoint's root (to match a rewritten log, say),
+    keeping its signature: it no longer verifies with the log's key, so nothing is checked
+    against it, ``/readyz`` fails and no tile is served."""
+    assert served.get("/readyz").status_code == 200
+    key = f"{SIZE:020d}"
+    changed = served.execute(
+        "UPDATE ledger_side SET value = %s WHERE namespace = 'checkpoint' AND key = %s",
+        (forge_root(served.get("/log/checkpoint").text).encode(), key),
+    )
+    assert changed == 1
+    ready = served.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["type"] == "/problems/store-integrity-failure"
+    assert "does not verify" in ready.json()["detail"]
+    for path in TILES:
+        assert_integrity_failure(served.get(path))
+
+
+def forge_root(note: str) -> str:
+    """The checkpoint note with another root hash line, its signature lines unchanged."""
+    lines = note.split("\n")
+    lines[2] = base64.b64encode(FORGED).decode()
+    return "\n".join(lines)
