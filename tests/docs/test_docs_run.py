@@ -3,8 +3,9 @@
 Each page runs in a fresh directory: first its python blocks in order in one namespace (each
 printing exactly the ``text`` block shown under it, if any), then its shell blocks in one bash
 session (``shell_session.py``). What a page assumes without showing it (an open ``Ledger`` named
-``ledger``, a demo city in ``ledger.db`` with its ``ledger-trust.json``) is set up by
-``SETUP`` below; one small demo city is built once per test session and copied.
+``ledger``, a demo city in ``ledger.db`` with its ``ledger-trust.json``, a served ledger) is set
+up by ``SETUP`` below, which also checks afterwards what the page's code should have done; one
+small demo city is built once per test session and copied.
 """
 
 from __future__ import annotations
