@@ -10,8 +10,7 @@ on the line before a block says more about it:
 - ``<!-- file: NAME -->``: a python block the page tells the reader to save as ``NAME``; it is
   written there, and the page's shell blocks run it;
 - ``<!-- output -->``: what the shell block before it prints, compared with what it printed
-  (API keys, certificate numbers and the port
-  normalised).
+  (API keys, certificate numbers and the port normalised).
 
 ``test_docs_complete.py`` fails on any block that is none of these.
 """

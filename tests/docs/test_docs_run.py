@@ -3,8 +3,9 @@
 Each page runs in a fresh directory: first its python blocks in order in one namespace (each
 printing exactly the ``text`` block shown under it, if any), then its shell blocks in one bash
 session (``shell_session.py``). What a page assumes without showing it (an open ``Ledger`` named
-``ledger``, a demo city in ``ledger.db`` with its ``ledger-trust.json``) is set up by
-``SETUP`` below; one small demo city is built once per test session and copied.
+``ledger``, a demo city in ``ledger.db`` with its ``ledger-trust.json``, a served ledger) is set
+up by ``SETUP`` below, which also checks afterwards what the page's code should have done; one
+small demo city is built once per test session and copied.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from shell_session import BIN, Session, check_outputs, free_port
 
 from ledger import Ledger
 from ledger.client import LedgerClient
+from ledger.log.policy import Policy
 from ledger.signing import SigningKey, key_id_of
 from ledger_api.apikeys import create_api_key
 
@@ -231,7 +233,17 @@ def two_logs_to_witness(workdir: Path, demo: Path) -> Iterator[dict[str, Any]]:
             with pytest.raises(ValueError, match="consistency proof does not verify"):
                 page["verify_consistency"](old, size, log.root(old + 1), log.root(size), proof)
 
-    yield {"checks": [the_witness_key_was_made, the_page_s_functions_verify_the_demo_log]}
+    def the_example_policy_parses(_: Path, __: dict[str, Any]) -> None:
+        [policy] = [b for b in blocks_of(ROOT / "docs" / "verification.md") if "quorum" in b.text]
+        Policy.parse(policy.text)
+
+    yield {
+        "checks": [
+            the_witness_key_was_made,
+            the_page_s_functions_verify_the_demo_log,
+            the_example_policy_parses,
+        ]
+    }
 
 
 def vkey_id(vkey: str) -> str:
