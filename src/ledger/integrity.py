@@ -47,7 +47,7 @@ def missing_leaf(leaf_index: int, size: int, signed_size: int) -> LedgerError:
     """The error for a leaf the store did not return: :class:`StoreIntegrityError` when the
     stored log or its newest signed checkpoint (of ``signed_size`` leaves) says it exists,
     else :class:`NotFoundError`."""
-    if leaf_index < max(size, signed_size):
+    if 0 <= leaf_index < max(size, signed_size):
         return StoreIntegrityError(
             f"leaf {leaf_index} is missing from the stored log of {size} leaves (the newest "
             f"signed checkpoint has {signed_size}): it was removed behind the ledger's back"

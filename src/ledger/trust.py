@@ -24,6 +24,7 @@ from .errors import (
     TamperedEventError,
 )
 from .model.calendar import Calendar
+from .model.signing_authority import may_sign
 from .signing import VerifyingKey
 
 GENESIS = "LedgerCreated"
@@ -355,31 +356,8 @@ class TrustDirectory:
             )
 
     def _check_authority(self, where: str, body: dict[str, Any]) -> None:
-        kind, data, signer = body["type"], body["data"], body["org"]
-        allowed = True
-        if kind == "OrganisationRegistered":
-            allowed = data["parent"] == signer
-        elif kind == "KeyRegistered":
-            target = self.organisations.get(data["org_id"])
-            allowed = target is not None and signer in (target.org_id, target.parent)
-        elif kind == "KeyRevoked":
-            target_key = self.keys.get(data["key_id"])
-            allowed = target_key is not None and (
-                signer == target_key.org_id or signer in self.ancestors(target_key.org_id)
-            )
-        elif kind in (
-            "LogKeyAdded",
-            "LogKeyRetired",
-            "LedgerSettingsChanged",
-            "HolidaysDeclared",
-            "CalendarPublished",
-            "ServiceFieldAdded",
-        ):
-            allowed = self.ledger is not None and signer == self.ledger.root_org
-        elif kind == "StarSchemeRevised":
-            scheme = self.reference.star_schemes.get(data["scheme_id"])
-            allowed = scheme is not None and scheme.owner == signer
-        if not allowed:
+        kind, signer = body["type"], body["org"]
+        if not may_sign(self, kind, signer, body["data"]):
             raise TamperedEventError(f"{where}: {signer!r} has no authority for {kind}")
 
     def _follow_genesis(self, body: dict[str, Any], position: int, leaf: int | None) -> None:

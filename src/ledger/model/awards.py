@@ -23,6 +23,7 @@ from .policies import reacts_to
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
 from .service import BALANCE_CHANGES, RecordId, ServiceAccount, service_account_id
+from .signing_authority import revises_scheme
 
 DEFAULT_THRESHOLDS_HOURS = (100, 300, 600, 1000, 1500)
 Thresholds = Annotated[
@@ -107,7 +108,7 @@ def _check_scheme(ctx: CommandPort, draft: Draft, data: StarSchemeData, first: b
         raise RuleViolationError(f"star scheme {data.scheme_id} exists; revise it instead")
     if not first and not scheme.exists:
         raise NotFoundError(f"star scheme {data.scheme_id} is not in this ledger")
-    if not first and scheme.owner != draft.org:
+    if not first and not revises_scheme(draft.org, scheme.owner):
         raise KeyNotAuthorisedError(f"star scheme {data.scheme_id} is revised by its owner only")
     if data.version != scheme.scheme_version + 1:
         raise RuleViolationError(

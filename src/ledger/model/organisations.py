@@ -10,6 +10,7 @@ from .aggregates import Organisation
 from .ids import Base64Key, KeyIdText, LongText, OrgId, RegionCode, ShortText
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
+from .signing_authority import is_root, registers_key, registers_organisation, revokes_key
 
 OrgKind = Literal["federation", "organisation", "team", "station"]
 KeyPurpose = Literal["signing", "automatic-awards"]
@@ -91,7 +92,7 @@ def check_organisation_registered(
 ) -> None:
     _require_new(ctx.state(Organisation, draft.aggregate_id), f"organisation {data.org_id!r}")
     parent = ctx.directory.organisation(data.parent)
-    if draft.org != data.parent:
+    if not registers_organisation(draft.org, data.parent):
         raise KeyNotAuthorisedError(
             f"only the parent {data.parent!r} may register {data.org_id!r}, not {draft.org!r}"
         )
@@ -106,7 +107,7 @@ def check_key_registered(ctx: CommandPort, draft: Draft, data: KeyRegistered) ->
     org = ctx.existing(Organisation, draft.aggregate_id, f"organisation {data.org_id!r}")
     if org.org_id != data.org_id:
         raise InvalidInputError("data.org_id names another organisation than the aggregate")
-    if draft.org not in (org.org_id, org.parent):
+    if not registers_key(draft.org, org.org_id, org.parent):
         raise KeyNotAuthorisedError(
             f"a key of {data.org_id!r} is registered by its parent or by {data.org_id!r} itself"
         )
@@ -125,15 +126,15 @@ def check_key_revoked(ctx: CommandPort, draft: Draft, data: KeyRevoked) -> None:
         raise RuleViolationError(f"key {data.key_id} is not a key of {data.org_id!r}")
     if data.key_id in org.revoked:
         raise RuleViolationError(f"key {data.key_id} is already revoked")
-    if not ctx.directory.is_at_or_above(draft.org, data.org_id):
+    if not revokes_key(ctx.directory, draft.org, data.org_id):
         raise KeyNotAuthorisedError(
             f"{draft.org!r} may not revoke keys of {data.org_id!r}: only it or an ancestor may"
         )
 
 
 def _check_log_key_event(ctx: CommandPort, draft: Draft) -> None:
-    ledger = ctx.directory.require_ledger()
-    if draft.org != ledger.root_org:
+    ctx.directory.require_ledger()
+    if not is_root(ctx.directory, draft.org):
         raise KeyNotAuthorisedError("only the root authority manages the log keys")
 
 

@@ -30,6 +30,9 @@ class Directory(Protocol):
     def ledger(self) -> LedgerInfo | None: ...
 
     @property
+    def organisations(self) -> dict[str, OrganisationInfo]: ...
+
+    @property
     def keys(self) -> dict[str, KeyInfo]: ...
 
     @property

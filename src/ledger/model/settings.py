@@ -11,6 +11,7 @@ from ..errors import KeyNotAuthorisedError, RuleViolationError
 from .aggregates import AggregateState, register_aggregate
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
+from .signing_authority import is_root
 
 SETTINGS_AGGREGATE_ID = uuid5(NAMESPACE_URL, "/settings")
 DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -35,7 +36,8 @@ class ServiceFieldAdded(EventData):
 
 
 def _root_only(ctx: CommandPort, draft: Draft) -> None:
-    if draft.org != ctx.directory.require_ledger().root_org:
+    ctx.directory.require_ledger()
+    if not is_root(ctx.directory, draft.org):
         raise KeyNotAuthorisedError("only the root authority changes ledger-wide settings")
     if draft.aggregate_id != SETTINGS_AGGREGATE_ID:
         raise RuleViolationError("settings events belong to the settings aggregate")
