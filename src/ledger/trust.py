@@ -24,7 +24,7 @@ from .errors import (
     TamperedEventError,
 )
 from .model.calendar import Calendar
-from .model.signing_authority import may_sign
+from .model.signing_authority import ROOT_ONLY_EVENTS, may_sign
 from .signing import VerifyingKey
 
 GENESIS = "LedgerCreated"
@@ -33,12 +33,7 @@ KEY_EVENT_TYPES = (
     "OrganisationRegistered",
     "KeyRegistered",
     "KeyRevoked",
-    "LogKeyAdded",
-    "LogKeyRetired",
-    "LedgerSettingsChanged",
-    "HolidaysDeclared",
-    "CalendarPublished",
-    "ServiceFieldAdded",
+    *sorted(ROOT_ONLY_EVENTS),
     "StarSchemePublished",
     "StarSchemeRevised",
     "TimeBankOpened",
