@@ -151,10 +151,10 @@ def test_a_rewritten_event_and_leaf_hash_and_a_deleted_leaf_fail_their_tiles(
     assert served.get(f"/leaves/{SIZE + 10}").status_code == 404
 
 
-def test_a_forged_checkpoint_fails_readyz_and_every_tile(served: Served) -> None:
+def test_a_forged_checkpoint_fails_readyz_every_tile_and_itself(served: Served) -> None:
     """The operator rewrites the stored checkpoint's root (to match a rewritten log, say),
     keeping its signature: it no longer verifies with the log's key, so nothing is checked
-    against it, ``/readyz`` fails and no tile is served."""
+    against it, ``/readyz`` fails, no tile is served, and neither is the checkpoint."""
     assert served.get("/readyz").status_code == 200
     key = f"{SIZE:020d}"
     changed = served.execute(
@@ -166,7 +166,7 @@ def test_a_forged_checkpoint_fails_readyz_and_every_tile(served: Served) -> None
     assert ready.status_code == 503
     assert ready.json()["type"] == "/problems/store-integrity-failure"
     assert "does not verify" in ready.json()["detail"]
-    for path in TILES:
+    for path in [*TILES, "/log/checkpoint"]:
         assert_integrity_failure(served.get(path))
 
 
