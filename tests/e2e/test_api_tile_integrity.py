@@ -175,3 +175,20 @@ def forge_root(note: str) -> str:
     lines = note.split("\n")
     lines[2] = base64.b64encode(FORGED).decode()
     return "\n".join(lines)
+
+
+def test_evidence_whose_stored_proof_does_not_lead_to_the_signed_root_is_not_served(
+    served: Served,
+) -> None:
+    """The operator edits leaf 4's hash: leaf 5's event is intact, but its inclusion proof (leaf
+    4's hash is its first step) no longer leads to the signed root, so its evidence and its
+    receipt are integrity failures; a leaf whose proof does not pass through leaf 4 still serves."""
+    assert served.get("/leaves/5").status_code == 200
+    served.execute(
+        "UPDATE ledger_log_nodes SET hash = %s WHERE level = 0 AND idx = %s", (FORGED, 4)
+    )
+    failures = served.integrity_failures()
+    assert_integrity_failure(served.get("/leaves/5"))
+    assert_integrity_failure(served.get("/receipts/5"))
+    assert served.integrity_failures() == failures + 2
+    assert served.get("/leaves/200").status_code == 200
