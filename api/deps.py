@@ -14,7 +14,7 @@ from ledger.projections import Projections, ViewQueries
 
 from .apikeys import ApiKey, LastUse, find_api_key
 from .problems import Problem
-from .ratelimit import WindowLimiter
+from .ratelimit import SharedWindowLimiter, WindowLimiter
 from .schemas import AsOrg
 
 
@@ -70,7 +70,8 @@ def current_key(
     are counted per client address; past the limit, even a right key waits (429)."""
     guard: AuthGuard = request.app.state.auth_guard
     client = request.client.host if request.client else "unknown"
-    waiting = guard.failures.retry_after(client, guard.failures_per_minute)
+    store = get_ledger(request).recorder
+    waiting = guard.failures.retry_after(store, client, guard.failures_per_minute)
     if waiting is not None:
         raise _too_many(waiting, "too many failed authentications from this address; wait")
     secret = x_api_key
@@ -89,7 +90,7 @@ def current_key(
     if key is not None:
         refusal = key.refusal(datetime.now(UTC)) or ""
     if key is None or refusal:
-        guard.failures.count(client)
+        guard.failures.count(store, client)
         raise Problem(401, "unauthenticated", "Unusable API key", refusal, headers=CHALLENGE)
     if key.rate_per_minute is not None:
         waiting = guard.requests.retry_after(key.key_id, key.rate_per_minute)
@@ -102,10 +103,11 @@ def current_key(
 
 @dataclass
 class AuthGuard:
-    """Per-process counters for authentication (kept on ``app.state.auth_guard``)."""
+    """Counters for authentication (kept on ``app.state.auth_guard``): failed authentications
+    in the store, shared by every worker; per-key request rates in the process."""
 
     failures_per_minute: int
-    failures: WindowLimiter = field(default_factory=WindowLimiter)
+    failures: SharedWindowLimiter = field(default_factory=SharedWindowLimiter)
     requests: WindowLimiter = field(default_factory=WindowLimiter)
     last_use: LastUse = field(default_factory=LastUse)
 

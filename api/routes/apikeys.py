@@ -9,13 +9,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from ..apikeys import SCOPES, create_api_key, key_id_of, list_api_keys, revoke_api_key
+from ..apikeys import SCOPES, create_api_key_once, list_api_keys, revoke_api_key
 from ..deps import AdminOrg, CurrentKey, LedgerDep
-from ..problems import Problem
 from ..schemas import IdempotencyKey, Strict
 
 router = APIRouter(tags=["api keys"])
-CREATED = "apikey-created"  # (org, idempotency key) -> the key id it created
 
 
 class ApiKeyIn(Strict):
@@ -43,24 +41,15 @@ def create_key(
 
     A retry with the same ``Idempotency-Key`` creates nothing and names the key made first;
     its secret was shown once and is not kept, so it is not shown again."""
-    claim = f"{org}\n{idempotency_key}"
-    made = ledger.recorder.side_get(CREATED, claim)
-    if made is not None:
-        return {"org": org, "key_id": made.decode("utf-8"), "secret": None, "replayed": True}
-    wider = set(body.scopes) - key.scopes
-    if wider:
-        raise Problem(
-            403,
-            "scope-missing",
-            "Scope missing",
-            f"a key cannot give scopes it lacks itself: {sorted(wider)}",
-        )
-    secret = create_api_key(
-        ledger, org, body.scopes, expires=body.expires, rate_per_minute=body.rate_per_minute
+    return create_api_key_once(
+        ledger,
+        org,
+        body.scopes,
+        idempotency_key=idempotency_key,
+        granted_by=key.scopes,
+        expires=body.expires,
+        rate_per_minute=body.rate_per_minute,
     )
-    key_id = key_id_of(secret)
-    ledger.recorder.side_put(CREATED, claim, key_id.encode("utf-8"))
-    return {"org": org, "key_id": key_id, "secret": secret, "replayed": False}
 
 
 @router.post("/api-keys/{key_id}/revoke")

@@ -8,7 +8,6 @@ or credential, and the page a person opens from the QR code, ``/verify/<certific
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -19,10 +18,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import Field
 
 from ledger import Ledger
-from ledger.certificates import Verdict, verify_document, verify_package
-from ledger.credentials import resolve_did_key, verify_proof
-from ledger.errors import LedgerError, NotFoundError, PersonalDataErasedError
-from ledger.log.note import NoteVerifier
+from ledger.certificates.acceptance import check_package, verify_here
+from ledger.errors import NotFoundError, PersonalDataErasedError
 from ledger.privacy.credentials import erased_credential_verdict
 
 from ..deps import AwardingOrg, LedgerDep
@@ -264,86 +261,6 @@ def get_badge(
 # --- verifying ----------------------------------------------------------------------------
 
 
-def _check_package(package: Any, keys: list[NoteVerifier]) -> Verdict:
-    """verify_package, but a member of the wrong JSON type is a verdict, not a server error."""
-    try:
-        return verify_package(package, keys)
-    except (AttributeError, TypeError, KeyError, ValueError, LedgerError) as error:
-        return Verdict(False, f"the package is malformed: {error}")
-
-
-def _known(ledger: Ledger, certificate_number: str) -> bool:
-    try:
-        ledger.certificate(certificate_number)
-    except NotFoundError:
-        return False
-    return True
-
-
-def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verdict, Any]:
-    """A bare credential: a certificate is checked against what the ledger logged; another
-    credential (a badge) by its signature and its issuer's key registration here."""
-    keys = ledger.log.verifiers()
-    number = credential.get("certificateNumber")
-    if isinstance(number, str):
-        if not _known(ledger, number):
-            alone = verify_document(json.dumps(credential), keys)
-            return Verdict(
-                False,
-                f"certificate {number} is not in this ledger",
-                {"signature_alone": alone.line()},
-            ), None
-        package = {**ledger.certificate_package(number), "credential": credential}
-        return _check_package(package, keys), package
-    try:
-        verify_proof(credential)
-        proof = credential["proof"]
-        proof = proof[0] if isinstance(proof, list) and len(proof) == 1 else proof
-        issuer_key = resolve_did_key(str(proof["verificationMethod"]))
-    except (LedgerError, KeyError, TypeError) as error:
-        return Verdict(False, f"the credential's signature does not verify: {error}"), None
-    info = ledger.directory.keys.get(issuer_key.key_id)
-    if info is None:
-        ledger.directory.refresh()
-        info = ledger.directory.keys.get(issuer_key.key_id)
-    if info is None:
-        return Verdict(
-            False,
-            f"the credential's signature verifies, but its key {issuer_key.key_id} is not "
-            "registered in this ledger",
-        ), None
-    withdrawn = _award_withdrawn(ledger, credential)
-    if withdrawn is not None:
-        return Verdict(False, withdrawn, {"issuer": info.org_id, "key_id": info.key_id}), None
-    return Verdict(
-        True,
-        f"the credential's signature verifies with key {issuer_key.key_id} of "
-        f"{info.org_id}, registered in this ledger",
-        {
-            "issuer": info.org_id,
-            "key_id": info.key_id,
-            "key_registered_at_leaf": info.registered_leaf,
-            "key_revoked_at_leaf": info.revoked_leaf,
-        },
-    ), None
-
-
-def _award_withdrawn(ledger: Ledger, credential: dict[str, Any]) -> str | None:
-    """Why a badge of this ledger no longer stands (its honour revoked, its star level no
-    longer held), read from the log as its Bitstring Status List would say; else None."""
-    statuses = credential.get("credentialStatus")
-    for status in statuses if isinstance(statuses, list) else [statuses]:
-        if not isinstance(status, dict) or status.get("type") != "BitstringStatusListEntry":
-            continue
-        try:
-            award = ledger.badge_award(str(status.get("statusListCredential")))
-        except NotFoundError:
-            continue
-        if award.revoked:
-            return f"the award {award.name!r} no longer stands (its status list says revoked)"
-    return None
-
-
 @router.post("/verify")
 def verify(
     ledger: LedgerDep,
@@ -360,42 +277,7 @@ def verify(
     The answer is ``{valid, reason, details}`` (and ``evidence``, the package checked, when the
     ledger supplied it); ``reason`` says in one line why a document is valid or not.
     """
-    keys = ledger.log.verifiers()
-    evidence: Any = None
-    if "credential" in document:
-        kind, verdict = "package", _check_package(document, keys)
-    elif "proof" in document:
-        kind = "credential"
-        verdict, evidence = _verify_credential(ledger, document)
-    elif isinstance(document.get("certificate_number"), str):
-        kind, number = "certificate_number", document["certificate_number"]
-        if _known(ledger, number):
-            evidence = ledger.certificate_package(number)
-            verdict = _check_package(evidence, keys)
-            if (
-                evidence["credential"] is None
-                and ledger.certificate(number)["personal_data_erased"]
-            ):
-                evidence, verdict = None, erased_credential_verdict(ledger.certificate(number))
-        else:
-            verdict = Verdict(False, f"certificate {number} is not in this ledger")
-    else:
-        kind = "unknown"
-        verdict = Verdict(
-            False,
-            "the JSON is neither a certificate package, a credential, nor "
-            '{"certificate_number": ...}',
-        )
-    answer: dict[str, Any] = {
-        "valid": verdict.valid,
-        "reason": verdict.reason,
-        "line": verdict.line(),
-        "details": {"checked": kind, **verdict.details},
-        "log_verifier_keys": ledger.log.verifier_keys(),
-    }
-    if evidence is not None:
-        answer["evidence"] = evidence
-    return answer
+    return verify_here(ledger, document)
 
 
 # --- the page for people -------------------------------------------------------------------
@@ -404,7 +286,7 @@ def verify(
 def _view(ledger: Ledger, certificate_number: str, request: Request) -> CertificateView:
     found = ledger.certificate(certificate_number)
     package = ledger.certificate_package(certificate_number)
-    verdict = _check_package(package, ledger.log.verifiers())
+    verdict = check_package(package, ledger.log.verifiers())
     erased = found["credential"] is None and found["personal_data_erased"]
     if erased:
         verdict = erased_credential_verdict(found)

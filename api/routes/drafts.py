@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import Field
 
 from ledger.drafting import DRAFTABLE
 
 from ..deps import CurrentKey, LedgerDep, acting_org
 from ..schemas import AsOrg, Strict
+from .certificates import local_links_allowed, public_base
 
 router = APIRouter(tags=["signing outside the ledger"])
 COMMANDS = "|".join(sorted(DRAFTABLE))
@@ -30,6 +31,7 @@ class DraftIn(Strict):
 @router.post("/drafts/{command}")
 def draft(
     body: DraftIn,
+    request: Request,
     ledger: LedgerDep,
     key: CurrentKey,
     as_org: AsOrg = None,
@@ -38,5 +40,12 @@ def draft(
     """The unsigned canonical bodies of ``command`` for the acting organisation and its key."""
     org = acting_org(ledger, key, DRAFTABLE[command][0], as_org)
     params = {**body.params, "idempotency_key": body.idempotency_key}
-    made = ledger.draft(command, org, key_id=body.key_id, params=params)
+    if command == "issue_certificate":  # the links signed into it, as POST /certificates
+        links: dict[str, Any] = {
+            "verify_base_url": public_base(request),
+            "allow_local_links": local_links_allowed(request),
+        }
+    else:
+        links = {}
+    made = ledger.draft(command, org, key_id=body.key_id, params=params, links=links)
     return {"org": org, "bodies": made.texts(), "value": made.value}

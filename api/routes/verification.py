@@ -30,6 +30,10 @@ class SignedEventIn(Strict):
 
 class SubmitIn(Strict):
     events: list[SignedEventIn] = Field(min_length=1, max_length=100)
+    # A CertificateIssued event's credential, signed by the same organisation with the same key
+    credential: dict[str, Any] | None = None
+    # ... and its status list, signed by the same key, saying "not revoked"
+    status_list: dict[str, Any] | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -143,5 +147,9 @@ def submit(body: SubmitIn, ledger: LedgerDep, key: CurrentKey, response: Respons
                 "Not your organisation",
                 "submit only events signed by your organisation or one below it",
             )
-    result = ledger.submit_signed([(e.body, e.signature) for e in body.events])
+    result = ledger.submit_signed(
+        [(e.body, e.signature) for e in body.events],
+        credential=body.credential,
+        status_list=body.status_list,
+    )
     return command_out(result, response)

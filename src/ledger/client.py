@@ -23,6 +23,9 @@ from typing import Any
 
 import httpx
 
+from .certificates.credential import credential_sha256, sign_credential
+from .credentials import add_proof, did_key, did_key_verification_method
+from .credentials.status_list import encode_list
 from .drafting import DRAFTABLE
 from .envelope import format_time, signing_input
 from .errors import LedgerError
@@ -166,6 +169,63 @@ class LedgerClient:
         params = {"certificate_number": certificate_number, "reason": reason}
         return self._signed("revoke_certificate", idempotency_key, params)
 
+    def issue_certificate(
+        self, *, idempotency_key: str, number: str, period_from: date, period_to: date,
+        issuer_contact: str, language: str = "zh", include_masked_name: bool = False,
+    ) -> Submitted:  # fmt: skip
+        """Issue a certificate (``value["certificate_number"]``): the event and the credential
+        are both signed here; ``value["credential"]`` is the signed credential."""
+        params = {"number": number, "period_from": period_from.isoformat(),
+                  "period_to": period_to.isoformat(), "issuer_contact": issuer_contact,
+                  "language": language, "include_masked_name": include_masked_name}  # fmt: skip
+        return self._signed("issue_certificate", idempotency_key, params)
+
+    def grant_honour(
+        self, *, idempotency_key: str, recipient_kind: str, recipient: str, honour: str,
+        citation: str, granted_on: date,
+    ) -> Submitted:  # fmt: skip
+        """Grant an honour to a volunteer or organisation (``value["honour_id"]``)."""
+        params = {"recipient_kind": recipient_kind, "recipient": recipient, "honour": honour,
+                  "citation": citation, "granted_on": granted_on.isoformat()}  # fmt: skip
+        return self._signed("grant_honour", idempotency_key, params)
+
+    def revoke_honour(
+        self, *, idempotency_key: str, recipient_kind: str, recipient: str, honour_id: str,
+        reason: str,
+    ) -> Submitted:  # fmt: skip
+        params = {"recipient_kind": recipient_kind, "recipient": recipient,
+                  "honour_id": honour_id, "reason": reason}  # fmt: skip
+        return self._signed("revoke_honour", idempotency_key, params)
+
+    def open_time_bank(
+        self, *, idempotency_key: str, bank_id: str, credit_numerator: int = 1,
+        credit_denominator: int = 1, cap_minutes: int | None = None,
+        surplus_account: str | None = None,
+    ) -> Submitted:  # fmt: skip
+        """Open a time bank owned by this organisation (its automatic-awards key, which mints
+        the credit, must be registered first and held by the ledger)."""
+        params = {"bank_id": bank_id, "credit_numerator": credit_numerator,
+                  "credit_denominator": credit_denominator, "cap_minutes": cap_minutes,
+                  "surplus_account": surplus_account}  # fmt: skip
+        return self._signed("open_time_bank", idempotency_key, params)
+
+    def transfer_credit(
+        self, *, idempotency_key: str, bank_id: str, from_account: str, to_account: str,
+        amount: int, kind: str = "transfer",
+    ) -> Submitted:  # fmt: skip
+        """Move time-bank credit (``value["transfer_id"]``): a debit and a credit, both signed
+        here."""
+        params = {"bank_id": bank_id, "from_account": from_account, "to_account": to_account,
+                  "amount": amount, "kind": kind}  # fmt: skip
+        return self._signed("transfer_credit", idempotency_key, params)
+
+    def reverse_transfer(
+        self, *, idempotency_key: str, bank_id: str, transfer_id: str
+    ) -> Submitted:
+        """Reverse a mistaken transfer by a new one pointing at it (at most once)."""
+        params = {"bank_id": bank_id, "transfer_id": transfer_id}
+        return self._signed("reverse_transfer", idempotency_key, params)
+
     # reads
 
     def volunteer(self, number: str) -> dict[str, Any]:
@@ -201,17 +261,81 @@ class LedgerClient:
         texts = drafted.get("bodies")
         if not isinstance(texts, list) or not texts:
             raise LedgerClientError(f"the server drafted nothing for {command}")
+        bodies = []
+        for text in texts:
+            bodies.append(self._check_draft(command, str(text), idempotency_key, asked))
+        value = dict(drafted.get("value") or {})
+        _check_whole_draft(command, bodies, asked)
+        credential = None
+        if command == "issue_certificate":
+            credential = self._sign_credential(bodies[0], value.get("credential"))
+            value["credential"] = credential
+            named = [e.get("statusListCredential") for e in credential.get("credentialStatus", [])]
+            value["status_list"] = self._sign_status_list(
+                bodies[0], named, value.get("status_list"), revoked=False
+            )
+        elif command == "revoke_certificate" and value.get("status_list") is not None:
+            listed = f"/status-lists/certificates/{asked['certificate_number']}"
+            unsigned = value["status_list"]
+            own = did_key(self.signer.public_key)
+            named = [unsigned.get("id")] if str(unsigned.get("id")).endswith(listed) else []
+            # Only the credential's issuing key can sign a list generic verifiers accept.
+            value["status_list"] = (
+                self._sign_status_list(bodies[0], named, unsigned, revoked=True)
+                if unsigned.get("issuer") == own
+                else None
+            )
         signed = []
         for text in texts:
-            self._check_draft(command, str(text), idempotency_key, asked)
             signature = self.signer.sign(signing_input(str(text).encode("utf-8")))
             signed.append({"body": text, "signature": b64encode(signature)})
-        value = dict(drafted.get("value") or {})
         self._signed_by_key[idempotency_key] = (signed, value)
         return self._store(signed, value)
 
+    def _sign_credential(self, body: dict[str, Any], unsigned: Any) -> dict[str, Any]:
+        """Sign the drafted credential, once sure it is the one the event commits to and it
+        names this organisation's key as its issuer."""
+        data = body["data"]
+        if not isinstance(unsigned, dict) or "proof" in unsigned:
+            raise LedgerClientError("the server drafted no unsigned credential to sign")
+        wrong = []
+        if credential_sha256(unsigned) != data.get("credential_sha256"):
+            wrong.append("its SHA-256 is not the event's credential_sha256")
+        if unsigned.get("certificateNumber") != data.get("certificate_number"):
+            wrong.append("it names another certificate number")
+        issuer = unsigned.get("issuer")
+        if not isinstance(issuer, dict) or issuer.get("id") != did_key(self.signer.public_key):
+            wrong.append("its issuer is not this organisation's key")
+        if wrong:
+            raise LedgerClientError(f"refusing to sign the drafted credential: {'; '.join(wrong)}")
+        return sign_credential(unsigned, self.signer, str(body["occurred_at"]))
+
+    def _sign_status_list(
+        self, body: dict[str, Any], named: list[Any], unsigned: Any, *, revoked: bool
+    ) -> dict[str, Any] | None:
+        """Sign the drafted status list, once sure it is the certificate's list (one of
+        ``named``), by this issuer, saying "not revoked" (``revoked``: "revoked"); None if none
+        was drafted."""
+        if unsigned is None:
+            return None
+        subject = unsigned.get("credentialSubject") if isinstance(unsigned, dict) else None
+        saying = "revoked" if revoked else "not revoked"
+        if (
+            not isinstance(subject, dict)
+            or "proof" in unsigned
+            or unsigned.get("id") not in named
+            or unsigned.get("issuer") != did_key(self.signer.public_key)
+            or subject.get("encodedList") != encode_list([0] if revoked else [])
+        ):
+            raise LedgerClientError(
+                "refusing to sign the drafted status list: it is not this certificate's list, "
+                f"by this organisation, saying '{saying}'"
+            )
+        method = did_key_verification_method(self.signer.public_key)
+        return add_proof(unsigned, self.signer, method, str(body["occurred_at"]))
+
     def _store(self, signed: list[dict[str, Any]], value: dict[str, Any]) -> Submitted:
-        stored = self._submit(signed)
+        stored = self._submit(signed, value.get("credential"), value.get("status_list"))
         return Submitted(
             tuple(
                 EventRef(e["aggregate_id"], e["version"], e["type"], e.get("leaf_index"))
@@ -223,13 +347,13 @@ class LedgerClient:
 
     def _check_draft(
         self, command: str, text: str, idempotency_key: str, asked: dict[str, Any]
-    ) -> None:
-        """Refuse to sign anything but what was asked for."""
-        body = json.loads(text)
-        expected_type = DRAFTABLE[command][1]
+    ) -> dict[str, Any]:
+        """Refuse to sign anything but what was asked for; return the parsed body."""
+        body: dict[str, Any] = json.loads(text)
+        expected = _TYPES.get(command, (DRAFTABLE[command][1],))
         wrong = []
-        if body.get("type") != expected_type:
-            wrong.append(f"type {body.get('type')!r} is not {expected_type!r}")
+        if body.get("type") not in expected:
+            wrong.append(f"type {body.get('type')!r} is not {' or '.join(map(repr, expected))}")
         if body.get("key_id") != self.signer.key_id:
             wrong.append("it names another key")
         if body.get("idempotency_key") != idempotency_key:
@@ -238,13 +362,22 @@ class LedgerClient:
             wrong.append(f"it is for {body.get('org')!r}")
         data = body.get("data", {})
         for name, value in asked.items():
+            if name in _NOT_IN_DATA.get(command, ()):
+                continue
             if name in data and data[name] != value and not isinstance(value, list | dict):
                 wrong.append(f"data.{name} is {data[name]!r}, not {value!r}")
         if wrong:
             raise LedgerClientError(f"refusing to sign the draft of {command}: {'; '.join(wrong)}")
+        return body
 
-    def _submit(self, signed: list[dict[str, Any]]) -> dict[str, Any]:
-        payload = {"events": signed}
+    def _submit(
+        self, signed: list[dict[str, Any]], credential: Any = None, status_list: Any = None
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {"events": signed}
+        if credential is not None:
+            payload["credential"] = credential
+        if status_list is not None:
+            payload["status_list"] = status_list
         try:
             response = self._http.post("/events", json=payload)
         except httpx.TransportError:
@@ -272,6 +405,50 @@ class LedgerClient:
         raise LedgerClientError(
             f"{response.status_code}: {detail}", status=response.status_code, problem=problem
         )
+
+
+_TRANSFER = ("CreditSent", "CreditReceived")
+_TYPES = {
+    "grant_honour": ("HonourGranted", "OrganisationHonourGranted"),
+    "revoke_honour": ("HonourRevoked", "OrganisationHonourRevoked"),
+    "transfer_credit": _TRANSFER,
+    "reverse_transfer": _TRANSFER,
+}
+"""Commands whose events are of more than one type (the others: ``DRAFTABLE``'s type)."""
+_NOT_IN_DATA = {"reverse_transfer": ("transfer_id",)}
+"""Parameters named like a data field of another meaning (a reversal's own transfer id)."""
+
+
+def _check_whole_draft(command: str, bodies: list[dict[str, Any]], asked: dict[str, Any]) -> None:
+    """What one body cannot show: a transfer is one debit and one matching credit, from and to
+    the accounts asked for (a reversal: of the transfer asked for)."""
+    if command not in ("transfer_credit", "reverse_transfer"):
+        return
+    types = [b.get("type") for b in bodies]
+    if types != list(_TRANSFER):
+        raise LedgerClientError(f"refusing to sign the draft of {command}: events {types}")
+    sent, received = (b["data"] for b in bodies)
+    wrong = []
+    for name in ("transfer_id", "bank_id", "amount", "kind", "reverses"):
+        if sent.get(name) != received.get(name):
+            wrong.append(f"debit and credit differ in {name}")
+    if (sent.get("account"), sent.get("counterparty")) != (
+        received.get("counterparty"),
+        received.get("account"),
+    ):
+        wrong.append("debit and credit are not between the same two accounts")
+    if command == "transfer_credit":
+        if (sent.get("account"), sent.get("counterparty")) != (
+            asked["from_account"],
+            asked["to_account"],
+        ):
+            wrong.append("it moves credit between other accounts than asked")
+        if sent.get("amount") != asked["amount"]:
+            wrong.append(f"it moves {sent.get('amount')!r}, not {asked['amount']!r}")
+    elif sent.get("kind") != "reversal" or sent.get("reverses") != asked["transfer_id"]:
+        wrong.append("it is not the reversal of the transfer asked for")
+    if wrong:
+        raise LedgerClientError(f"refusing to sign the draft of {command}: {'; '.join(wrong)}")
 
 
 def _whole_seconds(moment: datetime) -> str:

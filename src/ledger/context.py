@@ -19,6 +19,7 @@ from uuid import UUID
 from .envelope import SignedEvent
 from .errors import InvalidInputError, NotFoundError
 from .model.aggregates import AGGREGATE_KINDS, AggregateState
+from .model.policies import react
 from .model.registry import Draft, EventData, spec_for
 from .state_cache import TailReader, VerifiedStateCache, leaf_hash_of
 from .trust import TrustDirectory
@@ -184,4 +185,5 @@ class Context:
         spec.check(self, draft, model)
         state.apply(draft, draft.data)
         self.drafts.append(draft)
+        react(self, draft, model)
         return draft

@@ -31,9 +31,17 @@ DRAFTABLE = {
     "correct_record": ("approve", "RecordCorrected"),
     "void_record": ("approve", "RecordVoided"),
     "revoke_certificate": ("approve", "CertificateRevoked"),
+    "issue_certificate": ("award", "CertificateIssued"),
+    "grant_honour": ("award", "HonourGranted"),
+    "revoke_honour": ("award", "HonourRevoked"),
+    "open_time_bank": ("timebank", "TimeBankOpened"),
+    "transfer_credit": ("timebank", "CreditSent"),
+    "reverse_transfer": ("timebank", "CreditSent"),
 }
 """Commands an organisation can sign outside the ledger: the API scope each needs and the
-type of the events it drafts."""
+type of the first event it drafts (an honour for an organisation is ``OrganisationHonour...``;
+a transfer drafts ``CreditSent`` then ``CreditReceived``). A certificate's draft also returns the
+unsigned credential, which the organisation signs too (see ``submit_signed``)."""
 
 _drafting: contextvars.ContextVar[str | None] = contextvars.ContextVar("drafting", default=None)
 
@@ -72,7 +80,8 @@ def stop_drafting(token: contextvars.Token[str | None]) -> None:
 
 
 _TIMES = ("starts_at", "ends_at")
-_DATES = ("service_date", "period_from", "period_to")
+_NOT_FROM_CLIENTS = ("personal", "signer", "occurred_at", "verify_base_url", "allow_local_links")
+_DATES = ("service_date", "period_from", "period_to", "granted_on")
 
 
 def command_arguments(command: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -87,8 +96,10 @@ def command_arguments(command: str, params: dict[str, Any]) -> dict[str, Any]:
         )
     if not isinstance(params, dict):
         raise InvalidInputError("a draft's params are a JSON object")
-    if "personal" in params or "signer" in params or "occurred_at" in params:
-        raise InvalidInputError("a draft takes no personal data, signer or occurred_at")
+    if any(name in params for name in _NOT_FROM_CLIENTS):
+        raise InvalidInputError(
+            "a draft takes no personal data, signer, occurred_at or link settings"
+        )
     arguments = dict(params)
     for name in _TIMES:
         if name in arguments:

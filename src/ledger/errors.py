@@ -102,6 +102,12 @@ class KeyNotAuthorisedError(LedgerError):
     code = "key-not-authorised"
 
 
+class ScopeMissingError(KeyNotAuthorisedError):
+    """An API key asked for something its scopes do not cover (or to give scopes it lacks)."""
+
+    code = "scope-missing"
+
+
 class AgreementMissingError(KeyNotAuthorisedError):
     """Acting on another organisation's volunteer needs their home organisation's agreement.
 

@@ -14,6 +14,7 @@ from .commands.activities import ActivityCommands
 from .commands.assessments import AssessmentCommands
 from .commands.awards import AwardCommands
 from .commands.badges import BadgeCommands
+from .commands.base import run_as, stop_running_as
 from .commands.certificates import CertificateCommands
 from .commands.credential_status import CredentialStatusCommands
 from .commands.organisations import OrganisationCommands
@@ -21,6 +22,7 @@ from .commands.privacy import PrivacyCommands
 from .commands.queries import QueryCommands
 from .commands.service import ServiceCommands
 from .commands.timebank import TimeBankCommands
+from .commands.typed import Command
 from .commands.volunteers import VolunteerCommands
 from .drafting import CommandDraft, Drafted, command_arguments, drafting_as, stop_drafting
 from .envelope import SignedEvent, parse_signed_body, utc_now
@@ -103,6 +105,7 @@ class Ledger(
         return cls(url, **options)
 
     def close(self) -> None:
+        self.log.close()
         self.app.close()
 
     def __enter__(self) -> Ledger:
@@ -151,29 +154,73 @@ class Ledger(
         if self.log.schedule is not None and self.log.can_sign():
             self.log.maybe_checkpoint()
 
-    def submit_signed(self, signed: list[tuple[bytes | str, str]]) -> CommandResult:
+    def submit_signed(
+        self,
+        signed: list[tuple[bytes | str, str]],
+        *,
+        credential: dict[str, Any] | None = None,
+        status_list: dict[str, Any] | None = None,
+    ) -> CommandResult:
         """Store events that organisations signed themselves, exactly as signed.
 
         Each item is (the canonical JSON body as signed, its base64 signature). The same rules
         apply as to commands; events the rules derive (stars, credit) are signed by the ledger's
-        automatic keys.
+        automatic keys. A ``CertificateIssued`` event comes with ``credential``, the credential
+        its organisation signed: it must hash to the event's ``credential_sha256`` and carry a
+        proof by the event's key, and is stored in the same transaction as the event; so is
+        ``status_list``, the credential's status list signed by the same key saying "not
+        revoked", served while the certificate stands (the server cannot sign one without the
+        key).
         """
         parsed = [parse_signed_body(body, signature) for body, signature in signed]
+        self.directory.refresh()
+        rows = self.signed_credential_rows([body for body, _ in parsed], credential, status_list)
         result = self.writer.submit(
-            parsed, lambda org, purpose: self.signer_for(org, None, purpose)
+            parsed, lambda org, purpose: self.signer_for(org, None, purpose), side_rows=rows
         )
         self.after_write()
         return result
 
+    def run(
+        self,
+        command: Command,
+        *,
+        idempotency_key: str,
+        signer: Signer | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CommandResult:
+        """Run any command (a class of :mod:`ledger.commands.typed`) the one way every command
+        runs: ``idempotency_key`` makes a retry safe, ``signer`` signs with a key held outside
+        the keystore (it must be the acting organisation's), ``occurred_at`` dates it."""
+        if not isinstance(command, Command) or not command.ledger_method:
+            raise InvalidInputError(f"not a command: {command!r}")
+        method = getattr(self, command.ledger_method)
+        token = run_as(signer, occurred_at)
+        try:
+            result: CommandResult = method(
+                command.org, **command.arguments(), idempotency_key=idempotency_key
+            )
+        finally:
+            stop_running_as(token)
+        return result
+
     def draft(
-        self, command: str, org: str, *, key_id: str, params: dict[str, Any]
+        self,
+        command: str,
+        org: str,
+        *,
+        key_id: str,
+        params: dict[str, Any],
+        links: dict[str, Any] | None = None,
     ) -> CommandDraft:
         """The bodies ``command`` would store for ``org``, to be signed with its key ``key_id``
         outside the ledger and stored with :meth:`submit_signed`; nothing is stored now.
 
-        ``params`` are the command's keyword arguments as JSON (see :mod:`ledger.drafting`).
+        ``params`` are the command's keyword arguments as JSON (see :mod:`ledger.drafting`);
+        ``links`` the server's own settings for a certificate's links (``verify_base_url``,
+        ``allow_local_links``), which a client cannot choose.
         """
-        arguments = command_arguments(command, params)
+        arguments = command_arguments(command, params) | dict(links or {})
         token = drafting_as(key_id)
         try:
             getattr(self, command)(org, **arguments)

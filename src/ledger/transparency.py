@@ -4,8 +4,9 @@ Merkle tree that the recorders extend in the same transaction as every stored ev
 Every signed checkpoint is kept. Before signing, the log checks that the new tree head is
 consistent with the newest checkpoint it signed before, so it never signs two checkpoints that
 cannot both describe one append-only log. With witnesses configured, each new checkpoint is sent
-to every witness (c2sp.org/tlog-witness) and the cosignatures that verify are kept on it, so the
-checkpoint served, and every receipt made from it, carries them.
+to every witness (c2sp.org/tlog-witness) by background workers (:mod:`.cosigning`), after the
+signing lock is released, and the cosignatures that verify are kept on it; readers that serve a
+checkpoint or a receipt wait a bounded time for them, so what they serve carries them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from .cosigning import Cosigning
 from .errors import (
     InvalidInputError,
     KeyNotAuthorisedError,
@@ -66,9 +68,12 @@ class TransparencyLog:
         schedule: CheckpointSchedule | None = None,
         clock: Callable[[], float] = time.monotonic,
         witnesses: Sequence[WitnessEndpoint] = (),
+        witness_timeout: float = 10.0,
     ) -> None:
         self._recorder = recorder
         self.witnesses = tuple(witnesses)
+        self.witness_timeout = witness_timeout
+        self._cosigning = Cosigning(self.witnesses, self._ask_witness)
         self._directory = directory
         self._keystore = keystore
         self.schedule = schedule
@@ -121,7 +126,18 @@ class TransparencyLog:
             return False
 
     def sign_checkpoint(self) -> str:
-        """Sign and keep a checkpoint of the whole log as it is now; return the note."""
+        """Sign and keep a checkpoint of the whole log as it is now; return the note.
+
+        The configured witnesses are asked for cosignatures in the background: the note
+        returned has none yet (see :meth:`settled`).
+        """
+        note, new_size = self._sign()
+        if new_size is not None:
+            self._cosigning.submit(new_size)
+        return note
+
+    def _sign(self) -> tuple[str, int | None]:
+        """The note of the log as it is, and its size if it was signed just now."""
         with self._lock:
             latest = self.latest()
             size = self.size()
@@ -135,7 +151,7 @@ class TransparencyLog:
                         "refusing to sign a second root",
                         trusted_note=note,
                     )
-                return note
+                return note, None
             if latest is not None:
                 old = Checkpoint.parse(parse_note(latest)[0])
                 if old.size > size:
@@ -147,29 +163,50 @@ class TransparencyLog:
             note = sign_checkpoint(checkpoint, self.signers())
             self._recorder.side_put(CHECKPOINTS, f"{size:020d}", note.encode("utf-8"))
             self._last_signed_at = self._clock()
-            return self._gather_cosignatures(size, note)
+            return note, size
 
-    def _gather_cosignatures(self, size: int, note: str) -> str:
-        """Ask every configured witness to cosign ``note``; keep what verifies.
+    def _ask_witness(self, endpoint: WitnessEndpoint, size: int) -> None:
+        """Ask one witness to cosign the kept checkpoint of ``size``; keep what verifies.
 
-        A witness that is down or refuses leaves the checkpoint without its cosignature (and a
-        warning in the log); a verifier whose policy needs it then refuses the checkpoint, which
-        is the point.
+        Runs on that witness's background worker, never under the signing lock but for the
+        moment it takes to store the cosignature. A witness that is down or refuses leaves the
+        checkpoint without its cosignature (and a warning in the log); a verifier whose policy
+        needs it then refuses the checkpoint, which is the point.
         """
-        for endpoint in self.witnesses:
-            slot = endpoint.verifier.key_string
-            known = self._recorder.side_get(WITNESSED_SIZES, slot)
-            old_size = int(known) if known is not None else 0
-            try:
-                lines, held = request_cosignature(
-                    endpoint, note, old_size, lambda old: self.consistency_proof(old, size)
-                )
-                note = self._keep_cosignatures(size, lines, [endpoint.verifier])
-            except (LedgerError, httpx.HTTPError) as error:
-                logger.warning("witness %s did not cosign size %d: %s", endpoint.url, size, error)
-                continue
-            self._recorder.side_put(WITNESSED_SIZES, slot, str(held).encode("ascii"))
-        return note
+        slot = endpoint.verifier.key_string
+        known = self._recorder.side_get(WITNESSED_SIZES, slot)
+        old_size = int(known) if known is not None else 0
+        try:
+            lines, held = request_cosignature(
+                endpoint,
+                self.checkpoint_at(size),
+                old_size,
+                lambda old: self.consistency_proof(old, size),
+                timeout=self.witness_timeout,
+            )
+            with self._lock:
+                self._keep_cosignatures(size, lines, [endpoint.verifier])
+        except (LedgerError, httpx.HTTPError) as error:
+            logger.warning("witness %s did not cosign size %d: %s", endpoint.url, size, error)
+            return
+        self._recorder.side_put(WITNESSED_SIZES, slot, str(held).encode("ascii"))
+
+    def settled(self, note: str, timeout: float | None = None) -> str:
+        """``note`` as kept once its witnesses answered, waiting at most ``timeout`` seconds
+        (default: the witness timeout); what has not arrived by then arrives later."""
+        size = Checkpoint.parse(parse_note(note)[0]).size
+        if not self._cosigning.pending(size):
+            return self.checkpoint_at(size) if self.witnesses else note
+        self._cosigning.wait(size, self.witness_timeout if timeout is None else timeout)
+        return self.checkpoint_at(size)
+
+    def cosignatures_pending(self, size: int) -> bool:
+        """Whether a witness has yet to answer for the checkpoint of ``size``."""
+        return self._cosigning.pending(size)
+
+    def close(self) -> None:
+        """Stop the cosigning workers (a request under way is abandoned)."""
+        self._cosigning.close()
 
     def maybe_checkpoint(self) -> str | None:
         """Sign a checkpoint if the schedule says one is due; return it, or None."""
@@ -208,9 +245,9 @@ class TransparencyLog:
         """The newest signed checkpoint that includes the leaf, signing one if none does."""
         latest = self.latest()
         if latest is not None and Checkpoint.parse(parse_note(latest)[0]).size > leaf_index:
-            return latest
+            return self.settled(latest)
         self._check_index(leaf_index, self.size())
-        return self.sign_checkpoint()
+        return self.settled(self.sign_checkpoint())
 
     def witness_verifiers(self) -> list[NoteVerifier]:
         """The cosigner keys of the configured witnesses."""

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .envelope import body_bytes_of, event_topic, open_envelope, verify_body
 from .errors import (
@@ -23,10 +23,8 @@ from .errors import (
     StorageError,
     TamperedEventError,
 )
+from .model.calendar import Calendar
 from .signing import VerifyingKey
-
-if TYPE_CHECKING:
-    from .model.calendar import Calendar
 
 GENESIS = "LedgerCreated"
 KEY_EVENT_TYPES = (
@@ -135,19 +133,13 @@ class TimeBankInfo:
     surplus_account: str | None
 
 
-def _calendar_class() -> type[Calendar]:
-    from .model.calendar import Calendar  # the model imports this module: import when used
-
-    return Calendar
-
-
 @dataclass
 class ReferenceData:
     """Ledger-wide data that rules read: limits, calendars, fields, star schemes, time banks."""
 
     daily_limit_minutes: int = DEFAULT_DAILY_LIMIT_MINUTES
     holidays: set[str] = field(default_factory=set)
-    calendar: Calendar = field(default_factory=lambda: _calendar_class()())
+    calendar: Calendar = field(default_factory=Calendar)
     service_fields: set[str] = field(default_factory=lambda: set(SERVICE_FIELDS))
     star_schemes: dict[str, StarSchemeInfo] = field(default_factory=dict)
     time_banks: dict[str, TimeBankInfo] = field(default_factory=dict)
@@ -345,7 +337,7 @@ class TrustDirectory:
         elif kind == "HolidaysDeclared":
             ref.holidays.update(data["dates"])
         elif kind == "CalendarPublished":
-            ref.calendar = _calendar_class().from_event(data)
+            ref.calendar = Calendar.from_event(data)
         elif kind == "ServiceFieldAdded":
             ref.service_fields.add(data["field"])
         elif kind in ("StarSchemePublished", "StarSchemeRevised"):

@@ -228,11 +228,12 @@ class Writer:
         self,
         signed: Sequence[tuple[dict[str, Any], bytes]],
         other_signers: SignerLookup | None = None,
+        side_rows: Sequence[SideRow] = (),
     ) -> CommandResult:
         """Store bodies signed outside the ledger, exactly as signed, all or nothing.
 
         Events the rules derive from them (a star attained, say) are signed by the ledger with
-        ``other_signers``, as for any command.
+        ``other_signers``, as for any command; ``side_rows`` are stored in the same transaction.
         """
         if not signed:
             raise InvalidInputError("submit at least one signed event")
@@ -252,7 +253,7 @@ class Writer:
         ctx = self.context(org, first["occurred_at"])
         try:
             sealed = self._check_submitted(ctx, signed, key, other_signers)
-            result = self._store(sealed, org, key, request, {})
+            result = self._store(sealed, org, key, request, {}, side_rows)
         except BaseException:
             ctx.discard()
             raise

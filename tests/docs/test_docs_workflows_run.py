@@ -1,10 +1,7 @@
 """The workflow pages run as written: docs/workflows/README.md's setup, then each page's python
-blocks in order in one namespace, each printing exactly the ``text`` block shown under it; and
-README.md's embedding example runs.
+blocks in order in one namespace, each printing exactly the ``text`` block shown under it.
 
-The python examples of projections.md and verification.md run too. Not yet covered: the shell
-commands of README.md and docs/*.md (they need a running server and API keys) and the python
-blocks of api.md, audit.md and signing.md.
+The other pages' code blocks run in ``test_docs_run.py``.
 """
 
 from __future__ import annotations
@@ -46,22 +43,3 @@ def test_a_workflow_page_runs_and_prints_what_it_shows(page: Path) -> None:
             run_block(block, namespace)
             ran += 1
     assert ran >= 2
-
-
-def test_the_readme_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    [example] = [b for b in blocks_of(ROOT / "README.md") if b.lang == "python"]
-    run_block(example, {"__name__": "readme"})
-    assert (tmp_path / "city.db").is_file()
-
-
-@pytest.mark.parametrize("name", ["projections.md", "verification.md"])
-def test_the_python_examples_of_a_reference_page_run(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    namespace: dict[str, Any] = {"__name__": "docs"}
-    blocks = [b for b in blocks_of(ROOT / "docs" / name) if b.lang == "python"]
-    for block in blocks:
-        run_block(block, namespace)
-    assert blocks

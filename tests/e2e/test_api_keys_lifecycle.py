@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,8 +19,10 @@ from api_support import (
     OutsideKey,
     assert_problem,
     build_city,
+    create_views,
     idem,
     new_number,
+    start_ledger_serve,
     start_uvicorn_factory,
     volunteer_registered_body,
 )
@@ -147,6 +149,12 @@ def test_a_signed_body_needs_the_scope_of_its_event_type(keys_api: Api) -> None:
     api.ok(api.client.post("/events", json=payload, headers=api.headers("a")))
 
 
+def _away_from_a_window_edge() -> None:
+    """Failures are counted in minutes of the clock: start a burst early in one."""
+    if time.time() % 60 > 45:
+        time.sleep(61 - time.time() % 60)
+
+
 def test_failed_authentications_are_slowed_down(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'ledger.db'}"
     city = build_city(db_url, tmp_path, volunteers=1, fillers=0)
@@ -154,6 +162,7 @@ def test_failed_authentications_are_slowed_down(tmp_path: Path) -> None:
     try:
         with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
             path = f"/volunteers/{city.volunteers[0]}"
+            _away_from_a_window_edge()
             wrong = [
                 client.get(path, headers={"Authorization": f"Bearer slk_wrong{i}"}).status_code
                 for i in range(5)
@@ -164,3 +173,66 @@ def test_failed_authentications_are_slowed_down(tmp_path: Path) -> None:
             assert 1 <= int(blocked.headers["Retry-After"]) <= 60
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_the_failure_limit_holds_across_the_workers_of_a_server(
+    kind: str, tmp_path: Path, store_url_for: Callable[[str], str]
+) -> None:
+    """``ledger serve --workers 3``: each request on a new connection (so the workers share
+    them); after exactly the limit of wrong keys, every worker answers 429, even to a right key.
+    Counted per worker, a fresh connection would mostly find a worker still under the limit."""
+    db_url = store_url_for(kind)
+    city = build_city(db_url, tmp_path, volunteers=1, fillers=0)
+    if kind == "postgresql":
+        create_views(db_url)
+    limit = 6
+    server = start_ledger_serve(
+        db_url, tmp_path, workers=3, env={"LEDGER_AUTH_FAILURES_PER_MINUTE": str(limit)}
+    )
+    path = f"{server.base_url}/volunteers/{city.volunteers[0]}"
+    try:
+        _away_from_a_window_edge()
+        wrong = [
+            httpx.get(path, headers={"Authorization": f"Bearer slk_wrong{i}"}).status_code
+            for i in range(limit)
+        ]
+        assert wrong == [401] * limit
+        later = [
+            httpx.get(path, headers={"Authorization": f"Bearer {key}"})
+            for key in ["slk_wrong-again", city.keys["a"]] * 10
+        ]
+        assert [r.status_code for r in later] == [429] * 20
+        assert all(1 <= int(r.headers["Retry-After"]) <= 60 for r in later)
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_keys_rate_is_counted_by_each_worker(tmp_path: Path) -> None:
+    """What docs/api.md says of a key's rate under ``--workers 3``: each worker counts for
+    itself, so a key gets at least its rate and at most three times it in a minute."""
+    db_url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    city = build_city(db_url, tmp_path, volunteers=1, fillers=0)
+    rate = 2
+    with_rate = _new_key_at(db_url, city.org_a, rate)
+    server = start_ledger_serve(db_url, tmp_path, workers=3)
+    path = f"{server.base_url}/volunteers/{city.volunteers[0]}"
+    try:
+        answers = [
+            httpx.get(path, headers={"Authorization": f"Bearer {with_rate}"}).status_code
+            for _ in range(12)
+        ]
+        assert set(answers) == {200, 429}
+        assert rate <= answers.count(200) <= 3 * rate
+    finally:
+        server.stop()
+
+
+def _new_key_at(db_url: str, org: str, rate: int) -> str:
+    from ledger import Ledger
+    from ledger_api.apikeys import create_api_key
+
+    with Ledger(db_url) as ledger:
+        return create_api_key(ledger, org, ["read"], rate_per_minute=rate)

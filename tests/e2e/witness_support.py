@@ -122,3 +122,63 @@ def checkpoint(city: CityLedger) -> str:
 
 def add_checkpoint(witness: WitnessProcess, body: str) -> httpx.Response:
     return httpx.post(witness.server.base_url + "/add-checkpoint", content=body, timeout=30)
+
+
+class HeldLink:
+    """A slow network path to a real witness: an HTTP forwarder on loopback that holds every
+    request until :meth:`release` (or ``hold_at_most`` seconds), then passes it on unchanged."""
+
+    def __init__(self, target: str, hold_at_most: float = 60.0) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        link = self
+        self.target = target
+        self.released = threading.Event()
+        self.arrived = 0
+        self._count = threading.Lock()
+
+        class Forward(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with link._count:
+                    link.arrived += 1
+                link.released.wait(hold_at_most)
+                answer = httpx.post(
+                    link.target + self.path,
+                    content=body,
+                    headers={"Content-Type": self.headers.get("Content-Type", "text/plain")},
+                    timeout=30,
+                )
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("content-type", "text/plain"))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.released.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def serve_city_through(
+    city: CityLedger, endpoints: list[tuple[NoteVerifier, str]], env: dict[str, str]
+) -> None:
+    """Serve ``city`` asking the witnesses at the given (key, URL) pairs."""
+    configured = ";".join(f"{key.key_string} {url}" for key, url in endpoints)
+    city.server = start_ledger_serve(
+        city.db_url, city.directory, env={"LEDGER_WITNESSES": configured, **env}
+    )

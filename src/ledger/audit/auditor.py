@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from .progress import Progress
 from .replay import Replay, ReplayState, check_checkpoints, fingerprint
 from .signatures import SignatureChecker
 from .sources import BundleSource, Source, StoreSource
+from .state_codec import dumps_state, loads_state
 
 VIEW_BATCH = 2000
 
@@ -36,6 +36,7 @@ class AuditReport:
     events_checked: int = 0
     first_leaf: int = 0
     checkpoints_verified: int = 0
+    checkpoints_witnessed: int | None = None
     views: str = "not compared"
     incremental: str = "full replay from the first event"
     seconds: float = 0.0
@@ -59,6 +60,7 @@ class AuditReport:
             "events_checked": self.events_checked,
             "first_leaf": self.first_leaf,
             "checkpoints_verified": self.checkpoints_verified,
+            "checkpoints_witnessed": self.checkpoints_witnessed,
             "views": self.views,
             "incremental": self.incremental,
             "seconds": round(self.seconds, 3),
@@ -122,8 +124,9 @@ def audit(
     progress: bool = True,
     witnesses: CheckpointPolicy | None = None,
 ) -> AuditReport:
-    """Replay and check ``source``; with ``witnesses`` (a trust policy's checkpoint policy) the
-    newest checkpoint must also meet its quorum, since it vouches for every leaf before it."""
+    """Replay and check ``source``; with ``witnesses`` (a trust policy's checkpoint policy) every
+    stored checkpoint must also meet its quorum: each one was shown to somebody as the log's
+    state, and a checkpoint nobody witnessed could have been shown to one verifier alone."""
     findings: list[Finding] = []
     state, remembered = _load_state(state_file)
     trusted_root = VerifyingKey.from_base64(trust["root_key"]) if trust else None
@@ -159,7 +162,7 @@ def audit(
             _collect(checker, findings, wait=False)
             if state_file is not None and state.size == newest:
                 replay.end_command()
-                snapshot = pickle.dumps(state)
+                snapshot = dumps_state(state)
         replay.finish()
         _collect(checker, findings, wait=True)
     finally:
@@ -179,7 +182,7 @@ def audit(
         findings.append(Finding("truncated-log", f"the log says {total} leaves, {state.size} read"))
     _check_roots(source, notes, state, remembered, findings, report)
     if witnesses is not None:
-        _check_witnessed(signed_sizes.get(newest), witnesses, findings)
+        report.checkpoints_witnessed = _check_witnessed(notes, witnesses, findings)
     for notification_id in source.unlogged():
         findings.append(
             Finding(
@@ -219,16 +222,33 @@ def _collect(checker: SignatureChecker, findings: list[Finding], *, wait: bool) 
             )
 
 
-def _check_witnessed(
-    note: str | None, witnesses: CheckpointPolicy, findings: list[Finding]
-) -> None:
-    if note is None:
+def _check_witnessed(notes: list[str], witnesses: CheckpointPolicy, findings: list[Finding]) -> int:
+    """Check every kept checkpoint against the quorum; one finding per size that misses it.
+
+    Return how many met it. A checkpoint whose own signature fails is reported by the root
+    checks already; here it is only counted as not witnessed.
+    """
+    if not notes:
         findings.append(Finding("checkpoint-not-witnessed", "no checkpoint was signed at all"))
-        return
-    try:
-        witnesses.verify(note)
-    except LedgerError as error:
-        findings.append(Finding("checkpoint-not-witnessed", error.message))
+        return 0
+    witnessed = 0
+    for note in notes:
+        try:
+            size: int | str = Checkpoint.parse(parse_note(note)[0]).size
+        except LedgerError:
+            size = "unknown"
+        try:
+            witnesses.verify(note)
+        except LedgerError as error:
+            findings.append(
+                Finding(
+                    "checkpoint-not-witnessed",
+                    f"the checkpoint of {size} leaves: {error.message}",
+                )
+            )
+            continue
+        witnessed += 1
+    return witnessed
 
 
 def _check_roots(
@@ -353,10 +373,11 @@ def _load_state(path: Path | None) -> tuple[ReplayState, tuple[str, int, bytes] 
         return ReplayState(), None
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        with Path(saved["replay"]).open("rb") as handle:
-            state: ReplayState = pickle.load(handle)
-    except (OSError, ValueError, KeyError, pickle.UnpicklingError) as error:
+        state = loads_state(Path(saved["replay"]).read_bytes())
+    except (OSError, ValueError, KeyError, TypeError, StorageError) as error:
         raise StorageError(f"cannot read audit state {path}: {error}") from None
+    if not isinstance(state, ReplayState):
+        raise StorageError(f"cannot read audit state {path}: it holds no replay state")
     state.roots = {}
     return state, (saved["checkpoint"], saved["size"], bytes.fromhex(saved["root"]))
 

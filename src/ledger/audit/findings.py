@@ -14,7 +14,7 @@ FINDING_KINDS: dict[str, str] = {
     "was rewritten or two different logs were shown",
     "untrusted-root": "the ledger's genesis names a root key other than the trusted one",
     "checkpoint-signature-invalid": "a kept checkpoint is not validly signed by a trusted log key",
-    "checkpoint-not-witnessed": "the newest checkpoint lacks the witness cosignatures the trust "
+    "checkpoint-not-witnessed": "a kept checkpoint lacks the witness cosignatures the trust "
     "policy's quorum requires, so nothing shows others were shown the same history",
     "checkpoint-root-mismatch": "the tree recomputed from the stored events does not have the "
     "root a signed checkpoint states: events were altered, removed, inserted or reordered",

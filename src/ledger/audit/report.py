@@ -20,6 +20,11 @@ def summary(report: AuditReport) -> str:
         f"events checked       {report.events_checked} in {report.seconds:.1f} s "
         f"({rate:,.0f} events/s)",
         f"checkpoints matched  {report.checkpoints_verified}",
+        *(
+            []
+            if report.checkpoints_witnessed is None
+            else [f"witnessed (quorum)   {report.checkpoints_witnessed}"]
+        ),
         f"views                {report.views}",
         f"assessment results   {report.assessments_recomputed} recomputed",
         f"replay               {report.incremental}",

@@ -99,3 +99,75 @@ def sign_credential(unsigned: dict[str, Any], signer: Signer, created: str) -> d
 
 def without_proof(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "proof"}
+
+
+def check_submitted_credential(
+    credential: Any, data: dict[str, Any], event_key: VerifyingKey
+) -> None:
+    """Raise :class:`InvalidInputError` unless ``credential`` is the one a ``CertificateIssued``
+    event's ``data`` commits to (its ``credential_sha256`` and number), signed with the key
+    that signs the event (``event_key``), with a proof that verifies."""
+    from ..credentials import resolve_did_key, verify_proof
+    from ..errors import InvalidInputError, LedgerError
+
+    if not isinstance(credential, dict) or not isinstance(credential.get("proof"), dict):
+        raise InvalidInputError("the credential is a signed JSON object with one proof")
+    if credential_sha256(without_proof(credential)) != data["credential_sha256"]:
+        raise InvalidInputError(
+            "the credential is not the one the CertificateIssued event commits to "
+            "(its SHA-256 differs from credential_sha256)"
+        )
+    if credential.get("certificateNumber") != data["certificate_number"]:
+        raise InvalidInputError("the credential names another certificate number")
+    try:
+        method = str(credential["proof"].get("verificationMethod"))
+        if resolve_did_key(method) != event_key:
+            raise InvalidInputError("the credential is signed with another key than the event")
+        verify_proof(credential)
+    except InvalidInputError:
+        raise
+    except LedgerError as error:
+        raise InvalidInputError(f"the credential's proof does not verify: {error}") from None
+
+
+def check_submitted_status_list(
+    status_list: Any, credential: dict[str, Any], event_key: VerifyingKey, *, revoked: bool = False
+) -> None:
+    """Raise :class:`InvalidInputError` unless ``status_list`` is the list the credential names,
+    saying "not revoked" (with ``revoked``: "revoked"), issued by the credential's issuer and
+    signed with the event's key."""
+    from ..credentials import resolve_did_key, verify_proof
+    from ..credentials.status_list import LIST_CREDENTIAL_TYPE, encode_list
+    from ..errors import InvalidInputError, LedgerError
+
+    if not isinstance(status_list, dict) or not isinstance(status_list.get("proof"), dict):
+        raise InvalidInputError("the status list is a signed JSON object with one proof")
+    named = [
+        entry.get("statusListCredential")
+        for entry in credential.get("credentialStatus", [])
+        if isinstance(entry, dict)
+    ]
+    subject = status_list.get("credentialSubject")
+    wrong = []
+    if status_list.get("id") not in named:
+        wrong.append("it is not the list the credential names")
+    if LIST_CREDENTIAL_TYPE not in (status_list.get("type") or []):
+        wrong.append(f"it is not a {LIST_CREDENTIAL_TYPE}")
+    if status_list.get("issuer") != credential.get("issuer", {}).get("id"):
+        wrong.append("its issuer is not the credential's")
+    elif status_list.get("issuer") != did_key(event_key):
+        wrong.append("its issuer is not the key that signs the event")
+    bits, saying = ([0], "'revoked' (bit 0 set)") if revoked else ([], "'not revoked'")
+    if not isinstance(subject, dict) or subject.get("encodedList") != encode_list(bits):
+        wrong.append(f"it does not say {saying}")
+    if wrong:
+        raise InvalidInputError(f"refusing the status list: {'; '.join(wrong)}")
+    try:
+        method = str(status_list["proof"].get("verificationMethod"))
+        if resolve_did_key(method) != event_key:
+            raise InvalidInputError("the status list is signed with another key than the event")
+        verify_proof(status_list)
+    except InvalidInputError:
+        raise
+    except LedgerError as error:
+        raise InvalidInputError(f"the status list's proof does not verify: {error}") from None

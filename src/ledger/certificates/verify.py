@@ -2,7 +2,12 @@
 
 A package is JSON: ``credential`` (the signed VC), ``issuance_receipt`` (tlog-proof of the
 CertificateIssued event, the event in its extra line), ``key_receipt`` (tlog-proof of the event
-that registered the issuer's key) and ``status`` (the log-signed status note).
+that registered the issuer's key), ``status`` (the log-signed status note) and
+``status_checkpoint`` (the checkpoint note the status names, with its witness cosignatures).
+
+Under a witness policy every checkpoint involved must meet the quorum: the receipts' and the one
+the status note is about. A status note is signed by the log key alone; only a witnessed
+checkpoint of the same size and root shows the state it describes was shown to others too.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from ..canonical import canonical_json
 from ..credentials import resolve_did_key, verify_proof
 from ..envelope import open_envelope, verify_body
 from ..errors import LedgerError
-from ..log.checkpoint import CheckpointPolicy
+from ..log.checkpoint import Checkpoint, CheckpointPolicy
 from ..log.note import NoteVerifier
 from ..log.receipt import parse_receipt, verify_receipt
 from ..signing import VerifyingKey
 from .credential import credential_sha256, without_proof
-from .status import open_status
+from .status import Status, open_status
+
+RECEIPTS = ("issuance_receipt", "key_receipt")
 
 
 @dataclass
@@ -101,6 +108,10 @@ def _verify(
         raise _Invalid("the status note is for another certificate")
     if status.checkpoint_size <= issued_leaf:
         raise _Invalid("the status note predates the certificate")
+    witnessed = ""
+    if checkpoints is not None:
+        _check_status_witnessed(package, status, checkpoints)
+        witnessed = " (witnessed)"
     if status.revoked:
         raise _Invalid(
             f"certificate {data['certificate_number']} was revoked "
@@ -113,6 +124,7 @@ def _verify(
             f"certificate {data['certificate_number']} issued by {body['org']} (key "
             f"{issuer_key.key_id}) to volunteer {data['number']} for {hours} h {minutes} min, "
             f"logged at leaf {issued_leaf}, not revoked as of checkpoint {status.checkpoint_size}"
+            f"{witnessed}"
         ),
         {
             "certificate_number": data["certificate_number"],
@@ -122,6 +134,39 @@ def _verify(
             "leaf_index": issued_leaf,
             "status_checkpoint": status.checkpoint_size,
         },
+    )
+
+
+def _check_status_witnessed(
+    package: dict[str, Any], status: Status, checkpoints: CheckpointPolicy
+) -> None:
+    """The status note's checkpoint must be one the policy accepts: the package's
+    ``status_checkpoint`` or a receipt's checkpoint, of the same origin, size and root."""
+    notes = [package.get("status_checkpoint")]
+    notes += [parse_receipt(package[name]).checkpoint_note for name in RECEIPTS]
+    refusals = []
+    for note in notes:
+        if not isinstance(note, str):
+            continue
+        try:
+            checkpoint = checkpoints.verify(note)
+        except LedgerError as error:
+            refusals.append(error.message)
+            continue
+        if _same_state(checkpoint, status):
+            return
+    why = f": {refusals[0]}" if refusals else ""
+    raise _Invalid(
+        f"the status note's checkpoint ({status.checkpoint_size} leaves) is not one the "
+        f"witness policy accepts{why}"
+    )
+
+
+def _same_state(checkpoint: Checkpoint, status: Status) -> bool:
+    return (checkpoint.origin, checkpoint.size, checkpoint.root_hash) == (
+        status.origin,
+        status.checkpoint_size,
+        status.checkpoint_root,
     )
 
 

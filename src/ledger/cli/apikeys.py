@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..apikeys import create_api_key, list_api_keys, revoke_api_key
 from .common import add_db_option, open_ledger
 
 
@@ -27,8 +28,6 @@ def extend(actions: Any, create: argparse.ArgumentParser) -> None:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from ledger_api.apikeys import create_api_key
-
     expires = None
     if args.expires_days is not None:
         expires = datetime.now(UTC) + timedelta(days=args.expires_days)
@@ -43,8 +42,6 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ledger_api.apikeys import list_api_keys
-
     with open_ledger(args) as ledger:
         for record in list_api_keys(ledger, args.org):
             print(json.dumps(record, ensure_ascii=False, sort_keys=True))
@@ -52,8 +49,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    from ledger_api.apikeys import revoke_api_key
-
     with open_ledger(args) as ledger:
         record = revoke_api_key(ledger, args.key_id)
     print(f"revoked {record['key_id']} of {record['org']} at {record['revoked']}")

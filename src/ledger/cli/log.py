@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 def sign_checkpoint(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
-        sys.stdout.write(ledger.log.sign_checkpoint())
+        sys.stdout.write(ledger.log.settled(ledger.log.sign_checkpoint()))
     return 0
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..apikeys import create_api_key
 from . import apikeys
 from .common import add_db_option, open_ledger
 from .progress import StageProgress
@@ -45,15 +46,14 @@ def register(sub: Any) -> None:
     create.add_argument(
         "--scopes",
         required=True,
-        help="comma-separated: register,record,approve,award,timebank,keys,private,read,admin",
+        help="comma-separated: "
+        "register,record,approve,award,timebank,keys,private,read,erase,admin",
     )
     create.set_defaults(handler=run_apikey)
     apikeys.extend(actions, create)
 
 
 def run_apikey(args: argparse.Namespace) -> int:
-    from ledger_api.apikeys import create_api_key
-
     with open_ledger(args) as ledger:
         secret = create_api_key(ledger, args.org, [s.strip() for s in args.scopes.split(",")])
     print(secret)
@@ -117,8 +117,6 @@ def default_public_url(host: str, port: int) -> str:
 
 
 def _fill_demo(args: argparse.Namespace, public_url: str) -> None:
-    from ledger_api.apikeys import create_api_key
-
     from ..demo import build_demo
 
     with open_ledger(args, create=True) as ledger:

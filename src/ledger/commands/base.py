@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,20 @@ from ..personal_data import PersonalDataStore
 from ..signing import Signer
 from ..trust import TrustDirectory
 from ..writer import CommandResult, SideRows, Writer
+
+_running_as: contextvars.ContextVar[tuple[Signer | None, datetime | None]] = contextvars.ContextVar(
+    "running_as", default=(None, None)
+)
+
+
+def run_as(signer: Signer | None, occurred_at: datetime | None) -> contextvars.Token[Any]:
+    """Commands run in this context sign with ``signer`` and happen at ``occurred_at`` unless
+    they are given their own (how :meth:`Ledger.run` gives every command both)."""
+    return _running_as.set((signer, occurred_at))
+
+
+def stop_running_as(token: contextvars.Token[Any]) -> None:
+    _running_as.reset(token)
 
 
 class CommandHost:
@@ -48,6 +63,10 @@ class CommandHost:
     ) -> CommandResult:
         def decision(ctx: Context) -> dict[str, Any]:
             return decide(ctx) or {}
+
+        given_signer, given_time = _running_as.get()
+        signer = signer if signer is not None else given_signer
+        occurred_at = occurred_at if occurred_at is not None else given_time
 
         drafting = drafting_key_id()
         if drafting is not None:

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from datetime import date
 from typing import Any
 
-from ..certificates.credential import certificate_credential, credential_sha256, sign_credential
+from ..certificates.credential import (
+    certificate_credential,
+    check_submitted_credential,
+    check_submitted_status_list,
+    credential_sha256,
+    sign_credential,
+)
 from ..certificates.links import CredentialLinks
 from ..certificates.status import Status, sign_status
 from ..context import Context
-from ..errors import NotFoundError
+from ..credentials import did_key
+from ..credentials.status_list import status_list_credential
+from ..drafting import drafting_key_id
+from ..errors import InvalidInputError, NotFoundError
 from ..log.checkpoint import Checkpoint
 from ..log.note import parse_note
 from ..model.certificates import Certificate, certificate_aggregate_id, certified_figures
@@ -23,6 +33,8 @@ from ..writer import CommandResult
 from .base import CommandHost
 
 CERTIFICATES = "certificate"
+SIGNED_STATUS_LISTS = "certificate-status-list"
+"""Status lists an issuer signed at home ("not revoked"), for issuers whose key is not here."""
 NAME_CONSENT = "certificate-name"
 
 
@@ -53,7 +65,15 @@ class CertificateCommands(CommandHost):
         start with ``verify_base_url`` (default ``https://<log origin>``), which must be a
         public address unless ``allow_local_links`` (a demo) says otherwise.
         """
-        signer = self.signer_for(org)
+        drafting = drafting_key_id()
+        # Drafted for an organisation that signs on its own machine: the credential is returned
+        # unsigned with the draft, and stored when it comes back signed (submit_signed).
+        signer = None if drafting else self.signer_for(org)
+        issuer_key = (
+            self.directory.authorise(drafting, org, purpose="signing").key
+            if drafting
+            else signer.public_key  # type: ignore[union-attr]
+        )
         made: dict[str, Any] = {}
         name = self._masked_name(number) if include_masked_name else None
         ledger = self.directory.require_ledger()
@@ -78,13 +98,25 @@ class CertificateCommands(CommandHost):
                 data=data,
                 masked_name=name,
                 issuer_name=ctx.directory.organisation(org).name,
-                issuer_key=signer.public_key,
+                issuer_key=issuer_key,
                 issued_at=ctx.occurred_at,
                 links=links,
                 origin=ledger.origin,
             )
             data["credential_sha256"] = credential_sha256(unsigned)
             ctx.emit("CertificateIssued", certificate_aggregate_id(certificate_number), data)
+            if signer is None:
+                status_list = status_list_credential(
+                    list_url=links.certificate_status_list(certificate_number),
+                    issuer=did_key(issuer_key),
+                    set_bits=[],
+                    valid_from=ctx.occurred_at,
+                )
+                return {
+                    "certificate_number": certificate_number,
+                    "credential": unsigned,
+                    "status_list": status_list,
+                }
             signed = sign_credential(unsigned, signer, ctx.occurred_at)
             stored = credential_to_store(self.personal_data, number, certificate_number, signed)
             made["credential"] = (
@@ -112,6 +144,56 @@ class CertificateCommands(CommandHost):
             side_rows=lambda: made["credential"],
         )
 
+    def signed_credential_rows(
+        self,
+        bodies: list[dict[str, Any]],
+        credential: dict[str, Any] | None,
+        status_list: dict[str, Any] | None = None,
+    ) -> list[SideRow]:
+        """The side rows keeping the credential an organisation signed for the
+        ``CertificateIssued`` body among ``bodies`` (and, if given, the status list it signed
+        saying "not revoked"); raise unless the credential is exactly the one the body commits
+        to, and the list the one it names, both signed with the body's key."""
+        issued = [b for b in bodies if b["type"] == "CertificateIssued"]
+        revoked = [b for b in bodies if b["type"] == "CertificateRevoked"]
+        if revoked and credential is None and status_list is not None and len(revoked) == 1:
+            return self._revoked_list_rows(revoked[0], status_list)
+        if not issued:
+            if credential is not None or status_list is not None:
+                raise InvalidInputError(
+                    "a credential comes only with a CertificateIssued event, a status list "
+                    "with it or with a CertificateRevoked event"
+                )
+            return []
+        if credential is None or len(issued) != 1:
+            raise InvalidInputError(
+                "a CertificateIssued event is submitted with its signed credential (credential)"
+            )
+        body = issued[0]
+        data = body["data"]
+        key = self.directory.key(body["key_id"]).key
+        check_submitted_credential(credential, data, key)
+        stored = credential_to_store(
+            self.personal_data, data["number"], data["certificate_number"], credential
+        )
+        rows = [] if stored is None else [SideRow(CERTIFICATES, data["certificate_number"], stored)]
+        if status_list is not None:
+            check_submitted_status_list(status_list, credential, key)
+            raw = json.dumps(status_list, ensure_ascii=False).encode()
+            rows.append(SideRow(SIGNED_STATUS_LISTS, data["certificate_number"], raw))
+        return rows
+
+    def _revoked_list_rows(self, body: dict[str, Any], status_list: Any) -> list[SideRow]:
+        """The status list saying "revoked" that the revoking organisation signed at home."""
+        number = body["data"]["certificate_number"]
+        credential = self._stored_credential(number)
+        if credential is None:
+            raise InvalidInputError(f"certificate {number} has no credential with a status list")
+        key = self.directory.key(body["key_id"]).key
+        check_submitted_status_list(status_list, credential, key, revoked=True)
+        raw = json.dumps(status_list, ensure_ascii=False).encode()
+        return [SideRow(SIGNED_STATUS_LISTS, f"{number}:revoked", raw)]
+
     def _masked_name(self, number: str) -> str | None:
         consents = self._volunteer_consents(number)
         if not consents.get(NAME_CONSENT) or not self.personal_data.has(number):
@@ -128,14 +210,48 @@ class CertificateCommands(CommandHost):
     def revoke_certificate(
         self, org: str, *, certificate_number: str, reason: str, idempotency_key: str
     ) -> CommandResult:
-        """Revoke a certificate with a reason; it stays provable as issued, then revoked."""
-        return self._emit_one(
+        """Revoke a certificate with a reason; it stays provable as issued, then revoked.
+
+        Drafted for an organisation that signs at home, the draft's value also holds the
+        certificate's status list saying "revoked", to sign with the same key (when that key is
+        the credential's issuer) and submit with the event."""
+        aggregate = certificate_aggregate_id(certificate_number)
+        data = {"certificate_number": certificate_number, "reason": reason}
+        drafting = drafting_key_id()
+        credential = self._stored_credential(certificate_number) if drafting else None
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            ctx.emit("CertificateRevoked", aggregate, data)
+            if credential is None:
+                return {}
+            entries = credential.get("credentialStatus", [])
+            lists = [e["statusListCredential"] for e in entries if "statusListCredential" in e]
+            return {
+                "status_list": status_list_credential(
+                    list_url=lists[0],
+                    issuer=credential["issuer"]["id"],
+                    set_bits=[0],
+                    valid_from=ctx.occurred_at,
+                )
+            }
+
+        return self._command(
             org,
             "CertificateRevoked",
-            certificate_aggregate_id(certificate_number),
-            {"certificate_number": certificate_number, "reason": reason},
+            {"aggregate_id": str(aggregate), "data": data},
+            decide,
             idempotency_key=idempotency_key,
         )
+
+    def _stored_credential(self, certificate_number: str) -> dict[str, Any] | None:
+        try:
+            credential = self.certificate(certificate_number)["credential"]
+        except NotFoundError:
+            return None
+        listed = isinstance(credential, dict) and any(
+            "statusListCredential" in e for e in credential.get("credentialStatus", [])
+        )
+        return credential if listed else None
 
     def certificate(self, certificate_number: str) -> dict[str, Any]:
         """The certificate's logged data, status and signed credential."""
@@ -183,6 +299,9 @@ class CertificateCommands(CommandHost):
             "issuance_receipt": log.receipt(found["issuance_leaf"]),
             "key_receipt": log.receipt(self._key_leaf(issued.key_id)),
             "status": sign_status(status, log.signers()),
+            # The checkpoint the status is about, with its cosignatures: under a witness policy
+            # the status counts only if this checkpoint meets the quorum.
+            "status_checkpoint": log.checkpoint_at(checkpoint.size),
         }
 
     def _key_leaf(self, key_id: str) -> int:

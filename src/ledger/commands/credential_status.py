@@ -3,20 +3,23 @@
 Each certificate and each badge names a status list of its own (bit 0): the list is built from
 the log when asked for, so revoking a certificate, revoking an honour or withdrawing a star
 flips the bit at once, and signed by the same organisation that issued the credential, as
-generic verifiers require.
+generic verifiers require. A certificate issued with a key the server does not hold (through
+``ledger.client``) has instead the list its issuer signed at issuance, served until it is revoked.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..certificates.links import CredentialLinks, parse_badge_status_list_url
 from ..credentials import add_proof, did_key, did_key_verification_method
 from ..credentials._datetime import format_datetime
 from ..credentials.status_list import status_list_credential
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError
 from .badges import Award
 from .base import CommandHost
+from .certificates import SIGNED_STATUS_LISTS
 
 
 class CredentialStatusCommands(CommandHost):
@@ -32,6 +35,24 @@ class CredentialStatusCommands(CommandHost):
         links = self.credential_links(public_base_url, allow_local=allow_local_links)
         found = self.certificate(certificate_number)
         url = links.certificate_status_list(certificate_number)
+        signed_at_home = self.writer.recorder.side_get(SIGNED_STATUS_LISTS, certificate_number)
+        if signed_at_home is not None:
+            # Issued with a key the server does not hold: the list its issuer signed then says
+            # "not revoked", true only while it is not; once revoked, only a list the revoking
+            # organisation signed saying so (with the issuer's key) is served.
+            if found["revoked"]:
+                revoked = self.writer.recorder.side_get(
+                    SIGNED_STATUS_LISTS, f"{certificate_number}:revoked"
+                )
+                if revoked is not None:
+                    said: dict[str, Any] = json.loads(revoked)
+                    return said
+                raise KeyNotAuthorisedError(
+                    f"certificate {certificate_number} was revoked and its issuer's key is not "
+                    "held here to sign a status list saying so; its status note says so"
+                )
+            stored: dict[str, Any] = json.loads(signed_at_home)
+            return stored
         return self._signed_status_list(found["issuer"], url, revoked=found["revoked"])
 
     def badge_status_list(

@@ -33,7 +33,10 @@ class QueryCommands(CommandHost):
 
     def volunteer_balance(self, number: str) -> dict[str, Any]:
         """Approved minutes in total, by service field, by year and by recording organisation;
-        star level under each scheme; honours."""
+        star level under each scheme; honours. An unregistered number is not found, as for
+        every other read of a volunteer."""
+        if not self._state(Volunteer, volunteer_aggregate_id(number)).exists:
+            raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         account = self.service_account(number)
         self.directory.refresh()
         by_field: dict[str, int] = defaultdict(int)

@@ -9,11 +9,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import Field, StringConstraints
 
-from ..context import Context
 from ..envelope import parse_time
 from ..errors import KeyNotAuthorisedError, RuleViolationError
 from .aggregates import AggregateState, Fact, register_aggregate
 from .ids import LongText, OrgId, ShortText, UUIDText
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
 LeaderRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9:._-]{1,63}$")]
@@ -80,7 +80,7 @@ class ActivityCancelled(EventData):
 
 
 @event_type("ActivityPublished", "activity", ActivityPublished)
-def check_activity_published(ctx: Context, draft: Draft, data: ActivityPublished) -> None:
+def check_activity_published(ctx: CommandPort, draft: Draft, data: ActivityPublished) -> None:
     if draft.aggregate_id != activity_aggregate_id(data.activity_id):
         raise RuleViolationError("the event's aggregate is not this activity's")
     if ctx.state(Activity, draft.aggregate_id).exists:
@@ -98,7 +98,7 @@ def check_activity_published(ctx: Context, draft: Draft, data: ActivityPublished
 
 
 @event_type("ActivityCancelled", "activity", ActivityCancelled)
-def check_activity_cancelled(ctx: Context, draft: Draft, data: ActivityCancelled) -> None:
+def check_activity_cancelled(ctx: CommandPort, draft: Draft, data: ActivityCancelled) -> None:
     activity = ctx.existing(Activity, draft.aggregate_id, f"activity {data.activity_id}")
     if not ctx.directory.is_at_or_above(draft.org, activity.org):
         raise KeyNotAuthorisedError(f"only {activity.org!r} or an organisation above it may cancel")

@@ -49,6 +49,15 @@ class Transfer:
 
 
 @dataclass(slots=True)
+class Honour:
+    honour_id: str
+    honour: str
+    granted_by: str
+    granted_on: str
+    revoked: bool = False
+
+
+@dataclass(slots=True)
 class Agreement:
     """An organisation's request to act for a volunteer, and their home organisation's answer."""
 
@@ -92,8 +101,6 @@ class Organisation(AggregateState):
         self.revoked.add(data["key_id"])
 
     def on_OrganisationHonourGranted(self, fact: Fact, data: dict[str, Any]) -> None:
-        from .service import Honour
-
         self.honours[data["honour_id"]] = Honour(
             data["honour_id"], data["honour"], fact.org, data["granted_on"]
         )

@@ -23,10 +23,11 @@ from ..assessment.catalogue import (
     rating_for,
     total_score,
 )
-from ..context import Context
 from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import AggregateState, Fact, register_aggregate
 from .ids import ShortText, Slug
+from .port import CommandPort
+from .projects import BrandProject, project_aggregate_id
 from .registry import Draft, EventData, event_type
 
 UnitKind = Literal["organisation", "team", "station", "project"]
@@ -153,7 +154,7 @@ def check_scheme_content(data: AssessmentSchemeData) -> None:
         raise RuleViolationError("station-checklist-met needs the scheme's checklist items")
 
 
-def _check_scheme(ctx: Context, draft: Draft, data: AssessmentSchemeData, first: bool) -> None:
+def _check_scheme(ctx: CommandPort, draft: Draft, data: AssessmentSchemeData, first: bool) -> None:
     if draft.aggregate_id != assessment_scheme_aggregate_id(data.scheme_id):
         raise RuleViolationError("the event's aggregate is not this assessment scheme's")
     scheme = ctx.state(AssessmentScheme, draft.aggregate_id)
@@ -174,12 +175,12 @@ def _check_scheme(ctx: Context, draft: Draft, data: AssessmentSchemeData, first:
 
 
 @event_type("AssessmentSchemePublished", "assessment-scheme", AssessmentSchemeData)
-def check_scheme_published(ctx: Context, draft: Draft, data: AssessmentSchemeData) -> None:
+def check_scheme_published(ctx: CommandPort, draft: Draft, data: AssessmentSchemeData) -> None:
     _check_scheme(ctx, draft, data, first=True)
 
 
 @event_type("AssessmentSchemeRevised", "assessment-scheme", AssessmentSchemeData)
-def check_scheme_revised(ctx: Context, draft: Draft, data: AssessmentSchemeData) -> None:
+def check_scheme_revised(ctx: CommandPort, draft: Draft, data: AssessmentSchemeData) -> None:
     _check_scheme(ctx, draft, data, first=False)
 
 
@@ -197,7 +198,7 @@ def score_figures(scheme: dict[str, Any], values: dict[str, int]) -> dict[str, A
     return {"figures": figures, "score": total, "rating": rating_for(total, scheme["bands"])}
 
 
-def scheme_for(ctx: Context, scheme_id: str) -> AssessmentScheme:
+def scheme_for(ctx: CommandPort, scheme_id: str) -> AssessmentScheme:
     return ctx.existing(
         AssessmentScheme,
         assessment_scheme_aggregate_id(scheme_id),
@@ -205,10 +206,8 @@ def scheme_for(ctx: Context, scheme_id: str) -> AssessmentScheme:
     )
 
 
-def check_unit_in_scope(ctx: Context, owner: str, unit_kind: str, unit: str) -> None:
+def check_unit_in_scope(ctx: CommandPort, owner: str, unit_kind: str, unit: str) -> None:
     if unit_kind == "project":
-        from .projects import BrandProject, project_aggregate_id
-
         project = ctx.existing(BrandProject, project_aggregate_id(unit), f"project {unit}")
         if not ctx.directory.is_at_or_above(owner, project.owner):
             raise KeyNotAuthorisedError(f"project {unit} is not run below {owner!r}")
@@ -219,7 +218,7 @@ def check_unit_in_scope(ctx: Context, owner: str, unit_kind: str, unit: str) -> 
 
 
 @event_type("AssessmentPublished", "assessment", AssessmentPublished)
-def check_assessment_published(ctx: Context, draft: Draft, data: AssessmentPublished) -> None:
+def check_assessment_published(ctx: CommandPort, draft: Draft, data: AssessmentPublished) -> None:
     if draft.aggregate_id != assessment_aggregate_id(data.scheme_id, data.period, data.unit):
         raise RuleViolationError("the event's aggregate is not this unit's assessment")
     scheme = scheme_for(ctx, data.scheme_id)

@@ -13,12 +13,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import StringConstraints
 
-from ..context import Context
 from ..envelope import parse_time
 from ..errors import KeyNotAuthorisedError, RuleViolationError
 from .activities import Activity, activity_aggregate_id
 from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
 from .ids import UUIDText, VolunteerNumber, volunteer_aggregate_id
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
 OVERDUE_AFTER = timedelta(hours=24)
@@ -67,7 +67,7 @@ class Checked(EventData):
     at: TimeText
 
 
-def _check(ctx: Context, draft: Draft, data: Checked) -> Attendance:
+def _check(ctx: CommandPort, draft: Draft, data: Checked) -> Attendance:
     if draft.aggregate_id != attendance_aggregate_id(data.activity_id, data.number):
         raise RuleViolationError("the event's aggregate is not this attendance's")
     ctx.existing(Volunteer, volunteer_aggregate_id(data.number), f"volunteer {data.number}")
@@ -82,14 +82,14 @@ def _check(ctx: Context, draft: Draft, data: Checked) -> Attendance:
 
 
 @event_type("CheckedIn", "attendance", Checked)
-def check_checked_in(ctx: Context, draft: Draft, data: Checked) -> None:
+def check_checked_in(ctx: CommandPort, draft: Draft, data: Checked) -> None:
     attendance = _check(ctx, draft, data)
     if attendance.checked_in_at is not None and attendance.checked_out_at is None:
         raise RuleViolationError(f"volunteer {data.number} is already checked in")
 
 
 @event_type("CheckedOut", "attendance", Checked)
-def check_checked_out(ctx: Context, draft: Draft, data: Checked) -> None:
+def check_checked_out(ctx: CommandPort, draft: Draft, data: Checked) -> None:
     attendance = _check(ctx, draft, data)
     if attendance.checked_in_at is None or attendance.checked_out_at is not None:
         raise RuleViolationError(f"volunteer {data.number} is not checked in")

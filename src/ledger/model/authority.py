@@ -16,7 +16,7 @@ from ..errors import AgreementMissingError, ConsentMissingError, KeyNotAuthorise
 from .aggregates import Volunteer
 
 if TYPE_CHECKING:
-    from ..trust import TrustDirectory
+    from .port import Directory
 
 RIGHTS = ("membership", "consent", "personal-data", "credit")
 PERSONAL_DATA_CONSENT = "share-personal-data"
@@ -52,9 +52,7 @@ def require_right(volunteer: Volunteer, org: str, right: str) -> None:
     )
 
 
-def require_personal_data_access(
-    directory: TrustDirectory, volunteer: Volunteer, org: str
-) -> None:
+def require_personal_data_access(directory: Directory, volunteer: Volunteer, org: str) -> None:
     """The home organisation and its ancestors read personal data; any other organisation
     needs a ``personal-data`` agreement. Either way the volunteer must have consented."""
     if not directory.is_at_or_above(org, volunteer.home):
@@ -69,7 +67,7 @@ def require_personal_data_access(
 
 
 def authorise_credit_move(
-    directory: TrustDirectory,
+    directory: Directory,
     org: str,
     account_kind: str,
     account_owner: str,

@@ -9,7 +9,6 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import Field, StringConstraints
 
-from ..context import Context
 from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import AggregateState, Fact, Organisation, Volunteer, register_aggregate
 from .ids import (
@@ -20,8 +19,10 @@ from .ids import (
     organisation_aggregate_id,
     volunteer_aggregate_id,
 )
+from .policies import reacts_to
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
-from .service import RecordId, ServiceAccount, service_account_id
+from .service import BALANCE_CHANGES, RecordId, ServiceAccount, service_account_id
 
 DEFAULT_THRESHOLDS_HOURS = (100, 300, 600, 1000, 1500)
 Thresholds = Annotated[
@@ -98,7 +99,7 @@ class HonourRevoked(EventData):
     reason: LongText
 
 
-def _check_scheme(ctx: Context, draft: Draft, data: StarSchemeData, first: bool) -> None:
+def _check_scheme(ctx: CommandPort, draft: Draft, data: StarSchemeData, first: bool) -> None:
     if draft.aggregate_id != star_scheme_aggregate_id(data.scheme_id):
         raise RuleViolationError("the event's aggregate is not this star scheme's")
     scheme = ctx.state(StarScheme, draft.aggregate_id)
@@ -118,12 +119,12 @@ def _check_scheme(ctx: Context, draft: Draft, data: StarSchemeData, first: bool)
 
 
 @event_type("StarSchemePublished", "star-scheme", StarSchemeData)
-def check_scheme_published(ctx: Context, draft: Draft, data: StarSchemeData) -> None:
+def check_scheme_published(ctx: CommandPort, draft: Draft, data: StarSchemeData) -> None:
     _check_scheme(ctx, draft, data, first=True)
     require_automatic_key(ctx, draft.org, "star scheme")
 
 
-def require_automatic_key(ctx: Context, org: str, what: str) -> None:
+def require_automatic_key(ctx: CommandPort, org: str, what: str) -> None:
     """Stars and credit are issued with the owner's automatic-awards key: it must exist first,
     or every approval that calls for one would be refused."""
     if not ctx.directory.active_keys(org, "automatic-awards"):
@@ -133,12 +134,12 @@ def require_automatic_key(ctx: Context, org: str, what: str) -> None:
 
 
 @event_type("StarSchemeRevised", "star-scheme", StarSchemeData)
-def check_scheme_revised(ctx: Context, draft: Draft, data: StarSchemeData) -> None:
+def check_scheme_revised(ctx: CommandPort, draft: Draft, data: StarSchemeData) -> None:
     _check_scheme(ctx, draft, data, first=False)
 
 
 def _star_context(
-    ctx: Context, draft: Draft, data: StarChanged
+    ctx: CommandPort, draft: Draft, data: StarChanged
 ) -> tuple[ServiceAccount, list[int]]:
     scheme = ctx.directory.reference.star_schemes.get(data.scheme_id)
     if scheme is None:
@@ -159,7 +160,7 @@ def _star_context(
 
 
 @event_type("StarAttained", "service", StarChanged, key_purpose="automatic-awards")
-def check_star_attained(ctx: Context, draft: Draft, data: StarChanged) -> None:
+def check_star_attained(ctx: CommandPort, draft: Draft, data: StarChanged) -> None:
     account, thresholds = _star_context(ctx, draft, data)
     if data.level != account.stars.get(data.scheme_id, 0) + 1 or data.level > len(thresholds):
         raise RuleViolationError("stars are attained one level at a time")
@@ -168,7 +169,7 @@ def check_star_attained(ctx: Context, draft: Draft, data: StarChanged) -> None:
 
 
 @event_type("StarWithdrawn", "service", StarChanged, key_purpose="automatic-awards")
-def check_star_withdrawn(ctx: Context, draft: Draft, data: StarChanged) -> None:
+def check_star_withdrawn(ctx: CommandPort, draft: Draft, data: StarChanged) -> None:
     account, thresholds = _star_context(ctx, draft, data)
     if data.level != account.stars.get(data.scheme_id, 0):
         raise RuleViolationError("only the volunteer's current star level can be withdrawn")
@@ -176,7 +177,14 @@ def check_star_withdrawn(ctx: Context, draft: Draft, data: StarChanged) -> None:
         raise RuleViolationError(f"{data.approved_minutes} minutes still reach star {data.level}")
 
 
-def reconcile_stars(ctx: Context, number: str, record_id: str) -> None:
+@reacts_to(*BALANCE_CHANGES, order=10)
+def stars_follow_the_balance(ctx: CommandPort, draft: Draft, data: Any) -> None:
+    """After a change of balance: grant or revoke the stars it crosses."""
+    number, record_id = data.number, data.record_id
+    ctx.after(("stars", number), lambda c: reconcile_stars(c, number, record_id))
+
+
+def reconcile_stars(ctx: CommandPort, number: str, record_id: str) -> None:
     """Stage the star events that the volunteer's approved minutes now call for, under each
     scheme that counts the changed record."""
     account = ctx.state(ServiceAccount, service_account_id(number))
@@ -206,14 +214,14 @@ def reconcile_stars(ctx: Context, number: str, record_id: str) -> None:
             current = account.stars.get(scheme.scheme_id, 0)
 
 
-def _check_honour_authority(ctx: Context, draft: Draft, recipient_orgs: set[str]) -> None:
+def _check_honour_authority(ctx: CommandPort, draft: Draft, recipient_orgs: set[str]) -> None:
     if not any(ctx.directory.is_at_or_above(draft.org, org) for org in recipient_orgs):
         raise KeyNotAuthorisedError(
             f"{draft.org!r} grants honours only to those in its part of the organisation tree"
         )
 
 
-def _honour_target(ctx: Context, draft: Draft, kind: str, recipient: str) -> dict[str, Any]:
+def _honour_target(ctx: CommandPort, draft: Draft, kind: str, recipient: str) -> dict[str, Any]:
     if kind == "volunteer":
         volunteer = ctx.existing(
             Volunteer, volunteer_aggregate_id(recipient), f"volunteer {recipient}"
@@ -231,7 +239,7 @@ def _honour_target(ctx: Context, draft: Draft, kind: str, recipient: str) -> dic
 
 @event_type("HonourGranted", "service", HonourGranted)
 @event_type("OrganisationHonourGranted", "organisation", HonourGranted)
-def check_honour_granted(ctx: Context, draft: Draft, data: HonourGranted) -> None:
+def check_honour_granted(ctx: CommandPort, draft: Draft, data: HonourGranted) -> None:
     expected = "volunteer" if draft.type == "HonourGranted" else "organisation"
     if data.recipient_kind != expected:
         raise RuleViolationError(f"{draft.type} honours a {expected}")
@@ -242,7 +250,7 @@ def check_honour_granted(ctx: Context, draft: Draft, data: HonourGranted) -> Non
 
 @event_type("HonourRevoked", "service", HonourRevoked)
 @event_type("OrganisationHonourRevoked", "organisation", HonourRevoked)
-def check_honour_revoked(ctx: Context, draft: Draft, data: HonourRevoked) -> None:
+def check_honour_revoked(ctx: CommandPort, draft: Draft, data: HonourRevoked) -> None:
     kind = "volunteer" if draft.type == "HonourRevoked" else "organisation"
     honour = _honour_target(ctx, draft, kind, data.recipient).get(data.honour_id)
     if honour is None:

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, StringConstraints
 
-from ..context import Context
 from ..errors import RuleViolationError
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 from .settings import DateText, _root_only
 
@@ -100,7 +100,7 @@ class CalendarPublished(EventData):
 
 
 @event_type("CalendarPublished", "settings", CalendarPublished)
-def check_calendar_published(ctx: Context, draft: Draft, data: CalendarPublished) -> None:
+def check_calendar_published(ctx: CommandPort, draft: Draft, data: CalendarPublished) -> None:
     _root_only(ctx, draft)
     current = ctx.directory.reference.calendar.version
     if data.version != current + 1:

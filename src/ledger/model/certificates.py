@@ -13,10 +13,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import Field, StringConstraints
 
 from ..canonical import canonical_json
-from ..context import Context
 from ..errors import KeyNotAuthorisedError, RuleViolationError
 from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
 from .ids import LongText, ShortText, VolunteerNumber, volunteer_aggregate_id
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 from .service import ServiceAccount, service_account_id
 
@@ -71,7 +71,7 @@ class CertificateRevoked(EventData):
 
 
 def certified_figures(
-    ctx: Context, issuer: str, number: str, period_from: str, period_to: str
+    ctx: CommandPort, issuer: str, number: str, period_from: str, period_to: str
 ) -> dict[str, Any]:
     """The approved minutes a certificate by ``issuer`` covers: records in the period made by
     the issuer or any organisation below it, as the ledger holds them now."""
@@ -99,7 +99,7 @@ def certified_figures(
 
 
 @event_type("CertificateIssued", "certificate", CertificateIssued)
-def check_certificate_issued(ctx: Context, draft: Draft, data: CertificateIssued) -> None:
+def check_certificate_issued(ctx: CommandPort, draft: Draft, data: CertificateIssued) -> None:
     if draft.aggregate_id != certificate_aggregate_id(data.certificate_number):
         raise RuleViolationError("the event's aggregate is not this certificate's")
     if ctx.state(Certificate, draft.aggregate_id).exists:
@@ -131,7 +131,7 @@ def check_certificate_issued(ctx: Context, draft: Draft, data: CertificateIssued
 
 
 @event_type("CertificateRevoked", "certificate", CertificateRevoked)
-def check_certificate_revoked(ctx: Context, draft: Draft, data: CertificateRevoked) -> None:
+def check_certificate_revoked(ctx: CommandPort, draft: Draft, data: CertificateRevoked) -> None:
     certificate = ctx.existing(
         Certificate, draft.aggregate_id, f"certificate {data.certificate_number}"
     )

@@ -6,11 +6,10 @@ see that an erasure happened, and retries and later registrations know not to st
 
 from __future__ import annotations
 
-from ..context import Context
 from ..errors import KeyNotAuthorisedError, RuleViolationError
-from ..trust import TrustDirectory
 from .aggregates import Volunteer
 from .ids import VolunteerNumber
+from .port import CommandPort, Directory
 from .registry import Draft, EventData, event_type
 from .volunteers import _same_aggregate, registered_volunteer
 
@@ -20,7 +19,7 @@ class PersonalDataErased(EventData):
 
 
 @event_type("PersonalDataErased", "volunteer", PersonalDataErased)
-def check_personal_data_erased(ctx: Context, draft: Draft, data: PersonalDataErased) -> None:
+def check_personal_data_erased(ctx: CommandPort, draft: Draft, data: PersonalDataErased) -> None:
     _same_aggregate(draft, data.number)
     volunteer = registered_volunteer(ctx, data.number)
     if volunteer.personal_data_erased:
@@ -28,7 +27,7 @@ def check_personal_data_erased(ctx: Context, draft: Draft, data: PersonalDataEra
     require_may_erase(ctx.directory, draft.org, volunteer)
 
 
-def require_may_erase(directory: TrustDirectory, org: str, volunteer: Volunteer) -> None:
+def require_may_erase(directory: Directory, org: str, volunteer: Volunteer) -> None:
     """The volunteer's organisations, those above them, and the root may erase."""
     if org != directory.require_ledger().root_org and not any(
         directory.is_at_or_above(org, member) for member in volunteer.members_of

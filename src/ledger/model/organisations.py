@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..context import Context
 from ..errors import InvalidInputError, KeyNotAuthorisedError, RuleViolationError
 from ..signing import VerifyingKey
 from .aggregates import Organisation
 from .ids import Base64Key, KeyIdText, LongText, OrgId, RegionCode, ShortText
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
 OrgKind = Literal["federation", "organisation", "team", "station"]
@@ -75,7 +75,7 @@ def _key_matches(public_key: str, key_id: str) -> VerifyingKey:
 
 
 @event_type("LedgerCreated", "organisation", LedgerCreated)
-def check_ledger_created(ctx: Context, draft: Draft, data: LedgerCreated) -> None:
+def check_ledger_created(ctx: CommandPort, draft: Draft, data: LedgerCreated) -> None:
     if ctx.directory.ledger is not None:
         raise RuleViolationError("this store already holds a ledger; it is created once")
     if draft.org != data.root.org_id or data.root.kind != "federation":
@@ -86,7 +86,9 @@ def check_ledger_created(ctx: Context, draft: Draft, data: LedgerCreated) -> Non
 
 
 @event_type("OrganisationRegistered", "organisation", OrganisationRegistered)
-def check_organisation_registered(ctx: Context, draft: Draft, data: OrganisationRegistered) -> None:
+def check_organisation_registered(
+    ctx: CommandPort, draft: Draft, data: OrganisationRegistered
+) -> None:
     _require_new(ctx.state(Organisation, draft.aggregate_id), f"organisation {data.org_id!r}")
     parent = ctx.directory.organisation(data.parent)
     if draft.org != data.parent:
@@ -100,7 +102,7 @@ def check_organisation_registered(ctx: Context, draft: Draft, data: Organisation
 
 
 @event_type("KeyRegistered", "organisation", KeyRegistered)
-def check_key_registered(ctx: Context, draft: Draft, data: KeyRegistered) -> None:
+def check_key_registered(ctx: CommandPort, draft: Draft, data: KeyRegistered) -> None:
     org = ctx.existing(Organisation, draft.aggregate_id, f"organisation {data.org_id!r}")
     if org.org_id != data.org_id:
         raise InvalidInputError("data.org_id names another organisation than the aggregate")
@@ -114,7 +116,7 @@ def check_key_registered(ctx: Context, draft: Draft, data: KeyRegistered) -> Non
 
 
 @event_type("KeyRevoked", "organisation", KeyRevoked)
-def check_key_revoked(ctx: Context, draft: Draft, data: KeyRevoked) -> None:
+def check_key_revoked(ctx: CommandPort, draft: Draft, data: KeyRevoked) -> None:
     org = ctx.existing(Organisation, draft.aggregate_id, f"organisation {data.org_id!r}")
     if data.key_id not in org.keys and data.key_id not in ctx.directory.keys:
         raise RuleViolationError(f"key {data.key_id} is not a key of {data.org_id!r}")
@@ -129,14 +131,14 @@ def check_key_revoked(ctx: Context, draft: Draft, data: KeyRevoked) -> None:
         )
 
 
-def _check_log_key_event(ctx: Context, draft: Draft) -> None:
+def _check_log_key_event(ctx: CommandPort, draft: Draft) -> None:
     ledger = ctx.directory.require_ledger()
     if draft.org != ledger.root_org:
         raise KeyNotAuthorisedError("only the root authority manages the log keys")
 
 
 @event_type("LogKeyAdded", "organisation", LogKeyAdded)
-def check_log_key_added(ctx: Context, draft: Draft, data: LogKeyAdded) -> None:
+def check_log_key_added(ctx: CommandPort, draft: Draft, data: LogKeyAdded) -> None:
     _check_log_key_event(ctx, draft)
     _key_matches(data.public_key, data.key_id)
     if data.key_id in ctx.directory.require_ledger().log_keys:
@@ -144,7 +146,7 @@ def check_log_key_added(ctx: Context, draft: Draft, data: LogKeyAdded) -> None:
 
 
 @event_type("LogKeyRetired", "organisation", LogKeyRetired)
-def check_log_key_retired(ctx: Context, draft: Draft, data: LogKeyRetired) -> None:
+def check_log_key_retired(ctx: CommandPort, draft: Draft, data: LogKeyRetired) -> None:
     _check_log_key_event(ctx, draft)
     keys = ctx.directory.require_ledger().log_keys
     if data.key_id not in keys:

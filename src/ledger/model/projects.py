@@ -15,12 +15,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import StringConstraints
 
-from ..context import Context
 from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .activities import Activity, activity_aggregate_id
 from .aggregates import AggregateState, Fact, Organisation, register_aggregate
 from .awards import HonourId
 from .ids import LongText, ShortText, Slug, UUIDText, organisation_aggregate_id
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
 DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -79,14 +79,14 @@ class BrandProject(AggregateState):
         self.commendations.append(data["honour_id"])
 
 
-def _project(ctx: Context, draft: Draft, project_id: str) -> BrandProject:
+def _project(ctx: CommandPort, draft: Draft, project_id: str) -> BrandProject:
     if draft.aggregate_id != project_aggregate_id(project_id):
         raise RuleViolationError("the event's aggregate is not this project's")
     return ctx.existing(BrandProject, draft.aggregate_id, f"project {project_id}")
 
 
 @event_type("ProjectRegistered", "brand-project", ProjectRegistered)
-def check_project_registered(ctx: Context, draft: Draft, data: ProjectRegistered) -> None:
+def check_project_registered(ctx: CommandPort, draft: Draft, data: ProjectRegistered) -> None:
     if draft.aggregate_id != project_aggregate_id(data.project_id):
         raise RuleViolationError("the event's aggregate is not this project's")
     if ctx.state(BrandProject, draft.aggregate_id).exists:
@@ -97,7 +97,7 @@ def check_project_registered(ctx: Context, draft: Draft, data: ProjectRegistered
 
 
 @event_type("ProjectActivityLinked", "brand-project", ProjectActivityLinked)
-def check_activity_linked(ctx: Context, draft: Draft, data: ProjectActivityLinked) -> None:
+def check_activity_linked(ctx: CommandPort, draft: Draft, data: ProjectActivityLinked) -> None:
     project = _project(ctx, draft, data.project_id)
     activity = ctx.existing(
         Activity, activity_aggregate_id(data.activity_id), f"activity {data.activity_id}"
@@ -106,6 +106,11 @@ def check_activity_linked(ctx: Context, draft: Draft, data: ProjectActivityLinke
         raise KeyNotAuthorisedError(
             f"activity {data.activity_id} is linked by its organiser {activity.org!r} or above"
         )
+    if not ctx.directory.is_at_or_above(project.owner, activity.org):
+        raise KeyNotAuthorisedError(
+            f"project {data.project_id} of {project.owner!r} groups activities of "
+            f"{project.owner!r} and the organisations below it, not of {activity.org!r}"
+        )
     if activity.cancelled:
         raise RuleViolationError(f"activity {data.activity_id} was cancelled")
     if data.activity_id in project.activities:
@@ -113,7 +118,7 @@ def check_activity_linked(ctx: Context, draft: Draft, data: ProjectActivityLinke
 
 
 @event_type("ProjectNominated", "brand-project", ProjectNominated)
-def check_project_nominated(ctx: Context, draft: Draft, data: ProjectNominated) -> None:
+def check_project_nominated(ctx: CommandPort, draft: Draft, data: ProjectNominated) -> None:
     project = _project(ctx, draft, data.project_id)
     if not ctx.directory.is_at_or_above(draft.org, project.owner):
         raise KeyNotAuthorisedError(
@@ -122,7 +127,7 @@ def check_project_nominated(ctx: Context, draft: Draft, data: ProjectNominated) 
 
 
 @event_type("ProjectCommended", "brand-project", ProjectCommended)
-def check_project_commended(ctx: Context, draft: Draft, data: ProjectCommended) -> None:
+def check_project_commended(ctx: CommandPort, draft: Draft, data: ProjectCommended) -> None:
     project = _project(ctx, draft, data.project_id)
     owner = ctx.state(Organisation, organisation_aggregate_id(project.owner))
     honour = owner.honours.get(data.honour_id)

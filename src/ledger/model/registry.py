@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ..errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from ..context import Context
+    from .port import CommandPort
 
 
 class EventData(BaseModel):
@@ -35,7 +35,7 @@ class Draft:
     occurred_at: str
 
 
-Check = Callable[["Context", Draft, Any], None]
+Check = Callable[["CommandPort", Draft, Any], None]
 D = TypeVar("D", bound=EventData)
 
 
@@ -63,10 +63,12 @@ EVENT_SPECS: dict[str, EventSpec] = {}
 
 def event_type(
     name: str, aggregate: str, schema: type[D], *, key_purpose: str = "signing"
-) -> Callable[[Callable[[Context, Draft, D], None]], Callable[[Context, Draft, D], None]]:
+) -> Callable[[Callable[[CommandPort, Draft, D], None]], Callable[[CommandPort, Draft, D], None]]:
     """Register an event type with the function that checks its rules."""
 
-    def register(check: Callable[[Context, Draft, D], None]) -> Callable[[Context, Draft, D], None]:
+    def register(
+        check: Callable[[CommandPort, Draft, D], None],
+    ) -> Callable[[CommandPort, Draft, D], None]:
         if name in EVENT_SPECS:
             raise RuntimeError(f"event type {name} registered twice")
         EVENT_SPECS[name] = EventSpec(name, aggregate, schema, check, key_purpose)

@@ -15,12 +15,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import Field, StringConstraints
 
-from ..context import Context
 from ..envelope import parse_time
 from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .activities import Activity, activity_aggregate_id
-from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
+from .aggregates import AggregateState, Fact, Honour, Volunteer, register_aggregate
+from .attendance import Attendance, attendance_aggregate_id
 from .ids import LongText, UUIDText, VolunteerNumber, volunteer_aggregate_id
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
 RecordId = Annotated[str, StringConstraints(pattern=r"^V[A-Z2-7]{13}-R[1-9][0-9]{0,8}$")]
@@ -67,15 +68,6 @@ class Record:
         if self.status == "recorded":
             return self.minutes
         return self.credited_minutes
-
-
-@dataclass(slots=True)
-class Honour:
-    honour_id: str
-    honour: str
-    granted_by: str
-    granted_on: str
-    revoked: bool = False
 
 
 @register_aggregate
@@ -207,7 +199,7 @@ class RecordVoided(EventData):
     grounds: LongText
 
 
-def _account(ctx: Context, draft: Draft, number: str) -> ServiceAccount:
+def _account(ctx: CommandPort, draft: Draft, number: str) -> ServiceAccount:
     if draft.aggregate_id != service_account_id(number):
         raise RuleViolationError(
             f"the event's aggregate is not volunteer {number}'s service account"
@@ -226,7 +218,7 @@ def _record(account: ServiceAccount, record_id: str) -> Record:
 
 
 @event_type("HoursRecorded", "service", HoursRecorded)
-def check_hours_recorded(ctx: Context, draft: Draft, data: HoursRecorded) -> None:
+def check_hours_recorded(ctx: CommandPort, draft: Draft, data: HoursRecorded) -> None:
     account = _account(ctx, draft, data.number)
     if data.record_id != account.next_record_id():
         raise RuleViolationError(
@@ -286,9 +278,9 @@ def _limit_reason(activity: Activity) -> str:
     return f"its span, {activity.starts_at} to {activity.ends_at}"
 
 
-def _check_attendance_session(ctx: Context, account: ServiceAccount, data: HoursRecorded) -> None:
-    from .attendance import Attendance, attendance_aggregate_id
-
+def _check_attendance_session(
+    ctx: CommandPort, account: ServiceAccount, data: HoursRecorded
+) -> None:
     attendance = ctx.state(Attendance, attendance_aggregate_id(data.activity_id, data.number))
     if data.attendance_session != attendance.sessions or attendance.checked_out_at is None:
         raise RuleViolationError("a record from attendance names the last completed check-out")
@@ -302,7 +294,7 @@ def _check_attendance_session(ctx: Context, account: ServiceAccount, data: Hours
         )
 
 
-def _check_reviewer(ctx: Context, draft: Draft, record: Record) -> None:
+def _check_reviewer(ctx: CommandPort, draft: Draft, record: Record) -> None:
     if not ctx.directory.is_at_or_above(draft.org, record.recording_org):
         raise KeyNotAuthorisedError(
             f"record {record.record_id} is reviewed by {record.recording_org!r} "
@@ -310,16 +302,12 @@ def _check_reviewer(ctx: Context, draft: Draft, record: Record) -> None:
         )
 
 
-def _after_balance_change(ctx: Context, number: str, record_id: str) -> None:
-    from .awards import reconcile_stars
-    from .timebank import reconcile_credit
-
-    ctx.after(("stars", number), lambda c: reconcile_stars(c, number, record_id))
-    ctx.after(("credit", record_id), lambda c: reconcile_credit(c, number, record_id))
+BALANCE_CHANGES = ("RecordApproved", "RecordCorrected", "RecordVoided")
+"""The events that change a volunteer's credited minutes (stars and credit react to them)."""
 
 
 @event_type("RecordApproved", "service", RecordApproved)
-def check_record_approved(ctx: Context, draft: Draft, data: RecordApproved) -> None:
+def check_record_approved(ctx: CommandPort, draft: Draft, data: RecordApproved) -> None:
     record = _record(_account(ctx, draft, data.number), data.record_id)
     _check_reviewer(ctx, draft, record)
     if record.status != "recorded":
@@ -328,11 +316,10 @@ def check_record_approved(ctx: Context, draft: Draft, data: RecordApproved) -> N
         raise RuleViolationError(f"cannot approve more than the {record.minutes} minutes recorded")
     if data.approved_minutes < record.minutes and data.reason is None:
         raise RuleViolationError("approving fewer minutes than recorded needs a reason")
-    _after_balance_change(ctx, data.number, data.record_id)
 
 
 @event_type("RecordRejected", "service", RecordRejected)
-def check_record_rejected(ctx: Context, draft: Draft, data: RecordRejected) -> None:
+def check_record_rejected(ctx: CommandPort, draft: Draft, data: RecordRejected) -> None:
     record = _record(_account(ctx, draft, data.number), data.record_id)
     _check_reviewer(ctx, draft, record)
     if record.status != "recorded":
@@ -340,7 +327,7 @@ def check_record_rejected(ctx: Context, draft: Draft, data: RecordRejected) -> N
 
 
 @event_type("RecordCorrected", "service", RecordCorrected)
-def check_record_corrected(ctx: Context, draft: Draft, data: RecordCorrected) -> None:
+def check_record_corrected(ctx: CommandPort, draft: Draft, data: RecordCorrected) -> None:
     account = _account(ctx, draft, data.number)
     record = _record(account, data.record_id)
     _check_reviewer(ctx, draft, record)
@@ -366,11 +353,10 @@ def check_record_corrected(ctx: Context, draft: Draft, data: RecordCorrected) ->
             f"the correction would give volunteer {data.number} {day} minutes on "
             f"{record.service_date}, over the daily limit of {limit}"
         )
-    _after_balance_change(ctx, data.number, data.record_id)
 
 
 @event_type("RecordVoided", "service", RecordVoided)
-def check_record_voided(ctx: Context, draft: Draft, data: RecordVoided) -> None:
+def check_record_voided(ctx: CommandPort, draft: Draft, data: RecordVoided) -> None:
     record = _record(_account(ctx, draft, data.number), data.record_id)
     if draft.org == record.recording_org or not ctx.directory.is_at_or_above(
         draft.org, record.recording_org
@@ -380,4 +366,3 @@ def check_record_voided(ctx: Context, draft: Draft, data: RecordVoided) -> None:
         )
     if record.status == "voided":
         raise RuleViolationError(f"record {data.record_id} is already voided")
-    _after_balance_change(ctx, data.number, data.record_id)

@@ -7,9 +7,9 @@ from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import Field, StringConstraints
 
-from ..context import Context
 from ..errors import KeyNotAuthorisedError, RuleViolationError
 from .aggregates import AggregateState, register_aggregate
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
 SETTINGS_AGGREGATE_ID = uuid5(NAMESPACE_URL, "/settings")
@@ -34,7 +34,7 @@ class ServiceFieldAdded(EventData):
     field: FieldName
 
 
-def _root_only(ctx: Context, draft: Draft) -> None:
+def _root_only(ctx: CommandPort, draft: Draft) -> None:
     if draft.org != ctx.directory.require_ledger().root_org:
         raise KeyNotAuthorisedError("only the root authority changes ledger-wide settings")
     if draft.aggregate_id != SETTINGS_AGGREGATE_ID:
@@ -42,17 +42,17 @@ def _root_only(ctx: Context, draft: Draft) -> None:
 
 
 @event_type("LedgerSettingsChanged", "settings", LedgerSettingsChanged)
-def check_settings(ctx: Context, draft: Draft, data: LedgerSettingsChanged) -> None:
+def check_settings(ctx: CommandPort, draft: Draft, data: LedgerSettingsChanged) -> None:
     _root_only(ctx, draft)
 
 
 @event_type("HolidaysDeclared", "settings", HolidaysDeclared)
-def check_holidays(ctx: Context, draft: Draft, data: HolidaysDeclared) -> None:
+def check_holidays(ctx: CommandPort, draft: Draft, data: HolidaysDeclared) -> None:
     _root_only(ctx, draft)
 
 
 @event_type("ServiceFieldAdded", "settings", ServiceFieldAdded)
-def check_field(ctx: Context, draft: Draft, data: ServiceFieldAdded) -> None:
+def check_field(ctx: CommandPort, draft: Draft, data: ServiceFieldAdded) -> None:
     _root_only(ctx, draft)
     if data.field in ctx.directory.reference.service_fields:
         raise RuleViolationError(f"service field {data.field!r} already exists")

@@ -14,11 +14,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import Field, StringConstraints
 
-from ..context import Context
 from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import AggregateState, Fact, register_aggregate
 from .assessments import scheme_for
 from .ids import LongText, OrgId, Slug
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
 DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -63,7 +63,7 @@ class StationStandard(AggregateState):
         self.items.pop(data["item"], None)
 
 
-def _check_station(ctx: Context, draft: Draft, station: str, scheme_id: str, item: str) -> None:
+def _check_station(ctx: CommandPort, draft: Draft, station: str, scheme_id: str, item: str) -> None:
     if draft.aggregate_id != station_standard_aggregate_id(station, scheme_id):
         raise RuleViolationError("the event's aggregate is not this station's standard")
     info = ctx.directory.organisation(station)
@@ -80,14 +80,14 @@ def _check_station(ctx: Context, draft: Draft, station: str, scheme_id: str, ite
 
 
 @event_type("StationItemAttested", "station-standard", StationItemAttested)
-def check_item_attested(ctx: Context, draft: Draft, data: StationItemAttested) -> None:
+def check_item_attested(ctx: CommandPort, draft: Draft, data: StationItemAttested) -> None:
     _check_station(ctx, draft, data.station, data.scheme_id, data.item)
     if data.item in ctx.state(StationStandard, draft.aggregate_id).items:
         raise RuleViolationError(f"{data.item!r} is already attested for {data.station!r}")
 
 
 @event_type("StationItemWithdrawn", "station-standard", StationItemWithdrawn)
-def check_item_withdrawn(ctx: Context, draft: Draft, data: StationItemWithdrawn) -> None:
+def check_item_withdrawn(ctx: CommandPort, draft: Draft, data: StationItemWithdrawn) -> None:
     _check_station(ctx, draft, data.station, data.scheme_id, data.item)
     attested_by = ctx.state(StationStandard, draft.aggregate_id).items.get(data.item)
     if attested_by is None:

@@ -20,17 +20,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any, Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from pydantic import Field, StringConstraints
 
-from ..context import Context
 from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
 from .authority import authorise_credit_move
+from .awards import require_automatic_key
 from .ids import Slug, UUIDText, VolunteerNumber, volunteer_aggregate_id
+from .policies import reacts_to
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
-from .service import RecordId, ServiceAccount, service_account_id
+from .service import BALANCE_CHANGES, RecordId, ServiceAccount, service_account_id
 
 AccountId = Annotated[
     str,
@@ -160,7 +162,7 @@ class CreditMoved(EventData):
     reverses: UUIDText | None = None
 
 
-def bank_for_org(ctx: Context, org_id: str) -> Any:
+def bank_for_org(ctx: CommandPort, org_id: str) -> Any:
     """The time bank nearest above ``org_id`` (its own first), or None."""
     banks = {b.owner: b for b in ctx.directory.reference.time_banks.values()}
     for candidate in [org_id, *ctx.directory.ancestors(org_id)]:
@@ -169,14 +171,14 @@ def bank_for_org(ctx: Context, org_id: str) -> Any:
     return None
 
 
-def _bank(ctx: Context, bank_id: str) -> Any:
+def _bank(ctx: CommandPort, bank_id: str) -> Any:
     bank = ctx.directory.reference.time_banks.get(bank_id)
     if bank is None:
         raise NotFoundError(f"time bank {bank_id!r} is not in this ledger")
     return bank
 
 
-def _account(ctx: Context, draft: Draft, account_id: str, bank_id: str) -> Account:
+def _account(ctx: CommandPort, draft: Draft, account_id: str, bank_id: str) -> Account:
     if draft.aggregate_id != account_aggregate_id(account_id):
         raise RuleViolationError("the event's aggregate is not this account's")
     bank, kind, owner = parse_account(account_id)
@@ -191,7 +193,7 @@ def _account(ctx: Context, draft: Draft, account_id: str, bank_id: str) -> Accou
     return account
 
 
-def _check_cap(ctx: Context, bank_id: str, account: Account, amount: int) -> None:
+def _check_cap(ctx: CommandPort, bank_id: str, account: Account, amount: int) -> None:
     cap = _bank(ctx, bank_id).cap_minutes
     if cap is not None and ":vol:" in account.account_id and account.balance + amount > cap:
         raise RuleViolationError(
@@ -200,14 +202,13 @@ def _check_cap(ctx: Context, bank_id: str, account: Account, amount: int) -> Non
 
 
 @event_type("TimeBankOpened", "time-bank", TimeBankOpened)
-def check_bank_opened(ctx: Context, draft: Draft, data: TimeBankOpened) -> None:
+def check_bank_opened(ctx: CommandPort, draft: Draft, data: TimeBankOpened) -> None:
     if draft.aggregate_id != bank_aggregate_id(data.bank_id):
         raise RuleViolationError("the event's aggregate is not this bank's")
     if ctx.state(TimeBank, draft.aggregate_id).exists:
         raise RuleViolationError(f"time bank {data.bank_id} already exists")
     if any(b.owner == draft.org for b in ctx.directory.reference.time_banks.values()):
         raise RuleViolationError(f"{draft.org!r} already runs a time bank")
-    from .awards import require_automatic_key
 
     require_automatic_key(ctx, draft.org, "time bank")
     if data.surplus_account is not None:
@@ -218,7 +219,7 @@ def check_bank_opened(ctx: Context, draft: Draft, data: TimeBankOpened) -> None:
 
 
 @event_type("CreditEarned", "account", CreditMinted, key_purpose="automatic-awards")
-def check_credit_earned(ctx: Context, draft: Draft, data: CreditMinted) -> None:
+def check_credit_earned(ctx: CommandPort, draft: Draft, data: CreditMinted) -> None:
     account = _account(ctx, draft, data.account, data.bank_id)
     if draft.org != _bank(ctx, data.bank_id).owner:
         raise KeyNotAuthorisedError("credit is minted by the bank owner's automatic key")
@@ -232,7 +233,7 @@ def check_credit_earned(ctx: Context, draft: Draft, data: CreditMinted) -> None:
 
 
 @event_type("CreditClawedBack", "account", CreditMinted, key_purpose="automatic-awards")
-def check_credit_clawed_back(ctx: Context, draft: Draft, data: CreditMinted) -> None:
+def check_credit_clawed_back(ctx: CommandPort, draft: Draft, data: CreditMinted) -> None:
     account = _account(ctx, draft, data.account, data.bank_id)
     if draft.org != _bank(ctx, data.bank_id).owner:
         raise KeyNotAuthorisedError("credit is taken back by the bank owner's automatic key")
@@ -242,7 +243,7 @@ def check_credit_clawed_back(ctx: Context, draft: Draft, data: CreditMinted) -> 
         raise RuleViolationError(f"more than was earned for {data.record_id} cannot be taken back")
 
 
-def _check_collection(ctx: Context, data: CreditMoved) -> None:
+def _check_collection(ctx: CommandPort, data: CreditMoved) -> None:
     """A surplus holding sends credit only to its bank's surplus account, as a collection."""
     from_holding = ":surplus:" in data.account
     if data.kind == "collection" and not from_holding:
@@ -255,7 +256,9 @@ def _check_collection(ctx: Context, data: CreditMoved) -> None:
         raise RuleViolationError("a surplus holding is collected into its bank's surplus account")
 
 
-def _check_sender_authority(ctx: Context, draft: Draft, account_id: str, bank_owner: str) -> None:
+def _check_sender_authority(
+    ctx: CommandPort, draft: Draft, account_id: str, bank_owner: str
+) -> None:
     _, kind, owner = parse_account(account_id)
     if kind == "surplus":
         surplus = _bank(ctx, account_id.split(":", 1)[0]).surplus_account
@@ -271,7 +274,7 @@ def _check_sender_authority(ctx: Context, draft: Draft, account_id: str, bank_ow
 
 
 @event_type("CreditSent", "account", CreditMoved)
-def check_credit_sent(ctx: Context, draft: Draft, data: CreditMoved) -> None:
+def check_credit_sent(ctx: CommandPort, draft: Draft, data: CreditMoved) -> None:
     account = _account(ctx, draft, data.account, data.bank_id)
     bank = _bank(ctx, data.bank_id)
     if data.account == data.counterparty:
@@ -303,7 +306,7 @@ def check_credit_sent(ctx: Context, draft: Draft, data: CreditMoved) -> None:
 
 
 @event_type("CreditReceived", "account", CreditMoved)
-def check_credit_received(ctx: Context, draft: Draft, data: CreditMoved) -> None:
+def check_credit_received(ctx: CommandPort, draft: Draft, data: CreditMoved) -> None:
     account = _account(ctx, draft, data.account, data.bank_id)
     _check_cap(ctx, data.bank_id, account, data.amount)
     if data.transfer_id in account.movements:
@@ -311,7 +314,7 @@ def check_credit_received(ctx: Context, draft: Draft, data: CreditMoved) -> None
     ctx.after(("pair", data.transfer_id), lambda c: _require_pair(c, data.transfer_id))
 
 
-def _require_pair(ctx: Context, transfer_id: str) -> None:
+def _require_pair(ctx: CommandPort, transfer_id: str) -> None:
     sides = [d for d in ctx.drafts if d.data.get("transfer_id") == transfer_id]
     sent = [d for d in sides if d.type == "CreditSent"]
     received = [d for d in sides if d.type == "CreditReceived"]
@@ -324,7 +327,14 @@ def _require_pair(ctx: Context, transfer_id: str) -> None:
         raise RuleViolationError(f"the two sides of transfer {transfer_id} do not match")
 
 
-def reconcile_credit(ctx: Context, number: str, record_id: str) -> None:
+@reacts_to(*BALANCE_CHANGES, order=20)
+def credit_follows_the_balance(ctx: CommandPort, draft: Draft, data: Any) -> None:
+    """After a change of balance: move the time-bank credit the record earns or loses."""
+    number, record_id = data.number, data.record_id
+    ctx.after(("credit", record_id), lambda c: reconcile_credit(c, number, record_id))
+
+
+def reconcile_credit(ctx: CommandPort, number: str, record_id: str) -> None:
     """Stage the minting or taking back that the record's credited minutes now call for."""
     record = ctx.state(ServiceAccount, service_account_id(number)).records[record_id]
     bank = bank_for_org(ctx, record.recording_org)
@@ -349,7 +359,7 @@ def reconcile_credit(ctx: Context, number: str, record_id: str) -> None:
 
 
 def _mint(
-    ctx: Context, bank: Any, account: Account, number: str, record_id: str, amount: int
+    ctx: CommandPort, bank: Any, account: Account, number: str, record_id: str, amount: int
 ) -> None:
     room = amount if bank.cap_minutes is None else max(0, bank.cap_minutes - account.balance)
     to_volunteer = min(amount, room)
@@ -363,7 +373,7 @@ def _mint(
 
 
 def _emit_minted(
-    ctx: Context,
+    ctx: CommandPort,
     event_type: str,
     bank: Any,
     account_id: str,
@@ -371,13 +381,11 @@ def _emit_minted(
     record_id: str,
     amount: int,
 ) -> None:
-    import uuid
-
     ctx.emit(
         event_type,
         account_aggregate_id(account_id),
         {
-            "transfer_id": str(uuid.uuid4()),
+            "transfer_id": str(uuid4()),
             "bank_id": bank.bank_id,
             "account": account_id,
             "amount": amount,

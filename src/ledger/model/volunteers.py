@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from ..context import Context
 from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import Agreement, Volunteer
 from .authority import require_home, require_right
 from .ids import LongText, OrgId, UUIDText, VolunteerNumber, volunteer_aggregate_id
+from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
 ConsentPurpose = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]{2,40}$")]
@@ -74,7 +74,7 @@ class TransferDeclined(EventData):
     reason: LongText
 
 
-def registered_volunteer(ctx: Context, number: str) -> Volunteer:
+def registered_volunteer(ctx: CommandPort, number: str) -> Volunteer:
     return ctx.existing(Volunteer, volunteer_aggregate_id(number), f"volunteer {number}")
 
 
@@ -92,7 +92,7 @@ def _require_member(volunteer: Volunteer, org: str) -> None:
 
 
 @event_type("VolunteerRegistered", "volunteer", VolunteerRegistered)
-def check_volunteer_registered(ctx: Context, draft: Draft, data: VolunteerRegistered) -> None:
+def check_volunteer_registered(ctx: CommandPort, draft: Draft, data: VolunteerRegistered) -> None:
     _same_aggregate(draft, data.number)
     if ctx.state(Volunteer, draft.aggregate_id).exists:
         raise RuleViolationError(f"volunteer number {data.number} is already registered")
@@ -101,13 +101,13 @@ def check_volunteer_registered(ctx: Context, draft: Draft, data: VolunteerRegist
 
 @event_type("ConsentGiven", "volunteer", ConsentChanged)
 @event_type("ConsentWithdrawn", "volunteer", ConsentChanged)
-def check_consent(ctx: Context, draft: Draft, data: ConsentChanged) -> None:
+def check_consent(ctx: CommandPort, draft: Draft, data: ConsentChanged) -> None:
     _same_aggregate(draft, data.number)
     require_right(registered_volunteer(ctx, data.number), draft.org, "consent")
 
 
 @event_type("MembershipJoined", "volunteer", MembershipChanged)
-def check_membership_joined(ctx: Context, draft: Draft, data: MembershipChanged) -> None:
+def check_membership_joined(ctx: CommandPort, draft: Draft, data: MembershipChanged) -> None:
     _same_aggregate(draft, data.number)
     volunteer = registered_volunteer(ctx, data.number)
     if draft.org != data.org_id:
@@ -119,7 +119,7 @@ def check_membership_joined(ctx: Context, draft: Draft, data: MembershipChanged)
 
 
 @event_type("MembershipLeft", "volunteer", MembershipChanged)
-def check_membership_left(ctx: Context, draft: Draft, data: MembershipChanged) -> None:
+def check_membership_left(ctx: CommandPort, draft: Draft, data: MembershipChanged) -> None:
     _same_aggregate(draft, data.number)
     volunteer = registered_volunteer(ctx, data.number)
     if draft.org not in (data.org_id, volunteer.home):
@@ -136,7 +136,7 @@ def check_membership_left(ctx: Context, draft: Draft, data: MembershipChanged) -
 
 
 @event_type("TransferRequested", "volunteer", TransferRequested)
-def check_transfer_requested(ctx: Context, draft: Draft, data: TransferRequested) -> None:
+def check_transfer_requested(ctx: CommandPort, draft: Draft, data: TransferRequested) -> None:
     _same_aggregate(draft, data.number)
     volunteer = registered_volunteer(ctx, data.number)
     if draft.org != data.from_org:
@@ -155,7 +155,7 @@ def check_transfer_requested(ctx: Context, draft: Draft, data: TransferRequested
         raise RuleViolationError(f"a transfer to {data.to_org!r} is already waiting for an answer")
 
 
-def _pending_transfer_for(ctx: Context, draft: Draft, number: str, transfer_id: str) -> None:
+def _pending_transfer_for(ctx: CommandPort, draft: Draft, number: str, transfer_id: str) -> None:
     _same_aggregate(draft, number)
     volunteer = registered_volunteer(ctx, number)
     transfer = volunteer.transfers.get(transfer_id)
@@ -170,17 +170,17 @@ def _pending_transfer_for(ctx: Context, draft: Draft, number: str, transfer_id: 
 
 
 @event_type("TransferAccepted", "volunteer", TransferAccepted)
-def check_transfer_accepted(ctx: Context, draft: Draft, data: TransferAccepted) -> None:
+def check_transfer_accepted(ctx: CommandPort, draft: Draft, data: TransferAccepted) -> None:
     _pending_transfer_for(ctx, draft, data.number, data.transfer_id)
 
 
 @event_type("TransferDeclined", "volunteer", TransferDeclined)
-def check_transfer_declined(ctx: Context, draft: Draft, data: TransferDeclined) -> None:
+def check_transfer_declined(ctx: CommandPort, draft: Draft, data: TransferDeclined) -> None:
     _pending_transfer_for(ctx, draft, data.number, data.transfer_id)
 
 
 @event_type("AgreementRequested", "volunteer", AgreementRequested)
-def check_agreement_requested(ctx: Context, draft: Draft, data: AgreementRequested) -> None:
+def check_agreement_requested(ctx: CommandPort, draft: Draft, data: AgreementRequested) -> None:
     _same_aggregate(draft, data.number)
     volunteer = registered_volunteer(ctx, data.number)
     if draft.org != data.org_id:
@@ -196,7 +196,7 @@ def check_agreement_requested(ctx: Context, draft: Draft, data: AgreementRequest
         raise RuleViolationError(f"agreement {data.agreement_id} already exists")
 
 
-def _answerable(ctx: Context, draft: Draft, number: str, agreement_id: str) -> Agreement:
+def _answerable(ctx: CommandPort, draft: Draft, number: str, agreement_id: str) -> Agreement:
     _same_aggregate(draft, number)
     volunteer = registered_volunteer(ctx, number)
     agreement = volunteer.agreements.get(agreement_id)
@@ -206,24 +206,24 @@ def _answerable(ctx: Context, draft: Draft, number: str, agreement_id: str) -> A
     return agreement
 
 
-def _pending(ctx: Context, draft: Draft, number: str, agreement_id: str) -> None:
+def _pending(ctx: CommandPort, draft: Draft, number: str, agreement_id: str) -> None:
     agreement = _answerable(ctx, draft, number, agreement_id)
     if agreement.status != "requested":
         raise RuleViolationError(f"agreement {agreement_id} was already {agreement.status}")
 
 
 @event_type("AgreementGranted", "volunteer", AgreementAnswered)
-def check_agreement_granted(ctx: Context, draft: Draft, data: AgreementAnswered) -> None:
+def check_agreement_granted(ctx: CommandPort, draft: Draft, data: AgreementAnswered) -> None:
     _pending(ctx, draft, data.number, data.agreement_id)
 
 
 @event_type("AgreementDeclined", "volunteer", AgreementClosed)
-def check_agreement_declined(ctx: Context, draft: Draft, data: AgreementClosed) -> None:
+def check_agreement_declined(ctx: CommandPort, draft: Draft, data: AgreementClosed) -> None:
     _pending(ctx, draft, data.number, data.agreement_id)
 
 
 @event_type("AgreementWithdrawn", "volunteer", AgreementClosed)
-def check_agreement_withdrawn(ctx: Context, draft: Draft, data: AgreementClosed) -> None:
+def check_agreement_withdrawn(ctx: CommandPort, draft: Draft, data: AgreementClosed) -> None:
     _same_aggregate(draft, data.number)
     volunteer = registered_volunteer(ctx, data.number)
     agreement = volunteer.agreements.get(data.agreement_id)

@@ -81,9 +81,7 @@ class Projections:
         """The notification id that every view has applied up to."""
         return min(self.positions().values(), default=0)
 
-    def catch_up(
-        self, *, batch: int = BATCH, progress: Callable[[int], None] | None = None
-    ) -> int:
+    def catch_up(self, *, batch: int = BATCH, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything new; return how many events were applied.
 
         ``progress`` is told how many events each batch applied (a rebuild takes minutes).

@@ -174,6 +174,19 @@ class LedgerRecorder(POPOApplicationRecorder):
         with self._database_lock:
             return sorted(self._side.get(namespace, {}).items())
 
+    def side_increment(self, namespace: str, key: str) -> int:
+        with self._database_lock:
+            rows = self._side.setdefault(namespace, {})
+            count = int(rows.get(key, b"0")) + 1
+            rows[key] = str(count).encode("ascii")
+            return count
+
+    def side_delete_before(self, namespace: str, key: str) -> None:
+        with self._database_lock:
+            rows = self._side.get(namespace, {})
+            for old in [k for k in rows if k < key]:
+                del rows[old]
+
 
 class LedgerMemoryFactory(POPOFactory):
     """eventsourcing's in-memory factory, constructing the ledger's recorder."""

@@ -419,3 +419,25 @@ class LedgerRecorder(PostgresApplicationRecorder):
             [namespace],
         )
         return [(row["key"], bytes(row["value"])) for row in rows]
+
+    def side_increment(self, namespace: str, key: str) -> int:
+        """One upsert: PostgreSQL serialises the increments of concurrent processes."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {schema}.{side} AS s VALUES (%s, %s, '1'::bytea) "
+                    "ON CONFLICT (namespace, key) DO UPDATE SET value = convert_to("
+                    "(convert_from(s.value, 'UTF8')::bigint + 1)::text, 'UTF8') RETURNING value"
+                ),
+                (namespace, key),
+            )
+            row = curs.fetchone()
+            assert row is not None
+            return int(bytes(row["value"]))
+
+    def side_delete_before(self, namespace: str, key: str) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                self._sql("DELETE FROM {schema}.{side} WHERE namespace=%s AND key<%s"),
+                (namespace, key),
+            )

@@ -114,6 +114,15 @@ class LedgerRecorderProtocol(Protocol):
 
     def side_last(self, namespace: str) -> tuple[str, bytes] | None: ...
 
+    def side_increment(self, namespace: str, key: str) -> int:
+        """Add one to the count kept at ``key`` (0 when absent), atomically across processes;
+        return the new count."""
+        ...
+
+    def side_delete_before(self, namespace: str, key: str) -> None:
+        """Delete the rows of ``namespace`` whose key sorts before ``key``."""
+        ...
+
 
 Clock = Callable[[], datetime]
 _TICK = timedelta(microseconds=1)

@@ -299,3 +299,19 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             "SELECT key, value FROM ledger_side WHERE namespace=? ORDER BY key", [namespace]
         )
         return [(row[0], bytes(row[1])) for row in rows]
+
+    def side_increment(self, namespace: str, key: str) -> int:
+        """One statement under SQLite's write lock: atomic across processes."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                "INSERT INTO ledger_side VALUES (?,?,CAST('1' AS BLOB)) "
+                "ON CONFLICT (namespace, key) DO UPDATE SET value = "
+                "CAST(CAST(CAST(CAST(value AS TEXT) AS INTEGER) + 1 AS TEXT) AS BLOB)",
+                (namespace, key),
+            )
+            c.execute("SELECT value FROM ledger_side WHERE namespace=? AND key=?", (namespace, key))
+            return int(bytes(c.fetchone()[0]))
+
+    def side_delete_before(self, namespace: str, key: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM ledger_side WHERE namespace=? AND key<?", (namespace, key))

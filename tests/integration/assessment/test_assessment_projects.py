@@ -79,6 +79,32 @@ def test_only_the_organiser_or_above_links_an_activity_once(
         )
 
 
+def test_a_project_takes_only_activities_organised_at_or_below_its_owner(
+    ledger: Ledger, built: BuiltTown
+) -> None:
+    """org-b may not put its activities into org-a's project (its figures are org-a's), nor
+    may the root, above both; org-a links its own."""
+    ledger.register_project(
+        "org-a",
+        project_id="org-a-desks",
+        name="Desks of org-a",
+        field="legal-aid",
+        description="org-a's own desks",
+        idempotency_key=key("a-project"),
+    )
+    theirs = built.town["activities"]["org-b"][0]
+    for org in ("org-b", "city"):
+        with refused(ledger, KeyNotAuthorisedError, "groups activities of 'org-a'"):
+            ledger.link_project_activity(
+                org, project_id="org-a-desks", activity_id=theirs, idempotency_key=key("l")
+            )
+    ours = built.town["activities"]["org-a"][0]
+    ledger.link_project_activity(
+        "city", project_id="org-a-desks", activity_id=ours, idempotency_key=key("l")
+    )
+    assert ledger.project("org-a-desks")["activities"] == [ours]
+
+
 def test_nominations_come_from_the_owner_or_above(ledger: Ledger) -> None:
     with refused(ledger, KeyNotAuthorisedError, "nominated by 'city'"):
         ledger.nominate_project(

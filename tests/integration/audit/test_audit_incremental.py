@@ -32,6 +32,7 @@ from audit_support import (
 
 from ledger import Ledger
 from ledger.audit import BundleSource, audit, export_bundle
+from ledger.errors import StorageError
 
 __all__ = ["demo_copy", "demo_template"]  # fixtures used here
 
@@ -235,3 +236,24 @@ def test_an_audit_with_findings_is_not_remembered_as_verified(
     ledger.log.sign_checkpoint()
     second = run_audit(ledger, state_file=state)
     assert not second.clean, "the second run forgot the forged signature the first one found"
+
+
+def test_the_saved_replay_is_json_and_a_forged_one_is_refused_unread(
+    demo_copy: Callable[[str], Demo], tmp_path: Path
+) -> None:
+    """An auditor reads its saved state without running anything the file says."""
+    ledger, _ = demo_copy("sqlite")
+    state = tmp_path / "audit-state.json"
+    assert run_audit(ledger, state_file=state).clean
+    replay_file = Path(json.loads(state.read_text(encoding="utf-8"))["replay"])
+    saved = json.loads(replay_file.read_bytes())
+    assert saved["$object"] == "ledger.audit.replay:ReplayState"
+
+    marker = tmp_path / "ran"
+    replay_file.write_text(
+        json.dumps({"$object": "os:system", "fields": {"command": f"touch {marker}"}}),
+        encoding="utf-8",
+    )
+    with pytest.raises(StorageError, match=r"cannot read audit state .*may not create os:system"):
+        run_audit(ledger, state_file=state)
+    assert not marker.exists()

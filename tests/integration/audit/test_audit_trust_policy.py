@@ -16,6 +16,7 @@ from ledger import Ledger, SigningKey
 from ledger.cli.init import write_trust_file
 from ledger.errors import InvalidInputError
 from ledger.log import Checkpoint, Witness, parse_note, parse_verifier_key, verify_receipt
+from ledger.transparency import CHECKPOINTS
 from ledger.trust_policy import TrustPolicy
 
 NOW = 1_772_668_800
@@ -175,3 +176,58 @@ def test_the_library_verifies_receipts_with_the_same_policy(city: Ledger, tmp_pa
     cosign(city, [w1, w2])
     receipt = city.log.receipt(2)
     assert verify_receipt(receipt, city.log.entry(2), policy.checkpoints).size > 2
+
+
+def _grow(ledger: Ledger, key: str) -> None:
+    ledger.register_volunteer("org-a", idempotency_key=key)
+
+
+def test_an_audit_checks_the_quorum_on_every_kept_checkpoint(
+    city: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w1, w2 = witnesses()
+    trust = policy_file(city, tmp_path / "policy.json", witnesses=[w1.key_string, w2.key_string])
+    policy = TrustPolicy.load(trust)
+    first = Checkpoint.parse(parse_note(cosign(city, [w1, w2]))[0]).size
+    _grow(city, "vol-2")
+    middle = Checkpoint.parse(parse_note(cosign(city, [w1]))[0]).size
+    _grow(city, "vol-3")
+    newest = Checkpoint.parse(parse_note(cosign(city, [w1, w2]))[0]).size
+    assert first < middle < newest
+    report = run_audit(city, trust=policy.anchors(), witnesses=policy.checkpoints)
+    unwitnessed = [f for f in report.findings if f.kind == "checkpoint-not-witnessed"]
+    assert [f.kind for f in report.findings] == ["checkpoint-not-witnessed"]
+    assert f"checkpoint of {middle} leaves" in unwitnessed[0].message
+    assert report.checkpoints_witnessed == 2
+    code, out, _ = cli(capsys, "audit", "--db", db_url(city), "--trust", trust, "--quiet")
+    assert code == 1 and f"checkpoint of {middle} leaves" in out, out
+    assert "witnessed (quorum)   2" in out
+    # The missing cosignature arrives late: the same audit is now clean.
+    logs = [parse_verifier_key(v) for v in city.log.verifier_keys()]
+    line = w2.cosign(None, city.log.checkpoint_at(middle), [], logs, NOW)
+    city.log.add_cosignature(middle, line, [w2.verifier])
+    report = run_audit(city, trust=policy.anchors(), witnesses=policy.checkpoints)
+    assert report.clean and report.checkpoints_witnessed == 3, report.findings
+
+
+def test_an_operator_cannot_forge_a_cosignature_on_an_old_checkpoint(
+    city: Ledger, tmp_path: Path
+) -> None:
+    w1, w2 = witnesses()
+    trust = policy_file(city, tmp_path / "policy.json", witnesses=[w1.key_string, w2.key_string])
+    policy = TrustPolicy.load(trust)
+    middle = Checkpoint.parse(parse_note(cosign(city, [w1]))[0]).size
+    _grow(city, "vol-2")
+    cosign(city, [w1, w2])
+    # An operator with database access copies w2's cosignature of the newest checkpoint onto
+    # the older one: the line names w2's key but does not verify over that checkpoint.
+    newest_lines = city.log.latest().split("\n\n", 1)[1].splitlines()
+    w2_line = next(line for line in newest_lines if line.startswith(f"— {w2.verifier.name} "))
+    forged = city.log.checkpoint_at(middle) + w2_line + "\n"
+    city.recorder.side_put(CHECKPOINTS, f"{middle:020d}", forged.encode("utf-8"))
+    report = run_audit(city, trust=policy.anchors(), witnesses=policy.checkpoints)
+    unwitnessed = [f for f in report.findings if f.kind == "checkpoint-not-witnessed"]
+    assert len(unwitnessed) == 1 and f"checkpoint of {middle} leaves" in unwitnessed[0].message
+    assert report.checkpoints_witnessed == 1
+    # Without a witness policy the audit does not ask, and says nothing about witnesses.
+    assert run_audit(city, trust=policy.anchors()).checkpoints_witnessed is None

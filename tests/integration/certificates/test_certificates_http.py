@@ -200,7 +200,13 @@ def test_package_credential_and_receipt_download_and_verify(http: Http) -> None:
     assert response.headers["content-type"].startswith("application/json")
     assert f'filename="{number}.certificate.json"' in response.headers["content-disposition"]
     package = response.json()
-    assert set(package) == {"credential", "issuance_receipt", "key_receipt", "status"}
+    assert set(package) == {
+        "credential",
+        "issuance_receipt",
+        "key_receipt",
+        "status",
+        "status_checkpoint",
+    }
     assert verify_package(package, keys).valid
 
     response = http.client.get(f"/certificates/{number}/credential")

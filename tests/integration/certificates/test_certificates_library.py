@@ -4,6 +4,7 @@ verifier must catch, each with its own reason; names only with consent; award ba
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from collections.abc import Callable
 from datetime import date
@@ -29,6 +30,7 @@ from ledger import (
     SignatureError,
 )
 from ledger.certificates import Status, open_status, sign_status, verify_package
+from ledger.certificates.acceptance import verify_here
 from ledger.certificates.credential import credential_sha256, without_proof
 from ledger.credentials import did_key, resolve_did_key, verify_proof
 from ledger.log.checkpoint import Checkpoint
@@ -435,9 +437,11 @@ def test_a_malformed_package_is_rejected_not_raised(town: Town, change: dict[str
 
 def test_a_package_missing_a_member_is_rejected(town: Town) -> None:
     package = town.package(town.issue())
-    for name in list(package):
+    for name in ["credential", "issuance_receipt", "key_receipt", "status"]:
         valid, reason = verdict_of(town, {k: v for k, v in package.items() if k != name})
         assert not valid and reason, name
+    # status_checkpoint matters only under a witness policy (test_certificates_witnessed)
+    assert verdict_of(town, {k: v for k, v in package.items() if k != "status_checkpoint"})[0]
 
 
 def test_the_status_note_is_signed_by_the_log_key_about_a_real_checkpoint(town: Town) -> None:
@@ -513,3 +517,26 @@ def test_star_and_honour_badges_are_signed_open_badges(town: Town) -> None:
         ledger.badge(town.number, honour_id=honour_id)
     with pytest.raises(NotFoundError):
         ledger.badge(town.stranger, scheme_id="tiny-stars")
+
+
+# --- the acceptance policy, in the library ----------------------------------------------------
+
+
+def test_the_library_gives_the_verdict_the_api_gives(town: Town) -> None:
+    """``POST /verify`` only calls ``verify_here``: a program using the library gets the same
+    answer for a number, a package, a bare credential, and each tampered with."""
+    number = town.issue("org-a")
+    package = town.package(number)
+    for document in ({"certificate_number": number}, package, package["credential"]):
+        answer = verify_here(town.ledger, document)
+        assert answer["valid"], answer["reason"]
+        assert answer["log_verifier_keys"] == town.ledger.log.verifier_keys()
+    tampered = copy.deepcopy(package["credential"])
+    tampered["credentialSubject"]["approvedMinutes"] = 99_999
+    assert not verify_here(town.ledger, tampered)["valid"]
+    unknown = verify_here(town.ledger, {"certificate_number": "C2025-AAAAAAAAAA"})
+    assert unknown["reason"] == "certificate C2025-AAAAAAAAAA is not in this ledger"
+    town.revoke(number, "recorded against the wrong volunteer")
+    revoked = verify_here(town.ledger, {"certificate_number": number})
+    assert not revoked["valid"] and "revoked" in revoked["reason"]
+    assert not verify_here(town.ledger, {"neither": 1})["valid"]

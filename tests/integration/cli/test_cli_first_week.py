@@ -57,6 +57,15 @@ def test_every_option_and_argument_of_every_command_has_help() -> None:
     assert undocumented == []
 
 
+def test_apikey_create_names_every_scope_an_api_key_can_have() -> None:
+    from ledger_api.apikeys import SCOPES
+
+    create = dict(every_parser(build_parser()))["ledger apikey create"]
+    [scopes] = [a for a in create._actions if "--scopes" in a.option_strings]
+    named = (scopes.help or "").split(": ", 1)[1].split(",")
+    assert sorted(named) == sorted(SCOPES)
+
+
 def test_init_without_an_identity_refuses_and_creates_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

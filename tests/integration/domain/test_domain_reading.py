@@ -53,6 +53,13 @@ def test_a_new_volunteer_has_an_empty_balance(town: Town) -> None:
     assert balance["records"] == 0
 
 
+@pytest.mark.parametrize("number", ["not-a-number", "VAAAAAAAAAAAAA"])
+def test_every_read_of_an_unregistered_volunteer_is_not_found(town: Town, number: str) -> None:
+    for read in (town.ledger.volunteer, town.ledger.volunteer_balance):
+        with pytest.raises(NotFoundError, match=f"volunteer {number} is not registered"):
+            read(number)
+
+
 def test_a_records_status_comes_with_the_events_that_made_it(town: Town) -> None:
     ledger = town.ledger
     activity_id = town.activity()

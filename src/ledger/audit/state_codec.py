@@ -1,0 +1,167 @@
+"""The audit's saved replay state as JSON: data only, never code.
+
+An incremental audit (``ledger audit --state FILE``) saves what its replay knows so the next run
+continues from there. An auditor who distrusts the operator must be able to read that file
+without running anything it says, so it is JSON with a small set of tags, not ``pickle``:
+
+* JSON's own values stand for themselves; a list is a JSON array;
+* ``{"$tuple": [...]}``, ``{"$set": [...]}``, ``{"$frozenset": [...]}``,
+  ``{"$dict": [[key, value], ...]}`` (keys of any type), ``{"$defaultdict": factory, "items":
+  [...]}`` (factory one of ``int``, ``list``, ``set``, ``dict``);
+* ``{"$bytes": hex}``, ``{"$uuid": text}``, ``{"$datetime": ISO 8601}``, ``{"$key": base64}``
+  (an Ed25519 public key);
+* ``{"$object": "module:Class", "fields": {...}}`` for the replay's own state classes. Decoding
+  only ever creates instances of classes defined in the ledger's model, trust directory, Merkle
+  tree and replay modules, and sets their fields; it calls no constructor, and no other code
+  than a state class's own ``__setstate__`` (marked ``"setstate": true``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from ..errors import StorageError
+from ..signing import VerifyingKey
+
+STATE_MODULES = frozenset({"ledger.trust", "ledger.log.merkle", "ledger.audit.replay"})
+STATE_PACKAGES = ("ledger.model.",)
+_FACTORIES: dict[str, type] = {"int": int, "list": list, "set": set, "dict": dict}
+
+
+class StateCodecError(StorageError):
+    """A saved replay state that cannot be written or read as the codec's JSON."""
+
+
+def dumps_state(value: object) -> bytes:
+    """``value`` (the replay state) as UTF-8 JSON."""
+    return json.dumps(_encode(value), separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def loads_state(data: bytes) -> Any:
+    """The value :func:`dumps_state` wrote; refuses anything outside the codec's tags."""
+    try:
+        return _decode(json.loads(data.decode("utf-8")))
+    except StateCodecError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+        raise StateCodecError(f"not a saved audit state: {type(error).__name__}: {error}") from None
+
+
+def _allowed_module(name: str) -> bool:
+    return name in STATE_MODULES or name.startswith(STATE_PACKAGES)
+
+
+def _encode(value: object) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise StateCodecError(f"a replay state holds a non-finite number: {value}")
+        return value
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, tuple):
+        return {"$tuple": [_encode(v) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        tag = "$set" if isinstance(value, set) else "$frozenset"
+        members = [_encode(v) for v in value]
+        return {tag: sorted(members, key=lambda m: json.dumps(m, sort_keys=True))}
+    if isinstance(value, defaultdict):
+        factory = next((n for n, f in _FACTORIES.items() if value.default_factory is f), None)
+        if factory is None:
+            raise StateCodecError(f"a defaultdict of {value.default_factory!r} cannot be saved")
+        return {"$defaultdict": factory, "items": _pairs(value)}
+    if isinstance(value, dict):
+        return {"$dict": _pairs(value)}
+    if isinstance(value, bytes):
+        return {"$bytes": value.hex()}
+    if isinstance(value, UUID):
+        return {"$uuid": str(value)}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, VerifyingKey):
+        return {"$key": value.to_base64()}
+    return _encode_object(value)
+
+
+def _pairs(mapping: dict[Any, Any]) -> list[list[Any]]:
+    return [[_encode(k), _encode(v)] for k, v in mapping.items()]
+
+
+def _encode_object(value: object) -> dict[str, Any]:
+    cls = type(value)
+    if not _allowed_module(cls.__module__):
+        raise StateCodecError(f"a replay state may not hold {cls.__module__}.{cls.__qualname__}")
+    own_state = value.__getstate__() if "__setstate__" in cls.__dict__ else None
+    if isinstance(own_state, dict):
+        fields: dict[str, Any] = own_state
+    else:
+        fields = dict(getattr(value, "__dict__", {}))
+        for klass in cls.__mro__:
+            for name in klass.__dict__.get("__slots__", ()):
+                if hasattr(value, name):
+                    fields[name] = getattr(value, name)
+    encoded: dict[str, Any] = {
+        "$object": f"{cls.__module__}:{cls.__qualname__}",
+        "fields": {name: _encode(v) for name, v in fields.items()},
+    }
+    if own_state is fields:
+        encoded["setstate"] = True
+    return encoded
+
+
+def _decode(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict) or not value:
+        raise StateCodecError(f"unexpected JSON value in a saved audit state: {value!r:.80}")
+    tag = next(iter(value))
+    body = value[tag]
+    if tag == "$tuple":
+        return tuple(_decode(v) for v in body)
+    if tag == "$set":
+        return {_decode(v) for v in body}
+    if tag == "$frozenset":
+        return frozenset(_decode(v) for v in body)
+    if tag == "$dict":
+        return {_decode(k): _decode(v) for k, v in body}
+    if tag == "$defaultdict":
+        restored: defaultdict[Any, Any] = defaultdict(_FACTORIES[body])
+        restored.update((_decode(k), _decode(v)) for k, v in value["items"])
+        return restored
+    if tag == "$bytes":
+        return bytes.fromhex(body)
+    if tag == "$uuid":
+        return UUID(body)
+    if tag == "$datetime":
+        return datetime.fromisoformat(body)
+    if tag == "$key":
+        return VerifyingKey.from_base64(body)
+    if tag == "$object":
+        return _decode_object(body, value["fields"], setstate=value.get("setstate") is True)
+    raise StateCodecError(f"unknown tag {tag!r} in a saved audit state")
+
+
+def _decode_object(name: str, fields: dict[str, Any], *, setstate: bool) -> object:
+    module_name, _, qualname = name.partition(":")
+    if not _allowed_module(module_name) or not qualname.isidentifier():
+        raise StateCodecError(f"a saved audit state may not create {name}")
+    cls = getattr(importlib.import_module(module_name), qualname, None)
+    if not isinstance(cls, type) or cls.__module__ != module_name:
+        raise StateCodecError(f"a saved audit state names no state class {name}")
+    instance: Any = object.__new__(cls)
+    decoded = {str(k): _decode(v) for k, v in fields.items()}
+    if setstate and "__setstate__" in cls.__dict__:
+        instance.__setstate__(decoded)
+    else:
+        for field_name, field_value in decoded.items():
+            object.__setattr__(instance, field_name, field_value)
+    return instance
