@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
 from ledger import InvalidInputError, LedgerError, SignedEvent
+from ledger.integrity import check_leaf_inclusion
 from ledger.log.checkpoint import Checkpoint
 from ledger.log.note import parse_note
 
@@ -43,7 +44,11 @@ def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
     """Everything a verifier needs, with nothing to trust but the log key and the org key."""
     assert event.leaf_index is not None
     note = ledger.log.checkpoint_covering(event.leaf_index)
-    size = Checkpoint.parse(parse_note(note)[0]).size
+    checkpoint = Checkpoint.parse(parse_note(note)[0])
+    size = checkpoint.size
+    proof = ledger.log.inclusion_proof(event.leaf_index, size)
+    # Never evidence that does not verify: the stored proof must lead to the signed root.
+    check_leaf_inclusion(event.leaf_hash, event.leaf_index, size, proof, checkpoint.root_hash)
     key = ledger.directory.keys[event.key_id]
     return {
         "event": event.to_json(),
@@ -58,7 +63,7 @@ def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
         "leaf_index": event.leaf_index,
         "leaf_hash": _b64(event.leaf_hash),
         "tree_size": size,
-        "inclusion_proof": [_b64(h) for h in ledger.log.inclusion_proof(event.leaf_index, size)],
+        "inclusion_proof": [_b64(h) for h in proof],
         "checkpoint": note,
         "log_verifier_keys": ledger.log.verifier_keys(),
     }

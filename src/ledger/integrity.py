@@ -60,8 +60,15 @@ def check_inclusion(
 ) -> None:
     """Raise :class:`StoreIntegrityError` unless the stored entry is at ``index`` under
     ``root`` (so a receipt is never served for a tampered event)."""
+    check_leaf_inclusion(leaf_hash(entry), index, size, proof, root)
+
+
+def check_leaf_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> None:
+    """:func:`check_inclusion` for a leaf hash (of an entry already checked against it)."""
     try:
-        verify_inclusion(leaf_hash(entry), index, size, proof, root)
+        verify_inclusion(leaf, index, size, proof, root)
     except InclusionProofError as error:
         raise StoreIntegrityError(
             f"leaf {index} as stored does not verify against the signed checkpoint of size "

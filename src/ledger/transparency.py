@@ -361,8 +361,11 @@ class TransparencyLog:
         """The newest stored checkpoint, once its signature verified with a log key of this
         ledger (current or retired); :class:`StoreIntegrityError` if it does not."""
         note = self.latest()
-        if note is None:
-            return None
+        return None if note is None else self.open_stored(note)
+
+    def open_stored(self, note: str) -> Checkpoint:
+        """A checkpoint note this log stored, opened with its keys (current or retired), or
+        :class:`StoreIntegrityError`. Each note is verified once and remembered."""
         checkpoint = self._opened.get(note)
         if checkpoint is None:
             checkpoint = self._open_stored(note)
@@ -384,7 +387,7 @@ class TransparencyLog:
             except LedgerError as error:
                 problem = error
         raise StoreIntegrityError(
-            f"the newest stored checkpoint does not verify with the log's keys ({problem}): "
+            f"a stored checkpoint does not verify with the log's keys ({problem}): "
             "it was changed behind the ledger's back"
         )
 

@@ -151,10 +151,10 @@ def test_a_rewritten_event_and_leaf_hash_and_a_deleted_leaf_fail_their_tiles(
     assert served.get(f"/leaves/{SIZE + 10}").status_code == 404
 
 
-def test_a_forged_checkpoint_fails_readyz_and_every_tile(served: Served) -> None:
+def test_a_forged_checkpoint_fails_readyz_every_tile_and_itself(served: Served) -> None:
     """The operator rewrites the stored checkpoint's root (to match a rewritten log, say),
     keeping its signature: it no longer verifies with the log's key, so nothing is checked
-    against it, ``/readyz`` fails and no tile is served."""
+    against it, ``/readyz`` fails, no tile is served, and neither is the checkpoint."""
     assert served.get("/readyz").status_code == 200
     key = f"{SIZE:020d}"
     changed = served.execute(
@@ -166,7 +166,7 @@ def test_a_forged_checkpoint_fails_readyz_and_every_tile(served: Served) -> None
     assert ready.status_code == 503
     assert ready.json()["type"] == "/problems/store-integrity-failure"
     assert "does not verify" in ready.json()["detail"]
-    for path in TILES:
+    for path in [*TILES, "/log/checkpoint"]:
         assert_integrity_failure(served.get(path))
 
 
@@ -175,3 +175,20 @@ def forge_root(note: str) -> str:
     lines = note.split("\n")
     lines[2] = base64.b64encode(FORGED).decode()
     return "\n".join(lines)
+
+
+def test_evidence_whose_stored_proof_does_not_lead_to_the_signed_root_is_not_served(
+    served: Served,
+) -> None:
+    """The operator edits leaf 4's hash: leaf 5's event is intact, but its inclusion proof (leaf
+    4's hash is its first step) no longer leads to the signed root, so its evidence and its
+    receipt are integrity failures; a leaf whose proof does not pass through leaf 4 still serves."""
+    assert served.get("/leaves/5").status_code == 200
+    served.execute(
+        "UPDATE ledger_log_nodes SET hash = %s WHERE level = 0 AND idx = %s", (FORGED, 4)
+    )
+    failures = served.integrity_failures()
+    assert_integrity_failure(served.get("/leaves/5"))
+    assert_integrity_failure(served.get("/receipts/5"))
+    assert served.integrity_failures() == failures + 2
+    assert served.get("/leaves/200").status_code == 200
