@@ -18,6 +18,7 @@ without running anything it says, so it is JSON with a small set of tags, not ``
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -161,7 +162,13 @@ def _decode_object(name: str, fields: dict[str, Any], *, setstate: bool) -> obje
     decoded = {str(k): _decode(v) for k, v in fields.items()}
     if setstate and "__setstate__" in cls.__dict__:
         instance.__setstate__(decoded)
-    else:
-        for field_name, field_value in decoded.items():
-            object.__setattr__(instance, field_name, field_value)
+        return instance
+    if dataclasses.is_dataclass(cls):  # a field added since the state was saved: its default
+        for field in dataclasses.fields(cls):
+            if field.name not in decoded and field.default is not dataclasses.MISSING:
+                decoded[field.name] = field.default
+            elif field.name not in decoded and field.default_factory is not dataclasses.MISSING:
+                decoded[field.name] = field.default_factory()
+    for field_name, field_value in decoded.items():
+        object.__setattr__(instance, field_name, field_value)
     return instance

@@ -128,3 +128,10 @@ def test_uuid_and_bytes_are_tagged_not_guessed() -> None:
             ["text", "0011"],
         ]
     }
+
+
+def test_a_field_added_since_the_state_was_saved_takes_its_default() -> None:
+    saved = json.loads(dumps_state(Transfer("t1", "a", "b")))
+    del saved["fields"]["status"], saved["fields"]["reason"]
+    back = loads_state(json.dumps(saved).encode())
+    assert back == Transfer("t1", "a", "b", status="requested", reason="")
