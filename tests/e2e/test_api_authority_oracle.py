@@ -13,6 +13,7 @@ holds (the oracle retires only the keys it added).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -351,6 +352,42 @@ def _body(action: str, p: dict[str, Any]) -> tuple[str, str, dict[str, Any] | No
     return routes[action]
 
 
+ZULU = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _drafted(action: str, p: dict[str, Any]) -> dict[str, Any] | None:
+    """The params of ``POST /drafts/{action}``, for the commands that can be drafted."""
+    record = {"record_id": p.get("record_id")}
+    found: dict[str, dict[str, Any]] = {
+        "publish_activity": {
+            "title": "Oracle service",
+            "field": "community-governance",
+            "place": "Square",
+            "starts_at": STARTS.strftime(ZULU),
+            "ends_at": (STARTS + timedelta(hours=3)).strftime(ZULU),
+            "leader": "leader-01",
+            "content": "oracle",
+            "station": p.get("station"),
+        },
+        "cancel_activity": {"activity_id": p.get("activity_id"), "reason": "oracle"},
+        "record_hours": {
+            "activity_id": p.get("activity_id"),
+            "number": p.get("number"),
+            "minutes": 60,
+            "service_date": SERVICE_DAY.isoformat(),
+        },
+        "approve_record": record,
+        "reject_record": {**record, "reason": "oracle"},
+        "correct_record": {**record, "delta_minutes": -10, "reason": "oracle"},
+        "void_record": {**record, "grounds": "oracle"},
+        "revoke_certificate": {
+            "certificate_number": p.get("certificate_number"),
+            "reason": "oracle",
+        },
+    }
+    return found.get(action)
+
+
 class HttpDriver:
     """Requests to the served city, with the API key ``via`` names."""
 
@@ -383,6 +420,8 @@ class HttpDriver:
         key, acting = self.key_for(org, scope, via)
         if action == "add_log_key":
             params.setdefault("log_key", _LogKey())
+        if via == "signed" and _drafted(action, params) is not None:
+            return self.signed_outside(action, org, params)
         headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex}
         if action in NO_ROUTE:
             response = self.town.client.post(
@@ -396,6 +435,47 @@ class HttpDriver:
                 method, path, json=body if body is not None else {}, headers=headers
             )
         return self.answer(action, response, params)
+
+    def signed_outside(self, action: str, org: str, p: dict[str, Any]) -> Answer:
+        """A body ``org`` signs itself on its own machine, as a hostile organisation would:
+        drafted by whoever the rules let draft it (``org`` first), then re-signed as ``org``
+        and submitted with ``org``'s API key; the rules at submission must answer as the
+        table says, whatever the draft said."""
+        keys, outside = self.town.keys, self.town.outside
+        idempotency = "oracle-" + uuid.uuid4().hex
+        drafted: httpx.Response | None = None
+        for drafter in [org, *ORGS]:
+            response = self.town.client.post(
+                f"/drafts/{action}",
+                json={
+                    "key_id": outside[drafter].key_id,
+                    "idempotency_key": idempotency,
+                    "params": _drafted(action, p),
+                },
+                headers={"Authorization": f"Bearer {keys[(drafter, 'all')]}"},
+            )
+            if response.status_code == 200:
+                drafted = response
+                break
+        if drafted is None:  # no organisation may: the route's answer is the table's
+            return self.run(action, org, "own", **p)
+        events = []
+        for text in drafted.json()["bodies"]:
+            body = json.loads(text)
+            if body["org"] == drafted.json()["org"]:
+                body["org"], body["key_id"] = org, outside[org].key_id
+            signed_text, signature = outside[org].sign(body)
+            events.append({"body": signed_text, "signature": signature})
+        response = self.town.client.post(
+            "/events",
+            json={"events": events},
+            headers={"Authorization": f"Bearer {keys[(org, 'all')]}"},
+        )
+        got = self.answer(action, response, p)
+        self.town.world.tried[(f"signed {action}", got.kind)] += 1
+        if got.kind == "ok":
+            got.value = dict(drafted.json()["value"])
+        return got
 
     def signed(self, action: str, org: str, p: dict[str, Any]) -> dict[str, str]:
         """The body ``org`` signs itself, at the aggregate's next version."""
@@ -624,6 +704,19 @@ def pg_town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
 
 def _sweep(town: Town, rounds: int) -> None:
     machine = _machine(town)()
+    for pick in range(len(ORGS)):  # bodies signed outside, each drafted by someone allowed
+        for org in ORGS:
+            machine.publish_activity(org, "signed", pick == 1)
+            machine.record_hours(org, pick, "signed")
+            for action in ("approve_record", "reject_record", "correct_record", "void_record"):
+                machine.decide_record(org, pick, "signed", action)
+            machine.cancel_activity(org, pick, "signed")
+            machine.revoke_certificate(org, pick, "signed")
+    signed = {key for key in town.world.tried if key[0].startswith("signed ")}
+    # stored when the table allows it, refused for authority when it does not, for several
+    # commands (the rest of the answers were checked against the table one by one)
+    assert len({action for action, kind in signed if kind == "ok"}) >= 4, signed
+    assert len({action for action, kind in signed if kind == "authority"}) >= 3, signed
     for via in ("ancestor", "stranger", "scope"):
         for org in ORGS:
             machine.register_volunteer(org, via)
@@ -641,8 +734,9 @@ def _sweep(town: Town, rounds: int) -> None:
     assert set(town.world.tried) >= {(a, org) for a in everything for org in ORGS}
 
 
+@pytest.mark.slow
 def test_every_action_by_every_organisation_over_http_on_sqlite(sqlite_town: Town) -> None:
-    _sweep(sqlite_town, 2)
+    _sweep(sqlite_town, 1)
 
 
 def test_random_requests_hold_the_table_over_http_on_sqlite(sqlite_town: Town) -> None:
