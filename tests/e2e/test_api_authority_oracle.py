@@ -4,15 +4,16 @@ key of the acting organisation, of an organisation above it (``X-Acting-Org``), 
 or of the organisation but without the route's scope. Every answer is checked against the
 table; every refusal is a problem+json and leaves the log as it was.
 
-Commands without a route of their own (ledger settings, log keys) go as bodies the organisation
-signed itself to ``POST /events``. The root's own log-key changes are left to the library oracle:
-a log key added over HTTP would have its private half outside the server, which then could not
-sign checkpoints with it.
+Commands without a route of their own (ledger settings, the calendar, log keys) go as bodies the
+organisation signed itself to ``POST /events``. A log key the root adds that way has its private
+half with the test, not the server: the server goes on signing checkpoints with the log key it
+holds (the oracle retires only the keys it added).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -49,7 +50,6 @@ from authority_oracle import (
     sweep,
 )
 from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
 from ledger import DirectoryKeystore, Ledger
@@ -352,6 +352,42 @@ def _body(action: str, p: dict[str, Any]) -> tuple[str, str, dict[str, Any] | No
     return routes[action]
 
 
+ZULU = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _drafted(action: str, p: dict[str, Any]) -> dict[str, Any] | None:
+    """The params of ``POST /drafts/{action}``, for the commands that can be drafted."""
+    record = {"record_id": p.get("record_id")}
+    found: dict[str, dict[str, Any]] = {
+        "publish_activity": {
+            "title": "Oracle service",
+            "field": "community-governance",
+            "place": "Square",
+            "starts_at": STARTS.strftime(ZULU),
+            "ends_at": (STARTS + timedelta(hours=3)).strftime(ZULU),
+            "leader": "leader-01",
+            "content": "oracle",
+            "station": p.get("station"),
+        },
+        "cancel_activity": {"activity_id": p.get("activity_id"), "reason": "oracle"},
+        "record_hours": {
+            "activity_id": p.get("activity_id"),
+            "number": p.get("number"),
+            "minutes": 60,
+            "service_date": SERVICE_DAY.isoformat(),
+        },
+        "approve_record": record,
+        "reject_record": {**record, "reason": "oracle"},
+        "correct_record": {**record, "delta_minutes": -10, "reason": "oracle"},
+        "void_record": {**record, "grounds": "oracle"},
+        "revoke_certificate": {
+            "certificate_number": p.get("certificate_number"),
+            "reason": "oracle",
+        },
+    }
+    return found.get(action)
+
+
 class HttpDriver:
     """Requests to the served city, with the API key ``via`` names."""
 
@@ -382,6 +418,10 @@ class HttpDriver:
         if action == "read_personal_data" and via in ("ancestor", "stranger"):
             via = "own"  # the route acts only for the key's own organisation
         key, acting = self.key_for(org, scope, via)
+        if action == "add_log_key":
+            params.setdefault("log_key", _LogKey())
+        if via == "signed" and _drafted(action, params) is not None:
+            return self.signed_outside(action, org, params)
         headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex}
         if action in NO_ROUTE:
             response = self.town.client.post(
@@ -395,6 +435,47 @@ class HttpDriver:
                 method, path, json=body if body is not None else {}, headers=headers
             )
         return self.answer(action, response, params)
+
+    def signed_outside(self, action: str, org: str, p: dict[str, Any]) -> Answer:
+        """A body ``org`` signs itself on its own machine, as a hostile organisation would:
+        drafted by whoever the rules let draft it (``org`` first), then re-signed as ``org``
+        and submitted with ``org``'s API key; the rules at submission must answer as the
+        table says, whatever the draft said."""
+        keys, outside = self.town.keys, self.town.outside
+        idempotency = "oracle-" + uuid.uuid4().hex
+        drafted: httpx.Response | None = None
+        for drafter in [org, *ORGS]:
+            response = self.town.client.post(
+                f"/drafts/{action}",
+                json={
+                    "key_id": outside[drafter].key_id,
+                    "idempotency_key": idempotency,
+                    "params": _drafted(action, p),
+                },
+                headers={"Authorization": f"Bearer {keys[(drafter, 'all')]}"},
+            )
+            if response.status_code == 200:
+                drafted = response
+                break
+        if drafted is None:  # no organisation may: the route's answer is the table's
+            return self.run(action, org, "own", **p)
+        events = []
+        for text in drafted.json()["bodies"]:
+            body = json.loads(text)
+            if body["org"] == drafted.json()["org"]:
+                body["org"], body["key_id"] = org, outside[org].key_id
+            signed_text, signature = outside[org].sign(body)
+            events.append({"body": signed_text, "signature": signature})
+        response = self.town.client.post(
+            "/events",
+            json={"events": events},
+            headers={"Authorization": f"Bearer {keys[(org, 'all')]}"},
+        )
+        got = self.answer(action, response, p)
+        self.town.world.tried[(f"signed {action}", got.kind)] += 1
+        if got.kind == "ok":
+            got.value = dict(drafted.json()["value"])
+        return got
 
     def signed(self, action: str, org: str, p: dict[str, Any]) -> dict[str, str]:
         """The body ``org`` signs itself, at the aggregate's next version."""
@@ -468,7 +549,7 @@ class HttpDriver:
 
 
 class _LogKey:
-    """A log key made on the test's side (only for refusals: see the module's note)."""
+    """A log key made on the test's side (see the module's note)."""
 
     def __init__(self) -> None:
         self.outside = OutsideKey()
@@ -481,22 +562,6 @@ def _machine(town: Town) -> type[TableOracle]:
         def make_driver(self) -> tuple[HttpDriver, World]:
             self.api_keys: dict[str, tuple[str, str]] = {}  # key id -> (organisation, secret)
             return HttpDriver(town), town.world
-
-        @rule(org=st.sampled_from([o for o in ORGS if o != ROOT]), via=st.sampled_from(["own"]))
-        def add_log_key(self, org: str, via: str) -> None:
-            if org == ROOT:
-                return  # see the module's note
-            self.attempt("add_log_key", org, "authority", via, log_key=_LogKey())
-
-        @rule(org=st.sampled_from([o for o in ORGS if o != ROOT]), via=st.sampled_from(["own"]))
-        def retire_log_key(self, org: str, via: str) -> None:
-            if org == ROOT:
-                return
-            first = next(iter(self.town_log_keys()))
-            self.attempt("retire_log_key", org, "authority", via, key_id=first)
-
-        def town_log_keys(self) -> list[str]:
-            return list(town.reader.trust_anchors()["log_keys"])
 
         # -- API keys (docs/authority.md#api-keys): the admin scope; an organisation lists,
         # makes and revokes the keys of itself and the organisations below it
@@ -639,6 +704,19 @@ def pg_town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
 
 def _sweep(town: Town, rounds: int) -> None:
     machine = _machine(town)()
+    for pick in range(len(ORGS)):  # bodies signed outside, each drafted by someone allowed
+        for org in ORGS:
+            machine.publish_activity(org, "signed", pick == 1)
+            machine.record_hours(org, pick, "signed")
+            for action in ("approve_record", "reject_record", "correct_record", "void_record"):
+                machine.decide_record(org, pick, "signed", action)
+            machine.cancel_activity(org, pick, "signed")
+            machine.revoke_certificate(org, pick, "signed")
+    signed = {key for key in town.world.tried if key[0].startswith("signed ")}
+    # stored when the table allows it, refused for authority when it does not, for several
+    # commands (the rest of the answers were checked against the table one by one)
+    assert len({action for action, kind in signed if kind == "ok"}) >= 4, signed
+    assert len({action for action, kind in signed if kind == "authority"}) >= 3, signed
     for via in ("ancestor", "stranger", "scope"):
         for org in ORGS:
             machine.register_volunteer(org, via)
@@ -652,12 +730,13 @@ def _sweep(town: Town, rounds: int) -> None:
             machine.create_api_key(org, via)
             for pick in range(len(ORGS)):
                 machine.revoke_api_key(org, via, pick)
-    tried = {action for action, _ in town.world.tried}
-    assert tried == set(TABLE) | set(API_KEY_ACTIONS), set(TABLE) - tried
+    everything = set(TABLE) | set(API_KEY_ACTIONS)
+    assert set(town.world.tried) >= {(a, org) for a in everything for org in ORGS}
 
 
+@pytest.mark.slow
 def test_every_action_by_every_organisation_over_http_on_sqlite(sqlite_town: Town) -> None:
-    _sweep(sqlite_town, 2)
+    _sweep(sqlite_town, 1)
 
 
 def test_random_requests_hold_the_table_over_http_on_sqlite(sqlite_town: Town) -> None:

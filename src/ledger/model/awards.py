@@ -222,19 +222,25 @@ def _check_honour_authority(ctx: CommandPort, draft: Draft, recipient_orgs: set[
         )
 
 
-def _honour_target(ctx: CommandPort, draft: Draft, kind: str, recipient: str) -> dict[str, Any]:
+def _honour_target(
+    ctx: CommandPort, draft: Draft, kind: str, recipient: str, *, granting: bool = True
+) -> dict[str, Any]:
+    """The recipient's honours; ``granting``: the signer must be in the recipient's part of the
+    tree (a revocation asks only that the signer be the granter or above it)."""
     if kind == "volunteer":
         volunteer = ctx.existing(
             Volunteer, volunteer_aggregate_id(recipient), f"volunteer {recipient}"
         )
         if draft.aggregate_id != service_account_id(recipient):
             raise RuleViolationError("a volunteer's honour belongs to their service account")
-        _check_honour_authority(ctx, draft, volunteer.members_of)
+        if granting:
+            _check_honour_authority(ctx, draft, volunteer.members_of)
         return ctx.state(ServiceAccount, draft.aggregate_id).honours
     ctx.directory.organisation(recipient)
     if draft.aggregate_id != organisation_aggregate_id(recipient):
         raise RuleViolationError("an organisation's honour belongs to the organisation")
-    _check_honour_authority(ctx, draft, {recipient})
+    if granting:
+        _check_honour_authority(ctx, draft, {recipient})
     return ctx.state(Organisation, draft.aggregate_id).honours
 
 
@@ -253,7 +259,8 @@ def check_honour_granted(ctx: CommandPort, draft: Draft, data: HonourGranted) ->
 @event_type("OrganisationHonourRevoked", "organisation", HonourRevoked)
 def check_honour_revoked(ctx: CommandPort, draft: Draft, data: HonourRevoked) -> None:
     kind = "volunteer" if draft.type == "HonourRevoked" else "organisation"
-    honour = _honour_target(ctx, draft, kind, data.recipient).get(data.honour_id)
+    honours = _honour_target(ctx, draft, kind, data.recipient, granting=False)
+    honour = honours.get(data.honour_id)
     if honour is None:
         raise NotFoundError(f"honour {data.honour_id} is not in this ledger")
     if honour.revoked:

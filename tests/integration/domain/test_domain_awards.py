@@ -163,6 +163,28 @@ def test_an_honour_is_revoked_with_a_reason_by_its_granter_or_above(town: Town) 
         )
 
 
+def test_the_granter_revokes_its_honour_after_the_volunteer_moved_away(town: Town) -> None:
+    """Revoking is the granter's own act: it needs no place in the volunteer's part of the
+    tree any more (docs/authority.md: the granting organisation or above)."""
+    ledger = town.ledger
+    by_org = grant(town, "org-a", town.number)
+    asked = ledger.request_transfer(
+        "org-a", number=town.number, to_org="org-b", idempotency_key=town.key("move")
+    )
+    ledger.accept_transfer(
+        "org-b",
+        number=town.number,
+        transfer_id=str(asked.value["transfer_id"]),
+        idempotency_key=town.key("accept"),
+    )
+    assert ledger.volunteer(town.number)["members_of"] == ["org-b"]
+    with refused(ledger, KeyNotAuthorisedError, match="'org-a' or above"):
+        revoke(town, "org-b", town.number, by_org)  # the new home did not grant it
+    revoke(town, "org-a", town.number, by_org)
+    honours = ledger.volunteer_balance(town.number)["honours"]
+    assert [(h["honour_id"], h["revoked"]) for h in honours] == [(by_org, True)]
+
+
 # star schemes
 
 
