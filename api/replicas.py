@@ -1,0 +1,71 @@
+"""Reads from hot standbys, writes to the primary, and read-your-writes between them.
+
+With read replicas configured (``ledger serve --read-db URL``), every successful write's
+response carries ``Ledger-Log-Size``: the primary's log size once the write is committed. A
+read that sends it back is served by a replica only once the replica holds that many leaves
+(waiting at most ``read_wait_seconds``), else by the primary; ``Ledger-Read-From`` says which.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ledger import Ledger
+from ledger.replica import caught_up
+
+LOG_SIZE_HEADER = "Ledger-Log-Size"
+READ_FROM_HEADER = "Ledger-Read-From"
+SAFE = ("GET", "HEAD", "OPTIONS")
+_turns = itertools.count()
+
+
+def get_read_ledger(request: Request) -> Ledger:
+    """The ledger a read is served from: a replica that has what the caller wrote, else the
+    primary (also when the replica does not answer)."""
+    primary: Ledger = request.app.state.ledger
+    replicas: list[Ledger] = getattr(request.app.state, "replicas", [])
+    if not replicas:
+        return primary
+    wanted = _wanted_size(request.headers.get(LOG_SIZE_HEADER))
+    replica = replicas[next(_turns) % len(replicas)]
+    try:
+        ready = caught_up(replica, wanted, request.app.state.read_wait)
+    except Exception:  # a standby that is down or restarting: the primary answers
+        ready = False
+    request.state.read_from = "replica" if ready else "primary"
+    return replica if ready else primary
+
+
+def _wanted_size(header: str | None) -> int:
+    """The log size a read must see; a missing or malformed header asks for nothing."""
+    if header is None or not header.strip().isdigit() or len(header.strip()) > 16:
+        return 0
+    return int(header.strip())
+
+
+ReadLedgerDep = Annotated[Ledger, Depends(get_read_ledger)]
+
+
+def install(app: FastAPI) -> None:
+    """Label every response with where its read came from, or the log size a write reached."""
+
+    @app.middleware("http")
+    async def read_your_writes(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if not getattr(request.app.state, "replicas", []):
+            return response
+        read_from = getattr(request.state, "read_from", None)
+        if read_from is not None:
+            response.headers[READ_FROM_HEADER] = read_from
+        elif request.method not in SAFE and response.status_code < 400:
+            primary: Ledger = request.app.state.ledger
+            size = await run_in_threadpool(primary.log_size)
+            response.headers[LOG_SIZE_HEADER] = str(size)
+        return response
