@@ -28,6 +28,7 @@ from api_support import (
 from conftest import LOCAL_LINKS, drop_schema, new_schema, require_postgres
 
 from ledger import DirectoryKeystore, Ledger
+from ledger.certificates.acceptance import check_package
 from ledger.errors import NotFoundError, StorageError
 from ledger.log import (
     leaf_hash,
@@ -256,3 +257,42 @@ def test_a_read_db_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "a read replica is a PostgreSQL standby" in result.stderr
+
+
+def test_a_certificate_issued_is_verified_from_the_standby(replica_api: Api) -> None:
+    number = replica_api.ok(replica_api.post("/volunteers", {}))["value"]["number"]
+    response = replica_api.post(
+        "/certificates",
+        {
+            "number": number,
+            "period_from": "2025-01-01",
+            "period_to": "2025-12-31",
+            "issuer_contact": "Volunteer office",
+        },
+    )
+    certificate = replica_api.ok(response)["value"]["certificate_number"]
+    token = {"Ledger-Log-Size": response.headers["Ledger-Log-Size"]}
+
+    package = replica_api.client.get(f"/certificates/{certificate}/package", headers=token)
+    assert package.status_code == 200, package.text
+    assert package.headers["Ledger-Read-From"] == "replica"
+    verifiers = [parse_verifier_key(line) for line in log_keys(replica_api)]
+    verdict = check_package(package.json(), verifiers)
+    assert verdict.valid, verdict.reason
+
+    page = replica_api.client.get(f"/verify/{certificate}", headers=token)
+    assert page.status_code == 200
+    assert page.headers["Ledger-Read-From"] == "replica"
+    assert certificate in page.text
+
+
+def test_a_server_whose_standby_does_not_answer_does_not_start(tmp_path: Path) -> None:
+    require_postgres()
+    db_url = new_schema()
+    try:
+        build_city(db_url, tmp_path, volunteers=1, fillers=0)
+        silent = "postgresql://postgres@127.0.0.1:1/test?" + db_url.partition("?")[2]
+        with pytest.raises(RuntimeError, match="server exited"):
+            start_ledger_serve(db_url, tmp_path, extra=["--read-db", silent]).stop()
+    finally:
+        drop_schema(db_url)
