@@ -97,7 +97,7 @@ def replica_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         wait_for_standby(db_url)
         env = {**LOCAL_LINKS, "LEDGER_READ_WAIT_SECONDS": "5"}
         server = start_ledger_serve(
-            db_url, cwd, env=env, extra=["--read-db", standby_url_of(db_url)]
+            db_url, cwd, workers=2, env=env, extra=["--read-db", standby_url_of(db_url)]
         )
         client = httpx.Client(base_url=server.base_url, timeout=60.0)
         try:
