@@ -123,7 +123,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     for module in ROUTERS:
         app.include_router(module.router)
     _count_requests(app)
-    replicas.install(app)
+    if settings.read_database_urls.split():
+        replicas.install(app)
     _document_problems(app)
     app.add_middleware(Edge, max_body=settings.max_body_bytes)  # outermost: runs first
     return app

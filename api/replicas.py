@@ -59,8 +59,6 @@ def install(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        if not getattr(request.app.state, "replicas", []):
-            return response
         read_from = getattr(request.state, "read_from", None)
         if read_from is not None:
             response.headers[READ_FROM_HEADER] = read_from
