@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 
 from ledger import Ledger
 from ledger.log.witness_client import parse_endpoints
+from ledger.projections import ViewDatabase
 from ledger.replica import open_replica
 from ledger.transparency import CheckpointSchedule
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             open_replica(url, opened, wait=settings.read_wait_seconds)
             for url in settings.read_database_urls.split()
         ]
+        app.state.replica_views = [ViewDatabase(replica.store) for replica in app.state.replicas]
         app.state.read_wait = settings.read_wait_seconds
         app.state.views = opened.projections()
         app.state.catch_up_on_read = not settings.run_projections
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         finally:
             stop.set()
             app.state.views.close()
+            for database in app.state.replica_views:
+                database.close()
             for replica in app.state.replicas:
                 replica.close()
             if ledger is None:

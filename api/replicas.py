@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ledger import Ledger
+from ledger.projections import ViewDatabase
 from ledger.replica import caught_up
 
 LOG_SIZE_HEADER = "Ledger-Log-Size"
@@ -49,6 +50,26 @@ def _wanted_size(header: str | None) -> int:
 
 
 ReadLedgerDep = Annotated[Ledger, Depends(get_read_ledger)]
+
+
+def replica_views(request: Request) -> ViewDatabase | None:
+    """A standby's views for a read that asks for no write of its own, if one answers.
+
+    The views record no log size, so a read that sends ``Ledger-Log-Size`` reads the
+    primary's views (caught up to the log there when this process does not keep them)."""
+    standbys: list[ViewDatabase] = getattr(request.app.state, "replica_views", [])
+    if not standbys or request.headers.get(LOG_SIZE_HEADER) is not None:
+        if standbys:
+            request.state.read_from = "primary"
+        return None
+    database = standbys[next(_turns) % len(standbys)]
+    try:
+        database.query("SELECT 1")
+    except Exception:  # a standby that is down or restarting: the primary answers
+        request.state.read_from = "primary"
+        return None
+    request.state.read_from = "replica"
+    return database
 
 
 def install(app: FastAPI) -> None:

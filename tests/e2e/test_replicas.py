@@ -296,3 +296,24 @@ def test_a_server_whose_standby_does_not_answer_does_not_start(tmp_path: Path) -
             start_ledger_serve(db_url, tmp_path, extra=["--read-db", silent]).stop()
     finally:
         drop_schema(db_url)
+
+
+def test_views_come_from_the_standby_unless_the_read_follows_a_write(replica_api: Api) -> None:
+    response = replica_api.post("/volunteers", {})
+    replica_api.ok(response)
+    token = {"Ledger-Log-Size": response.headers["Ledger-Log-Size"]}
+    primary = replica_api.client.get(f"/orgs/{replica_api.city.root}/figures", headers=token)
+    assert primary.status_code == 200, primary.text
+    assert primary.headers["Ledger-Read-From"] == "primary"
+    # the standby's views are the primary's, a moment later
+    deadline = time.monotonic() + 30
+    while True:
+        standby = replica_api.client.get(f"/orgs/{replica_api.city.root}/figures")
+        assert standby.status_code == 200, standby.text
+        assert standby.headers["Ledger-Read-From"] == "replica"
+        if standby.json() == primary.json() or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert standby.json() == primary.json()
+    board = replica_api.client.get("/leaderboards/organisations")
+    assert board.status_code == 200 and board.headers["Ledger-Read-From"] == "replica"
