@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         ]
         app.state.replica_views = [ViewDatabase(replica.store) for replica in app.state.replicas]
         app.state.read_wait = settings.read_wait_seconds
+        app.state.standbys_down = {}
         app.state.views = opened.projections()
         app.state.catch_up_on_read = not settings.run_projections
         stop = threading.Event()

@@ -9,6 +9,7 @@ read that sends it back is served by a replica only once the replica holds that 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from ledger.replica import caught_up
 LOG_SIZE_HEADER = "Ledger-Log-Size"
 READ_FROM_HEADER = "Ledger-Read-From"
 SAFE = ("GET", "HEAD", "OPTIONS")
+RETRY_AFTER = 5.0  # seconds a standby that failed to answer is left out
 _turns = itertools.count()
 
 
@@ -33,13 +35,30 @@ def get_read_ledger(request: Request) -> Ledger:
     if not replicas:
         return primary
     wanted = _wanted_size(request.headers.get(LOG_SIZE_HEADER))
-    replica = replicas[next(_turns) % len(replicas)]
-    try:
-        ready = caught_up(replica, wanted, request.app.state.read_wait)
-    except Exception:  # a standby that is down or restarting: the primary answers
-        ready = False
+    turn = _next_up(request, len(replicas))
+    ready = False
+    if turn is not None:
+        try:
+            ready = caught_up(replicas[turn], wanted, request.app.state.read_wait)
+        except Exception:  # a standby that is down or restarting: the primary answers
+            _down(request, turn)
     request.state.read_from = "replica" if ready else "primary"
-    return replica if ready else primary
+    return replicas[turn] if ready and turn is not None else primary
+
+
+def _next_up(request: Request, count: int) -> int | None:
+    """The next standby in turn, skipping any that failed in the last ``RETRY_AFTER`` s."""
+    down: dict[int, float] = request.app.state.standbys_down
+    now = time.monotonic()
+    for _ in range(count):
+        turn = next(_turns) % count
+        if down.get(turn, 0.0) <= now:
+            return turn
+    return None
+
+
+def _down(request: Request, turn: int) -> None:
+    request.app.state.standbys_down[turn] = time.monotonic() + RETRY_AFTER
 
 
 def _wanted_size(header: str | None) -> int:
@@ -62,14 +81,16 @@ def replica_views(request: Request) -> ViewDatabase | None:
         if standbys:
             request.state.read_from = "primary"
         return None
-    database = standbys[next(_turns) % len(standbys)]
-    try:
-        database.query("SELECT 1")
-    except Exception:  # a standby that is down or restarting: the primary answers
-        request.state.read_from = "primary"
-        return None
-    request.state.read_from = "replica"
-    return database
+    turn = _next_up(request, len(standbys))
+    if turn is not None:
+        try:
+            standbys[turn].query("SELECT 1")
+            request.state.read_from = "replica"
+            return standbys[turn]
+        except Exception:  # a standby that is down or restarting: the primary answers
+            _down(request, turn)
+    request.state.read_from = "primary"
+    return None
 
 
 def install(app: FastAPI) -> None:

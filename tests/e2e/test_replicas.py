@@ -8,11 +8,15 @@ Skipped with the reason when no standby answers, except under CI (``CI=true``).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -317,3 +321,80 @@ def test_views_come_from_the_standby_unless_the_read_follows_a_write(replica_api
     assert standby.json() == primary.json()
     board = replica_api.client.get("/leaderboards/organisations")
     assert board.status_code == 200 and board.headers["Ledger-Read-From"] == "replica"
+
+
+class Relay:
+    """A TCP relay to the standby that can be cut, as a network failure would cut it."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.sockets: list[socket.socket] = [self.listener]
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                return
+            with self.lock:
+                self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        with self.lock:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+
+def test_reads_go_to_the_primary_while_the_standby_is_cut_off(tmp_path: Path) -> None:
+    require_postgres()
+    require_standby()
+    db_url = new_schema()
+    standby = urlsplit(STANDBY_URL)
+    relay = Relay((standby.hostname or "127.0.0.1", standby.port or 5432))
+    try:
+        city = build_city(db_url, tmp_path, volunteers=1, fillers=0)
+        wait_for_standby(db_url)
+        through_relay = standby._replace(netloc=f"postgres@127.0.0.1:{relay.port}").geturl()
+        through_relay = through_relay.split("?")[0] + "?" + db_url.partition("?")[2]
+        server = start_ledger_serve(db_url, tmp_path, extra=["--read-db", through_relay])
+        api = Api(server, city, httpx.Client(base_url=server.base_url, timeout=60.0), "pg", db_url)
+        try:
+            assert api.client.get("/leaves/0").headers["Ledger-Read-From"] == "replica"
+            figures = api.client.get(f"/orgs/{city.root}/figures")
+            assert figures.headers["Ledger-Read-From"] == "replica"
+            relay.cut()
+            for _ in range(3):
+                leaf, token = write(api)
+                _, read_from = verified_leaf(api, leaf, token)
+                assert read_from == "primary"
+                assert api.client.get("/leaves/0").headers["Ledger-Read-From"] == "primary"
+                figures = api.client.get(f"/orgs/{city.root}/figures")
+                assert figures.status_code == 200, figures.text
+                assert figures.headers["Ledger-Read-From"] == "primary"
+        finally:
+            api.client.close()
+            server.stop()
+    finally:
+        relay.cut()
+        drop_schema(db_url)
