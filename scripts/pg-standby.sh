@@ -23,9 +23,18 @@ as_postgres() {
   if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
 }
 ask() { psql -h 127.0.0.1 -p "$1" -U postgres -d postgres -XAtqc "$2" 2>/dev/null; }
-standby_ready() { [ "$(ask "$PORT" 'SELECT pg_is_in_recovery()')" = t ]; }
+# Ready: read-only, and streaming from the primary (a standby that lost its place in the
+# primary's WAL stays in recovery forever without streaming; it is remade).
+standby_ready() {
+  [ "$(ask "$PORT" "SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver
+      WHERE status = 'streaming')")" = t ]
+}
+wait_ready() {
+  for _ in $(seq 1 "$1"); do standby_ready && return 0; sleep 1; done
+  return 1
+}
 
-if standby_ready; then
+if [ "$(ask "$PORT" 'SELECT pg_is_in_recovery()')" = t ] && wait_ready 15; then
   say "reusing the running standby on port $PORT"
   exit 0
 fi
@@ -56,14 +65,13 @@ fi
 # A standby cluster that exists but is stopped is started; if it does not come up, remade.
 if [ -d "/etc/postgresql/$VERSION/$NAME" ] && [ -f "$DATA/standby.signal" ]; then
   pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$NAME" start 2>/dev/null || true
-  for _ in $(seq 1 20); do standby_ready && break; sleep 0.5; done
-  if standby_ready; then
+  if wait_ready 15; then
     say "started the existing standby on port $PORT"
     exit 0
   fi
 fi
 if [ -d "/etc/postgresql/$VERSION/$NAME" ]; then
-  say "removing the unusable cluster $VERSION/$NAME"
+  say "removing the leftover or unusable cluster $VERSION/$NAME"
   pg_dropcluster --stop "$VERSION" "$NAME" 2>/dev/null || true
   rm -rf "/etc/postgresql/$VERSION/$NAME" "$DATA"
 fi
@@ -88,12 +96,9 @@ as_postgres sed -i -E '/^[[:space:]]*port[[:space:]]*=/d' "$DATA/postgresql.auto
 echo "port = $PORT" | as_postgres tee -a "$DATA/postgresql.auto.conf" >/dev/null
 pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$NAME" start
 
-for _ in $(seq 1 60); do
-  if standby_ready; then
-    say "standby ready on 127.0.0.1:$PORT (read-only, streaming from port $PRIMARY_PORT)"
-    exit 0
-  fi
-  sleep 1
-done
+if wait_ready 60; then
+  say "standby ready on 127.0.0.1:$PORT (read-only, streaming from port $PRIMARY_PORT)"
+  exit 0
+fi
 say "the standby did not accept read-only connections on port $PORT within 60 s"
 exit 1
