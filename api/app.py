@@ -13,9 +13,11 @@ from fastapi.openapi.utils import get_openapi
 
 from ledger import Ledger
 from ledger.log.witness_client import parse_endpoints
+from ledger.projections import ViewDatabase
+from ledger.replica import open_replica
 from ledger.transparency import CheckpointSchedule
 
-from . import problems
+from . import problems, replicas
 from .deps import AuthGuard
 from .edge import Edge, known_method
 from .routes import (
@@ -85,6 +87,13 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             witnesses=parse_endpoints(settings.witnesses),
         )
         app.state.ledger = opened
+        app.state.replicas = [
+            open_replica(url, opened, wait=settings.read_wait_seconds)
+            for url in settings.read_database_urls.split()
+        ]
+        app.state.replica_views = [ViewDatabase(replica.store) for replica in app.state.replicas]
+        app.state.read_wait = settings.read_wait_seconds
+        app.state.standbys_down = {}
         app.state.views = opened.projections()
         app.state.catch_up_on_read = not settings.run_projections
         stop = threading.Event()
@@ -96,6 +105,10 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         finally:
             stop.set()
             app.state.views.close()
+            for database in app.state.replica_views:
+                database.close()
+            for replica in app.state.replicas:
+                replica.close()
             if ledger is None:
                 opened.close()
 
@@ -115,6 +128,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     for module in ROUTERS:
         app.include_router(module.router)
     _count_requests(app)
+    if settings.read_database_urls.split():
+        replicas.install(app)
     _document_problems(app)
     app.add_middleware(Edge, max_body=settings.max_body_bytes)  # outermost: runs first
     return app

@@ -15,6 +15,7 @@ from ledger.projections import Projections, ViewQueries
 from .apikeys import ApiKey, LastUse, find_api_key
 from .problems import Problem
 from .ratelimit import SharedWindowLimiter, WindowLimiter
+from .replicas import replica_views
 from .schemas import AsOrg
 
 
@@ -29,6 +30,12 @@ def get_views(request: Request) -> Projections:
 
 
 def get_queries(request: Request) -> ViewQueries:
+    """The views: from a standby when there is one and the read sends no ``Ledger-Log-Size``
+    (see replicas.py), else the server's own, caught up first when this process does not
+    keep them."""
+    standby = replica_views(request)
+    if standby is not None:
+        return ViewQueries(standby)
     views: Projections = request.app.state.views
     views.catch_up() if request.app.state.catch_up_on_read else None
     return ViewQueries(views.database)

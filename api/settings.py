@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     keystore_passphrase: str | None = None
     witnesses: str = ""  # "<cosigner vkey> <url>" entries separated by ";" or newlines
     auth_failures_per_minute: int = Field(default=30, ge=1)
+    read_database_urls: str = ""  # hot standbys serving reads, separated by whitespace
+    read_wait_seconds: float = Field(default=2.0, ge=0, le=30)
 
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> Settings:

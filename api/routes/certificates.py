@@ -25,6 +25,7 @@ from ledger.privacy.credentials import erased_credential_verdict
 from ..deps import AwardingOrg, LedgerDep
 from ..pages.certificate import CertificateView, render_certificate_page, render_not_found
 from ..problems import Problem
+from ..replicas import ReadLedgerDep
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["certificates"])
@@ -148,7 +149,7 @@ def revoke_certificate(
 
 
 @router.get("/certificates/{certificate_number}")
-def get_certificate(certificate_number: CertificateNumber, ledger: LedgerDep) -> dict[str, Any]:
+def get_certificate(certificate_number: CertificateNumber, ledger: ReadLedgerDep) -> dict[str, Any]:
     """The certificate's logged data, its status and the signed credential."""
     found = ledger.certificate(certificate_number)
     return {
@@ -163,7 +164,7 @@ def get_certificate(certificate_number: CertificateNumber, ledger: LedgerDep) ->
 
 
 @router.get("/certificates/{certificate_number}/package")
-def get_package(certificate_number: CertificateNumber, ledger: LedgerDep) -> JSONResponse:
+def get_package(certificate_number: CertificateNumber, ledger: ReadLedgerDep) -> JSONResponse:
     """Everything to verify the certificate offline with only the log's verifier key:
     the credential, the receipts of its issuance and of its issuer's key, and the status note."""
     package = ledger.certificate_package(certificate_number)
@@ -185,7 +186,7 @@ def _refuse_if_erased(found: dict[str, Any]) -> None:
     "/certificates/{certificate_number}/credential",
     responses={200: {"content": {VC_MEDIA_TYPE: {}}}},
 )
-def get_credential(certificate_number: CertificateNumber, ledger: LedgerDep) -> JSONResponse:
+def get_credential(certificate_number: CertificateNumber, ledger: ReadLedgerDep) -> JSONResponse:
     """The W3C Verifiable Credential 2.0 (``eddsa-jcs-2022``), as the issuer signed it."""
     found = ledger.certificate(certificate_number)
     credential = found["credential"]
@@ -207,14 +208,14 @@ def _status(ledger: Ledger, certificate_number: str) -> PlainTextResponse:
 @router.get(
     "/certificates/{certificate_number}/status", response_class=PlainTextResponse, responses=TEXT
 )
-def get_status(certificate_number: CertificateNumber, ledger: LedgerDep) -> PlainTextResponse:
+def get_status(certificate_number: CertificateNumber, ledger: ReadLedgerDep) -> PlainTextResponse:
     """The revocation status as a note signed by the log key, tied to a checkpoint."""
     return _status(ledger, certificate_number)
 
 
 @router.get("/verify/{certificate_number}/status", response_class=PlainTextResponse, responses=TEXT)
 def get_status_at_verify_url(
-    certificate_number: CertificateNumber, ledger: LedgerDep
+    certificate_number: CertificateNumber, ledger: ReadLedgerDep
 ) -> PlainTextResponse:
     """The same status note, at the credential's ``credentialStatus.id``."""
     return _status(ledger, certificate_number)
@@ -223,7 +224,7 @@ def get_status_at_verify_url(
 @router.get(
     "/certificates/{certificate_number}/receipt", response_class=PlainTextResponse, responses=TEXT
 )
-def get_receipt(certificate_number: CertificateNumber, ledger: LedgerDep) -> PlainTextResponse:
+def get_receipt(certificate_number: CertificateNumber, ledger: ReadLedgerDep) -> PlainTextResponse:
     """A C2SP tlog-proof@v1 receipt of the issuing event (the event in its extra line)."""
     leaf = ledger.certificate(certificate_number)["issuance_leaf"]
     return PlainTextResponse(
@@ -343,7 +344,7 @@ def _view(ledger: Ledger, certificate_number: str, request: Request) -> Certific
 def verification_page(
     certificate_number: CertificateNumber,
     request: Request,
-    ledger: LedgerDep,
+    ledger: ReadLedgerDep,
     lang: Annotated[str | None, Query(max_length=8, description="zh or en")] = None,
 ) -> HTMLResponse:
     """The page a person opens from the QR code: valid or not, what it certifies, who issued it,

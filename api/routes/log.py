@@ -8,7 +8,7 @@ from fastapi.responses import PlainTextResponse, Response
 from ledger.errors import InvalidInputError, NotFoundError
 from ledger.log.tiles import parse_tile_path
 
-from ..deps import LedgerDep
+from ..replicas import ReadLedgerDep
 
 router = APIRouter(prefix="/log", tags=["log (tlog-tiles)"])
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -17,7 +17,7 @@ TILE = {"content": {"application/octet-stream": {}}, "description": "tile bytes"
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
-def checkpoint(ledger: LedgerDep) -> PlainTextResponse:
+def checkpoint(ledger: ReadLedgerDep) -> PlainTextResponse:
     """The newest signed checkpoint, with any witness cosignatures."""
     note = ledger.log.latest()
     if note is None or ledger.log.latest_size() < ledger.log.size():
@@ -30,14 +30,14 @@ def checkpoint(ledger: LedgerDep) -> PlainTextResponse:
 
 
 @router.get("/key", response_class=PlainTextResponse)
-def key(ledger: LedgerDep) -> PlainTextResponse:
+def key(ledger: ReadLedgerDep) -> PlainTextResponse:
     """The log's verifier key string(s), one per line."""
     return PlainTextResponse("\n".join(ledger.log.verifier_keys()) + "\n")
 
 
 @router.get("/tile/{level}/{path:path}", responses={200: TILE})
 def tile(
-    ledger: LedgerDep, level: str = Path(max_length=10), path: str = Path(max_length=200)
+    ledger: ReadLedgerDep, level: str = Path(max_length=10), path: str = Path(max_length=200)
 ) -> Response:
     """A hash tile ``tile/<L>/<N>[.p/<W>]`` or entry bundle ``tile/entries/<N>[.p/<W>]``."""
     try:

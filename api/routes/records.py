@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from ..deps import ApprovingOrg, LedgerDep
+from ..replicas import ReadLedgerDep
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
 router = APIRouter(tags=["activities and records"])
@@ -40,7 +41,7 @@ class VoidIn(Strict):
 
 
 @router.get("/records/{record_id}")
-def record_status(record_id: str, ledger: LedgerDep) -> dict[str, Any]:
+def record_status(record_id: str, ledger: ReadLedgerDep) -> dict[str, Any]:
     """A record's status and every event that made it so (each with its leaf index)."""
     return ledger.record_status(record_id)
 

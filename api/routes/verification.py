@@ -17,6 +17,7 @@ from ledger.log.note import parse_note
 
 from ..deps import CurrentKey, LedgerDep
 from ..problems import Problem
+from ..replicas import ReadLedgerDep
 from ..schemas import CommandOut, Strict, command_out
 from ..scopes import require_event_scope
 
@@ -71,7 +72,7 @@ def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
 
 @router.get("/events/{aggregate_id}/{version}")
 def get_event(
-    ledger: LedgerDep,
+    ledger: ReadLedgerDep,
     aggregate_id: str = Path(pattern=r"^[0-9a-f-]{36}$"),
     version: int = Path(ge=1, le=2**53),
 ) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def get_event(
 
 
 @router.get("/leaves/{leaf_index}")
-def get_leaf(ledger: LedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> dict[str, Any]:
+def get_leaf(ledger: ReadLedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> dict[str, Any]:
     """The event at a leaf index of the Merkle log, with its evidence."""
     return evidence(ledger, ledger.event_at(leaf_index))
 
@@ -90,7 +91,7 @@ def get_leaf(ledger: LedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> dict[
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {}}}},
 )
-def receipt(ledger: LedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> PlainTextResponse:
+def receipt(ledger: ReadLedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> PlainTextResponse:
     """A C2SP tlog-proof@v1 receipt (its ``extra`` line is the event), to verify offline."""
     text = ledger.log.receipt(leaf_index)
     return PlainTextResponse(
@@ -101,7 +102,7 @@ def receipt(ledger: LedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> PlainT
 
 @router.get("/proofs/consistency")
 def consistency(
-    ledger: LedgerDep, old: int = Query(ge=0, le=2**53), new: int = Query(ge=0, le=2**53)
+    ledger: ReadLedgerDep, old: int = Query(ge=0, le=2**53), new: int = Query(ge=0, le=2**53)
 ) -> dict[str, Any]:
     """A consistency proof that the tree of ``new`` leaves extends the tree of ``old``."""
     proof = ledger.log.consistency_proof(old, new)
@@ -115,7 +116,7 @@ def consistency(
 
 
 @router.get("/checkpoints")
-def checkpoints(ledger: LedgerDep, limit: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
+def checkpoints(ledger: ReadLedgerDep, limit: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
     """The newest signed checkpoints (every signed checkpoint is kept)."""
     notes = ledger.log.checkpoints()[-limit:]
     return {"items": list(reversed(notes))}

@@ -110,12 +110,17 @@ def start_process(
 
 
 def start_ledger_serve(
-    db_url: str, cwd: Path, *, workers: int = 1, env: Mapping[str, str] | None = None
+    db_url: str,
+    cwd: Path,
+    *,
+    workers: int = 1,
+    env: Mapping[str, str] | None = None,
+    extra: list[str] | None = None,
 ) -> Server:
-    """``ledger serve --db URL --port P --workers N`` as a subprocess running in ``cwd``."""
+    """``ledger serve --db URL --port P --workers N [extra...]`` as a subprocess in ``cwd``."""
     port = free_port()
     command = [*LEDGER_CLI, "serve", "--db", db_url, "--port", str(port)]
-    command += ["--workers", str(workers)]
+    command += ["--workers", str(workers), *(extra or [])]
     return start_process(command, cwd, dict(env or {}), port)
 
 

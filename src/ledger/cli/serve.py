@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..apikeys import create_api_key
+from ..storage.url import parse_store_url
 from . import apikeys
 from .common import add_db_option, open_ledger
 from .progress import StageProgress
@@ -37,6 +38,13 @@ def register(sub: Any) -> None:
         help="fill an empty ledger with demo data first and print a demo API key",
     )
     serve.add_argument("--volunteers", type=int, default=300, help="demo size")
+    serve.add_argument(
+        "--read-db",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a PostgreSQL hot standby of --db to serve reads from (repeatable)",
+    )
     serve.set_defaults(handler=run_serve)
     apikey = sub.add_parser("apikey", help="API keys")
     actions = apikey.add_subparsers(dest="action", required=True)
@@ -65,11 +73,15 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     public = os.environ.get("LEDGER_PUBLIC_URL") or default_public_url(args.host, args.port)
+    for url in args.read_db:  # a mistyped standby is an error now, like a mistyped store
+        parse_store_url(url).as_read_only()
     if args.demo:
         _fill_demo(args, public)
     else:
         open_ledger(args).close()  # a mistyped store is an error now, not a blank server later
     env = {"LEDGER_DATABASE_URL": args.db, "LEDGER_PUBLIC_URL": public}
+    if args.read_db:
+        env["LEDGER_READ_DATABASE_URLS"] = " ".join(args.read_db)
     if args.demo:
         env["LEDGER_ALLOW_LOCAL_LINKS"] = "true"
     runner = None

@@ -68,12 +68,17 @@ class ViewDatabase:
                 autocommit=True,
                 # No server-side prepared statements, as for the event store's pool.
                 prepare_threshold=None,
+                **self._standby_options(),
             )
         except psycopg.Error as error:
             raise StorageError(f"cannot open the views database: {error}") from None
         pg.execute(f'SET search_path TO "{self.store.schema}"')
         read_numeric_as_int(pg)
         return pg
+
+    def _standby_options(self) -> dict[str, Any]:
+        """A standby that does not answer hands its reads to the primary quickly."""
+        return {"connect_timeout": 2} if self.store.read_only else {}
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.kind == "postgresql" else sql

@@ -58,6 +58,7 @@ except ImportError:  # pragma: no cover - psycopg is a dependency, but SQLite ne
     pass
 
 T = TypeVar("T")
+READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction: a hot standby refuses a write
 
 
 def translate_storage_errors(method: Callable[..., T], *, writes: bool = False) -> Callable[..., T]:
@@ -71,15 +72,32 @@ def translate_storage_errors(method: Callable[..., T], *, writes: bool = False) 
             if writes:
                 raise
             raise StoreIntegrityError(f"stored data fails verification: {error}") from error
-        except _TRANSIENT as error:
-            raise StoreUnavailableError(
-                f"the store is unavailable for now ({type(error).__name__}: {error}); "
-                "retry the same call"
-            ) from error
-        except _DRIVER as error:
-            raise StorageError(f"the store failed ({type(error).__name__}: {error})") from error
+        except _TRANSIENT + _DRIVER as error:
+            raise _ledger_error(error) from error
 
     return guarded
+
+
+def _ledger_error(error: BaseException) -> StorageError:
+    if _read_only(error):
+        return StorageError("the store is read-only (a hot standby); writes go to the primary")
+    if isinstance(error, _TRANSIENT):
+        return StoreUnavailableError(
+            f"the store is unavailable for now ({type(error).__name__}: {error}); "
+            "retry the same call"
+        )
+    return StorageError(f"the store failed ({type(error).__name__}: {error})")
+
+
+def _read_only(error: BaseException | None) -> bool:
+    """Whether the database refused a write because it is read-only (SQLSTATE 25006)."""
+    for _ in range(5):
+        if error is None:
+            return False
+        if getattr(error, "sqlstate", None) == READ_ONLY_SQLSTATE:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 C = TypeVar("C", bound=type)

@@ -78,9 +78,7 @@ class Site:
                 *extra,
                 url,
             ]
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=90, check=False
-            )
+            done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
         assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
         return done
 
@@ -92,7 +90,9 @@ class Site:
         target = ARTIFACTS / name
         target.unlink(missing_ok=True)
         self.browse(
-            self.base_url + path, f"--screenshot={target}", "--window-size=1000,1400",
+            self.base_url + path,
+            f"--screenshot={target}",
+            "--window-size=1000,1400",
             "--hide-scrollbars",
         )
         assert target.exists() and target.stat().st_size > 10_000, target
@@ -114,13 +114,19 @@ def prepare(db_url: str, base_url: str) -> tuple[str, str, str]:
             origin="ledger.browser.example/log",
         )
         ledger.register_organisation(
-            "city", org_id="org-a", name="Luzhou Volunteer Association", kind="organisation",
-            region="140403", idempotency_key="org-a",
+            "city",
+            org_id="org-a",
+            name="Luzhou Volunteer Association",
+            kind="organisation",
+            region="140403",
+            idempotency_key="org-a",
         )
         ledger.new_key("city", for_org="org-a", idempotency_key="org-a-key")
-        number = str(ledger.register_volunteer(
-            "org-a", personal={"name": "李华"}, idempotency_key="vol"
-        ).value["number"])
+        number = str(
+            ledger.register_volunteer(
+                "org-a", personal={"name": "李华"}, idempotency_key="vol"
+            ).value["number"]
+        )
         ledger.give_consent(
             "org-a", number=number, purpose="certificate-name", idempotency_key="consent"
         )
@@ -128,27 +134,46 @@ def prepare(db_url: str, base_url: str) -> tuple[str, str, str]:
             [("legal-aid", 150), ("care-for-elderly-and-children", 95)]
         ):
             activity = ledger.publish_activity(
-                "org-a", title="Community service", field=service_field, place="Station",
-                starts_at=START, ends_at=START + timedelta(hours=4), leader="lead-1",
-                content="helping residents", idempotency_key=f"activity-{i}",
+                "org-a",
+                title="Community service",
+                field=service_field,
+                place="Station",
+                starts_at=START,
+                ends_at=START + timedelta(hours=4),
+                leader="lead-1",
+                content="helping residents",
+                idempotency_key=f"activity-{i}",
             ).value["activity_id"]
             record = ledger.record_hours(
-                "org-a", activity_id=activity, number=number, minutes=minutes,
-                occurred_at=START + timedelta(days=1), idempotency_key=f"record-{i}",
+                "org-a",
+                activity_id=activity,
+                number=number,
+                minutes=minutes,
+                occurred_at=START + timedelta(days=1),
+                idempotency_key=f"record-{i}",
             ).value["record_id"]
             ledger.approve_record("org-a", record_id=record, idempotency_key=f"approve-{i}")
 
         def issue(key: str) -> str:
-            return str(ledger.issue_certificate(
-                "org-a", number=number, period_from=date(2025, 1, 1),
-                period_to=date(2025, 12, 31), issuer_contact="0355-2020123",
-                include_masked_name=True, verify_base_url=base_url, idempotency_key=key,
-                allow_local_links=True,
-            ).value["certificate_number"])
+            return str(
+                ledger.issue_certificate(
+                    "org-a",
+                    number=number,
+                    period_from=date(2025, 1, 1),
+                    period_to=date(2025, 12, 31),
+                    issuer_contact="0355-2020123",
+                    include_masked_name=True,
+                    verify_base_url=base_url,
+                    idempotency_key=key,
+                    allow_local_links=True,
+                ).value["certificate_number"]
+            )
 
         valid, revoked = issue("certificate-1"), issue("certificate-2")
         ledger.revoke_certificate(
-            "org-a", certificate_number=revoked, reason=REVOCATION_REASON,
+            "org-a",
+            certificate_number=revoked,
+            reason=REVOCATION_REASON,
             idempotency_key="revoke",
         )
         ledger.log.sign_checkpoint()
@@ -167,7 +192,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [*LEDGER_CLI, "serve", "--db", db_url, "--port", str(port)],
-            cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 60
@@ -264,7 +292,10 @@ def test_the_pages_downloads_verify_with_the_command_line(site: Site) -> None:
         path.write_bytes(response.content)
         done = subprocess.run(
             [*LEDGER_CLI, "verify", str(path), "--key", log_key],
-            capture_output=True, text=True, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert done.returncode == code, done.stdout + done.stderr
         assert done.stdout.count("\n") == 1 and done.stdout.startswith(start), done.stdout

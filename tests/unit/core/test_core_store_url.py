@@ -138,3 +138,19 @@ def test_every_store_maps_to_the_ledgers_own_recorder_and_mapper(tmp_path: Path)
         env = parse_store_url(url).eventsourcing_env()
         assert env["APPLICATION_RECORDER_TOPIC"].startswith("ledger.storage.")
         assert env["MAPPER_TOPIC"] == "ledger.mapper:SignedEventMapper"
+
+
+def test_a_read_only_store_creates_no_tables_and_waits_briefly_for_a_connection() -> None:
+    store = parse_store_url("postgresql://postgres@standby:5433/ledger?schema=city")
+    replica = store.as_read_only()
+    assert replica.read_only and not store.read_only
+    assert (replica.host, replica.port, replica.schema) == ("standby", 5433, "city")
+    env = replica.eventsourcing_env()
+    assert env["CREATE_TABLE"] == "n" and env["POSTGRES_CONNECT_TIMEOUT"] == "2"
+    assert "CREATE_TABLE" not in store.eventsourcing_env()
+
+
+@pytest.mark.parametrize("url", ["memory://", "sqlite:///standby.db"])
+def test_only_a_postgresql_store_can_be_a_read_replica(url: str) -> None:
+    with pytest.raises(StorageError, match="a read replica is a PostgreSQL standby"):
+        parse_store_url(url).as_read_only()
