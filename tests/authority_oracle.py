@@ -792,6 +792,8 @@ class TableOracle(RuleBasedStateMachine):
         to = person.transfers[transfer_id][0]
         action = "accept_transfer" if accept else "decline_transfer"
         expected = self.refusal(TABLE[action], org, to)
+        if accept and person.transfers[transfer_id][1] == "lapsed":
+            expected = "authority"  # asked by a home the volunteer has left: decline only
         got = self.attempt(action, org, expected, via, number=number, transfer_id=transfer_id)
         if got.kind != "ok":
             return
@@ -809,7 +811,7 @@ class TableOracle(RuleBasedStateMachine):
             (n, t): p
             for n, p in self.people.items()
             for t, (_, s) in p.transfers.items()
-            if s == "requested"
+            if s in ("requested", "lapsed")
         }
 
     @rule(org=WHO, pick=PICK, via=VIA, rights=st.sets(st.sampled_from(RIGHTS), min_size=1))
@@ -1081,25 +1083,28 @@ class TableOracle(RuleBasedStateMachine):
             del self.credit[transfer_id]
 
     def funded_transfer(self, pick: int) -> None:
-        """Approved hours under the root's bank earn credit; the home sends one minute on."""
+        """Approved hours earn credit in the nearest bank at or above the recording
+        organisation; the volunteer's home sends one minute of it on."""
         record_id = self.record(pick, fresh=True)
         recorder, number, status = self.records[record_id]
         if status == "pending":
             self.attempt("approve_record", recorder, "ok", record_id=record_id)
             self.records[record_id][2] = "approve"
+        bank = next(
+            self.world.banks[o] for o in [recorder, *ancestors(recorder)] if o in self.world.banks
+        )
         home = self.people[number].home
         got = self.attempt(
             "move_volunteer_credit",
             home,
             "ok",
-            also=("rule",),
-            bank_id=BANK,
-            from_account=f"{BANK}:vol:{number}",
-            to_account=f"{BANK}:org:{home}",
+            bank_id=bank,
+            from_account=f"{bank}:vol:{number}",
+            to_account=f"{bank}:org:{home}",
             amount=1,
         )
         if got.kind == "ok":
-            self.credit[str(got.value["transfer_id"])] = BANK
+            self.credit[str(got.value["transfer_id"])] = bank
 
     # -- the calendar and erasure
 

@@ -150,7 +150,8 @@ def check_transfer_requested(ctx: CommandPort, draft: Draft, data: TransferReque
     if data.transfer_id in volunteer.transfers:
         raise RuleViolationError(f"transfer {data.transfer_id} already exists")
     if any(
-        t.status == "requested" and t.to_org == data.to_org for t in volunteer.transfers.values()
+        t.status == "requested" and t.to_org == data.to_org and t.from_org == volunteer.home
+        for t in volunteer.transfers.values()
     ):
         raise RuleViolationError(f"a transfer to {data.to_org!r} is already waiting for an answer")
 
@@ -172,6 +173,16 @@ def _pending_transfer_for(ctx: CommandPort, draft: Draft, number: str, transfer_
 @event_type("TransferAccepted", "volunteer", TransferAccepted)
 def check_transfer_accepted(ctx: CommandPort, draft: Draft, data: TransferAccepted) -> None:
     _pending_transfer_for(ctx, draft, data.number, data.transfer_id)
+    volunteer = registered_volunteer(ctx, data.number)
+    transfer = volunteer.transfers[data.transfer_id]
+    if transfer.from_org != volunteer.home:
+        # the request was the agreement of a home organisation the volunteer has since left:
+        # accepting it now would act on the current home's volunteer without its agreement
+        raise KeyNotAuthorisedError(
+            f"transfer {data.transfer_id} was requested by {transfer.from_org!r}, no longer "
+            f"volunteer {data.number}'s home organisation; only {volunteer.home!r} may request "
+            "their transfer now (this request can only be declined)"
+        )
 
 
 @event_type("TransferDeclined", "volunteer", TransferDeclined)

@@ -201,6 +201,32 @@ def test_the_home_organisation_cannot_leave_and_a_transfer_moves_the_home(
     ledger.give_consent("station-a1", number=number, purpose="photos", idempotency_key="new-home")
 
 
+def test_a_transfer_asked_by_a_former_home_cannot_be_accepted(town: Town) -> None:
+    """org-a asks to move its volunteer to city and to org-b; org-b accepts and is the home.
+    city's acceptance of org-a's old request would make city a member of org-b's volunteer
+    without org-b's agreement: refused, storing nothing; city may decline it, and org-b may ask
+    for a transfer to city itself."""
+    ledger, number = town.ledger, town.number
+    stale = ledger.request_transfer(
+        "org-a", number=number, to_org="city", idempotency_key="to-city"
+    ).value["transfer_id"]
+    moved = ledger.request_transfer(
+        "org-a", number=number, to_org="org-b", idempotency_key="to-b"
+    ).value["transfer_id"]
+    ledger.accept_transfer("org-b", number=number, transfer_id=moved, idempotency_key="b")
+    with refused(ledger, KeyNotAuthorisedError, match="no longer volunteer"):
+        ledger.accept_transfer("city", number=number, transfer_id=stale, idempotency_key="c")
+    assert ledger.volunteer(number)["members_of"] == ["org-b"]
+    fresh = ledger.request_transfer(
+        "org-b", number=number, to_org="city", idempotency_key="b-to-city"
+    ).value["transfer_id"]
+    ledger.decline_transfer(
+        "city", number=number, transfer_id=stale, reason="old", idempotency_key="d"
+    )
+    ledger.accept_transfer("city", number=number, transfer_id=fresh, idempotency_key="c2")
+    assert ledger.volunteer(number)["home"] == "city"
+
+
 def test_personal_data_needs_the_volunteers_consent_even_for_the_home_and_above(
     memory_town: Town,
 ) -> None:
