@@ -10,5 +10,6 @@ if command -v npm >/dev/null; then
   (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 fi
 .venv/bin/ruff check src api tests benchmarks
+.venv/bin/ruff format --check src api tests benchmarks
 .venv/bin/mypy
 .venv/bin/python -m pytest -n 2 --timeout 600 --durations=15 "$@"

@@ -142,13 +142,24 @@ def test_issuing_is_idempotent_and_needs_the_award_scope(http: Http) -> None:
     problem(changed, 409)
 
     problem(http.client.post("/certificates", json=body), 401, "unauthenticated")
-    problem(http.client.post("/certificates", json=body, headers=http.headers("a_read")), 403,
-            "scope-missing")
+    problem(
+        http.client.post("/certificates", json=body, headers=http.headers("a_read")),
+        403,
+        "scope-missing",
+    )
     problem(http.client.post("/certificates", json=body, headers=http.headers("b")), 403)
-    for bad in ({"language": "fr"}, {"number": "not-a-number"}, {"period_from": "2025-13-01"},
-                {"issuer_contact": ""}, {"extra": 1}):
-        problem(http.client.post("/certificates", json={**body, **bad},
-                                 headers=http.headers()), 422, "invalid-request")
+    for bad in (
+        {"language": "fr"},
+        {"number": "not-a-number"},
+        {"period_from": "2025-13-01"},
+        {"issuer_contact": ""},
+        {"extra": 1},
+    ):
+        problem(
+            http.client.post("/certificates", json={**body, **bad}, headers=http.headers()),
+            422,
+            "invalid-request",
+        )
     missing = {k: v for k, v in body.items() if k != "issuer_contact"}
     problem(http.client.post("/certificates", json=missing, headers=http.headers()), 422)
 
@@ -279,8 +290,11 @@ def test_verify_takes_a_package_a_credential_or_a_number(http: Http) -> None:
     assert verdict(swapped)["valid"] is False
 
     unknown = verdict({"certificate_number": "C2025-AAAAAAAAAA"})
-    assert unknown == {**unknown, "valid": False,
-                       "reason": "certificate C2025-AAAAAAAAAA is not in this ledger"}
+    assert unknown == {
+        **unknown,
+        "valid": False,
+        "reason": "certificate C2025-AAAAAAAAAA is not in this ledger",
+    }
     foreign = dict(package["credential"], certificateNumber="C2025-BBBBBBBBBB")
     assert verdict(foreign)["reason"] == "certificate C2025-BBBBBBBBBB is not in this ledger"
     assert verdict({"hello": "world"})["valid"] is False
@@ -288,8 +302,12 @@ def test_verify_takes_a_package_a_credential_or_a_number(http: Http) -> None:
         answer = verdict(broken)
         assert answer["valid"] is False and answer["reason"]
     problem(http.client.post("/verify", json=[1, 2]), 422)
-    problem(http.client.post("/verify", content=b"not json",
-                             headers={"content-type": "application/json"}), 422)
+    problem(
+        http.client.post(
+            "/verify", content=b"not json", headers={"content-type": "application/json"}
+        ),
+        422,
+    )
 
 
 def test_verify_after_revocation_says_so(http: Http) -> None:
@@ -309,7 +327,10 @@ def test_badges_are_open_badges_that_verify(http: Http) -> None:
     ledger = http.town.ledger
     ledger.new_key("city", for_org="city", idempotency_key="auto", purpose="automatic-awards")
     ledger.publish_star_scheme(
-        "city", scheme_id="tiny-stars", name="Tiny stars", thresholds_hours=[1, 3],
+        "city",
+        scheme_id="tiny-stars",
+        name="Tiny stars",
+        thresholds_hours=[1, 3],
         idempotency_key="scheme",
     )
     http.town.approved("org-a", http.town.number, 30, "legal-aid")
@@ -325,8 +346,12 @@ def test_badges_are_open_badges_that_verify(http: Http) -> None:
 
     forger = SigningKey.generate()
     unsigned = {k: v for k, v in star.items() if k != "proof"}
-    forged = add_proof(unsigned, forger, did_key_verification_method(forger.public_key),
-                       star["proof"][0]["created"])
+    forged = add_proof(
+        unsigned,
+        forger,
+        did_key_verification_method(forger.public_key),
+        star["proof"][0]["created"],
+    )
     answer = http.client.post("/verify", json=forged).json()
     assert answer["valid"] is False and "not registered in this ledger" in answer["reason"]
 
@@ -504,8 +529,12 @@ def test_the_status_list_credential_flips_when_the_certificate_is_revoked(http: 
 def test_honour_badges_name_a_status_list_that_follows_the_revocation(http: Http) -> None:
     ledger, town = http.town.ledger, http.town
     honour_id = ledger.grant_honour(
-        "org-a", recipient_kind="volunteer", recipient=town.number, honour="Legal aid star",
-        citation="a year at the legal aid desk", granted_on=date(2025, 12, 5),
+        "org-a",
+        recipient_kind="volunteer",
+        recipient=town.number,
+        honour="Legal aid star",
+        citation="a year at the legal aid desk",
+        granted_on=date(2025, 12, 5),
         idempotency_key="honour",
     ).value["honour_id"]
     badge = http.client.get(
@@ -515,8 +544,12 @@ def test_honour_badges_name_a_status_list_that_follows_the_revocation(http: Http
     before = http.client.get(url).json()["credentialSubject"]["encodedList"]
     assert http.client.post("/verify", json=badge).json()["valid"] is True
     ledger.revoke_honour(
-        "org-a", recipient_kind="volunteer", recipient=town.number, honour_id=honour_id,
-        reason="granted by mistake", idempotency_key="unhonour",
+        "org-a",
+        recipient_kind="volunteer",
+        recipient=town.number,
+        honour_id=honour_id,
+        reason="granted by mistake",
+        idempotency_key="unhonour",
     )
     after = http.client.get(url).json()["credentialSubject"]["encodedList"]
     assert before != after
@@ -531,12 +564,19 @@ def test_a_server_whose_public_url_is_loopback_refuses_to_sign_unless_a_demo(
 ) -> None:
     monkeypatch.setenv("LEDGER_PUBLIC_URL", "http://0.0.0.0:8000")
     size = http.town.ledger.log_size()
-    body = problem(http.client.post(
-        "/certificates",
-        json={"number": http.town.number, "period_from": "2025-01-01",
-              "period_to": "2025-12-31", "issuer_contact": "desk"},
-        headers=http.headers(idempotency="local-links"),
-    ), 400)
+    body = problem(
+        http.client.post(
+            "/certificates",
+            json={
+                "number": http.town.number,
+                "period_from": "2025-01-01",
+                "period_to": "2025-12-31",
+                "issuer_contact": "desk",
+            },
+            headers=http.headers(idempotency="local-links"),
+        ),
+        400,
+    )
     assert "refusing to sign links to 0.0.0.0" in body["detail"]
     assert http.town.ledger.log_size() == size
     monkeypatch.setenv("LEDGER_ALLOW_LOCAL_LINKS", "true")

@@ -99,7 +99,8 @@ def test_the_credential_is_a_vc_2_0_signed_by_the_issuers_registered_key(town: T
     credential = ledger.certificate(number)["credential"]
     verify_proof(credential)
     assert credential["@context"] == [
-        VC_CONTEXT, f"https://{ORIGIN}/contexts/service-hour-ledger-v1.jsonld"
+        VC_CONTEXT,
+        f"https://{ORIGIN}/contexts/service-hour-ledger-v1.jsonld",
     ]
     assert credential["type"] == ["VerifiableCredential", "VolunteerServiceCertificate"]
     assert credential["certificateNumber"] == number
@@ -199,7 +200,7 @@ def test_a_masked_name_stays_out_of_the_immutable_log(town: Town) -> None:
     events = ledger.events(certificate_aggregate_id(number))
     logged = [ledger.log.entry(e.leaf_index).decode() for e in events if e.leaf_index is not None]
     assert logged
-    assert not any(MASKED in entry or "masked_name\":\"" in entry for entry in logged)
+    assert not any(MASKED in entry or 'masked_name":"' in entry for entry in logged)
 
 
 def test_a_withdrawn_consent_keeps_the_name_off_new_certificates(town: Town) -> None:
@@ -361,13 +362,20 @@ def _late_registration(
     issuer_key = town.ledger.signer_for("org-a").public_key
     other = open_ledger("memory://", keystore=MemoryKeystore())
     other.create(
-        name="Another log", root_org_id="city", root_name="Other", region="140400",
+        name="Another log",
+        root_org_id="city",
+        root_name="Other",
+        region="140400",
         origin="other.cert.example/log",
     )
     for i in range(filler):
         other.register_volunteer("city", idempotency_key=f"filler-{i}")
     other.register_organisation(
-        "city", org_id="org-a", name="Organisation A", kind="organisation", region="140402",
+        "city",
+        org_id="org-a",
+        name="Organisation A",
+        kind="organisation",
+        region="140402",
         idempotency_key="org-a",
     )
     result = other.register_key(
@@ -395,9 +403,7 @@ def test_an_issuer_key_registered_after_the_issuance_is_rejected(
     )
 
 
-def test_a_key_registration_in_another_log_does_not_vouch(
-    town: Town, open_ledger: Opener
-) -> None:
+def test_a_key_registration_in_another_log_does_not_vouch(town: Town, open_ledger: Opener) -> None:
     number = town.issue()
     package = town.package(number)
     package["key_receipt"], keys = _late_registration(open_ledger, town, 0)
@@ -412,8 +418,6 @@ def test_a_key_receipt_for_another_key_is_rejected(town: Town) -> None:
     valid, reason = verdict_of(town, package)
     assert not valid
     assert reason == "the key receipt does not register the issuer's key for 'org-a'"
-
-
 
 
 @pytest.mark.parametrize(
@@ -479,7 +483,10 @@ def test_star_and_honour_badges_are_signed_open_badges(town: Town) -> None:
     ledger = town.ledger
     ledger.new_key("city", for_org="city", idempotency_key="auto", purpose="automatic-awards")
     ledger.publish_star_scheme(
-        "city", scheme_id="tiny-stars", name="Tiny stars", thresholds_hours=[1, 3, 10],
+        "city",
+        scheme_id="tiny-stars",
+        name="Tiny stars",
+        thresholds_hours=[1, 3, 10],
         idempotency_key="scheme",
     )
     town.approved("org-a", town.number, 30, "legal-aid")  # crossing a threshold issues stars
@@ -496,8 +503,12 @@ def test_star_and_honour_badges_are_signed_open_badges(town: Town) -> None:
     assert star["issuer"]["id"] == did_key(issuer_key)
 
     honour_id = ledger.grant_honour(
-        "org-a", recipient_kind="volunteer", recipient=town.number, honour="Legal aid star",
-        citation="a year at the legal aid desk", granted_on=date(2025, 12, 5),
+        "org-a",
+        recipient_kind="volunteer",
+        recipient=town.number,
+        honour="Legal aid star",
+        citation="a year at the legal aid desk",
+        granted_on=date(2025, 12, 5),
         idempotency_key="honour",
     ).value["honour_id"]
     honour = ledger.badge(town.number, honour_id=honour_id)
@@ -510,8 +521,12 @@ def test_star_and_honour_badges_are_signed_open_badges(town: Town) -> None:
         verify_proof(honour)
 
     ledger.revoke_honour(
-        "org-a", recipient_kind="volunteer", recipient=town.number, honour_id=honour_id,
-        reason="granted by mistake", idempotency_key="unhonour",
+        "org-a",
+        recipient_kind="volunteer",
+        recipient=town.number,
+        honour_id=honour_id,
+        reason="granted by mistake",
+        idempotency_key="unhonour",
     )
     with pytest.raises(NotFoundError):
         ledger.badge(town.number, honour_id=honour_id)

@@ -27,8 +27,9 @@ JSON_SCALARS = (
 )
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(TEXT, max_size=6), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(TEXT, max_size=6), inner, max_size=3)
+    ),
     max_leaves=5,
 )
 
@@ -107,8 +108,9 @@ def test_any_single_change_to_the_subject_fails_verification(
     assert not verdict.valid, change
     assert verdict.reason.startswith("the credential's signature does not verify"), verdict.reason
 
-    resigned = dict(tampered, credential=resign(tampered["credential"],
-                                                town.ledger.signer_for("org-a")))
+    resigned = dict(
+        tampered, credential=resign(tampered["credential"], town.ledger.signer_for("org-a"))
+    )
     verdict = verify_package(resigned, town.log_keys)
     assert not verdict.valid, change
     assert verdict.reason == (

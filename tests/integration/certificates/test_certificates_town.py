@@ -143,8 +143,11 @@ def resign(
     ``as_issuer`` also names the signer as the issuer (its did:key and that name)."""
     unsigned = copy.deepcopy(without_proof(credential))
     if as_issuer is not None:
-        unsigned["issuer"] = {**unsigned["issuer"], "id": did_key(signer.public_key),
-                              "name": as_issuer}
+        unsigned["issuer"] = {
+            **unsigned["issuer"],
+            "id": did_key(signer.public_key),
+            "name": as_issuer,
+        }
     return sign_credential(unsigned, signer, credential["proof"]["created"])
 
 
