@@ -15,6 +15,7 @@ from .errors import StoreUnavailableError
 from .ledger import Ledger
 from .log.checkpoint import Checkpoint
 from .log.note import parse_note
+from .storage.guard import refuse_writes
 from .storage.url import parse_store_url
 from .transparency import TransparencyLog
 
@@ -48,6 +49,7 @@ def open_replica(url: str, primary: Ledger, *, wait: float = DEFAULT_WAIT) -> Le
     """A read-only Ledger on the standby at ``url``, for the same ledger as ``primary``
     (its keystore, so personal data it reads decrypts the same; its log signs checkpoints)."""
     replica = Ledger(parse_store_url(url).as_read_only(), keystore=primary.keystore)
+    refuse_writes(replica.recorder)
     replica.log.close()
     log = ReplicaLog(replica.recorder, replica.directory, replica.keystore)
     log.primary, log.wait = primary.log, wait

@@ -59,6 +59,8 @@ except ImportError:  # pragma: no cover - psycopg is a dependency, but SQLite ne
 
 T = TypeVar("T")
 READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction: a hot standby refuses a write
+READ_ONLY = "the store is read-only (a hot standby); writes go to the primary"
+WRITE_METHODS = ("insert_events", "side_put", "side_put_many", "side_delete", "side_increment")
 
 
 def translate_storage_errors(method: Callable[..., T], *, writes: bool = False) -> Callable[..., T]:
@@ -80,7 +82,7 @@ def translate_storage_errors(method: Callable[..., T], *, writes: bool = False) 
 
 def _ledger_error(error: BaseException) -> StorageError:
     if _read_only(error):
-        return StorageError("the store is read-only (a hot standby); writes go to the primary")
+        return StorageError(READ_ONLY)
     if isinstance(error, _TRANSIENT):
         return StoreUnavailableError(
             f"the store is unavailable for now ({type(error).__name__}: {error}); "
@@ -101,6 +103,19 @@ def _read_only(error: BaseException | None) -> bool:
 
 
 C = TypeVar("C", bound=type)
+
+
+def refuse_writes(recorder: object) -> None:
+    """Make every write method of ``recorder`` refuse at once, before any statement: on a hot
+    standby the database's own refusal can surface, in pipeline mode, only as "pipeline aborted"
+    (a transient error a caller would retry)."""
+
+    def refused(*_: Any, **__: Any) -> None:
+        raise StorageError(READ_ONLY)
+
+    for name in WRITE_METHODS:
+        if hasattr(recorder, name):
+            setattr(recorder, name, refused)
 
 
 def guard_storage_errors(cls: C) -> C:
