@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -49,6 +48,7 @@ from authority_oracle import (
     build_city,
     sweep,
 )
+from conftest import drop_schema, new_schema, require_postgres
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import rule, run_state_machine_as_test
 
@@ -58,9 +58,6 @@ from ledger.model.settings import SETTINGS_AGGREGATE_ID
 from ledger.signing import VerifyingKey
 
 LOCAL_LINKS = {"LEDGER_ALLOW_LOCAL_LINKS": "true"}
-POSTGRES_URL = os.environ.get(
-    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 
 SCOPES = ("register", "record", "approve", "award", "timebank", "keys", "private", "read", "admin")
 PROBLEM_KINDS = {
@@ -650,43 +647,6 @@ def sqlite_town(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
     town = Town(f"sqlite:///{cwd / 'ledger.db'}", cwd, workers=1)
     yield town
     town.close()
-
-
-def _postgres_problem() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL.split("?")[0], connect_timeout=3):
-            return None
-    except Exception as error:
-        return f"PostgreSQL at {POSTGRES_URL} is not available: {error}"
-
-
-def require_postgres() -> None:
-    """Skipped with the reason when no server answers; under CI (``CI`` set) a failure."""
-    problem = _postgres_problem()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI requires PostgreSQL: {problem}")
-        pytest.skip(problem)
-
-
-def new_schema() -> str:
-    import psycopg
-
-    schema = "oracle_http_" + uuid.uuid4().hex[:12]
-    base = POSTGRES_URL.split("?")[0]
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    return f"{base}?schema={schema}"
-
-
-def drop_schema(url: str) -> None:
-    import psycopg
-
-    base, _, schema = url.partition("?schema=")
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 @pytest.fixture(scope="module")
