@@ -132,7 +132,7 @@ def acting_org(ledger: Ledger, key: ApiKey, scope: str, org: str | None) -> str:
             f"this API key lacks the {scope!r} scope; it has {sorted(key.scopes)}",
         )
     chosen = org or key.org
-    if not ledger.directory.is_at_or_above(key.org, chosen):
+    if not ledger.acts_for(key.org, chosen):
         raise Problem(
             403,
             "not-your-organisation",

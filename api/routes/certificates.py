@@ -300,7 +300,7 @@ def _view(ledger: Ledger, certificate_number: str, request: Request) -> Certific
 
     def org_name(org: str) -> str:
         try:
-            return ledger.directory.organisation(org).name
+            return str(ledger.organisation(org)["name"])
         except NotFoundError:
             return org
 

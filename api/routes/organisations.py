@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from ledger import NotFoundError, VerifyingKey
+from ledger import VerifyingKey
 
 from ..deps import KeyAdminOrg, LedgerDep, RegisteringOrg
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
@@ -104,15 +104,4 @@ def get_key(key_id: str, ledger: LedgerDep) -> dict[str, Any]:
 
     ``registered_at_leaf`` and ``revoked_at_leaf`` are leaf indexes: ``/leaves/{i}`` there holds
     the event that registered or revoked the key, provable against any checkpoint."""
-    ledger.directory.refresh()
-    info = ledger.directory.keys.get(key_id)
-    if info is None:
-        raise NotFoundError(f"key {key_id} is not registered in this ledger")
-    return {
-        "key_id": info.key_id,
-        "org": info.org_id,
-        "public_key": info.key.to_base64(),
-        "purpose": info.purpose,
-        **info.validity(),
-        "revoked_reason": info.revoked_reason or None,
-    }
+    return ledger.key(key_id)

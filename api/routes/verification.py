@@ -141,7 +141,7 @@ def submit(body: SubmitIn, ledger: LedgerDep, key: CurrentKey, response: Respons
         signer = parsed.get("org") if isinstance(parsed, dict) else None
         if isinstance(parsed, dict):
             require_event_scope(parsed.get("type"), key.scopes)
-        if not isinstance(signer, str) or not ledger.directory.is_at_or_above(key.org, signer):
+        if not isinstance(signer, str) or not ledger.acts_for(key.org, signer):
             raise Problem(
                 403,
                 "not-your-organisation",

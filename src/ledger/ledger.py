@@ -257,13 +257,17 @@ class Ledger(
             f"the keystore holds no active {purpose} key of {org!r}; pass a signer or add a key"
         )
 
-    def _keystore_signer(self, org: str, purpose: str) -> Signer | None:
+    def _keystore_signer(
+        self, org: str, purpose: str, excluding: str | None = None
+    ) -> Signer | None:
         if self.directory.ledger is None or org not in self.directory.organisations:
             return None
         keys = sorted(
             self.directory.active_keys(org, purpose), key=lambda k: k.registered_at, reverse=True
         )
         for info in keys:
+            if info.key_id == excluding:
+                continue
             found = self.keystore.get(org, info.key_id)
             if found is not None:
                 return found

@@ -282,6 +282,7 @@ class Writer:
             key_info = self.directory.authorise(
                 body["key_id"], org, purpose=spec_for(body["type"]).key_purpose
             )
+            _refuse_self_revocation(body["type"], body["data"], body["key_id"])
             try:
                 verify_body(canonical_json(body), signature, key_info.key)
             except SignatureError as error:
@@ -365,6 +366,7 @@ class Writer:
         else:
             purpose = spec_for(draft.type).key_purpose
             self.directory.authorise(signer.key_id, draft.org, purpose=purpose)
+            _refuse_self_revocation(draft.type, draft.data, signer.key_id)
         body = {
             "type": draft.type,
             "org": draft.org,
@@ -462,6 +464,16 @@ class Writer:
                 )
             )
         return CommandResult(events=tuple(refs), value=stored["value"], replayed=True)
+
+
+def _refuse_self_revocation(event_type: str, data: dict[str, Any], key_id: str) -> None:
+    """A key signs nothing from its revocation on, its own revocation included: signed by the
+    key it revokes, the event would be refused as tampered by every reader of the log."""
+    if event_type == "KeyRevoked" and data.get("key_id") == key_id:
+        raise KeyNotAuthorisedError(
+            f"key {key_id} cannot sign its own revocation; sign with another key of the "
+            "organisation, or let an organisation above it revoke the key"
+        )
 
 
 def _request_hash(request: Any) -> str:

@@ -48,6 +48,11 @@ class CommandHost:
     def events(self, aggregate_id: UUID) -> list[SignedEvent]:
         raise NotImplementedError
 
+    def _keystore_signer(
+        self, org: str, purpose: str, excluding: str | None = None
+    ) -> Signer | None:
+        raise NotImplementedError
+
     def _command(
         self,
         org: str,

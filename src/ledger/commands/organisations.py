@@ -200,8 +200,13 @@ class OrganisationCommands(CommandHost):
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
     ) -> CommandResult:
-        """Revoke a key: it signs nothing new; what it signed before stays valid."""
+        """Revoke a key: it signs nothing new; what it signed before stays valid. An
+        organisation revoking its own key signs with its newest other key (never the key
+        revoked: a key cannot sign its own revocation)."""
         data = {"org_id": for_org, "key_id": key_id, "reason": reason}
+        if signer is None and org == for_org:
+            self.directory.refresh()
+            signer = self._keystore_signer(org, "signing", excluding=key_id)
         return self._emit_one(
             org,
             "KeyRevoked",
@@ -261,6 +266,27 @@ class OrganisationCommands(CommandHost):
             },
             "version": state.version,
         }
+
+    def key(self, key_id: str) -> dict[str, Any]:
+        """A signing key: whose it is, what it may sign, and the leaves of the log that
+        registered and revoked it (``/leaves/{i}`` there holds that event)."""
+        self.directory.refresh()
+        info = self.directory.keys.get(key_id)
+        if info is None:
+            raise NotFoundError(f"key {key_id} is not registered in this ledger")
+        return {
+            "key_id": info.key_id,
+            "org": info.org_id,
+            "public_key": info.key.to_base64(),
+            "purpose": info.purpose,
+            **info.validity(),
+            "revoked_reason": info.revoked_reason or None,
+        }
+
+    def acts_for(self, upper: str, org_id: str) -> bool:
+        """Whether ``upper`` is ``org_id`` or an organisation above it (whose keys may act for
+        it, and whose signed bodies it may submit)."""
+        return self.directory.is_at_or_above(upper, org_id)
 
 
 def _emit_genesis(ctx: Context, aggregate_id: UUID, data: dict[str, Any]) -> dict[str, Any]:

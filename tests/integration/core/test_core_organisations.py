@@ -504,3 +504,47 @@ def test_reading_by_a_malformed_aggregate_id_is_a_ledger_error(city: City) -> No
     ledger, _ = city
     with pytest.raises(LedgerError, match="not-a-uuid"):
         ledger.event("not-a-uuid", 1)
+
+
+def test_a_key_reads_with_its_leaves_and_who_acts_for_whom(city: City) -> None:
+    ledger, _ = city
+    key_id = ledger.new_key("city", for_org="org-a", idempotency_key="second-key")
+    found = ledger.key(key_id)
+    assert (found["org"], found["purpose"], found["revoked_reason"]) == ("org-a", "signing", None)
+    assert ledger.event_at(found["registered_at_leaf"]).type == "KeyRegistered"
+    ledger.revoke_key("city", for_org="org-a", key_id=key_id, reason="lost", idempotency_key="r")
+    revoked = ledger.key(key_id)
+    assert revoked["revoked_reason"] == "lost"
+    assert ledger.event_at(revoked["revoked_at_leaf"]).type == "KeyRevoked"
+    with pytest.raises(NotFoundError, match="not registered"):
+        ledger.key("0" * 32)
+    assert ledger.acts_for("city", "org-a") and ledger.acts_for("org-a", "org-a")
+    assert not ledger.acts_for("org-a", "city") and not ledger.acts_for("org-b", "org-a")
+
+
+def test_an_organisation_revokes_its_newest_key_with_another_and_never_with_itself(
+    city: City,
+) -> None:
+    """A key cannot sign its own revocation (every reader would refuse that event as
+    tampered): the organisation's other key signs it, and the key itself is refused."""
+    ledger, _ = city
+    newest = ledger.new_key("city", for_org="org-a", idempotency_key="newest")
+    held = ledger.keystore.get("org-a", newest)
+    assert held is not None
+    size = ledger.log_size()
+    with pytest.raises(KeyNotAuthorisedError, match="cannot sign its own revocation"):
+        ledger.revoke_key(
+            "org-a",
+            for_org="org-a",
+            key_id=newest,
+            reason="lost",
+            idempotency_key="self",
+            signer=held,
+        )
+    assert ledger.log_size() == size
+    result = ledger.revoke_key(
+        "org-a", for_org="org-a", key_id=newest, reason="lost", idempotency_key="other"
+    )
+    event = ledger.event(result.events[0].aggregate_id, result.events[0].version)
+    assert event.key_id != newest
+    assert ledger.organisation("org-a")["keys"][newest]["revoked"]
