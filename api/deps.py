@@ -10,9 +10,9 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from ledger import Ledger
+from ledger.apikeys import ApiKey, LastUse, find_api_key
 from ledger.projections import Projections, ViewQueries
 
-from .apikeys import ApiKey, LastUse, find_api_key
 from .problems import Problem
 from .ratelimit import SharedWindowLimiter, WindowLimiter
 from .replicas import replica_views

@@ -167,7 +167,7 @@ class Fixture:
 
 def build(db_url: str, cwd: Path, groups: int, days: int) -> Fixture:
     from ledger import DirectoryKeystore, Ledger
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     keystore = None if db_url.startswith("sqlite") else DirectoryKeystore(cwd / "ledger-keys")
     with Ledger(db_url, keystore=keystore) as ledger:
@@ -400,7 +400,7 @@ def profile(db_url: str, cwd: Path, fixture: Fixture, log_size: int, requests: i
     from fastapi import Response
 
     from ledger import DirectoryKeystore, Ledger
-    from ledger_api.apikeys import find_api_key
+    from ledger.apikeys import find_api_key
     from ledger_api.routes.activities import RosterIn, record_roster
     from ledger_api.routes.verification import get_leaf
 

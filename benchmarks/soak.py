@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seed", type=int, default=18)
     args = parser.parse_args(argv)
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="soak-") as temporary:

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from ..apikeys import SCOPES, create_api_key_once, list_api_keys, revoke_api_key
+from ledger.apikeys import SCOPES, create_api_key_once, list_api_keys, revoke_api_key
+
 from ..deps import AdminOrg, CurrentKey, LedgerDep
 from ..schemas import IdempotencyKey, Strict
 

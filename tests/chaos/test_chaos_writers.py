@@ -43,7 +43,7 @@ def keystore_dir(kind: str, url: str, cwd: Path) -> Path:
 
 def http_city(url: str, keys: Path) -> str:
     """The writer city, and an API key of org-w0 that may register volunteers."""
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     writer_city(url, keys, writers=1)
     with Ledger(url, keystore=DirectoryKeystore(keys)) as ledger:

@@ -30,10 +30,10 @@ from docs_blocks import ROOT, SHELL, Block, blocks_of, documents
 from shell_session import BIN, Session, check_outputs, free_port
 
 from ledger import Ledger
+from ledger.apikeys import create_api_key
 from ledger.client import LedgerClient
 from ledger.log.policy import Policy
 from ledger.signing import SigningKey, key_id_of
-from ledger_api.apikeys import create_api_key
 
 WORKFLOWS = ROOT / "docs" / "workflows"
 PAGES = [

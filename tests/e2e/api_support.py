@@ -167,7 +167,7 @@ def build_city(db_url: str, cwd: Path, *, volunteers: int = 85, fillers: int = 4
     volunteers are registered and recorded on three rosters.
     """
     from ledger import DirectoryKeystore, Ledger
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     city = City()
     keystore = None if db_url.startswith("sqlite") else DirectoryKeystore(cwd / "ledger-keys")

@@ -84,7 +84,7 @@ class Town:
     read-only library view of the store (to find an aggregate's next version)."""
 
     def __init__(self, db_url: str, cwd: Path, workers: int) -> None:
-        from ledger_api.apikeys import create_api_key
+        from ledger.apikeys import create_api_key
 
         keystore = None if db_url.startswith("sqlite") else DirectoryKeystore(cwd / "ledger-keys")
         self.outside = {org: OutsideKey() for org in ORGS}

@@ -51,7 +51,7 @@ def _request(api: Api, action: str, number: str, key: str) -> httpx.Response:
 @pytest.fixture(scope="module")
 def org_keys(sqlite_api: Api) -> dict[str, str]:
     from ledger import Ledger
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     with Ledger(sqlite_api.db_url) as ledger:
         station = create_api_key(ledger, "org-a-station", ALL_SCOPES)

@@ -48,7 +48,7 @@ def keys_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 def _new_key(api: Api, org: str, scopes: list[str], **options: object) -> str:
     from ledger import Ledger
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     with Ledger(api.db_url) as ledger:
         return create_api_key(ledger, org, scopes, **options)  # type: ignore[arg-type]
@@ -232,7 +232,7 @@ def test_a_keys_rate_is_counted_by_each_worker(tmp_path: Path) -> None:
 
 def _new_key_at(db_url: str, org: str, rate: int) -> str:
     from ledger import Ledger
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     with Ledger(db_url) as ledger:
         return create_api_key(ledger, org, ["read"], rate_per_minute=rate)

@@ -18,8 +18,8 @@ import pytest
 from api_support import Server, start_ledger_serve
 
 from ledger import Ledger
+from ledger.apikeys import create_api_key
 from ledger.cli import main
-from ledger_api.apikeys import create_api_key
 
 pytestmark = pytest.mark.slow
 VOLUNTEERS = "16"

@@ -74,7 +74,7 @@ class Home:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     server_dir = tmp_path_factory.mktemp("server")
     machine = tmp_path_factory.mktemp("org-a-machine")

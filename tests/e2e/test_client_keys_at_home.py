@@ -38,7 +38,7 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     server_dir = tmp_path_factory.mktemp("server")
     org_machine = tmp_path_factory.mktemp("org-a-machine")

@@ -46,7 +46,7 @@ class WitnessProcess:
 def make_city(root: Path, name: str) -> CityLedger:
     """A ledger with one organisation (org-a) and an API key of it, made with the library."""
     from ledger import Ledger
-    from ledger_api.apikeys import create_api_key
+    from ledger.apikeys import create_api_key
 
     directory = root / name
     directory.mkdir()

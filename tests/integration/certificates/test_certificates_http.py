@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from test_certificates_town import CONTACT, FULL_NAME, MASKED, Town, build_town, resign
 
 from ledger import Ledger, SigningKey
+from ledger.apikeys import create_api_key
 from ledger.certificates import open_status, verify_document, verify_package
 from ledger.credentials import add_proof, did_key_verification_method, verify_proof
 from ledger.log.note import parse_verifier_key
-from ledger_api.apikeys import create_api_key
 from ledger_api.app import create_app
 from ledger_api.settings import Settings
 

@@ -58,7 +58,7 @@ def test_every_option_and_argument_of_every_command_has_help() -> None:
 
 
 def test_apikey_create_names_every_scope_an_api_key_can_have() -> None:
-    from ledger_api.apikeys import SCOPES
+    from ledger.apikeys import SCOPES
 
     create = dict(every_parser(build_parser()))["ledger apikey create"]
     [scopes] = [a for a in create._actions if "--scopes" in a.option_strings]

@@ -4,8 +4,8 @@ cannot slip past the scopes unnoticed."""
 from __future__ import annotations
 
 import ledger  # noqa: F401  (registers the event types)
+from ledger.apikeys import SCOPES
 from ledger.model.registry import EVENT_SPECS
-from ledger_api.apikeys import SCOPES
 from ledger_api.scopes import EVENT_SCOPES, NOT_SUBMITTABLE
 
 
