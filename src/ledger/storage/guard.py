@@ -37,6 +37,8 @@ RECORDER_METHODS = (
     "unlogged_notification_ids",
     "find_claim",
     "side_put",
+    "side_put_many",
+    "side_increment",
     "side_get",
     "side_delete",
     "side_last",
