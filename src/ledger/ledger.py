@@ -236,21 +236,27 @@ class Ledger(
         return self.recorder.log_size()
 
     def signer_for(
-        self, org: str, signer: Signer | None = None, purpose: str = "signing"
+        self,
+        org: str,
+        signer: Signer | None = None,
+        purpose: str = "signing",
+        *,
+        excluding: str | None = None,
     ) -> Signer:
-        """The given signer, or the newest of ``org``'s active keys held in the keystore.
+        """The given signer, or the newest of ``org``'s active keys held in the keystore
+        (other than the key ``excluding``).
 
         The directory is refreshed only when it knows no usable key: the write path refreshes
         it again before authorising, and refuses a key revoked in between.
         """
         if signer is not None:
             return signer
-        found = self._keystore_signer(org, purpose)
+        found = self._keystore_signer(org, purpose, excluding)
         if found is None:
             self.directory.refresh()
             self.directory.require_ledger()
             self.directory.organisation(org)
-            found = self._keystore_signer(org, purpose)
+            found = self._keystore_signer(org, purpose, excluding)
         if found is not None:
             return found
         raise KeyNotAuthorisedError(

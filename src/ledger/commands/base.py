@@ -41,16 +41,16 @@ class CommandHost:
     clock: Callable[[], datetime]
 
     def signer_for(
-        self, org: str, signer: Signer | None = None, purpose: str = "signing"
+        self,
+        org: str,
+        signer: Signer | None = None,
+        purpose: str = "signing",
+        *,
+        excluding: str | None = None,
     ) -> Signer:
         raise NotImplementedError
 
     def events(self, aggregate_id: UUID) -> list[SignedEvent]:
-        raise NotImplementedError
-
-    def _keystore_signer(
-        self, org: str, purpose: str, excluding: str | None = None
-    ) -> Signer | None:
         raise NotImplementedError
 
     def _command(

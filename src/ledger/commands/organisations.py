@@ -206,7 +206,7 @@ class OrganisationCommands(CommandHost):
         data = {"org_id": for_org, "key_id": key_id, "reason": reason}
         if signer is None and org == for_org:
             self.directory.refresh()
-            signer = self._keystore_signer(org, "signing", excluding=key_id)
+            signer = self.signer_for(org, excluding=key_id)
         return self._emit_one(
             org,
             "KeyRevoked",
