@@ -13,6 +13,7 @@ from ..model.timebank import (
     bank_aggregate_id,
     surplus_holding,
 )
+from ..results import Collected, NoValue, TransferRef
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -28,7 +29,7 @@ class TimeBankCommands(CommandHost):
         credit_denominator: int = 1,
         cap_minutes: int | None = None,
         surplus_account: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """``org`` runs a time bank: approved minutes in its part of the tree earn credit at
         ``credit_numerator / credit_denominator`` per minute, up to ``cap_minutes`` per
         volunteer; credit beyond the cap goes to ``surplus_account`` when one is named."""
@@ -58,12 +59,12 @@ class TimeBankCommands(CommandHost):
         idempotency_key: str,
         kind: str = "transfer",
         reverses: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[TransferRef]:
         """Move credit: one debit and one credit of the same amount, stored together.
 
         ``kind`` is ``transfer``, ``donation``, ``redemption`` (to the providing organisation) or
         ``reversal`` (with ``reverses``, the id of the transfer being undone, at most once).
-        ``result.value["transfer_id"]`` names the new transfer.
+        ``result.value.transfer_id`` names the new transfer.
         """
         params: dict[str, Any] = {
             "bank_id": bank_id,
@@ -81,18 +82,23 @@ class TimeBankCommands(CommandHost):
             return {"transfer_id": transfer_id}
 
         return self._command(
-            org, "CreditTransferred", params, decide, idempotency_key=idempotency_key
+            org,
+            "CreditTransferred",
+            params,
+            decide,
+            result=TransferRef,
+            idempotency_key=idempotency_key,
         )
 
     def collect_surplus(
         self, org: str, *, bank_id: str, numbers: list[str], idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[Collected]:
         """Move what the volunteers' surplus holdings hold into the bank's surplus account.
 
         Credit earned beyond the bank's cap waits in each volunteer's holding (so that approvals
         never touch one shared account); the surplus account's organisation, or the bank,
         collects it before spending it. Up to 100 volunteers per command; empty holdings are
-        skipped. ``result.value["collected"]`` maps each volunteer number to the amount moved.
+        skipped. ``result.value.collected`` maps each volunteer number to the amount moved.
         """
         if not 1 <= len(numbers) <= 100 or len(set(numbers)) != len(numbers):
             raise InvalidInputError("collect from 1 to 100 different volunteers at a time")
@@ -118,12 +124,13 @@ class TimeBankCommands(CommandHost):
             "SurplusCollected",
             {"bank_id": bank_id, "numbers": list(numbers)},
             decide,
+            result=Collected,
             idempotency_key=idempotency_key,
         )
 
     def reverse_transfer(
         self, org: str, *, bank_id: str, transfer_id: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[TransferRef]:
         """Reverse a mistaken transfer by a new one that points at it (at most once)."""
         for account_id in self._accounts_of_transfer(bank_id, transfer_id):
             account = self.account(account_id)
