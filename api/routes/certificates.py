@@ -300,7 +300,7 @@ def _view(ledger: Ledger, certificate_number: str, request: Request) -> Certific
 
     def org_name(org: str) -> str:
         try:
-            return ledger.directory.organisation(org).name  # in memory: this page is hot
+            return ledger.organisation_name(org)  # in memory: this page is hot
         except NotFoundError:
             return org
 

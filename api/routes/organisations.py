@@ -48,13 +48,13 @@ def register_organisation(
 def get_organisation(org_id: str, ledger: LedgerDep) -> dict[str, Any]:
     """An organisation as its signed events describe it, with its keys and their validity."""
     found = ledger.organisation(org_id)
-    keys = {k.key_id: k for k in ledger.directory.keys.values() if k.org_id == org_id}
+    keys = ledger.organisation_keys(org_id)
     found["keys"] = {
         key_id: {
             **info,
-            "public_key": keys[key_id].key.to_base64() if key_id in keys else None,
-            "registered_at_leaf": keys[key_id].registered_leaf if key_id in keys else None,
-            "revoked_at_leaf": keys[key_id].revoked_leaf if key_id in keys else None,
+            "public_key": keys[key_id]["public_key"] if key_id in keys else None,
+            "registered_at_leaf": keys[key_id]["registered_at_leaf"] if key_id in keys else None,
+            "revoked_at_leaf": keys[key_id]["revoked_at_leaf"] if key_id in keys else None,
         }
         for key_id, info in found["keys"].items()
     }

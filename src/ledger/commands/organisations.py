@@ -15,6 +15,7 @@ from ..model.aggregates import Organisation
 from ..model.ids import organisation_aggregate_id
 from ..results import KeyRef, NoValue
 from ..signing import Signer, SigningKey, VerifyingKey
+from ..trust import KeyInfo
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -282,19 +283,39 @@ class OrganisationCommands(CommandHost):
         info = self.directory.keys.get(key_id)
         if info is None:
             raise NotFoundError(f"key {key_id} is not registered in this ledger")
+        return _key_json(info)
+
+    def organisation_keys(self, org_id: str) -> dict[str, dict[str, Any]]:
+        """Every key ``org_id`` has registered, by key id, each as :meth:`key` describes it
+        (revoked ones too, with the leaf that revoked them)."""
+        self.directory.refresh()
+        self.directory.organisation(org_id)
         return {
-            "key_id": info.key_id,
-            "org": info.org_id,
-            "public_key": info.key.to_base64(),
-            "purpose": info.purpose,
-            **info.validity(),
-            "revoked_reason": info.revoked_reason or None,
+            info.key_id: _key_json(info)
+            for info in sorted(self.directory.keys.values(), key=lambda k: k.key_id)
+            if info.org_id == org_id
         }
+
+    def organisation_name(self, org_id: str) -> str:
+        """An organisation's registered name, read from memory (the trust directory follows the
+        log; it is refreshed only for an organisation it does not know yet)."""
+        return self.directory.organisation(org_id).name
 
     def acts_for(self, upper: str, org_id: str) -> bool:
         """Whether ``upper`` is ``org_id`` or an organisation above it (whose keys may act for
         it, and whose signed bodies it may submit)."""
         return self.directory.is_at_or_above(upper, org_id)
+
+
+def _key_json(info: KeyInfo) -> dict[str, Any]:
+    return {
+        "key_id": info.key_id,
+        "org": info.org_id,
+        "public_key": info.key.to_base64(),
+        "purpose": info.purpose,
+        **info.validity(),
+        "revoked_reason": info.revoked_reason or None,
+    }
 
 
 def _emit_genesis(ctx: Context, aggregate_id: UUID, data: dict[str, Any]) -> dict[str, Any]:
