@@ -147,7 +147,7 @@ def test_hours_stay_with_the_person_and_their_certifier_when_they_move(town: Tow
     ledger.accept_transfer(
         "org-b",
         number=town.number,
-        transfer_id=moved.value["transfer_id"],
+        transfer_id=moved.value.transfer_id,
         idempotency_key="accept",
     )
     balance = ledger.volunteer_balance(town.number)
@@ -170,7 +170,7 @@ def test_an_accounts_history_lists_every_movement(town: Town) -> None:
         to_account=f"bank:vol:{town.other}",
         amount=30,
         idempotency_key="gift",
-    ).value["transfer_id"]
+    ).value.transfer_id
     ledger.reverse_transfer("city", bank_id="bank", transfer_id=gift, idempotency_key="undo")
     town.correct(record_id, -20)
     account = ledger.account(f"bank:vol:{town.number}")

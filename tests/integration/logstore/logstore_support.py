@@ -19,6 +19,7 @@ from ledger.keystore import LOG_KEY_OWNER
 from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.model.ids import new_volunteer_number, organisation_aggregate_id
 from ledger.model.ids import volunteer_aggregate_id as volunteer_id
+from ledger.results import NoValue
 from ledger.writer import CommandResult
 
 ORIGIN = "ledger.test.example/log"
@@ -53,6 +54,7 @@ def register_many(ledger: Ledger, count: int, key: str, org: str = "org-a") -> C
         command="RegisterMany",
         params={"numbers": numbers},
         decide=decide,
+        result_type=NoValue,
     )
 
 
