@@ -62,7 +62,7 @@ def fill(ledger: Ledger, count: int) -> None:
     def decide(ctx: Context) -> dict[str, object]:
         for number in numbers:
             ctx.emit("VolunteerRegistered", volunteer_id(number), {"number": number})
-        return {"numbers": numbers}
+        return {}
 
     ledger.writer.run(
         org="org-a",

@@ -38,14 +38,16 @@ __all__ = [
 ]
 
 
-def register_many(ledger: Ledger, count: int, key: str, org: str = "org-a") -> CommandResult:
+def register_many(
+    ledger: Ledger, count: int, key: str, org: str = "org-a"
+) -> CommandResult[NoValue]:
     """One command that stages ``count`` ``VolunteerRegistered`` events (one insert, fast)."""
     numbers = [new_volunteer_number() for _ in range(count)]
 
     def decide(ctx: Context) -> dict[str, Any]:
         for number in numbers:
             ctx.emit("VolunteerRegistered", volunteer_id(number), {"number": number})
-        return {"numbers": numbers}
+        return {}
 
     return ledger.writer.run(
         org=org,
