@@ -54,6 +54,16 @@ def default_keystore(store: StoreURL) -> Keystore:
     return DirectoryKeystore(Path("ledger-keys"))
 
 
+def aggregate_uuid(aggregate_id: UUID | str) -> UUID:
+    """An aggregate id given as a UUID or its string; anything else is bad input."""
+    if isinstance(aggregate_id, UUID):
+        return aggregate_id
+    try:
+        return UUID(str(aggregate_id))
+    except ValueError:
+        raise InvalidInputError(f"{aggregate_id!r} is not an aggregate id (a UUID)") from None
+
+
 class Ledger(
     OrganisationCommands,
     VolunteerCommands,
@@ -119,16 +129,14 @@ class Ledger(
 
     # reading
 
-    def events(self, aggregate_id: UUID) -> list[SignedEvent]:
-        """Every event of an aggregate, each verified on the way out."""
-        return self.writer.read_events(aggregate_id)
+    def events(self, aggregate_id: UUID | str) -> list[SignedEvent]:
+        """Every event of an aggregate (its UUID, or the UUID's string as an ``EventRef``
+        gives it), each verified on the way out."""
+        return self.writer.read_events(aggregate_uuid(aggregate_id))
 
     def event(self, aggregate_id: UUID | str, version: int) -> SignedEvent:
         """One verified event."""
-        try:
-            wanted = UUID(str(aggregate_id))
-        except ValueError:
-            raise InvalidInputError(f"{aggregate_id!r} is not an aggregate id (a UUID)") from None
+        wanted = aggregate_uuid(aggregate_id)
         found = self.recorder.select_events(wanted, gt=version - 1, lte=version)
         if not found:
             raise NotFoundError(f"event {aggregate_id} v{version} is not in this ledger")

@@ -390,7 +390,9 @@ class AssessmentCommands(CommandHost):
         raise NotFoundError(f"version {version} of scheme {scheme_id} is not in this ledger")
 
     def assessment_ranking(self, scheme_id: str, period: str) -> list[dict[str, Any]]:
-        """Each unit's newest result of a scheme and period, best score first (ties by unit)."""
+        """Each unit's newest result of a scheme and period, best score first (ties by unit);
+        empty for a period without results, not found for an unknown scheme."""
+        self.assessment_scheme(scheme_id)
         newest: dict[str, dict[str, Any]] = {}
         for event in self.events_of_types("AssessmentPublished"):
             data = event.data

@@ -53,7 +53,7 @@ class CommandHost:
     ) -> Signer:
         raise NotImplementedError
 
-    def events(self, aggregate_id: UUID) -> list[SignedEvent]:
+    def events(self, aggregate_id: UUID | str) -> list[SignedEvent]:
         raise NotImplementedError
 
     def _command(

@@ -338,8 +338,15 @@ class ServiceCommands(CommandHost):
         )
 
     def attendance(self, activity_id: str, number: str) -> dict[str, Any]:
+        """The volunteer's last check-in and check-out at the activity (None before any); an
+        unknown activity or an unregistered volunteer is not found."""
         state = self._state(Attendance, attendance_aggregate_id(activity_id, number))
         assert isinstance(state, Attendance)
+        if state.version == 0:
+            if not self._state(Activity, activity_aggregate_id(activity_id)).exists:
+                raise NotFoundError(f"activity {activity_id} is not in this ledger")
+            if not self._state(Volunteer, volunteer_aggregate_id(number)).exists:
+                raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         return {
             "checked_in_at": state.checked_in_at,
             "checked_out_at": state.checked_out_at,

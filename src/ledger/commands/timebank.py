@@ -7,10 +7,14 @@ from typing import Any
 
 from ..context import Context
 from ..errors import InvalidInputError, NotFoundError
+from ..model.aggregates import Volunteer
+from ..model.ids import volunteer_aggregate_id
 from ..model.timebank import (
     Account,
     account_aggregate_id,
     bank_aggregate_id,
+    issuing_account,
+    parse_account,
     surplus_holding,
 )
 from ..results import Collected, NoValue, TransferRef
@@ -156,11 +160,17 @@ class TimeBankCommands(CommandHost):
         ]
 
     def account(self, account_id: str) -> dict[str, Any]:
-        """An account's balance and the history of its movements."""
+        """An account's balance and the history of its movements. An account that never moved
+        is found (balance 0) only when its bank is a time bank of this ledger and its holder is
+        registered; otherwise it is not found, as every other read of something unknown."""
         state = self._state(Account, account_aggregate_id(account_id))
         assert isinstance(state, Account)
+        bank_id = account_id.split(":", 1)[0]
+        if state.version == 0:
+            self._require_account_holder(bank_id, account_id)
         return {
             "account": account_id,
+            "bank_id": bank_id,
             "balance": state.balance,
             "movements": {
                 m.transfer_id: {
@@ -172,6 +182,20 @@ class TimeBankCommands(CommandHost):
                 for m in state.movements.values()
             },
         }
+
+    def _require_account_holder(self, bank_id: str, account_id: str) -> None:
+        self.directory.refresh()
+        if bank_id not in self.directory.reference.time_banks:
+            raise NotFoundError(
+                f"account {account_id}: time bank {bank_id!r} is not in this ledger"
+            )
+        if account_id == issuing_account(bank_id):
+            return
+        _, kind, holder = parse_account(account_id)
+        if kind == "org":
+            self.directory.organisation(holder)
+        elif not self._state(Volunteer, volunteer_aggregate_id(holder)).exists:
+            raise NotFoundError(f"account {account_id}: volunteer {holder} is not registered")
 
 
 def stage_transfer(
