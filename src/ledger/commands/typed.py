@@ -39,7 +39,7 @@ from ..signing import VerifyingKey
 __all__ = ["COMMANDS", "Command"]
 
 
-R = TypeVar("R", bound=ResultValue)
+R = TypeVar("R", bound=ResultValue, covariant=True)
 
 
 @dataclass(frozen=True)

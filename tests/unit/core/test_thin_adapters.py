@@ -12,6 +12,7 @@ import pytest
 from ledger_testing import create_city
 
 from ledger import Ledger, NotFoundError
+from ledger.commands.typed import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[3]
 INTERNALS = {"directory", "recorder", "writer", "app"}
@@ -41,6 +42,30 @@ def test_adapters_do_not_reach_into_the_ledger(path: Path) -> None:
     relative = str(path.relative_to(ROOT))
     reached = {attr for attr in _reaches(path) if (relative, attr) not in KNOWN}
     assert not reached, f"{relative} reaches ledger.{', ledger.'.join(sorted(reached))}"
+
+
+# The record review routes still call the Ledger's methods.
+CALLING_METHODS = {"api/routes/records.py"}
+
+
+@pytest.mark.parametrize(
+    "path", sorted(ROOT.glob("api/**/*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_routes_run_typed_commands(path: Path) -> None:
+    relative = str(path.relative_to(ROOT))
+    called = {
+        node.func.attr
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "ledger"
+        and node.func.attr in COMMANDS
+    }
+    if relative in CALLING_METHODS:
+        assert called, f"{relative} runs typed commands now: drop it from CALLING_METHODS"
+    else:
+        assert not called, f"{relative} calls {sorted(called)}: run the typed commands instead"
 
 
 def test_an_organisations_keys_and_name_are_library_reads() -> None:
