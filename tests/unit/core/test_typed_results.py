@@ -69,8 +69,14 @@ def test_every_value_type_is_frozen_and_exported() -> None:
         if value_type is ResultValue:
             continue
         assert value_type.__dataclass_params__.frozen, value_type  # type: ignore[attr-defined]
+    defined = {
+        obj
+        for obj in vars(results).values()
+        if isinstance(obj, type) and obj.__module__ == results.__name__
+    }
+    assert defined == set(VALUE_TYPES), "ledger.results.__all__ lists every type it defines"
     used = {c.result_type for c in COMMANDS.values()} | {UnitAssessment}
-    assert used <= set(VALUE_TYPES)
+    assert used == defined - {ResultValue}, "every value type is some command's"
 
 
 def test_a_stored_value_with_other_fields_is_refused_not_guessed() -> None:
