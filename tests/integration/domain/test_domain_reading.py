@@ -72,7 +72,7 @@ def test_reads_of_unknown_things_are_not_found_and_bad_ids_are_bad_input(town: T
     ledger.open_time_bank("city", bank_id="bank", idempotency_key="bank")
     size = ledger.log_size()
     for read, args, why in [
-        (ledger.account, ("elsewhere:vol:" + town.number,), "no time bank 'elsewhere'"),
+        (ledger.account, ("elsewhere:vol:" + town.number,), "time bank 'elsewhere' is not"),
         (ledger.account, ("bank:org:org-nowhere",), "organisation 'org-nowhere'"),
         (ledger.attendance, ("no-such-activity", town.number), "activity no-such-activity"),
         (ledger.assessment_ranking, ("no-scheme", "2025"), "scheme no-scheme"),
