@@ -630,7 +630,7 @@ class TableOracle(RuleBasedStateMachine):
         if got.kind != "ok":
             org = PARENT[org] or ROOT
             got = self.attempt("register_volunteer", org, "ok", "own")
-        number = str(got.value.number)
+        number = str(got.value["number"])
         self.people[number] = Person(home=org, members={org})
         return number
 
@@ -645,8 +645,8 @@ class TableOracle(RuleBasedStateMachine):
             return found
         org = ORGS[pick % len(ORGS)]
         got = self.attempt("publish_activity", org, "ok")
-        self.activities[got.value.activity_id] = org
-        return str(got.value.activity_id)
+        self.activities[got.value["activity_id"]] = org
+        return str(got.value["activity_id"])
 
     def record(self, pick: int, *, fresh: bool = False) -> str:
         found = None if fresh else self.pick(self.records, pick)
@@ -656,8 +656,8 @@ class TableOracle(RuleBasedStateMachine):
         owner = self.activities[activity_id]
         number = self.new_person(owner)
         got = self.attempt("record_hours", owner, "ok", activity_id=activity_id, number=number)
-        self.records[got.value.record_id] = [owner, number, "pending"]
-        return str(got.value.record_id)
+        self.records[got.value["record_id"]] = [owner, number, "pending"]
+        return str(got.value["record_id"])
 
     # -- organisations and keys
 
@@ -701,7 +701,7 @@ class TableOracle(RuleBasedStateMachine):
     def add_log_key(self, org: str, via: str) -> None:
         got = self.attempt("add_log_key", org, "ok" if org == ROOT else "authority", via)
         if got.kind == "ok":
-            self.world.log_keys.append(str(got.value.key_id))
+            self.world.log_keys.append(str(got.value["key_id"]))
 
     @rule(org=WHO, via=VIA)
     def retire_log_key(self, org: str, via: str) -> None:
@@ -776,7 +776,7 @@ class TableOracle(RuleBasedStateMachine):
             expected = "rule"
         got = self.attempt("request_transfer", org, expected, via, number=number, to_org=to)
         if got.kind == "ok":
-            person.transfers[str(got.value.transfer_id)] = [to, "requested"]
+            person.transfers[str(got.value["transfer_id"])] = [to, "requested"]
 
     @rule(org=WHO, pick=PICK, via=VIA, accept=st.booleans())
     def answer_transfer(self, org: str, pick: int, via: str, accept: bool) -> None:
@@ -822,7 +822,7 @@ class TableOracle(RuleBasedStateMachine):
             "request_agreement", org, expected, via, number=number, rights=sorted(rights)
         )
         if got.kind == "ok":
-            person.agreements[str(got.value.agreement_id)] = [org, sorted(rights), "requested"]
+            person.agreements[str(got.value["agreement_id"])] = [org, sorted(rights), "requested"]
 
     @rule(org=WHO, pick=PICK, via=VIA, answer=st.sampled_from(["grant", "decline", "withdraw"]))
     def answer_agreement(self, org: str, pick: int, via: str, answer: str) -> None:
@@ -866,7 +866,7 @@ class TableOracle(RuleBasedStateMachine):
         expected = "rule" if station and not at_or_above(org, STATION) else "ok"
         got = self.attempt("publish_activity", org, expected, via, station=named)
         if got.kind == "ok":
-            self.activities[str(got.value.activity_id)] = org
+            self.activities[str(got.value["activity_id"])] = org
 
     @rule(org=WHO, pick=PICK, via=VIA)
     def cancel_activity(self, org: str, pick: int, via: str) -> None:
@@ -904,7 +904,7 @@ class TableOracle(RuleBasedStateMachine):
             number=number,
         )
         if got.kind == "ok":
-            self.records[str(got.value.record_id)] = [org, number, "pending"]
+            self.records[str(got.value["record_id"])] = [org, number, "pending"]
 
     @rule(
         org=WHO,
@@ -958,7 +958,7 @@ class TableOracle(RuleBasedStateMachine):
         got = self.attempt(action, org, expected, via, recipient=recipient)
         if got.kind == "ok":
             kind = "organisation" if of_org else "volunteer"
-            self.honours[str(got.value.honour_id)] = (org, kind, recipient)
+            self.honours[str(got.value["honour_id"])] = (org, kind, recipient)
 
     @rule(org=WHO, pick=PICK, via=VIA, of_org=st.booleans())
     def revoke_honour(self, org: str, pick: int, via: str, of_org: bool) -> None:
@@ -984,7 +984,7 @@ class TableOracle(RuleBasedStateMachine):
         # allowed, it may still find no approved hours to certify
         got = self.attempt("issue_certificate", org, expected, via, also=("rule",), number=number)
         if got.kind == "ok":
-            self.certificates[str(got.value.certificate_number)] = org
+            self.certificates[str(got.value["certificate_number"])] = org
 
     @rule(org=WHO, pick=PICK, via=VIA)
     def revoke_certificate(self, org: str, pick: int, via: str) -> None:
@@ -1010,7 +1010,7 @@ class TableOracle(RuleBasedStateMachine):
             self.records[record_id][2] = "approve"
         got = self.attempt("issue_certificate", recorder, "ok", also=("rule",), number=number)
         if got.kind == "ok":
-            self.certificates[str(got.value.certificate_number)] = recorder
+            self.certificates[str(got.value["certificate_number"])] = recorder
 
     # -- the time bank
 
@@ -1038,7 +1038,7 @@ class TableOracle(RuleBasedStateMachine):
             amount=1,
         )
         if got.kind == "ok":
-            self.credit[str(got.value.transfer_id)] = BANK
+            self.credit[str(got.value["transfer_id"])] = BANK
 
     @rule(org=WHO, pick=PICK, via=VIA, owner=WHO)
     def move_organisation_credit(self, org: str, pick: int, via: str, owner: str) -> None:
@@ -1104,7 +1104,7 @@ class TableOracle(RuleBasedStateMachine):
             amount=1,
         )
         if got.kind == "ok":
-            self.credit[str(got.value.transfer_id)] = bank
+            self.credit[str(got.value["transfer_id"])] = bank
 
     # -- the calendar and erasure
 
