@@ -182,7 +182,11 @@ def _seal(task: tuple[int, int, dict[str, tuple[bytes, str]], float]) -> list[tu
 
 def build_ledger(path: Path, events: int, workers: int) -> dict[str, Any]:
     """A SQLite ledger of ``events`` bulk events (plus its few setup events)."""
-    url = f"sqlite:///{path}"
+    return fill_ledger(f"sqlite:///{path}", events, workers)
+
+
+def fill_ledger(url: str, events: int, workers: int) -> dict[str, Any]:
+    """The ledger at ``url`` (empty), filled with ``events`` bulk events after its setup."""
     started = time.perf_counter()
     keystore = MemoryKeystore()
     with Ledger(url, keystore=keystore) as ledger:
