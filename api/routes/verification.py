@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
-from ledger import InvalidInputError, LedgerError, SignedEvent
+from ledger import InvalidInputError, Ledger, LedgerError, SignedEvent
 from ledger.integrity import check_leaf_inclusion
 from ledger.log.checkpoint import Checkpoint
 from ledger.log.note import parse_note
@@ -41,7 +41,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
+def evidence(ledger: Ledger, event: SignedEvent) -> dict[str, Any]:
     """Everything a verifier needs, with nothing to trust but the log key and the org key."""
     assert event.leaf_index is not None
     note = ledger.log.checkpoint_covering(event.leaf_index)
@@ -50,16 +50,20 @@ def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
     proof = ledger.log.inclusion_proof(event.leaf_index, size)
     # Never evidence that does not verify: the stored proof must lead to the signed root.
     check_leaf_inclusion(event.leaf_hash, event.leaf_index, size, proof, checkpoint.root_hash)
-    key = ledger.directory.keys[event.key_id]
+    key = ledger.key(event.key_id)
     return {
         "event": event.to_json(),
         "envelope": event.envelope.decode("utf-8"),
         "key": {
-            "key_id": key.key_id,
-            "org": key.org_id,
-            "public_key": key.key.to_base64(),
-            "purpose": key.purpose,
-            **key.validity(),
+            name: key[name]
+            for name in (
+                "key_id",
+                "org",
+                "public_key",
+                "purpose",
+                "registered_at_leaf",
+                "revoked_at_leaf",
+            )
         },
         "leaf_index": event.leaf_index,
         "leaf_hash": _b64(event.leaf_hash),
