@@ -12,6 +12,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from conftest import POSTGRES_URL, require_postgres
 
 SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_city_year.py"
@@ -24,6 +25,7 @@ def figure(pattern: str, output: str) -> float:
     return float(found.group(1).replace(",", ""))
 
 
+@pytest.mark.slow  # 14 to 27 s here: writer processes and an audit
 def test_a_quick_city_year_prints_its_figures_and_plot(tmp_path: Path) -> None:
     require_postgres()
     plot = tmp_path / "latency.svg"
