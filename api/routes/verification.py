@@ -7,13 +7,10 @@ import base64
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import Field
 
 from ledger import InvalidInputError, LedgerError, SignedEvent
-from ledger.integrity import check_leaf_inclusion
-from ledger.log.checkpoint import Checkpoint
-from ledger.log.note import parse_note
 
 from ..deps import CurrentKey, LedgerDep
 from ..problems import Problem
@@ -44,12 +41,8 @@ def _b64(data: bytes) -> str:
 def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
     """Everything a verifier needs, with nothing to trust but the log key and the org key."""
     assert event.leaf_index is not None
-    note = ledger.log.checkpoint_covering(event.leaf_index)
-    checkpoint = Checkpoint.parse(parse_note(note)[0])
-    size = checkpoint.size
-    proof = ledger.log.inclusion_proof(event.leaf_index, size)
     # Never evidence that does not verify: the stored proof must lead to the signed root.
-    check_leaf_inclusion(event.leaf_hash, event.leaf_index, size, proof, checkpoint.root_hash)
+    included = ledger.log.inclusion(event.leaf_index, event.leaf_hash)
     key = ledger.directory.keys[event.key_id]
     return {
         "event": event.to_json(),
@@ -63,9 +56,9 @@ def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
         },
         "leaf_index": event.leaf_index,
         "leaf_hash": _b64(event.leaf_hash),
-        "tree_size": size,
-        "inclusion_proof": [_b64(h) for h in proof],
-        "checkpoint": note,
+        "tree_size": included.size,
+        "inclusion_proof": [_b64(h) for h in included.proof],
+        "checkpoint": included.note,
         "log_verifier_keys": ledger.log.verifier_keys(),
     }
 
@@ -81,9 +74,10 @@ def get_event(
 
 
 @router.get("/leaves/{leaf_index}")
-def get_leaf(ledger: ReadLedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> dict[str, Any]:
+def get_leaf(ledger: ReadLedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> JSONResponse:
     """The event at a leaf index of the Merkle log, with its evidence."""
-    return evidence(ledger, ledger.event_at(leaf_index))
+    event = ledger.log.verified_entry(leaf_index, ledger.app.signed_mapper.verify)
+    return JSONResponse(evidence(ledger, event))
 
 
 @router.get(

@@ -107,7 +107,9 @@ def assert_integrity_failure(response: httpx.Response) -> None:
 
 
 def test_an_edited_leaf_hash_is_an_integrity_failure_not_a_tile(served: Served) -> None:
-    before = {path: served.get(path) for path in TILES}
+    """The full tiles are first asked for after the edit: their first read authenticates them,
+    and fails (a tile authenticated before an edit: see the test after this one)."""
+    before = {path: served.get(path) for path in TILES[1:2]}
     assert all(response.status_code == 200 for response in before.values())
     failures = served.integrity_failures()
     changed = served.execute(
@@ -121,6 +123,38 @@ def test_an_edited_leaf_hash_is_an_integrity_failure_not_a_tile(served: Served) 
     untouched = served.get("/log/tile/0/001.p/44")
     assert untouched.status_code == 200
     assert untouched.content == before["/log/tile/0/001.p/44"].content
+
+
+def test_a_full_tile_is_served_as_authenticated_and_refused_by_a_fresh_process(
+    served: Served, tmp_path: Path
+) -> None:
+    """A full tile and bundle authenticated by a worker stay exactly the bytes that passed
+    (an edit of the database afterwards does not reach that worker's answer), and a process
+    started after the edit reads the edited rows and refuses them."""
+    full = ["/log/tile/0/000", "/log/tile/entries/000"]
+    first = {path: served.get(path) for path in full}
+    assert all(response.status_code == 200 for response in first.values())
+    served.execute(
+        "UPDATE ledger_log_nodes SET hash = %s WHERE level = 0 AND idx = %s", (FORGED, 3)
+    )
+    nid_column = "rowid" if served.url.startswith("sqlite") else "notification_id"
+    events = "stored_events" if served.url.startswith("sqlite") else "ledger_events"
+    select_nid = "(SELECT notification_id FROM ledger_log_leaves WHERE leaf_index = %s)"
+    served.execute(f"UPDATE {events} SET state = %s WHERE {nid_column} = {select_nid}", (b"{}", 9))
+    failures = served.integrity_failures()
+    for path in full:
+        again = served.get(path)
+        assert again.status_code == 200
+        assert again.content == first[path].content  # what was authenticated, not the edit
+        assert again.headers["etag"] == first[path].headers["etag"]
+    assert FORGED not in served.get("/log/tile/0/000").content
+    assert served.integrity_failures() == failures
+    fresh = start_ledger_serve(served.url, tmp_path)
+    try:
+        for path in full:
+            assert_integrity_failure(httpx.get(f"{fresh.base_url}{path}", timeout=30))
+    finally:
+        fresh.stop()
 
 
 def test_a_rewritten_event_and_leaf_hash_and_a_deleted_leaf_fail_their_tiles(
