@@ -61,6 +61,7 @@ CHECKPOINTS = "checkpoint"
 WITNESSED_SIZES = "witness-size"
 logger = logging.getLogger(__name__)
 PARSED_NOTES = 16  # checkpoint notes parsed and kept (the newest few are all that is asked for)
+RECENT_CHECKPOINT_SECONDS = 1.0  # how old the newest checkpoint read for evidence may be
 VERIFIED_ENTRIES = 4096  # events kept once verified, compared byte for byte with each read
 
 
@@ -104,6 +105,7 @@ class TransparencyLog:
         self._last_signed_at = clock()
         self._lock = threading.Lock()
         self._opened: dict[str, Checkpoint] = {}  # checkpoint notes whose signature verified
+        self._recent: tuple[float, str] | None = None  # (read at, newest checkpoint note)
         self._parsed: dict[str, Checkpoint] = {}  # checkpoint notes parsed (not verified)
         self._key_strings: dict[tuple[str, bytes, bool], str] = {}
         self._note_verifiers: dict[tuple[str, bytes], NoteVerifier] = {}
@@ -424,12 +426,29 @@ class TransparencyLog:
         """The newest signed checkpoint covering the leaf and the leaf's inclusion proof in it,
         from the stored nodes; :class:`StoreIntegrityError` unless the proof leads from the leaf
         hash ``leaf`` to the checkpoint's root (evidence that does not verify is never served)."""
-        note = self.checkpoint_covering(leaf_index)
+        note = self._recent_checkpoint_covering(leaf_index)
         checkpoint = self.parsed(note)
         self._check_index(leaf_index, checkpoint.size)
         proof = inclusion_proof(leaf_index, checkpoint.size, self._read_nodes)
         check_leaf_inclusion(leaf, leaf_index, checkpoint.size, proof, checkpoint.root_hash)
         return Inclusion(note, checkpoint.size, proof)
+
+    def _recent_checkpoint_covering(self, leaf_index: int) -> str:
+        """:meth:`checkpoint_covering`, read from the store at most once a second while the
+        checkpoint read last covers the leaf (a newer one signed meanwhile by another process
+        is served from the next second on). Without witnesses only: with them, each read
+        brings the cosignatures that arrived since."""
+        recent = self._recent
+        if (
+            recent is not None
+            and not self.witnesses
+            and time.monotonic() - recent[0] < RECENT_CHECKPOINT_SECONDS
+            and self.parsed(recent[1]).size > leaf_index
+        ):
+            return recent[1]
+        note = self.checkpoint_covering(leaf_index)
+        self._recent = (time.monotonic(), note)
+        return note
 
     def verified_entry(
         self, leaf_index: int, verify: Callable[[StoredEvent], SignedEvent]
