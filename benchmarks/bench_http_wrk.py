@@ -16,7 +16,10 @@ dropped afterwards) this
    the signed checkpoint) and a record's status (``/records/{id}`` for a random record);
 4. prints requests per second and the median over the rounds of each pair's ratio to the bare
    route (the pairs keep a load that changes during the run out of the ratio), with the goals
-   of issue 19 (record with its proof at least 0.5 of the bare route, full tiles at least 0.8).
+   of issue 19 (record with its proof at least 0.5 of the bare route, full tiles at least 0.8);
+   beside it, the server's CPU time per request (every process of the server's group, read
+   from ``/proc``) and the bare route's over it: what the ratio would be were the server alone
+   on its cores, and less moved by other work on a shared machine.
 
 Both servers, ``wrk`` and the database share this machine's cores, so the ratios say what a
 request costs beside the cheapest FastAPI request, not what a bigger machine would reach.
@@ -41,6 +44,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +100,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(command: list[str], cwd: Path, port: int, ready_path: str) -> Iterator[str]:
-    """Run a server ``command`` in its own process group; yield its base URL once
-    ``ready_path`` answers 200."""
+def running(command: list[str], cwd: Path, port: int, ready_path: str) -> Iterator[tuple[str, int]]:
+    """Run a server ``command`` in its own process group; yield its base URL and the group's id
+    once ``ready_path`` answers 200."""
     import httpx
 
     log = (cwd / f"server-{port}.log").open("wb")
@@ -117,7 +121,7 @@ def running(command: list[str], cwd: Path, port: int, ready_path: str) -> Iterat
             if time.monotonic() > deadline:
                 raise SystemExit(f"{command} did not start within 90 s")
             time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -129,18 +133,42 @@ def running(command: list[str], cwd: Path, port: int, ready_path: str) -> Iterat
         log.close()
 
 
-def wrk(url: str, seconds: float, script: Path | None = None) -> float:
-    """Requests per second ``wrk`` reached on ``url`` with 2 threads and 8 connections."""
+@dataclass
+class Run:
+    """One ``wrk`` run: requests per second, and the server's CPU seconds per request (all the
+    processes of its group, user and system), which another load on the machine moves less."""
+
+    rate: float
+    cpu_per_request: float
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User and system CPU seconds of every live process in process group ``pgid``."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # field 5 of stat, the process group
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, seconds: float, script: Path | None = None, pgid: int | None = None) -> Run:
+    """``wrk`` with 2 threads and 8 connections on ``url``; with ``pgid``, the CPU time that
+    server process group spent meanwhile."""
     command = ["wrk", "-t2", "-c8", f"-d{max(1, round(seconds))}s"]
     if script is not None:
         command += ["-s", str(script)]
+    cpu_before = group_cpu_seconds(pgid) if pgid is not None else 0.0
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    cpu = group_cpu_seconds(pgid) - cpu_before if pgid is not None else 0.0
     if "Non-2xx" in out:
         raise SystemExit(f"{url} answered errors under load:\n{out}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None:
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    count = re.search(r"(\d+) requests in", out)
+    if rate is None or count is None:
         raise SystemExit(f"no rate in wrk's output:\n{out}")
-    return float(match.group(1))
+    return Run(float(rate.group(1)), cpu / max(1, int(count.group(1))))
 
 
 def random_paths_script(folder: Path, name: str, paths: list[str]) -> Path:
@@ -223,36 +251,48 @@ def run_store(store: str, workers: int, args: argparse.Namespace) -> dict[str, f
             serve = [*LEDGER, "serve", "--db", db_url, "--workers", str(workers)]
             bare_port, ledger_port = free_port(), free_port()
             bare = [sys.executable, str(HERE), "bare", "--port", str(bare_port)]
-            rates: dict[str, list[float]] = {name: [] for name in urls}
-            bares: dict[str, list[float]] = {name: [] for name in urls}
+            runs: dict[str, list[tuple[Run, Run]]] = {name: [] for name in urls}
             with (
-                running([*bare, "--workers", str(workers)], folder, bare_port, "/bare") as b,
-                running([*serve, "--port", str(ledger_port)], folder, ledger_port, "/readyz") as s,
+                running([*bare, "--workers", str(workers)], folder, bare_port, "/bare") as (b, bg),
+                running([*serve, "--port", str(ledger_port)], folder, ledger_port, "/readyz") as (
+                    s,
+                    sg,
+                ),
             ):
                 wrk(b + "/bare", 1)
                 for path, script in urls.values():
                     wrk(s + path, 1, script)  # warm-up: caches, connections
                 for _ in range(args.rounds):  # each URL right after the bare route: a pair
                     for name, (path, script) in urls.items():
-                        bares[name].append(wrk(b + "/bare", args.seconds))
-                        rates[name].append(wrk(s + path, args.seconds, script))
+                        bare_run = wrk(b + "/bare", args.seconds, pgid=bg)
+                        runs[name].append((wrk(s + path, args.seconds, script, pgid=sg), bare_run))
         print(
             f"\n[{store}] demo city of {args.volunteers} volunteers, {size} leaves; "
             f"ledger serve --workers {workers}; wrk -t2 -c8, {args.seconds:.0f} s per URL, "
-            f"{args.rounds} round(s), each URL measured right after the bare route"
+            f"{args.rounds} round(s), each URL measured right after the bare route; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
-        print(f"  {'read':<20} {'req/s':>8} {'bare req/s':>11} {'ratio':>7}  (median of rounds)")
+        print(
+            f"  {'read':<20} {'req/s':>7} {'bare':>7} {'ratio':>6}   "
+            f"{'CPU us/req':>10} {'bare':>6} {'ratio':>6}   (medians over the rounds)"
+        )
         ratios: dict[str, float] = {}
-        for name in urls:
-            ratio = statistics.median(r / b for r, b in zip(rates[name], bares[name], strict=True))
+        for name, pairs in runs.items():
+            ratio = statistics.median(r.rate / b.rate for r, b in pairs)
+            cpu_ratio = statistics.median(
+                b.cpu_per_request / r.cpu_per_request for r, b in pairs if r.cpu_per_request
+            )
             ratios[name] = ratio
             goal = GOALS.get(name)
             verdict = ""
             if goal is not None:
                 verdict = f"  goal >= {goal}: {'met' if ratio >= goal else 'MISSED'}"
             print(
-                f"  {name:<20} {statistics.median(rates[name]):8.0f} "
-                f"{statistics.median(bares[name]):11.0f} {ratio:7.3f}{verdict}"
+                f"  {name:<20} {statistics.median(r.rate for r, _ in pairs):7.0f} "
+                f"{statistics.median(b.rate for _, b in pairs):7.0f} {ratio:6.3f}   "
+                f"{statistics.median(r.cpu_per_request for r, _ in pairs) * 1e6:10.0f} "
+                f"{statistics.median(b.cpu_per_request for _, b in pairs) * 1e6:6.0f} "
+                f"{cpu_ratio:6.3f}{verdict}"
             )
         return ratios
 
