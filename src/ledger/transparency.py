@@ -45,7 +45,7 @@ from .log.cosignature import merge_cosignatures
 from .log.merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, leaf_hash, root_hash
 from .log.note import NoteSigner, NoteVerifier, parse_note
 from .log.receipt import format_receipt
-from .log.tile_cache import ENTRIES, VerifiedTile, VerifiedTiles, is_full
+from .log.tile_cache import ENTRIES, VerifiedTile, VerifiedTiles
 from .log.tiles import (
     TILE_WIDTH,
     entry_bundle,
@@ -364,22 +364,18 @@ class TransparencyLog:
 
         Its hashes are checked before they are served: with the few stored nodes beside the tile
         they must rebuild the root of the newest signed checkpoint (signing one first if none
-        covers the tile yet), or :class:`StoreIntegrityError` is raised. A full tile is checked
-        once per process (:meth:`full_tile`).
+        covers the tile yet), or :class:`StoreIntegrityError` is raised, on every call (a
+        server serves full tiles through :meth:`full_tile`, which checks each once).
         """
-        if is_full(width):
-            return self.full_tile(level, index).data
         return self._checked_hash_tile(level, index, width)
 
     def entry_tile(self, index: int, width: int = TILE_WIDTH) -> bytes:
         """A tlog-tiles entry bundle: the stored envelopes of leaves index*256 ....
 
         The entries are checked as the hash tile is: each must be stored, at its leaf, and their
-        leaf hashes must rebuild the newest signed checkpoint's root. A full bundle is checked
-        once per process (:meth:`full_tile`).
+        leaf hashes must rebuild the newest signed checkpoint's root, on every call (see
+        :meth:`full_tile`).
         """
-        if is_full(width):
-            return self.full_tile(ENTRIES, index).data
         return self._checked_entry_tile(index, width)
 
     def full_tile(self, level: int, index: int) -> VerifiedTile:

@@ -226,3 +226,39 @@ def test_evidence_whose_stored_proof_does_not_lead_to_the_signed_root_is_not_ser
     assert_integrity_failure(served.get("/receipts/5"))
     assert served.integrity_failures() == failures + 2
     assert served.get("/leaves/200").status_code == 200
+
+
+def test_tiles_and_the_checkpoint_carry_caching_headers_and_answer_304(served: Served) -> None:
+    """Full tiles and bundles: immutable for a year, a strong ETag (SHA-256 of the bytes), and
+    304 with no body to a client that names it, however it lists it; partial tiles a short
+    max-age; the checkpoint ``no-cache`` (revalidate each time, cheaply, by its ETag)."""
+    for path in ["/log/tile/0/000", "/log/tile/entries/000"]:
+        first = served.get(path)
+        assert first.status_code == 200
+        assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
+        etag = first.headers["etag"]
+        assert etag == '"' + hashlib.sha256(first.content).hexdigest() + '"'
+        again = served.get(path)  # now from the worker's authenticated bytes
+        assert (again.content, again.headers["etag"]) == (first.content, etag)
+        for named in [etag, f'"other", {etag}', "*", f"W/{etag}"]:
+            same = httpx.get(
+                f"{served.server.base_url}{path}", headers={"If-None-Match": named}, timeout=30
+            )
+            assert same.status_code == 304, named
+            assert same.content == b""
+            assert same.headers["etag"] == etag
+        stale = httpx.get(
+            f"{served.server.base_url}{path}", headers={"If-None-Match": '"other"'}, timeout=30
+        )
+        assert stale.status_code == 200 and stale.content == first.content
+    partial = served.get("/log/tile/0/001.p/44")
+    assert partial.headers["cache-control"] == "public, max-age=5"
+    assert partial.headers["etag"] == '"' + hashlib.sha256(partial.content).hexdigest() + '"'
+    note = served.get("/log/checkpoint")
+    assert note.headers["cache-control"] == "no-cache"
+    revalidated = httpx.get(
+        f"{served.server.base_url}/log/checkpoint",
+        headers={"If-None-Match": note.headers["etag"]},
+        timeout=30,
+    )
+    assert revalidated.status_code == 304 and revalidated.content == b""

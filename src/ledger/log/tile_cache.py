@@ -17,8 +17,6 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .tiles import TILE_WIDTH
-
 ENTRIES = -1  # the ``level`` of an entry bundle in a cache key
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
@@ -65,19 +63,15 @@ class VerifiedTiles:
     def put(self, key: TileKey, data: bytes) -> VerifiedTile:
         """Keep ``data`` (already authenticated, of a full tile) under ``key``; return it."""
         tile = VerifiedTile.of(data)
-        if len(data) > self.max_bytes:
-            return tile
         with self._lock:
             old = self._tiles.pop(key, None)
             if old is not None:
                 self._bytes -= len(old.data)
+            if len(data) > self.max_bytes:
+                return tile  # served, not kept
             self._tiles[key] = tile
             self._bytes += len(data)
             while self._bytes > self.max_bytes:
                 _, dropped = self._tiles.popitem(last=False)
                 self._bytes -= len(dropped.data)
         return tile
-
-
-def is_full(width: int) -> bool:
-    return width == TILE_WIDTH
