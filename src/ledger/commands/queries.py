@@ -87,14 +87,16 @@ class QueryCommands(CommandHost):
     def record_status(self, record_id: str) -> dict[str, Any]:
         """A record's status and the events that made it so."""
         number = number_of_record(record_id)
+        account = ServiceAccount(aggregate_id=service_account_id(number))
+        history = self.events(account.aggregate_id)  # read and verified once, for both uses
         events = [
-            e
-            for e in self.events(service_account_id(number))
-            if e.data.get("record_id") == record_id and e.type in RECORD_TYPES
+            e for e in history if e.data.get("record_id") == record_id and e.type in RECORD_TYPES
         ]
         if not events:
             raise NotFoundError(f"record {record_id} is not in this ledger")
-        record = self.service_account(number).records[record_id]
+        for event in history:
+            account.apply(event, event.data)
+        record = account.records[record_id]
         return {
             "record_id": record_id,
             "number": number,
