@@ -68,6 +68,7 @@ from ledger.context import Context
 from ledger.model.ids import volunteer_aggregate_id
 from ledger.projections import ViewDatabase
 from ledger.projections.runner import BATCH
+from ledger.results import NoValue
 from ledger.storage.url import parse_store_url
 
 GOAL = 20_000
@@ -166,7 +167,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                             volunteer_aggregate_id(number),
                             {"number": number},
                         )
-                    return {"registered": len(chunk)}
+                    return {}
 
                 ledger.writer.run(
                     org=station,
@@ -175,6 +176,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                     command="VolunteerRegistered",
                     params={"numbers": chunk},
                     decide=decide,
+                    result_type=NoValue,
                 )
             counts["volunteers"] = counts.get("volunteers", 0) + len(numbers)
 
@@ -197,7 +199,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                     people_served=rng.randint(10, 300),
                     idempotency_key=f"activity-{station}-{a}",
                     occurred_at=day - timedelta(days=3),
-                ).value["activity_id"]
+                ).value.activity_id
                 numbers = members[station]
                 for start in range(0, len(numbers), 1000):
                     chunk = numbers[start : start + 1000]
@@ -210,7 +212,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                         ],
                         occurred_at=day + timedelta(days=rng.choice((1, 2, 5, 20))),
                     )
-                    ids = recorded.value["record_ids"]
+                    ids = recorded.value.record_ids
                     ledger.approve_records(
                         station,
                         approvals=[{"record_id": r} for r in ids],
