@@ -82,6 +82,7 @@ from ledger.commands.base import run_as, stop_running_as
 from ledger.context import Context
 from ledger.errors import ConcurrencyConflictError, StoreUnavailableError
 from ledger.model.ids import new_volunteer_number, volunteer_aggregate_id
+from ledger.results import NoValue
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "LEDGER_BENCH_POSTGRES_URL"
@@ -216,6 +217,7 @@ def set_up(url: str, keys: Path, shape: Shape, start: datetime) -> list[Organisa
                     params={"numbers": chunk},
                     decide=decide,
                     occurred_at=start - timedelta(days=1),
+                    result_type=NoValue,
                 )
     return orgs
 
@@ -340,7 +342,7 @@ class Writer:
                 idempotency_key=key,
             ),
         )
-        activity["id"] = None if result is None else result.value["activity_id"]
+        activity["id"] = None if result is None else result.value.activity_id
 
     def _roster(self, when: datetime, activity: dict[str, Any], rng: random.Random) -> None:
         org: Organisation = activity["org"]
@@ -362,7 +364,7 @@ class Writer:
             ),
         )
         if result is not None:
-            activity["records"] = list(zip(result.value["record_ids"], entries, strict=True))
+            activity["records"] = list(zip(result.value.record_ids, entries, strict=True))
 
     def _approve(self, when: datetime, activity: dict[str, Any], rng: random.Random) -> None:
         org: Organisation = activity["org"]
@@ -493,7 +495,7 @@ class Writer:
             lambda key: self.ledger.accept_transfer(
                 target.org_id,
                 number=number,
-                transfer_id=asked.value["transfer_id"],
+                transfer_id=asked.value.transfer_id,
                 idempotency_key=key,
             ),
         )
@@ -509,7 +511,7 @@ class Writer:
             lambda key: self.ledger.register_volunteer(org.org_id, idempotency_key=key),
         )
         if result is not None:
-            org.members.append(result.value["number"])
+            org.members.append(result.value.number)
 
 
 def writer_main(
