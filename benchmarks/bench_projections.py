@@ -47,6 +47,7 @@ import io
 import os
 import pstats
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -347,6 +348,44 @@ def median_catch_up(
     return sorted(runs, key=lambda r: r.rate)[len(runs) // 2]
 
 
+@contextmanager
+def views_without(name: str) -> Iterator[None]:
+    """The projections keep every view but ``name`` inside (``VIEWS`` is the runner's list)."""
+    from ledger.projections import runner
+
+    kept = dict(runner.VIEWS)
+    if name not in kept:
+        raise SystemExit(f"no view {name!r}; views: {sorted(kept)}")
+    del runner.VIEWS[name]
+    try:
+        yield
+    finally:
+        runner.VIEWS.clear()
+        runner.VIEWS.update(kept)
+
+
+def cost_of_view(
+    ledger: Ledger, fresh_url: Callable[[], str], name: str, rounds: int, budget: float
+) -> None:
+    """Catch-up (SQLite, verify=False) with every view and without ``name``, rounds
+    alternating which goes first; medians of events per CPU-second and wall-clock rate."""
+    runs: dict[bool, list[CatchUp]] = {True: [], False: []}
+    for r in range(rounds):
+        for included in (True, False) if r % 2 == 0 else (False, True):
+            if included:
+                runs[True].append(catch_up_from_empty(ledger, fresh_url(), False, budget))
+            else:
+                with views_without(name):
+                    runs[False].append(catch_up_from_empty(ledger, fresh_url(), False, budget))
+    cpu = {k: statistics.median(r.cpu_rate for r in v) for k, v in runs.items()}
+    wall = {k: statistics.median(r.rate for r in v) for k, v in runs.items()}
+    print(
+        f"  sqlite      without {name!r}: {wall[False]:,.0f}/s, {cpu[False]:,.0f} per CPU-second; "
+        f"with it: {wall[True]:,.0f}/s, {cpu[True]:,.0f} per CPU-second "
+        f"(with / without, per CPU-second: {cpu[True] / cpu[False]:.2f}; {rounds} rounds each)"
+    )
+
+
 def profile_catch_up(ledger: Ledger, views_url: str, verify: bool, top: int = 22) -> str:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -393,6 +432,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild-cache", action="store_true", help="build the ledger again")
     parser.add_argument("--profile", action="store_true", help="profile the catch-ups")
     parser.add_argument(
+        "--cost-of",
+        metavar="VIEW",
+        help="also catch up SQLite without this view, alternating rounds, and print the ratio",
+    )
+    parser.add_argument(
         "--budget", type=float, default=120.0, help="seconds per catch-up before it is stopped"
     )
     args = parser.parse_args(argv)
@@ -423,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
             result = median_catch_up(ledger, fresh_sqlite, verify, times, args.budget)
             results[("sqlite", verify)] = result
             report("sqlite", verify, result)
+        if args.cost_of:
+            cost_of_view(ledger, fresh_sqlite, args.cost_of, max(rounds, 3), args.budget)
         if args.profile:
             print("\nprofile, SQLite, verify=False (by own time):")
             print(profile_catch_up(ledger, fresh_sqlite(), False))

@@ -107,14 +107,14 @@ def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
     delta = credit - current
     if not delta:
         return
-    for in_year in (ALL, year):
-        cursor.execute(
-            "INSERT INTO view_rank_volunteers (year, scope, number, minutes) "
-            "SELECT ?, scope, ?, ? FROM view_rank_org_tree WHERE org_id = ? "
-            "ON CONFLICT (year, scope, number) DO UPDATE "
-            "SET minutes = view_rank_volunteers.minutes + excluded.minutes",
-            [in_year, number, delta, org_id],
-        )
+    cursor.execute(
+        "INSERT INTO view_rank_volunteers (year, scope, number, minutes) "
+        "SELECT y.year, t.scope, ?, ? FROM view_rank_org_tree t "
+        "CROSS JOIN (SELECT ? AS year UNION ALL SELECT ?) y WHERE t.org_id = ? "
+        "ON CONFLICT (year, scope, number) DO UPDATE "
+        "SET minutes = view_rank_volunteers.minutes + excluded.minutes",
+        [number, delta, ALL, year, org_id],
+    )
     cursor.execute(
         "UPDATE view_rank_organisations SET minutes = minutes + ? WHERE org_id IN "
         "(SELECT scope FROM view_rank_org_tree WHERE org_id = ?)",
