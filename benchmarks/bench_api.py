@@ -188,7 +188,7 @@ def build(db_url: str, cwd: Path, groups: int, days: int) -> Fixture:
         )
         ledger.new_key("city", for_org="org-a", idempotency_key="org-a-key")
         numbers = [
-            str(ledger.register_volunteer("org-a", idempotency_key=f"v{i}").value["number"])
+            str(ledger.register_volunteer("org-a", idempotency_key=f"v{i}").value.number)
             for i in range(groups * GROUP)
         ]
         now = datetime.now(UTC).replace(microsecond=0)
@@ -211,7 +211,7 @@ def build(db_url: str, cwd: Path, groups: int, days: int) -> Fixture:
             ledger.projections().close()
     return Fixture(
         key,
-        str(made.value["activity_id"]),
+        str(made.value.activity_id),
         [numbers[g * GROUP : (g + 1) * GROUP] for g in range(groups)],
         start.date().isoformat(),
         days,

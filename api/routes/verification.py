@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from ledger import InvalidInputError, LedgerError, SignedEvent
+from ledger import InvalidInputError, Ledger, LedgerError, SignedEvent
 
 from ..deps import CurrentKey, LedgerDep
 from ..problems import Problem
@@ -39,21 +39,25 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
+def evidence(ledger: Ledger, event: SignedEvent) -> dict[str, Any]:
     """Everything a verifier needs, with nothing to trust but the log key and the org key."""
     assert event.leaf_index is not None
     # Never evidence that does not verify: the stored proof must lead to the signed root.
     included = ledger.log.inclusion(event.leaf_index, event.leaf_hash)
-    key = ledger.directory.keys[event.key_id]
+    key = ledger.key(event.key_id)
     return {
         "event": event.to_json(),
         "envelope": event.envelope.decode("utf-8"),
         "key": {
-            "key_id": key.key_id,
-            "org": key.org_id,
-            "public_key": key.key.to_base64(),
-            "purpose": key.purpose,
-            **key.validity(),
+            name: key[name]
+            for name in (
+                "key_id",
+                "org",
+                "public_key",
+                "purpose",
+                "registered_at_leaf",
+                "revoked_at_leaf",
+            )
         },
         "leaf_index": event.leaf_index,
         "leaf_hash": _b64(event.leaf_hash),
@@ -83,7 +87,7 @@ async def get_leaf(request: Request, leaf_index: int = Path(ge=0, le=2**53)) -> 
 def leaf_evidence(request: Request, leaf_index: int) -> dict[str, Any]:
     """The evidence of the event at a leaf, from the ledger reads go to (in one thread hop)."""
     ledger = get_read_ledger(request)
-    return evidence(ledger, ledger.log.verified_entry(leaf_index, ledger.app.signed_mapper.verify))
+    return evidence(ledger, ledger.event_at(leaf_index))
 
 
 @router.get(

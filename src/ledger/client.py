@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -29,9 +29,21 @@ from .credentials.status_list import encode_list
 from .drafting import DRAFTABLE
 from .envelope import format_time, signing_input
 from .errors import LedgerError
+from .results import (
+    ActivityRef,
+    CertificateRef,
+    HonourRef,
+    NoValue,
+    RecordsRef,
+    ResultValue,
+    TransferRef,
+    VolunteerRef,
+)
 from .signing import Signer, SigningKey, b64encode
 
 __all__ = ["EventRef", "LedgerClient", "LedgerClientError", "Submitted"]
+
+R = TypeVar("R", bound=ResultValue)
 
 
 class LedgerClientError(LedgerError):
@@ -54,12 +66,17 @@ class EventRef:
 
 
 @dataclass(frozen=True)
-class Submitted:
-    """What a signed command stored: its events with their leaves, and the command's value."""
+class Submitted(Generic[R]):
+    """What a signed command stored: its events with their leaves, and the command's value, of
+    the type the library's command returns (:mod:`ledger.results`). A certificate issued here
+    also carries its ``credential`` as signed here, and the ``status_list`` signed with it (a
+    revocation: the list saying "revoked", when this key could sign it)."""
 
     events: tuple[EventRef, ...]
-    value: dict[str, Any] = field(default_factory=dict)
+    value: R
     replayed: bool = False
+    credential: dict[str, Any] | None = None
+    status_list: dict[str, Any] | None = None
 
 
 class LedgerClient:
@@ -107,124 +124,132 @@ class LedgerClient:
 
     # commands, signed here
 
-    def register_volunteer(self, *, idempotency_key: str, number: str | None = None) -> Submitted:
-        """A new volunteer (``value["number"]``); personal data goes by its own route."""
-        return self._signed("register_volunteer", idempotency_key, {"number": number})
+    def register_volunteer(
+        self, *, idempotency_key: str, number: str | None = None
+    ) -> Submitted[VolunteerRef]:
+        """A new volunteer (``value.number``); personal data goes by its own route."""
+        return self._signed("register_volunteer", idempotency_key, {"number": number}, VolunteerRef)
 
     def publish_activity(
         self, *, idempotency_key: str, title: str, field: str, place: str, starts_at: datetime,
         ends_at: datetime, leader: str, content: str, **optional: Any,
-    ) -> Submitted:  # fmt: skip
-        """Publish an activity (``value["activity_id"]``)."""
+    ) -> Submitted[ActivityRef]:  # fmt: skip
+        """Publish an activity (``value.activity_id``)."""
         params = {"title": title, "field": field, "place": place, "leader": leader,
                   "content": content, "starts_at": _whole_seconds(starts_at),
                   "ends_at": _whole_seconds(ends_at), **optional}  # fmt: skip
-        return self._signed("publish_activity", idempotency_key, params)
+        return self._signed("publish_activity", idempotency_key, params, ActivityRef)
 
-    def cancel_activity(self, *, idempotency_key: str, activity_id: str, reason: str) -> Submitted:
+    def cancel_activity(
+        self, *, idempotency_key: str, activity_id: str, reason: str
+    ) -> Submitted[NoValue]:
         params = {"activity_id": activity_id, "reason": reason}
-        return self._signed("cancel_activity", idempotency_key, params)
+        return self._signed("cancel_activity", idempotency_key, params, NoValue)
 
     def record_hours(
         self, *, idempotency_key: str, activity_id: str, number: str, minutes: int,
         service_date: date | None = None, content: str | None = None,
-    ) -> Submitted:  # fmt: skip
-        """Record one volunteer's minutes (``value["record_id"]``)."""
+    ) -> Submitted[RecordsRef]:  # fmt: skip
+        """Record one volunteer's minutes (``value.record_id``)."""
         params = {"activity_id": activity_id, "number": number, "minutes": minutes,
                   "content": content,
                   "service_date": service_date.isoformat() if service_date else None}  # fmt: skip
-        return self._signed("record_hours", idempotency_key, params)
+        return self._signed("record_hours", idempotency_key, params, RecordsRef)
 
     def record_roster(
         self, *, idempotency_key: str, activity_id: str, entries: Sequence[dict[str, Any]]
-    ) -> Submitted:
-        """Record many volunteers at once (``value["record_ids"]``)."""
+    ) -> Submitted[RecordsRef]:
+        """Record many volunteers at once (``value.record_ids``)."""
         params = {"activity_id": activity_id, "entries": [dict(e) for e in entries]}
-        return self._signed("record_roster", idempotency_key, params)
+        return self._signed("record_roster", idempotency_key, params, RecordsRef)
 
     def approve_record(
         self, *, idempotency_key: str, record_id: str, approved_minutes: int | None = None,
         reason: str | None = None,
-    ) -> Submitted:  # fmt: skip
+    ) -> Submitted[NoValue]:  # fmt: skip
         params = {"record_id": record_id, "approved_minutes": approved_minutes, "reason": reason}
-        return self._signed("approve_record", idempotency_key, params)
+        return self._signed("approve_record", idempotency_key, params, NoValue)
 
-    def reject_record(self, *, idempotency_key: str, record_id: str, reason: str) -> Submitted:
+    def reject_record(
+        self, *, idempotency_key: str, record_id: str, reason: str
+    ) -> Submitted[NoValue]:
         params = {"record_id": record_id, "reason": reason}
-        return self._signed("reject_record", idempotency_key, params)
+        return self._signed("reject_record", idempotency_key, params, NoValue)
 
     def correct_record(
         self, *, idempotency_key: str, record_id: str, delta_minutes: int, reason: str
-    ) -> Submitted:
+    ) -> Submitted[NoValue]:
         params = {"record_id": record_id, "delta_minutes": delta_minutes, "reason": reason}
-        return self._signed("correct_record", idempotency_key, params)
+        return self._signed("correct_record", idempotency_key, params, NoValue)
 
-    def void_record(self, *, idempotency_key: str, record_id: str, grounds: str) -> Submitted:
+    def void_record(
+        self, *, idempotency_key: str, record_id: str, grounds: str
+    ) -> Submitted[NoValue]:
         params = {"record_id": record_id, "grounds": grounds}
-        return self._signed("void_record", idempotency_key, params)
+        return self._signed("void_record", idempotency_key, params, NoValue)
 
     def revoke_certificate(
         self, *, idempotency_key: str, certificate_number: str, reason: str
-    ) -> Submitted:
+    ) -> Submitted[NoValue]:
         params = {"certificate_number": certificate_number, "reason": reason}
-        return self._signed("revoke_certificate", idempotency_key, params)
+        return self._signed("revoke_certificate", idempotency_key, params, NoValue)
 
     def issue_certificate(
         self, *, idempotency_key: str, number: str, period_from: date, period_to: date,
         issuer_contact: str, language: str = "zh", include_masked_name: bool = False,
-    ) -> Submitted:  # fmt: skip
-        """Issue a certificate (``value["certificate_number"]``): the event and the credential
-        are both signed here; ``value["credential"]`` is the signed credential."""
+    ) -> Submitted[CertificateRef]:  # fmt: skip
+        """Issue a certificate (``value.certificate_number``): the event and the credential
+        are both signed here; ``credential`` is the signed credential."""
         params = {"number": number, "period_from": period_from.isoformat(),
                   "period_to": period_to.isoformat(), "issuer_contact": issuer_contact,
                   "language": language, "include_masked_name": include_masked_name}  # fmt: skip
-        return self._signed("issue_certificate", idempotency_key, params)
+        return self._signed("issue_certificate", idempotency_key, params, CertificateRef)
 
     def grant_honour(
         self, *, idempotency_key: str, recipient_kind: str, recipient: str, honour: str,
         citation: str, granted_on: date,
-    ) -> Submitted:  # fmt: skip
-        """Grant an honour to a volunteer or organisation (``value["honour_id"]``)."""
+    ) -> Submitted[HonourRef]:  # fmt: skip
+        """Grant an honour to a volunteer or organisation (``value.honour_id``)."""
         params = {"recipient_kind": recipient_kind, "recipient": recipient, "honour": honour,
                   "citation": citation, "granted_on": granted_on.isoformat()}  # fmt: skip
-        return self._signed("grant_honour", idempotency_key, params)
+        return self._signed("grant_honour", idempotency_key, params, HonourRef)
 
     def revoke_honour(
         self, *, idempotency_key: str, recipient_kind: str, recipient: str, honour_id: str,
         reason: str,
-    ) -> Submitted:  # fmt: skip
+    ) -> Submitted[NoValue]:  # fmt: skip
         params = {"recipient_kind": recipient_kind, "recipient": recipient,
                   "honour_id": honour_id, "reason": reason}  # fmt: skip
-        return self._signed("revoke_honour", idempotency_key, params)
+        return self._signed("revoke_honour", idempotency_key, params, NoValue)
 
     def open_time_bank(
         self, *, idempotency_key: str, bank_id: str, credit_numerator: int = 1,
         credit_denominator: int = 1, cap_minutes: int | None = None,
         surplus_account: str | None = None,
-    ) -> Submitted:  # fmt: skip
+    ) -> Submitted[NoValue]:  # fmt: skip
         """Open a time bank owned by this organisation (its automatic-awards key, which mints
         the credit, must be registered first and held by the ledger)."""
         params = {"bank_id": bank_id, "credit_numerator": credit_numerator,
                   "credit_denominator": credit_denominator, "cap_minutes": cap_minutes,
                   "surplus_account": surplus_account}  # fmt: skip
-        return self._signed("open_time_bank", idempotency_key, params)
+        return self._signed("open_time_bank", idempotency_key, params, NoValue)
 
     def transfer_credit(
         self, *, idempotency_key: str, bank_id: str, from_account: str, to_account: str,
         amount: int, kind: str = "transfer",
-    ) -> Submitted:  # fmt: skip
-        """Move time-bank credit (``value["transfer_id"]``): a debit and a credit, both signed
+    ) -> Submitted[TransferRef]:  # fmt: skip
+        """Move time-bank credit (``value.transfer_id``): a debit and a credit, both signed
         here."""
         params = {"bank_id": bank_id, "from_account": from_account, "to_account": to_account,
                   "amount": amount, "kind": kind}  # fmt: skip
-        return self._signed("transfer_credit", idempotency_key, params)
+        return self._signed("transfer_credit", idempotency_key, params, TransferRef)
 
     def reverse_transfer(
         self, *, idempotency_key: str, bank_id: str, transfer_id: str
-    ) -> Submitted:
+    ) -> Submitted[TransferRef]:
         """Reverse a mistaken transfer by a new one pointing at it (at most once)."""
         params = {"bank_id": bank_id, "transfer_id": transfer_id}
-        return self._signed("reverse_transfer", idempotency_key, params)
+        return self._signed("reverse_transfer", idempotency_key, params, TransferRef)
 
     # reads
 
@@ -246,12 +271,14 @@ class LedgerClient:
 
     # the protocol
 
-    def _signed(self, command: str, idempotency_key: str, params: dict[str, Any]) -> Submitted:
+    def _signed(
+        self, command: str, idempotency_key: str, params: dict[str, Any], result: type[R]
+    ) -> Submitted[R]:
         """Draft, check, sign and submit; a second call with the same idempotency key resubmits
         the bodies signed the first time, so the server answers it as a replay."""
         kept = self._signed_by_key.get(idempotency_key)
         if kept is not None:
-            return self._store(*kept)
+            return self._store(*kept, result)
         asked = {k: v for k, v in params.items() if v is not None}
         drafted = self._json(
             "POST",
@@ -266,6 +293,7 @@ class LedgerClient:
             bodies.append(self._check_draft(command, str(text), idempotency_key, asked))
         value = dict(drafted.get("value") or {})
         _check_whole_draft(command, bodies, asked)
+        _own_value(value, result)  # before anything is signed
         credential = None
         if command == "issue_certificate":
             credential = self._sign_credential(bodies[0], value.get("credential"))
@@ -290,7 +318,7 @@ class LedgerClient:
             signature = self.signer.sign(signing_input(str(text).encode("utf-8")))
             signed.append({"body": text, "signature": b64encode(signature)})
         self._signed_by_key[idempotency_key] = (signed, value)
-        return self._store(signed, value)
+        return self._store(signed, value, result)
 
     def _sign_credential(self, body: dict[str, Any], unsigned: Any) -> dict[str, Any]:
         """Sign the drafted credential, once sure it is the one the event commits to and it
@@ -334,15 +362,20 @@ class LedgerClient:
         method = did_key_verification_method(self.signer.public_key)
         return add_proof(unsigned, self.signer, method, str(body["occurred_at"]))
 
-    def _store(self, signed: list[dict[str, Any]], value: dict[str, Any]) -> Submitted:
-        stored = self._submit(signed, value.get("credential"), value.get("status_list"))
+    def _store(
+        self, signed: list[dict[str, Any]], value: dict[str, Any], result: type[R]
+    ) -> Submitted[R]:
+        credential, status_list = value.get("credential"), value.get("status_list")
+        stored = self._submit(signed, credential, status_list)
         return Submitted(
             tuple(
                 EventRef(e["aggregate_id"], e["version"], e["type"], e.get("leaf_index"))
                 for e in stored["events"]
             ),
-            value,
+            _own_value(value, result),
             bool(stored.get("_replayed")),
+            credential,
+            status_list,
         )
 
     def _check_draft(
@@ -454,3 +487,15 @@ def _check_whole_draft(command: str, bodies: list[dict[str, Any]], asked: dict[s
 def _whole_seconds(moment: datetime) -> str:
     """Activity times are kept to the second, as the ledger stores them."""
     return format_time(moment.replace(microsecond=0))
+
+
+def _own_value(value: dict[str, Any], result: type[R]) -> R:
+    """The command's own value in a draft's value (without the credential and status list
+    signed here), as the type the command returns; a value of another shape is refused."""
+    own = {k: v for k, v in value.items() if k not in ("credential", "status_list")}
+    try:
+        return result.from_json(own)
+    except (TypeError, KeyError):
+        raise LedgerClientError(
+            f"the server drafted a value that is not a {result.__name__}: {own!r}"
+        ) from None

@@ -321,10 +321,10 @@ def an_organisation_with_its_key_at_home(workdir: Path, demo: Path) -> Iterator[
                 field="community-governance", place="Riverside park",
                 starts_at=now - timedelta(hours=3), ends_at=now - timedelta(hours=1),
                 leader="team-leader-07", content="litter picking along the river",
-            ).value["activity_id"]  # fmt: skip
+            ).value.activity_id  # fmt: skip
 
         def the_record_is_approved_and_signed_by_org_a(_: Path, page: dict[str, Any]) -> None:
-            with urllib.request.urlopen(f"{url}/records/{page['record'].value['record_id']}") as r:
+            with urllib.request.urlopen(f"{url}/records/{page['record'].value.record_id}") as r:
                 record = json.loads(r.read())
             assert record["status"] == "approved"
             stored = ledger_event_bodies(workdir, record)

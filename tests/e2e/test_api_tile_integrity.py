@@ -21,6 +21,7 @@ from ledger import DirectoryKeystore, Ledger
 from ledger.context import Context
 from ledger.model.ids import new_volunteer_number
 from ledger.model.ids import volunteer_aggregate_id as volunteer_id
+from ledger.results import NoValue
 
 SIZE = 300  # tile 0/000 is full; 0/001.p/44 and entries/001.p/44 are partial
 FORGED = hashlib.sha256(b"forged").digest()
@@ -61,7 +62,7 @@ def fill(ledger: Ledger, count: int) -> None:
     def decide(ctx: Context) -> dict[str, object]:
         for number in numbers:
             ctx.emit("VolunteerRegistered", volunteer_id(number), {"number": number})
-        return {"numbers": numbers}
+        return {}
 
     ledger.writer.run(
         org="org-a",
@@ -70,6 +71,7 @@ def fill(ledger: Ledger, count: int) -> None:
         command="RegisterMany",
         params={"numbers": numbers},
         decide=decide,
+        result_type=NoValue,
     )
 
 

@@ -107,15 +107,15 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
 
 def volunteer_with_hours(org: LedgerClient, tag: str, minutes: int) -> str:
     now = datetime.now(UTC)
-    number = str(org.register_volunteer(idempotency_key=f"vol-{tag}").value["number"])
+    number = str(org.register_volunteer(idempotency_key=f"vol-{tag}").value.number)
     activity = org.publish_activity(
         idempotency_key=f"act-{tag}", title="Reading to children", field="culture-and-arts",
         place="Library", starts_at=now - timedelta(hours=4), ends_at=now - timedelta(hours=1),
         leader="leader-01", content="story hour",
-    ).value["activity_id"]  # fmt: skip
+    ).value.activity_id  # fmt: skip
     record = org.record_hours(
         idempotency_key=f"rec-{tag}", activity_id=activity, number=number, minutes=minutes
-    ).value["record_id"]
+    ).value.record_id
     org.approve_record(idempotency_key=f"ok-{tag}", record_id=record)
     return number
 
@@ -128,11 +128,11 @@ def test_a_certificate_is_signed_at_home_event_and_credential_both(home: Home) -
             idempotency_key="cert-1", number=number, period_from=date(today.year, 1, 1),
             period_to=date(today.year, 12, 31), issuer_contact="Org A desk", language="en",
         )  # fmt: skip
-        certificate_number = str(issued.value["certificate_number"])
+        certificate_number = str(issued.value.certificate_number)
         package = org.certificate_package(certificate_number)
     assert [e.type for e in issued.events] == ["CertificateIssued"]
     credential = package["credential"]
-    assert credential == issued.value["credential"], "the server keeps the credential as signed"
+    assert credential == issued.credential, "the server keeps the credential as signed"
     assert credential["proof"]["verificationMethod"].startswith(did_key(home.key.public_key))
     verdict = verify_package(package, [parse_verifier_key(home.log_key)])
     assert verdict.valid, verdict.reason
@@ -228,7 +228,7 @@ def test_honours_are_granted_and_revoked_from_the_client(home: Home) -> None:
             honour="Story hour star", citation="a year of Saturdays",
             granted_on=datetime.now(UTC).date(),
         )  # fmt: skip
-        honour_id = str(granted.value["honour_id"])
+        honour_id = str(granted.value.honour_id)
         revoked = org.revoke_honour(
             idempotency_key="unhonour-1", recipient_kind="volunteer", recipient=number,
             honour_id=honour_id, reason="granted to the wrong volunteer",
@@ -269,7 +269,7 @@ def test_time_bank_credit_moves_and_is_reversed_from_the_client(home: Home) -> N
         assert [e.type for e in moved.events] == ["CreditSent", "CreditReceived"]
         assert balances_become([75, 75])
         undone = org.reverse_transfer(
-            idempotency_key="undo-1", bank_id=BANK, transfer_id=str(moved.value["transfer_id"])
+            idempotency_key="undo-1", bank_id=BANK, transfer_id=str(moved.value.transfer_id)
         )
         assert [e.type for e in undone.events] == ["CreditSent", "CreditReceived"]
         assert balances_become([120, 30])
@@ -319,7 +319,7 @@ def hsm_certificate(
             period_from=date(today.year, 1, 1), period_to=date(today.year, 12, 31),
             issuer_contact="Org A desk", language="en",
         )  # fmt: skip
-        package = org.certificate_package(str(issued.value["certificate_number"]))
+        package = org.certificate_package(str(issued.value.certificate_number))
     return hsm_key, package
 
 

@@ -83,16 +83,16 @@ def test_an_organisation_records_and_approves_hours_with_its_key_at_home(
     assert not (deployment.keystore / "org-a").exists(), "the server must hold no org-a key"
     now = datetime.now(UTC)
     with client(deployment) as org:
-        number = org.register_volunteer(idempotency_key="vol-1").value["number"]
+        number = org.register_volunteer(idempotency_key="vol-1").value.number
         activity = org.publish_activity(
             idempotency_key="act-1", title="River clean-up", field="community-governance",
             place="Riverside", starts_at=now - timedelta(hours=3),
             ends_at=now - timedelta(hours=1), leader="leader-01", content="litter picking",
-        ).value["activity_id"]  # fmt: skip
+        ).value.activity_id  # fmt: skip
         recorded = org.record_hours(
             idempotency_key="rec-1", activity_id=activity, number=number, minutes=120
         )
-        approved = org.approve_record(idempotency_key="ok-1", record_id=recorded.value["record_id"])
+        approved = org.approve_record(idempotency_key="ok-1", record_id=recorded.value.record_id)
         records = org.records(number)
     assert [e.type for e in approved.events] == ["RecordApproved"]
     item = records["items"][0]

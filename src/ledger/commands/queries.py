@@ -27,8 +27,12 @@ RECORD_TYPES = (
 
 class QueryCommands(CommandHost):
     def service_account(self, number: str) -> ServiceAccount:
+        """The volunteer's service records, replayed from the signed events; an unregistered
+        number is not found."""
         state = self._state(ServiceAccount, service_account_id(number))
         assert isinstance(state, ServiceAccount)
+        if state.version == 0 and not self._state(Volunteer, volunteer_aggregate_id(number)).exists:
+            raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         return state
 
     def volunteer_balance(self, number: str) -> dict[str, Any]:

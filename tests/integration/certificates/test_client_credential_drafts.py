@@ -61,7 +61,7 @@ def through(town: Town, tamper: Tamper, submitted: list[Any]) -> httpx.MockTrans
              "leaf_index": e.leaf_index}
             for e in result.events
         ]  # fmt: skip
-        return httpx.Response(201, json={"events": events, "value": result.value})
+        return httpx.Response(201, json={"events": events, "value": result.value.to_json()})
 
     return httpx.MockTransport(handle)
 
@@ -89,10 +89,10 @@ def test_an_honest_draft_is_signed_and_the_stored_certificate_verifies(town: Tow
     submitted: list[Any] = []
     with client(town, honest, submitted) as org:
         issued = issue(org, town)
-    number = issued.value["certificate_number"]
-    assert submitted[0]["credential"] == issued.value["credential"]
+    number = issued.value.certificate_number
+    assert submitted[0]["credential"] == issued.credential
     package = town.ledger.certificate_package(number)
-    assert package["credential"] == issued.value["credential"]
+    assert package["credential"] == issued.credential
     assert verify_package(package, town.log_keys).valid
     # the list the client signed is the one served, though the server holds a key of org-a too
     assert town.ledger.certificate_status_list(number) == submitted[0]["status_list"]
@@ -180,7 +180,8 @@ def test_a_transfer_is_signed_only_as_asked(town: Town, sent: dict[str, Any], wh
         if request.url.path.startswith("/drafts/"):
             key = json.loads(request.content)["idempotency_key"]
             bodies = transfer_bodies(signer.key_id, key, sent)
-            return httpx.Response(200, json={"org": "org-a", "bodies": bodies, "value": {}})
+            value = {"transfer_id": "t-1"}
+            return httpx.Response(200, json={"org": "org-a", "bodies": bodies, "value": value})
         submitted.append(request)
         return httpx.Response(201, json={"events": [], "value": {}})
 
@@ -206,7 +207,7 @@ def test_a_transfer_is_signed_only_as_asked(town: Town, sent: dict[str, Any], wh
 def test_a_revocation_carries_a_list_saying_revoked_and_only_that(town: Town) -> None:
     submitted: list[Any] = []
     with client(town, honest, submitted) as org:
-        number = issue(org, town).value["certificate_number"]
+        number = issue(org, town).value.certificate_number
 
     def clear_bit(bodies: list[dict[str, Any]], value: dict[str, Any]) -> None:
         value["status_list"]["credentialSubject"]["encodedList"] = encode_list([])

@@ -12,6 +12,7 @@ import pytest
 
 from ledger import SigningKey
 from ledger.client import LedgerClient, LedgerClientError
+from ledger.results import NoValue
 
 KEY = SigningKey.generate()
 
@@ -31,11 +32,14 @@ def honest_body(**changes: Any) -> dict[str, Any]:
     return body
 
 
-def serving(body: dict[str, Any], submitted: list[Any]) -> httpx.MockTransport:
+def serving(
+    body: dict[str, Any], submitted: list[Any], value: dict[str, Any] | None = None
+) -> httpx.MockTransport:
     def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith("/drafts/"):
             text = json.dumps(body, separators=(",", ":"), sort_keys=True)
-            return httpx.Response(200, json={"org": "org-a", "bodies": [text], "value": {}})
+            drafted = {"org": "org-a", "bodies": [text], "value": value or {}}
+            return httpx.Response(200, json=drafted)
         submitted.append(request)
         return httpx.Response(201, json={"events": [], "value": {}})
 
@@ -93,3 +97,21 @@ def test_the_honest_draft_is_signed_and_submitted() -> None:
     assert len(submitted) == 1
     sent = json.loads(submitted[0].content)["events"][0]
     assert json.loads(sent["body"]) == honest_body()
+
+
+def test_the_honest_draft_gives_the_commands_typed_value() -> None:
+    submitted: list[httpx.Request] = []
+    transport = serving(honest_body(), submitted)
+    with LedgerClient("http://ledger.test", "k", KEY, org="org-a", transport=transport) as client:
+        done = client.approve_record(idempotency_key="ok-1", record_id="V1-R1")
+    assert done.value == NoValue() and done.credential is None
+
+
+@pytest.mark.parametrize("value", [{"record_id": "V9-R1"}, {"number": "V1"}])
+def test_a_draft_whose_value_is_not_the_commands_is_not_signed(value: dict[str, Any]) -> None:
+    submitted: list[Any] = []
+    transport = serving(honest_body(), submitted, value)
+    client = LedgerClient("http://ledger.test", "k", KEY, org="org-a", transport=transport)
+    with client, pytest.raises(LedgerClientError, match="not a NoValue"):
+        client.approve_record(idempotency_key="ok-1", record_id="V1-R1", approved_minutes=60)
+    assert submitted == [], "nothing may be submitted after a refused draft"
