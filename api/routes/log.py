@@ -1,10 +1,11 @@
 """The log as C2SP tlog-tiles: checkpoint, hash tiles and entry bundles, and the log key.
 
-A full tile or entry bundle never changes, so once a process has authenticated its bytes against
-a signed checkpoint (:meth:`ledger.transparency.TransparencyLog.full_tile`) it serves them as
-they are, from the event loop, with ``Cache-Control: immutable`` and a strong ``ETag`` (and
-``304 Not Modified`` to a client that already has them). Partial tiles and the checkpoint are
-read and checked on each request, and carry an ``ETag`` too.
+A tile or entry bundle of a given width never changes, so once a process has authenticated its
+bytes against a signed checkpoint (:meth:`ledger.transparency.TransparencyLog.verified_tile`) it
+serves them as they are, from the event loop, with a strong ``ETag`` (and ``304 Not Modified``
+to a client that already has them): a full tile with ``Cache-Control: immutable``, a partial one
+with a short ``max-age`` (a client should move on to the wider tile soon). The checkpoint is
+read and checked on each request (``no-cache``), with an ``ETag`` to revalidate it by.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger import Ledger
 from ledger.errors import InvalidInputError, NotFoundError
 from ledger.log.tile_cache import ENTRIES, VerifiedTile
-from ledger.log.tiles import Tile, parse_tile_path
+from ledger.log.tiles import parse_tile_path
 
 from ..replicas import ReadLedgerDep, get_read_ledger
 
@@ -62,8 +63,9 @@ def answer(request: Request, data: bytes, etag: str, cache: str, media_type: str
 )
 def checkpoint(request: Request, ledger: ReadLedgerDep) -> Response:
     """The newest signed checkpoint, with any witness cosignatures."""
-    note = ledger.log.latest()
-    if note is None or ledger.log.latest_size() < ledger.log.size():
+    newest = ledger.log.latest_with_size()
+    note = None if newest is None else newest[1]
+    if newest is None or newest[0] < ledger.log.size():
         note = ledger.log.sign_checkpoint() if ledger.log.can_sign() else note
     if note is None:
         raise NotFoundError("no checkpoint has been signed yet")
@@ -88,31 +90,21 @@ async def tile(
         parsed = parse_tile_path(f"tile/{level}/{path}")
     except InvalidInputError as error:
         raise NotFoundError(f"not a tile path: {error}") from None
-    if not parsed.is_partial:
-        primary: Ledger = request.app.state.ledger
-        key = (ENTRIES if parsed.entries else parsed.level, parsed.index)
-        kept = primary.log.full_tiles.get(key)  # authenticated before: no work at all
-        if kept is None:
-            kept = await run_in_threadpool(_full_tile, request, parsed)
-        return answer(request, kept.data, kept.etag, IMMUTABLE, OCTETS)
-    data = await run_in_threadpool(_partial_tile, request, parsed)
-    return answer(request, data, etag_of(data), SHORT, OCTETS)
+    primary: Ledger = request.app.state.ledger
+    key = (ENTRIES if parsed.entries else parsed.level, parsed.index, parsed.width)
+    kept = primary.log.verified_tiles.get(key)  # authenticated before: no work at all
+    if kept is None:
+        kept = await run_in_threadpool(_verified_tile, request, key)
+    cache = SHORT if parsed.is_partial else IMMUTABLE
+    return answer(request, kept.data, kept.etag, cache, OCTETS)
 
 
-def _full_tile(request: Request, parsed: Tile) -> VerifiedTile:
-    """Read and authenticate a full tile (from a standby if reads go there), and keep it in the
+def _verified_tile(request: Request, key: tuple[int, int, int]) -> VerifiedTile:
+    """Read and authenticate a tile (from a standby if reads go there), and keep it in the
     primary's cache too, so the next request for it is served from the event loop."""
     ledger = get_read_ledger(request)
-    key = (ENTRIES if parsed.entries else parsed.level, parsed.index)
-    kept = ledger.log.full_tile(*key)
+    kept = ledger.log.verified_tile(*key)
     primary: Ledger = request.app.state.ledger
     if ledger is not primary:
-        primary.log.full_tiles.put(key, kept.data)
+        primary.log.verified_tiles.put(key, kept.data)
     return kept
-
-
-def _partial_tile(request: Request, parsed: Tile) -> bytes:
-    ledger = get_read_ledger(request)
-    if parsed.entries:
-        return ledger.log.entry_tile(parsed.index, parsed.width)
-    return ledger.log.hash_tile(parsed.level, parsed.index, parsed.width)

@@ -109,7 +109,7 @@ class TransparencyLog:
         self._parsed: dict[str, Checkpoint] = {}  # checkpoint notes parsed (not verified)
         self._key_strings: dict[tuple[str, bytes, bool], str] = {}
         self._note_verifiers: dict[tuple[str, bytes], NoteVerifier] = {}
-        self.full_tiles = VerifiedTiles()  # full tiles and bundles once authenticated
+        self.verified_tiles = VerifiedTiles()  # tiles and bundles once authenticated
         self._verified: OrderedDict[int, tuple[tuple[object, ...], SignedEvent]] = OrderedDict()
         self._verified_lock = threading.Lock()
 
@@ -287,6 +287,11 @@ class TransparencyLog:
         last = self._recorder.side_last(CHECKPOINTS)
         return last[1].decode("utf-8") if last else None
 
+    def latest_with_size(self) -> tuple[int, str] | None:
+        """The newest signed checkpoint's size and note, in one read of the store."""
+        last = self._recorder.side_last(CHECKPOINTS)
+        return (int(last[0]), last[1].decode("utf-8")) if last else None
+
     def latest_size(self) -> int:
         last = self._recorder.side_last(CHECKPOINTS)
         return int(last[0]) if last else 0
@@ -365,7 +370,7 @@ class TransparencyLog:
         Its hashes are checked before they are served: with the few stored nodes beside the tile
         they must rebuild the root of the newest signed checkpoint (signing one first if none
         covers the tile yet), or :class:`StoreIntegrityError` is raised, on every call (a
-        server serves full tiles through :meth:`full_tile`, which checks each once).
+        server serves tiles through :meth:`verified_tile`, which checks each once).
         """
         return self._checked_hash_tile(level, index, width)
 
@@ -374,24 +379,24 @@ class TransparencyLog:
 
         The entries are checked as the hash tile is: each must be stored, at its leaf, and their
         leaf hashes must rebuild the newest signed checkpoint's root, on every call (see
-        :meth:`full_tile`).
+        :meth:`verified_tile`).
         """
         return self._checked_entry_tile(index, width)
 
-    def full_tile(self, level: int, index: int) -> VerifiedTile:
-        """Full hash tile ``level/index`` (entry bundle ``index`` with level ``ENTRIES``), with
-        its strong ETag: read and checked against a signed checkpoint the first time this
-        process is asked for it, then served from the bytes that passed (a full tile never
-        changes, so what was authenticated once stays the answer)."""
-        key = (level, index)
-        kept = self.full_tiles.get(key)
+    def verified_tile(self, level: int, index: int, width: int = TILE_WIDTH) -> VerifiedTile:
+        """Hash tile ``level/index`` of ``width`` hashes (entry bundle ``index`` with level
+        ``ENTRIES``), with its strong ETag: read and checked against a signed checkpoint the
+        first time this process is asked for it, then served from the bytes that passed (a tile
+        of a given width never changes, so what was authenticated once stays the answer)."""
+        key = (level, index, width)
+        kept = self.verified_tiles.get(key)
         if kept is not None:
             return kept
         if level == ENTRIES:
-            data = self._checked_entry_tile(index, TILE_WIDTH)
+            data = self._checked_entry_tile(index, width)
         else:
-            data = self._checked_hash_tile(level, index, TILE_WIDTH)
-        return self.full_tiles.put(key, data)
+            data = self._checked_hash_tile(level, index, width)
+        return self.verified_tiles.put(key, data)
 
     def _checked_hash_tile(self, level: int, index: int, width: int) -> bytes:
         checkpoint = self._checkpoint_covering_leaves((index * TILE_WIDTH + width) << (8 * level))

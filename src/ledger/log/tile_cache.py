@@ -1,9 +1,11 @@
-"""Full tiles and entry bundles kept once they were authenticated, to serve with no work.
+"""Tiles and entry bundles kept once they were authenticated, to serve with no work.
 
-A full tile (256 hashes) or entry bundle (256 entries) never changes once the log holds it: the
-log only grows. Once its bytes rebuilt the root of a signed checkpoint, the same bytes are the
-right answer forever, so a process keeps them (least recently used first out, bounded by bytes)
-with a strong entity tag, and serves them again without reading or hashing anything.
+A tile (or entry bundle) of a given width never changes once the log holds it: the log only
+grows, so a full tile (256 hashes) stays as it is forever, and a partial one of ``W`` hashes is
+always the first ``W`` of the full tile it grows into. Once its bytes rebuilt the root of a
+signed checkpoint, the same bytes are the right answer forever, so a process keeps them (least
+recently used first out, bounded by bytes) with a strong entity tag, and serves them again
+without reading or hashing anything.
 
 What is kept is only ever what was authenticated: a row changed in the database afterwards does
 not reach a process that has the tile already, and a process that does not have it reads the
@@ -20,12 +22,12 @@ from dataclasses import dataclass
 ENTRIES = -1  # the ``level`` of an entry bundle in a cache key
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
-TileKey = tuple[int, int]  # (tile level, or ENTRIES for an entry bundle; tile index)
+TileKey = tuple[int, int, int]  # (tile level, or ENTRIES for an entry bundle; index; width)
 
 
 @dataclass(frozen=True)
 class VerifiedTile:
-    """The bytes of a full tile or entry bundle as authenticated, and their strong ETag."""
+    """The bytes of a tile or entry bundle as authenticated, and their strong ETag."""
 
     data: bytes
     etag: str
@@ -36,7 +38,7 @@ class VerifiedTile:
 
 
 class VerifiedTiles:
-    """A thread-safe LRU of authenticated full tiles, at most ``max_bytes`` of tile data."""
+    """A thread-safe LRU of authenticated tiles, at most ``max_bytes`` of tile data."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         if max_bytes < 0:
@@ -61,7 +63,7 @@ class VerifiedTiles:
             return tile
 
     def put(self, key: TileKey, data: bytes) -> VerifiedTile:
-        """Keep ``data`` (already authenticated, of a full tile) under ``key``; return it."""
+        """Keep ``data`` (the tile's bytes, already authenticated) under ``key``; return it."""
         tile = VerifiedTile.of(data)
         with self._lock:
             old = self._tiles.pop(key, None)

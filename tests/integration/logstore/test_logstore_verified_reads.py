@@ -1,6 +1,6 @@
 """Reads that keep what they verified, on SQLite and PostgreSQL, against the operator's own SQL:
 
-- a full tile or entry bundle (``TransparencyLog.full_tile``) is checked against a signed
+- a tile or entry bundle (``TransparencyLog.verified_tile``) is checked against a signed
   checkpoint once per process and then served as the bytes that passed: an edit afterwards
   does not change this process's answer, a process opened after the edit refuses the tile, and
   an edit before the first read is refused and leaves nothing kept;
@@ -43,6 +43,7 @@ def url(
 
 
 def edit_node(ledger: Ledger, index: int) -> None:
+    """The operator writes a forged hash over leaf ``index``'s node."""
     changed = sql_execute(
         ledger,
         "UPDATE {schema}.ledger_log_nodes SET hash=%s WHERE level=0 AND idx=%s",
@@ -67,21 +68,27 @@ def test_a_full_tile_is_served_as_authenticated_and_refused_by_a_process_opened_
     url: str, open_ledger: Callable[..., Ledger]
 ) -> None:
     serving = open_ledger(url)
-    tile = serving.log.full_tile(0, 0)
-    bundle = serving.log.full_tile(ENTRIES, 0)
+    tile = serving.log.verified_tile(0, 0)
+    bundle = serving.log.verified_tile(ENTRIES, 0)
+    partial = serving.log.verified_tile(0, 1, SIZE - 256)  # a tile of given width never changes
+    assert partial.data == serving.log.hash_tile(0, 1, SIZE - 256)
     assert tile.data == serving.log.hash_tile(0, 0)  # what the per-call check serves
     assert tile.data == b"".join(leaf_hash(e) for e in parse_entry_bundle(bundle.data))
     edit_node(serving, 3)
     edit_event(serving, 9, b'{"forged": true}')
-    assert serving.log.full_tile(0, 0) == tile  # the bytes that passed, not the edit
-    assert serving.log.full_tile(ENTRIES, 0) == bundle
-    assert FORGED not in serving.log.full_tile(0, 0).data
+    assert serving.log.verified_tile(0, 0) == tile  # the bytes that passed, not the edit
+    assert serving.log.verified_tile(ENTRIES, 0) == bundle
+    assert FORGED not in serving.log.verified_tile(0, 0).data
+    edit_node(serving, 260)
+    assert serving.log.verified_tile(0, 1, SIZE - 256) == partial
     later = open_ledger(url)
     with pytest.raises(StoreIntegrityError):
-        later.log.full_tile(0, 0)
+        later.log.verified_tile(0, 0)
     with pytest.raises(StoreIntegrityError):
-        later.log.full_tile(ENTRIES, 0)
-    assert len(later.log.full_tiles) == 0  # a refused tile is never kept
+        later.log.verified_tile(ENTRIES, 0)
+    with pytest.raises(StoreIntegrityError):
+        later.log.verified_tile(0, 1, SIZE - 256)
+    assert len(later.log.verified_tiles) == 0  # a refused tile is never kept
     with pytest.raises(StoreIntegrityError):  # and the per-call check sees the edit too
         serving.log.hash_tile(0, 0)
 
@@ -93,8 +100,8 @@ def test_a_tile_edited_before_its_first_read_is_refused_every_time(
     edit_node(serving, 200)
     for _ in range(2):
         with pytest.raises(StoreIntegrityError):
-            serving.log.full_tile(0, 0)
-    assert serving.log.full_tiles.get((0, 0)) is None
+            serving.log.verified_tile(0, 0)
+    assert serving.log.verified_tiles.get((0, 0, 256)) is None
 
 
 def test_an_event_verified_once_is_verified_afresh_once_its_row_changes(
