@@ -59,6 +59,14 @@ class AddLogKey(Command):
 
 
 @dataclass(frozen=True)
+class AddPeer(Command):
+    """Pin a peer ledger's trust anchors and witness policy (root authority only)."""
+
+    ledger_method: ClassVar[str] = "add_peer"
+    trust: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class AddServiceField(Command):
     """The ``add_service_field`` command."""
 
@@ -486,6 +494,15 @@ class RetireLogKey(Command):
 
 
 @dataclass(frozen=True)
+class RetirePeer(Command):
+    """Stop trusting a pinned peer ledger (root authority only)."""
+
+    ledger_method: ClassVar[str] = "retire_peer"
+    origin: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReverseTransfer(Command):
     """Reverse a mistaken transfer by a new one that points at it (at most once)."""
 
@@ -565,6 +582,24 @@ class TransferCredit(Command):
     amount: int
     kind: str = "transfer"
     reverses: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferIn(Command):
+    """Receive a volunteer from a pinned peer ledger once its package verifies."""
+
+    ledger_method: ClassVar[str] = "transfer_in"
+    number: str
+    package: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TransferOut(Command):
+    """The home organisation moves a volunteer to a pinned peer ledger."""
+
+    ledger_method: ClassVar[str] = "transfer_out"
+    number: str
+    to_origin: str
 
 
 @dataclass(frozen=True)

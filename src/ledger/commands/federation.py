@@ -1,0 +1,212 @@
+"""Federation: pinning peer ledgers, and a volunteer's transfer to or from one of them.
+
+The sending ledger records ``transfer_out`` and serves :meth:`transfer_package`; the receiving
+ledger checks the package against the pinned peer and records ``transfer_in``. See
+docs/federation.md for the protocol and its limits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..canonical import canonical_json, parse_json
+from ..context import Context
+from ..errors import ConflictError, NotFoundError
+from ..federation.anchors import peer_anchors
+from ..federation.package import TRANSFERS_OUT, build_package
+from ..federation.summary import summarise, summary_digest
+from ..federation.verify import PackageRefusedError, VerifiedTransfer, verify_package
+from ..model.federation import Peer, inbound_transfer_aggregate_id, peer_aggregate_id
+from ..model.service import ServiceAccount, service_account_id
+from ..storage.records import SideRow
+from ..transparency import TransparencyLog
+from ..writer import CommandResult
+from .base import CommandHost
+
+TRANSFERS_IN = "federation-transfer-in"  # side table: "origin/leaf" -> the verified package
+
+
+class FederationCommands(CommandHost):
+    log: TransparencyLog
+
+    def add_peer(self, org: str, *, trust: dict[str, Any], idempotency_key: str) -> CommandResult:
+        """Pin a peer ledger's trust anchors (root authority only): ``trust`` is the peer's
+        trust file (``ledger init --trust-out``), with its witness policy (``witnesses``, a list
+        of witness vkeys, and ``quorum``, how many must cosign) added."""
+        data = peer_anchors(trust)
+        return self._emit_one(
+            org,
+            "PeerPinned",
+            peer_aggregate_id(data["origin"]),
+            data,
+            idempotency_key=idempotency_key,
+        )
+
+    def retire_peer(
+        self, org: str, *, origin: str, reason: str, idempotency_key: str
+    ) -> CommandResult:
+        """Stop trusting a peer (root authority only): its packages are refused from now on;
+        what was accepted from it stays, referenced by its checkpoints."""
+        return self._emit_one(
+            org,
+            "PeerRetired",
+            peer_aggregate_id(origin),
+            {"origin": origin, "reason": reason},
+            idempotency_key=idempotency_key,
+        )
+
+    def peer(self, origin: str) -> dict[str, Any]:
+        """A pinned peer: its anchors, when it was pinned, whether it was retired."""
+        state = self._state(Peer, peer_aggregate_id(origin))
+        assert isinstance(state, Peer)
+        if not state.exists:
+            raise NotFoundError(f"{origin} is not a pinned peer of this ledger")
+        return {**state.anchors, "pinned_at": state.pinned_at, "retired": state.retired}
+
+    def transfer_out(
+        self, org: str, *, number: str, to_origin: str, idempotency_key: str
+    ) -> CommandResult:
+        """The volunteer's home organisation moves them to the pinned peer ``to_origin``.
+
+        The event commits to the summary of their approved service; their service account here
+        is closed after it. ``result.value["transfer_id"]`` names the transfer for
+        :meth:`transfer_package`.
+        """
+        account_id = service_account_id(number)
+        transfer_id = str(uuid.uuid4())
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            account = ctx.state(ServiceAccount, account_id)
+            events = self.events(account_id)
+            if len(events) != account.version:
+                raise ConflictError(f"volunteer {number}'s account changed meanwhile; retry")
+            origin = self.directory.require_ledger().origin
+            summary = summarise(
+                number=number,
+                transfer_id=transfer_id,
+                from_origin=origin,
+                to_origin=to_origin,
+                events=events,
+            )
+            ctx.emit(
+                "VolunteerTransferredOut",
+                account_id,
+                {
+                    "number": number,
+                    "transfer_id": transfer_id,
+                    "to_origin": to_origin,
+                    "covers_version": summary["covers_version"],
+                    "records": len(summary["records"]),
+                    "approved_minutes": summary["approved_minutes"],
+                    "summary_sha256": summary_digest(summary),
+                },
+            )
+            return {"transfer_id": transfer_id, "approved_minutes": summary["approved_minutes"]}
+
+        return self._command(
+            org,
+            "VolunteerTransferredOut",
+            {"number": number, "to_origin": to_origin},
+            decide,
+            idempotency_key=idempotency_key,
+            side_rows=lambda: [SideRow(TRANSFERS_OUT, transfer_id, number.encode("ascii"))],
+        )
+
+    def transfer_package(self, transfer_id: str) -> dict[str, Any]:
+        """The package proving the transfer-out ``transfer_id``, for the receiving ledger."""
+        return build_package(self, transfer_id)  # type: ignore[arg-type]
+
+    def verify_transfer(self, package: Any) -> VerifiedTransfer:
+        """Check a peer's package against the peer pinned here; store nothing."""
+        origin = package.get("origin") if isinstance(package, dict) else None
+        anchors = self._pinned_anchors(origin)
+        here = self.directory.require_ledger().origin
+        return verify_package(package, anchors=anchors, here_origin=here)
+
+    def transfer_in(
+        self, org: str, *, number: str, package: dict[str, Any], idempotency_key: str
+    ) -> CommandResult:
+        """Receive a volunteer from a pinned peer: verify ``package`` (see
+        :mod:`ledger.federation.verify`), then record its acceptance and carry the proven
+        minutes into ``number``'s account (a volunteer registered here, whose home is ``org``).
+
+        A package is accepted once; a package that fails any check stores nothing. The package
+        is kept beside the events so an audit can check it again.
+        """
+        self.directory.refresh()
+        verified = self.verify_transfer(package)
+        anchors = self._pinned_anchors(verified.origin)
+        stored = canonical_json(package)
+        key = f"{verified.origin}/{verified.transfer_out_leaf}"
+
+        def decide(ctx: Context) -> dict[str, Any]:
+            peer = ctx.state(Peer, peer_aggregate_id(verified.origin))
+            if peer.anchors != anchors:
+                raise ConflictError(f"peer {verified.origin} was pinned again meanwhile; retry")
+            account = ctx.state(ServiceAccount, service_account_id(number))
+            account.number = number
+            record_id = account.next_record_id()
+            common = {
+                "number": number,
+                "peer_origin": verified.origin,
+                "transfer_id": verified.transfer_id,
+                "transfer_out_leaf": verified.transfer_out_leaf,
+            }
+            ctx.emit(
+                "InboundTransferAccepted",
+                inbound_transfer_aggregate_id(verified.origin, verified.transfer_out_leaf),
+                common,
+            )
+            if verified.approved_minutes:
+                ctx.emit(
+                    "ServiceCarriedIn",
+                    service_account_id(number),
+                    {
+                        **common,
+                        "record_id": record_id,
+                        "checkpoint_size": verified.checkpoint_size,
+                        "checkpoint_root": verified.checkpoint_root,
+                        "package_sha256": verified.package_sha256,
+                        "records": verified.records,
+                        "minutes": verified.approved_minutes,
+                    },
+                )
+            return {
+                "record_id": record_id if verified.approved_minutes else None,
+                "minutes": verified.approved_minutes,
+                "records": verified.records,
+                "peer_origin": verified.origin,
+                "transfer_out_leaf": verified.transfer_out_leaf,
+                "checkpoint_size": verified.checkpoint_size,
+            }
+
+        return self._command(
+            org,
+            "InboundTransferAccepted",
+            {"number": number, "package_sha256": verified.package_sha256},
+            decide,
+            idempotency_key=idempotency_key,
+            side_rows=lambda: [SideRow(TRANSFERS_IN, key, stored)],
+        )
+
+    def stored_transfer_package(self, origin: str, transfer_out_leaf: int) -> dict[str, Any]:
+        """The package a transfer-in from ``origin`` was accepted with, to check it again."""
+        value = self.writer.recorder.side_get(TRANSFERS_IN, f"{origin}/{transfer_out_leaf}")
+        if value is None:
+            raise NotFoundError(f"no transfer from {origin} at leaf {transfer_out_leaf} is here")
+        package: dict[str, Any] = parse_json(value)
+        return package
+
+    def _pinned_anchors(self, origin: Any) -> dict[str, Any]:
+        if not isinstance(origin, str):
+            raise PackageRefusedError("transfer package refused: it names no origin")
+        state = self._state(Peer, peer_aggregate_id(origin))
+        assert isinstance(state, Peer)
+        if not state.exists:
+            raise PackageRefusedError(
+                f"transfer package refused: {origin} is not a pinned peer of this ledger"
+            )
+        if state.retired:
+            raise PackageRefusedError(f"transfer package refused: peer {origin} was retired")
+        return dict(state.anchors)
