@@ -8,11 +8,15 @@ carries real cosignatures that a peer's pinned policy checks.
 from __future__ import annotations
 
 import itertools
+import os
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from ledger import Ledger, MemoryKeystore, SigningKey
 from ledger.log.checkpoint import Checkpoint
 from ledger.log.note import parse_note
@@ -122,3 +126,50 @@ def pin_each_other(cities: list[City]) -> None:
                 city.ledger.add_peer(
                     city.name, trust=peer.trust(), idempotency_key=f"pin-{peer.name}"
                 )
+
+
+POSTGRES_URL = os.environ.get(
+    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def require_postgres() -> None:
+    """Skip with the reason when no PostgreSQL answers (fail in CI, which requires it)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL.split("?")[0], connect_timeout=3):
+            return
+    except Exception as error:
+        problem = f"PostgreSQL at {POSTGRES_URL} is not available: {error}"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI requires PostgreSQL: {problem}")
+    pytest.skip(problem)
+
+
+@pytest.fixture(scope="module")
+def cities() -> Iterator[list[City]]:
+    """Alpha, beta and gamma, each on a database of its own created for the module and dropped
+    afterwards; each pins the other two."""
+    require_postgres()
+    import psycopg
+
+    base = POSTGRES_URL.split("?")[0]
+    server = base.rsplit("/", 1)[0]
+    stem = "fed_" + uuid.uuid4().hex[:10]
+    names = [f"{stem}_{suffix}" for suffix in "abc"]
+    with psycopg.connect(base, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f"CREATE DATABASE {name}")
+    made: list[City] = []
+    try:
+        for name, city in zip(names, ("alpha", "beta", "gamma"), strict=True):
+            made.append(make_city(f"{server}/{name}", city))
+        pin_each_other(made)
+        yield made
+    finally:
+        for city in made:
+            city.ledger.close()
+        with psycopg.connect(base, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
