@@ -36,7 +36,7 @@ def _snapshot(city: City, number: str) -> tuple[int, dict[str, Any]]:
 
 
 def test_each_city_pins_the_others_and_refuses_bad_pins(cities: list[City]) -> None:
-    alpha, beta, gamma = cities
+    alpha, beta, _gamma = cities
     for city in cities:
         for peer in cities:
             if peer is not city:
@@ -78,7 +78,7 @@ def test_a_volunteer_moves_with_hours_proven_and_balance_carried(cities: list[Ci
     assert "personal" not in json.dumps(package)
 
     # the sender's account is closed after the transfer-out
-    with pytest.raises(RuleViolationError, match="moved to the ledger beta.example"):
+    with pytest.raises(RuleViolationError, match=r"moved to the ledger beta\.example"):
         alpha.approved(number, 30, day=9)
 
     newcomer = beta.volunteer()
@@ -89,7 +89,7 @@ def test_a_volunteer_moves_with_hours_proven_and_balance_carried(cities: list[Ci
     balance = beta.ledger.volunteer_balance(newcomer)
     assert balance["approved_minutes"] == 210
     assert balance["stars"]["beta-stars"]["level"] == 1  # 3.5 h carried reach the 3 h star
-    ref = [e for e in result.events if e.type == "ServiceCarriedIn"][0]
+    ref = next(e for e in result.events if e.type == "ServiceCarriedIn")
     carried = beta.ledger.event_at(ref.leaf_index)
     assert carried.data["peer_origin"] == alpha.origin
     assert carried.data["checkpoint_size"] == result.value["checkpoint_size"]
@@ -246,7 +246,7 @@ def test_a_checkpoint_without_the_witness_quorum_is_refused(cities: list[City]) 
 
 
 def test_a_package_from_an_unpinned_or_retired_peer_is_refused(cities: list[City]) -> None:
-    alpha, beta, _ = cities
+    _alpha, beta, _ = cities
     stranger = make_city("memory://", "delta")
     try:
         stranger.ledger.add_peer("delta", trust=beta.trust(), idempotency_key="pin-beta")
@@ -270,7 +270,7 @@ def test_a_retired_peer_is_no_longer_trusted() -> None:
     try:
         beta.ledger.add_peer("beta", trust=alpha.trust(), idempotency_key="pin")
         alpha.ledger.add_peer("alpha", trust=beta.trust(), idempotency_key="pin")
-        number, package = _moved(alpha, beta, (30,))
+        _, package = _moved(alpha, beta, (30,))
         beta.ledger.retire_peer(
             "beta", origin=alpha.origin, reason="the city left", idempotency_key="retire"
         )

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from ledger import Ledger, MemoryKeystore, SigningKey
 from ledger.log.checkpoint import Checkpoint
 from ledger.log.note import parse_note
