@@ -30,6 +30,7 @@ from .routes import (
     credential_status,
     docs,
     drafts,
+    federation,
     health,
     log,
     organisations,
@@ -64,6 +65,7 @@ ROUTERS = (
     drafts,
     docs,
     stats_pages,
+    federation,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 
