@@ -66,6 +66,7 @@ class Peer(AggregateState):
 
     def on_PeerPinned(self, fact: Fact, data: dict[str, Any]) -> None:
         self.origin, self.anchors, self.pinned_at = data["origin"], dict(data), fact.occurred_at
+        self.retired = False
 
     def on_PeerRetired(self, fact: Fact, data: dict[str, Any]) -> None:
         self.retired = True

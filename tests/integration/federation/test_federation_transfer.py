@@ -14,6 +14,7 @@ import pytest
 from federation_support import City, make_city
 
 from ledger import KeyNotAuthorisedError, RuleViolationError
+from ledger.audit import StoreSource, audit
 from ledger.errors import InvalidInputError
 from ledger.federation import PackageRefusedError
 
@@ -112,6 +113,12 @@ def test_a_volunteer_moves_with_hours_proven_and_balance_carried(cities: list[Ci
     with pytest.raises(RuleViolationError, match="already accepted"):
         beta.ledger.transfer_in("org-a", number=other, package=package, idempotency_key="in-2")
     assert _snapshot(beta, other) == before
+
+    # both ledgers replay clean in the audit, the sender's transfer-out and the receiver's
+    # acceptance and carried minutes included
+    for city in (alpha, beta):
+        report = audit(StoreSource(city.ledger), trust=city.anchors, progress=False)
+        assert report.findings == [], report.findings
 
     # the third city is not the destination
     third = gamma.volunteer()
@@ -275,10 +282,13 @@ def test_a_retired_peer_is_no_longer_trusted() -> None:
             "beta", origin=alpha.origin, reason="the city left", idempotency_key="retire"
         )
         assert beta.ledger.peer(alpha.origin)["retired"]
+        newcomer = beta.volunteer()
         with pytest.raises(PackageRefusedError, match="retired"):
-            beta.ledger.transfer_in(
-                "org-a", number=beta.volunteer(), package=package, idempotency_key="r"
-            )
+            beta.ledger.transfer_in("org-a", number=newcomer, package=package, idempotency_key="r")
+        beta.ledger.add_peer("beta", trust=alpha.trust(), idempotency_key="pin-again")
+        assert not beta.ledger.peer(alpha.origin)["retired"]
+        beta.ledger.transfer_in("org-a", number=newcomer, package=package, idempotency_key="r")
+        assert beta.ledger.volunteer_balance(newcomer)["approved_minutes"] == 30
     finally:
         alpha.ledger.close()
         beta.ledger.close()
