@@ -155,7 +155,7 @@ def transfer_in(args: argparse.Namespace) -> int:
             args.org,
             number=args.number,
             package=package,
-            idempotency_key=f"transfer-in-{verified.origin}-{verified.transfer_out_leaf}",
+            idempotency_key=f"transfer-in-{verified.origin}-{verified.transfer_out_leaf}-{args.number}",
         )
     print(
         f"received {result.value['minutes']} minutes ({result.value['records']} records) from "
