@@ -27,6 +27,7 @@ def register(sub: Any) -> None:
     register_package(actions)
     register_verify(actions)
     register_transfer_in(actions)
+    register_check_transfers_in(actions)
 
 
 def _json_file(path: Path, what: str) -> Any:
@@ -162,3 +163,26 @@ def transfer_in(args: argparse.Namespace) -> int:
         f"{result.value['peer_origin']} into {args.number}"
     )
     return 0
+
+
+def register_check_transfers_in(actions: Any) -> None:
+    parser = actions.add_parser(
+        "check-transfers-in",
+        help="verify every accepted transfer-in again from the package kept beside it",
+    )
+    add_db_option(parser)
+    parser.set_defaults(handler=check_transfers_in)
+
+
+def check_transfers_in(args: argparse.Namespace) -> int:
+    with open_ledger(args) as ledger:
+        checked = ledger.check_transfers_in()
+    for entry in checked:
+        verdict = "ok" if entry["problem"] is None else f"PROBLEM: {entry['problem']}"
+        print(
+            f"{entry['peer_origin']} leaf {entry['transfer_out_leaf']} -> {entry['number']}: "
+            f"{verdict}"
+        )
+    problems = sum(1 for entry in checked if entry["problem"] is not None)
+    print(f"{len(checked)} transfer(s) in checked, {problems} problem(s)")
+    return 1 if problems else 0

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..canonical import canonical_json, parse_json
 from ..context import Context
-from ..errors import ConflictError, NotFoundError
+from ..envelope import SignedEvent
+from ..errors import ConflictError, LedgerError, NotFoundError
 from ..federation.anchors import peer_anchors
 from ..federation.package import TRANSFERS_OUT, build_package
 from ..federation.summary import summarise, summary_digest
@@ -197,6 +198,71 @@ class FederationCommands(CommandHost):
             raise NotFoundError(f"no transfer from {origin} at leaf {transfer_out_leaf} is here")
         package: dict[str, Any] = parse_json(value)
         return package
+
+    def check_transfers_in(self) -> list[dict[str, Any]]:
+        """Verify again every transfer-in of this ledger from the package kept beside it,
+        against the peer's anchors as pinned in this log when it was accepted (not as they are
+        now). One entry per accepted transfer-out, with ``problem`` None when it still holds:
+        the package is there, verifies, and is the one the ``ServiceCarriedIn`` event names
+        with the minutes, checkpoint and leaf it states."""
+        here = self.directory.require_ledger().origin
+        carried = {
+            (e.data["peer_origin"], e.data["transfer_out_leaf"]): e
+            for e in self.events_of_types("ServiceCarriedIn")
+        }
+        checked = []
+        for accepted in self.events_of_types("InboundTransferAccepted"):
+            origin, leaf = accepted.data["peer_origin"], accepted.data["transfer_out_leaf"]
+            entry: dict[str, Any] = {
+                "peer_origin": origin,
+                "transfer_out_leaf": leaf,
+                "number": accepted.data["number"],
+                "accepted_at_leaf": accepted.leaf_index,
+                "problem": None,
+            }
+            try:
+                self._check_transfer_in(accepted, carried.get((origin, leaf)), here)
+            except LedgerError as error:
+                entry["problem"] = error.message
+            checked.append(entry)
+        return checked
+
+    def _check_transfer_in(
+        self, accepted: SignedEvent, carried: SignedEvent | None, here: str
+    ) -> None:
+        origin, leaf = accepted.data["peer_origin"], accepted.data["transfer_out_leaf"]
+        value = self.writer.recorder.side_get(TRANSFERS_IN, f"{origin}/{leaf}")
+        if value is None:
+            raise NotFoundError("no package is kept for this transfer-in")
+        package = parse_json(value)
+        pins = [
+            e
+            for e in self.events(peer_aggregate_id(origin))
+            if e.type == "PeerPinned" and (e.leaf_index or 0) < (accepted.leaf_index or 0)
+        ]
+        if not pins:
+            raise PackageRefusedError(f"{origin} was not pinned when the transfer was accepted")
+        verified = verify_package(package, anchors=pins[-1].data, here_origin=here)
+        if (verified.transfer_out_leaf, verified.transfer_id) != (
+            leaf,
+            accepted.data["transfer_id"],
+        ):
+            raise PackageRefusedError("the kept package proves another transfer-out")
+        if carried is None:
+            if verified.approved_minutes:
+                raise PackageRefusedError("the proven minutes were not carried in")
+            return
+        data = carried.data
+        if (
+            data["package_sha256"] != verified.package_sha256
+            or data["minutes"] != verified.approved_minutes
+            or data["records"] != verified.records
+            or data["checkpoint_size"] != verified.checkpoint_size
+            or data["checkpoint_root"] != verified.checkpoint_root
+        ):
+            raise PackageRefusedError(
+                "the kept package is not the one ServiceCarriedIn names, or proves other minutes"
+            )
 
     def _pinned_anchors(self, origin: Any) -> dict[str, Any]:
         if not isinstance(origin, str):

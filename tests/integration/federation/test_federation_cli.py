@@ -94,6 +94,8 @@ def test_a_volunteer_moves_through_the_command_line(
     with Ledger(beta) as ledger:
         assert ledger.volunteer_balance(newcomer)["approved_minutes"] == 100
         other = str(ledger.register_volunteer("org-a", idempotency_key="v2").value["number"])
+    assert main(["federation", "check-transfers-in", "--db", beta]) == 0
+    assert "1 transfer(s) in checked, 0 problem(s)" in capsys.readouterr().out
     replay = ["federation", "transfer-in", "--db", beta, "--org", "org-a", "--number", other]
     assert main([*replay, "--package", str(package)]) == 2
     assert "already accepted" in capsys.readouterr().err

@@ -120,6 +120,22 @@ def test_a_volunteer_moves_with_hours_proven_and_balance_carried(cities: list[Ci
         report = audit(StoreSource(city.ledger), trust=city.anchors, progress=False)
         assert report.findings == [], report.findings
 
+    # the kept package verifies again against the pin in force when it was accepted; an
+    # operator who edits it in the database is found out
+    assert [c["problem"] for c in beta.ledger.check_transfers_in()] == [None]
+    key = f"{alpha.origin}/{carried.data['transfer_out_leaf']}"
+    edited = json.loads(json.dumps(kept))
+    edited["summary"]["approved_minutes"] += 600
+    beta.ledger.recorder.side_put(
+        "federation-transfer-in", key, json.dumps(edited, separators=(",", ":")).encode()
+    )
+    (found,) = beta.ledger.check_transfers_in()
+    assert found["problem"] is not None and "summary" in found["problem"]
+    beta.ledger.recorder.side_put(
+        "federation-transfer-in", key, json.dumps(kept, separators=(",", ":")).encode()
+    )
+    assert [c["problem"] for c in beta.ledger.check_transfers_in()] == [None]
+
     # the third city is not the destination
     third = gamma.volunteer()
     before = _snapshot(gamma, third)
