@@ -32,6 +32,16 @@ def transfer_package(
     return ledger.transfer_package(transfer_id)
 
 
+@router.get("/federation/carried/{record_id}")
+def carried_record(
+    ledger: LedgerDep, record_id: str = Path(pattern=r"^V[A-Z2-7]{13}-R[1-9][0-9]{0,8}$")
+) -> dict[str, Any]:
+    """A record carried in from a peer ledger: the event here that carried it, the peer's
+    checkpoint and transfer-out leaf it references, and the package that proves the peer's
+    records, verified again (``problem`` is null when it holds)."""
+    return ledger.carried_record(record_id)
+
+
 @router.post("/federation/transfers-in", status_code=201, response_model=CommandOut)
 def transfer_in(
     body: TransferInBody,

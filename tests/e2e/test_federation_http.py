@@ -112,6 +112,11 @@ def test_a_package_fetched_from_the_sender_is_verified_and_accepted_by_the_recei
         assert accepted.json()["value"]["minutes"] == 165
         volunteer = httpx.get(f"{receiver.base_url}/volunteers/{newcomer}", headers=headers)
         assert volunteer.json()["balance"]["approved_minutes"] == 165
+        record_id = accepted.json()["value"]["record_id"]
+        carried = httpx.get(f"{receiver.base_url}/federation/carried/{record_id}", timeout=30)
+        assert carried.status_code == 200, carried.text
+        assert carried.json()["problem"] is None
+        assert carried.json()["package"]["checkpoint"] == package["checkpoint"]
 
         replayed = submit({"number": newcomer, "package": package}, "again")
         assert replayed.status_code in (409, 422), replayed.text

@@ -19,7 +19,7 @@ from ..federation.package import TRANSFERS_OUT, build_package
 from ..federation.summary import summarise, summary_digest
 from ..federation.verify import PackageRefusedError, VerifiedTransfer, verify_package
 from ..model.federation import Peer, inbound_transfer_aggregate_id, peer_aggregate_id
-from ..model.service import ServiceAccount, service_account_id
+from ..model.service import ServiceAccount, number_of_record, service_account_id
 from ..storage.records import SideRow
 from ..transparency import TransparencyLog
 from ..writer import CommandResult
@@ -226,6 +226,42 @@ class FederationCommands(CommandHost):
                 entry["problem"] = error.message
             checked.append(entry)
         return checked
+
+    def carried_record(self, record_id: str) -> dict[str, Any]:
+        """A record carried in from a peer ledger, with what proves it: the ``ServiceCarriedIn``
+        event here (its leaf), the peer's checkpoint and transfer-out leaf it references, and the
+        kept package, verified again (``problem`` None when it holds)."""
+        number = number_of_record(record_id)
+        found = [
+            e
+            for e in self.events(service_account_id(number))
+            if e.type == "ServiceCarriedIn" and e.data["record_id"] == record_id
+        ]
+        if not found:
+            raise NotFoundError(f"record {record_id} was not carried in from a peer ledger")
+        carried = found[0]
+        data = carried.data
+        origin, leaf = data["peer_origin"], data["transfer_out_leaf"]
+        accepted = self.events(inbound_transfer_aggregate_id(origin, leaf))[0]
+        problem = None
+        try:
+            self._check_transfer_in(accepted, carried, self.directory.require_ledger().origin)
+        except LedgerError as error:
+            problem = error.message
+        return {
+            "record_id": record_id,
+            "number": number,
+            "minutes": data["minutes"],
+            "records": data["records"],
+            "leaf_index": carried.leaf_index,
+            "peer_origin": origin,
+            "transfer_out_leaf": leaf,
+            "checkpoint_size": data["checkpoint_size"],
+            "checkpoint_root": data["checkpoint_root"],
+            "package_sha256": data["package_sha256"],
+            "problem": problem,
+            "package": self.stored_transfer_package(origin, leaf),
+        }
 
     def _check_transfer_in(
         self, accepted: SignedEvent, carried: SignedEvent | None, here: str

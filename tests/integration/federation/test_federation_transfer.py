@@ -8,6 +8,7 @@ import base64
 import copy
 import json
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -102,6 +103,26 @@ def test_a_volunteer_moves_with_hours_proven_and_balance_carried(cities: list[Ci
     # records after the move in the new ledger add to the carried minutes
     beta.approved(newcomer, 60)
     assert beta.ledger.volunteer_balance(newcomer)["approved_minutes"] == 270
+
+    # a certificate issued after the move covers the hours of both ledgers, each provable: the
+    # new record by beta's log, the carried ones by the package proving them in alpha's log
+    issued = beta.ledger.issue_certificate(
+        "org-a", number=newcomer, period_from=date(2026, 1, 1), period_to=datetime.now(UTC).date(),
+        issuer_contact="office@org-a.example", idempotency_key="cert",
+    )  # fmt: skip
+    certificate = beta.ledger.event_at(issued.events[0].leaf_index).data
+    assert certificate["approved_minutes"] == 270
+    assert certificate["minutes_by_field"] == {"carried-over": 210, "community-service": 60}
+    proof = beta.ledger.carried_record(result.value["record_id"])
+    assert proof["problem"] is None and proof["minutes"] == 210
+    assert proof["leaf_index"] == carried.leaf_index
+    alpha_records = proof["package"]["summary"]["records"]
+    assert sum(r["minutes"] for r in alpha_records) == 210
+    for record in alpha_records:  # each of alpha's records is in alpha's own log
+        assert (
+            alpha.ledger.record_status(record["record_id"])["credited_minutes"]
+            == (record["minutes"])
+        )
 
     # a retry with the same key answers the same; a replayed package is refused
     again = beta.ledger.transfer_in(
