@@ -185,6 +185,12 @@ def check_transferred_out(ctx: CommandPort, draft: Draft, data: VolunteerTransfe
         raise RuleViolationError(
             f"volunteer {data.number} already moved to {account.transferred_to}"
         )
+    waiting = sorted(r.record_id for r in account.records.values() if r.status == "recorded")
+    if waiting:
+        raise RuleViolationError(
+            f"records {waiting} await review; approve or reject them before the volunteer moves "
+            "(the account closes with the transfer-out)"
+        )
     if data.covers_version != account.version:
         raise RuleViolationError(
             f"the summary covers version {data.covers_version} of the service account, "

@@ -8,15 +8,15 @@ import base64
 import copy
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from federation_support import City, make_city
+from federation_support import START, City, make_city
 
 from ledger import KeyNotAuthorisedError, RuleViolationError
 from ledger.audit import StoreSource, audit
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, NotFoundError
 from ledger.federation import PackageRefusedError
 
 Package = dict[str, Any]
@@ -175,7 +175,21 @@ def test_only_the_home_organisation_moves_a_volunteer_and_only_to_a_pinned_peer(
         alpha.ledger.transfer_out(
             "org-b", number=number, to_origin=beta.origin, idempotency_key="wrong-org"
         )
-    with pytest.raises(Exception, match="not a pinned peer"):
+    activity = alpha.ledger.publish_activity(
+        "org-a", title="Desk", field="community-service", place="Centre", starts_at=START,
+        ends_at=START + timedelta(hours=4), leader="lead", content="help",
+        idempotency_key=alpha.key("activity"),
+    ).value["activity_id"]  # fmt: skip
+    waiting = alpha.ledger.record_hours(
+        "org-a", activity_id=activity, number=number, minutes=30,
+        occurred_at=START + timedelta(days=1), idempotency_key=alpha.key("record"),
+    ).value["record_id"]  # fmt: skip
+    with pytest.raises(RuleViolationError, match="await review"):
+        alpha.ledger.transfer_out(
+            "org-a", number=number, to_origin=beta.origin, idempotency_key=alpha.key("out")
+        )
+    alpha.ledger.reject_record("org-a", record_id=waiting, reason="no", idempotency_key="rej")
+    with pytest.raises(NotFoundError, match="not a pinned peer"):
         alpha.ledger.transfer_out(
             "org-a", number=number, to_origin="nowhere.example/ledger", idempotency_key="nowhere"
         )
