@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger import Ledger
 from ledger.log.witness_client import parse_endpoints
@@ -45,7 +46,11 @@ from .routes import (
 from .schemas import ProblemOut
 from .settings import Settings
 
+# Routes are matched in this order, one by one: the public reads asked for most (tiles,
+# evidence) come first, so matching them does not walk every other route.
 ROUTERS = (
+    log,
+    verification,
     organisations,
     volunteers,
     activities,
@@ -54,8 +59,6 @@ ROUTERS = (
     certificates,
     credential_status,
     timebank,
-    verification,
-    log,
     reads,
     health,
     agreements,
@@ -148,16 +151,32 @@ def _checkpointer(ledger: Ledger, stop: threading.Event) -> None:
 
 
 def _count_requests(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def count(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        method = known_method(request.method)
-        app.state.request_counts[(method, path, response.status_code)] += 1
-        return response
+    app.add_middleware(RequestCounter, counts=app.state.request_counts)
+
+
+class RequestCounter:
+    """Counts responses by method, route and status for ``/metrics`` (a plain ASGI middleware:
+    no task or stream per request, unlike ``@app.middleware``)."""
+
+    def __init__(self, app: ASGIApp, counts: Counter[tuple[str, str, int]]) -> None:
+        self.app = app
+        self.counts = counts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, sending)
+        path = getattr(scope.get("route"), "path", "unmatched")
+        self.counts[(known_method(scope["method"]), path, status)] += 1
 
 
 def _document_problems(app: FastAPI) -> None:

@@ -8,6 +8,7 @@ from fastapi import Header, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger import CommandResult
+from ledger.results import ResultValue
 
 
 class Strict(BaseModel):
@@ -57,9 +58,9 @@ AsOrg = Annotated[
 ]
 
 
-def command_out(result: CommandResult, response: Response) -> CommandOut:
+def command_out(result: CommandResult[ResultValue], response: Response) -> CommandOut:
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return CommandOut(
-        events=[EventRefOut(**e.to_json()) for e in result.events], value=result.value
+        events=[EventRefOut(**e.to_json()) for e in result.events], value=result.value.to_json()
     )

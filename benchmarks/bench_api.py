@@ -188,7 +188,7 @@ def build(db_url: str, cwd: Path, groups: int, days: int) -> Fixture:
         )
         ledger.new_key("city", for_org="org-a", idempotency_key="org-a-key")
         numbers = [
-            str(ledger.register_volunteer("org-a", idempotency_key=f"v{i}").value["number"])
+            str(ledger.register_volunteer("org-a", idempotency_key=f"v{i}").value.number)
             for i in range(groups * GROUP)
         ]
         now = datetime.now(UTC).replace(microsecond=0)
@@ -211,7 +211,7 @@ def build(db_url: str, cwd: Path, groups: int, days: int) -> Fixture:
             ledger.projections().close()
     return Fixture(
         key,
-        str(made.value["activity_id"]),
+        str(made.value.activity_id),
         [numbers[g * GROUP : (g + 1) * GROUP] for g in range(groups)],
         start.date().isoformat(),
         days,
@@ -402,7 +402,7 @@ def profile(db_url: str, cwd: Path, fixture: Fixture, log_size: int, requests: i
     from ledger import DirectoryKeystore, Ledger
     from ledger.apikeys import find_api_key
     from ledger_api.routes.activities import RosterIn, record_roster
-    from ledger_api.routes.verification import get_leaf
+    from ledger_api.routes.verification import evidence
 
     keystore = None if db_url.startswith("sqlite") else DirectoryKeystore(cwd / "ledger-keys")
     with Ledger(db_url, keystore=keystore) as ledger:
@@ -410,7 +410,15 @@ def profile(db_url: str, cwd: Path, fixture: Fixture, log_size: int, requests: i
         assert key is not None
         rng = random.Random(7)
         for label, call in [
-            ("GET /leaves/{i}", lambda i: get_leaf(ledger, rng.randrange(log_size))),
+            (
+                "GET /leaves/{i}",
+                lambda i: evidence(
+                    ledger,
+                    ledger.log.verified_entry(
+                        rng.randrange(log_size), ledger.app.signed_mapper.verify
+                    ),
+                ),
+            ),
             (
                 "POST /activities/{id}/roster (50)",
                 lambda i: record_roster(

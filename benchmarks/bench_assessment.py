@@ -47,6 +47,7 @@ from ledger.context import Context
 from ledger.envelope import open_envelope
 from ledger.keystore import DirectoryKeystore
 from ledger.model.ids import volunteer_aggregate_id
+from ledger.results import NoValue
 
 COUNTIES = ("north", "south", "east", "west")
 CHECKLIST = [{"item": f"item-{i}", "title": f"Checklist item {i}"} for i in range(1, 11)]
@@ -144,6 +145,7 @@ def build(
                     command="VolunteerRegistered",
                     params={"numbers": chunk},
                     decide=decide,
+                    result_type=NoValue,
                     occurred_at=january,
                 )
         ledger.publish_assessment_scheme("city", scheme=ORG_SCHEME, idempotency_key="s1")
@@ -164,7 +166,7 @@ def build(
                     people_served=rng.randint(10, 300),
                     idempotency_key=f"activity-{station}-{a}",
                     occurred_at=day - timedelta(days=2),
-                ).value["activity_id"]
+                ).value.activity_id
                 chosen = rng.sample(members[station], k=min(roster, len(members[station])))
                 recorded = ledger.record_roster(
                     station,
@@ -176,7 +178,7 @@ def build(
                 ledger.approve_records(
                     station,
                     idempotency_key=f"approve-{station}-{a}",
-                    approvals=[{"record_id": r} for r in recorded.value["record_ids"]],
+                    approvals=[{"record_id": r} for r in recorded.value.record_ids],
                 )
                 records += len(chosen)
         for i, station in enumerate(station_ids[::2]):

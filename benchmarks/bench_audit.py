@@ -33,9 +33,11 @@ The ledger is built fast but honestly: the root, two organisations and their key
 library; then ``N`` events signed by those organisations' keys in ``W`` processes and stored
 through the ledger's own recorder (``recorder.insert_events``: events, Merkle leaves and nodes in
 one transaction per 5,000 events), a checkpoint signed every 100,000 leaves and at the end. The
-events are commands of 100: ``VolunteerRegistered`` by one organisation, ``MembershipJoined`` of
-the same volunteers by the other, ``ConsentGiven`` by the first, so the audit's rules replay has
-real work (three versions per volunteer aggregate, N/3 aggregates in the replayed state).
+events are commands of 100: ``VolunteerRegistered`` by one organisation, ``AgreementRequested``
+(the ``membership`` right) for the same volunteers by the other, ``AgreementGranted`` by the
+first, so the audit's rules replay has real work (three versions per volunteer aggregate, N/3
+aggregates in the replayed state) and the audit finds nothing. A ledger built by an older version
+of this script (``MembershipJoined`` without an agreement, refused by today's rules) is rebuilt.
 
 Run: ``.venv/bin/python benchmarks/bench_audit.py`` (1,000,000 events), ``--events N``,
 ``--quick`` (20,000 events), ``--keep DIR`` to keep (and reuse) the built ledgers.
@@ -57,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -148,9 +151,17 @@ def _plan(index: int) -> tuple[str, str, int, str, dict[str, Any]]:
     number = _number(block * COMMAND + offset)
     if step == 0:
         return "VolunteerRegistered", HOME, 1, f"reg-{block}", {"number": number}
+    agreement = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench-agreement:{number}"))
     if step == 1:
-        return "MembershipJoined", OTHER, 2, f"join-{block}", {"number": number, "org_id": OTHER}
-    return "ConsentGiven", HOME, 3, f"consent-{block}", {"number": number, "purpose": "stats"}
+        data = {"number": number, "agreement_id": agreement, "org_id": OTHER}
+        return "AgreementRequested", OTHER, 2, f"ask-{block}", data | {"rights": ["membership"]}
+    return (
+        "AgreementGranted",
+        HOME,
+        3,
+        f"grant-{block}",
+        {"number": number, "agreement_id": agreement},
+    )
 
 
 def _seal(task: tuple[int, int, dict[str, tuple[bytes, str]], float]) -> list[tuple[Any, ...]]:
@@ -182,7 +193,11 @@ def _seal(task: tuple[int, int, dict[str, tuple[bytes, str]], float]) -> list[tu
 
 def build_ledger(path: Path, events: int, workers: int) -> dict[str, Any]:
     """A SQLite ledger of ``events`` bulk events (plus its few setup events)."""
-    url = f"sqlite:///{path}"
+    return fill_ledger(f"sqlite:///{path}", events, workers)
+
+
+def fill_ledger(url: str, events: int, workers: int) -> dict[str, Any]:
+    """The ledger at ``url`` (empty), filled with ``events`` bulk events after its setup."""
     started = time.perf_counter()
     keystore = MemoryKeystore()
     with Ledger(url, keystore=keystore) as ledger:
@@ -248,7 +263,7 @@ def _progress(text: str) -> None:
 
 def ledger_for(directory: Path, events: int, workers: int) -> dict[str, Any]:
     """The ledger of ``events`` events in ``directory``, built unless already there."""
-    path = directory / f"audit-bench-{events}.db"
+    path = directory / f"audit-bench-v2-{events}.db"
     done = path.with_suffix(".json")
     if path.exists() and done.exists():
         built: dict[str, Any] = json.loads(done.read_text())

@@ -43,7 +43,7 @@ def build() -> tuple[Ledger, str, str, str]:
         idempotency_key="org-a",
     )
     ledger.new_key("city", for_org="org-a", idempotency_key="org-a-key")
-    number = str(ledger.register_volunteer("org-a", idempotency_key="v").value["number"])
+    number = str(ledger.register_volunteer("org-a", idempotency_key="v").value.number)
     activity = ledger.publish_activity(
         "org-a",
         title="Desk",
@@ -54,7 +54,7 @@ def build() -> tuple[Ledger, str, str, str]:
         leader="lead",
         content="help",
         idempotency_key="activity",
-    ).value["activity_id"]
+    ).value.activity_id
     record = ledger.record_hours(
         "org-a",
         activity_id=activity,
@@ -62,7 +62,7 @@ def build() -> tuple[Ledger, str, str, str]:
         minutes=120,
         occurred_at=START + timedelta(days=1),
         idempotency_key="record",
-    ).value["record_id"]
+    ).value.record_id
     ledger.approve_record("org-a", record_id=record, idempotency_key="approve")
     honour = ledger.grant_honour(
         "org-a",
@@ -72,7 +72,7 @@ def build() -> tuple[Ledger, str, str, str]:
         citation="a year at the desk",
         granted_on=date(2025, 12, 5),
         idempotency_key="honour",
-    ).value["honour_id"]
+    ).value.honour_id
     certificate = ledger.issue_certificate(
         "org-a",
         number=number,
@@ -80,7 +80,7 @@ def build() -> tuple[Ledger, str, str, str]:
         period_to=date(2025, 12, 31),
         issuer_contact="desk",
         idempotency_key="certificate",
-    ).value["certificate_number"]
+    ).value.certificate_number
     return ledger, number, str(honour), str(certificate)
 
 

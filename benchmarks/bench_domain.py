@@ -59,6 +59,7 @@ from bench_support import Stores, postgres_problem
 from ledger import Ledger, MemoryKeystore
 from ledger.context import Context
 from ledger.model.ids import new_volunteer_number, volunteer_aggregate_id
+from ledger.results import NoValue
 from ledger.storage.url import StoreURL
 
 ROOT, COUNTY, STATION = "city", "county", "county-station1"
@@ -136,6 +137,7 @@ class City:
                 command="bench-volunteers",
                 params={"numbers": chunk},
                 decide=decide,
+                result_type=NoValue,
             )
         return numbers
 
@@ -153,7 +155,7 @@ class City:
                 leader="station-leader",
                 content="community service",
                 idempotency_key=self.key(),
-            ).value["activity_id"]
+            ).value.activity_id
         )
 
     def give_history(self, numbers: list[str], records: int) -> None:
@@ -165,7 +167,7 @@ class City:
                 activity_id=activity_id,
                 entries=[{"number": n, "minutes": 30} for n in numbers],
                 idempotency_key=self.key(),
-            ).value["record_ids"]
+            ).value.record_ids
             self.ledger.approve_records(
                 STATION, approvals=[{"record_id": r} for r in ids], idempotency_key=self.key()
             )
@@ -214,7 +216,7 @@ def run_single(city: City, activity_id: str, numbers: Sequence[str]) -> Sample:
         )
         middle = time.perf_counter()
         approved = ledger.approve_record(
-            STATION, record_id=recorded.value["record_id"], idempotency_key=city.key()
+            STATION, record_id=recorded.value.record_id, idempotency_key=city.key()
         )
         sample.record_seconds += middle - started
         sample.approve_seconds += time.perf_counter() - middle
@@ -237,7 +239,7 @@ def run_roster(city: City, activity_id: str, numbers: Sequence[str]) -> Sample:
         middle = time.perf_counter()
         approved = ledger.approve_records(
             STATION,
-            approvals=[{"record_id": r} for r in recorded.value["record_ids"]],
+            approvals=[{"record_id": r} for r in recorded.value.record_ids],
             idempotency_key=city.key(),
         )
         sample.record_seconds += middle - started

@@ -51,7 +51,7 @@ def volunteer_with_records(city: City, records: int) -> str:
         idempotency_key="long-activity",
         max_minutes=60,
         allow_repeats=True,
-    ).value["activity_id"]
+    ).value.activity_id
     ids = []
     for day in range(records):
         served = START + timedelta(days=day)
@@ -64,7 +64,7 @@ def volunteer_with_records(city: City, records: int) -> str:
                 service_date=served.date(),
                 occurred_at=served + timedelta(hours=4),
                 idempotency_key=f"record-{day}",
-            ).value["record_id"]
+            ).value.record_id
         )
     for start in range(0, records, 50):
         ledger.approve_records(
@@ -101,7 +101,7 @@ def main() -> None:
         )
         transfer_out = time.perf_counter() - started
         started = time.perf_counter()
-        package = alpha.package(out.value["transfer_id"])
+        package = alpha.package(out.value.transfer_id)
         build = time.perf_counter() - started
         anchors = beta.ledger.peer(alpha.origin)
         verify = min(

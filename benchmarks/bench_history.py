@@ -45,6 +45,7 @@ from bench_support import Stores, postgres_problem
 from ledger import Ledger
 from ledger.commands.timebank import stage_transfer
 from ledger.context import Context
+from ledger.results import NoValue
 from ledger.storage.url import StoreURL
 
 BANK = "city-bank"
@@ -73,7 +74,7 @@ class HistoryCity(City):
                 content="community service",
                 allow_repeats=True,
                 idempotency_key=self.key(),
-            ).value["activity_id"]
+            ).value.activity_id
         )
         self.start = start
 
@@ -96,7 +97,7 @@ class HistoryCity(City):
                     {"number": number, "minutes": RECORD_MINUTES, "service_date": d} for d in dates
                 ],
                 idempotency_key=self.key(),
-            ).value["record_ids"]
+            ).value.record_ids
             self.ledger.approve_records(
                 STATION, approvals=[{"record_id": r} for r in ids], idempotency_key=self.key()
             )
@@ -119,6 +120,7 @@ class HistoryCity(City):
                 command="bench-donations",
                 params={"batch": start},
                 decide=decide,
+                result_type=NoValue,
             )
 
     def record_and_approve(self, number: str, ledger: Ledger | None = None) -> None:
@@ -133,7 +135,7 @@ class HistoryCity(City):
             idempotency_key=self.key(),
         )
         ledger.approve_record(
-            STATION, record_id=recorded.value["record_id"], idempotency_key=self.key()
+            STATION, record_id=recorded.value.record_id, idempotency_key=self.key()
         )
 
     def donate(self, source: str, target: str) -> None:

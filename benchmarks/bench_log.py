@@ -65,6 +65,7 @@ from ledger.log import (
     verify_receipt,
 )
 from ledger.model.ids import new_volunteer_number, volunteer_aggregate_id
+from ledger.results import NoValue
 from ledger.storage.url import StoreURL, parse_store_url
 
 OVERHEAD_GOAL = 0.15
@@ -205,6 +206,7 @@ class Target:
                 command="bench",
                 params={"numbers": numbers},
                 decide=decide,
+                result_type=NoValue,
             )
 
     def timed(self, count: int, batch: int) -> float:

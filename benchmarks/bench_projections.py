@@ -29,13 +29,11 @@
    build). Without this the build is quadratic in the log size. The measurements use fresh Ledger
    objects with nothing patched.
 
-2. **Leaderboard latency.** 100,000 volunteers (``--quick``: 20,000) with one to three
-   (organisation, year) rows each are inserted directly into the view tables of a fresh views
-   database (SQLite file; PostgreSQL schema), *not* through events: this part measures the
-   queries, not the projection. Then ``ViewQueries.top_volunteers`` is timed for the first page,
-   a page 50 pages deep (by cursor), one year, and one county in one year; plus
-   ``ViewQueries.volunteer`` (a point read) for comparison. Median and p99 over ``--queries``
-   runs each.
+2. **Leaderboard latency.** The reads of ``bench_leaderboards.py`` (the maintained
+   ``view_rank_*`` rows of 100,000 volunteers, ``--quick``: 20,000, **inserted directly**, not
+   through events: this part measures the queries, not the projection): the first page, a page
+   50 pages deep (by cursor), one year, one county in one year, and the organisations' boards.
+   Median and p99 over ``--queries`` runs each. ``bench_leaderboards.py`` compares two sizes.
 
 Run: ``.venv/bin/python benchmarks/bench_projections.py`` (``--quick`` for a smoke run,
 ``--profile`` to print where catch-up time goes, ``--help``).
@@ -49,7 +47,6 @@ import io
 import os
 import pstats
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -61,13 +58,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench_leaderboards import fill as fill_boards
+from bench_leaderboards import measure as measure_boards
 from eventsourcing.persistence import StoredEvent
 
 from ledger import Ledger, MemoryKeystore
 from ledger.context import Context
 from ledger.model.ids import volunteer_aggregate_id
-from ledger.projections import ViewDatabase, ViewQueries
+from ledger.projections import ViewDatabase
 from ledger.projections.runner import BATCH
+from ledger.results import NoValue
 from ledger.storage.url import parse_store_url
 
 GOAL = 20_000
@@ -166,7 +166,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                             volunteer_aggregate_id(number),
                             {"number": number},
                         )
-                    return {"registered": len(chunk)}
+                    return {}
 
                 ledger.writer.run(
                     org=station,
@@ -175,6 +175,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                     command="VolunteerRegistered",
                     params={"numbers": chunk},
                     decide=decide,
+                    result_type=NoValue,
                 )
             counts["volunteers"] = counts.get("volunteers", 0) + len(numbers)
 
@@ -197,7 +198,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                     people_served=rng.randint(10, 300),
                     idempotency_key=f"activity-{station}-{a}",
                     occurred_at=day - timedelta(days=3),
-                ).value["activity_id"]
+                ).value.activity_id
                 numbers = members[station]
                 for start in range(0, len(numbers), 1000):
                     chunk = numbers[start : start + 1000]
@@ -210,7 +211,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                         ],
                         occurred_at=day + timedelta(days=rng.choice((1, 2, 5, 20))),
                     )
-                    ids = recorded.value["record_ids"]
+                    ids = recorded.value.record_ids
                     ledger.approve_records(
                         station,
                         approvals=[{"record_id": r} for r in ids],
@@ -356,103 +357,12 @@ def profile_catch_up(ledger: Ledger, views_url: str, verify: bool, top: int = 22
     return out.getvalue()
 
 
-def fill_leaderboard(database: ViewDatabase, volunteers: int, seed: int = 3) -> list[str]:
-    """Insert view rows for ``volunteers`` volunteers directly (no events)."""
-    rng = random.Random(seed)
-    create_view_tables(database)
-    orgs = ["city", *COUNTIES, *(t for c in COUNTIES for t in (f"{c}-town1", f"{c}-town2"))]
-    station_rows = stations()
-    parent = {c: "city" for c in COUNTIES}
-    parent |= {f"{c}-town{t}": c for c in COUNTIES for t in (1, 2)}
-    parent |= dict(station_rows)
-    orgs += [s for s, _ in station_rows]
-    numbers = sorted({_number(rng) for _ in range(volunteers)})
-    with database.transaction() as cursor:
-        for org in orgs:
-            cursor.execute(
-                "INSERT INTO view_organisations (org_id, name, kind, region, parent) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [
-                    org,
-                    org,
-                    "station" if "station" in org else "organisation",
-                    "1404",
-                    parent.get(org),
-                ],
-            )
-            walk: str | None = org
-            while walk is not None:
-                cursor.execute(
-                    "INSERT INTO view_org_tree (org_id, ancestor_id) VALUES (?, ?)", [org, walk]
-                )
-                walk = parent.get(walk)
-        volunteer_rows, year_rows = [], []
-        for number in numbers:
-            home = rng.choice(station_rows)[0]
-            total = 0
-            for year in rng.sample(("2023", "2024", "2025"), rng.randint(1, 3)):
-                minutes = rng.randint(1, 400) * 30
-                org = home if rng.random() < 0.8 else rng.choice(station_rows)[0]
-                year_rows.append((number, org, year, minutes))
-                total += minutes
-            volunteer_rows.append((number, home, "2025-01-01T00:00:00Z", total, 3, 3, 0))
-        cursor.executemany(
-            "INSERT INTO view_volunteers (number, registered_by, registered_at, approved_minutes, "
-            "records, approved_records, late_records) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            volunteer_rows,
-        )
-        cursor.executemany(
-            "INSERT INTO view_volunteer_org_years (number, org_id, year, minutes) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (number, org_id, year) DO UPDATE SET "
-            "minutes = view_volunteer_org_years.minutes + excluded.minutes",
-            year_rows,
-        )
-    return numbers
-
-
-def create_view_tables(database: ViewDatabase) -> None:
-    """Create the view tables (as the runner does) without a ledger behind them."""
-    from ledger.projections.runner import VIEWS
-
-    with database.transaction() as cursor:
-        for view in VIEWS.values():
-            for table, columns in view.tables.items():
-                cursor.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-
-
-def latency(run: Callable[[], Any], count: int) -> tuple[float, float]:
-    """(median, p99) in milliseconds."""
-    run()  # warm
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    p99 = samples[min(len(samples) - 1, max(0, round(0.99 * len(samples)) - 1))]
-    return statistics.median(samples), p99
-
-
 def leaderboard(url: str, volunteers: int, count: int) -> list[tuple[str, float, float]]:
+    """The leaderboard reads of ``bench_leaderboards`` over ``volunteers`` synthetic rows."""
     database = ViewDatabase(parse_store_url(url))
     try:
-        numbers = fill_leaderboard(database, volunteers)
-        queries = ViewQueries(database)
-        cursor = None
-        for _ in range(50):
-            cursor = queries.top_volunteers(limit=20, cursor=cursor)["next_cursor"]
-        deep = cursor
-        cases: list[tuple[str, Callable[[], Any]]] = [
-            ("top 20, first page", lambda: queries.top_volunteers(limit=20)),
-            ("top 20, page 51 (cursor)", lambda: queries.top_volunteers(limit=20, cursor=deep)),
-            ("top 20 in 2025", lambda: queries.top_volunteers(limit=20, year="2025")),
-            (
-                "top 20 in a county in 2025",
-                lambda: queries.top_volunteers(limit=20, year="2025", under_org="luzhou"),
-            ),
-            ("one volunteer (point read)", lambda: queries.volunteer(random.choice(numbers))),
-        ]
-        return [(name, *latency(run, count)) for name, run in cases]
+        fill_boards(database, volunteers)
+        return [(name, *figures) for name, figures in measure_boards(database, count).items()]
     finally:
         database.close()
 

@@ -43,6 +43,7 @@ from eventsourcing.domain import DomainEvent
 from ledger import Ledger, MemoryKeystore
 from ledger.context import Context
 from ledger.model.ids import new_volunteer_number, volunteer_aggregate_id
+from ledger.results import NoValue
 from ledger.storage.url import StoreURL
 
 GOAL = 0.7
@@ -170,6 +171,7 @@ class Signed:
             command="bench",
             params={"numbers": numbers},
             decide=decide,
+            result_type=NoValue,
         )
 
     def store(self, count: int, batch: int) -> None:

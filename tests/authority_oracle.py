@@ -265,7 +265,7 @@ def library_call(ledger: Ledger, action: str, org: str, p: dict[str, Any]) -> An
         "revoke_key": lambda: ledger.revoke_key(
             org, for_org=p["for_org"], key_id=p["key_id"], reason="oracle", **k
         ),
-        "add_log_key": lambda: {"key_id": ledger.add_log_key(org, **k)},
+        "add_log_key": lambda: ledger.add_log_key(org, **k),
         "retire_log_key": lambda: ledger.retire_log_key(
             org, key_id=p["key_id"], reason="oracle", **k
         ),
@@ -494,7 +494,7 @@ class LibraryDriver:
             result = library_call(self.ledger, action, org, params)
         except LedgerError as error:
             return answer_of(error)
-        value = result if isinstance(result, dict) else dict(result.value)
+        value = result if isinstance(result, dict) else result.value.to_json()
         return Answer("ok", value)
 
     def refusal_of_key(self, action: str, org: str, via: str) -> str | None:

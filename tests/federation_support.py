@@ -52,7 +52,7 @@ class City:
 
     def volunteer(self, org: str = "org-a") -> str:
         return str(
-            self.ledger.register_volunteer(org, idempotency_key=self.key("vol")).value["number"]
+            self.ledger.register_volunteer(org, idempotency_key=self.key("vol")).value.number
         )
 
     def approved(self, number: str, minutes: int, org: str = "org-a", day: int = 0) -> str:
@@ -69,7 +69,7 @@ class City:
             leader="desk-lead",
             content="helping residents",
             idempotency_key=self.key("activity"),
-        ).value["activity_id"]
+        ).value.activity_id
         record = ledger.record_hours(
             org,
             activity_id=activity,
@@ -77,7 +77,7 @@ class City:
             minutes=minutes,
             occurred_at=starts + timedelta(days=1),
             idempotency_key=self.key("record"),
-        ).value["record_id"]
+        ).value.record_id
         ledger.approve_record(org, record_id=record, idempotency_key=self.key("approve"))
         return str(record)
 

@@ -34,4 +34,4 @@ def create_city(ledger: Ledger) -> dict[str, str]:
     )
     ledger.new_key("city", for_org="org-b", idempotency_key="org-b-key")
     result = ledger.register_volunteer("org-a", idempotency_key="vol-1")
-    return {"number": str(result.value["number"])}
+    return {"number": str(result.value.number)}

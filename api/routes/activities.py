@@ -8,6 +8,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import AwareDatetime, Field
 
+from ledger.commands.typed import (
+    CancelActivity,
+    CheckIn,
+    CheckOut,
+    PublishActivity,
+    RecordFromAttendance,
+    RecordRoster,
+)
+
 from ..deps import LedgerDep, RecordingOrg
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
@@ -67,7 +76,8 @@ def publish_activity(
 ) -> CommandOut:
     """Publish an activity; its id is ``value.activity_id``."""
     return command_out(
-        ledger.publish_activity(org, idempotency_key=idempotency_key, **body.model_dump()), response
+        ledger.run(PublishActivity(org, **body.model_dump()), idempotency_key=idempotency_key),
+        response,
     )
 
 
@@ -86,8 +96,9 @@ def cancel_activity(
     response: Response,
 ) -> CommandOut:
     return command_out(
-        ledger.cancel_activity(
-            org, activity_id=activity_id, reason=body.reason, idempotency_key=idempotency_key
+        ledger.run(
+            CancelActivity(org, activity_id=activity_id, reason=body.reason),
+            idempotency_key=idempotency_key,
         ),
         response,
     )
@@ -113,8 +124,9 @@ def record_hours(
 ) -> CommandOut:
     """Record one volunteer's minutes; the new record's id is ``value.record_id``."""
     return command_out(
-        ledger.record_roster(
-            org, activity_id=activity_id, entries=[_entry(body)], idempotency_key=idempotency_key
+        ledger.run(
+            RecordRoster(org, activity_id=activity_id, entries=[_entry(body)]),
+            idempotency_key=idempotency_key,
         ),
         response,
     )
@@ -131,10 +143,8 @@ def record_roster(
 ) -> CommandOut:
     """Record many volunteers at once: all or nothing (``value.record_ids``)."""
     return command_out(
-        ledger.record_roster(
-            org,
-            activity_id=activity_id,
-            entries=[_entry(e) for e in body.entries],
+        ledger.run(
+            RecordRoster(org, activity_id=activity_id, entries=[_entry(e) for e in body.entries]),
             idempotency_key=idempotency_key,
         ),
         response,
@@ -151,12 +161,10 @@ def check_in(
     response: Response,
 ) -> CommandOut:
     return command_out(
-        ledger.check_in(
-            org,
-            activity_id=activity_id,
-            number=body.number,
-            method=body.method,
-            at=body.at,
+        ledger.run(
+            CheckIn(
+                org, activity_id=activity_id, number=body.number, method=body.method, at=body.at
+            ),
             idempotency_key=idempotency_key,
         ),
         response,
@@ -173,12 +181,10 @@ def check_out(
     response: Response,
 ) -> CommandOut:
     return command_out(
-        ledger.check_out(
-            org,
-            activity_id=activity_id,
-            number=body.number,
-            method=body.method,
-            at=body.at,
+        ledger.run(
+            CheckOut(
+                org, activity_id=activity_id, number=body.number, method=body.method, at=body.at
+            ),
             idempotency_key=idempotency_key,
         ),
         response,
@@ -197,11 +203,10 @@ def record_from_attendance(
     response: Response,
 ) -> CommandOut:
     return command_out(
-        ledger.record_from_attendance(
-            org,
-            activity_id=activity_id,
-            number=body.number,
-            content=body.content,
+        ledger.run(
+            RecordFromAttendance(
+                org, activity_id=activity_id, number=body.number, content=body.content
+            ),
             idempotency_key=idempotency_key,
         ),
         response,

@@ -8,6 +8,13 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from pydantic import Field
 
+from ledger.commands.typed import (
+    DeclineAgreement,
+    GrantAgreement,
+    RequestAgreement,
+    WithdrawAgreement,
+)
+
 from ..deps import LedgerDep, RegisteringOrg
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
@@ -34,8 +41,9 @@ def request_agreement(
 ) -> CommandOut:
     """The acting organisation asks the volunteer's home organisation for rights
     (``value.agreement_id``)."""
-    result = ledger.request_agreement(
-        org, number=number, rights=list(body.rights), idempotency_key=idempotency_key
+    result = ledger.run(
+        RequestAgreement(org, number=number, rights=list(body.rights)),
+        idempotency_key=idempotency_key,
     )
     return command_out(result, response)
 
@@ -54,8 +62,9 @@ def grant_agreement(
     response: Response,
 ) -> CommandOut:
     """The home organisation agrees, for the volunteer."""
-    result = ledger.grant_agreement(
-        org, number=number, agreement_id=agreement_id, idempotency_key=idempotency_key
+    result = ledger.run(
+        GrantAgreement(org, number=number, agreement_id=agreement_id),
+        idempotency_key=idempotency_key,
     )
     return command_out(result, response)
 
@@ -74,11 +83,8 @@ def decline_agreement(
     idempotency_key: IdempotencyKey,
     response: Response,
 ) -> CommandOut:
-    result = ledger.decline_agreement(
-        org,
-        number=number,
-        agreement_id=agreement_id,
-        reason=body.reason,
+    result = ledger.run(
+        DeclineAgreement(org, number=number, agreement_id=agreement_id, reason=body.reason),
         idempotency_key=idempotency_key,
     )
     return command_out(result, response)
@@ -99,11 +105,8 @@ def withdraw_agreement(
     response: Response,
 ) -> CommandOut:
     """The home organisation, or the holder, ends a granted agreement."""
-    result = ledger.withdraw_agreement(
-        org,
-        number=number,
-        agreement_id=agreement_id,
-        reason=body.reason,
+    result = ledger.run(
+        WithdrawAgreement(org, number=number, agreement_id=agreement_id, reason=body.reason),
         idempotency_key=idempotency_key,
     )
     return command_out(result, response)

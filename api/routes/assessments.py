@@ -15,6 +15,17 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import Field
 
 from ledger.assessment.catalogue import CATALOGUE
+from ledger.commands.typed import (
+    Assess,
+    AttestStationItem,
+    CommendProject,
+    LinkProjectActivity,
+    NominateProject,
+    PublishAssessmentScheme,
+    RegisterProject,
+    ReviseAssessmentScheme,
+    WithdrawStationItem,
+)
 
 from ..deps import AwardingOrg, LedgerDep
 from ..pages.assessment import render_ranking_page, render_unit_page
@@ -83,8 +94,8 @@ def publish_scheme(
     response: Response,
 ) -> CommandOut:
     """Publish an assessment scheme (version 1) owned by the acting organisation."""
-    result = ledger.publish_assessment_scheme(
-        org, scheme=body.model_dump(), idempotency_key=idempotency_key
+    result = ledger.run(
+        PublishAssessmentScheme(org, scheme=body.model_dump()), idempotency_key=idempotency_key
     )
     return command_out(result, response)
 
@@ -101,7 +112,7 @@ def revise_scheme(
     response: Response,
 ) -> CommandOut:
     scheme = {**body.model_dump(), "scheme_id": scheme_id}
-    result = ledger.revise_assessment_scheme(org, scheme=scheme, idempotency_key=idempotency_key)
+    result = ledger.run(ReviseAssessmentScheme(org, scheme=scheme), idempotency_key=idempotency_key)
     return command_out(result, response)
 
 
@@ -123,8 +134,8 @@ def run_assessment(
     response: Response,
 ) -> CommandOut:
     """Compute every unit's figures now and publish them signed by the scheme's owner."""
-    result = ledger.assess(
-        org, scheme_id=scheme_id, period=body.period, idempotency_key=idempotency_key
+    result = ledger.run(
+        Assess(org, scheme_id=scheme_id, period=body.period), idempotency_key=idempotency_key
     )
     return command_out(result, response)
 
@@ -139,8 +150,9 @@ def attest_item(
     response: Response,
 ) -> CommandOut:
     """Attest one checklist item of a scheme for a station below the acting organisation."""
-    result = ledger.attest_station_item(
-        org, station=station, idempotency_key=idempotency_key, **body.model_dump()
+    result = ledger.run(
+        AttestStationItem(org, station=station, **body.model_dump()),
+        idempotency_key=idempotency_key,
     )
     return command_out(result, response)
 
@@ -159,8 +171,9 @@ def withdraw_item(
     idempotency_key: IdempotencyKey,
     response: Response,
 ) -> CommandOut:
-    result = ledger.withdraw_station_item(
-        org, station=station, item=item, idempotency_key=idempotency_key, **body.model_dump()
+    result = ledger.run(
+        WithdrawStationItem(org, station=station, item=item, **body.model_dump()),
+        idempotency_key=idempotency_key,
     )
     return command_out(result, response)
 
@@ -178,7 +191,7 @@ def register_project(
     idempotency_key: IdempotencyKey,
     response: Response,
 ) -> CommandOut:
-    result = ledger.register_project(org, idempotency_key=idempotency_key, **body.model_dump())
+    result = ledger.run(RegisterProject(org, **body.model_dump()), idempotency_key=idempotency_key)
     return command_out(result, response)
 
 
@@ -191,8 +204,9 @@ def link_activity(
     idempotency_key: IdempotencyKey,
     response: Response,
 ) -> CommandOut:
-    result = ledger.link_project_activity(
-        org, project_id=project_id, activity_id=body.activity_id, idempotency_key=idempotency_key
+    result = ledger.run(
+        LinkProjectActivity(org, project_id=project_id, activity_id=body.activity_id),
+        idempotency_key=idempotency_key,
     )
     return command_out(result, response)
 
@@ -206,8 +220,9 @@ def nominate(
     idempotency_key: IdempotencyKey,
     response: Response,
 ) -> CommandOut:
-    result = ledger.nominate_project(
-        org, project_id=project_id, idempotency_key=idempotency_key, **body.model_dump()
+    result = ledger.run(
+        NominateProject(org, project_id=project_id, **body.model_dump()),
+        idempotency_key=idempotency_key,
     )
     return command_out(result, response)
 
@@ -221,8 +236,9 @@ def commend(
     idempotency_key: IdempotencyKey,
     response: Response,
 ) -> CommandOut:
-    result = ledger.commend_project(
-        org, project_id=project_id, idempotency_key=idempotency_key, **body.model_dump()
+    result = ledger.run(
+        CommendProject(org, project_id=project_id, **body.model_dump()),
+        idempotency_key=idempotency_key,
     )
     return command_out(result, response)
 

@@ -8,6 +8,8 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from pydantic import Field
 
+from ledger.commands.typed import GrantHonour, PublishStarScheme, ReviseStarScheme, RevokeHonour
+
 from ..deps import AwardingOrg, LedgerDep
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
@@ -51,7 +53,7 @@ def publish_scheme(
 ) -> CommandOut:
     """Publish a star scheme (thresholds in hours; the owner issues stars automatically)."""
     return command_out(
-        ledger.publish_star_scheme(org, idempotency_key=idempotency_key, **body.model_dump()),
+        ledger.run(PublishStarScheme(org, **body.model_dump()), idempotency_key=idempotency_key),
         response,
     )
 
@@ -66,8 +68,9 @@ def revise_scheme(
     response: Response,
 ) -> CommandOut:
     return command_out(
-        ledger.revise_star_scheme(
-            org, scheme_id=scheme_id, idempotency_key=idempotency_key, **body.model_dump()
+        ledger.run(
+            ReviseStarScheme(org, scheme_id=scheme_id, **body.model_dump()),
+            idempotency_key=idempotency_key,
         ),
         response,
     )
@@ -83,7 +86,7 @@ def grant_honour(
 ) -> CommandOut:
     """Grant a named honour; its id is ``value.honour_id``."""
     return command_out(
-        ledger.grant_honour(org, idempotency_key=idempotency_key, **body.model_dump()), response
+        ledger.run(GrantHonour(org, **body.model_dump()), idempotency_key=idempotency_key), response
     )
 
 
@@ -97,8 +100,9 @@ def revoke_honour(
     response: Response,
 ) -> CommandOut:
     return command_out(
-        ledger.revoke_honour(
-            org, honour_id=honour_id, idempotency_key=idempotency_key, **body.model_dump()
+        ledger.run(
+            RevokeHonour(org, honour_id=honour_id, **body.model_dump()),
+            idempotency_key=idempotency_key,
         ),
         response,
     )

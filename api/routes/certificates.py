@@ -19,6 +19,7 @@ from pydantic import Field
 
 from ledger import Ledger
 from ledger.certificates.acceptance import check_package, verify_here
+from ledger.commands.typed import IssueCertificate, RevokeCertificate
 from ledger.errors import NotFoundError, PersonalDataErasedError
 from ledger.privacy.credentials import erased_credential_verdict
 
@@ -114,12 +115,14 @@ def issue_certificate(
 
     The number is ``value.certificate_number``; the page is ``/verify/<number>``.
     """
-    result = ledger.issue_certificate(
-        org,
+    result = ledger.run(
+        IssueCertificate(
+            org,
+            verify_base_url=public_base(request),
+            allow_local_links=local_links_allowed(request),
+            **body.model_dump(),
+        ),
         idempotency_key=idempotency_key,
-        verify_base_url=public_base(request),
-        allow_local_links=local_links_allowed(request),
-        **body.model_dump(),
     )
     return command_out(result, response)
 
@@ -136,10 +139,8 @@ def revoke_certificate(
     response: Response,
 ) -> CommandOut:
     """Revoke a certificate with a reason (its issuer or an organisation above it)."""
-    result = ledger.revoke_certificate(
-        org,
-        certificate_number=certificate_number,
-        reason=body.reason,
+    result = ledger.run(
+        RevokeCertificate(org, certificate_number=certificate_number, reason=body.reason),
         idempotency_key=idempotency_key,
     )
     return command_out(result, response)
@@ -300,7 +301,7 @@ def _view(ledger: Ledger, certificate_number: str, request: Request) -> Certific
 
     def org_name(org: str) -> str:
         try:
-            return ledger.directory.organisation(org).name  # in memory: this page is hot
+            return ledger.organisation_name(org)  # in memory: this page is hot
         except NotFoundError:
             return org
 

@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Path, Response
 from pydantic import Field
 
+from ledger.commands.typed import TransferIn
+
 from ..deps import LedgerDep, RegisteringOrg
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
@@ -52,7 +54,7 @@ def transfer_in(
 ) -> CommandOut:
     """Receive a volunteer from a pinned peer: the package is verified against the peer's
     pinned anchors and witness quorum; a refused package stores nothing (422)."""
-    result = ledger.transfer_in(
-        org, number=body.number, package=body.package, idempotency_key=idempotency_key
+    result = ledger.run(
+        TransferIn(org, number=body.number, package=body.package), idempotency_key=idempotency_key
     )
     return command_out(result, response)

@@ -29,7 +29,7 @@ def ready(request: Request, ledger: LedgerDep, views: ViewsDep) -> dict[str, Any
     checkpoint (not shorter, same root at its size)."""
     try:
         size = ledger.log_size()
-        ledger.directory.require_ledger()
+        ledger.trust_anchors()  # the ledger exists
     except Exception as error:
         raise Problem(
             503, "not-ready", "Not ready", f"the store does not answer: {error}"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from ledger import VerifyingKey
+from ledger.commands.typed import RegisterKey, RegisterOrganisation, RevokeKey
 
 from ..deps import KeyAdminOrg, LedgerDep, RegisteringOrg
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
@@ -40,7 +41,9 @@ def register_organisation(
     response: Response,
 ) -> CommandOut:
     """Register an organisation under the acting one, which signs as its parent."""
-    result = ledger.register_organisation(org, idempotency_key=idempotency_key, **body.model_dump())
+    result = ledger.run(
+        RegisterOrganisation(org, **body.model_dump()), idempotency_key=idempotency_key
+    )
     return command_out(result, response)
 
 
@@ -48,13 +51,13 @@ def register_organisation(
 def get_organisation(org_id: str, ledger: LedgerDep) -> dict[str, Any]:
     """An organisation as its signed events describe it, with its keys and their validity."""
     found = ledger.organisation(org_id)
-    keys = {k.key_id: k for k in ledger.directory.keys.values() if k.org_id == org_id}
+    keys = ledger.organisation_keys(org_id)
     found["keys"] = {
         key_id: {
             **info,
-            "public_key": keys[key_id].key.to_base64() if key_id in keys else None,
-            "registered_at_leaf": keys[key_id].registered_leaf if key_id in keys else None,
-            "revoked_at_leaf": keys[key_id].revoked_leaf if key_id in keys else None,
+            "public_key": keys[key_id]["public_key"] if key_id in keys else None,
+            "registered_at_leaf": keys[key_id]["registered_at_leaf"] if key_id in keys else None,
+            "revoked_at_leaf": keys[key_id]["revoked_at_leaf"] if key_id in keys else None,
         }
         for key_id, info in found["keys"].items()
     }
@@ -71,11 +74,13 @@ def register_key(
     response: Response,
 ) -> CommandOut:
     """Register a public key of ``org_id`` (by its parent, or by itself for a rotation)."""
-    result = ledger.register_key(
-        org,
-        for_org=org_id,
-        public_key=VerifyingKey.from_base64(body.public_key),
-        purpose=body.purpose,
+    result = ledger.run(
+        RegisterKey(
+            org,
+            for_org=org_id,
+            public_key=VerifyingKey.from_base64(body.public_key),
+            purpose=body.purpose,
+        ),
         idempotency_key=idempotency_key,
     )
     return command_out(result, response)
@@ -92,8 +97,9 @@ def revoke_key(
     response: Response,
 ) -> CommandOut:
     """Revoke a key: it signs nothing new; what it signed stays valid."""
-    result = ledger.revoke_key(
-        org, for_org=org_id, key_id=key_id, reason=body.reason, idempotency_key=idempotency_key
+    result = ledger.run(
+        RevokeKey(org, for_org=org_id, key_id=key_id, reason=body.reason),
+        idempotency_key=idempotency_key,
     )
     return command_out(result, response)
 

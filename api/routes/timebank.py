@@ -7,6 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
+from ledger.commands.typed import CollectSurplus, OpenTimeBank, ReverseTransfer, TransferCredit
+
 from ..deps import CurrentKey, LedgerDep, QueriesDep, TimeBankOrg, acting_org
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
@@ -42,7 +44,8 @@ def open_bank(
     response: Response,
 ) -> CommandOut:
     return command_out(
-        ledger.open_time_bank(org, idempotency_key=idempotency_key, **body.model_dump()), response
+        ledger.run(OpenTimeBank(org, **body.model_dump()), idempotency_key=idempotency_key),
+        response,
     )
 
 
@@ -57,8 +60,9 @@ def transfer(
 ) -> CommandOut:
     """Move credit: one debit and one credit of the same amount (``value.transfer_id``)."""
     return command_out(
-        ledger.transfer_credit(
-            org, bank_id=bank_id, idempotency_key=idempotency_key, **body.model_dump()
+        ledger.run(
+            TransferCredit(org, bank_id=bank_id, **body.model_dump()),
+            idempotency_key=idempotency_key,
         ),
         response,
     )
@@ -76,8 +80,9 @@ def collect(
     """Collect volunteers' surplus holdings into the bank's surplus account
     (``value.collected``: number -> amount)."""
     return command_out(
-        ledger.collect_surplus(
-            org, bank_id=bank_id, numbers=body.numbers, idempotency_key=idempotency_key
+        ledger.run(
+            CollectSurplus(org, bank_id=bank_id, numbers=body.numbers),
+            idempotency_key=idempotency_key,
         ),
         response,
     )
@@ -98,8 +103,9 @@ def reverse(
 ) -> CommandOut:
     """Reverse a mistaken transfer by a new one pointing at it (at most once)."""
     return command_out(
-        ledger.reverse_transfer(
-            org, bank_id=bank_id, transfer_id=transfer_id, idempotency_key=idempotency_key
+        ledger.run(
+            ReverseTransfer(org, bank_id=bank_id, transfer_id=transfer_id),
+            idempotency_key=idempotency_key,
         ),
         response,
     )

@@ -6,18 +6,16 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
-from ledger import InvalidInputError, LedgerError, SignedEvent
-from ledger.integrity import check_leaf_inclusion
-from ledger.log.checkpoint import Checkpoint
-from ledger.log.note import parse_note
+from ledger import InvalidInputError, Ledger, LedgerError, SignedEvent
 
 from ..deps import CurrentKey, LedgerDep
 from ..problems import Problem
-from ..replicas import ReadLedgerDep
+from ..replicas import ReadLedgerDep, get_read_ledger
 from ..schemas import CommandOut, Strict, command_out
 from ..scopes import require_event_scope
 
@@ -41,31 +39,31 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def evidence(ledger: Any, event: SignedEvent) -> dict[str, Any]:
+def evidence(ledger: Ledger, event: SignedEvent) -> dict[str, Any]:
     """Everything a verifier needs, with nothing to trust but the log key and the org key."""
     assert event.leaf_index is not None
-    note = ledger.log.checkpoint_covering(event.leaf_index)
-    checkpoint = Checkpoint.parse(parse_note(note)[0])
-    size = checkpoint.size
-    proof = ledger.log.inclusion_proof(event.leaf_index, size)
     # Never evidence that does not verify: the stored proof must lead to the signed root.
-    check_leaf_inclusion(event.leaf_hash, event.leaf_index, size, proof, checkpoint.root_hash)
-    key = ledger.directory.keys[event.key_id]
+    included = ledger.log.inclusion(event.leaf_index, event.leaf_hash)
+    key = ledger.key(event.key_id)
     return {
         "event": event.to_json(),
         "envelope": event.envelope.decode("utf-8"),
         "key": {
-            "key_id": key.key_id,
-            "org": key.org_id,
-            "public_key": key.key.to_base64(),
-            "purpose": key.purpose,
-            **key.validity(),
+            name: key[name]
+            for name in (
+                "key_id",
+                "org",
+                "public_key",
+                "purpose",
+                "registered_at_leaf",
+                "revoked_at_leaf",
+            )
         },
         "leaf_index": event.leaf_index,
         "leaf_hash": _b64(event.leaf_hash),
-        "tree_size": size,
-        "inclusion_proof": [_b64(h) for h in proof],
-        "checkpoint": note,
+        "tree_size": included.size,
+        "inclusion_proof": [_b64(h) for h in included.proof],
+        "checkpoint": included.note,
         "log_verifier_keys": ledger.log.verifier_keys(),
     }
 
@@ -81,9 +79,15 @@ def get_event(
 
 
 @router.get("/leaves/{leaf_index}")
-def get_leaf(ledger: ReadLedgerDep, leaf_index: int = Path(ge=0, le=2**53)) -> dict[str, Any]:
+async def get_leaf(request: Request, leaf_index: int = Path(ge=0, le=2**53)) -> JSONResponse:
     """The event at a leaf index of the Merkle log, with its evidence."""
-    return evidence(ledger, ledger.event_at(leaf_index))
+    return JSONResponse(await run_in_threadpool(leaf_evidence, request, leaf_index))
+
+
+def leaf_evidence(request: Request, leaf_index: int) -> dict[str, Any]:
+    """The evidence of the event at a leaf, from the ledger reads go to (in one thread hop)."""
+    ledger = get_read_ledger(request)
+    return evidence(ledger, ledger.log.verified_entry(leaf_index, ledger.app.signed_mapper.verify))
 
 
 @router.get(

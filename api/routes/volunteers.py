@@ -7,6 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import Field
 
+from ledger.commands.typed import (
+    AcceptTransfer,
+    DeclineTransfer,
+    GiveConsent,
+    Join,
+    Leave,
+    RegisterVolunteer,
+    RequestTransfer,
+    WithdrawConsent,
+)
+
 from ..deps import CurrentKey, LedgerDep, QueriesDep, RegisteringOrg, acting_org
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
 
@@ -50,8 +61,8 @@ def register_volunteer(
 ) -> CommandOut:
     """Register a volunteer under a new pseudonymous number (``value.number``)."""
     personal = body.personal.model_dump(exclude_none=True) if body.personal else None
-    result = ledger.register_volunteer(
-        org, idempotency_key=idempotency_key, personal=personal or None
+    result = ledger.run(
+        RegisterVolunteer(org, personal=personal or None), idempotency_key=idempotency_key
     )
     return command_out(result, response)
 
@@ -115,9 +126,12 @@ def consent(
     response: Response,
 ) -> CommandOut:
     """Record consent given or withdrawn, as the volunteer's organisation."""
-    change = ledger.give_consent if body.given else ledger.withdraw_consent
+    change = GiveConsent if body.given else WithdrawConsent
     return command_out(
-        change(org, number=number, purpose=body.purpose, idempotency_key=idempotency_key), response
+        ledger.run(
+            change(org, number=number, purpose=body.purpose), idempotency_key=idempotency_key
+        ),
+        response,
     )
 
 
@@ -130,7 +144,9 @@ def join(
     response: Response,
 ) -> CommandOut:
     """The acting organisation admits the volunteer as a member."""
-    return command_out(ledger.join(org, number=number, idempotency_key=idempotency_key), response)
+    return command_out(
+        ledger.run(Join(org, number=number), idempotency_key=idempotency_key), response
+    )
 
 
 @router.delete("/volunteers/{number}/memberships", status_code=201, response_model=CommandOut)
@@ -142,7 +158,9 @@ def leave(
     response: Response,
 ) -> CommandOut:
     """The volunteer leaves the acting organisation."""
-    return command_out(ledger.leave(org, number=number, idempotency_key=idempotency_key), response)
+    return command_out(
+        ledger.run(Leave(org, number=number), idempotency_key=idempotency_key), response
+    )
 
 
 @router.post("/volunteers/{number}/transfers", status_code=201, response_model=CommandOut)
@@ -156,8 +174,8 @@ def request_transfer(
 ) -> CommandOut:
     """The volunteer's current organisation asks another to take them over."""
     return command_out(
-        ledger.request_transfer(
-            org, number=number, to_org=body.to_org, idempotency_key=idempotency_key
+        ledger.run(
+            RequestTransfer(org, number=number, to_org=body.to_org), idempotency_key=idempotency_key
         ),
         response,
     )
@@ -177,8 +195,9 @@ def accept_transfer(
     response: Response,
 ) -> CommandOut:
     return command_out(
-        ledger.accept_transfer(
-            org, number=number, transfer_id=transfer_id, idempotency_key=idempotency_key
+        ledger.run(
+            AcceptTransfer(org, number=number, transfer_id=transfer_id),
+            idempotency_key=idempotency_key,
         ),
         response,
     )
@@ -199,11 +218,8 @@ def decline_transfer(
     response: Response,
 ) -> CommandOut:
     return command_out(
-        ledger.decline_transfer(
-            org,
-            number=number,
-            transfer_id=transfer_id,
-            reason=body.reason,
+        ledger.run(
+            DeclineTransfer(org, number=number, transfer_id=transfer_id, reason=body.reason),
             idempotency_key=idempotency_key,
         ),
         response,

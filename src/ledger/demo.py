@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -271,12 +271,12 @@ def _activities_and_hours(ledger: Ledger, city: DemoCity, rng: random.Random) ->
             entries=[{"number": n, "minutes": rng.randint(60, hours * 60)} for n in roster],
         )
         city.count("records", len(roster))
-        _review(ledger, city, rng, org, i, result.value["record_ids"])
+        _review(ledger, city, rng, org, i, result.value.record_ids)
     city.tick("activities", total, total)
 
 
 def _review(
-    ledger: Ledger, city: DemoCity, rng: random.Random, org: str, i: int, record_ids: list[str]
+    ledger: Ledger, city: DemoCity, rng: random.Random, org: str, i: int, record_ids: Sequence[str]
 ) -> None:
     approvals, rejected = [], 0
     for record_id in record_ids:
@@ -325,7 +325,7 @@ def _transfers(ledger: Ledger, city: DemoCity, rng: random.Random) -> None:
         transfer = ledger.request_transfer(
             home, number=number, to_org=target, idempotency_key=f"transfer-{i}"
         )
-        transfer_id = transfer.value["transfer_id"]
+        transfer_id = transfer.value.transfer_id
         if i % 4 == 3:
             ledger.decline_transfer(
                 target,
@@ -386,7 +386,7 @@ def _certificates(ledger: Ledger, city: DemoCity, public_url: str | None) -> Non
             verify_base_url=public_url,
             allow_local_links=True,
         )
-        city.certificates.append(issued.value["certificate_number"])
+        city.certificates.append(issued.value.certificate_number)
         city.count("certificates")
     if len(city.certificates) == 3:
         ledger.revoke_certificate(

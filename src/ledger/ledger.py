@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from .application import LedgerEvents
@@ -34,12 +34,15 @@ from .log.witness_client import WitnessEndpoint
 from .personal_data import PersonalDataStore
 from .privacy.keyring import Keyring, keyring_for
 from .projections import Projections, ViewDatabase
+from .results import NoValue, ResultValue
 from .signing import Signer
 from .snapshots import SnapshotStore, log_key_of
 from .storage.url import StoreURL, parse_store_url
 from .transparency import CheckpointSchedule, TransparencyLog
 from .trust import TrustDirectory
 from .writer import CommandResult, Writer
+
+R = TypeVar("R", bound=ResultValue)
 
 
 def default_keystore(store: StoreURL) -> Keystore:
@@ -50,6 +53,16 @@ def default_keystore(store: StoreURL) -> Keystore:
         assert store.path is not None
         return DirectoryKeystore(store.path.with_name(store.path.name + ".keys"))
     return DirectoryKeystore(Path("ledger-keys"))
+
+
+def aggregate_uuid(aggregate_id: UUID | str) -> UUID:
+    """An aggregate id given as a UUID or its string; anything else is bad input."""
+    if isinstance(aggregate_id, UUID):
+        return aggregate_id
+    try:
+        return UUID(str(aggregate_id))
+    except ValueError:
+        raise InvalidInputError(f"{aggregate_id!r} is not an aggregate id (a UUID)") from None
 
 
 class Ledger(
@@ -118,16 +131,14 @@ class Ledger(
 
     # reading
 
-    def events(self, aggregate_id: UUID) -> list[SignedEvent]:
-        """Every event of an aggregate, each verified on the way out."""
-        return self.writer.read_events(aggregate_id)
+    def events(self, aggregate_id: UUID | str) -> list[SignedEvent]:
+        """Every event of an aggregate (its UUID, or the UUID's string as an ``EventRef``
+        gives it), each verified on the way out."""
+        return self.writer.read_events(aggregate_uuid(aggregate_id))
 
     def event(self, aggregate_id: UUID | str, version: int) -> SignedEvent:
         """One verified event."""
-        try:
-            wanted = UUID(str(aggregate_id))
-        except ValueError:
-            raise InvalidInputError(f"{aggregate_id!r} is not an aggregate id (a UUID)") from None
+        wanted = aggregate_uuid(aggregate_id)
         found = self.recorder.select_events(wanted, gt=version - 1, lte=version)
         if not found:
             raise NotFoundError(f"event {aggregate_id} v{version} is not in this ledger")
@@ -162,7 +173,7 @@ class Ledger(
         *,
         credential: dict[str, Any] | None = None,
         status_list: dict[str, Any] | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Store events that organisations signed themselves, exactly as signed.
 
         Each item is (the canonical JSON body as signed, its base64 signature). The same rules
@@ -185,25 +196,26 @@ class Ledger(
 
     def run(
         self,
-        command: Command,
+        command: Command[R],
         *,
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[R]:
         """Run any command (a class of :mod:`ledger.commands.typed`) the one way every command
         runs: ``idempotency_key`` makes a retry safe, ``signer`` signs with a key held outside
-        the keystore (it must be the acting organisation's), ``occurred_at`` dates it."""
+        the keystore (it must be the acting organisation's), ``occurred_at`` dates it. The
+        result's value is of the command's ``result_type`` (``Command[...]``'s argument)."""
         if not isinstance(command, Command) or not command.ledger_method:
             raise InvalidInputError(f"not a command: {command!r}")
         method = getattr(self, command.ledger_method)
         token = run_as(signer, occurred_at)
         try:
-            result: CommandResult = method(
-                command.org, **command.arguments(), idempotency_key=idempotency_key
-            )
+            result = method(command.org, **command.arguments(), idempotency_key=idempotency_key)
         finally:
             stop_running_as(token)
+        if not isinstance(result, CommandResult) or type(result.value) is not command.result_type:
+            raise TypeError(f"{command.ledger_method} gave {result!r}, not a {command.result_type}")
         return result
 
     def draft(

@@ -14,12 +14,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from .cosigning import Cosigning
+from .envelope import SignedEvent
 from .errors import (
     InvalidInputError,
     KeyNotAuthorisedError,
@@ -29,13 +32,20 @@ from .errors import (
     StoreIntegrityError,
     VerificationError,
 )
-from .integrity import check_entries, check_inclusion, check_tile, missing_leaf
+from .integrity import (
+    check_entries,
+    check_inclusion,
+    check_leaf_inclusion,
+    check_tile,
+    missing_leaf,
+)
 from .keystore import LOG_KEY_OWNER, Keystore
 from .log.checkpoint import Checkpoint, check_consistency, open_checkpoint, sign_checkpoint
 from .log.cosignature import merge_cosignatures
 from .log.merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, leaf_hash, root_hash
 from .log.note import NoteSigner, NoteVerifier, parse_note
 from .log.receipt import format_receipt
+from .log.tile_cache import ENTRIES, VerifiedTile, VerifiedTiles
 from .log.tiles import (
     TILE_WIDTH,
     entry_bundle,
@@ -43,12 +53,26 @@ from .log.tiles import (
     tile_witness_nodes,
 )
 from .log.witness_client import WitnessEndpoint, request_cosignature
+from .signing import VerifyingKey
 from .storage.records import LedgerRecorderProtocol
 from .trust import TrustDirectory
 
 CHECKPOINTS = "checkpoint"
 WITNESSED_SIZES = "witness-size"
 logger = logging.getLogger(__name__)
+PARSED_NOTES = 16  # checkpoint notes parsed and kept (the newest few are all that is asked for)
+RECENT_CHECKPOINT_SECONDS = 1.0  # how old the newest checkpoint read for evidence may be
+VERIFIED_ENTRIES = 4096  # events kept once verified, compared byte for byte with each read
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """A leaf's inclusion in the newest signed checkpoint covering it, checked to lead to its
+    root: the checkpoint note as served, its size and the audit path."""
+
+    note: str
+    size: int
+    proof: list[bytes]
 
 
 @dataclass(frozen=True)
@@ -81,6 +105,13 @@ class TransparencyLog:
         self._last_signed_at = clock()
         self._lock = threading.Lock()
         self._opened: dict[str, Checkpoint] = {}  # checkpoint notes whose signature verified
+        self._recent: tuple[float, str] | None = None  # (read at, newest checkpoint note)
+        self._parsed: dict[str, Checkpoint] = {}  # checkpoint notes parsed (not verified)
+        self._key_strings: dict[tuple[str, bytes, bool], str] = {}
+        self._note_verifiers: dict[tuple[str, bytes], NoteVerifier] = {}
+        self.full_tiles = VerifiedTiles()  # full tiles and bundles once authenticated
+        self._verified: OrderedDict[int, tuple[tuple[object, ...], SignedEvent]] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     @property
     def origin(self) -> str:
@@ -98,11 +129,25 @@ class TransparencyLog:
         """The note verifiers of the log's current keys (key name = origin)."""
         self._directory.refresh_if_older_than(1.0)
         ledger = self._directory.require_ledger()
-        return [NoteVerifier.for_key(ledger.origin, key) for key in ledger.log_keys.values()]
+        return [self._verifier(ledger.origin, key) for key in ledger.log_keys.values()]
+
+    def _verifier(self, origin: str, key: VerifyingKey) -> NoteVerifier:
+        """The note verifier of a log key, made once per key and origin."""
+        made = self._note_verifiers.get((origin, key.raw))
+        if made is None:
+            made = self._note_verifiers[(origin, key.raw)] = NoteVerifier.for_key(origin, key)
+        return made
 
     def verifier_keys(self) -> list[str]:
         """The verifier key strings (``name+hex(keyid)+base64(0x01||key)``) to publish."""
-        return [v.key_string for v in self.verifiers()]
+        return [self._key_string(v) for v in self.verifiers()]
+
+    def _key_string(self, verifier: NoteVerifier) -> str:
+        slot = (verifier.name, verifier.public_key.raw, verifier.cosignature)
+        made = self._key_strings.get(slot)
+        if made is None:
+            made = self._key_strings[slot] = verifier.key_string
+        return made
 
     def signers(self) -> list[NoteSigner]:
         self._directory.refresh()
@@ -145,7 +190,7 @@ class TransparencyLog:
             kept = self._recorder.side_get(CHECKPOINTS, f"{size:020d}")
             if kept is not None:
                 note = kept.decode("utf-8")
-                if Checkpoint.parse(parse_note(note)[0]).root_hash != checkpoint.root_hash:
+                if self.parsed(note).root_hash != checkpoint.root_hash:
                     raise SplitViewError(
                         f"the log's root at {size} leaves is not the one signed before; "
                         "refusing to sign a second root",
@@ -153,7 +198,7 @@ class TransparencyLog:
                     )
                 return note, None
             if latest is not None:
-                old = Checkpoint.parse(parse_note(latest)[0])
+                old = self.parsed(latest)
                 if old.size > size:
                     raise SplitViewError(
                         f"the log shrank from {old.size} to {size} leaves; refusing to sign",
@@ -194,7 +239,7 @@ class TransparencyLog:
     def settled(self, note: str, timeout: float | None = None) -> str:
         """``note`` as kept once its witnesses answered, waiting at most ``timeout`` seconds
         (default: the witness timeout); what has not arrived by then arrives later."""
-        size = Checkpoint.parse(parse_note(note)[0]).size
+        size = self.parsed(note).size
         if not self._cosigning.pending(size):
             return self.checkpoint_at(size) if self.witnesses else note
         self._cosigning.wait(size, self.witness_timeout if timeout is None else timeout)
@@ -223,6 +268,17 @@ class TransparencyLog:
         )
         return self.sign_checkpoint() if events_due or time_due else None
 
+    def parsed(self, note: str) -> Checkpoint:
+        """The checkpoint a stored note states (its signature is not checked here: see
+        :meth:`open_stored`); each note is parsed once and remembered."""
+        checkpoint = self._parsed.get(note)
+        if checkpoint is None:
+            checkpoint = Checkpoint.parse(parse_note(note)[0])
+            if len(self._parsed) >= PARSED_NOTES:
+                self._parsed.clear()
+            self._parsed[note] = checkpoint
+        return checkpoint
+
     def checkpoints(self) -> list[str]:
         """Every signed checkpoint note, oldest first."""
         return [value.decode("utf-8") for _, value in self._recorder.side_items(CHECKPOINTS)]
@@ -244,7 +300,7 @@ class TransparencyLog:
     def checkpoint_covering(self, leaf_index: int) -> str:
         """The newest signed checkpoint that includes the leaf, signing one if none does."""
         latest = self.latest()
-        if latest is not None and Checkpoint.parse(parse_note(latest)[0]).size > leaf_index:
+        if latest is not None and self.parsed(latest).size > leaf_index:
             return self.settled(latest)
         self._check_index(leaf_index, self.size())
         return self.settled(self.sign_checkpoint())
@@ -290,7 +346,7 @@ class TransparencyLog:
         receipt alone lets anyone check the event, its signature and its inclusion offline.
         """
         note = self.checkpoint_covering(leaf_index)
-        checkpoint = Checkpoint.parse(parse_note(note)[0])
+        checkpoint = self.parsed(note)
         entry = self.entry(leaf_index)
         proof = self.inclusion_proof(leaf_index, checkpoint.size)
         # Never a receipt for a tampered event: the stored entry must prove into the root.
@@ -308,30 +364,120 @@ class TransparencyLog:
 
         Its hashes are checked before they are served: with the few stored nodes beside the tile
         they must rebuild the root of the newest signed checkpoint (signing one first if none
-        covers the tile yet), or :class:`StoreIntegrityError` is raised.
+        covers the tile yet), or :class:`StoreIntegrityError` is raised, on every call (a
+        server serves full tiles through :meth:`full_tile`, which checks each once).
         """
-        checkpoint = self._checkpoint_covering_leaves((index * TILE_WIDTH + width) << (8 * level))
-        own = tile_node_coordinates(level, index, width)
-        beside = tile_witness_nodes(level, index, width, checkpoint.size)
-        found = self._recorder.read_nodes([*own, *beside])
-        hashes = found[:width]
-        check_tile(level, index, hashes, checkpoint, dict(zip(beside, found[width:], strict=True)))
-        return b"".join(hashes)
+        return self._checked_hash_tile(level, index, width)
 
     def entry_tile(self, index: int, width: int = TILE_WIDTH) -> bytes:
         """A tlog-tiles entry bundle: the stored envelopes of leaves index*256 ....
 
         The entries are checked as the hash tile is: each must be stored, at its leaf, and their
-        leaf hashes must rebuild the newest signed checkpoint's root.
+        leaf hashes must rebuild the newest signed checkpoint's root, on every call (see
+        :meth:`full_tile`).
         """
+        return self._checked_entry_tile(index, width)
+
+    def full_tile(self, level: int, index: int) -> VerifiedTile:
+        """Full hash tile ``level/index`` (entry bundle ``index`` with level ``ENTRIES``), with
+        its strong ETag: read and checked against a signed checkpoint the first time this
+        process is asked for it, then served from the bytes that passed (a full tile never
+        changes, so what was authenticated once stays the answer)."""
+        key = (level, index)
+        kept = self.full_tiles.get(key)
+        if kept is not None:
+            return kept
+        if level == ENTRIES:
+            data = self._checked_entry_tile(index, TILE_WIDTH)
+        else:
+            data = self._checked_hash_tile(level, index, TILE_WIDTH)
+        return self.full_tiles.put(key, data)
+
+    def _checked_hash_tile(self, level: int, index: int, width: int) -> bytes:
+        checkpoint = self._checkpoint_covering_leaves((index * TILE_WIDTH + width) << (8 * level))
+        own = tile_node_coordinates(level, index, width)
+        beside = tile_witness_nodes(level, index, width, checkpoint.size)
+        found = self._read_nodes([*own, *beside])
+        hashes = found[:width]
+        check_tile(level, index, hashes, checkpoint, dict(zip(beside, found[width:], strict=True)))
+        return b"".join(hashes)
+
+    def _checked_entry_tile(self, index: int, width: int) -> bytes:
         start = index * TILE_WIDTH
         checkpoint = self._checkpoint_covering_leaves(start + width)
         leaves = self._recorder.select_leaves(start, width)
         check_entries(leaves, start, width)  # a tampered or missing entry is never served
         beside = tile_witness_nodes(0, index, width, checkpoint.size)
-        witnesses = dict(zip(beside, self._recorder.read_nodes(beside), strict=True))
+        witnesses = dict(zip(beside, self._read_nodes(beside), strict=True))
         check_tile(0, index, [leaf_hash(leaf.state) for leaf in leaves], checkpoint, witnesses)
         return entry_bundle([leaf.state for leaf in leaves])
+
+    def _read_nodes(self, coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
+        try:
+            return self._recorder.read_nodes(coordinates)
+        except IntegrityError as error:  # a node the log wrote is gone
+            raise StoreIntegrityError(f"{error}: removed behind the ledger's back") from None
+
+    def inclusion(self, leaf_index: int, leaf: bytes) -> Inclusion:
+        """The newest signed checkpoint covering the leaf and the leaf's inclusion proof in it,
+        from the stored nodes; :class:`StoreIntegrityError` unless the proof leads from the leaf
+        hash ``leaf`` to the checkpoint's root (evidence that does not verify is never served)."""
+        note = self._recent_checkpoint_covering(leaf_index)
+        checkpoint = self.parsed(note)
+        self._check_index(leaf_index, checkpoint.size)
+        proof = inclusion_proof(leaf_index, checkpoint.size, self._read_nodes)
+        check_leaf_inclusion(leaf, leaf_index, checkpoint.size, proof, checkpoint.root_hash)
+        return Inclusion(note, checkpoint.size, proof)
+
+    def _recent_checkpoint_covering(self, leaf_index: int) -> str:
+        """:meth:`checkpoint_covering`, read from the store at most once a second while the
+        checkpoint read last covers the leaf (a newer one signed meanwhile by another process
+        is served from the next second on). Without witnesses only: with them, each read
+        brings the cosignatures that arrived since."""
+        recent = self._recent
+        if (
+            recent is not None
+            and not self.witnesses
+            and time.monotonic() - recent[0] < RECENT_CHECKPOINT_SECONDS
+            and self.parsed(recent[1]).size > leaf_index
+        ):
+            return recent[1]
+        note = self.checkpoint_covering(leaf_index)
+        self._recent = (time.monotonic(), note)
+        return note
+
+    def verified_entry(
+        self, leaf_index: int, verify: Callable[[StoredEvent], SignedEvent]
+    ) -> SignedEvent:
+        """The event at a leaf, read from the store and verified with ``verify`` (the mapper's).
+
+        The row is read every time; when its bytes, leaf hash, identity and position are exactly
+        those of a row this process verified before, that verification's result is reused (it
+        depends on nothing else), so a row changed since is verified afresh and refused.
+        """
+        found = self._recorder.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
+        if not found or found[0].leaf_index != leaf_index:
+            raise missing_leaf(leaf_index, self.size(), self.latest_size())
+        stored = found[0]
+        fields = (
+            stored.state,
+            getattr(stored, "leaf_hash", None),
+            stored.originator_id,
+            stored.originator_version,
+            stored.topic,
+            getattr(stored, "id", None),
+        )
+        with self._verified_lock:
+            kept = self._verified.get(leaf_index)
+        if kept is not None and kept[0] == fields:
+            return kept[1]
+        event = verify(stored)
+        with self._verified_lock:
+            self._verified[leaf_index] = (fields, event)
+            self._verified.move_to_end(leaf_index)
+            while len(self._verified) > VERIFIED_ENTRIES:
+                self._verified.popitem(last=False)
+        return event
 
     def _checkpoint_covering_leaves(self, end: int) -> Checkpoint:
         """A signed checkpoint of at least ``end`` leaves to check a tile against: the newest
@@ -355,7 +501,7 @@ class TransparencyLog:
         except VerificationError as error:  # the stored log no longer extends what was signed
             message = f"cannot sign a checkpoint to check a tile against: {error}"
             raise StoreIntegrityError(message) from None
-        return Checkpoint.parse(parse_note(note)[0])
+        return self.parsed(note)
 
     def verified_latest(self) -> Checkpoint | None:
         """The newest stored checkpoint, once its signature verified with a log key of this

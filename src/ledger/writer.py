@@ -13,9 +13,9 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import EventStore, IntegrityError
@@ -45,6 +45,7 @@ from .errors import (
 )
 from .mapper import SignedEventMapper
 from .model.registry import Draft, spec_for
+from .results import NoValue, ResultValue
 from .signing import Signer, VerifyingKey
 from .state_cache import VerifiedStateCache, leaf_hash_of
 from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol, SideRow
@@ -73,22 +74,27 @@ class EventRef:
         }
 
 
+V = TypeVar("V", bound=ResultValue, covariant=True)
+
+
 @dataclass(frozen=True)
-class CommandResult:
-    """What a command stored. ``replayed`` is True when an idempotent retry found it stored."""
+class CommandResult(Generic[V]):
+    """What a command stored, and its value (a :mod:`ledger.results` type, the same on a first
+    run and on a retry). ``replayed`` is True when an idempotent retry found it stored."""
 
     events: tuple[EventRef, ...]
-    value: dict[str, Any] = field(default_factory=dict)
+    value: V
     replayed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "events": [e.to_json() for e in self.events],
-            "value": self.value,
+            "value": self.value.to_json(),
             "replayed": self.replayed,
         }
 
 
+R = TypeVar("R", bound=ResultValue)
 Decision = Callable[[Context], dict[str, Any]]
 SignerLookup = Callable[[str, str], Signer]
 SideRows = Callable[[], Sequence[SideRow]]
@@ -171,10 +177,11 @@ class Writer:
         command: str,
         params: dict[str, Any],
         decide: Decision,
+        result_type: type[R],
         occurred_at: datetime | None = None,
         other_signers: SignerLookup | None = None,
         side_rows: SideRows | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[R]:
         """Run a command for ``org``, signing with ``signer`` (or the signer a callable gives,
         looked up only when the command is not an idempotent retry).
 
@@ -185,7 +192,7 @@ class Writer:
         check_idempotency_key(idempotency_key)
         when = format_time(occurred_at or self.clock())
         request = _request_hash({"command": command, "org": org, "params": params})
-        replay = self._replay(org, idempotency_key, request)
+        replay = self._replay(org, idempotency_key, request, result_type)
         if replay is not None:
             return replay
         for attempt in range(MAX_ATTEMPTS):
@@ -204,10 +211,12 @@ class Writer:
                     for d in ctx.drafts
                 ]
                 rows = side_rows() if side_rows is not None else ()
-                result = self._store(sealed, org, idempotency_key, request, value, rows)
+                result = self._store(
+                    sealed, org, idempotency_key, request, value, result_type, rows
+                )
             except LedgerError:
                 ctx.discard()
-                replay = self._replay(org, idempotency_key, request)
+                replay = self._replay(org, idempotency_key, request, result_type)
                 if replay is not None:
                     return replay
                 raise
@@ -229,7 +238,7 @@ class Writer:
         signed: Sequence[tuple[dict[str, Any], bytes]],
         other_signers: SignerLookup | None = None,
         side_rows: Sequence[SideRow] = (),
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Store bodies signed outside the ledger, exactly as signed, all or nothing.
 
         Events the rules derive from them (a star attained, say) are signed by the ledger with
@@ -246,14 +255,14 @@ class Writer:
         if any(b["org"] != org or b["idempotency_key"] != key for b, _ in signed):
             raise InvalidInputError("events submitted together share one org and idempotency key")
         request = _request_hash([[canonical_json(b).hex(), s.hex()] for b, s in signed])
-        replay = self._replay(org, key, request)
+        replay = self._replay(org, key, request, NoValue)
         if replay is not None:
             return replay
         self.directory.refresh()
         ctx = self.context(org, first["occurred_at"])
         try:
             sealed = self._check_submitted(ctx, signed, key, other_signers)
-            result = self._store(sealed, org, key, request, {}, side_rows)
+            result = self._store(sealed, org, key, request, {}, NoValue, side_rows)
         except BaseException:
             ctx.discard()
             raise
@@ -398,8 +407,9 @@ class Writer:
         key: str,
         request: str,
         value: dict[str, Any],
+        result_type: type[R],
         side_rows: Sequence[SideRow] = (),
-    ) -> CommandResult | None:
+    ) -> CommandResult[R] | None:
         refs = [[str(e.originator_id), e.originator_version, e.type] for e in sealed]
         claim = IdempotencyClaim(
             org, key, request, canonical_json({"events": refs, "value": value})
@@ -417,7 +427,7 @@ class Writer:
                 side_rows=side_rows,
             )
         except IntegrityError:
-            replay = self._replay(org, key, request)
+            replay = self._replay(org, key, request, result_type)
             if replay is not None:
                 return replay
             return None
@@ -438,10 +448,12 @@ class Writer:
                     sealed, receipt.notification_ids, receipt.leaf_indexes, strict=True
                 )
             ),
-            value=value,
+            value=result_type.from_json(parse_json(claim.result)["value"]),
         )
 
-    def _replay(self, org: str, key: str, request: str) -> CommandResult | None:
+    def _replay(
+        self, org: str, key: str, request: str, result_type: type[R]
+    ) -> CommandResult[R] | None:
         claim = self.recorder.find_claim(org, key)
         if claim is None:
             return None
@@ -463,7 +475,9 @@ class Writer:
                     getattr(found[0], "leaf_index", -1),
                 )
             )
-        return CommandResult(events=tuple(refs), value=stored["value"], replayed=True)
+        return CommandResult(
+            events=tuple(refs), value=result_type.from_json(stored["value"]), replayed=True
+        )
 
 
 def _refuse_self_revocation(event_type: str, data: dict[str, Any], key_id: str) -> None:

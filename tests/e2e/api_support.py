@@ -205,14 +205,12 @@ def build_city(db_url: str, cwd: Path, *, volunteers: int = 85, fillers: int = 4
             )
         for i in range(volunteers):
             made = ledger.register_volunteer(city.org_a, idempotency_key=f"vol-a-{i}")
-            city.volunteers.append(str(made.value["number"]))
+            city.volunteers.append(str(made.value.number))
         for i in range(3):
             made = ledger.register_volunteer(city.org_b, idempotency_key=f"vol-b-{i}")
-            city.b_volunteers.append(str(made.value["number"]))
+            city.b_volunteers.append(str(made.value.number))
         filler_numbers = [
-            str(
-                ledger.register_volunteer(city.org_a, idempotency_key=f"filler-{i}").value["number"]
-            )
+            str(ledger.register_volunteer(city.org_a, idempotency_key=f"filler-{i}").value.number)
             for i in range(fillers)
         ]
         now = datetime.now(UTC)
@@ -230,7 +228,7 @@ def build_city(db_url: str, cwd: Path, *, volunteers: int = 85, fillers: int = 4
             )
             ledger.record_roster(
                 city.org_a,
-                activity_id=opened.value["activity_id"],
+                activity_id=opened.value.activity_id,
                 idempotency_key=f"opening-roster-{day}",
                 entries=[{"number": n, "minutes": 1} for n in filler_numbers],
             )

@@ -21,6 +21,7 @@ from ledger import DirectoryKeystore, Ledger
 from ledger.context import Context
 from ledger.model.ids import new_volunteer_number
 from ledger.model.ids import volunteer_aggregate_id as volunteer_id
+from ledger.results import NoValue
 
 SIZE = 300  # tile 0/000 is full; 0/001.p/44 and entries/001.p/44 are partial
 FORGED = hashlib.sha256(b"forged").digest()
@@ -61,7 +62,7 @@ def fill(ledger: Ledger, count: int) -> None:
     def decide(ctx: Context) -> dict[str, object]:
         for number in numbers:
             ctx.emit("VolunteerRegistered", volunteer_id(number), {"number": number})
-        return {"numbers": numbers}
+        return {}
 
     ledger.writer.run(
         org="org-a",
@@ -70,6 +71,7 @@ def fill(ledger: Ledger, count: int) -> None:
         command="RegisterMany",
         params={"numbers": numbers},
         decide=decide,
+        result_type=NoValue,
     )
 
 
@@ -107,7 +109,9 @@ def assert_integrity_failure(response: httpx.Response) -> None:
 
 
 def test_an_edited_leaf_hash_is_an_integrity_failure_not_a_tile(served: Served) -> None:
-    before = {path: served.get(path) for path in TILES}
+    """The full tiles are first asked for after the edit: their first read authenticates them,
+    and fails (a tile authenticated before an edit: see the test after this one)."""
+    before = {path: served.get(path) for path in TILES[1:2]}
     assert all(response.status_code == 200 for response in before.values())
     failures = served.integrity_failures()
     changed = served.execute(
@@ -121,6 +125,38 @@ def test_an_edited_leaf_hash_is_an_integrity_failure_not_a_tile(served: Served) 
     untouched = served.get("/log/tile/0/001.p/44")
     assert untouched.status_code == 200
     assert untouched.content == before["/log/tile/0/001.p/44"].content
+
+
+def test_a_full_tile_is_served_as_authenticated_and_refused_by_a_fresh_process(
+    served: Served, tmp_path: Path
+) -> None:
+    """A full tile and bundle authenticated by a worker stay exactly the bytes that passed
+    (an edit of the database afterwards does not reach that worker's answer), and a process
+    started after the edit reads the edited rows and refuses them."""
+    full = ["/log/tile/0/000", "/log/tile/entries/000"]
+    first = {path: served.get(path) for path in full}
+    assert all(response.status_code == 200 for response in first.values())
+    served.execute(
+        "UPDATE ledger_log_nodes SET hash = %s WHERE level = 0 AND idx = %s", (FORGED, 3)
+    )
+    nid_column = "rowid" if served.url.startswith("sqlite") else "notification_id"
+    events = "stored_events" if served.url.startswith("sqlite") else "ledger_events"
+    select_nid = "(SELECT notification_id FROM ledger_log_leaves WHERE leaf_index = %s)"
+    served.execute(f"UPDATE {events} SET state = %s WHERE {nid_column} = {select_nid}", (b"{}", 9))
+    failures = served.integrity_failures()
+    for path in full:
+        again = served.get(path)
+        assert again.status_code == 200
+        assert again.content == first[path].content  # what was authenticated, not the edit
+        assert again.headers["etag"] == first[path].headers["etag"]
+    assert FORGED not in served.get("/log/tile/0/000").content
+    assert served.integrity_failures() == failures
+    fresh = start_ledger_serve(served.url, tmp_path)
+    try:
+        for path in full:
+            assert_integrity_failure(httpx.get(f"{fresh.base_url}{path}", timeout=30))
+    finally:
+        fresh.stop()
 
 
 def test_a_rewritten_event_and_leaf_hash_and_a_deleted_leaf_fail_their_tiles(
@@ -192,3 +228,39 @@ def test_evidence_whose_stored_proof_does_not_lead_to_the_signed_root_is_not_ser
     assert_integrity_failure(served.get("/receipts/5"))
     assert served.integrity_failures() == failures + 2
     assert served.get("/leaves/200").status_code == 200
+
+
+def test_tiles_and_the_checkpoint_carry_caching_headers_and_answer_304(served: Served) -> None:
+    """Full tiles and bundles: immutable for a year, a strong ETag (SHA-256 of the bytes), and
+    304 with no body to a client that names it, however it lists it; partial tiles a short
+    max-age; the checkpoint ``no-cache`` (revalidate each time, cheaply, by its ETag)."""
+    for path in ["/log/tile/0/000", "/log/tile/entries/000"]:
+        first = served.get(path)
+        assert first.status_code == 200
+        assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
+        etag = first.headers["etag"]
+        assert etag == '"' + hashlib.sha256(first.content).hexdigest() + '"'
+        again = served.get(path)  # now from the worker's authenticated bytes
+        assert (again.content, again.headers["etag"]) == (first.content, etag)
+        for named in [etag, f'"other", {etag}', "*", f"W/{etag}"]:
+            same = httpx.get(
+                f"{served.server.base_url}{path}", headers={"If-None-Match": named}, timeout=30
+            )
+            assert same.status_code == 304, named
+            assert same.content == b""
+            assert same.headers["etag"] == etag
+        stale = httpx.get(
+            f"{served.server.base_url}{path}", headers={"If-None-Match": '"other"'}, timeout=30
+        )
+        assert stale.status_code == 200 and stale.content == first.content
+    partial = served.get("/log/tile/0/001.p/44")
+    assert partial.headers["cache-control"] == "public, max-age=5"
+    assert partial.headers["etag"] == '"' + hashlib.sha256(partial.content).hexdigest() + '"'
+    note = served.get("/log/checkpoint")
+    assert note.headers["cache-control"] == "no-cache"
+    revalidated = httpx.get(
+        f"{served.server.base_url}/log/checkpoint",
+        headers={"If-None-Match": note.headers["etag"]},
+        timeout=30,
+    )
+    assert revalidated.status_code == 304 and revalidated.content == b""

@@ -54,26 +54,26 @@ def test_a_package_fetched_from_the_sender_is_verified_and_accepted_by_the_recei
     try:
         with Ledger(alpha_url) as ledger:
             ledger.add_peer("alpha", trust={**beta, "witnesses": []}, idempotency_key="pin")
-            number = str(ledger.register_volunteer("org-a", idempotency_key="v").value["number"])
+            number = str(ledger.register_volunteer("org-a", idempotency_key="v").value.number)
             for day, minutes in ((0, 120), (2, 45)):
                 starts = START.replace(day=START.day + day)
                 activity = ledger.publish_activity(
                     "org-a", title="Desk", field="legal-aid", place="Centre", starts_at=starts,
                     ends_at=starts.replace(hour=starts.hour + 4), leader="lead",
                     content="help", idempotency_key=f"act-{day}",
-                ).value["activity_id"]  # fmt: skip
+                ).value.activity_id  # fmt: skip
                 record = ledger.record_hours(
                     "org-a", activity_id=activity, number=number, minutes=minutes,
                     occurred_at=starts.replace(day=starts.day + 1), idempotency_key=f"rec-{day}",
-                ).value["record_id"]  # fmt: skip
+                ).value.record_id  # fmt: skip
                 ledger.approve_record("org-a", record_id=record, idempotency_key=f"ok-{day}")
             transfer_id = ledger.transfer_out(
                 "org-a", number=number, to_origin=str(beta["origin"]), idempotency_key="out"
-            ).value["transfer_id"]
+            ).value.transfer_id
         with Ledger(beta_url) as ledger:
             policy = {"witnesses": [w.key.key_string for w in witnesses], "quorum": 2}
             ledger.add_peer("beta", trust={**alpha, **policy}, idempotency_key="pin")
-            newcomer = str(ledger.register_volunteer("org-a", idempotency_key="v").value["number"])
+            newcomer = str(ledger.register_volunteer("org-a", idempotency_key="v").value.number)
             key = create_api_key(ledger, "org-a", ["register", "read"])
         configured = ";".join(f"{w.key.key_string} {w.server.base_url}" for w in witnesses)
         sender = start_ledger_serve(

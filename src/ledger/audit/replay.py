@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from ..canonical import parse_json
-from ..context import Context
+from ..context import Context, S
 from ..envelope import TOPIC_PREFIX, body_bytes_of, open_envelope, parse_time
 from ..errors import InvalidInputError, LedgerError, VerificationError
 from ..log.checkpoint import Checkpoint, open_checkpoint
@@ -58,6 +59,11 @@ class AuditContext(Context):
     def __init__(self, replay: ReplayState) -> None:
         super().__init__(lambda _id: [], replay.directory, "", "")
         self._states = replay.states
+
+    def _load(self, cls: type[S], aggregate_id: UUID) -> S:
+        """A state the replay has not seen yet starts empty: nothing is read from a store, and
+        nothing is remembered about where it was loaded (the replay keeps every state)."""
+        return cls(aggregate_id=aggregate_id)
 
     def after(self, key: object, finaliser: Callable[[Context], None]) -> None:
         if isinstance(key, tuple) and key and key[0] == "pair":
@@ -304,7 +310,9 @@ class Replay:
                     where,
                 )
             )
-        self.ctx.org, self.ctx.occurred_at = str(body.get("org")), str(body.get("occurred_at"))
+        # Organisation ids are few and kept in many states: one copy of each (interned).
+        self.ctx.org = sys.intern(str(body.get("org")))
+        self.ctx.occurred_at = str(body.get("occurred_at"))
         try:
             self.ctx.emit(kind, aggregate_id, data, as_org=self.ctx.org)
         except LedgerError as error:

@@ -42,7 +42,7 @@ def run_assess(args: argparse.Namespace) -> int:
             result = ledger.assess(
                 owner, scheme_id=args.scheme, period=args.period, idempotency_key=key
             )
-            size, units = result.value["log_size"], result.value["units"]
+            size, units = result.value.log_size, result.value.to_json()["units"]
         out = {
             "scheme_id": args.scheme,
             "period": args.period,

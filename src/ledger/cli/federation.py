@@ -63,7 +63,7 @@ def add_peer(args: argparse.Namespace) -> int:
     policy = _json_file(args.policy, "the witness policy") if args.policy else None
     anchors = peer_anchors(trust, policy)
     with open_ledger(args) as ledger:
-        root = ledger.directory.require_ledger().root_org
+        root = ledger.trust_anchors()["root_org"]
         ledger.add_peer(root, trust=anchors, idempotency_key=f"pin-{anchors['origin']}")
         print(
             f"pinned {anchors['origin']}: root key {anchors['root_key']}, "
@@ -93,8 +93,8 @@ def transfer_out(args: argparse.Namespace) -> int:
             to_origin=args.to_origin,
             idempotency_key=f"transfer-out-{args.number}",
         )
-        transfer_id = result.value["transfer_id"]
-        print(f"transfer {transfer_id}: {result.value['approved_minutes']} approved minutes")
+        transfer_id = result.value.transfer_id
+        print(f"transfer {transfer_id}: {result.value.approved_minutes} approved minutes")
         if args.out is not None:
             _write_json(args.out, ledger.transfer_package(transfer_id))
             print(f"package written to {args.out}")
@@ -159,8 +159,8 @@ def transfer_in(args: argparse.Namespace) -> int:
             idempotency_key=f"transfer-in-{verified.origin}-{verified.transfer_out_leaf}-{args.number}",
         )
     print(
-        f"received {result.value['minutes']} minutes ({result.value['records']} records) from "
-        f"{result.value['peer_origin']} into {args.number}"
+        f"received {result.value.minutes} minutes ({result.value.records} records) from "
+        f"{result.value.peer_origin} into {args.number}"
     )
     return 0
 

@@ -141,7 +141,7 @@ def _fill_demo(args: argparse.Namespace, public_url: str) -> None:
             finally:
                 progress.close()
             print(f"demo city built: {made['log_size']} events")
-        root = ledger.directory.require_ledger().root_org
+        root = ledger.trust_anchors()["root_org"]
         secret = create_api_key(
             ledger,
             root,

@@ -11,6 +11,7 @@ from ..envelope import format_time
 from ..errors import NotFoundError
 from ..model.activities import Activity, activity_aggregate_id
 from ..model.settings import SETTINGS_AGGREGATE_ID
+from ..results import ActivityRef, NoValue
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -38,8 +39,8 @@ class ActivityCommands(CommandHost):
         people_served: int | None = None,
         activity_id: str | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        """Publish an activity; its id is ``result.value["activity_id"]``.
+    ) -> CommandResult[ActivityRef]:
+        """Publish an activity; its id is ``result.value.activity_id``.
 
         ``leader`` is a role or a pseudonymous id, never a personal name.
         """
@@ -69,13 +70,14 @@ class ActivityCommands(CommandHost):
             "ActivityPublished",
             {"activity_id": activity_id, **data},
             decide,
+            result=ActivityRef,
             idempotency_key=idempotency_key,
             occurred_at=occurred_at,
         )
 
     def cancel_activity(
         self, org: str, *, activity_id: str, reason: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Cancel an activity: it takes no new records; records already made stand."""
         return self._emit_one(
             org,
@@ -93,7 +95,9 @@ class ActivityCommands(CommandHost):
         published = self.events(activity_aggregate_id(activity_id))[0].data
         return {**published, "org": state.org, "cancelled": state.cancelled}
 
-    def set_daily_limit(self, org: str, *, minutes: int, idempotency_key: str) -> CommandResult:
+    def set_daily_limit(
+        self, org: str, *, minutes: int, idempotency_key: str
+    ) -> CommandResult[NoValue]:
         """The most minutes a volunteer may be credited for one day (default 24 hours)."""
         return self._emit_one(
             org,
@@ -105,7 +109,7 @@ class ActivityCommands(CommandHost):
 
     def declare_holidays(
         self, org: str, *, dates: list[str], idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Holidays (YYYY-MM-DD) that do not count as working days for late records."""
         return self._emit_one(
             org,
@@ -123,7 +127,7 @@ class ActivityCommands(CommandHost):
         holidays: list[str],
         working_days: list[str],
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """The next version of the ledger's calendar: its IANA time zone, holidays and adjusted
         working days (weekends declared working). Records are judged by the version in force
         when they are made; an earlier record keeps the judgement it was given."""
@@ -142,7 +146,9 @@ class ActivityCommands(CommandHost):
             idempotency_key=idempotency_key,
         )
 
-    def add_service_field(self, org: str, *, field: str, idempotency_key: str) -> CommandResult:
+    def add_service_field(
+        self, org: str, *, field: str, idempotency_key: str
+    ) -> CommandResult[NoValue]:
         return self._emit_one(
             org,
             "ServiceFieldAdded",

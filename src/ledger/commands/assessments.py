@@ -22,6 +22,7 @@ from ..model.assessments import (
 from ..model.ids import organisation_aggregate_id
 from ..model.projects import BrandProject, project_aggregate_id
 from ..model.stations import StationStandard, station_standard_aggregate_id
+from ..results import Assessed, HonourRef, NoValue
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -29,7 +30,7 @@ from .base import CommandHost
 class AssessmentCommands(CommandHost):
     def publish_assessment_scheme(
         self, org: str, *, scheme: dict[str, Any], idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Publish version 1 of a scheme owned by ``org``: ``scheme`` holds ``scheme_id``,
         ``name``, ``unit_kind``, ``indicators`` (indicator, weight per-mille, target),
         ``bands`` (band, min_score) and, for station standards, ``checklist`` (item, title)."""
@@ -44,7 +45,7 @@ class AssessmentCommands(CommandHost):
 
     def revise_assessment_scheme(
         self, org: str, *, scheme: dict[str, Any], idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """The next version of a scheme; results published earlier keep their version. A retry
         with the same key returns the first revision."""
         aggregate_id = assessment_scheme_aggregate_id(str(scheme.get("scheme_id")))
@@ -55,7 +56,12 @@ class AssessmentCommands(CommandHost):
             ctx.emit("AssessmentSchemeRevised", aggregate_id, data)
 
         return self._command(
-            org, "AssessmentSchemeRevised", dict(scheme), decide, idempotency_key=idempotency_key
+            org,
+            "AssessmentSchemeRevised",
+            dict(scheme),
+            decide,
+            result=NoValue,
+            idempotency_key=idempotency_key,
         )
 
     def assessment_scheme(self, scheme_id: str) -> dict[str, Any]:
@@ -75,7 +81,7 @@ class AssessmentCommands(CommandHost):
         evidence: list[dict[str, Any]],
         attested_on: date,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Attest that ``station`` meets one checklist item of a scheme, with evidence
         references (``sha256`` of a document kept elsewhere, optional https ``url``)."""
         data = {
@@ -102,7 +108,7 @@ class AssessmentCommands(CommandHost):
         items: list[dict[str, Any]],
         attested_on: date,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Several items at once (each ``{"item": ..., "evidence": [...]}``), all or none."""
         aggregate_id = station_standard_aggregate_id(station, scheme_id)
         common = {
@@ -117,7 +123,12 @@ class AssessmentCommands(CommandHost):
 
         params = {**common, "items": items}
         return self._command(
-            org, "StationItemAttested", params, decide, idempotency_key=idempotency_key
+            org,
+            "StationItemAttested",
+            params,
+            decide,
+            result=NoValue,
+            idempotency_key=idempotency_key,
         )
 
     def withdraw_station_item(
@@ -129,7 +140,7 @@ class AssessmentCommands(CommandHost):
         item: str,
         reason: str,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         data = {"station": station, "scheme_id": scheme_id, "item": item, "reason": reason}
         return self._emit_one(
             org,
@@ -161,7 +172,7 @@ class AssessmentCommands(CommandHost):
         field: str,
         description: str,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         data = {"project_id": project_id, "name": name, "field": field, "description": description}
         return self._emit_one(
             org,
@@ -173,7 +184,7 @@ class AssessmentCommands(CommandHost):
 
     def link_project_activity(
         self, org: str, *, project_id: str, activity_id: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Put an activity of ``org`` (or of an organisation below it) into a project."""
         return self._emit_one(
             org,
@@ -191,7 +202,7 @@ class AssessmentCommands(CommandHost):
         nomination: str,
         nominated_on: date,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         data = {
             "project_id": project_id,
             "nomination": nomination,
@@ -214,9 +225,9 @@ class AssessmentCommands(CommandHost):
         citation: str,
         granted_on: date,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[HonourRef]:
         """Grant the project's owner an honour (the honours rules apply) and record on the
-        project that it commends it, in one command; ``value["honour_id"]``."""
+        project that it commends it, in one command; ``result.value.honour_id``."""
         project_id_ = project_aggregate_id(project_id)
 
         def decide(ctx: Context) -> dict[str, Any]:
@@ -247,7 +258,12 @@ class AssessmentCommands(CommandHost):
             "granted_on": granted_on.isoformat(),
         }
         return self._command(
-            org, "ProjectCommended", params, decide, idempotency_key=idempotency_key
+            org,
+            "ProjectCommended",
+            params,
+            decide,
+            result=HonourRef,
+            idempotency_key=idempotency_key,
         )
 
     def project(self, project_id: str) -> dict[str, Any]:
@@ -296,7 +312,7 @@ class AssessmentCommands(CommandHost):
         period: str,
         idempotency_key: str,
         verify: bool = True,
-    ) -> CommandResult:
+    ) -> CommandResult[Assessed]:
         """Compute and publish, signed by the scheme's owner ``org``, one ``AssessmentPublished``
         per unit, each committing to its figures and to the log size they were computed at.
         ``value``: ``log_size`` and ``units`` (unit -> score and rating)."""
@@ -332,7 +348,12 @@ class AssessmentCommands(CommandHost):
 
         params = {"scheme_id": scheme_id, "period": period}  # a retry returns the first run
         return self._command(
-            org, "AssessmentPublished", params, decide, idempotency_key=idempotency_key
+            org,
+            "AssessmentPublished",
+            params,
+            decide,
+            result=Assessed,
+            idempotency_key=idempotency_key,
         )
 
     def assessment_result(self, scheme_id: str, period: str, unit: str) -> dict[str, Any]:
@@ -369,7 +390,9 @@ class AssessmentCommands(CommandHost):
         raise NotFoundError(f"version {version} of scheme {scheme_id} is not in this ledger")
 
     def assessment_ranking(self, scheme_id: str, period: str) -> list[dict[str, Any]]:
-        """Each unit's newest result of a scheme and period, best score first (ties by unit)."""
+        """Each unit's newest result of a scheme and period, best score first (ties by unit);
+        empty for a period without results, not found for an unknown scheme."""
+        self.assessment_scheme(scheme_id)
         newest: dict[str, dict[str, Any]] = {}
         for event in self.events_of_types("AssessmentPublished"):
             data = event.data

@@ -10,6 +10,7 @@ from ..model.aggregates import Organisation
 from ..model.awards import DEFAULT_THRESHOLDS_HOURS, star_scheme_aggregate_id
 from ..model.ids import organisation_aggregate_id
 from ..model.service import ServiceAccount, service_account_id
+from ..results import HonourRef, NoValue
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -23,7 +24,7 @@ class AwardCommands(CommandHost):
         name: str,
         idempotency_key: str,
         thresholds_hours: list[int] | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Publish a star scheme owned by ``org`` (default thresholds 100/300/600/1000/1500 h).
 
         The owner must hold an ``automatic-awards`` key: stars are issued with it.
@@ -50,7 +51,7 @@ class AwardCommands(CommandHost):
         name: str,
         thresholds_hours: list[int],
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """A new version of the scheme. Each volunteer's stars follow it at their next change
         of approved minutes (a star their minutes no longer reach is then withdrawn)."""
         self.directory.refresh()
@@ -80,8 +81,8 @@ class AwardCommands(CommandHost):
         citation: str,
         granted_on: date,
         idempotency_key: str,
-    ) -> CommandResult:
-        """Grant a named honour to a volunteer or an organisation; ``value["honour_id"]``."""
+    ) -> CommandResult[HonourRef]:
+        """Grant a named honour to a volunteer or an organisation; ``result.value.honour_id``."""
         is_volunteer = recipient_kind == "volunteer"
         aggregate_id = (
             service_account_id(recipient) if is_volunteer else organisation_aggregate_id(recipient)
@@ -111,7 +112,9 @@ class AwardCommands(CommandHost):
             "citation": citation,
             "granted_on": granted_on.isoformat(),
         }
-        return self._command(org, "HonourGranted", params, decide, idempotency_key=idempotency_key)
+        return self._command(
+            org, "HonourGranted", params, decide, result=HonourRef, idempotency_key=idempotency_key
+        )
 
     def revoke_honour(
         self,
@@ -122,7 +125,7 @@ class AwardCommands(CommandHost):
         honour_id: str,
         reason: str,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         is_volunteer = recipient_kind == "volunteer"
         return self._emit_one(
             org,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ..context import Context
@@ -14,9 +14,12 @@ from ..envelope import SignedEvent, event_topic
 from ..keystore import Keystore
 from ..model.aggregates import AggregateState
 from ..personal_data import PersonalDataStore
+from ..results import NoValue, ResultValue
 from ..signing import Signer
 from ..trust import TrustDirectory
 from ..writer import CommandResult, SideRows, Writer
+
+R = TypeVar("R", bound=ResultValue)
 
 _running_as: contextvars.ContextVar[tuple[Signer | None, datetime | None]] = contextvars.ContextVar(
     "running_as", default=(None, None)
@@ -50,7 +53,7 @@ class CommandHost:
     ) -> Signer:
         raise NotImplementedError
 
-    def events(self, aggregate_id: UUID) -> list[SignedEvent]:
+    def events(self, aggregate_id: UUID | str) -> list[SignedEvent]:
         raise NotImplementedError
 
     def _command(
@@ -60,12 +63,15 @@ class CommandHost:
         params: dict[str, Any],
         decide: Callable[[Context], dict[str, Any] | None],
         *,
+        result: type[R],
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
         purpose: str = "signing",
         side_rows: SideRows | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[R]:
+        """Run ``decide`` through the writer; the value it returns comes back as a ``result``."""
+
         def decision(ctx: Context) -> dict[str, Any]:
             return decide(ctx) or {}
 
@@ -84,19 +90,20 @@ class CommandHost:
                     occurred_at=occurred_at,
                 )
             )
-        result = self.writer.run(
+        stored = self.writer.run(
             org=org,
             signer=lambda: self.signer_for(org, signer, purpose),
             idempotency_key=idempotency_key,
             command=command,
             params=params,
             decide=decision,
+            result_type=result,
             occurred_at=occurred_at,
             other_signers=lambda other, key_purpose: self.signer_for(other, None, key_purpose),
             side_rows=side_rows,
         )
         self.after_write()
-        return result
+        return stored
 
     def after_write(self) -> None:
         """Called after every stored command (the ledger signs scheduled checkpoints here)."""
@@ -111,13 +118,14 @@ class CommandHost:
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """A command that is exactly one event."""
         return self._command(
             org,
             event_type,
             {"aggregate_id": str(aggregate_id), "data": data},
             lambda ctx: _emit_only(ctx, event_type, aggregate_id, data),
+            result=NoValue,
             idempotency_key=idempotency_key,
             signer=signer,
             occurred_at=occurred_at,

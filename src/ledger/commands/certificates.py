@@ -28,6 +28,7 @@ from ..model.certificates import Certificate, certificate_aggregate_id, certifie
 from ..model.ids import volunteer_aggregate_id
 from ..personal_data import masked_name
 from ..privacy.credentials import credential_to_store, stored_credential
+from ..results import CertificateRef, NoValue
 from ..storage.records import SideRow
 from ..writer import CommandResult
 from .base import CommandHost
@@ -56,9 +57,9 @@ class CertificateCommands(CommandHost):
         include_masked_name: bool = False,
         verify_base_url: str | None = None,
         allow_local_links: bool = False,
-    ) -> CommandResult:
+    ) -> CommandResult[CertificateRef]:
         """Issue a certificate of the volunteer's approved service in the period, as far as
-        ``org`` and those below it recorded it; ``value["certificate_number"]``.
+        ``org`` and those below it recorded it; ``result.value.certificate_number``.
 
         The signed credential is kept beside the ledger and the issuing event commits to it.
         A masked name appears only with the volunteer's ``certificate-name`` consent. Its links
@@ -139,6 +140,7 @@ class CertificateCommands(CommandHost):
             "CertificateIssued",
             params,
             decide,
+            result=CertificateRef,
             idempotency_key=idempotency_key,
             signer=signer,
             side_rows=lambda: made["credential"],
@@ -209,7 +211,7 @@ class CertificateCommands(CommandHost):
 
     def revoke_certificate(
         self, org: str, *, certificate_number: str, reason: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Revoke a certificate with a reason; it stays provable as issued, then revoked.
 
         Drafted for an organisation that signs at home, the draft's value also holds the
@@ -240,6 +242,7 @@ class CertificateCommands(CommandHost):
             "CertificateRevoked",
             {"aggregate_id": str(aggregate), "data": data},
             decide,
+            result=NoValue,
             idempotency_key=idempotency_key,
         )
 

@@ -20,6 +20,7 @@ from ..federation.summary import summarise, summary_digest
 from ..federation.verify import PackageRefusedError, VerifiedTransfer, verify_package
 from ..model.federation import Peer, inbound_transfer_aggregate_id, peer_aggregate_id
 from ..model.service import ServiceAccount, number_of_record, service_account_id
+from ..results import NoValue, TransferredIn, TransferredOut
 from ..storage.records import SideRow
 from ..transparency import TransparencyLog
 from ..writer import CommandResult
@@ -31,7 +32,9 @@ TRANSFERS_IN = "federation-transfer-in"  # side table: "origin/leaf" -> the veri
 class FederationCommands(CommandHost):
     log: TransparencyLog
 
-    def add_peer(self, org: str, *, trust: dict[str, Any], idempotency_key: str) -> CommandResult:
+    def add_peer(
+        self, org: str, *, trust: dict[str, Any], idempotency_key: str
+    ) -> CommandResult[NoValue]:
         """Pin a peer ledger's trust anchors (root authority only): ``trust`` is the peer's
         trust file (``ledger init --trust-out``), with its witness policy (``witnesses``, a list
         of witness vkeys, and ``quorum``, how many must cosign) added."""
@@ -46,7 +49,7 @@ class FederationCommands(CommandHost):
 
     def retire_peer(
         self, org: str, *, origin: str, reason: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Stop trusting a peer (root authority only): its packages are refused from now on;
         what was accepted from it stays, referenced by its checkpoints."""
         return self._emit_one(
@@ -67,7 +70,7 @@ class FederationCommands(CommandHost):
 
     def transfer_out(
         self, org: str, *, number: str, to_origin: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[TransferredOut]:
         """The volunteer's home organisation moves them to the pinned peer ``to_origin``.
 
         The event commits to the summary of their approved service; their service account here
@@ -110,6 +113,7 @@ class FederationCommands(CommandHost):
             "VolunteerTransferredOut",
             {"number": number, "to_origin": to_origin},
             decide,
+            result=TransferredOut,
             idempotency_key=idempotency_key,
             side_rows=lambda: [SideRow(TRANSFERS_OUT, transfer_id, number.encode("ascii"))],
         )
@@ -127,7 +131,7 @@ class FederationCommands(CommandHost):
 
     def transfer_in(
         self, org: str, *, number: str, package: dict[str, Any], idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[TransferredIn]:
         """Receive a volunteer from a pinned peer: verify ``package`` (see
         :mod:`ledger.federation.verify`), then record its acceptance and carry the proven
         minutes into ``number``'s account (a volunteer registered here, whose home is ``org``).
@@ -187,6 +191,7 @@ class FederationCommands(CommandHost):
             "InboundTransferAccepted",
             {"number": number, "package_sha256": verified.package_sha256},
             decide,
+            result=TransferredIn,
             idempotency_key=idempotency_key,
             side_rows=lambda: [SideRow(TRANSFERS_IN, key, stored)],
         )

@@ -13,7 +13,9 @@ from ..keystore import LOG_KEY_OWNER
 from ..log.note import NoteVerifier
 from ..model.aggregates import Organisation
 from ..model.ids import organisation_aggregate_id
+from ..results import KeyRef, NoValue
 from ..signing import Signer, SigningKey, VerifyingKey
+from ..trust import KeyInfo
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -68,6 +70,7 @@ class OrganisationCommands(CommandHost):
             command="LedgerCreated",
             params=data,
             decide=lambda ctx: _emit_genesis(ctx, aggregate_id, data),
+            result_type=NoValue,
         )
         return self.trust_anchors()
 
@@ -100,7 +103,7 @@ class OrganisationCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Register ``org_id`` under ``org``, which signs as its parent."""
         data = {"org_id": org_id, "name": name, "kind": kind, "region": region, "parent": org}
         return self._emit_one(
@@ -123,7 +126,7 @@ class OrganisationCommands(CommandHost):
         purpose: str = "signing",
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Register a public key of ``for_org``, signed by ``org`` (its parent, or itself)."""
         data = {
             "org_id": for_org,
@@ -143,26 +146,33 @@ class OrganisationCommands(CommandHost):
 
     def new_key(
         self, org: str, *, for_org: str, idempotency_key: str, purpose: str = "signing"
-    ) -> str:
-        """Generate a key for ``for_org``, keep it in the keystore, register it; return its id.
+    ) -> CommandResult[KeyRef]:
+        """Generate a key for ``for_org``, keep it in the keystore, register it;
+        ``result.value.key_id``.
 
         The private half reaches the keystore before the key is registered, so a crash between
         the two leaves at worst an unregistered key file; a retry with the same idempotency key
         returns the key its first attempt registered.
         """
         registered = self._key_registered_by(org, idempotency_key, "KeyRegistered", for_org)
-        if registered is not None:
-            return self._held_key(for_org, registered)
-        key = SigningKey.generate()
-        self.keystore.add(for_org, key)
-        self.register_key(
+        public_key = self._key_to_register(for_org, registered)
+        stored = self.register_key(
             org,
             for_org=for_org,
-            public_key=key.public_key,
+            public_key=public_key,
             idempotency_key=idempotency_key,
             purpose=purpose,
         )
-        return key.key_id
+        return CommandResult(stored.events, KeyRef(public_key.key_id), stored.replayed)
+
+    def _key_to_register(self, owner: str, registered: str | None) -> VerifyingKey:
+        """A new key of ``owner``, kept in the keystore first; or, on a retry, the key the first
+        attempt registered (its private half must be in the keystore)."""
+        if registered is not None:
+            return self._held_key(owner, registered).public_key
+        key = SigningKey.generate()
+        self.keystore.add(owner, key)
+        return key.public_key
 
     def _key_registered_by(
         self, org: str, idempotency_key: str, event_type: str, for_org: str | None
@@ -181,13 +191,14 @@ class OrganisationCommands(CommandHost):
             return None
         return str(event.data["key_id"])
 
-    def _held_key(self, owner: str, key_id: str) -> str:
-        if self.keystore.get(owner, key_id) is None:
+    def _held_key(self, owner: str, key_id: str) -> Signer:
+        held = self.keystore.get(owner, key_id)
+        if held is None:
             raise StorageError(
                 f"key {key_id} of {owner!r} is registered but its private half is not in this "
                 "keystore; point the ledger at the keystore the first attempt used"
             )
-        return key_id
+        return held
 
     def revoke_key(
         self,
@@ -199,7 +210,7 @@ class OrganisationCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Revoke a key: it signs nothing new; what it signed before stays valid. An
         organisation revoking its own key signs with its newest other key (never the key
         revoked: a key cannot sign its own revocation)."""
@@ -217,27 +228,25 @@ class OrganisationCommands(CommandHost):
             occurred_at=occurred_at,
         )
 
-    def add_log_key(self, org: str, *, idempotency_key: str) -> str:
-        """Introduce a new log key (root only). Until the old one is retired, checkpoints carry
-        both signatures, so verifiers can move to the new key during the overlap."""
+    def add_log_key(self, org: str, *, idempotency_key: str) -> CommandResult[KeyRef]:
+        """Introduce a new log key (root only); ``result.value.key_id``. Until the old one is
+        retired, checkpoints carry both signatures, so verifiers can move to the new key during
+        the overlap."""
         registered = self._key_registered_by(org, idempotency_key, "LogKeyAdded", None)
-        if registered is not None:
-            return self._held_key(LOG_KEY_OWNER, registered)
-        key = SigningKey.generate()
         ledger = self.directory.require_ledger()
-        self.keystore.add(LOG_KEY_OWNER, key)  # before the event, as in new_key
-        self._emit_one(
+        public_key = self._key_to_register(LOG_KEY_OWNER, registered)  # before the event
+        stored = self._emit_one(
             org,
             "LogKeyAdded",
             organisation_aggregate_id(ledger.root_org),
-            {"key_id": key.key_id, "public_key": key.public_key.to_base64()},
+            {"key_id": public_key.key_id, "public_key": public_key.to_base64()},
             idempotency_key=idempotency_key,
         )
-        return key.key_id
+        return CommandResult(stored.events, KeyRef(public_key.key_id), stored.replayed)
 
     def retire_log_key(
         self, org: str, *, key_id: str, reason: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Stop signing checkpoints with a log key; checkpoints it signed stay verifiable."""
         ledger = self.directory.require_ledger()
         return self._emit_one(
@@ -274,19 +283,39 @@ class OrganisationCommands(CommandHost):
         info = self.directory.keys.get(key_id)
         if info is None:
             raise NotFoundError(f"key {key_id} is not registered in this ledger")
+        return _key_json(info)
+
+    def organisation_keys(self, org_id: str) -> dict[str, dict[str, Any]]:
+        """Every key ``org_id`` has registered, by key id, each as :meth:`key` describes it
+        (revoked ones too, with the leaf that revoked them)."""
+        self.directory.refresh()
+        self.directory.organisation(org_id)
         return {
-            "key_id": info.key_id,
-            "org": info.org_id,
-            "public_key": info.key.to_base64(),
-            "purpose": info.purpose,
-            **info.validity(),
-            "revoked_reason": info.revoked_reason or None,
+            info.key_id: _key_json(info)
+            for info in sorted(self.directory.keys.values(), key=lambda k: k.key_id)
+            if info.org_id == org_id
         }
+
+    def organisation_name(self, org_id: str) -> str:
+        """An organisation's registered name, read from memory (the trust directory follows the
+        log; it is refreshed only for an organisation it does not know yet)."""
+        return self.directory.organisation(org_id).name
 
     def acts_for(self, upper: str, org_id: str) -> bool:
         """Whether ``upper`` is ``org_id`` or an organisation above it (whose keys may act for
         it, and whose signed bodies it may submit)."""
         return self.directory.is_at_or_above(upper, org_id)
+
+
+def _key_json(info: KeyInfo) -> dict[str, Any]:
+    return {
+        "key_id": info.key_id,
+        "org": info.org_id,
+        "public_key": info.key.to_base64(),
+        "purpose": info.purpose,
+        **info.validity(),
+        "revoked_reason": info.revoked_reason or None,
+    }
 
 
 def _emit_genesis(ctx: Context, aggregate_id: UUID, data: dict[str, Any]) -> dict[str, Any]:

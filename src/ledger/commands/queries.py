@@ -27,8 +27,12 @@ RECORD_TYPES = (
 
 class QueryCommands(CommandHost):
     def service_account(self, number: str) -> ServiceAccount:
+        """The volunteer's service records, replayed from the signed events; an unregistered
+        number is not found."""
         state = self._state(ServiceAccount, service_account_id(number))
         assert isinstance(state, ServiceAccount)
+        if state.version == 0 and not self._state(Volunteer, volunteer_aggregate_id(number)).exists:
+            raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         return state
 
     def volunteer_balance(self, number: str) -> dict[str, Any]:
@@ -83,14 +87,16 @@ class QueryCommands(CommandHost):
     def record_status(self, record_id: str) -> dict[str, Any]:
         """A record's status and the events that made it so."""
         number = number_of_record(record_id)
+        account = ServiceAccount(aggregate_id=service_account_id(number))
+        history = self.events(account.aggregate_id)  # read and verified once, for both uses
         events = [
-            e
-            for e in self.events(service_account_id(number))
-            if e.data.get("record_id") == record_id and e.type in RECORD_TYPES
+            e for e in history if e.data.get("record_id") == record_id and e.type in RECORD_TYPES
         ]
         if not events:
             raise NotFoundError(f"record {record_id} is not in this ledger")
-        record = self.service_account(number).records[record_id]
+        for event in history:
+            account.apply(event, event.data)
+        record = account.records[record_id]
         return {
             "record_id": record_id,
             "number": number,

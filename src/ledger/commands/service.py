@@ -21,6 +21,7 @@ from ..model.timebank import (
     surplus_holding,
     volunteer_account,
 )
+from ..results import NoValue, RecordRef, RecordsRef
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -106,8 +107,8 @@ class ServiceCommands(CommandHost):
         service_date: date | None = None,
         content: str | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        """Record one volunteer's minutes for an activity; ``result.value["record_id"]``."""
+    ) -> CommandResult[RecordsRef]:
+        """Record one volunteer's minutes for an activity; ``result.value.record_id``."""
         return self.record_roster(
             org,
             activity_id=activity_id,
@@ -131,11 +132,11 @@ class ServiceCommands(CommandHost):
         entries: Sequence[dict[str, Any]],
         idempotency_key: str,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[RecordsRef]:
         """Record many volunteers for one activity, all or nothing, each checked by the rules.
 
         Each entry: ``number``, ``minutes``, optional ``service_date`` and ``content``.
-        ``result.value["record_ids"]`` lists the new records in entry order.
+        ``result.value.record_ids`` lists the new records in entry order.
         """
         if not entries or len(entries) > 1000:
             raise InvalidInputError("a roster holds 1 to 1000 entries")
@@ -151,13 +152,14 @@ class ServiceCommands(CommandHost):
             "HoursRecorded",
             {"activity_id": activity_id, "entries": clean},
             decide,
+            result=RecordsRef,
             idempotency_key=idempotency_key,
             occurred_at=occurred_at,
         )
 
     def _record_event(
         self, org: str, event_type: str, record_id: str, data: dict[str, Any], key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         number = number_of_record(record_id)
         return self._emit_one(
             org,
@@ -175,7 +177,7 @@ class ServiceCommands(CommandHost):
         idempotency_key: str,
         approved_minutes: int | None = None,
         reason: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Approve a record (fewer minutes than recorded need a reason); stars and credit follow."""
         return self.approve_records(
             org,
@@ -187,7 +189,7 @@ class ServiceCommands(CommandHost):
 
     def approve_records(
         self, org: str, *, approvals: Sequence[dict[str, Any]], idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Approve many records at once, all or nothing."""
         clean = [dict(a) for a in approvals]
 
@@ -217,19 +219,24 @@ class ServiceCommands(CommandHost):
             return {}
 
         return self._command(
-            org, "RecordApproved", {"approvals": clean}, decide, idempotency_key=idempotency_key
+            org,
+            "RecordApproved",
+            {"approvals": clean},
+            decide,
+            result=NoValue,
+            idempotency_key=idempotency_key,
         )
 
     def reject_record(
         self, org: str, *, record_id: str, reason: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         return self._record_event(
             org, "RecordRejected", record_id, {"reason": reason}, idempotency_key
         )
 
     def correct_record(
         self, org: str, *, record_id: str, delta_minutes: int, reason: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Amend an approved record by a signed minute delta; the original stays as it was."""
         return self._record_event(
             org,
@@ -241,7 +248,7 @@ class ServiceCommands(CommandHost):
 
     def void_record(
         self, org: str, *, record_id: str, grounds: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """An authority above the recording organisation voids a record, with grounds."""
         return self._record_event(
             org, "RecordVoided", record_id, {"grounds": grounds}, idempotency_key
@@ -256,7 +263,7 @@ class ServiceCommands(CommandHost):
         method: str,
         at: datetime,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """A volunteer checks in at an activity (method: qr, kiosk or manual)."""
         return self._attendance(org, "CheckedIn", activity_id, number, method, at, idempotency_key)
 
@@ -269,7 +276,7 @@ class ServiceCommands(CommandHost):
         method: str,
         at: datetime,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """The volunteer checks out; the session's minutes can then become a record."""
         return self._attendance(org, "CheckedOut", activity_id, number, method, at, idempotency_key)
 
@@ -282,7 +289,7 @@ class ServiceCommands(CommandHost):
         method: str,
         at: datetime,
         idempotency_key: str,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         return self._emit_one(
             org,
             event_type,
@@ -304,7 +311,7 @@ class ServiceCommands(CommandHost):
         number: str,
         idempotency_key: str,
         content: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[RecordRef]:
         """Record the minutes between the volunteer's last check-in and check-out."""
 
         def decide(ctx: Context) -> dict[str, Any]:
@@ -326,12 +333,20 @@ class ServiceCommands(CommandHost):
             "HoursRecorded",
             {"activity_id": activity_id, "number": number, "from": "attendance"},
             decide,
+            result=RecordRef,
             idempotency_key=idempotency_key,
         )
 
     def attendance(self, activity_id: str, number: str) -> dict[str, Any]:
+        """The volunteer's last check-in and check-out at the activity (None before any); an
+        unknown activity or an unregistered volunteer is not found."""
         state = self._state(Attendance, attendance_aggregate_id(activity_id, number))
         assert isinstance(state, Attendance)
+        if state.version == 0:
+            if not self._state(Activity, activity_aggregate_id(activity_id)).exists:
+                raise NotFoundError(f"activity {activity_id} is not in this ledger")
+            if not self._state(Volunteer, volunteer_aggregate_id(number)).exists:
+                raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         return {
             "checked_in_at": state.checked_in_at,
             "checked_out_at": state.checked_out_at,

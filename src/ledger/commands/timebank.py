@@ -7,12 +7,17 @@ from typing import Any
 
 from ..context import Context
 from ..errors import InvalidInputError, NotFoundError
+from ..model.aggregates import Volunteer
+from ..model.ids import volunteer_aggregate_id
 from ..model.timebank import (
     Account,
     account_aggregate_id,
     bank_aggregate_id,
+    issuing_account,
+    parse_account,
     surplus_holding,
 )
+from ..results import Collected, NoValue, TransferRef
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -28,7 +33,7 @@ class TimeBankCommands(CommandHost):
         credit_denominator: int = 1,
         cap_minutes: int | None = None,
         surplus_account: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """``org`` runs a time bank: approved minutes in its part of the tree earn credit at
         ``credit_numerator / credit_denominator`` per minute, up to ``cap_minutes`` per
         volunteer; credit beyond the cap goes to ``surplus_account`` when one is named."""
@@ -58,12 +63,12 @@ class TimeBankCommands(CommandHost):
         idempotency_key: str,
         kind: str = "transfer",
         reverses: str | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[TransferRef]:
         """Move credit: one debit and one credit of the same amount, stored together.
 
         ``kind`` is ``transfer``, ``donation``, ``redemption`` (to the providing organisation) or
         ``reversal`` (with ``reverses``, the id of the transfer being undone, at most once).
-        ``result.value["transfer_id"]`` names the new transfer.
+        ``result.value.transfer_id`` names the new transfer.
         """
         params: dict[str, Any] = {
             "bank_id": bank_id,
@@ -81,18 +86,23 @@ class TimeBankCommands(CommandHost):
             return {"transfer_id": transfer_id}
 
         return self._command(
-            org, "CreditTransferred", params, decide, idempotency_key=idempotency_key
+            org,
+            "CreditTransferred",
+            params,
+            decide,
+            result=TransferRef,
+            idempotency_key=idempotency_key,
         )
 
     def collect_surplus(
         self, org: str, *, bank_id: str, numbers: list[str], idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[Collected]:
         """Move what the volunteers' surplus holdings hold into the bank's surplus account.
 
         Credit earned beyond the bank's cap waits in each volunteer's holding (so that approvals
         never touch one shared account); the surplus account's organisation, or the bank,
         collects it before spending it. Up to 100 volunteers per command; empty holdings are
-        skipped. ``result.value["collected"]`` maps each volunteer number to the amount moved.
+        skipped. ``result.value.collected`` maps each volunteer number to the amount moved.
         """
         if not 1 <= len(numbers) <= 100 or len(set(numbers)) != len(numbers):
             raise InvalidInputError("collect from 1 to 100 different volunteers at a time")
@@ -118,12 +128,13 @@ class TimeBankCommands(CommandHost):
             "SurplusCollected",
             {"bank_id": bank_id, "numbers": list(numbers)},
             decide,
+            result=Collected,
             idempotency_key=idempotency_key,
         )
 
     def reverse_transfer(
         self, org: str, *, bank_id: str, transfer_id: str, idempotency_key: str
-    ) -> CommandResult:
+    ) -> CommandResult[TransferRef]:
         """Reverse a mistaken transfer by a new one that points at it (at most once)."""
         for account_id in self._accounts_of_transfer(bank_id, transfer_id):
             account = self.account(account_id)
@@ -149,11 +160,17 @@ class TimeBankCommands(CommandHost):
         ]
 
     def account(self, account_id: str) -> dict[str, Any]:
-        """An account's balance and the history of its movements."""
+        """An account's balance and the history of its movements. An account that never moved
+        is found (balance 0) only when its bank is a time bank of this ledger and its holder is
+        registered; otherwise it is not found, as every other read of something unknown."""
         state = self._state(Account, account_aggregate_id(account_id))
         assert isinstance(state, Account)
+        bank_id = account_id.split(":", 1)[0]
+        if state.version == 0:
+            self._require_account_holder(bank_id, account_id)
         return {
             "account": account_id,
+            "bank_id": bank_id,
             "balance": state.balance,
             "movements": {
                 m.transfer_id: {
@@ -165,6 +182,20 @@ class TimeBankCommands(CommandHost):
                 for m in state.movements.values()
             },
         }
+
+    def _require_account_holder(self, bank_id: str, account_id: str) -> None:
+        self.directory.refresh()
+        if bank_id not in self.directory.reference.time_banks:
+            raise NotFoundError(
+                f"account {account_id}: time bank {bank_id!r} is not in this ledger"
+            )
+        if account_id == issuing_account(bank_id):
+            return
+        _, kind, holder = parse_account(account_id)
+        if kind == "org":
+            self.directory.organisation(holder)
+        elif not self._state(Volunteer, volunteer_aggregate_id(holder)).exists:
+            raise NotFoundError(f"account {account_id}: volunteer {holder} is not registered")
 
 
 def stage_transfer(

@@ -8,7 +8,8 @@ outside the ledger's keystore, such as a key file or an HSM) and ``occurred_at``
 happened, if not now). ``tests/unit/core/test_typed_commands.py`` keeps every class's fields
 equal to its method's parameters.
 
-    ledger.run(RecordHours("org-a", activity_id=a, number=n, minutes=90), idempotency_key="r1")
+    made = ledger.run(RecordHours("org-a", activity_id=a, number=n, minutes=90), idempotency_key=k)
+    made.value.record_id  # RecordHours is a Command[RecordsRef]: a str, known to type checkers
 """
 
 from __future__ import annotations
@@ -16,19 +17,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
+from ..results import (
+    ActivityRef,
+    AgreementRef,
+    Assessed,
+    CertificateRef,
+    Collected,
+    HonourRef,
+    KeyRef,
+    NoValue,
+    RecordRef,
+    RecordsRef,
+    ResultValue,
+    TransferredIn,
+    TransferredOut,
+    TransferRef,
+    VolunteerRef,
+)
 from ..signing import VerifyingKey
 
 __all__ = ["COMMANDS", "Command"]
 
 
+R = TypeVar("R", bound=ResultValue, covariant=True)
+
+
 @dataclass(frozen=True)
-class Command:
-    """A command's arguments; ``ledger_method`` names the :class:`~ledger.Ledger` method it runs."""
+class Command(Generic[R]):
+    """A command's arguments; ``ledger_method`` names the :class:`~ledger.Ledger` method it runs,
+    and the type argument (``result_type``) the type of its result's value."""
 
     ledger_method: ClassVar[str] = ""
+    result_type: ClassVar[type[ResultValue]] = NoValue
     org: str
+
+    def __init_subclass__(cls, **options: Any) -> None:
+        super().__init_subclass__(**options)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Command:
+                (cls.result_type,) = get_args(base)
 
     def arguments(self) -> dict[str, Any]:
         """The method's keyword arguments (without ``org``)."""
@@ -41,7 +70,7 @@ class Command:
 
 
 @dataclass(frozen=True)
-class AcceptTransfer(Command):
+class AcceptTransfer(Command[NoValue]):
     """The receiving organisation accepts: membership moves, hours stay with the person."""
 
     ledger_method: ClassVar[str] = "accept_transfer"
@@ -50,7 +79,7 @@ class AcceptTransfer(Command):
 
 
 @dataclass(frozen=True)
-class AddLogKey(Command):
+class AddLogKey(Command[KeyRef]):
     """Introduce a new log key (root only). Until the old one is retired, checkpoints carry both
     signatures, so verifiers can move to the new key during the overlap.
     """
@@ -59,7 +88,7 @@ class AddLogKey(Command):
 
 
 @dataclass(frozen=True)
-class AddPeer(Command):
+class AddPeer(Command[NoValue]):
     """Pin a peer ledger's trust anchors and witness policy (root authority only)."""
 
     ledger_method: ClassVar[str] = "add_peer"
@@ -67,7 +96,7 @@ class AddPeer(Command):
 
 
 @dataclass(frozen=True)
-class AddServiceField(Command):
+class AddServiceField(Command[NoValue]):
     """The ``add_service_field`` command."""
 
     ledger_method: ClassVar[str] = "add_service_field"
@@ -75,7 +104,7 @@ class AddServiceField(Command):
 
 
 @dataclass(frozen=True)
-class ApproveRecord(Command):
+class ApproveRecord(Command[NoValue]):
     """Approve a record (fewer minutes than recorded need a reason); stars and credit follow."""
 
     ledger_method: ClassVar[str] = "approve_record"
@@ -85,7 +114,7 @@ class ApproveRecord(Command):
 
 
 @dataclass(frozen=True)
-class ApproveRecords(Command):
+class ApproveRecords(Command[NoValue]):
     """Approve many records at once, all or nothing."""
 
     ledger_method: ClassVar[str] = "approve_records"
@@ -93,7 +122,7 @@ class ApproveRecords(Command):
 
 
 @dataclass(frozen=True)
-class Assess(Command):
+class Assess(Command[Assessed]):
     """Compute and publish, signed by the scheme's owner ``org``, one ``AssessmentPublished`` per
     unit, each committing to its figures and to the log size they were computed at. ``value``:
     ``log_size`` and ``units`` (unit -> score and rating).
@@ -106,7 +135,7 @@ class Assess(Command):
 
 
 @dataclass(frozen=True)
-class AttestStationItem(Command):
+class AttestStationItem(Command[NoValue]):
     """Attest that ``station`` meets one checklist item of a scheme, with evidence references
     (``sha256`` of a document kept elsewhere, optional https ``url``).
     """
@@ -120,7 +149,7 @@ class AttestStationItem(Command):
 
 
 @dataclass(frozen=True)
-class AttestStationItems(Command):
+class AttestStationItems(Command[NoValue]):
     """Several items at once (each ``{"item": ..., "evidence": [...]}``), all or none."""
 
     ledger_method: ClassVar[str] = "attest_station_items"
@@ -131,7 +160,7 @@ class AttestStationItems(Command):
 
 
 @dataclass(frozen=True)
-class CancelActivity(Command):
+class CancelActivity(Command[NoValue]):
     """Cancel an activity: it takes no new records; records already made stand."""
 
     ledger_method: ClassVar[str] = "cancel_activity"
@@ -140,7 +169,7 @@ class CancelActivity(Command):
 
 
 @dataclass(frozen=True)
-class CheckIn(Command):
+class CheckIn(Command[NoValue]):
     """A volunteer checks in at an activity (method: qr, kiosk or manual)."""
 
     ledger_method: ClassVar[str] = "check_in"
@@ -151,7 +180,7 @@ class CheckIn(Command):
 
 
 @dataclass(frozen=True)
-class CheckOut(Command):
+class CheckOut(Command[NoValue]):
     """The volunteer checks out; the session's minutes can then become a record."""
 
     ledger_method: ClassVar[str] = "check_out"
@@ -162,7 +191,7 @@ class CheckOut(Command):
 
 
 @dataclass(frozen=True)
-class CollectSurplus(Command):
+class CollectSurplus(Command[Collected]):
     """Move what the volunteers' surplus holdings hold into the bank's surplus account."""
 
     ledger_method: ClassVar[str] = "collect_surplus"
@@ -171,9 +200,9 @@ class CollectSurplus(Command):
 
 
 @dataclass(frozen=True)
-class CommendProject(Command):
+class CommendProject(Command[HonourRef]):
     """Grant the project's owner an honour (the honours rules apply) and record on the project that
-    it commends it, in one command; ``value["honour_id"]``.
+    it commends it, in one command; ``result.value.honour_id``.
     """
 
     ledger_method: ClassVar[str] = "commend_project"
@@ -184,7 +213,7 @@ class CommendProject(Command):
 
 
 @dataclass(frozen=True)
-class CorrectRecord(Command):
+class CorrectRecord(Command[NoValue]):
     """Amend an approved record by a signed minute delta; the original stays as it was."""
 
     ledger_method: ClassVar[str] = "correct_record"
@@ -194,7 +223,7 @@ class CorrectRecord(Command):
 
 
 @dataclass(frozen=True)
-class DeclareHolidays(Command):
+class DeclareHolidays(Command[NoValue]):
     """Holidays (YYYY-MM-DD) that do not count as working days for late records."""
 
     ledger_method: ClassVar[str] = "declare_holidays"
@@ -202,7 +231,7 @@ class DeclareHolidays(Command):
 
 
 @dataclass(frozen=True)
-class DeclineAgreement(Command):
+class DeclineAgreement(Command[NoValue]):
     """The ``decline_agreement`` command."""
 
     ledger_method: ClassVar[str] = "decline_agreement"
@@ -212,7 +241,7 @@ class DeclineAgreement(Command):
 
 
 @dataclass(frozen=True)
-class DeclineTransfer(Command):
+class DeclineTransfer(Command[NoValue]):
     """The ``decline_transfer`` command."""
 
     ledger_method: ClassVar[str] = "decline_transfer"
@@ -222,7 +251,7 @@ class DeclineTransfer(Command):
 
 
 @dataclass(frozen=True)
-class GiveConsent(Command):
+class GiveConsent(Command[NoValue]):
     """Record the volunteer's consent to a purpose (for example ``certificate-name``)."""
 
     ledger_method: ClassVar[str] = "give_consent"
@@ -231,7 +260,7 @@ class GiveConsent(Command):
 
 
 @dataclass(frozen=True)
-class GrantAgreement(Command):
+class GrantAgreement(Command[NoValue]):
     """The home organisation agrees, for the volunteer: the requester may use the rights."""
 
     ledger_method: ClassVar[str] = "grant_agreement"
@@ -240,8 +269,8 @@ class GrantAgreement(Command):
 
 
 @dataclass(frozen=True)
-class GrantHonour(Command):
-    """Grant a named honour to a volunteer or an organisation; ``value["honour_id"]``."""
+class GrantHonour(Command[HonourRef]):
+    """Grant a named honour to a volunteer or an organisation; ``result.value.honour_id``."""
 
     ledger_method: ClassVar[str] = "grant_honour"
     recipient_kind: str
@@ -252,9 +281,9 @@ class GrantHonour(Command):
 
 
 @dataclass(frozen=True)
-class IssueCertificate(Command):
+class IssueCertificate(Command[CertificateRef]):
     """Issue a certificate of the volunteer's approved service in the period, as far as ``org`` and
-    those below it recorded it; ``value["certificate_number"]``.
+    those below it recorded it; ``result.value.certificate_number``.
     """
 
     ledger_method: ClassVar[str] = "issue_certificate"
@@ -269,7 +298,7 @@ class IssueCertificate(Command):
 
 
 @dataclass(frozen=True)
-class Join(Command):
+class Join(Command[NoValue]):
     """``org`` admits the volunteer as a member (a volunteer may belong to several)."""
 
     ledger_method: ClassVar[str] = "join"
@@ -277,7 +306,7 @@ class Join(Command):
 
 
 @dataclass(frozen=True)
-class Leave(Command):
+class Leave(Command[NoValue]):
     """The volunteer leaves ``member`` (default ``org``): signed by that organisation, or by the
     volunteer's home organisation ending another organisation's membership.
     """
@@ -288,7 +317,7 @@ class Leave(Command):
 
 
 @dataclass(frozen=True)
-class LinkProjectActivity(Command):
+class LinkProjectActivity(Command[NoValue]):
     """Put an activity of ``org`` (or of an organisation below it) into a project."""
 
     ledger_method: ClassVar[str] = "link_project_activity"
@@ -297,7 +326,7 @@ class LinkProjectActivity(Command):
 
 
 @dataclass(frozen=True)
-class NewKey(Command):
+class NewKey(Command[KeyRef]):
     """Generate a key for ``for_org``, keep it in the keystore, register it; return its id."""
 
     ledger_method: ClassVar[str] = "new_key"
@@ -306,7 +335,7 @@ class NewKey(Command):
 
 
 @dataclass(frozen=True)
-class NominateProject(Command):
+class NominateProject(Command[NoValue]):
     """The ``nominate_project`` command."""
 
     ledger_method: ClassVar[str] = "nominate_project"
@@ -316,7 +345,7 @@ class NominateProject(Command):
 
 
 @dataclass(frozen=True)
-class OpenTimeBank(Command):
+class OpenTimeBank(Command[NoValue]):
     """``org`` runs a time bank: approved minutes in its part of the tree earn credit at
     ``credit_numerator / credit_denominator`` per minute, up to ``cap_minutes`` per volunteer;
     credit beyond the cap goes to ``surplus_account`` when one is named.
@@ -331,8 +360,8 @@ class OpenTimeBank(Command):
 
 
 @dataclass(frozen=True)
-class PublishActivity(Command):
-    """Publish an activity; its id is ``result.value["activity_id"]``."""
+class PublishActivity(Command[ActivityRef]):
+    """Publish an activity; its id is ``result.value.activity_id``."""
 
     ledger_method: ClassVar[str] = "publish_activity"
     title: str
@@ -350,7 +379,7 @@ class PublishActivity(Command):
 
 
 @dataclass(frozen=True)
-class PublishAssessmentScheme(Command):
+class PublishAssessmentScheme(Command[NoValue]):
     """Publish version 1 of a scheme owned by ``org``: ``scheme`` holds ``scheme_id``, ``name``,
     ``unit_kind``, ``indicators`` (indicator, weight per-mille, target), ``bands`` (band,
     min_score) and, for station standards, ``checklist`` (item, title).
@@ -361,7 +390,7 @@ class PublishAssessmentScheme(Command):
 
 
 @dataclass(frozen=True)
-class PublishCalendar(Command):
+class PublishCalendar(Command[NoValue]):
     """The next version of the ledger's calendar: its IANA time zone, holidays and adjusted working
     days (weekends declared working). Records are judged by the version in force when they are
     made; an earlier record keeps the judgement it was given.
@@ -374,7 +403,7 @@ class PublishCalendar(Command):
 
 
 @dataclass(frozen=True)
-class PublishStarScheme(Command):
+class PublishStarScheme(Command[NoValue]):
     """Publish a star scheme owned by ``org`` (default thresholds 100/300/600/1000/1500 h)."""
 
     ledger_method: ClassVar[str] = "publish_star_scheme"
@@ -384,7 +413,7 @@ class PublishStarScheme(Command):
 
 
 @dataclass(frozen=True)
-class RecordFromAttendance(Command):
+class RecordFromAttendance(Command[RecordRef]):
     """Record the minutes between the volunteer's last check-in and check-out."""
 
     ledger_method: ClassVar[str] = "record_from_attendance"
@@ -394,8 +423,8 @@ class RecordFromAttendance(Command):
 
 
 @dataclass(frozen=True)
-class RecordHours(Command):
-    """Record one volunteer's minutes for an activity; ``result.value["record_id"]``."""
+class RecordHours(Command[RecordsRef]):
+    """Record one volunteer's minutes for an activity; ``result.value.record_id``."""
 
     ledger_method: ClassVar[str] = "record_hours"
     activity_id: str
@@ -406,7 +435,7 @@ class RecordHours(Command):
 
 
 @dataclass(frozen=True)
-class RecordRoster(Command):
+class RecordRoster(Command[RecordsRef]):
     """Record many volunteers for one activity, all or nothing, each checked by the rules."""
 
     ledger_method: ClassVar[str] = "record_roster"
@@ -415,7 +444,7 @@ class RecordRoster(Command):
 
 
 @dataclass(frozen=True)
-class RegisterKey(Command):
+class RegisterKey(Command[NoValue]):
     """Register a public key of ``for_org``, signed by ``org`` (its parent, or itself)."""
 
     ledger_method: ClassVar[str] = "register_key"
@@ -425,7 +454,7 @@ class RegisterKey(Command):
 
 
 @dataclass(frozen=True)
-class RegisterOrganisation(Command):
+class RegisterOrganisation(Command[NoValue]):
     """Register ``org_id`` under ``org``, which signs as its parent."""
 
     ledger_method: ClassVar[str] = "register_organisation"
@@ -436,7 +465,7 @@ class RegisterOrganisation(Command):
 
 
 @dataclass(frozen=True)
-class RegisterProject(Command):
+class RegisterProject(Command[NoValue]):
     """The ``register_project`` command."""
 
     ledger_method: ClassVar[str] = "register_project"
@@ -447,8 +476,8 @@ class RegisterProject(Command):
 
 
 @dataclass(frozen=True)
-class RegisterVolunteer(Command):
-    """Register a volunteer under a new random number (``result.value["number"]``)."""
+class RegisterVolunteer(Command[VolunteerRef]):
+    """Register a volunteer under a new random number (``result.value.number``)."""
 
     ledger_method: ClassVar[str] = "register_volunteer"
     personal: dict[str, Any] | None = None
@@ -456,7 +485,7 @@ class RegisterVolunteer(Command):
 
 
 @dataclass(frozen=True)
-class RejectRecord(Command):
+class RejectRecord(Command[NoValue]):
     """The ``reject_record`` command."""
 
     ledger_method: ClassVar[str] = "reject_record"
@@ -465,9 +494,9 @@ class RejectRecord(Command):
 
 
 @dataclass(frozen=True)
-class RequestAgreement(Command):
+class RequestAgreement(Command[AgreementRef]):
     """``org`` asks the volunteer's home organisation for ``rights`` (``membership``, ``consent``,
-    ``personal-data``, ``credit``). The id is ``result.value["agreement_id"]``.
+    ``personal-data``, ``credit``). The id is ``result.value.agreement_id``.
     """
 
     ledger_method: ClassVar[str] = "request_agreement"
@@ -476,7 +505,7 @@ class RequestAgreement(Command):
 
 
 @dataclass(frozen=True)
-class RequestTransfer(Command):
+class RequestTransfer(Command[TransferRef]):
     """The volunteer's current organisation asks ``to_org`` to take them over."""
 
     ledger_method: ClassVar[str] = "request_transfer"
@@ -485,7 +514,7 @@ class RequestTransfer(Command):
 
 
 @dataclass(frozen=True)
-class RetireLogKey(Command):
+class RetireLogKey(Command[NoValue]):
     """Stop signing checkpoints with a log key; checkpoints it signed stay verifiable."""
 
     ledger_method: ClassVar[str] = "retire_log_key"
@@ -494,7 +523,7 @@ class RetireLogKey(Command):
 
 
 @dataclass(frozen=True)
-class RetirePeer(Command):
+class RetirePeer(Command[NoValue]):
     """Stop trusting a pinned peer ledger (root authority only)."""
 
     ledger_method: ClassVar[str] = "retire_peer"
@@ -503,7 +532,7 @@ class RetirePeer(Command):
 
 
 @dataclass(frozen=True)
-class ReverseTransfer(Command):
+class ReverseTransfer(Command[TransferRef]):
     """Reverse a mistaken transfer by a new one that points at it (at most once)."""
 
     ledger_method: ClassVar[str] = "reverse_transfer"
@@ -512,7 +541,7 @@ class ReverseTransfer(Command):
 
 
 @dataclass(frozen=True)
-class ReviseAssessmentScheme(Command):
+class ReviseAssessmentScheme(Command[NoValue]):
     """The next version of a scheme; results published earlier keep their version. A retry with the
     same key returns the first revision.
     """
@@ -522,7 +551,7 @@ class ReviseAssessmentScheme(Command):
 
 
 @dataclass(frozen=True)
-class ReviseStarScheme(Command):
+class ReviseStarScheme(Command[NoValue]):
     """A new version of the scheme. Each volunteer's stars follow it at their next change of
     approved minutes (a star their minutes no longer reach is then withdrawn).
     """
@@ -534,7 +563,7 @@ class ReviseStarScheme(Command):
 
 
 @dataclass(frozen=True)
-class RevokeCertificate(Command):
+class RevokeCertificate(Command[NoValue]):
     """Revoke a certificate with a reason; it stays provable as issued, then revoked."""
 
     ledger_method: ClassVar[str] = "revoke_certificate"
@@ -543,7 +572,7 @@ class RevokeCertificate(Command):
 
 
 @dataclass(frozen=True)
-class RevokeHonour(Command):
+class RevokeHonour(Command[NoValue]):
     """The ``revoke_honour`` command."""
 
     ledger_method: ClassVar[str] = "revoke_honour"
@@ -554,7 +583,7 @@ class RevokeHonour(Command):
 
 
 @dataclass(frozen=True)
-class RevokeKey(Command):
+class RevokeKey(Command[NoValue]):
     """Revoke a key: it signs nothing new; what it signed before stays valid."""
 
     ledger_method: ClassVar[str] = "revoke_key"
@@ -564,7 +593,7 @@ class RevokeKey(Command):
 
 
 @dataclass(frozen=True)
-class SetDailyLimit(Command):
+class SetDailyLimit(Command[NoValue]):
     """The most minutes a volunteer may be credited for one day (default 24 hours)."""
 
     ledger_method: ClassVar[str] = "set_daily_limit"
@@ -572,7 +601,7 @@ class SetDailyLimit(Command):
 
 
 @dataclass(frozen=True)
-class TransferCredit(Command):
+class TransferCredit(Command[TransferRef]):
     """Move credit: one debit and one credit of the same amount, stored together."""
 
     ledger_method: ClassVar[str] = "transfer_credit"
@@ -585,7 +614,7 @@ class TransferCredit(Command):
 
 
 @dataclass(frozen=True)
-class TransferIn(Command):
+class TransferIn(Command[TransferredIn]):
     """Receive a volunteer from a pinned peer ledger once its package verifies."""
 
     ledger_method: ClassVar[str] = "transfer_in"
@@ -594,7 +623,7 @@ class TransferIn(Command):
 
 
 @dataclass(frozen=True)
-class TransferOut(Command):
+class TransferOut(Command[TransferredOut]):
     """The home organisation moves a volunteer to a pinned peer ledger."""
 
     ledger_method: ClassVar[str] = "transfer_out"
@@ -603,7 +632,7 @@ class TransferOut(Command):
 
 
 @dataclass(frozen=True)
-class VoidRecord(Command):
+class VoidRecord(Command[NoValue]):
     """An authority above the recording organisation voids a record, with grounds."""
 
     ledger_method: ClassVar[str] = "void_record"
@@ -612,7 +641,7 @@ class VoidRecord(Command):
 
 
 @dataclass(frozen=True)
-class WithdrawAgreement(Command):
+class WithdrawAgreement(Command[NoValue]):
     """The home organisation (or the holder) ends a granted agreement; what was done under it stays
     done, nothing new is allowed by it.
     """
@@ -624,7 +653,7 @@ class WithdrawAgreement(Command):
 
 
 @dataclass(frozen=True)
-class WithdrawConsent(Command):
+class WithdrawConsent(Command[NoValue]):
     """The ``withdraw_consent`` command."""
 
     ledger_method: ClassVar[str] = "withdraw_consent"
@@ -633,7 +662,7 @@ class WithdrawConsent(Command):
 
 
 @dataclass(frozen=True)
-class WithdrawStationItem(Command):
+class WithdrawStationItem(Command[NoValue]):
     """The ``withdraw_station_item`` command."""
 
     ledger_method: ClassVar[str] = "withdraw_station_item"
@@ -643,7 +672,9 @@ class WithdrawStationItem(Command):
     reason: str
 
 
-COMMANDS: dict[str, type[Command]] = {cls.ledger_method: cls for cls in Command.__subclasses__()}
+COMMANDS: dict[str, type[Command[Any]]] = {
+    cls.ledger_method: cls for cls in Command.__subclasses__()
+}
 """Every command class, by the name of the method it runs."""
 
 __all__ += [cls.__name__ for cls in COMMANDS.values()]

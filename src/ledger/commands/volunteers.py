@@ -13,6 +13,7 @@ from ..model.aggregates import Volunteer
 from ..model.authority import require_personal_data_access
 from ..model.ids import new_volunteer_number, volunteer_aggregate_id
 from ..personal_data import validate_personal_data
+from ..results import AgreementRef, NoValue, TransferRef, VolunteerRef
 from ..signing import Signer
 from ..writer import CommandResult
 from .base import CommandHost
@@ -28,8 +29,8 @@ class VolunteerCommands(CommandHost):
         number: str | None = None,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
-        """Register a volunteer under a new random number (``result.value["number"]``).
+    ) -> CommandResult[VolunteerRef]:
+        """Register a volunteer under a new random number (``result.value.number``).
 
         ``personal`` (name, id_number, phone, ...) goes to the personal-data store, never into
         an event. Only which fields were given enters the idempotency record, not their values.
@@ -48,11 +49,12 @@ class VolunteerCommands(CommandHost):
             "VolunteerRegistered",
             {"number": number, "personal_fields": sorted(personal or {})},
             decide,
+            result=VolunteerRef,
             idempotency_key=idempotency_key,
             signer=signer,
             occurred_at=occurred_at,
         )
-        chosen = result.value["number"]
+        chosen = result.value.number
         if personal and not (
             result.replayed and (self.personal_data.has(chosen) or self._erased(chosen))
         ):
@@ -70,7 +72,7 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None,
         occurred_at: datetime | None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         return self._emit_one(
             org,
             event_type,
@@ -90,7 +92,7 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """Record the volunteer's consent to a purpose (for example ``certificate-name``)."""
         return self._volunteer_event(
             org, "ConsentGiven", number, {"purpose": purpose}, idempotency_key, signer, occurred_at
@@ -105,7 +107,7 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         return self._volunteer_event(
             org,
             "ConsentWithdrawn",
@@ -124,7 +126,7 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """``org`` admits the volunteer as a member (a volunteer may belong to several)."""
         return self._volunteer_event(
             org, "MembershipJoined", number, {"org_id": org}, idempotency_key, signer, occurred_at
@@ -139,7 +141,7 @@ class VolunteerCommands(CommandHost):
         member: str | None = None,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """The volunteer leaves ``member`` (default ``org``): signed by that organisation, or
         by the volunteer's home organisation ending another organisation's membership."""
         data = {"org_id": member or org}
@@ -156,10 +158,10 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[TransferRef]:
         """The volunteer's current organisation asks ``to_org`` to take them over.
 
-        The new transfer's id is ``result.value["transfer_id"]``.
+        The new transfer's id is ``result.value.transfer_id``.
         """
 
         def decide(ctx: Context) -> dict[str, Any]:
@@ -176,6 +178,7 @@ class VolunteerCommands(CommandHost):
             "TransferRequested",
             {"number": number, "to_org": to_org},
             decide,
+            result=TransferRef,
             idempotency_key=idempotency_key,
             signer=signer,
             occurred_at=occurred_at,
@@ -190,7 +193,7 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """The receiving organisation accepts: membership moves, hours stay with the person."""
         return self._volunteer_event(
             org,
@@ -212,7 +215,7 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         return self._volunteer_event(
             org,
             "TransferDeclined",
@@ -278,9 +281,9 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[AgreementRef]:
         """``org`` asks the volunteer's home organisation for ``rights`` (``membership``,
-        ``consent``, ``personal-data``, ``credit``). The id is ``result.value["agreement_id"]``."""
+        ``consent``, ``personal-data``, ``credit``). The id is ``result.value.agreement_id``."""
 
         def decide(ctx: Context) -> dict[str, Any]:
             agreement_id = str(uuid.uuid4())
@@ -296,6 +299,7 @@ class VolunteerCommands(CommandHost):
             "AgreementRequested",
             {"number": number, "rights": rights},
             decide,
+            result=AgreementRef,
             idempotency_key=idempotency_key,
             signer=signer,
             occurred_at=occurred_at,
@@ -310,7 +314,7 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """The home organisation agrees, for the volunteer: the requester may use the rights."""
         return self._volunteer_event(
             org,
@@ -332,7 +336,7 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         return self._volunteer_event(
             org,
             "AgreementDeclined",
@@ -353,7 +357,7 @@ class VolunteerCommands(CommandHost):
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-    ) -> CommandResult:
+    ) -> CommandResult[NoValue]:
         """The home organisation (or the holder) ends a granted agreement; what was done under
         it stays done, nothing new is allowed by it."""
         return self._volunteer_event(

@@ -26,7 +26,7 @@ def activity_aggregate_id(activity_id: str) -> UUID:
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class Activity(AggregateState):
     kind = "activity"
     activity_id: str = ""

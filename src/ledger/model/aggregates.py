@@ -1,7 +1,11 @@
-"""Aggregate states, rebuilt by applying events in order (a pure projector per kind)."""
+"""Aggregate states, rebuilt by applying events in order (a pure projector per kind).
+
+States are many (a city's volunteers) and long-lived (the audit keeps every one), so they are
+slotted dataclasses, and organisation ids taken from event data are interned: one copy each."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
@@ -22,7 +26,7 @@ class Fact(Protocol):
     def occurred_at(self) -> str: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class AggregateState:
     kind: ClassVar[str] = ""
     aggregate_id: UUID
@@ -68,7 +72,7 @@ class Agreement:
     reason: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Organisation(AggregateState):
     kind: ClassVar[str] = "organisation"
     org_id: str = ""
@@ -109,7 +113,7 @@ class Organisation(AggregateState):
         self.honours[data["honour_id"]].revoked = True
 
 
-@dataclass
+@dataclass(slots=True)
 class Volunteer(AggregateState):
     kind: ClassVar[str] = "volunteer"
     number: str = ""
@@ -137,7 +141,7 @@ class Volunteer(AggregateState):
 
     def on_AgreementRequested(self, fact: Fact, data: dict[str, Any]) -> None:
         self.agreements[data["agreement_id"]] = Agreement(
-            data["agreement_id"], data["org_id"], tuple(data["rights"])
+            data["agreement_id"], sys.intern(data["org_id"]), tuple(data["rights"])
         )
 
     def on_AgreementGranted(self, fact: Fact, data: dict[str, Any]) -> None:
@@ -158,7 +162,7 @@ class Volunteer(AggregateState):
         self.consents[data["purpose"]] = False
 
     def on_MembershipJoined(self, fact: Fact, data: dict[str, Any]) -> None:
-        self.members_of.add(data["org_id"])
+        self.members_of.add(sys.intern(data["org_id"]))
 
     def on_MembershipLeft(self, fact: Fact, data: dict[str, Any]) -> None:
         self.members_of.discard(data["org_id"])

@@ -92,7 +92,7 @@ class AssessmentPublished(EventData):
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class AssessmentScheme(AggregateState):
     kind = "assessment-scheme"
     owner: str = ""
@@ -108,7 +108,7 @@ class AssessmentScheme(AggregateState):
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class Assessment(AggregateState):
     kind = "assessment"
     results: list[dict[str, Any]] = field(default_factory=list)

@@ -31,7 +31,7 @@ def attendance_aggregate_id(activity_id: str, number: str) -> UUID:
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class Attendance(AggregateState):
     kind = "attendance"
     checked_in_at: str | None = None

@@ -56,7 +56,7 @@ def star_level(minutes: int, thresholds_hours: list[int]) -> int:
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class StarScheme(AggregateState):
     kind = "star-scheme"
     owner: str = ""

@@ -31,7 +31,7 @@ def certificate_aggregate_id(certificate_number: str) -> UUID:
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class Certificate(AggregateState):
     kind = "certificate"
     certificate_number: str = ""

@@ -56,7 +56,7 @@ class ProjectCommended(EventData):
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class BrandProject(AggregateState):
     kind = "brand-project"
     project_id: str = ""

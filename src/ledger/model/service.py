@@ -71,7 +71,7 @@ class Record:
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class ServiceAccount(AggregateState):
     kind = "service"
     number: str = ""

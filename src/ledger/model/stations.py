@@ -51,7 +51,7 @@ class StationItemWithdrawn(EventData):
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class StationStandard(AggregateState):
     kind = "station-standard"
     items: dict[str, str] = field(default_factory=dict)  # item -> attesting organisation

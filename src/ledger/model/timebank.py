@@ -81,7 +81,7 @@ def parse_account(account_id: str) -> tuple[str, str, str]:
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class TimeBank(AggregateState):
     kind = "time-bank"
     owner: str = ""
@@ -100,7 +100,7 @@ class Movement:
 
 
 @register_aggregate
-@dataclass
+@dataclass(slots=True)
 class Account(AggregateState):
     kind = "account"
     account_id: str = ""

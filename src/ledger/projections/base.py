@@ -29,6 +29,15 @@ class View:
     tables: dict[str, str]  # table name -> column definitions (portable SQL)
     keys: dict[str, str]  # table name -> ORDER BY for the digest
     handlers: dict[str, Handler] = field(default_factory=dict)
+    indexes: dict[str, str] = field(default_factory=dict)  # index name -> "table (columns)"
+
+    def create(self, cursor: ViewCursor, *, if_not_exists: bool = True) -> None:
+        """Create the view's tables and indexes."""
+        guard = " IF NOT EXISTS" if if_not_exists else ""
+        for table, columns in self.tables.items():
+            cursor.execute(f"CREATE TABLE{guard} {table} ({columns})")
+        for index, target in self.indexes.items():
+            cursor.execute(f"CREATE INDEX{guard} {index} ON {target}")
 
     def on(self, *event_types: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
 from .database import ViewDatabase
+from .leaderboards import ALL
 
 MAX_PAGE = 500
 
@@ -120,23 +121,22 @@ class ViewQueries:
         under_org: str | None = None,
     ) -> dict[str, Any]:
         """Volunteers by approved minutes (most first), optionally in one year and one part of
-        the organisation tree (records made by that organisation or any below it)."""
-        where, params = ["1 = 1"], []
-        if year is not None:
-            where.append("v.year = ?")
-            params.append(year)
-        join = ""
-        if under_org is not None:
-            join = "JOIN view_org_tree t ON t.org_id = v.org_id AND t.ancestor_id = ?"
-            params.insert(0, under_org)
-        having, after = "SUM(v.minutes) > 0", decode_cursor(cursor, (int, str))
+        the organisation tree (records made by that organisation or any below it).
+
+        Read from the maintained ``view_rank_volunteers`` rows: an index range scan, as fast at
+        half a million volunteers as at a thousand."""
+        after = decode_cursor(cursor, (int, str))
+        if year == ALL or under_org == ALL:  # no year, and no organisation, is empty
+            return {"items": [], "next_cursor": None}
+        params: list[Any] = [ALL if year is None else year, ALL if under_org is None else under_org]
+        keyset = ""
         if after is not None:
-            having += " AND (SUM(v.minutes) < ? OR (SUM(v.minutes) = ? AND v.number > ?))"
+            keyset = " AND minutes <= ? AND (minutes < ? OR number > ?)"
             params += [after[0], after[0], after[1]]
         rows = self.db.query(
-            f"SELECT v.number, SUM(v.minutes) FROM view_volunteer_org_years v {join} "
-            f"WHERE {' AND '.join(where)} GROUP BY v.number HAVING {having} "
-            "ORDER BY SUM(v.minutes) DESC, v.number ASC LIMIT ?",
+            "SELECT number, minutes FROM view_rank_volunteers "
+            f"WHERE year = ? AND scope = ? AND minutes > 0{keyset} "
+            "ORDER BY minutes DESC, number ASC LIMIT ?",
             [*params, _limit(limit)],
         )
         items = [{"number": n, "approved_minutes": int(m)} for n, m in rows]
@@ -205,28 +205,23 @@ class ViewQueries:
     def organisations_by_minutes(
         self, *, limit: int = 20, cursor: str | None = None, kind: str | None = None
     ) -> dict[str, Any]:
-        """Organisations by approved minutes rolled up their subtree (most first)."""
-        having, params = "1 = 1", []
-        where = "1 = 1"
+        """Organisations by approved minutes rolled up their subtree (most first), read from
+        the maintained ``view_rank_organisations`` rows (an index range scan)."""
+        where, params = ["1 = 1"], []
         if kind is not None:
-            where = "a.kind = ?"
+            where.append("kind = ?")
             params.append(kind)
         after = decode_cursor(cursor, (int, str))
         if after is not None:
-            having = (
-                "(SUM(o.approved_minutes) < ? OR (SUM(o.approved_minutes) = ? AND a.org_id > ?))"
-            )
+            where.append("minutes <= ? AND (minutes < ? OR org_id > ?)")
             params += [after[0], after[0], after[1]]
         rows = self.db.query(
-            "SELECT a.org_id, SUM(o.approved_minutes) FROM view_organisations a "
-            "JOIN view_org_tree t ON t.ancestor_id = a.org_id "
-            "JOIN view_organisations o ON o.org_id = t.org_id "
-            f"WHERE {where} GROUP BY a.org_id HAVING {having} "
-            "ORDER BY SUM(o.approved_minutes) DESC, a.org_id ASC LIMIT ?",
+            f"SELECT org_id, minutes FROM view_rank_organisations WHERE {' AND '.join(where)} "
+            "ORDER BY minutes DESC, org_id ASC LIMIT ?",
             [*params, _limit(limit)],
         )
-        items = [{"org_id": o, "approved_minutes": int(m or 0)} for o, m in rows]
-        return _page(items, rows, limit, lambda r: [int(r[1] or 0), r[0]])
+        items = [{"org_id": o, "approved_minutes": int(m)} for o, m in rows]
+        return _page(items, rows, limit, lambda r: [int(r[1]), r[0]])
 
     def account(
         self, account_id: str, *, limit: int = 50, cursor: str | None = None

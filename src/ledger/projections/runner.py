@@ -20,14 +20,20 @@ from ..envelope import TOPIC_PREFIX
 from ..errors import InvalidInputError, NotFoundError
 from ..storage.records import LedgerRecorderProtocol
 from ..storage.url import StoreURL
-from . import organisations, statistics, timebank, volunteers
+from . import leaderboards, organisations, statistics, timebank, volunteers
 from .base import ProjectedEvent, View
 from .database import ViewCursor, ViewDatabase
 
 logger = logging.getLogger(__name__)
 VIEWS: dict[str, View] = {
     view.name: view
-    for view in (volunteers.VIEW, organisations.VIEW, timebank.VIEW, statistics.VIEW)
+    for view in (
+        volunteers.VIEW,
+        organisations.VIEW,
+        timebank.VIEW,
+        statistics.VIEW,
+        leaderboards.VIEW,
+    )
 }
 BATCH = 500
 
@@ -66,8 +72,7 @@ class Projections:
                 "position BIGINT NOT NULL)"
             )
             for name in names or VIEWS:
-                for table, columns in VIEWS[name].tables.items():
-                    cursor.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+                VIEWS[name].create(cursor)
                 cursor.execute(
                     "INSERT INTO view_tracking (view, position) VALUES (?, 0) "
                     "ON CONFLICT (view) DO NOTHING",

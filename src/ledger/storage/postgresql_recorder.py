@@ -51,6 +51,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "nodes": Identifier("ledger_log_nodes"),
             "claims": Identifier("ledger_idempotency"),
             "side": Identifier("ledger_side"),
+            "topic_index": Identifier(f"{events_table_name}_topic"),
         }
         # Database functions stay disabled (a tailing projection was seen to miss events with
         # them), so the insert function is never created: recreating it concurrently from
@@ -65,6 +66,10 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "request_hash text NOT NULL, result bytea NOT NULL, PRIMARY KEY (scope, key))",
             "CREATE TABLE IF NOT EXISTS {schema}.{side} (namespace text NOT NULL, "
             "key text NOT NULL, value bytea NOT NULL, PRIMARY KEY (namespace, key))",
+            # Readers of a few event types (the trust directory's key events) seek them by topic
+            # instead of scanning every event: a process starts in time proportional to them.
+            "CREATE INDEX IF NOT EXISTS {topic_index} ON {schema}.{events} "
+            "(topic, notification_id)",
         ):
             self.sql_create_statements.append(self._sql(statement))
         self._select = self._sql(

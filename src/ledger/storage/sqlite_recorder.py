@@ -49,6 +49,10 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             "WITHOUT ROWID",
             "CREATE TABLE IF NOT EXISTS ledger_side (namespace TEXT NOT NULL, key TEXT NOT NULL, "
             "value BLOB NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID",
+            # Readers of a few event types (the trust directory's key events) seek them by topic
+            # instead of scanning every event: a process starts in time proportional to them.
+            f"CREATE INDEX IF NOT EXISTS {self.events_table_name}_topic "
+            f"ON {self.events_table_name} (topic)",
         ]
 
     def _insert_events(

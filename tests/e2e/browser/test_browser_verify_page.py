@@ -125,7 +125,7 @@ def prepare(db_url: str, base_url: str) -> tuple[str, str, str]:
         number = str(
             ledger.register_volunteer(
                 "org-a", personal={"name": "李华"}, idempotency_key="vol"
-            ).value["number"]
+            ).value.number
         )
         ledger.give_consent(
             "org-a", number=number, purpose="certificate-name", idempotency_key="consent"
@@ -143,7 +143,7 @@ def prepare(db_url: str, base_url: str) -> tuple[str, str, str]:
                 leader="lead-1",
                 content="helping residents",
                 idempotency_key=f"activity-{i}",
-            ).value["activity_id"]
+            ).value.activity_id
             record = ledger.record_hours(
                 "org-a",
                 activity_id=activity,
@@ -151,7 +151,7 @@ def prepare(db_url: str, base_url: str) -> tuple[str, str, str]:
                 minutes=minutes,
                 occurred_at=START + timedelta(days=1),
                 idempotency_key=f"record-{i}",
-            ).value["record_id"]
+            ).value.record_id
             ledger.approve_record("org-a", record_id=record, idempotency_key=f"approve-{i}")
 
         def issue(key: str) -> str:
@@ -166,7 +166,7 @@ def prepare(db_url: str, base_url: str) -> tuple[str, str, str]:
                     verify_base_url=base_url,
                     idempotency_key=key,
                     allow_local_links=True,
-                ).value["certificate_number"]
+                ).value.certificate_number
             )
 
         valid, revoked = issue("certificate-1"), issue("certificate-2")

@@ -128,7 +128,7 @@ def activity(ledger: Ledger, org: str, start: datetime, **options: Any) -> str:
         occurred_at=start - timedelta(days=1),
         **options,
     )
-    return str(result.value["activity_id"])
+    return str(result.value.activity_id)
 
 
 def serve(
@@ -150,7 +150,7 @@ def serve(
         occurred_at=start + timedelta(days=days_later),
         idempotency_key=key("record"),
     )
-    record_id = str(result.value["record_id"])
+    record_id = str(result.value.record_id)
     if approve:
         ledger.approve_record(org, record_id=record_id, idempotency_key=key("approve"))
     return record_id
@@ -167,7 +167,7 @@ def build_town(ledger: Ledger) -> dict[str, Any]:
         str(
             ledger.register_volunteer(
                 "org-a", idempotency_key=key("va"), occurred_at=JANUARY
-            ).value["number"]
+            ).value.number
         )
         for _ in range(3)
     ]
@@ -175,7 +175,7 @@ def build_town(ledger: Ledger) -> dict[str, Any]:
         str(
             ledger.register_volunteer(
                 "org-b", idempotency_key=key("vb"), occurred_at=JANUARY
-            ).value["number"]
+            ).value.number
         )
         for _ in range(2)
     ]

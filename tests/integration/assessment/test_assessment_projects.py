@@ -13,6 +13,7 @@ from assessment_support import PROJECT_SCHEME, BuiltTown, key, refused
 from ledger import KeyNotAuthorisedError, Ledger, NotFoundError, RuleViolationError
 from ledger.audit import StoreSource, audit
 from ledger.model.ids import organisation_aggregate_id
+from ledger.results import UnitAssessment
 
 PROJECT = "legal-aid-for-all"
 
@@ -154,7 +155,7 @@ def test_a_commendation_is_an_honour_to_the_owner_naming_the_project(
     )
     assert [e.type for e in result.events] == ["OrganisationHonourGranted", "ProjectCommended"]
     assert result.events[0].aggregate_id == str(organisation_aggregate_id("org-a"))
-    assert ledger.project("station-tea")["commendations"] == [result.value["honour_id"]]
+    assert ledger.project("station-tea")["commendations"] == [result.value.honour_id]
 
 
 def test_projects_are_assessed_under_a_project_scheme(ledger: Ledger, built: BuiltTown) -> None:
@@ -166,7 +167,7 @@ def test_projects_are_assessed_under_a_project_scheme(ledger: Ledger, built: Bui
     )
     # 1,560 approved minutes of 6,000 (weight 400), 3 volunteers of 10 (200), 240 people
     # served of 500 (200), 9 activities of 6 (200): 104 + 60 + 96 + 200 = 460, under 500.
-    assert result.value["units"] == {PROJECT: {"score": 460, "rating": "unrated"}}
+    assert result.value.units == {PROJECT: UnitAssessment(score=460, rating="unrated")}
     published = ledger.assessment_result("brand-projects-2025", "2025", PROJECT)
     assert published["figures"][0] == {
         "indicator": "project-approved-minutes",

@@ -54,7 +54,7 @@ def run_audit(ledger: Ledger) -> Any:
 
 def test_each_unit_gets_its_figures_from_the_signed_records(ledger: Ledger) -> None:
     result = ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="run")
-    size = result.value["log_size"]
+    size = result.value.log_size
     assert result.events[0].leaf_index == size
     org_a = ledger.assessment_result(SCHEME, "2025", "org-a")
     assert values(org_a) == {
@@ -129,7 +129,7 @@ def test_the_write_path_refuses_results_whose_scores_do_not_follow(ledger: Ledge
 
 def test_the_audit_recomputes_every_result_at_its_log_size(ledger: Ledger) -> None:
     ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="first")
-    number = ledger.register_volunteer("org-b", idempotency_key=key("late-joiner")).value["number"]
+    number = ledger.register_volunteer("org-b", idempotency_key=key("late-joiner")).value.number
     assert number
     ledger.assess("city", scheme_id=SCHEME, period="2025", idempotency_key="second")
     report = run_audit(ledger)

@@ -30,6 +30,7 @@ from ledger.keystore import LOG_KEY_OWNER
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.log.note import NoteSigner
+from ledger.results import NoValue
 from ledger.signing import SigningKey, b64encode
 from ledger.storage.records import LoggedEvent
 from ledger.transparency import CHECKPOINTS
@@ -228,6 +229,7 @@ def register_many(ledger: Ledger, org: str, count: int, *, per_command: int = 25
             command="register-many",
             params={"numbers": numbers},
             decide=decide,
+            result_type=NoValue,
         )
         done += len(numbers)
 

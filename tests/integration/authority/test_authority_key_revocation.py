@@ -14,7 +14,7 @@ Opener = Callable[..., Ledger]
 
 
 def _second_key(ledger: Ledger) -> str:
-    return ledger.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
+    return ledger.new_key("city", for_org="org-a", idempotency_key="org-a-key-2").value.key_id
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])

@@ -71,7 +71,7 @@ def build_samples(ledger: Ledger | None = None) -> Samples:
             citation="a year at the legal aid desk",
             granted_on=date(2025, 12, 5),
             idempotency_key=f"honour-{len(name)}",
-        ).value["honour_id"]
+        ).value.honour_id
         for name in ("Legal aid star", "Granted by mistake")
     ]
     exported = ledger.badge(town.number, honour_id=honours[1])

@@ -536,7 +536,7 @@ def test_honour_badges_name_a_status_list_that_follows_the_revocation(http: Http
         citation="a year at the legal aid desk",
         granted_on=date(2025, 12, 5),
         idempotency_key="honour",
-    ).value["honour_id"]
+    ).value.honour_id
     badge = http.client.get(
         f"/volunteers/{town.number}/badges", params={"honour_id": honour_id}
     ).json()

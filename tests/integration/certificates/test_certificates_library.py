@@ -472,7 +472,7 @@ def test_a_reissued_command_returns_the_same_certificate(town: Town) -> None:
     again = ledger.issue_certificate("org-a", **kwargs)
     assert again.replayed
     assert again.value == first.value
-    number = first.value["certificate_number"]
+    number = first.value.certificate_number
     assert verdict_of(town, town.package(number))[0]
 
 
@@ -510,7 +510,7 @@ def test_star_and_honour_badges_are_signed_open_badges(town: Town) -> None:
         citation="a year at the legal aid desk",
         granted_on=date(2025, 12, 5),
         idempotency_key="honour",
-    ).value["honour_id"]
+    ).value.honour_id
     honour = ledger.badge(town.number, honour_id=honour_id)
     verify_proof(honour)
     assert honour["credentialSubject"]["achievement"]["name"] == "Legal aid star"

@@ -57,7 +57,7 @@ class Town:
             leader="desk-lead",
             content="helping residents",
             idempotency_key=self.key("activity"),
-        ).value["activity_id"]
+        ).value.activity_id
         record = ledger.record_hours(
             org,
             activity_id=activity,
@@ -65,7 +65,7 @@ class Town:
             minutes=minutes,
             occurred_at=START + timedelta(days=1),
             idempotency_key=self.key("record"),
-        ).value["record_id"]
+        ).value.record_id
         ledger.approve_record(org, record_id=record, idempotency_key=self.key("approve"))
         return str(record)
 
@@ -94,7 +94,7 @@ class Town:
             include_masked_name=masked_name,
             idempotency_key=self.key("certificate"),
         )
-        return str(result.value["certificate_number"])
+        return str(result.value.certificate_number)
 
     def revoke(self, certificate_number: str, reason: str, org: str = "org-a") -> None:
         self.ledger.revoke_certificate(
@@ -127,8 +127,8 @@ def build_town(ledger: Ledger) -> Town:
         ledger.new_key(parent, for_org=org, idempotency_key=f"{org}-key")
     number = ledger.register_volunteer(
         "org-a", personal={"name": FULL_NAME, "phone": "13800000000"}, idempotency_key="vol-a"
-    ).value["number"]
-    stranger = ledger.register_volunteer("org-b", idempotency_key="vol-b").value["number"]
+    ).value.number
+    stranger = ledger.register_volunteer("org-b", idempotency_key="vol-b").value.number
     town = Town(ledger, str(number), str(stranger))
     town.approved("org-a", town.number, 120, "legal-aid")
     town.approved("station-a1", town.number, 95, "medical-and-health")

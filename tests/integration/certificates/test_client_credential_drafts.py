@@ -61,7 +61,7 @@ def through(town: Town, tamper: Tamper, submitted: list[Any]) -> httpx.MockTrans
              "leaf_index": e.leaf_index}
             for e in result.events
         ]  # fmt: skip
-        return httpx.Response(201, json={"events": events, "value": result.value})
+        return httpx.Response(201, json={"events": events, "value": result.value.to_json()})
 
     return httpx.MockTransport(handle)
 

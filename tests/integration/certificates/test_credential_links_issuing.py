@@ -26,7 +26,7 @@ def issue(samples: Samples, base: str, *, demo: bool = False) -> str:
         verify_base_url=base,
         allow_local_links=demo,
     )
-    return str(result.value["certificate_number"])
+    return str(result.value.certificate_number)
 
 
 @pytest.mark.parametrize(

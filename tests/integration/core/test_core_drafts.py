@@ -116,4 +116,4 @@ def _activity(ledger: Ledger) -> str:
         starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=1, hours=2),
         leader="leader-01", content="c",
     )  # fmt: skip
-    return str(made.value["activity_id"])
+    return str(made.value.activity_id)

@@ -22,7 +22,7 @@ def city(city: City) -> City:
     ledger.grant_agreement(
         "org-a",
         number=info["number"],
-        agreement_id=asked.value["agreement_id"],
+        agreement_id=asked.value.agreement_id,
         idempotency_key="grant",
     )
     return city
@@ -46,7 +46,7 @@ def test_a_retried_registration_returns_the_first_volunteer_number(city: City) -
     size = ledger.log_size()
     again = ledger.register_volunteer("org-b", idempotency_key="vol-b")
     assert again.replayed
-    assert again.value["number"] == first.value["number"]
+    assert again.value.number == first.value.number
     assert again.events == first.events
     assert ledger.log_size() == size
 
@@ -134,5 +134,5 @@ def test_many_retries_store_one_event(city: City, times: int) -> None:
         for _ in range(times)
     ]
     assert ledger.log_size() == size + 1
-    assert len({r.value["transfer_id"] for r in results}) == 1
+    assert len({r.value.transfer_id for r in results}) == 1
     assert [r.replayed for r in results] == [False] + [True] * (times - 1)

@@ -57,7 +57,7 @@ def test_every_stored_event_verifies_with_rfc8785_and_cryptography_alone(city: C
     ledger.give_consent("org-a", number=number, purpose="certificate-name", idempotency_key="c")
     transfer = ledger.request_transfer("org-a", number=number, to_org="org-b", idempotency_key="t")
     ledger.accept_transfer(
-        "org-b", number=number, transfer_id=transfer.value["transfer_id"], idempotency_key="a"
+        "org-b", number=number, transfer_id=transfer.value.transfer_id, idempotency_key="a"
     )
     envelopes = exported(ledger)
     keys = published_keys(envelopes)

@@ -508,7 +508,7 @@ def test_reading_by_a_malformed_aggregate_id_is_a_ledger_error(city: City) -> No
 
 def test_a_key_reads_with_its_leaves_and_who_acts_for_whom(city: City) -> None:
     ledger, _ = city
-    key_id = ledger.new_key("city", for_org="org-a", idempotency_key="second-key")
+    key_id = ledger.new_key("city", for_org="org-a", idempotency_key="second-key").value.key_id
     found = ledger.key(key_id)
     assert (found["org"], found["purpose"], found["revoked_reason"]) == ("org-a", "signing", None)
     assert ledger.event_at(found["registered_at_leaf"]).type == "KeyRegistered"
@@ -528,7 +528,7 @@ def test_an_organisation_revokes_its_newest_key_with_another_and_never_with_itse
     """A key cannot sign its own revocation (every reader would refuse that event as
     tampered): the organisation's other key signs it, and the key itself is refused."""
     ledger, _ = city
-    newest = ledger.new_key("city", for_org="org-a", idempotency_key="newest")
+    newest = ledger.new_key("city", for_org="org-a", idempotency_key="newest").value.key_id
     held = ledger.keystore.get("org-a", newest)
     assert held is not None
     size = ledger.log_size()

@@ -51,7 +51,7 @@ def test_a_signed_grant_by_the_requester_itself_is_refused(city: City) -> None:
         "org-b",
         "AgreementGranted",
         volunteer_aggregate_id(number),
-        {"number": number, "agreement_id": asked.value["agreement_id"]},
+        {"number": number, "agreement_id": asked.value.agreement_id},
     )
     with refused(ledger, KeyNotAuthorisedError, match="home organisation 'org-a'"):
         ledger.writer.submit([grant])

@@ -37,7 +37,7 @@ def city(city: City) -> City:
     ledger.grant_agreement(
         "org-a",
         number=info["number"],
-        agreement_id=asked.value["agreement_id"],
+        agreement_id=asked.value.agreement_id,
         idempotency_key="grant",
     )
     return city
@@ -173,7 +173,7 @@ def test_a_body_that_breaks_a_domain_rule_is_refused(city: City) -> None:
 def test_a_body_for_the_wrong_aggregate_is_refused(city: City) -> None:
     ledger, info = city
     key = key_of(ledger, "org-b")
-    other = ledger.register_volunteer("org-b", idempotency_key="v2").value["number"]
+    other = ledger.register_volunteer("org-b", idempotency_key="v2").value.number
     body = join_body(ledger, info["number"], key=key)
     body["aggregate_id"] = str(volunteer_aggregate_id(other))
     with refused(ledger, RuleViolationError, match="aggregate"):

@@ -25,7 +25,7 @@ CHINESE = {"name": "张伟测试", "phone": "13987654321"}
 
 def register_person(ledger: Ledger, personal: dict[str, object], key: str = "person") -> str:
     result = ledger.register_volunteer("org-a", idempotency_key=key, personal=personal)
-    number = str(result.value["number"])
+    number = str(result.value.number)
     # Give the personal side a few events too.
     ledger.give_consent(
         "org-a", number=number, purpose="certificate-name", idempotency_key=key + "c"
@@ -34,7 +34,7 @@ def register_person(ledger: Ledger, personal: dict[str, object], key: str = "per
         "org-b", number=number, rights=["membership"], idempotency_key=key + "a"
     )
     ledger.grant_agreement(
-        "org-a", number=number, agreement_id=asked.value["agreement_id"], idempotency_key=key + "g"
+        "org-a", number=number, agreement_id=asked.value.agreement_id, idempotency_key=key + "g"
     )
     ledger.join("org-b", number=number, idempotency_key=key + "j")
     return number

@@ -46,7 +46,7 @@ def shared(postgres_schema: str) -> Iterator[tuple[str, MemoryKeystore, str]]:
             ledger.grant_agreement(
                 "org-a",
                 number=number,
-                agreement_id=asked.value["agreement_id"],
+                agreement_id=asked.value.agreement_id,
                 idempotency_key=f"{org}-grant",
             )
     yield postgres_schema, keystore, number
@@ -97,9 +97,9 @@ def test_concurrent_registrations_are_all_stored_once(
 
     def register(ledger: Ledger, index: int) -> list[str]:
         return [
-            ledger.register_volunteer(f"org-w{index}", idempotency_key=f"v-{index}-{n}").value[
-                "number"
-            ]
+            ledger.register_volunteer(
+                f"org-w{index}", idempotency_key=f"v-{index}-{n}"
+            ).value.number
             for n in range(per_writer)
         ]
 
@@ -177,7 +177,7 @@ def test_one_idempotency_key_used_concurrently_stores_exactly_one_event(
         return ledger.register_volunteer("org-a", idempotency_key="the-same-key")
 
     results = run_concurrently(url, keystore, register)
-    numbers = {r.value["number"] for r in results}
+    numbers = {r.value.number for r in results}
     assert len(numbers) == 1
     assert sum(not r.replayed for r in results) == 1
     assert len({r.events for r in results}) == 1

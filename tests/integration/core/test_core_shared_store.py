@@ -20,7 +20,7 @@ def agree(ledger: Ledger, org: str, number: str) -> None:
     ledger.grant_agreement(
         "org-a",
         number=number,
-        agreement_id=asked.value["agreement_id"],
+        agreement_id=asked.value.agreement_id,
         idempotency_key=f"grant-{org}",
     )
 
@@ -44,7 +44,7 @@ def test_two_ledgers_on_one_store_see_each_others_writes(
     assert second.volunteer(number)["members_of"] == ["org-a"]
 
     # A key registered through one is trusted by the other at once.
-    new_key = second.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
+    new_key = second.new_key("city", for_org="org-a", idempotency_key="org-a-key-2").value.key_id
     first.register_organisation(
         "org-a",
         org_id="team-1",
@@ -166,12 +166,10 @@ def test_concurrent_writers_on_one_sqlite_file_lose_nothing(
         barrier.wait(timeout=30)
         ledger.join(org, number=number, idempotency_key="join")
         made = [
-            str(ledger.register_volunteer(org, idempotency_key=f"r{n}").value["number"])
+            str(ledger.register_volunteer(org, idempotency_key=f"r{n}").value.number)
             for n in range(per_writer)
         ]
-        made.append(
-            str(ledger.register_volunteer("org-a", idempotency_key="shared").value["number"])
-        )
+        made.append(str(ledger.register_volunteer("org-a", idempotency_key="shared").value.number))
         return made
 
     try:

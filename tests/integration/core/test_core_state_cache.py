@@ -223,7 +223,7 @@ def test_a_snapshot_copied_to_another_aggregate_is_refused(
 ) -> None:
     url = store_url_for(kind)
     ledger, number = snapshotted(open_ledger, url)
-    other = ledger.register_volunteer("org-a", idempotency_key="vol-2").value["number"]
+    other = ledger.register_volunteer("org-a", idempotency_key="vol-2").value.number
     stored = ledger.recorder.side_get(SNAPSHOTS, str(volunteer_aggregate_id(number)))
     assert stored is not None
     ledger.recorder.side_put(SNAPSHOTS, str(volunteer_aggregate_id(other)), stored)
@@ -343,7 +343,7 @@ def test_a_roster_loads_its_volunteers_with_one_read_and_decides_as_a_replay(
     url = store_url_for(kind)
     ledger, number = warmed(open_ledger, url)
     others = [
-        str(ledger.register_volunteer("org-a", idempotency_key=f"more-{i}").value["number"])
+        str(ledger.register_volunteer("org-a", idempotency_key=f"more-{i}").value.number)
         for i in range(3)
     ]
     elsewhere = open_ledger(url, keystore=ledger.keystore)

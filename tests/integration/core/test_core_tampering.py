@@ -86,7 +86,7 @@ def test_changing_the_signature_bytes_is_detected(city: City) -> None:
 
 def test_the_other_events_still_read_back_after_one_is_tampered(city: City) -> None:
     ledger, info = city
-    other = ledger.register_volunteer("org-b", idempotency_key="v2").value["number"]
+    other = ledger.register_volunteer("org-b", idempotency_key="v2").value.number
     event = ledger.events(volunteer_aggregate_id(info["number"]))[0]
     assert event.notification_id is not None
     tamper_state(ledger, event.notification_id, flip(event.envelope, 40))

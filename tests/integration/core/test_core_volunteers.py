@@ -31,7 +31,7 @@ def test_registering_a_volunteer_gives_a_random_pseudonymous_number(city: City) 
     ledger, info = city
     number = info["number"]
     assert is_volunteer_number(number)
-    other = ledger.register_volunteer("org-a", idempotency_key="vol-2").value["number"]
+    other = ledger.register_volunteer("org-a", idempotency_key="vol-2").value.number
     assert other != number
     volunteer = ledger.volunteer(number)
     assert volunteer["registered_by"] == "org-a"
@@ -126,7 +126,7 @@ def test_a_volunteer_joins_several_organisations_and_leaves_one(city: City) -> N
         ledger.grant_agreement(
             "org-a",
             number=number,
-            agreement_id=asked.value["agreement_id"],
+            agreement_id=asked.value.agreement_id,
             idempotency_key=f"grant-{org}",
         )
     ledger.join("org-b", number=number, idempotency_key="join-b")
@@ -169,7 +169,7 @@ def test_joining_as_an_unknown_volunteer_is_not_found(city: City) -> None:
 
 def request(ledger: Ledger, number: str, to_org: str = "org-b", key: str = "t1") -> str:
     result = ledger.request_transfer("org-a", number=number, to_org=to_org, idempotency_key=key)
-    return str(result.value["transfer_id"])
+    return str(result.value.transfer_id)
 
 
 def test_an_accepted_transfer_moves_the_membership(city: City) -> None:
@@ -303,7 +303,7 @@ def test_a_transfer_to_an_organisation_the_volunteer_is_in_is_refused(city: City
     ledger.grant_agreement(
         "org-a",
         number=info["number"],
-        agreement_id=asked.value["agreement_id"],
+        agreement_id=asked.value.agreement_id,
         idempotency_key="grant",
     )
     ledger.join("org-b", number=info["number"], idempotency_key="join-b")

@@ -105,8 +105,8 @@ class Town:
             idempotency_key="station-a1",
         )
         ledger.new_key("org-a", for_org="station-a1", idempotency_key="station-a1-key")
-        other = ledger.register_volunteer("org-a", idempotency_key="vol-2").value["number"]
-        stranger = ledger.register_volunteer("org-b", idempotency_key="vol-b").value["number"]
+        other = ledger.register_volunteer("org-a", idempotency_key="vol-2").value.number
+        stranger = ledger.register_volunteer("org-b", idempotency_key="vol-b").value.number
         return cls(ledger, info["number"], str(other), str(stranger))
 
     def key(self, what: str) -> str:
@@ -139,7 +139,7 @@ class Town:
             idempotency_key=self.key("activity"),
             **options,
         )
-        return str(result.value["activity_id"])
+        return str(result.value.activity_id)
 
     def record(
         self,
@@ -161,7 +161,7 @@ class Town:
             occurred_at=occurred_at or FRIDAY + timedelta(days=1),
             idempotency_key=self.key("record"),
         )
-        return str(result.value["record_id"])
+        return str(result.value.record_id)
 
     def approve(self, record_id: str, org: str = "org-a", **options: Any) -> CommandResult:
         return self.ledger.approve_record(

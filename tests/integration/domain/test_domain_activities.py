@@ -47,7 +47,7 @@ def publish(town: Town, org: str = "org-a", **changes: object) -> str:
         "idempotency_key": town.key("publish"),
     }
     options.update(changes)
-    return str(town.ledger.publish_activity(org, **options).value["activity_id"])  # type: ignore[arg-type]
+    return str(town.ledger.publish_activity(org, **options).value.activity_id)  # type: ignore[arg-type]
 
 
 # publishing

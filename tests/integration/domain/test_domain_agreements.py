@@ -36,7 +36,7 @@ def _ask(town: Town, org: str, number: str, *rights: str) -> str:
     result = town.ledger.request_agreement(
         org, number=number, rights=list(rights), idempotency_key=town.key("ask")
     )
-    return str(result.value["agreement_id"])
+    return str(result.value.agreement_id)
 
 
 def _agree(town: Town, org: str, number: str, *rights: str) -> str:
@@ -191,7 +191,7 @@ def test_the_home_organisation_cannot_leave_and_a_transfer_moves_the_home(
         ledger.request_transfer("org-b", number=number, to_org="city", idempotency_key="t1")
     transfer = ledger.request_transfer(
         "org-a", number=number, to_org="station-a1", idempotency_key="t2"
-    ).value["transfer_id"]
+    ).value.transfer_id
     ledger.accept_transfer(
         "station-a1", number=number, transfer_id=transfer, idempotency_key="accept"
     )
@@ -209,17 +209,17 @@ def test_a_transfer_asked_by_a_former_home_cannot_be_accepted(town: Town) -> Non
     ledger, number = town.ledger, town.number
     stale = ledger.request_transfer(
         "org-a", number=number, to_org="city", idempotency_key="to-city"
-    ).value["transfer_id"]
+    ).value.transfer_id
     moved = ledger.request_transfer(
         "org-a", number=number, to_org="org-b", idempotency_key="to-b"
-    ).value["transfer_id"]
+    ).value.transfer_id
     ledger.accept_transfer("org-b", number=number, transfer_id=moved, idempotency_key="b")
     with refused(ledger, KeyNotAuthorisedError, match="no longer volunteer"):
         ledger.accept_transfer("city", number=number, transfer_id=stale, idempotency_key="c")
     assert ledger.volunteer(number)["members_of"] == ["org-b"]
     fresh = ledger.request_transfer(
         "org-b", number=number, to_org="city", idempotency_key="b-to-city"
-    ).value["transfer_id"]
+    ).value.transfer_id
     ledger.decline_transfer(
         "city", number=number, transfer_id=stale, reason="old", idempotency_key="d"
     )

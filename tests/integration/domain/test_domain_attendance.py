@@ -79,7 +79,7 @@ def test_a_record_is_derived_from_the_attendance(town: Town) -> None:
     assert result_types(result) == ["HoursRecorded"]
     (data,) = event_data(ledger, result, "HoursRecorded")
     assert (data["minutes"], data["service_date"]) == (195, "2025-03-07")
-    assert result.value["record_id"] == data["record_id"]
+    assert result.value.record_id == data["record_id"]
     town.approve(data["record_id"])
     assert town.approved_minutes() == 195
 

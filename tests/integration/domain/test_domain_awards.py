@@ -47,7 +47,7 @@ def grant(town: Town, org: str, recipient: str, kind: str = "volunteer") -> str:
         granted_on=GRANTED_ON,
         idempotency_key=town.key("grant"),
     )
-    return str(result.value["honour_id"])
+    return str(result.value.honour_id)
 
 
 def revoke(town: Town, org: str, recipient: str, honour_id: str, kind: str = "volunteer") -> None:
@@ -174,7 +174,7 @@ def test_the_granter_revokes_its_honour_after_the_volunteer_moved_away(town: Tow
     ledger.accept_transfer(
         "org-b",
         number=town.number,
-        transfer_id=str(asked.value["transfer_id"]),
+        transfer_id=str(asked.value.transfer_id),
         idempotency_key=town.key("accept"),
     )
     assert ledger.volunteer(town.number)["members_of"] == ["org-b"]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from domain_support import FIELD, Town, create_city
 
-from ledger import Ledger, NotFoundError
+from ledger import InvalidInputError, Ledger, NotFoundError
 
 City = tuple[Ledger, dict[str, str]]
 LAST_YEAR = datetime(2024, 6, 14, 9, tzinfo=UTC)
@@ -55,9 +55,34 @@ def test_a_new_volunteer_has_an_empty_balance(town: Town) -> None:
 
 @pytest.mark.parametrize("number", ["not-a-number", "VAAAAAAAAAAAAA"])
 def test_every_read_of_an_unregistered_volunteer_is_not_found(town: Town, number: str) -> None:
-    for read in (town.ledger.volunteer, town.ledger.volunteer_balance):
+    for read in (
+        town.ledger.volunteer,
+        town.ledger.volunteer_balance,
+        town.ledger.service_account,
+    ):
         with pytest.raises(NotFoundError, match=f"volunteer {number} is not registered"):
             read(number)
+    town.ledger.open_time_bank("city", bank_id="bank", idempotency_key="bank")
+    with pytest.raises(NotFoundError, match=f"volunteer {number} is not registered"):
+        town.ledger.account(f"bank:vol:{number}")
+
+
+def test_reads_of_unknown_things_are_not_found_and_bad_ids_are_bad_input(town: Town) -> None:
+    ledger = town.ledger
+    ledger.open_time_bank("city", bank_id="bank", idempotency_key="bank")
+    size = ledger.log_size()
+    for read, args, why in [
+        (ledger.account, ("elsewhere:vol:" + town.number,), "time bank 'elsewhere' is not"),
+        (ledger.account, ("bank:org:org-nowhere",), "organisation 'org-nowhere'"),
+        (ledger.attendance, ("no-such-activity", town.number), "activity no-such-activity"),
+        (ledger.assessment_ranking, ("no-scheme", "2025"), "scheme no-scheme"),
+        (ledger.record_status, (f"{town.number}-R99",), f"record {town.number}-R99"),
+    ]:
+        with pytest.raises(NotFoundError, match=why):
+            read(*args)
+    with pytest.raises(InvalidInputError, match="not an account id"):
+        ledger.account("bank:nobody")
+    assert ledger.log_size() == size, "a read stores nothing"
 
 
 def test_a_records_status_comes_with_the_events_that_made_it(town: Town) -> None:
@@ -147,7 +172,7 @@ def test_hours_stay_with_the_person_and_their_certifier_when_they_move(town: Tow
     ledger.accept_transfer(
         "org-b",
         number=town.number,
-        transfer_id=moved.value["transfer_id"],
+        transfer_id=moved.value.transfer_id,
         idempotency_key="accept",
     )
     balance = ledger.volunteer_balance(town.number)
@@ -170,7 +195,7 @@ def test_an_accounts_history_lists_every_movement(town: Town) -> None:
         to_account=f"bank:vol:{town.other}",
         amount=30,
         idempotency_key="gift",
-    ).value["transfer_id"]
+    ).value.transfer_id
     ledger.reverse_transfer("city", bank_id="bank", transfer_id=gift, idempotency_key="undo")
     town.correct(record_id, -20)
     account = ledger.account(f"bank:vol:{town.number}")
@@ -188,11 +213,14 @@ def test_an_accounts_history_lists_every_movement(town: Town) -> None:
 
 
 def test_an_unused_account_is_empty(town: Town) -> None:
-    assert town.ledger.account(f"bank:vol:{town.other}") == {
-        "account": f"bank:vol:{town.other}",
-        "balance": 0,
-        "movements": {},
-    }
+    town.ledger.open_time_bank("city", bank_id="bank", idempotency_key="bank")
+    for account in (f"bank:vol:{town.other}", "bank:org:org-b", "bank:issuing"):
+        assert town.ledger.account(account) == {
+            "account": account,
+            "bank_id": "bank",
+            "balance": 0,
+            "movements": {},
+        }
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -66,7 +66,7 @@ def test_a_record_holds_what_the_rules_say_it_must(town: Town) -> None:
         "content": "Staffed the desk",
         "late": False,
     }
-    assert result.value["record_id"] == f"{town.number}-R1"
+    assert result.value.record_id == f"{town.number}-R1"
     status = ledger.record_status(f"{town.number}-R1")
     assert status["status"] == "recorded"
     assert status["recording_org"] == "org-a"
@@ -301,12 +301,12 @@ def test_a_roster_records_every_volunteer_in_one_command(town: Town) -> None:
             {"number": town.stranger, "minutes": 60},
         ],
     )
-    assert result.value["record_ids"] == [
+    assert result.value.record_ids == (
         f"{town.number}-R1",
         f"{town.other}-R1",
         f"{town.stranger}-R1",
-    ]
-    assert result.value["record_id"] == f"{town.number}-R1"
+    )
+    assert result.value.record_id == f"{town.number}-R1"
     assert result_types(result) == ["HoursRecorded"] * 3
     minutes = [d["minutes"] for d in event_data(ledger, result, "HoursRecorded")]
     assert minutes == [120, 90, 60]

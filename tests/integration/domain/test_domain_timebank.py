@@ -17,6 +17,7 @@ from ledger import (
     RuleViolationError,
 )
 from ledger.model.timebank import account_aggregate_id
+from ledger.results import NoValue
 
 City = tuple[Ledger, dict[str, str]]
 BANK = "bank"
@@ -63,14 +64,14 @@ def send(
         kind=kind,
         idempotency_key=town.key("send"),
     )
-    return str(result.value["transfer_id"])
+    return str(result.value.transfer_id)
 
 
 def reverse(town: Town, transfer_id: str, org: str = "city") -> str:
     result = town.ledger.reverse_transfer(
         org, bank_id=BANK, transfer_id=transfer_id, idempotency_key=town.key("reverse")
     )
-    return str(result.value["transfer_id"])
+    return str(result.value.transfer_id)
 
 
 def minted_less_clawed(ledger: Ledger) -> int:
@@ -190,7 +191,7 @@ def collect(town: Town, org: str, *numbers: str) -> dict[str, int]:
     result = town.ledger.collect_surplus(
         org, bank_id=BANK, numbers=list(numbers), idempotency_key=town.key("collect")
     )
-    return dict(result.value["collected"])
+    return dict(result.value.collected)
 
 
 def test_credit_beyond_the_cap_waits_in_the_volunteers_surplus_holding(town: Town) -> None:
@@ -297,7 +298,13 @@ def test_surplus_is_never_minted_into_another_volunteers_holding(town: Town) -> 
 
     with refused(town.ledger, RuleViolationError, match="held for the volunteer"):
         town.ledger._command(
-            "city", "Forge", {}, decide, idempotency_key="forge", purpose="automatic-awards"
+            "city",
+            "Forge",
+            {},
+            decide,
+            result=NoValue,
+            idempotency_key="forge",
+            purpose="automatic-awards",
         )
 
 
@@ -382,7 +389,7 @@ def test_a_transfer_debits_one_account_and_credits_another_together(town: Town) 
     )
     assert result_types(result) == ["CreditSent", "CreditReceived"]
     sent, received = (ledger.event(e.aggregate_id, e.version).data for e in result.events)
-    transfer_id = result.value["transfer_id"]
+    transfer_id = result.value.transfer_id
     assert sent["transfer_id"] == received["transfer_id"] == transfer_id
     assert (sent["account"], sent["counterparty"], sent["amount"]) == (
         vol(town.number),

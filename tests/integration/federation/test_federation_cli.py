@@ -65,19 +65,19 @@ def test_a_volunteer_moves_through_the_command_line(
     assert "root_key" in capsys.readouterr().err
 
     with Ledger(alpha) as ledger:
-        number = str(ledger.register_volunteer("org-a", idempotency_key="v").value["number"])
+        number = str(ledger.register_volunteer("org-a", idempotency_key="v").value.number)
         activity = ledger.publish_activity(
             "org-a", title="Desk", field="legal-aid", place="Centre", starts_at=START,
             ends_at=START.replace(hour=12), leader="lead", content="help",
             idempotency_key="act",
-        ).value["activity_id"]  # fmt: skip
+        ).value.activity_id  # fmt: skip
         record = ledger.record_hours(
             "org-a", activity_id=activity, number=number, minutes=100,
             occurred_at=START.replace(day=START.day + 1), idempotency_key="rec",
-        ).value["record_id"]  # fmt: skip
+        ).value.record_id  # fmt: skip
         ledger.approve_record("org-a", record_id=record, idempotency_key="ok")
     with Ledger(beta) as ledger:
-        newcomer = str(ledger.register_volunteer("org-a", idempotency_key="v").value["number"])
+        newcomer = str(ledger.register_volunteer("org-a", idempotency_key="v").value.number)
 
     package = tmp_path / "package.json"
     code = main(
@@ -93,7 +93,7 @@ def test_a_volunteer_moves_through_the_command_line(
     assert "received 100 minutes" in capsys.readouterr().out
     with Ledger(beta) as ledger:
         assert ledger.volunteer_balance(newcomer)["approved_minutes"] == 100
-        other = str(ledger.register_volunteer("org-a", idempotency_key="v2").value["number"])
+        other = str(ledger.register_volunteer("org-a", idempotency_key="v2").value.number)
     assert main(["federation", "check-transfers-in", "--db", beta]) == 0
     assert "1 transfer(s) in checked, 0 problem(s)" in capsys.readouterr().out
     replay = ["federation", "transfer-in", "--db", beta, "--org", "org-a", "--number", other]

@@ -30,7 +30,7 @@ def _moved(alpha: City, beta: City, minutes: tuple[int, ...] = (120, 90)) -> tup
     out = alpha.ledger.transfer_out(
         "org-a", number=number, to_origin=beta.origin, idempotency_key=alpha.key("out")
     )
-    return number, alpha.package(out.value["transfer_id"])
+    return number, alpha.package(out.value.transfer_id)
 
 
 def _snapshot(city: City, number: str) -> tuple[int, dict[str, Any]]:
@@ -87,14 +87,14 @@ def test_a_volunteer_moves_with_hours_proven_and_balance_carried(cities: list[Ci
     result = beta.ledger.transfer_in(
         "org-a", number=newcomer, package=package, idempotency_key="in-1"
     )
-    assert result.value["minutes"] == 210 and result.value["records"] == 2
+    assert result.value.minutes == 210 and result.value.records == 2
     balance = beta.ledger.volunteer_balance(newcomer)
     assert balance["approved_minutes"] == 210
     assert balance["stars"]["beta-stars"]["level"] == 1  # 3.5 h carried reach the 3 h star
     ref = next(e for e in result.events if e.type == "ServiceCarriedIn")
     carried = beta.ledger.event_at(ref.leaf_index)
     assert carried.data["peer_origin"] == alpha.origin
-    assert carried.data["checkpoint_size"] == result.value["checkpoint_size"]
+    assert carried.data["checkpoint_size"] == result.value.checkpoint_size
     assert carried.data["transfer_out_leaf"] == package["transfer_out"]["leaf_index"]
     # the verified package is kept beside the events and verifies again
     kept = beta.ledger.stored_transfer_package(alpha.origin, carried.data["transfer_out_leaf"])
@@ -113,7 +113,7 @@ def test_a_volunteer_moves_with_hours_proven_and_balance_carried(cities: list[Ci
     certificate = beta.ledger.event_at(issued.events[0].leaf_index).data
     assert certificate["approved_minutes"] == 270
     assert certificate["minutes_by_field"] == {"carried-over": 210, "community-service": 60}
-    proof = beta.ledger.carried_record(result.value["record_id"])
+    proof = beta.ledger.carried_record(result.value.record_id)
     assert proof["problem"] is None and proof["minutes"] == 210
     assert proof["leaf_index"] == carried.leaf_index
     alpha_records = proof["package"]["summary"]["records"]
@@ -179,11 +179,11 @@ def test_only_the_home_organisation_moves_a_volunteer_and_only_to_a_pinned_peer(
         "org-a", title="Desk", field="community-service", place="Centre", starts_at=START,
         ends_at=START + timedelta(hours=4), leader="lead", content="help",
         idempotency_key=alpha.key("activity"),
-    ).value["activity_id"]  # fmt: skip
+    ).value.activity_id  # fmt: skip
     waiting = alpha.ledger.record_hours(
         "org-a", activity_id=activity, number=number, minutes=30,
         occurred_at=START + timedelta(days=1), idempotency_key=alpha.key("record"),
-    ).value["record_id"]  # fmt: skip
+    ).value.record_id  # fmt: skip
     with pytest.raises(RuleViolationError, match="await review"):
         alpha.ledger.transfer_out(
             "org-a", number=number, to_origin=beta.origin, idempotency_key=alpha.key("out")
@@ -292,7 +292,7 @@ def test_a_checkpoint_without_the_witness_quorum_is_refused(cities: list[City]) 
     out = alpha.ledger.transfer_out(
         "org-a", number=number, to_origin=beta.origin, idempotency_key=alpha.key("out")
     )
-    package = alpha.ledger.transfer_package(out.value["transfer_id"])
+    package = alpha.ledger.transfer_package(out.value.transfer_id)
     package["checkpoint"] = alpha.witnessed(package["checkpoint"], by=1)  # quorum is 2
     newcomer = beta.volunteer()
     before = _snapshot(beta, newcomer)
@@ -313,7 +313,7 @@ def test_a_package_from_an_unpinned_or_retired_peer_is_refused(cities: list[City
         out = stranger.ledger.transfer_out(
             "org-a", number=number, to_origin=beta.origin, idempotency_key="out"
         )
-        package = stranger.package(out.value["transfer_id"])
+        package = stranger.package(out.value.transfer_id)
     finally:
         stranger.ledger.close()
     newcomer = beta.volunteer()

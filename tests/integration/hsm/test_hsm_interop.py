@@ -33,7 +33,7 @@ def test_a_certificate_signed_in_the_token_verifies_with_node_and_go(
         "org-a", number=number, period_from=date(2000, 1, 1), period_to=date(2099, 12, 31),
         issuer_contact="Org A desk", language="en", idempotency_key="cert",
     )  # fmt: skip
-    certificate_number = issued.value["certificate_number"]
+    certificate_number = issued.value.certificate_number
     found = ledger.certificate(certificate_number)
     credential = found["credential"]
     status_list = ledger.certificate_status_list(certificate_number)

@@ -50,18 +50,18 @@ def hsm_city(keystore: Pkcs11Keystore) -> tuple[Ledger, dict[str, Any]]:
 
 
 def record_and_approve(ledger: Ledger) -> dict[str, Any]:
-    number = ledger.register_volunteer("org-a", idempotency_key="vol").value["number"]
+    number = ledger.register_volunteer("org-a", idempotency_key="vol").value.number
     now = datetime.now(UTC)
     activity = ledger.publish_activity(
         "org-a", idempotency_key="act", title="Clean-up", field="community-governance",
         place="Park", starts_at=now - timedelta(hours=3), ends_at=now - timedelta(hours=1),
         leader="leader-01", content="litter picking",
-    ).value["activity_id"]  # fmt: skip
+    ).value.activity_id  # fmt: skip
     recorded = ledger.record_hours(
         "org-a", activity_id=activity, number=number, minutes=90, idempotency_key="rec"
     )
     approved = ledger.approve_record(
-        "org-a", record_id=recorded.value["record_id"], idempotency_key="approve"
+        "org-a", record_id=recorded.value.record_id, idempotency_key="approve"
     )
     return {"recorded": recorded, "approved": approved}
 

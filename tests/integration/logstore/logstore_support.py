@@ -19,6 +19,7 @@ from ledger.keystore import LOG_KEY_OWNER
 from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.model.ids import new_volunteer_number, organisation_aggregate_id
 from ledger.model.ids import volunteer_aggregate_id as volunteer_id
+from ledger.results import NoValue
 from ledger.writer import CommandResult
 
 ORIGIN = "ledger.test.example/log"
@@ -37,14 +38,16 @@ __all__ = [
 ]
 
 
-def register_many(ledger: Ledger, count: int, key: str, org: str = "org-a") -> CommandResult:
+def register_many(
+    ledger: Ledger, count: int, key: str, org: str = "org-a"
+) -> CommandResult[NoValue]:
     """One command that stages ``count`` ``VolunteerRegistered`` events (one insert, fast)."""
     numbers = [new_volunteer_number() for _ in range(count)]
 
     def decide(ctx: Context) -> dict[str, Any]:
         for number in numbers:
             ctx.emit("VolunteerRegistered", volunteer_id(number), {"number": number})
-        return {"numbers": numbers}
+        return {}
 
     return ledger.writer.run(
         org=org,
@@ -53,6 +56,7 @@ def register_many(ledger: Ledger, count: int, key: str, org: str = "org-a") -> C
         command="RegisterMany",
         params={"numbers": numbers},
         decide=decide,
+        result_type=NoValue,
     )
 
 

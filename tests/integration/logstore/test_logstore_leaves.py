@@ -41,7 +41,7 @@ def run_some_commands(ledger: Ledger, number: str, tag: str) -> list[CommandResu
     ledger.grant_agreement(
         "org-a",
         number=number,
-        agreement_id=asked.value["agreement_id"],
+        agreement_id=asked.value.agreement_id,
         idempotency_key=f"{tag}-grant",
     )
     ledger.join("org-b", number=number, idempotency_key=f"{tag}-join")

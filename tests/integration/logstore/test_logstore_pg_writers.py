@@ -45,7 +45,7 @@ def prepare(url: str, keys: Path) -> tuple[str, int]:
             ledger.grant_agreement(
                 "org-a",
                 number=number,
-                agreement_id=asked.value["agreement_id"],
+                agreement_id=asked.value.agreement_id,
                 idempotency_key=f"{org}-grant",
             )
         return number, ledger.log_size()

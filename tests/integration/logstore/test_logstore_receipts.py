@@ -46,10 +46,10 @@ def test_a_receipts_entry_is_the_signed_event_checkable_offline(city: City) -> N
     _, entry = verify_offline(ledger.log.receipt(leaf), ledger.log.verifier_keys()[0])
     body, signature, _ = open_envelope(entry)
     assert body["type"] == "VolunteerRegistered" and body["org"] == "org-b"
-    assert body["data"]["number"] == result.value["number"]
+    assert body["data"]["number"] == result.value.number
     org_key = ledger.directory.key(body["key_id"]).key
     verify_body(canonical_json(body), signature, VerifyingKey(org_key.raw))
-    assert person["number"] != result.value["number"]
+    assert person["number"] != result.value.number
 
 
 def test_a_receipt_signs_a_checkpoint_only_when_none_covers_the_leaf(city: City) -> None:

@@ -52,7 +52,7 @@ class City:
             leader="desk-lead",
             content="helping residents",
             idempotency_key=self.key("activity"),
-        ).value["activity_id"]
+        ).value.activity_id
         record = ledger.record_hours(
             "org-a",
             activity_id=activity,
@@ -60,7 +60,7 @@ class City:
             minutes=minutes,
             occurred_at=START + timedelta(days=1),
             idempotency_key=self.key("record"),
-        ).value["record_id"]
+        ).value.record_id
         ledger.approve_record("org-a", record_id=record, idempotency_key=self.key("approve"))
 
     def issue(self, number: str, *, masked_name: bool = True) -> str:
@@ -73,7 +73,7 @@ class City:
             include_masked_name=masked_name,
             idempotency_key=self.key("certificate"),
         )
-        certificate = str(result.value["certificate_number"])
+        certificate = str(result.value.certificate_number)
         self.certificates.setdefault(number, []).append(certificate)
         return certificate
 
@@ -87,7 +87,7 @@ def build_named_city(ledger: Ledger) -> City:
         number = str(
             ledger.register_volunteer(
                 "org-a", idempotency_key=f"person-{i}", personal=person
-            ).value["number"]
+            ).value.number
         )
         ledger.give_consent(
             "org-a", number=number, purpose="certificate-name", idempotency_key=f"consent-{i}"

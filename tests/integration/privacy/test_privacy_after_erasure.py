@@ -40,7 +40,7 @@ def test_a_retried_registration_after_erasure_returns_the_first_result_and_store
     ledger.erase_personal_data(number)
     other = {"name": "另一个人", "id_number": "110101199912312345", "phone": "13000000000"}
     retried = ledger.register_volunteer("org-a", idempotency_key="person-0", personal=other)
-    assert retried.replayed and retried.value["number"] == number
+    assert retried.replayed and retried.value.number == number
     assert ledger.recorder.side_get(DATA, number) is None
     with pytest.raises(PersonalDataErasedError):
         ledger.personal_data.get(number)
@@ -69,7 +69,7 @@ def test_certificates_after_erasure_show_no_name_and_nameless_ones_stay(ledger: 
         citation="for service",
         granted_on=date(2025, 6, 1),
         idempotency_key="honour",
-    ).value["honour_id"]
+    ).value.honour_id
     badge = json.dumps(ledger.badge(number, honour_id=honour), ensure_ascii=False)
     assert str(PEOPLE[1]["name"]) not in badge and masked not in badge
     # the other volunteers' named credentials still open

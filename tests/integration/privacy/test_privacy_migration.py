@@ -34,7 +34,7 @@ def test_legacy_rows_are_reported_then_sealed(
 ) -> None:
     ledger = open_ledger(store_url_for(kind))
     city = build_named_city(ledger)
-    legacy = str(ledger.register_volunteer("org-a", idempotency_key="legacy").value["number"])
+    legacy = str(ledger.register_volunteer("org-a", idempotency_key="legacy").value.number)
     store_the_old_way(ledger, legacy)
     named = city.certificates[city.numbers[0]][0]
     credential = ledger.certificate(named)["credential"]

@@ -496,7 +496,7 @@ def write_volunteers(
     with Ledger(url, keystore=DirectoryKeystore(Path(keys))) as ledger:
         first, second = (ledger.activity(a) for a in activities)
         for i in range(count):
-            number = ledger.register_volunteer(org, idempotency_key=f"{org}-v{i}").value["number"]
+            number = ledger.register_volunteer(org, idempotency_key=f"{org}-v{i}").value.number
             minutes = 30 + (i * 7) % 90
             recorded = ledger.record_hours(
                 org,
@@ -507,7 +507,7 @@ def write_volunteers(
                 occurred_at=datetime.fromisoformat(first["ends_at"]) + timedelta(days=1),
             )
             ledger.approve_record(
-                org, record_id=recorded.value["record_id"], idempotency_key=f"{org}-a{i}"
+                org, record_id=recorded.value.record_id, idempotency_key=f"{org}-a{i}"
             )
             written["numbers"].append(number)
             written["minutes"] += minutes
@@ -521,7 +521,7 @@ def write_volunteers(
         )
         ledger.approve_records(
             org,
-            approvals=[{"record_id": r} for r in roster.value["record_ids"]],
+            approvals=[{"record_id": r} for r in roster.value.record_ids],
             idempotency_key=f"{org}-approve-roster",
         )
         written["minutes"] += 60 * count

@@ -229,7 +229,7 @@ def two_county_city(ledger: Ledger) -> list[str]:
     numbers = [
         ledger.register_volunteer(
             "county-a-station" if i < 4 else "county-b-station", idempotency_key=f"v{i}"
-        ).value["number"]
+        ).value.number
         for i in range(7)
     ]
     # minutes[i][j]: volunteer i at activity j (0 = absent); activities alternate stations,
@@ -262,7 +262,7 @@ def two_county_city(ledger: Ledger) -> list[str]:
             content="visits",
             idempotency_key=f"activity-{j}",
             occurred_at=start - timedelta(days=2),
-        ).value["activity_id"]
+        ).value.activity_id
         entries = [
             {"number": n, "minutes": plan[i][j]} for i, n in enumerate(numbers) if plan[i][j]
         ]
@@ -275,7 +275,7 @@ def two_county_city(ledger: Ledger) -> list[str]:
         )
         ledger.approve_records(
             station,
-            approvals=[{"record_id": r} for r in recorded.value["record_ids"]],
+            approvals=[{"record_id": r} for r in recorded.value.record_ids],
             idempotency_key=f"approve-{j}",
         )
         if j == 1:
@@ -284,7 +284,7 @@ def two_county_city(ledger: Ledger) -> list[str]:
                 number=numbers[0],
                 to_org="county-b-station",
                 idempotency_key="move",
-            ).value["transfer_id"]
+            ).value.transfer_id
             ledger.accept_transfer(
                 "county-b-station",
                 number=numbers[0],

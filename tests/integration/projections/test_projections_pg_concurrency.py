@@ -70,7 +70,7 @@ def prepare(url: str, keys: DirectoryKeystore) -> dict[str, list[str]]:
                         content="drill",
                         idempotency_key=f"{org}-activity-{day}",
                         occurred_at=start - timedelta(days=2),
-                    ).value["activity_id"]
+                    ).value.activity_id
                 )
     return plan
 

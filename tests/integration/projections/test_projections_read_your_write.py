@@ -31,7 +31,7 @@ def publish(ledger: Ledger, key: str) -> str:
         idempotency_key=key,
         occurred_at=FRIDAY - timedelta(days=3),
     )
-    return str(result.value["activity_id"])
+    return str(result.value.activity_id)
 
 
 def runner_threads() -> int:
@@ -66,7 +66,7 @@ def test_a_background_runner_shows_each_write_once_waited_for(
 
         approved = ledger.approve_record(
             "org-a",
-            record_id=recorded.value["record_id"],
+            record_id=recorded.value.record_id,
             approved_minutes=120,
             reason="left early",
             idempotency_key="approve-1",
@@ -91,7 +91,7 @@ def test_without_a_runner_waiting_catches_up_by_itself(
     try:
         result = ledger.register_volunteer("org-b", idempotency_key="vol-2")
         views.wait_for(result.events[-1].notification_id, timeout=5)
-        shown = ViewQueries(views.database).volunteer(result.value["number"])
+        shown = ViewQueries(views.database).volunteer(result.value.number)
         assert shown["registered_by"] == "org-b"
         assert views.position() == result.events[-1].notification_id
     finally:

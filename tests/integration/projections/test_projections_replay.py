@@ -174,7 +174,7 @@ def test_a_cancelled_activity_is_not_counted_as_held() -> None:
                 idempotency_key=f"activity-{i}",
                 occurred_at=start - timedelta(days=5),
             )
-            ids.append(result.value["activity_id"])
+            ids.append(result.value.activity_id)
         ledger.cancel_activity(
             org, activity_id=ids[1], reason="storm warning", idempotency_key="cancel"
         )

@@ -45,7 +45,7 @@ def issue(ledger: Ledger, number: str, key: str) -> str:
         issuer_contact="office@org-a.example",
         idempotency_key=key,
     )
-    return str(result.value["certificate_number"])
+    return str(result.value.certificate_number)
 
 
 def assert_valid(ledger: Ledger, certificate: str) -> None:
@@ -113,11 +113,11 @@ def test_a_crash_right_after_registering_a_new_key_keeps_it_usable(
         with pytest.raises(Crash):
             crashing.new_key("city", for_org="org-b", idempotency_key="org-b-key-2")
     with Ledger(url, keystore=DirectoryKeystore(keys)) as ledger:
-        key_id = ledger.new_key("city", for_org="org-b", idempotency_key="org-b-key-2")
+        key_id = ledger.new_key("city", for_org="org-b", idempotency_key="org-b-key-2").value.key_id
         assert key_id in ledger.organisation("org-b")["keys"]
         assert ledger.keystore.get("org-b", key_id) is not None
         size = ledger.log_size()
-        again = ledger.new_key("city", for_org="org-b", idempotency_key="org-b-key-2")
+        again = ledger.new_key("city", for_org="org-b", idempotency_key="org-b-key-2").value.key_id
         assert again == key_id and ledger.log_size() == size  # a retry registers nothing new
         signed = ledger.register_volunteer("org-b", idempotency_key="with-new-key")
         stored = ledger.event(signed.events[0].aggregate_id, 1)
@@ -143,7 +143,7 @@ def test_a_crash_before_registering_leaves_only_an_unused_key_file(tmp_path: Pat
         conn.execute("DROP TRIGGER fail_leaves")
     with Ledger(url, keystore=DirectoryKeystore(keys)) as ledger:
         assert set(ledger.organisation("org-b")["keys"]) == before
-        key_id = ledger.new_key("city", for_org="org-b", idempotency_key="org-b-key-2")
+        key_id = ledger.new_key("city", for_org="org-b", idempotency_key="org-b-key-2").value.key_id
         assert set(ledger.organisation("org-b")["keys"]) == before | {key_id}
         ledger.register_volunteer("org-b", idempotency_key="with-new-key")
         assert ledger.signer_for("org-b").key_id == key_id
@@ -180,7 +180,7 @@ def test_a_crash_between_a_registration_and_its_personal_data_is_repaired_by_the
         assert stored == [], "the crash came before the personal data was stored"
         result = ledger.register_volunteer("org-a", personal=personal, idempotency_key="with-pd")
         assert result.replayed and ledger.log_size() == size + 1
-        assert ledger.personal_data.get(result.value["number"]) == personal
+        assert ledger.personal_data.get(result.value.number) == personal
 
 
 @pytest.mark.parametrize("kind", SQL_STORES)
@@ -195,7 +195,7 @@ def test_a_crash_right_after_adding_a_log_key_keeps_it_signing(
         with pytest.raises(Crash):
             crashing.add_log_key("city", idempotency_key="log-key-2")
     with Ledger(url, keystore=keys) as ledger:
-        key_id = ledger.add_log_key("city", idempotency_key="log-key-2")  # the retry
+        key_id = ledger.add_log_key("city", idempotency_key="log-key-2").value.key_id  # the retry
         assert key_id in ledger.trust_anchors()["log_keys"]
         assert len(ledger.trust_anchors()["log_keys"]) == 2
         note = ledger.log.sign_checkpoint()

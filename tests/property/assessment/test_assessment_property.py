@@ -124,7 +124,7 @@ class History:
         result = self.ledger.register_volunteer(
             org, idempotency_key=self._key(), occurred_at=DAYS[day]
         )
-        self.volunteers.append((str(result.value["number"]), org))
+        self.volunteers.append((str(result.value.number), org))
 
     def _join(self, org: str, who: int) -> None:
         number = self.volunteers[who % len(self.volunteers)][0]
@@ -151,7 +151,7 @@ class History:
             idempotency_key=self._key(),
             occurred_at=start - timedelta(days=1),
         )
-        self.activities.append((str(result.value["activity_id"]), org, start))
+        self.activities.append((str(result.value.activity_id), org, start))
 
     def _serve(
         self, org: str, day: int, who: int, minutes: int, days_later: int, outcome: str
@@ -189,7 +189,7 @@ class History:
             occurred_at=start + timedelta(days=days_later),
             idempotency_key=self._key(),
         )
-        self.records.append((str(result.value["record_id"]), org))
+        self.records.append((str(result.value.record_id), org))
 
     def _review(self, which: int, action: str, **extra: Any) -> None:
         if self.records:

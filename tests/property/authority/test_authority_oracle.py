@@ -188,7 +188,7 @@ class AuthorityOracle(RuleBasedStateMachine):
         result = self.ledger.register_volunteer(
             org, idempotency_key=self.key(), personal={"name": "志愿者"}
         )
-        self.people[str(result.value["number"])] = Person(home=org, members={org})
+        self.people[str(result.value.number)] = Person(home=org, members={org})
 
     @rule(org=WHO)
     def register_organisation(self, org: str) -> None:
@@ -292,7 +292,7 @@ class AuthorityOracle(RuleBasedStateMachine):
             None if ok else RuleViolationError,
         )
         if ok:
-            person.agreements[asked.value["agreement_id"]] = Agreement(org, tuple(sorted(rights)))
+            person.agreements[asked.value.agreement_id] = Agreement(org, tuple(sorted(rights)))
 
     def has_agreements(self) -> bool:
         return any(p.agreements for p in self.people.values())
@@ -363,7 +363,7 @@ class AuthorityOracle(RuleBasedStateMachine):
         )
         if asked is None:
             return
-        transfer_id = str(asked.value["transfer_id"])
+        transfer_id = str(asked.value.transfer_id)
         person.transfers[transfer_id] = [org, to, "requested"]
         if not accept:
             return

@@ -39,7 +39,7 @@ def content(command: tuple[str, ...]) -> tuple[str, ...]:
 def test_idempotent_retries_never_create_a_second_event(commands: list[tuple[str, ...]]) -> None:
     with open_city("memory://") as ledger:
         numbers = {
-            org: str(ledger.register_volunteer(org, idempotency_key="setup").value["number"])
+            org: str(ledger.register_volunteer(org, idempotency_key="setup").value.number)
             for org in ORGS
         }
         claimed: dict[tuple[str, str], tuple[tuple[str, ...], CommandResult]] = {}

@@ -170,7 +170,7 @@ class History:
             return
         assert person is not None
         person.version += 1
-        agreement_id = str(asked.value["agreement_id"])
+        agreement_id = str(asked.value.agreement_id)
         home = person.home
         self.run(
             home,
@@ -192,7 +192,7 @@ class History:
                 org, key, lambda: ledger.register_volunteer(org, idempotency_key=key), None
             )
             assert result is not None
-            number = str(result.value["number"])
+            number = str(result.value.number)
             assert number not in self.people
             self.people[number] = Person(registered_by=org, members={org}, home=org)
             self.numbers.append(number)
@@ -267,7 +267,7 @@ class History:
             )
             if result is not None:
                 assert person is not None
-                person.transfers[str(result.value["transfer_id"])] = [org, to_org, "requested"]
+                person.transfers[str(result.value.transfer_id)] = [org, to_org, "requested"]
                 person.version += 1
         elif kind == "answer":
             with_transfers = [n for n in self.numbers if self.people[n].transfers]

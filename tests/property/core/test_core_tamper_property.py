@@ -19,11 +19,11 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ledger, P
     """A SQLite ledger with key events and volunteer events of several kinds in it."""
     path = tmp_path_factory.mktemp("tamper") / "ledger.db"
     ledger = open_city(f"sqlite:///{path}")
-    number = ledger.register_volunteer("org-a", idempotency_key="v1").value["number"]
+    number = ledger.register_volunteer("org-a", idempotency_key="v1").value.number
     ledger.give_consent("org-a", number=number, purpose="certificate-name", idempotency_key="c")
     transfer = ledger.request_transfer("org-a", number=number, to_org="org-b", idempotency_key="t")
     ledger.accept_transfer(
-        "org-b", number=number, transfer_id=transfer.value["transfer_id"], idempotency_key="a"
+        "org-b", number=number, transfer_id=transfer.value.transfer_id, idempotency_key="a"
     )
     yield ledger, path
     ledger.close()

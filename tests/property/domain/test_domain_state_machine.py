@@ -193,7 +193,7 @@ class DomainMachine(RuleBasedStateMachine):
         )
         self.members: dict[str, str] = {}
         for i, home in enumerate(("org-a", "org-a", "org-b")):
-            number = ledger.register_volunteer(home, idempotency_key=f"vol-{i}").value["number"]
+            number = ledger.register_volunteer(home, idempotency_key=f"vol-{i}").value.number
             self.members[str(number)] = home
         self.numbers = sorted(self.members)
         self.activities: list[Activity] = []
@@ -216,7 +216,7 @@ class DomainMachine(RuleBasedStateMachine):
             )
             self.activities.append(
                 Activity(
-                    str(result.value["activity_id"]),
+                    str(result.value.activity_id),
                     org,
                     day.date().isoformat(),
                     allow_repeats,
@@ -323,7 +323,7 @@ class DomainMachine(RuleBasedStateMachine):
             predict,
         )
         if result is not None:
-            record_id = str(result.value["record_id"])
+            record_id = str(result.value.record_id)
             assert record_id == f"{number}-R{len(own) + 1}"
             self.records[record_id] = Record(record_id, number, activity, minutes)
 
@@ -523,9 +523,7 @@ class DomainMachine(RuleBasedStateMachine):
             predict,
         )
         if result is not None:
-            self.transfers.append(
-                Transfer(str(result.value["transfer_id"]), source, target, amount)
-            )
+            self.transfers.append(Transfer(str(result.value.transfer_id), source, target, amount))
 
     @precondition(lambda self: self.funded())
     @rule(
@@ -592,7 +590,7 @@ class DomainMachine(RuleBasedStateMachine):
             transfer.reversed = True
             self.transfers.append(
                 Transfer(
-                    str(result.value["transfer_id"]),
+                    str(result.value.transfer_id),
                     transfer.target,
                     transfer.source,
                     transfer.amount,

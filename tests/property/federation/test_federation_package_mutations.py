@@ -31,7 +31,7 @@ def valid() -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
             "org-a", number=number, to_origin=beta.origin, idempotency_key="out"
         )
         # exactly the quorum of cosignatures, so that breaking any one of them breaks it
-        package = alpha.package(out.value["transfer_id"], witnesses=2)
+        package = alpha.package(out.value.transfer_id, witnesses=2)
         anchors = beta.ledger.peer(alpha.origin)
         yield package, anchors, beta.origin
     finally:

@@ -56,9 +56,9 @@ class World:
             assert isinstance(person, dict)
             key = f"person-{len(self.people)}"
             number = str(
-                self.ledger.register_volunteer("org-a", idempotency_key=key, personal=person).value[
-                    "number"
-                ]
+                self.ledger.register_volunteer(
+                    "org-a", idempotency_key=key, personal=person
+                ).value.number
             )
             if consent:
                 self.ledger.give_consent(
@@ -79,7 +79,7 @@ class World:
                     include_masked_name=bool(args[1]),
                     idempotency_key=f"c{len(self.certificates)}",
                 )
-                self.certificates.append(str(made.value["certificate_number"]))
+                self.certificates.append(str(made.value.certificate_number))
             elif kind == "erase":
                 self.ledger.erase_personal_data(number, org=str(args[1]))
                 self.erased.add(number)
@@ -90,7 +90,7 @@ class World:
                 again = self.ledger.register_volunteer(
                     "org-a", idempotency_key=f"person-{index}", personal=other
                 )
-                assert again.replayed and again.value["number"] == number
+                assert again.replayed and again.value.number == number
 
     def masks(self, *, erased: bool) -> set[str]:
         return {masked_name(p["name"]) for n, p in self.people if (n in self.erased) == erased} - {

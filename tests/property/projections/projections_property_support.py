@@ -131,7 +131,7 @@ class World:
         world = cls(ledger)
         for i, org in enumerate(("station-a", "station-b", "team-c", "station-a")):
             world.volunteers.append(
-                ledger.register_volunteer(org, idempotency_key=f"first-{i}").value["number"]
+                ledger.register_volunteer(org, idempotency_key=f"first-{i}").value.number
             )
         for pick, day in ((0, 125), (1, 427), (2, 609)):  # one activity per recorder, two years
             world._activity(f"first-activity-{pick}", pick, day, 20)
@@ -158,7 +158,7 @@ class World:
 
     def _register(self, key: str, pick: int) -> None:
         result = self.ledger.register_volunteer(RECORDERS[pick % 3], idempotency_key=key)
-        self.volunteers.append(result.value["number"])
+        self.volunteers.append(result.value.number)
 
     def _activity(self, key: str, pick: int, day: int, served: int) -> None:
         org = RECORDERS[pick % 3]
@@ -177,7 +177,7 @@ class World:
             idempotency_key=key,
             occurred_at=start - timedelta(days=3),
         )
-        self.activities.append((result.value["activity_id"], org, start + timedelta(hours=4)))
+        self.activities.append((result.value.activity_id, org, start + timedelta(hours=4)))
 
     def _record(self, key: str, pick: int, mask: int, minutes: int, delay: int) -> None:
         if not self.activities:
@@ -191,7 +191,7 @@ class World:
             entries=[{"number": n, "minutes": minutes} for n in numbers[:4]],
             occurred_at=end + timedelta(days=delay),
         )
-        self.records += result.value["record_ids"]
+        self.records += result.value.record_ids
 
     def _cancel(self, key: str, pick: int) -> None:
         activity, org, _ = self.activities[pick % len(self.activities)]
@@ -257,7 +257,7 @@ class World:
         self.ledger.grant_agreement(
             self.ledger.volunteer(number)["home"],
             number=number,
-            agreement_id=asked.value["agreement_id"],
+            agreement_id=asked.value.agreement_id,
             idempotency_key=key + "-grant",
         )
         self.ledger.join(joining, number=number, idempotency_key=key)
@@ -276,7 +276,7 @@ class World:
         target = next(o for o in (ORGS[(org + k) % 4] for k in range(1, 5)) if o != home)
         transfer = self.ledger.request_transfer(
             home, number=number, to_org=target, idempotency_key=key
-        ).value["transfer_id"]
+        ).value.transfer_id
         if accept:
             self.ledger.accept_transfer(
                 target, number=number, transfer_id=transfer, idempotency_key=key + "-answer"
@@ -305,7 +305,7 @@ class World:
             kind="donation",
             idempotency_key=key,
         )
-        self.donations.append(result.value["transfer_id"])
+        self.donations.append(result.value.transfer_id)
 
     def _reverse(self, key: str, pick: int) -> None:
         if not self.donations:
@@ -328,7 +328,7 @@ class World:
             granted_on=date(2025, 6, 1),
             idempotency_key=key,
         )
-        self.honours.append((number, result.value["honour_id"]))
+        self.honours.append((number, result.value.honour_id))
 
     def _revoke(self, key: str, pick: int) -> None:
         if not self.honours:

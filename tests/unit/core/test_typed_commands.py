@@ -91,13 +91,13 @@ def test_any_command_takes_its_time_and_a_retry_is_answered_from_the_first_run()
     with Ledger("memory://") as ledger:
         city = create_city(ledger)
         when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-        activity = ledger.run(_activity("org-a"), idempotency_key="a").value["activity_id"]
+        activity = ledger.run(_activity("org-a"), idempotency_key="a").value.activity_id
         record = ledger.run(
             RecordHours("org-a", activity_id=activity, number=city["number"], minutes=120),
             idempotency_key="record",
             occurred_at=when,
         )
-        record_id = record.value["record_id"]
+        record_id = record.value.record_id
         approved = ledger.run(ApproveRecord("org-a", record_id=record_id), idempotency_key="ok")
         again = ledger.run(ApproveRecord("org-a", record_id=record_id), idempotency_key="ok")
         assert again.replayed and again.events == approved.events

@@ -37,7 +37,7 @@ def valid() -> Iterator[Valid]:
             "org-a", number=number, to_origin=beta.origin, idempotency_key="out"
         )
         yield (
-            alpha.package(out.value["transfer_id"], 1),
+            alpha.package(out.value.transfer_id, 1),
             beta.ledger.peer(alpha.origin),
             beta.origin,
         )

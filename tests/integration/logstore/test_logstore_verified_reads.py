@@ -1,0 +1,135 @@
+"""Reads that keep what they verified, on SQLite and PostgreSQL, against the operator's own SQL:
+
+- a full tile or entry bundle (``TransparencyLog.full_tile``) is checked against a signed
+  checkpoint once per process and then served as the bytes that passed: an edit afterwards
+  does not change this process's answer, a process opened after the edit refuses the tile, and
+  an edit before the first read is refused and leaves nothing kept;
+- the event at a leaf (``TransparencyLog.verified_entry``) reuses a verification only for a
+  row byte-identical to the one verified: an edited row is verified afresh and refused;
+- evidence (``TransparencyLog.inclusion``) reads its proof from the store each time, so an
+  edited node on the path is refused even for a leaf proven before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import pytest
+from logstore_support import SQL_STORES, create_city, register_many, sql_execute
+
+from ledger import Ledger
+from ledger.errors import StoreIntegrityError, TamperedEventError
+from ledger.log import leaf_hash, parse_entry_bundle
+from ledger.log.tile_cache import ENTRIES
+
+SIZE = 300
+FORGED = hashlib.sha256(b"forged").digest()
+
+
+@pytest.fixture(params=SQL_STORES)
+def url(
+    request: pytest.FixtureRequest,
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+) -> str:
+    """A store of ``SIZE`` leaves with a checkpoint signed over all of them."""
+    made = store_url_for(request.param)
+    ledger = open_ledger(made)
+    create_city(ledger)
+    register_many(ledger, SIZE - ledger.log_size(), "fill")
+    ledger.log.sign_checkpoint()
+    return made
+
+
+def edit_node(ledger: Ledger, index: int) -> None:
+    changed = sql_execute(
+        ledger,
+        "UPDATE {schema}.ledger_log_nodes SET hash=%s WHERE level=0 AND idx=%s",
+        (FORGED, index),
+    )
+    assert changed == 1
+
+
+def edit_event(ledger: Ledger, leaf: int, state: bytes) -> None:
+    column = "rowid" if ledger.store.kind == "sqlite" else "notification_id"
+    table = str(ledger.recorder.events_table_name)  # type: ignore[attr-defined]
+    changed = sql_execute(
+        ledger,
+        f"UPDATE {{schema}}.{table} SET state=%s WHERE {column} = "
+        "(SELECT notification_id FROM {schema}.ledger_log_leaves WHERE leaf_index=%s)",
+        (state, leaf),
+    )
+    assert changed == 1
+
+
+def test_a_full_tile_is_served_as_authenticated_and_refused_by_a_process_opened_later(
+    url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    serving = open_ledger(url)
+    tile = serving.log.full_tile(0, 0)
+    bundle = serving.log.full_tile(ENTRIES, 0)
+    assert tile.data == serving.log.hash_tile(0, 0)  # what the per-call check serves
+    assert tile.data == b"".join(leaf_hash(e) for e in parse_entry_bundle(bundle.data))
+    edit_node(serving, 3)
+    edit_event(serving, 9, b'{"forged": true}')
+    assert serving.log.full_tile(0, 0) == tile  # the bytes that passed, not the edit
+    assert serving.log.full_tile(ENTRIES, 0) == bundle
+    assert FORGED not in serving.log.full_tile(0, 0).data
+    later = open_ledger(url)
+    with pytest.raises(StoreIntegrityError):
+        later.log.full_tile(0, 0)
+    with pytest.raises(StoreIntegrityError):
+        later.log.full_tile(ENTRIES, 0)
+    assert len(later.log.full_tiles) == 0  # a refused tile is never kept
+    with pytest.raises(StoreIntegrityError):  # and the per-call check sees the edit too
+        serving.log.hash_tile(0, 0)
+
+
+def test_a_tile_edited_before_its_first_read_is_refused_every_time(
+    url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    serving = open_ledger(url)
+    edit_node(serving, 200)
+    for _ in range(2):
+        with pytest.raises(StoreIntegrityError):
+            serving.log.full_tile(0, 0)
+    assert serving.log.full_tiles.get((0, 0)) is None
+
+
+def test_an_event_verified_once_is_verified_afresh_once_its_row_changes(
+    url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    ledger = open_ledger(url)
+    verify = ledger.app.signed_mapper.verify
+    calls: list[int] = []
+
+    def counting(stored):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return verify(stored)
+
+    first = ledger.log.verified_entry(42, counting)
+    assert ledger.log.verified_entry(42, counting) is first and len(calls) == 1
+    state = ledger.log.entry(42)
+    forged = state.replace(b'"org-a"', b'"org-b"', 1)
+    assert forged != state
+    edit_event(ledger, 42, forged)
+    with pytest.raises(TamperedEventError):
+        ledger.log.verified_entry(42, counting)
+    assert len(calls) == 2
+    edit_event(ledger, 42, state)  # put back: the same bytes verify again
+    assert ledger.log.verified_entry(42, counting).envelope == first.envelope
+
+
+def test_evidence_reads_its_proof_each_time_and_refuses_an_edited_path(
+    url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    ledger = open_ledger(url)
+    event = ledger.log.verified_entry(5, ledger.app.signed_mapper.verify)
+    included = ledger.log.inclusion(5, event.leaf_hash)
+    assert included.size == SIZE and included.proof
+    edit_node(ledger, 4)  # leaf 5's first step
+    with pytest.raises(StoreIntegrityError):
+        ledger.log.inclusion(5, event.leaf_hash)
+    with pytest.raises(StoreIntegrityError):  # a wrong leaf hash never proves either
+        ledger.log.inclusion(200, FORGED)
