@@ -7,6 +7,7 @@ replay and a tampered copy are refused as problems and store nothing."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import httpx
@@ -98,6 +99,18 @@ def test_a_package_fetched_from_the_sender_is_verified_and_accepted_by_the_recei
                 headers={**headers, "Idempotency-Key": idempotency},
                 timeout=60,
             )
+
+        # a transfer-in cannot be slipped in as a signed body: only the verifying route stores it
+        for kind in ("InboundTransferAccepted", "ServiceCarriedIn"):
+            body = json.dumps({"type": kind, "org": "org-a"}, separators=(",", ":"))
+            slipped = httpx.post(
+                f"{receiver.base_url}/events",
+                json={"events": [{"body": body, "signature": "AA=="}]},
+                headers=headers,
+                timeout=30,
+            )
+            assert slipped.status_code == 403, slipped.text
+            assert slipped.json()["type"].endswith("not-submittable")
 
         tampered = copy.deepcopy(package)
         tampered["summary"]["records"][0]["minutes"] += 60

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from federation_support import START, City, make_city
 
 from ledger import KeyNotAuthorisedError, RuleViolationError
 from ledger.audit import StoreSource, audit
-from ledger.errors import InvalidInputError, NotFoundError
+from ledger.errors import InvalidInputError, LedgerError, NotFoundError
 from ledger.federation import PackageRefusedError
 
 Package = dict[str, Any]
@@ -343,3 +344,35 @@ def test_a_retired_peer_is_no_longer_trusted() -> None:
     finally:
         alpha.ledger.close()
         beta.ledger.close()
+
+
+def test_two_organisations_racing_to_accept_one_package_accept_it_once(
+    cities: list[City],
+) -> None:
+    alpha, beta, _ = cities
+    _, package = _moved(alpha, beta, (20,))
+    numbers = [beta.volunteer("org-a"), beta.volunteer("org-b")]
+    outcomes: list[object] = []
+
+    def accept(org: str, number: str) -> None:
+        try:
+            beta.ledger.transfer_in(
+                org, number=number, package=package, idempotency_key=f"race-{number}"
+            )
+            outcomes.append("accepted")
+        except LedgerError as error:
+            outcomes.append(error)
+
+    threads = [
+        threading.Thread(target=accept, args=(org, number))
+        for org, number in zip(("org-a", "org-b"), numbers, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("accepted") == 1, outcomes
+    (refused,) = [o for o in outcomes if o != "accepted"]
+    assert "already accepted" in str(refused)
+    balances = sorted(beta.ledger.volunteer_balance(n)["approved_minutes"] for n in numbers)
+    assert balances == [0, 20]
