@@ -15,10 +15,12 @@ from ..context import Context
 from ..envelope import SignedEvent
 from ..errors import ConflictError, LedgerError, NotFoundError
 from ..federation.anchors import peer_anchors
-from ..federation.package import TRANSFERS_OUT, build_package
+from ..federation.package import TRANSFERS_OUT, build_package, key_evidence_orgs
 from ..federation.summary import summarise, summary_digest
 from ..federation.verify import PackageRefusedError, VerifiedTransfer, verify_package
+from ..model.aggregates import Organisation
 from ..model.federation import Peer, inbound_transfer_aggregate_id, peer_aggregate_id
+from ..model.ids import organisation_aggregate_id
 from ..model.service import ServiceAccount, number_of_record, service_account_id
 from ..results import NoValue, TransferredIn, TransferredOut
 from ..storage.records import SideRow
@@ -79,20 +81,29 @@ class FederationCommands(CommandHost):
         """
         account_id = service_account_id(number)
         transfer_id = str(uuid.uuid4())
+        made: dict[str, Any] = {}
 
         def decide(ctx: Context) -> dict[str, Any]:
             account = ctx.state(ServiceAccount, account_id)
             events = self.events(account_id)
             if len(events) != account.version:
                 raise ConflictError(f"volunteer {number}'s account changed meanwhile; retry")
-            origin = self.directory.require_ledger().origin
+            ledger = self.directory.require_ledger()
+            signers = key_evidence_orgs(
+                [org, *(e.org for e in events)], self.directory.ancestors, ledger.root_org
+            )
             summary = summarise(
                 number=number,
                 transfer_id=transfer_id,
-                from_origin=origin,
+                from_origin=ledger.origin,
                 to_origin=to_origin,
                 events=events,
+                key_evidence={
+                    o: ctx.state(Organisation, organisation_aggregate_id(o)).version
+                    for o in signers
+                },
             )
+            made["summary"] = summary
             ctx.emit(
                 "VolunteerTransferredOut",
                 account_id,
@@ -115,7 +126,9 @@ class FederationCommands(CommandHost):
             decide,
             result=TransferredOut,
             idempotency_key=idempotency_key,
-            side_rows=lambda: [SideRow(TRANSFERS_OUT, transfer_id, number.encode("ascii"))],
+            side_rows=lambda: [
+                SideRow(TRANSFERS_OUT, transfer_id, canonical_json(made["summary"]))
+            ],
         )
 
     def transfer_package(self, transfer_id: str) -> dict[str, Any]:

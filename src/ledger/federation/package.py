@@ -11,16 +11,18 @@ pinned anchors alone (see :mod:`.verify`)::
 where each entry is ``{"leaf_index": i, "entry": <the stored envelope, canonical JSON text>,
 "proof": [<base64 hash>, ...]}``, its RFC 9162 inclusion proof in the checkpoint's tree.
 ``service`` holds every event of the volunteer's service account before the transfer-out;
-``keys`` the genesis event and the organisation and key events (registrations, revocations)
-of every organisation that signed one of them and of the organisations above it, which chain
-each signing key to the pinned root key.
+``keys`` every event, up to the version the summary's ``key_evidence`` names, of each
+organisation that signed one of them and of the organisations above it (the root's first is the
+genesis): their registrations and key registrations and revocations chain each signing key to
+the pinned root key, and being complete they leave no revocation out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..canonical import parse_json
 from ..envelope import SignedEvent
 from ..errors import NotFoundError, StorageError
 from ..log.checkpoint import Checkpoint
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 PACKAGE_FORMAT = "service-hour-ledger/transfer-package/v1"
 CHAIN_EVENT_TYPES = ("LedgerCreated", "OrganisationRegistered", "KeyRegistered", "KeyRevoked")
-TRANSFERS_OUT = "federation-transfer-out"  # side table: transfer id -> volunteer number
+TRANSFERS_OUT = "federation-transfer-out"  # side table: transfer id -> the summary signed out
 
 
 def build_package(ledger: Ledger, transfer_id: str) -> dict[str, Any]:
@@ -44,7 +46,8 @@ def build_package(ledger: Ledger, transfer_id: str) -> dict[str, Any]:
     stored = ledger.recorder.side_get(TRANSFERS_OUT, transfer_id)
     if stored is None:
         raise NotFoundError(f"transfer {transfer_id} is not a transfer-out of this ledger")
-    number = stored.decode("ascii")
+    summary = parse_json(stored)
+    number = summary["number"]
     events = ledger.events(service_account_id(number))
     outs = [
         e
@@ -58,43 +61,46 @@ def build_package(ledger: Ledger, transfer_id: str) -> dict[str, Any]:
     service = events[: out.originator_version - 1]
     note = ledger.log.checkpoint_covering(out.leaf_index)
     size = Checkpoint.parse(parse_note(note)[0]).size
-    ledger.directory.refresh()
-    origin = ledger.directory.require_ledger().origin
-    summary = summarise(
+    recomputed = summarise(
         number=number,
         transfer_id=transfer_id,
-        from_origin=origin,
+        from_origin=summary["from_origin"],
         to_origin=out.data["to_origin"],
         events=service,
+        key_evidence=summary["key_evidence"],
     )
-    if summary_digest(summary) != out.data["summary_sha256"]:
+    if recomputed != summary or summary_digest(summary) != out.data["summary_sha256"]:
         raise StorageError(f"the service of {number} no longer gives the summary signed out")
+    evidence = [
+        e
+        for org, version in sorted(summary["key_evidence"].items())
+        for e in ledger.events(organisation_aggregate_id(org))[:version]
+    ]
     return {
         "format": PACKAGE_FORMAT,
-        "origin": origin,
+        "origin": summary["from_origin"],
         "transfer_id": transfer_id,
         "checkpoint": note,
         "summary": summary,
         "transfer_out": _entry(ledger, out, size),
         "service": [_entry(ledger, e, size) for e in service],
-        "keys": [_entry(ledger, e, size) for e in _key_events(ledger, [*service, out], size)],
+        "keys": [_entry(ledger, e, size) for e in sorted(evidence, key=_leaf)],
     }
 
 
-def _key_events(ledger: Ledger, signed: Iterable[SignedEvent], size: int) -> list[SignedEvent]:
-    """The genesis, organisation and key events of every signer and the organisations above."""
-    root = ledger.directory.require_ledger().root_org
+def key_evidence_orgs(
+    signers: Iterable[str], ancestors: Callable[[str], list[str]], root: str
+) -> set[str]:
+    """The organisations whose histories chain the signers' keys to the root."""
     orgs = {root}
-    for event in signed:
-        orgs.add(event.org)
-        orgs.update(ledger.directory.ancestors(event.org))
-    found = [
-        e
-        for org in sorted(orgs)
-        for e in ledger.events(organisation_aggregate_id(org))
-        if e.type in CHAIN_EVENT_TYPES and e.leaf_index is not None and e.leaf_index < size
-    ]
-    return sorted(found, key=lambda e: e.leaf_index or 0)
+    for org in signers:
+        orgs.add(org)
+        orgs.update(ancestors(org))
+    return orgs
+
+
+def _leaf(event: SignedEvent) -> int:
+    return event.leaf_index or 0
 
 
 def _entry(ledger: Ledger, event: SignedEvent, size: int) -> dict[str, Any]:

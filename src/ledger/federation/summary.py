@@ -25,8 +25,14 @@ def summarise(
     from_origin: str,
     to_origin: str,
     events: Sequence[SignedEvent],
+    key_evidence: dict[str, int],
 ) -> dict[str, Any]:
-    """The summary of ``events``, versions 1..N of ``number``'s service account in order."""
+    """The summary of ``events``, versions 1..N of ``number``'s service account in order.
+
+    ``key_evidence`` names, for each organisation whose keys the receiver must chain (the
+    signers, those above them, the root), the version its aggregate had at the transfer-out:
+    the package must hold that organisation's events 1..version, so that no key registration or
+    revocation logged before the move can be left out."""
     account = ServiceAccount(aggregate_id=service_account_id(number))
     leaves: dict[str, list[int]] = {}
     for event in events:
@@ -56,6 +62,7 @@ def summarise(
         "account_leaves": [e.leaf_index for e in events],
         "records": records,
         "approved_minutes": sum(r["minutes"] for r in records),
+        "key_evidence": dict(sorted(key_evidence.items())),
     }
 
 

@@ -10,7 +10,10 @@ What is checked, in order (the first failure refuses the whole package):
    hash at its leaf index to the checkpoint's root; no leaf twice;
 4. the key chain: the genesis event carries the pinned root key and is signed by it; every
    organisation registration and key registration or revocation is signed by a key already
-   chained, of the organisation concerned or one above it;
+   chained, of the organisation concerned or one above it; and the evidence is complete: for
+   each organisation the summary names, exactly its events 1..v, v being the version the
+   summary (signed by the transfer-out) says it had then, so no key event logged before the
+   move is left out;
 5. every service event and the transfer-out: signed by a chained key of the signing
    organisation, registered before the event's leaf and not revoked before it, of the purpose
    its type needs;
@@ -110,6 +113,7 @@ def _verify(package: Any, anchors: dict[str, Any], here_origin: str) -> Verified
     out = _event(package["transfer_out"], checkpoint, seen)
     service = [_event(e, checkpoint, seen) for e in _list(package["service"])]
     chain = [_event(e, checkpoint, seen) for e in _list(package["keys"])]
+    _check_evidence_complete(chain, package["summary"]["key_evidence"])
     keys = _chain_keys(chain, anchors)
     for event in [*service, out]:
         _check_signature(event, keys)
@@ -147,6 +151,27 @@ def _event(item: Any, checkpoint: Checkpoint, seen: set[int]) -> SignedEvent:
     )
 
 
+def _check_evidence_complete(chain: list[SignedEvent], claimed: Any) -> None:
+    """The key evidence is exactly events 1..v of each organisation the summary names with v."""
+    if not isinstance(claimed, dict) or not all(
+        isinstance(o, str) and type(v) is int and v >= 1 for o, v in claimed.items()
+    ):
+        raise _refuse("the summary's key_evidence is not {organisation: version}")
+    wanted = {organisation_aggregate_id(o): v for o, v in claimed.items()}
+    found: dict[UUID, list[int]] = {}
+    for event in chain:
+        found.setdefault(event.originator_id, []).append(event.originator_version)
+    for aggregate in found:
+        if aggregate not in wanted:
+            raise _refuse(f"key evidence from aggregate {aggregate}, which the summary names not")
+    for org, version in claimed.items():
+        if sorted(found.get(organisation_aggregate_id(org), [])) != list(range(1, version + 1)):
+            raise _refuse(
+                f"the key evidence of {org!r} is not its events 1..{version}: a registration "
+                "or revocation is missing"
+            )
+
+
 def _chain_keys(chain: list[SignedEvent], anchors: dict[str, Any]) -> dict[str, _Key]:
     """The peer's keys, each chained to the pinned root key by the events that registered it."""
     chain = sorted(chain, key=lambda e: e.leaf_index or 0)
@@ -167,8 +192,10 @@ def _chain_keys(chain: list[SignedEvent], anchors: dict[str, Any]) -> dict[str, 
     keys = {root_key.key_id: _Key(root, root_key, "signing", genesis.leaf_index or 0)}
     parents: dict[str, str | None] = {root: None}
     for event in chain[1:]:
-        if event.type not in CHAIN_EVENT_TYPES or event.type == "LedgerCreated":
-            raise _refuse(f"leaf {event.leaf_index}: a {event.type} is no key evidence")
+        if event.type == "LedgerCreated":
+            raise _refuse(f"leaf {event.leaf_index}: a second genesis")
+        if event.type not in CHAIN_EVENT_TYPES:
+            continue  # the organisation's other events: bound by their proofs, no key in them
         data = event.data
         concerned = str(data["org_id"])
         if event.originator_id != organisation_aggregate_id(concerned):
@@ -264,6 +291,7 @@ def _check_transfer(
         from_origin=anchors["origin"],
         to_origin=here_origin,
         events=service,
+        key_evidence=package["summary"]["key_evidence"],
     )
     if package.get("summary") != summary:
         raise _refuse("the summary is not the one the service events give")

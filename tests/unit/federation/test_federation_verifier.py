@@ -138,17 +138,18 @@ def test_a_malformed_package_is_refused_clearly(valid: Valid, case: str) -> None
         verify_package(changed, anchors=anchors, here_origin=here)
 
 
-def test_the_summary_is_what_the_transfer_out_signed(valid: Valid) -> None:
+def test_the_summary_depends_on_every_event(valid: Valid) -> None:
     package, _, _ = valid
     summary = package["summary"]
     assert summary_digest(summary) == summary_digest(copy.deepcopy(summary))
-    assert (
-        summarise(
-            number=summary["number"],
-            transfer_id=summary["transfer_id"],
-            from_origin=summary["from_origin"],
-            to_origin=summary["to_origin"],
-            events=[],
-        )["approved_minutes"]
-        == 0
+    assert set(summary["key_evidence"]) == {"alpha", "org-a"}  # the signer and the root
+    empty = summarise(
+        number=summary["number"],
+        transfer_id=summary["transfer_id"],
+        from_origin=summary["from_origin"],
+        to_origin=summary["to_origin"],
+        events=[],
+        key_evidence=summary["key_evidence"],
     )
+    assert empty["approved_minutes"] == 0 and empty["records"] == []
+    assert summary_digest(empty) != summary_digest(summary)
