@@ -76,7 +76,7 @@ class FederationCommands(CommandHost):
         """The volunteer's home organisation moves them to the pinned peer ``to_origin``.
 
         The event commits to the summary of their approved service; their service account here
-        is closed after it. ``result.value["transfer_id"]`` names the transfer for
+        is closed after it. ``result.value.transfer_id`` names the transfer for
         :meth:`transfer_package`.
         """
         account_id = service_account_id(number)
