@@ -87,7 +87,7 @@ async def get_leaf(request: Request, leaf_index: int = Path(ge=0, le=2**53)) -> 
 def leaf_evidence(request: Request, leaf_index: int) -> dict[str, Any]:
     """The evidence of the event at a leaf, from the ledger reads go to (in one thread hop)."""
     ledger = get_read_ledger(request)
-    return evidence(ledger, ledger.log.verified_entry(leaf_index, ledger.app.signed_mapper.verify))
+    return evidence(ledger, ledger.event_at(leaf_index))
 
 
 @router.get(
