@@ -31,6 +31,7 @@ from .routes import (
     credential_status,
     docs,
     drafts,
+    federation,
     health,
     log,
     organisations,
@@ -67,6 +68,7 @@ ROUTERS = (
     drafts,
     docs,
     stats_pages,
+    federation,
 )
 DESCRIPTION = """The service-hour ledger over HTTP.
 

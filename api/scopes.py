@@ -10,6 +10,7 @@ _BY_SCOPE = {
     "register": (
         "OrganisationRegistered VolunteerRegistered ConsentGiven ConsentWithdrawn "
         "MembershipJoined MembershipLeft TransferRequested TransferAccepted TransferDeclined "
+        "VolunteerTransferredOut "
         "AgreementRequested AgreementGranted AgreementDeclined AgreementWithdrawn"
     ),
     "keys": "KeyRegistered KeyRevoked LogKeyAdded LogKeyRetired",
@@ -23,18 +24,26 @@ _BY_SCOPE = {
         "ProjectCommended StationItemAttested StationItemWithdrawn"
     ),
     "timebank": "TimeBankOpened CreditEarned CreditClawedBack CreditSent CreditReceived",
-    "admin": "LedgerSettingsChanged HolidaysDeclared ServiceFieldAdded CalendarPublished",
+    "admin": (
+        "LedgerSettingsChanged HolidaysDeclared ServiceFieldAdded CalendarPublished "
+        "PeerPinned PeerRetired"
+    ),
     "erase": "PersonalDataErased",
 }
 EVENT_SCOPES = {event: scope for scope, events in _BY_SCOPE.items() for event in events.split()}
-NOT_SUBMITTABLE = frozenset({"LedgerCreated"})
+# A transfer-in is stored only by Ledger.transfer_in, which verifies the peer's package first.
+NOT_SUBMITTABLE = frozenset({"LedgerCreated", "InboundTransferAccepted", "ServiceCarriedIn"})
 
 
 def require_event_scope(event_type: object, scopes: frozenset[str]) -> None:
     """Raise a 403 problem unless ``scopes`` include the scope ``event_type`` needs."""
     if event_type in NOT_SUBMITTABLE:
         raise Problem(
-            403, "not-submittable", "Not submittable", "the genesis event is made by ledger init"
+            403,
+            "not-submittable",
+            "Not submittable",
+            f"a {event_type} is made by the ledger itself (ledger init, or a verified "
+            "transfer-in), never submitted as a signed body",
         )
     scope = EVENT_SCOPES.get(str(event_type))
     if scope is None:

@@ -165,6 +165,12 @@ NOT_REQUESTED = {
     "StarWithdrawn",
     "CreditEarned",
     "CreditClawedBack",
+    # between two ledgers: tests/integration/federation/
+    "PeerPinned",
+    "PeerRetired",
+    "VolunteerTransferredOut",
+    "InboundTransferAccepted",
+    "ServiceCarriedIn",
 }
 # API keys over HTTP: the admin scope, and only for keys of the acting organisation or below.
 API_KEY_ACTIONS = ("list_api_keys", "create_api_key", "revoke_api_key")

@@ -17,6 +17,7 @@ from .commands.badges import BadgeCommands
 from .commands.base import run_as, stop_running_as
 from .commands.certificates import CertificateCommands
 from .commands.credential_status import CredentialStatusCommands
+from .commands.federation import FederationCommands
 from .commands.organisations import OrganisationCommands
 from .commands.privacy import PrivacyCommands
 from .commands.queries import QueryCommands
@@ -76,6 +77,7 @@ class Ledger(
     CredentialStatusCommands,
     AssessmentCommands,
     PrivacyCommands,
+    FederationCommands,
 ):
     """A ledger in one store. Thread-safe for commands; open one per process."""
 

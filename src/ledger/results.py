@@ -29,6 +29,8 @@ __all__ = [
     "RecordsRef",
     "ResultValue",
     "TransferRef",
+    "TransferredIn",
+    "TransferredOut",
     "UnitAssessment",
     "VolunteerRef",
 ]
@@ -103,6 +105,28 @@ class TransferRef(ResultValue):
     """The id of a transfer: of a volunteer between organisations, or of time-bank credit."""
 
     transfer_id: str
+
+
+@dataclass(frozen=True)
+class TransferredOut(ResultValue):
+    """A volunteer's move to a peer ledger: the transfer's id (for its package) and the approved
+    minutes its summary proves."""
+
+    transfer_id: str
+    approved_minutes: int
+
+
+@dataclass(frozen=True)
+class TransferredIn(ResultValue):
+    """A volunteer received from a peer ledger: the carried record (None when no minutes were
+    carried), the minutes and records proven, and where the peer's log proves them."""
+
+    record_id: str | None
+    minutes: int
+    records: int
+    peer_origin: str
+    transfer_out_leaf: int
+    checkpoint_size: int
 
 
 @dataclass(frozen=True)

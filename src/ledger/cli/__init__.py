@@ -7,9 +7,33 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import LedgerError
-from . import assess, audit, demo, init, log, privacy, projections, serve, verify, witness
+from . import (
+    assess,
+    audit,
+    demo,
+    federation,
+    init,
+    log,
+    privacy,
+    projections,
+    serve,
+    verify,
+    witness,
+)
 
-COMMANDS = (init, demo, log, projections, serve, audit, verify, privacy, witness, assess)
+COMMANDS = (
+    init,
+    demo,
+    log,
+    projections,
+    serve,
+    audit,
+    verify,
+    privacy,
+    witness,
+    assess,
+    federation,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

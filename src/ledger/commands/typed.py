@@ -31,6 +31,8 @@ from ..results import (
     RecordRef,
     RecordsRef,
     ResultValue,
+    TransferredIn,
+    TransferredOut,
     TransferRef,
     VolunteerRef,
 )
@@ -83,6 +85,14 @@ class AddLogKey(Command[KeyRef]):
     """
 
     ledger_method: ClassVar[str] = "add_log_key"
+
+
+@dataclass(frozen=True)
+class AddPeer(Command[NoValue]):
+    """Pin a peer ledger's trust anchors and witness policy (root authority only)."""
+
+    ledger_method: ClassVar[str] = "add_peer"
+    trust: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -513,6 +523,15 @@ class RetireLogKey(Command[NoValue]):
 
 
 @dataclass(frozen=True)
+class RetirePeer(Command[NoValue]):
+    """Stop trusting a pinned peer ledger (root authority only)."""
+
+    ledger_method: ClassVar[str] = "retire_peer"
+    origin: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReverseTransfer(Command[TransferRef]):
     """Reverse a mistaken transfer by a new one that points at it (at most once)."""
 
@@ -592,6 +611,24 @@ class TransferCredit(Command[TransferRef]):
     amount: int
     kind: str = "transfer"
     reverses: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferIn(Command[TransferredIn]):
+    """Receive a volunteer from a pinned peer ledger once its package verifies."""
+
+    ledger_method: ClassVar[str] = "transfer_in"
+    number: str
+    package: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TransferOut(Command[TransferredOut]):
+    """The home organisation moves a volunteer to a pinned peer ledger."""
+
+    ledger_method: ClassVar[str] = "transfer_out"
+    number: str
+    to_origin: str
 
 
 @dataclass(frozen=True)

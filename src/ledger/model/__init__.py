@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     calendar,
     certificates,
     erasure,
+    federation,
     organisations,
     projects,
     service,

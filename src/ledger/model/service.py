@@ -81,6 +81,7 @@ class ServiceAccount(AggregateState):
     # Kept as events apply, so that the rules cost the same for 10 records as for 2,000:
     credited_by_org: dict[str, int] = field(default_factory=dict)  # recording org -> minutes
     records_on: dict[str, list[str]] = field(default_factory=dict)  # service date -> record ids
+    transferred_to: str = ""  # the peer ledger's origin once the volunteer moved there
 
     @property
     def approved_minutes(self) -> int:
@@ -143,6 +144,26 @@ class ServiceAccount(AggregateState):
         before = record.credited_minutes
         record.status = "voided"
         self._recredit(record, before)
+
+    def on_VolunteerTransferredOut(self, fact: Fact, data: dict[str, Any]) -> None:
+        self.transferred_to = data["to_origin"]
+
+    def on_ServiceCarriedIn(self, fact: Fact, data: dict[str, Any]) -> None:
+        """Minutes proven in a peer ledger, carried over as one approved record of the
+        receiving organisation (see ledger.model.federation)."""
+        self.number = data["number"]
+        record = Record(
+            data["record_id"],
+            "",
+            fact.org,
+            "carried-over",
+            fact.occurred_at[:10],
+            data["minutes"],
+            False,
+        )
+        record.status, record.approved_minutes = "approved", data["minutes"]
+        self.records[data["record_id"]] = record
+        self._recredit(record, 0)
 
     def on_StarAttained(self, fact: Fact, data: dict[str, Any]) -> None:
         self.stars[data["scheme_id"]] = data["level"]
@@ -207,6 +228,11 @@ def _account(ctx: CommandPort, draft: Draft, number: str) -> ServiceAccount:
     ctx.existing(Volunteer, volunteer_aggregate_id(number), f"volunteer {number}")
     account = ctx.state(ServiceAccount, draft.aggregate_id)
     account.number = number
+    if account.transferred_to:
+        raise RuleViolationError(
+            f"volunteer {number} moved to the ledger {account.transferred_to}; their service "
+            "here is closed and is recorded there"
+        )
     return account
 
 

@@ -53,14 +53,14 @@ def test_each_method_returns_the_result_type_its_class_declares(name: str) -> No
     assert returned == CommandResult[declared], f"{name} returns {returned}"
 
 
-def test_all_54_commands_declare_a_type_and_only_some_name_something() -> None:
-    assert len(COMMANDS) == 54
+def test_all_58_commands_declare_a_type_and_only_some_name_something() -> None:
+    assert len(COMMANDS) == 58
     naming = {n for n, c in COMMANDS.items() if c.result_type is not NoValue}
     assert naming == {
         "add_log_key", "assess", "collect_surplus", "commend_project", "grant_honour",
         "issue_certificate", "new_key", "publish_activity", "record_from_attendance",
         "record_hours", "record_roster", "register_volunteer", "request_agreement",
-        "request_transfer", "reverse_transfer", "transfer_credit",
+        "request_transfer", "reverse_transfer", "transfer_credit", "transfer_in", "transfer_out",
     }  # fmt: skip
 
 
