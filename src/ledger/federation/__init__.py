@@ -1,0 +1,1 @@
+"""Federation of city ledgers: peers, transfers between ledgers, and the provincial view."""
