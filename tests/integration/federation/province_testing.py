@@ -9,7 +9,9 @@ socket. The end-to-end tests use a real ``ledger serve`` instead.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +114,53 @@ def figures_from_pages(dashboard: dict[str, Any], city: dict[str, Any]) -> dict[
             s: {b["key"]: b["value"] for b in bars} for s, bars in dashboard["stars"].items()
         },
     }
+
+
+def more_service(ledger: Ledger, recorder: str, tag: str, volunteers: int = 3) -> None:
+    """New volunteers of ``recorder``, an activity, their hours recorded and approved, one
+    record corrected and one voided from above: what a city writes between two runs."""
+    numbers = [
+        ledger.register_volunteer(recorder, idempotency_key=f"{tag}-volunteer-{i}").value.number
+        for i in range(volunteers)
+    ]
+    start = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
+    activity_id = str(uuid.uuid4())
+    ledger.publish_activity(
+        recorder,
+        title=f"River clean-up {tag}",
+        field="community-governance",
+        place="the river bank",
+        starts_at=start,
+        ends_at=start + timedelta(hours=3),
+        leader=f"leader-{recorder}",
+        content="community service",
+        activity_id=activity_id,
+        people_served=40,
+        idempotency_key=f"{tag}-activity",
+        occurred_at=start - timedelta(days=1),
+    )
+    result = ledger.record_roster(
+        recorder,
+        activity_id=activity_id,
+        idempotency_key=f"{tag}-roster",
+        entries=[{"number": n, "minutes": 120 + 10 * i} for i, n in enumerate(numbers)],
+    )
+    records = list(result.value.record_ids)
+    ledger.approve_records(
+        recorder, approvals=[{"record_id": r} for r in records], idempotency_key=f"{tag}-approve"
+    )
+    ledger.correct_record(
+        recorder,
+        record_id=records[0],
+        delta_minutes=-30,
+        reason="left early",
+        idempotency_key=f"{tag}-correct",
+    )
+    parent = ledger.directory.organisation(recorder).parent
+    assert parent is not None
+    ledger.void_record(
+        parent,
+        record_id=records[-1],
+        grounds="no service was given",
+        idempotency_key=f"{tag}-void",
+    )
