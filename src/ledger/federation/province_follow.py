@@ -27,8 +27,8 @@ from ..audit.replay import Replay, ReplayState
 from ..audit.signatures import SignatureChecker
 from ..audit.sources import Leaf
 from ..audit.state_codec import dumps_state, loads_state
-from ..envelope import TOPIC_PREFIX, open_envelope
-from ..errors import InvalidInputError, LedgerError, StorageError, VerificationError
+from ..envelope import TOPIC_PREFIX
+from ..errors import LedgerError, StorageError, VerificationError
 from ..log.checkpoint import Checkpoint
 from .province_file import CitySpec
 from .province_reader import TileReader
@@ -186,17 +186,18 @@ def _replay_state(city: str, saved: CityProgress | None) -> ReplayState:
 
 def _leaf(index: int, entry: bytes) -> Leaf:
     """An entry as the audit replay reads a leaf. A remote log has no notification ids: the
-    leaf's position (index + 1) stands for one, in the same order."""
+    leaf's position (index + 1) stands for one, in the same order. The envelope is only peeked
+    at here for the event's identity; the replay parses it strictly and checks it."""
     try:
-        body, _, _ = open_envelope(entry)
-    except InvalidInputError:
+        body = json.loads(entry)["body"]
+        kind, version = str(body["type"]), body["aggregate_version"]
+        aggregate_id = str(body["aggregate_id"])
+    except (ValueError, TypeError, KeyError):
         return Leaf(index, index + 1, "", 0, "", entry, None)  # the replay reports it
-    kind = str(body.get("type"))
-    version = body.get("aggregate_version")
     return Leaf(
         index,
         index + 1,
-        str(body.get("aggregate_id")),
+        aggregate_id,
         version if isinstance(version, int) else None,
         TOPIC_PREFIX + kind,
         entry,

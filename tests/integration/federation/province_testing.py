@@ -143,7 +143,7 @@ def more_service(ledger: Ledger, recorder: str, tag: str, volunteers: int = 3) -
         recorder,
         activity_id=activity_id,
         idempotency_key=f"{tag}-roster",
-        entries=[{"number": n, "minutes": 120 + 10 * i} for i, n in enumerate(numbers)],
+        entries=[{"number": n, "minutes": 120 + 10 * (i % 7)} for i, n in enumerate(numbers)],
     )
     records = list(result.value.record_ids)
     ledger.approve_records(
