@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..federation.anchors import peer_anchors
+from . import federation_stats
 from .common import add_db_option, open_ledger
 
 
@@ -28,6 +29,7 @@ def register(sub: Any) -> None:
     register_verify(actions)
     register_transfer_in(actions)
     register_check_transfers_in(actions)
+    federation_stats.register_action(actions)
 
 
 def _json_file(path: Path, what: str) -> Any:

@@ -7,7 +7,9 @@ another with their approved service proven by the sender's log (see docs/federat
 * :mod:`.package`: the sender builds the package (events, checkpoint, inclusion proofs, key
   evidence);
 * :mod:`.verify`: the receiver checks a package against the pinned peer, trusting neither
-  operator.
+  operator;
+* :mod:`.province`: the provincial view, following each city's log and recomputing its
+  statistics from verified entries (see docs/province.md).
 """
 
 from .anchors import peer_anchors
