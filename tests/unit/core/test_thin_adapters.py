@@ -16,8 +16,8 @@ from ledger.commands.typed import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[3]
 INTERNALS = {"directory", "recorder", "writer", "app"}
-# The projections' rebuild still sizes its progress bar from the recorder.
-KNOWN = {("src/ledger/cli/projections.py", "recorder")}
+INTERNALS |= {f"_{name}" for name in INTERNALS}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _reaches(path: Path) -> set[str]:
