@@ -35,6 +35,7 @@ from .projections import Projections, ViewDatabase
 from .results import NoValue, ResultValue
 from .signing import Signer
 from .snapshots import SnapshotStore, log_key_of
+from .storage.records import SharedCounters
 from .storage.url import StoreURL, parse_store_url
 from .transparency import CheckpointSchedule, TransparencyLog
 from .trust import ReferenceData, TrustDirectory
@@ -171,6 +172,11 @@ class Ledger(
     def last_position(self) -> int:
         """The position (notification id) of the newest stored event; 0 in an empty store."""
         return int(self._recorder.max_notification_id() or 0)
+
+    def shared_counters(self) -> SharedCounters:
+        """Counters kept in the store's side table (get, atomic increment, delete older keys),
+        shared by every process on the store: how the HTTP API counts failed authentications."""
+        return self._recorder
 
     def _after_write(self) -> None:
         if self.log.schedule is not None and self.log.can_sign():

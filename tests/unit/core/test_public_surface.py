@@ -60,3 +60,16 @@ def test_refresh_reference_and_last_position_read_the_store() -> None:
         ledger.refresh()
         assert ledger.reference().daily_limit_minutes == 600
         assert ledger.reference() is ledger._directory.reference
+
+
+def test_shared_counters_count_in_the_store_for_every_process(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with Ledger(url) as first, Ledger(url) as second:
+        counters, other = first.shared_counters(), second.shared_counters()
+        assert counters.side_increment("auth-failures", "000002:a") == 1
+        assert other.side_increment("auth-failures", "000002:a") == 2
+        assert counters.side_get("auth-failures", "000002:a") is not None
+        other.side_increment("auth-failures", "000001:b")
+        counters.side_delete_before("auth-failures", "000002:")
+        assert other.side_get("auth-failures", "000001:b") is None
+        assert other.side_get("auth-failures", "000002:a") is not None

@@ -23,11 +23,11 @@ KNOWN: set[tuple[str, str]] = set()
 def _reaches(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "ledger"
-            and node.attr in INTERNALS
+        if not isinstance(node, ast.Attribute) or node.attr not in INTERNALS:
+            continue
+        # a private internal is reached whatever the receiver; a public name only on ``ledger``
+        if node.attr.startswith("_") or (
+            isinstance(node.value, ast.Name) and node.value.id == "ledger"
         ):
             found.add(node.attr)
     return found
