@@ -213,7 +213,7 @@ def _rss_kb() -> int:
 def _step(path: str, name: str, queue: Any) -> None:
     keys = DirectoryKeystore(Path(path + ".keys")) if name == "assess" else MemoryKeystore()
     with Ledger(f"sqlite:///{path}", keystore=keys) as ledger:
-        ledger._directory.refresh()
+        ledger.refresh()
         base = _rss_kb()
         started = time.perf_counter()
         detail = STEPS[name](ledger)

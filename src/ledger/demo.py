@@ -120,7 +120,7 @@ def build_demo(
 
 
 def _create_or_adopt(ledger: Ledger, city: DemoCity) -> dict[str, Any]:
-    ledger._directory.refresh()
+    ledger.refresh()
     existing = ledger._directory.ledger
     if existing is None:
         return ledger.create(

@@ -34,7 +34,7 @@ def export_bundle(
     ledger: Any, out: Path, *, upto: int | None = None, progress: bool = True
 ) -> dict[str, Any]:
     """Write a bundle of the log up to ``upto`` leaves (a signed checkpoint's size)."""
-    ledger._directory.refresh()
+    ledger.refresh()
     notes = ledger.log.checkpoints()
     sizes = [Checkpoint.parse(parse_note(n)[0]).size for n in notes]
     size = ledger.log_size() if upto is None else upto
@@ -82,7 +82,7 @@ def export_bundle(
             "version": s.version,
             "thresholds_hours": s.thresholds_hours,
         }
-        for s in ledger._directory.reference.star_schemes.values()
+        for s in ledger.reference().star_schemes.values()
     }
     (out / "star-schemes.json").write_text(json.dumps(schemes, indent=2), encoding="utf-8")
     bar.close()

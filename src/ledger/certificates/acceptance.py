@@ -108,7 +108,7 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
         return Verdict(False, f"the credential's signature does not verify: {error}"), None
     info = ledger._directory.keys.get(issuer_key.key_id)
     if info is None:
-        ledger._directory.refresh()
+        ledger.refresh()
         info = ledger._directory.keys.get(issuer_key.key_id)
     if info is None:
         return Verdict(

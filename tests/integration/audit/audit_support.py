@@ -329,7 +329,7 @@ def rebuild_nodes(ledger: Ledger) -> None:
 
 def log_key(ledger: Ledger) -> SigningKey:
     """The log's private key, from the keystore (only the operator holds it)."""
-    ledger._directory.refresh()
+    ledger.refresh()
     for key_id in ledger._directory.require_ledger().log_keys:
         key = ledger.keystore.get(LOG_KEY_OWNER, key_id)
         if isinstance(key, SigningKey):

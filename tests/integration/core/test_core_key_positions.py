@@ -37,7 +37,7 @@ def rotate(ledger: Ledger, times: int, prefix: str) -> None:
 
 
 def check_positions(ledger: Ledger) -> None:
-    ledger._directory.refresh()
+    ledger.refresh()
     note = ledger.log.sign_checkpoint()
     checkpoint = Checkpoint.parse(parse_note(note)[0])
     for info in ledger._directory.keys.values():

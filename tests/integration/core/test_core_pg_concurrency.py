@@ -60,7 +60,7 @@ def run_concurrently(
     barrier = threading.Barrier(writers)
     ledgers = [Ledger(url, keystore=keystore) for _ in range(writers)]
     for ledger in ledgers:  # connect and read the trust directory before the race
-        ledger._directory.refresh()
+        ledger.refresh()
         ledger.log_size()
 
     def task(index: int) -> Any:

@@ -383,7 +383,7 @@ def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_agai
     url = store_url_for(kind)
     ledger, number = warmed(open_ledger, url)
     other = open_ledger(url, keystore=ledger.keystore)
-    ledger._directory.refresh()
+    ledger.refresh()
     other.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
     refresh = ledger._directory.refresh
     skipped: list[bool] = []

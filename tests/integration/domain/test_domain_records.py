@@ -416,7 +416,7 @@ def test_a_record_retried_after_its_organisations_key_was_revoked_returns_the_st
     ledger.revoke_key(
         "city", for_org="org-a", key_id=key.key_id, reason="laptop lost", idempotency_key="rev"
     )
-    ledger._directory.refresh()  # the ledger knows of the revocation (any other read would do)
+    ledger.refresh()  # the ledger knows of the revocation (any other read would do)
     assert ledger._directory.active_keys("org-a") == []
     size = ledger.log_size()
     again = ledger.record_hours("org-a", **request)  # type: ignore[arg-type]

@@ -98,8 +98,8 @@ def assert_sums_to_zero(town: Town) -> None:
 
 def test_a_bank_is_opened_with_its_rule(town: Town) -> None:
     open_bank(town, credit_numerator=1, credit_denominator=2, cap_minutes=600)
-    town.ledger._directory.refresh()
-    info = town.ledger._directory.reference.time_banks[BANK]
+    town.ledger.refresh()
+    info = town.ledger.reference().time_banks[BANK]
     assert (info.owner, info.credit_numerator, info.credit_denominator, info.cap_minutes) == (
         "city",
         1,

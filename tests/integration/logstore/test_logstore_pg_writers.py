@@ -154,7 +154,7 @@ def test_writer_threads_with_their_own_ledgers_keep_the_log_whole(
     ledgers = [Ledger(postgres_schema, keystore=DirectoryKeystore(keys)) for _ in range(WRITERS)]
     barrier = threading.Barrier(WRITERS)
     for ledger in ledgers:
-        ledger._directory.refresh()
+        ledger.refresh()
 
     def task(index: int) -> list[int]:
         barrier.wait(timeout=30)

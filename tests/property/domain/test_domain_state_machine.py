@@ -601,7 +601,7 @@ class DomainMachine(RuleBasedStateMachine):
 
     @rule(org=st.sampled_from(ROTATABLE))
     def revoke_key(self, org: str) -> None:
-        self.ledger._directory.refresh()
+        self.ledger.refresh()
         active = self.ledger._directory.active_keys(org)
         if org in self.keyless:
             assert active == []
@@ -625,7 +625,7 @@ class DomainMachine(RuleBasedStateMachine):
 
     @rule()
     def rotate_automatic_key(self) -> None:
-        self.ledger._directory.refresh()
+        self.ledger.refresh()
         (old,) = self.ledger._directory.active_keys("city", "automatic-awards")
         self.ledger.new_key(
             "city", for_org="city", idempotency_key=self.key("auto"), purpose="automatic-awards"
