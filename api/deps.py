@@ -77,7 +77,7 @@ def current_key(
     are counted per client address; past the limit, even a right key waits (429)."""
     guard: AuthGuard = request.app.state.auth_guard
     client = request.client.host if request.client else "unknown"
-    store = get_ledger(request).recorder
+    store = get_ledger(request).shared_counters()
     waiting = guard.failures.retry_after(store, client, guard.failures_per_minute)
     if waiting is not None:
         raise _too_many(waiting, "too many failed authentications from this address; wait")

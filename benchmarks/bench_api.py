@@ -415,7 +415,7 @@ def profile(db_url: str, cwd: Path, fixture: Fixture, log_size: int, requests: i
                 lambda i: evidence(
                     ledger,
                     ledger.log.verified_entry(
-                        rng.randrange(log_size), ledger.app.signed_mapper.verify
+                        rng.randrange(log_size), ledger._app.signed_mapper.verify
                     ),
                 ),
             ),

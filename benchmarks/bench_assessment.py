@@ -138,7 +138,7 @@ def build(
                         )
                     return {}
 
-                ledger.writer.run(
+                ledger._writer.run(
                     org=station,
                     signer=ledger.signer_for(station),
                     idempotency_key=f"reg-{station}-{start}",
@@ -182,7 +182,7 @@ def build(
                 )
                 records += len(chosen)
         for i, station in enumerate(station_ids[::2]):
-            parent = ledger.directory.organisation(station).parent
+            parent = ledger._directory.organisation(station).parent
             assert parent is not None
             ledger.attest_station_items(
                 parent,
@@ -213,7 +213,7 @@ def _rss_kb() -> int:
 def _step(path: str, name: str, queue: Any) -> None:
     keys = DirectoryKeystore(Path(path + ".keys")) if name == "assess" else MemoryKeystore()
     with Ledger(f"sqlite:///{path}", keystore=keys) as ledger:
-        ledger.directory.refresh()
+        ledger.refresh()
         base = _rss_kb()
         started = time.perf_counter()
         detail = STEPS[name](ledger)
@@ -225,7 +225,7 @@ def _step(path: str, name: str, queue: Any) -> None:
 def _baseline(ledger: Ledger) -> str:
     size, start, read = ledger.log_size(), 0, 0
     while start < size:
-        batch = ledger.recorder.select_leaves(start, 2000)
+        batch = ledger._recorder.select_leaves(start, 2000)
         for row in batch:
             open_envelope(row.state)
             read += 1

@@ -232,7 +232,7 @@ def fill_ledger(url: str, events: int, workers: int) -> dict[str, Any]:
         done, next_checkpoint = 0, CHECKPOINT_EVERY
         with ProcessPoolExecutor(workers) as pool:
             for sealed in pool.map(_seal, tasks):
-                ledger.recorder.insert_events(
+                ledger._recorder.insert_events(
                     [
                         StoredEvent(
                             originator_id=aggregate_id,
@@ -383,7 +383,7 @@ def profile_audit(url: str, workers: int, events: int) -> str:
         seconds = sum(_cumulative(stats, f, n) for f, n in functions)
         lines.append(f"{label:<64}{seconds * per:>10.1f}{seconds / wall:>8.1%}")
     # Pickling the jobs happens in the executor's feeder thread, which cProfile does not see.
-    leaves = ledger.recorder.select_leaves(0, CHUNK)
+    leaves = ledger._recorder.select_leaves(0, CHUNK)
     jobs = [(b"k" * 32, b"s" * 64, leaf.state[:-120]) for leaf in leaves]
     rounds, begun = 50, time.perf_counter()
     for _ in range(rounds):

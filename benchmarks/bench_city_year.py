@@ -209,7 +209,7 @@ def set_up(url: str, keys: Path, shape: Shape, start: datetime) -> list[Organisa
                         ctx.emit("VolunteerRegistered", aggregate, {"number": number})
                     return {}
 
-                ledger.writer.run(
+                ledger._writer.run(
                     org=org.org_id,
                     signer=ledger.signer_for(org.org_id),
                     idempotency_key=f"volunteers-{org.org_id}-{first}",

@@ -130,7 +130,7 @@ class City:
                     )
                 return {}
 
-            self.ledger.writer.run(
+            self.ledger._writer.run(
                 org=STATION,
                 signer=signer,
                 idempotency_key=self.key(),

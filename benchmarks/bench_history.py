@@ -113,7 +113,7 @@ class HistoryCity(City):
                     stage_transfer(ctx, BANK, source, target, 1, "donation", None)
                 return {}
 
-            self.ledger.writer.run(
+            self.ledger._writer.run(
                 org=ROOT,
                 signer=signer,
                 idempotency_key=self.key(),

@@ -10,7 +10,7 @@
      claim, the fence check and everything else are the recorder's own code, unchanged).
 
    At batch 1, one ``ledger.register_volunteer`` command per event; at batch 100, one
-   ``ledger.writer.run`` command staging 100 ``VolunteerRegistered`` events. The overhead is
+   ``ledger._writer.run`` command staging 100 ``VolunteerRegistered`` events. The overhead is
    ``time with log / time without - 1``, the median over rounds (goal: at most 15%). Also
    printed: bare ``TreeBuilder.append`` leaves per second (hashing only, no storage).
 
@@ -176,7 +176,7 @@ class Target:
         self.counter = 0
         self.store(2, 1)  # warm up, logged in both
         if not with_log:
-            recorder = self.ledger.recorder
+            recorder = self.ledger._recorder
             assert isinstance(recorder, RecorderWithoutLog)
             recorder.log_events = False
 
@@ -199,7 +199,7 @@ class Target:
                     )
                 return {}
 
-            self.ledger.writer.run(
+            self.ledger._writer.run(
                 org=ORG,
                 signer=self.ledger.signer_for(ORG),
                 idempotency_key=self._key(),
@@ -220,7 +220,7 @@ class Target:
         return elapsed
 
     def events(self) -> int:
-        recorder = self.ledger.recorder
+        recorder = self.ledger._recorder
         return int(recorder.max_notification_id() or 0)
 
     def close(self) -> None:
@@ -395,7 +395,7 @@ def measure_proofs(size: int, samples: int, budget: float, workdir: Path) -> Non
         )
 
     with Ledger(f"sqlite:///{path}", keystore=MemoryKeystore()) as ledger:
-        read_nodes = ledger.recorder.read_nodes
+        read_nodes = ledger._recorder.read_nodes
         assert ledger.log.size() == size and ledger.log.root() == root
         for index in indexes[:5]:  # warm up the page cache and the code paths
             inclusion_proof(index, size, read_nodes)

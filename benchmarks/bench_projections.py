@@ -5,7 +5,7 @@
    builds it again). It is a city of 12 stations under 3 counties whose volunteers serve three
    activities each: registrations, hour records, approvals, and the stars and time-bank credit the
    rules derive from approvals, plus a few corrections and voids. It is built fast by staging
-   many events per command (``ledger.writer.run`` with a decision that emits a whole station's
+   many events per command (``ledger._writer.run`` with a decision that emits a whole station's
    registrations; rosters and approvals of up to 1,000 records per command): the same signed
    write path as any command.
 
@@ -109,7 +109,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
             region="140400",
             origin="bench.example/ledger",
         )
-        directory = ledger.directory
+        directory = ledger._directory
         directory.authorise_at = (  # type: ignore[method-assign]  # the building shortcut
             lambda key_id, org_id, position, purpose: directory.authorise(
                 key_id, org_id, position, purpose
@@ -169,7 +169,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                         )
                     return {}
 
-                ledger.writer.run(
+                ledger._writer.run(
                     org=station,
                     signer=ledger.signer_for(station),
                     idempotency_key=f"register-{station}-{start}",
@@ -235,7 +235,7 @@ def build_ledger(url: str, volunteers: int, seed: int = 7) -> dict[str, int]:
                     idempotency_key=f"correct-{i}",
                 )
                 counts["corrections"] = counts.get("corrections", 0) + 1
-        counts["events"] = len(ledger.recorder.select_notifications(1, 10**9))
+        counts["events"] = len(ledger._recorder.select_notifications(1, 10**9))
     return counts
 
 
@@ -245,7 +245,7 @@ def cached_ledger(volunteers: int, rebuild: bool) -> tuple[str, int, float | Non
     url = f"sqlite:///{path}"
     if path.exists() and not rebuild:
         with Ledger(url, keystore=MemoryKeystore()) as ledger:
-            events = len(ledger.recorder.select_notifications(1, 10**9))
+            events = len(ledger._recorder.select_notifications(1, 10**9))
         if events:
             return url, events, None
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -276,10 +276,10 @@ def copy_events(source: Ledger, target: Ledger, page: int = 2000) -> int:
     """Store the source's events, byte for byte, in the target (which builds its own log)."""
     copied, start = 0, 1
     while True:
-        batch = source.recorder.select_notifications(start, page)
+        batch = source._recorder.select_notifications(start, page)
         if not batch:
             return copied
-        target.recorder.insert_events(
+        target._recorder.insert_events(
             [StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in batch]
         )
         copied += len(batch)
@@ -319,7 +319,7 @@ def catch_up_from_empty(
     try:
         while True:
             positions = views.positions()
-            batch = ledger.recorder.select_notifications(min(positions.values()) + 1, BATCH)
+            batch = ledger._recorder.select_notifications(min(positions.values()) + 1, BATCH)
             if not batch:
                 complete = True
                 break
@@ -335,7 +335,7 @@ def catch_up_from_empty(
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         if complete:
-            assert views.position() == ledger.recorder.max_notification_id()
+            assert views.position() == ledger._recorder.max_notification_id()
     finally:
         views.close()
     return CatchUp(applied, seconds, cpu, marks, complete)

@@ -10,7 +10,7 @@ events twice, interleaved round by round:
   batch 1, ``app.save(*events)`` with 100 events at batch 100. No signing, no Merkle log, no reads.
 * signed: the ledger's public write path. At batch 1, ``ledger.register_volunteer(...)`` per event
   (a verified read of state, the idempotency claim, an Ed25519 signature, a Merkle leaf). At
-  batch 100, one ``ledger.writer.run(...)`` command staging 100 ``VolunteerRegistered`` events.
+  batch 100, one ``ledger._writer.run(...)`` command staging 100 ``VolunteerRegistered`` events.
 
 Every round starts from fresh, empty stores (plus ``--preload`` events), so rounds are comparable;
 the reported figures are medians over rounds, and the ratio is the median of each round's
@@ -164,7 +164,7 @@ class Signed:
                 ctx.emit("VolunteerRegistered", volunteer_aggregate_id(number), {"number": number})
             return {}
 
-        self.ledger.writer.run(
+        self.ledger._writer.run(
             org=ORG,
             signer=self.ledger.signer_for(ORG),
             idempotency_key=self._key(),

@@ -44,7 +44,7 @@ from ledger.log import TreeBuilder, leaf_hash, tile_bytes, tile_witness_nodes  #
 def grow(path: Path, ledger: Ledger, size: int) -> None:
     """Append synthetic leaves up to ``size``, written straight into the log tables."""
     start = ledger.log.size()
-    builder = TreeBuilder.from_frontier(start, ledger.recorder.read_nodes)
+    builder = TreeBuilder.from_frontier(start, ledger._recorder.read_nodes)
     with sqlite3.connect(path) as conn:
         chunk = 100_000
         for first in range(start, size, chunk):
@@ -74,7 +74,7 @@ def measure(size: int, rounds: int, workdir: Path) -> None:
         create_city(ledger)
         grow(path, ledger, size)
         ledger.log.sign_checkpoint()
-        log, read = ledger.log, ledger.recorder.read_nodes
+        log, read = ledger.log, ledger._recorder.read_nodes
         full = size // 256
         level1 = size // 65536 % 256 or None
         rng = random.Random(size)

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         + (f", built in {built:.0f} s" if built else ", cached")
     )
     with Ledger(url, keystore=MemoryKeystore()) as source:
-        last = source.recorder.max_notification_id()
+        last = source._recorder.max_notification_id()
         sqlite_views = (
             f"sqlite:///{Path(tempfile.gettempdir()) / ('views-' + uuid.uuid4().hex[:8] + '.db')}"
         )
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             copy_events(source, target)
             print(f"copied into PostgreSQL in {time.perf_counter() - started:.1f} s")
-            pg_last = target.recorder.max_notification_id()
+            pg_last = target._recorder.max_notification_id()
             seconds, pg_digest, position = rebuild(target, None)
             rate = events / seconds
             print(f"PostgreSQL views rebuilt from empty: {events} events", end=" ")

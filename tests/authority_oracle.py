@@ -502,7 +502,7 @@ class LibraryDriver:
 
     def stored(self) -> tuple[Any, ...]:
         """The log, the events, and the rows beside them (idempotency claims, side rows)."""
-        recorder: Any = self.ledger.recorder
+        recorder: Any = self.ledger._recorder
         counts: tuple[Any, ...] = ()
         if self.ledger.store.kind == "sqlite":
             counts = tuple(

@@ -91,7 +91,7 @@ def create_api_key(
         raise InvalidInputError("an expiry is a future time with a time zone")
     if rate_per_minute is not None and not 1 <= rate_per_minute <= 100_000:
         raise InvalidInputError("a request rate is 1 to 100000 per minute")
-    ledger.directory.organisation(org)
+    ledger._directory.organisation(org)
     secret = PREFIX + secrets.token_urlsafe(32)
     record = {
         "org": org,
@@ -102,7 +102,7 @@ def create_api_key(
         "revoked": None,
         "rate_per_minute": rate_per_minute,
     }
-    ledger.recorder.side_put(NAMESPACE, _digest(secret), json.dumps(record).encode("utf-8"))
+    ledger._recorder.side_put(NAMESPACE, _digest(secret), json.dumps(record).encode("utf-8"))
     return secret
 
 
@@ -122,7 +122,7 @@ def create_api_key_once(
     ``idempotency_key`` creates nothing and names the key made first; its secret was shown once
     and is not kept, so it is not shown again (``secret`` is None, ``replayed`` True)."""
     claim = f"{org}\n{idempotency_key}"
-    made = ledger.recorder.side_get(CREATED, claim)
+    made = ledger._recorder.side_get(CREATED, claim)
     if made is not None:
         return {"org": org, "key_id": made.decode("utf-8"), "secret": None, "replayed": True}
     wider = set(scopes) - granted_by
@@ -130,7 +130,7 @@ def create_api_key_once(
         raise ScopeMissingError(f"a key cannot give scopes it lacks itself: {sorted(wider)}")
     secret = create_api_key(ledger, org, scopes, expires=expires, rate_per_minute=rate_per_minute)
     key_id = key_id_of(secret)
-    ledger.recorder.side_put(CREATED, claim, key_id.encode("utf-8"))
+    ledger._recorder.side_put(CREATED, claim, key_id.encode("utf-8"))
     return {"org": org, "key_id": key_id, "secret": secret, "replayed": False}
 
 
@@ -150,7 +150,7 @@ def find_api_key(ledger: Ledger, secret: str) -> ApiKey | None:
     """The key with this secret (revoked or expired ones too: the caller says why not), or None."""
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
-    stored = ledger.recorder.side_get(NAMESPACE, _digest(secret))
+    stored = ledger._recorder.side_get(NAMESPACE, _digest(secret))
     if stored is None:
         return None
     return _key_of(json.loads(stored))
@@ -158,11 +158,11 @@ def find_api_key(ledger: Ledger, secret: str) -> ApiKey | None:
 
 def list_api_keys(ledger: Ledger, org: str | None = None) -> list[dict[str, object]]:
     """Every key (of ``org`` and the organisations below it), without secrets or hashes."""
-    used = dict(ledger.recorder.side_items(LAST_USED))
+    used = dict(ledger._recorder.side_items(LAST_USED))
     found = []
-    for _, stored in ledger.recorder.side_items(NAMESPACE):
+    for _, stored in ledger._recorder.side_items(NAMESPACE):
         record = json.loads(stored)
-        if org is not None and not ledger.directory.is_at_or_above(org, record["org"]):
+        if org is not None and not ledger._directory.is_at_or_above(org, record["org"]):
             continue
         last = used.get(record["key_id"])
         record["last_used"] = last.decode("utf-8") if last else None
@@ -172,15 +172,15 @@ def list_api_keys(ledger: Ledger, org: str | None = None) -> list[dict[str, obje
 
 def revoke_api_key(ledger: Ledger, key_id: str, *, by_org: str | None = None) -> dict[str, object]:
     """Revoke a key by its id (``by_org``: only its organisation or one above it may)."""
-    for digest, stored in ledger.recorder.side_items(NAMESPACE):
+    for digest, stored in ledger._recorder.side_items(NAMESPACE):
         record = json.loads(stored)
         if record["key_id"] != key_id:
             continue
-        if by_org is not None and not ledger.directory.is_at_or_above(by_org, record["org"]):
+        if by_org is not None and not ledger._directory.is_at_or_above(by_org, record["org"]):
             break
         if not record.get("revoked"):
             record["revoked"] = _now().isoformat()
-            ledger.recorder.side_put(NAMESPACE, digest, json.dumps(record).encode("utf-8"))
+            ledger._recorder.side_put(NAMESPACE, digest, json.dumps(record).encode("utf-8"))
         return dict(record)
     raise NotFoundError(f"API key {key_id} is not a key you manage")
 
@@ -199,4 +199,4 @@ class LastUse:
                 return
             self._written[key.key_id] = now
         stamp = _now().replace(second=0, microsecond=0).isoformat()
-        ledger.recorder.side_put(LAST_USED, key.key_id, stamp.encode("utf-8"))
+        ledger._recorder.side_put(LAST_USED, key.key_id, stamp.encode("utf-8"))

@@ -120,8 +120,8 @@ def build_demo(
 
 
 def _create_or_adopt(ledger: Ledger, city: DemoCity) -> dict[str, Any]:
-    ledger.directory.refresh()
-    existing = ledger.directory.ledger
+    ledger.refresh()
+    existing = ledger._directory.ledger
     if existing is None:
         return ledger.create(
             name=DEMO_IDENTITY["name"],
@@ -306,7 +306,7 @@ def _review(
             )
             city.count("corrections")
         elif roll < 0.06:
-            parent = ledger.directory.organisation(org).parent
+            parent = ledger._directory.organisation(org).parent
             assert parent is not None
             ledger.void_record(
                 parent,

@@ -36,9 +36,10 @@ from .projections import Projections, ViewDatabase
 from .results import NoValue, ResultValue
 from .signing import Signer
 from .snapshots import SnapshotStore, log_key_of
+from .storage.records import SharedCounters
 from .storage.url import StoreURL, parse_store_url
 from .transparency import CheckpointSchedule, TransparencyLog
-from .trust import TrustDirectory
+from .trust import ReferenceData, TrustDirectory
 from .writer import CommandResult, Writer
 
 R = TypeVar("R", bound=ResultValue)
@@ -95,23 +96,23 @@ class Ledger(
         if self.store.kind == "sqlite":
             assert self.store.path is not None
             self.store.path.parent.mkdir(parents=True, exist_ok=True)
-        self.app = LedgerEvents(self.store)
-        self.recorder = self.app.ledger_recorder
-        self.directory = TrustDirectory(
-            self.recorder.select_notifications, self.recorder.max_notification_id
+        self._app = LedgerEvents(self.store)
+        self._recorder = self._app.ledger_recorder
+        self._directory = TrustDirectory(
+            self._recorder.select_notifications, self._recorder.max_notification_id
         )
-        self.app.signed_mapper.directory = self.directory
+        self._app.signed_mapper.directory = self._directory
         self.keystore = keystore if keystore is not None else default_keystore(self.store)
         self.personal_data = PersonalDataStore(
-            self.recorder, keyring if keyring is not None else keyring_for(self.keystore)
+            self._recorder, keyring if keyring is not None else keyring_for(self.keystore)
         )
         self.clock = clock
-        self.writer = Writer(
-            self.recorder, self.app.events, self.app.signed_mapper, self.directory, clock
+        self._writer = Writer(
+            self._recorder, self._app.events, self._app.signed_mapper, self._directory, clock
         )
-        self.writer.cache.snapshots = SnapshotStore(self.recorder, log_key_of(self.keystore))
+        self._writer.cache.snapshots = SnapshotStore(self._recorder, log_key_of(self.keystore))
         self.log = TransparencyLog(
-            self.recorder, self.directory, self.keystore, checkpoints, witnesses=witnesses
+            self._recorder, self._directory, self.keystore, checkpoints, witnesses=witnesses
         )
 
     @classmethod
@@ -120,7 +121,7 @@ class Ledger(
 
     def close(self) -> None:
         self.log.close()
-        self.app.close()
+        self._app.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -133,20 +134,20 @@ class Ledger(
     def events(self, aggregate_id: UUID | str) -> list[SignedEvent]:
         """Every event of an aggregate (its UUID, or the UUID's string as an ``EventRef``
         gives it), each verified on the way out."""
-        return self.writer.read_events(aggregate_uuid(aggregate_id))
+        return self._writer.read_events(aggregate_uuid(aggregate_id))
 
     def event(self, aggregate_id: UUID | str, version: int) -> SignedEvent:
         """One verified event."""
         wanted = aggregate_uuid(aggregate_id)
-        found = self.recorder.select_events(wanted, gt=version - 1, lte=version)
+        found = self._recorder.select_events(wanted, gt=version - 1, lte=version)
         if not found:
             raise NotFoundError(f"event {aggregate_id} v{version} is not in this ledger")
-        return self.app.signed_mapper.verify(found[0])
+        return self._app.signed_mapper.verify(found[0])
 
     def event_at(self, leaf_index: int) -> SignedEvent:
         """The verified event at a leaf index of the Merkle log (the row is read each time; the
         verification of a byte-identical row read before is reused)."""
-        return self.log.verified_entry(leaf_index, self.app.signed_mapper.verify)
+        return self.log.verified_entry(leaf_index, self._app.signed_mapper.verify)
 
     def projections(self, views_url: str | None = None, *, verify: bool = True) -> Projections:
         """The ledger's views, in its own database or in ``views_url``.
@@ -155,12 +156,31 @@ class Ledger(
         """
         store = self.store if views_url is None else parse_store_url(views_url)
         return Projections(
-            self.recorder,
+            self._recorder,
             ViewDatabase(store),
-            verify=self.app.signed_mapper.verify if verify else None,
+            verify=self._app.signed_mapper.verify if verify else None,
         )
 
-    def after_write(self) -> None:
+    def refresh(self) -> None:
+        """Read the newest organisations, keys and settings from the store (every command does so
+        first; :meth:`reference` and :meth:`trust_anchors` answer as of the last refresh)."""
+        self._directory.refresh()
+
+    def reference(self) -> ReferenceData:
+        """The ledger-wide settings (daily limit, holidays, service fields, star schemes, time
+        banks) as of the last :meth:`refresh`."""
+        return self._directory.reference
+
+    def last_position(self) -> int:
+        """The position (notification id) of the newest stored event; 0 in an empty store."""
+        return int(self._recorder.max_notification_id() or 0)
+
+    def shared_counters(self) -> SharedCounters:
+        """Counters kept in the store's side table (get, atomic increment, delete older keys),
+        shared by every process on the store: how the HTTP API counts failed authentications."""
+        return self._recorder
+
+    def _after_write(self) -> None:
         if self.log.schedule is not None and self.log.can_sign():
             self.log.maybe_checkpoint()
 
@@ -183,12 +203,12 @@ class Ledger(
         key).
         """
         parsed = [parse_signed_body(body, signature) for body, signature in signed]
-        self.directory.refresh()
-        rows = self.signed_credential_rows([body for body, _ in parsed], credential, status_list)
-        result = self.writer.submit(
+        self._directory.refresh()
+        rows = self._signed_credential_rows([body for body, _ in parsed], credential, status_list)
+        result = self._writer.submit(
             parsed, lambda org, purpose: self.signer_for(org, None, purpose), side_rows=rows
         )
-        self.after_write()
+        self._after_write()
         return result
 
     def run(
@@ -244,7 +264,7 @@ class Ledger(
         raise RuleViolationError(f"{command} has nothing to sign")
 
     def log_size(self) -> int:
-        return self.recorder.log_size()
+        return self._recorder.log_size()
 
     def signer_for(
         self,
@@ -264,9 +284,9 @@ class Ledger(
             return signer
         found = self._keystore_signer(org, purpose, excluding)
         if found is None:
-            self.directory.refresh()
-            self.directory.require_ledger()
-            self.directory.organisation(org)
+            self._directory.refresh()
+            self._directory.require_ledger()
+            self._directory.organisation(org)
             found = self._keystore_signer(org, purpose, excluding)
         if found is not None:
             return found
@@ -277,10 +297,10 @@ class Ledger(
     def _keystore_signer(
         self, org: str, purpose: str, excluding: str | None = None
     ) -> Signer | None:
-        if self.directory.ledger is None or org not in self.directory.organisations:
+        if self._directory.ledger is None or org not in self._directory.organisations:
             return None
         keys = sorted(
-            self.directory.active_keys(org, purpose), key=lambda k: k.registered_at, reverse=True
+            self._directory.active_keys(org, purpose), key=lambda k: k.registered_at, reverse=True
         )
         for info in keys:
             if info.key_id == excluding:

@@ -49,9 +49,9 @@ def open_replica(url: str, primary: Ledger, *, wait: float = DEFAULT_WAIT) -> Le
     """A read-only Ledger on the standby at ``url``, for the same ledger as ``primary``
     (its keystore, so personal data it reads decrypts the same; its log signs checkpoints)."""
     replica = Ledger(parse_store_url(url).as_read_only(), keystore=primary.keystore)
-    refuse_writes(replica.recorder)
+    refuse_writes(replica._recorder)
     replica.log.close()
-    log = ReplicaLog(replica.recorder, replica.directory, replica.keystore)
+    log = ReplicaLog(replica._recorder, replica._directory, replica.keystore)
     log.primary, log.wait = primary.log, wait
     replica.log = log
     return replica

@@ -57,9 +57,9 @@ def check_store(url: str, keys: Path, acks: list[Ack]) -> dict[str, int]:
     incrementally equal the views rebuilt from empty. Returns counts."""
     assert len({a.key for a in acks}) == len(acks), "a key was acknowledged twice"
     with Ledger(url, keystore=DirectoryKeystore(keys)) as ledger:
-        leaves = ledger.recorder.select_leaves(0, 10**7)
+        leaves = ledger._recorder.select_leaves(0, 10**7)
         assert [leaf.leaf_index for leaf in leaves] == list(range(len(leaves)))
-        assert ledger.recorder.unlogged_notification_ids() == []  # type: ignore[attr-defined]
+        assert ledger._recorder.unlogged_notification_ids() == []  # type: ignore[attr-defined]
         for ack in acks:
             event = ledger.event_at(ack.leaf_index)  # verified on the way out
             assert (str(event.originator_id), event.originator_version) == (

@@ -509,7 +509,7 @@ class HttpDriver:
         return {"body": text, "signature": signature}
 
     def calendar_version(self) -> int:
-        directory = self.town.reader.directory
+        directory = self.town.reader._directory
         directory.refresh()
         return int(directory.reference.calendar.version)
 

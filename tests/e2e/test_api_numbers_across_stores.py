@@ -40,7 +40,7 @@ def build_and_serve(url: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> tup
     assert main(["demo", "--db", url, "--volunteers", VOLUNTEERS, "--quiet"]) == 0
     with Ledger(url) as ledger:
         key = create_api_key(ledger, "changzhi", ["read"])
-        last = ledger.recorder.max_notification_id() or 0
+        last = ledger._recorder.max_notification_id() or 0
     server = start_ledger_serve(url, cwd)
     deadline = time.monotonic() + 60
     while httpx.get(server.base_url + "/readyz").json()["views_position"] < last:

@@ -64,7 +64,7 @@ def fill(ledger: Ledger, count: int) -> None:
             ctx.emit("VolunteerRegistered", volunteer_id(number), {"number": number})
         return {}
 
-    ledger.writer.run(
+    ledger._writer.run(
         org="org-a",
         signer=ledger.signer_for("org-a"),
         idempotency_key="fill",

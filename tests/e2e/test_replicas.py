@@ -247,8 +247,8 @@ def test_the_standby_refuses_writes_of_its_own(replica_api: Api) -> None:
             )
         assert primary.log_size() == size
         with pytest.raises(NotFoundError):
-            primary.directory.refresh()
-            primary.directory.organisation("never-written")
+            primary._directory.refresh()
+            primary._directory.organisation("never-written")
 
 
 def test_a_read_db_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:

@@ -19,14 +19,14 @@ def feed_from_store(ledger: Any, acc: IndicatorAccumulator, size: int, *, verify
     """
     start = 0
     while start < size:
-        batch = ledger.recorder.select_leaves(start, min(BATCH, size - start))
+        batch = ledger._recorder.select_leaves(start, min(BATCH, size - start))
         if not batch:
             return
         for row in batch:
             if row.leaf_index >= size or row.topic not in RELEVANT_TOPICS:
                 continue
             if verify:
-                event = ledger.app.signed_mapper.verify(row)
+                event = ledger._app.signed_mapper.verify(row)
                 acc.add(event.type, event.org, event.data, event.occurred_at)
             else:
                 body = open_envelope(row.state)[0]

@@ -34,7 +34,7 @@ def export_bundle(
     ledger: Any, out: Path, *, upto: int | None = None, progress: bool = True
 ) -> dict[str, Any]:
     """Write a bundle of the log up to ``upto`` leaves (a signed checkpoint's size)."""
-    ledger.directory.refresh()
+    ledger.refresh()
     notes = ledger.log.checkpoints()
     sizes = [Checkpoint.parse(parse_note(n)[0]).size for n in notes]
     size = ledger.log_size() if upto is None else upto
@@ -50,7 +50,7 @@ def export_bundle(
     ):
         start = 0
         while start < size:
-            batch = ledger.recorder.select_leaves(start, min(BATCH, size - start))
+            batch = ledger._recorder.select_leaves(start, min(BATCH, size - start))
             if not batch:
                 break
             for leaf in batch:
@@ -82,13 +82,13 @@ def export_bundle(
             "version": s.version,
             "thresholds_hours": s.thresholds_hours,
         }
-        for s in ledger.directory.reference.star_schemes.values()
+        for s in ledger.reference().star_schemes.values()
     }
     (out / "star-schemes.json").write_text(json.dumps(schemes, indent=2), encoding="utf-8")
     bar.close()
     manifest = {
         "format": FORMAT,
-        "origin": ledger.directory.require_ledger().origin,
+        "origin": ledger._directory.require_ledger().origin,
         "log_size": size,
         "root": ledger.log.root(size).hex(),
         "trust": ledger.trust_anchors(),

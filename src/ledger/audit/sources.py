@@ -47,11 +47,11 @@ class StoreSource:
         self.description = f"store {ledger.store.url}"
 
     def size(self) -> int:
-        return int(self.ledger.recorder.log_size())
+        return int(self.ledger._recorder.log_size())
 
     def leaves(self, start: int = 0) -> Iterator[Leaf]:
         while True:
-            batch = self.ledger.recorder.select_leaves(start, BATCH)
+            batch = self.ledger._recorder.select_leaves(start, BATCH)
             for row in batch:
                 deleted = row.originator_id is None
                 yield Leaf(
@@ -71,7 +71,7 @@ class StoreSource:
         return list(self.ledger.log.checkpoints())
 
     def unlogged(self) -> list[int]:
-        return list(self.ledger.recorder.unlogged_notification_ids())
+        return list(self.ledger._recorder.unlogged_notification_ids())
 
 
 class BundleSource:

@@ -106,10 +106,10 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
         issuer_key = resolve_did_key(str(proof["verificationMethod"]))
     except (LedgerError, KeyError, TypeError) as error:
         return Verdict(False, f"the credential's signature does not verify: {error}"), None
-    info = ledger.directory.keys.get(issuer_key.key_id)
+    info = ledger._directory.keys.get(issuer_key.key_id)
     if info is None:
-        ledger.directory.refresh()
-        info = ledger.directory.keys.get(issuer_key.key_id)
+        ledger.refresh()
+        info = ledger._directory.keys.get(issuer_key.key_id)
     if info is None:
         return Verdict(
             False,

@@ -51,7 +51,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def run_rebuild(args: argparse.Namespace) -> int:
     with open_ledger(args) as ledger:
         views = ledger.projections(args.views_db, verify=not args.no_verify)
-        bar = Progress(ledger.recorder.max_notification_id() or 0, "rebuild")
+        bar = Progress(ledger.last_position(), "rebuild")
         views.rebuild(args.view, progress=bar.advance)
         bar.close()
         for name, digest in views.digest().items():

@@ -131,8 +131,8 @@ class ActivityCommands(CommandHost):
         """The next version of the ledger's calendar: its IANA time zone, holidays and adjusted
         working days (weekends declared working). Records are judged by the version in force
         when they are made; an earlier record keeps the judgement it was given."""
-        self.directory.refresh()
-        version = self.directory.reference.calendar.version + 1
+        self._directory.refresh()
+        version = self._directory.reference.calendar.version + 1
         return self._emit_one(
             org,
             "CalendarPublished",

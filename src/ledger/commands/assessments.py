@@ -285,7 +285,7 @@ class AssessmentCommands(CommandHost):
         the verified events of the whole log."""
         project = self.project(project_id)
         acc = IndicatorAccumulator(_year(period))
-        feed_from_store(self, acc, self.writer.recorder.log_size(), verify=True)
+        feed_from_store(self, acc, self._writer.recorder.log_size(), verify=True)
         return project_values(acc, project["owner"])[project_id]
 
     def compute_assessment(
@@ -294,7 +294,7 @@ class AssessmentCommands(CommandHost):
         """Every unit's figures, score and rating under a scheme's current version, computed
         from the events at leaves ``0 .. log_size - 1`` (default: the whole log now)."""
         scheme = self.assessment_scheme(scheme_id)
-        size = self.writer.recorder.log_size() if log_size is None else log_size
+        size = self._writer.recorder.log_size() if log_size is None else log_size
         acc = IndicatorAccumulator(_year(period))
         feed_from_store(self, acc, size, verify=verify)
         values = unit_values(acc, scheme_id, scheme, scheme["owner"])
@@ -416,7 +416,7 @@ def _rating_badge(host: CommandHost, published: dict[str, Any], scheme: dict[str
         criteria=f"a score of at least {band['min_score']} of 1000, computed from the signed "
         f"records of the first {published['log_size']} leaves of the ledger's log "
         f"(the result is logged at leaf {published['leaf_index']})",
-        issuer_name=host.directory.organisation(owner).name,
+        issuer_name=host._directory.organisation(owner).name,
         issuer_key=signer.public_key,
         number=unit,
         awarded_at=published["occurred_at"],

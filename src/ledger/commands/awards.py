@@ -54,8 +54,8 @@ class AwardCommands(CommandHost):
     ) -> CommandResult[NoValue]:
         """A new version of the scheme. Each volunteer's stars follow it at their next change
         of approved minutes (a star their minutes no longer reach is then withdrawn)."""
-        self.directory.refresh()
-        scheme = self.directory.reference.star_schemes.get(scheme_id)
+        self._directory.refresh()
+        scheme = self._directory.reference.star_schemes.get(scheme_id)
         version = (scheme.version if scheme else 0) + 1
         data = {
             "scheme_id": scheme_id,

@@ -72,7 +72,7 @@ class BadgeCommands(CommandHost):
             name=award.name,
             description=award.description,
             criteria=award.criteria,
-            issuer_name=self.directory.organisation(award.org).name,
+            issuer_name=self._directory.organisation(award.org).name,
             issuer_key=signer.public_key,
             number=number,
             awarded_at=award.awarded_at,
@@ -109,7 +109,7 @@ class BadgeCommands(CommandHost):
         ]
         if not attained:
             raise NotFoundError(f"volunteer {number} never held {level} stars of {scheme_id}")
-        scheme = self.directory.reference.star_schemes[scheme_id]
+        scheme = self._directory.reference.star_schemes[scheme_id]
         try:
             held = self._star_level(number, scheme_id)
         except NotFoundError:

@@ -37,8 +37,8 @@ def stop_running_as(token: contextvars.Token[Any]) -> None:
 
 
 class CommandHost:
-    writer: Writer
-    directory: TrustDirectory
+    _writer: Writer
+    _directory: TrustDirectory
     keystore: Keystore
     personal_data: PersonalDataStore
     clock: Callable[[], datetime]
@@ -82,7 +82,7 @@ class CommandHost:
         drafting = drafting_key_id()
         if drafting is not None:
             raise Drafted(
-                self.writer.draft(
+                self._writer.draft(
                     org=org,
                     key_id=drafting,
                     idempotency_key=idempotency_key,
@@ -90,7 +90,7 @@ class CommandHost:
                     occurred_at=occurred_at,
                 )
             )
-        stored = self.writer.run(
+        stored = self._writer.run(
             org=org,
             signer=lambda: self.signer_for(org, signer, purpose),
             idempotency_key=idempotency_key,
@@ -102,10 +102,10 @@ class CommandHost:
             other_signers=lambda other, key_purpose: self.signer_for(other, None, key_purpose),
             side_rows=side_rows,
         )
-        self.after_write()
+        self._after_write()
         return stored
 
-    def after_write(self) -> None:
+    def _after_write(self) -> None:
         """Called after every stored command (the ledger signs scheduled checkpoints here)."""
 
     def _emit_one(
@@ -136,9 +136,9 @@ class CommandHost:
         topics = [event_topic(t) for t in types]
         start = 1
         while True:
-            batch = self.writer.recorder.select_notifications(start, 1000, None, topics)
+            batch = self._writer.recorder.select_notifications(start, 1000, None, topics)
             for notification in batch:
-                yield self.writer.mapper.verify(notification)
+                yield self._writer.mapper.verify(notification)
             if len(batch) < 1000:
                 return
             start = batch[-1].id + 1

@@ -71,13 +71,13 @@ class CertificateCommands(CommandHost):
         # unsigned with the draft, and stored when it comes back signed (submit_signed).
         signer = None if drafting else self.signer_for(org)
         issuer_key = (
-            self.directory.authorise(drafting, org, purpose="signing").key
+            self._directory.authorise(drafting, org, purpose="signing").key
             if drafting
             else signer.public_key  # type: ignore[union-attr]
         )
         made: dict[str, Any] = {}
         name = self._masked_name(number) if include_masked_name else None
-        ledger = self.directory.require_ledger()
+        ledger = self._directory.require_ledger()
         links = self.credential_links(verify_base_url, allow_local=allow_local_links)
 
         def decide(ctx: Context) -> dict[str, Any]:
@@ -146,7 +146,7 @@ class CertificateCommands(CommandHost):
             side_rows=lambda: made["credential"],
         )
 
-    def signed_credential_rows(
+    def _signed_credential_rows(
         self,
         bodies: list[dict[str, Any]],
         credential: dict[str, Any] | None,
@@ -173,7 +173,7 @@ class CertificateCommands(CommandHost):
             )
         body = issued[0]
         data = body["data"]
-        key = self.directory.key(body["key_id"]).key
+        key = self._directory.key(body["key_id"]).key
         check_submitted_credential(credential, data, key)
         stored = credential_to_store(
             self.personal_data, data["number"], data["certificate_number"], credential
@@ -191,7 +191,7 @@ class CertificateCommands(CommandHost):
         credential = self._stored_credential(number)
         if credential is None:
             raise InvalidInputError(f"certificate {number} has no credential with a status list")
-        key = self.directory.key(body["key_id"]).key
+        key = self._directory.key(body["key_id"]).key
         check_submitted_status_list(status_list, credential, key, revoked=True)
         raw = json.dumps(status_list, ensure_ascii=False).encode()
         return [SideRow(SIGNED_STATUS_LISTS, f"{number}:revoked", raw)]
@@ -263,12 +263,12 @@ class CertificateCommands(CommandHost):
             raise NotFoundError(f"certificate {certificate_number} is not in this ledger")
         state = self._state(Certificate, certificate_aggregate_id(certificate_number))
         assert isinstance(state, Certificate)
-        stored = self.writer.recorder.side_get(CERTIFICATES, certificate_number)
+        stored = self._writer.recorder.side_get(CERTIFICATES, certificate_number)
         revocation = events[1] if len(events) > 1 else None
         return {
             "certificate_number": certificate_number,
             "issuer": state.org,
-            "issuer_name": self.directory.organisation(state.org).name,
+            "issuer_name": self._directory.organisation(state.org).name,
             "issued_at": state.issued_at,
             "data": events[0].data,
             "issuance_leaf": events[0].leaf_index,
@@ -290,7 +290,7 @@ class CertificateCommands(CommandHost):
         checkpoint = Checkpoint.parse(parse_note(note)[0])
         revoked_leaf = found["revocation_leaf"]
         status = Status(
-            self.directory.require_ledger().origin,
+            self._directory.require_ledger().origin,
             certificate_number,
             revoked_leaf if revoked_leaf is not None and revoked_leaf < checkpoint.size else None,
             found["revoked_reason"] or "",
@@ -308,7 +308,7 @@ class CertificateCommands(CommandHost):
         }
 
     def _key_leaf(self, key_id: str) -> int:
-        leaf = self.directory.keys[key_id].registered_leaf
+        leaf = self._directory.keys[key_id].registered_leaf
         if leaf is None:
             raise NotFoundError(f"the registration of key {key_id} is not in the log")
         return int(leaf)
@@ -318,5 +318,5 @@ class CertificateCommands(CommandHost):
     ) -> CredentialLinks:
         """The links signed into credentials: from ``public_base_url``, or ``https://<log
         origin>`` when none is configured; refused when they name a non-public address."""
-        origin = self.directory.require_ledger().origin
+        origin = self._directory.require_ledger().origin
         return CredentialLinks(public_base_url or f"https://{origin}", allow_local=allow_local)

@@ -35,13 +35,13 @@ class CredentialStatusCommands(CommandHost):
         links = self.credential_links(public_base_url, allow_local=allow_local_links)
         found = self.certificate(certificate_number)
         url = links.certificate_status_list(certificate_number)
-        signed_at_home = self.writer.recorder.side_get(SIGNED_STATUS_LISTS, certificate_number)
+        signed_at_home = self._writer.recorder.side_get(SIGNED_STATUS_LISTS, certificate_number)
         if signed_at_home is not None:
             # Issued with a key the server does not hold: the list its issuer signed then says
             # "not revoked", true only while it is not; once revoked, only a list the revoking
             # organisation signed saying so (with the issuer's key) is served.
             if found["revoked"]:
-                revoked = self.writer.recorder.side_get(
+                revoked = self._writer.recorder.side_get(
                     SIGNED_STATUS_LISTS, f"{certificate_number}:revoked"
                 )
                 if revoked is not None:

@@ -40,8 +40,8 @@ class OrganisationCommands(CommandHost):
         be passed to each command that needs it. Returns the public trust anchors, which should
         be published.
         """
-        self.directory.refresh()
-        if self.directory.ledger is not None:
+        self._directory.refresh()
+        if self._directory.ledger is not None:
             raise RuleViolationError("this store already holds a ledger; it is created once")
         root_key = root_key or SigningKey.generate()
         log_key = log_key or SigningKey.generate()
@@ -63,7 +63,7 @@ class OrganisationCommands(CommandHost):
         for owner, key in ((root_org_id, root_key), (LOG_KEY_OWNER, log_key)):
             if isinstance(key, SigningKey):
                 self.keystore.add(owner, key)
-        self.writer.run(
+        self._writer.run(
             org=root_org_id,
             signer=root_key,
             idempotency_key="genesis",
@@ -76,9 +76,9 @@ class OrganisationCommands(CommandHost):
 
     def trust_anchors(self) -> dict[str, Any]:
         """The public keys an auditor or verifier should hold from outside the data."""
-        self.directory.refresh()
-        ledger = self.directory.require_ledger()
-        root_keys = [k for k in self.directory.keys.values() if k.org_id == ledger.root_org]
+        self._directory.refresh()
+        ledger = self._directory.require_ledger()
+        root_keys = [k for k in self._directory.keys.values() if k.org_id == ledger.root_org]
         return {
             "ledger": ledger.name,
             "origin": ledger.origin,
@@ -179,7 +179,7 @@ class OrganisationCommands(CommandHost):
     ) -> str | None:
         """The id of the key an earlier command with this idempotency key registered, if it
         was a ``event_type`` (for ``for_org``)."""
-        claim = self.writer.recorder.find_claim(org, idempotency_key)
+        claim = self._writer.recorder.find_claim(org, idempotency_key)
         if claim is None:
             return None
         refs = parse_json(claim.result)["events"]
@@ -216,7 +216,7 @@ class OrganisationCommands(CommandHost):
         revoked: a key cannot sign its own revocation)."""
         data = {"org_id": for_org, "key_id": key_id, "reason": reason}
         if signer is None and org == for_org:
-            self.directory.refresh()
+            self._directory.refresh()
             signer = self.signer_for(org, excluding=key_id)
         return self._emit_one(
             org,
@@ -233,7 +233,7 @@ class OrganisationCommands(CommandHost):
         retired, checkpoints carry both signatures, so verifiers can move to the new key during
         the overlap."""
         registered = self._key_registered_by(org, idempotency_key, "LogKeyAdded", None)
-        ledger = self.directory.require_ledger()
+        ledger = self._directory.require_ledger()
         public_key = self._key_to_register(LOG_KEY_OWNER, registered)  # before the event
         stored = self._emit_one(
             org,
@@ -248,7 +248,7 @@ class OrganisationCommands(CommandHost):
         self, org: str, *, key_id: str, reason: str, idempotency_key: str
     ) -> CommandResult[NoValue]:
         """Stop signing checkpoints with a log key; checkpoints it signed stay verifiable."""
-        ledger = self.directory.require_ledger()
+        ledger = self._directory.require_ledger()
         return self._emit_one(
             org,
             "LogKeyRetired",
@@ -279,8 +279,8 @@ class OrganisationCommands(CommandHost):
     def key(self, key_id: str) -> dict[str, Any]:
         """A signing key: whose it is, what it may sign, and the leaves of the log that
         registered and revoked it (``/leaves/{i}`` there holds that event)."""
-        self.directory.refresh()
-        info = self.directory.keys.get(key_id)
+        self._directory.refresh()
+        info = self._directory.keys.get(key_id)
         if info is None:
             raise NotFoundError(f"key {key_id} is not registered in this ledger")
         return _key_json(info)
@@ -288,23 +288,23 @@ class OrganisationCommands(CommandHost):
     def organisation_keys(self, org_id: str) -> dict[str, dict[str, Any]]:
         """Every key ``org_id`` has registered, by key id, each as :meth:`key` describes it
         (revoked ones too, with the leaf that revoked them)."""
-        self.directory.refresh()
-        self.directory.organisation(org_id)
+        self._directory.refresh()
+        self._directory.organisation(org_id)
         return {
             info.key_id: _key_json(info)
-            for info in sorted(self.directory.keys.values(), key=lambda k: k.key_id)
+            for info in sorted(self._directory.keys.values(), key=lambda k: k.key_id)
             if info.org_id == org_id
         }
 
     def organisation_name(self, org_id: str) -> str:
         """An organisation's registered name, read from memory (the trust directory follows the
         log; it is refreshed only for an organisation it does not know yet)."""
-        return self.directory.organisation(org_id).name
+        return self._directory.organisation(org_id).name
 
     def acts_for(self, upper: str, org_id: str) -> bool:
         """Whether ``upper`` is ``org_id`` or an organisation above it (whose keys may act for
         it, and whose signed bodies it may submit)."""
-        return self.directory.is_at_or_above(upper, org_id)
+        return self._directory.is_at_or_above(upper, org_id)
 
 
 def _key_json(info: KeyInfo) -> dict[str, Any]:

@@ -21,15 +21,15 @@ class PrivacyCommands(CommandHost):
         to the volunteer's organisations, those above them and the root; only then is the data
         destroyed. Idempotent: a repeat signs nothing new and finishes a cut-short erasure.
         """
-        actor = org or self.directory.require_ledger().root_org
+        actor = org or self._directory.require_ledger().root_org
         aggregate = volunteer_aggregate_id(number)
         state = self._state(Volunteer, aggregate)
         if not isinstance(state, Volunteer) or not state.exists:
             raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         already = state.personal_data_erased
         if already:
-            self.directory.refresh()
-            require_may_erase(self.directory, actor, state)
+            self._directory.refresh()
+            require_may_erase(self._directory, actor, state)
         else:
             self._emit_one(
                 actor,

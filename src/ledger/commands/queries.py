@@ -42,7 +42,7 @@ class QueryCommands(CommandHost):
         if not self._state(Volunteer, volunteer_aggregate_id(number)).exists:
             raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         account = self.service_account(number)
-        self.directory.refresh()
+        self._directory.refresh()
         by_field: dict[str, int] = defaultdict(int)
         by_year: dict[str, int] = defaultdict(int)
         by_org: dict[str, int] = defaultdict(int)
@@ -52,7 +52,7 @@ class QueryCommands(CommandHost):
                 by_field[record.service_field] += minutes
                 by_year[record.service_date[:4]] += minutes
                 by_org[record.recording_org] += minutes
-        schemes = self.directory.reference.star_schemes
+        schemes = self._directory.reference.star_schemes
         return {
             "number": number,
             "approved_minutes": account.approved_minutes,
@@ -65,7 +65,7 @@ class QueryCommands(CommandHost):
                 scheme_id: {
                     "level": account.stars.get(scheme_id, 0),
                     "due_level": star_level(
-                        scheme_minutes(self.directory, account, scheme.owner),
+                        scheme_minutes(self._directory, account, scheme.owner),
                         scheme.thresholds_hours,
                     ),
                     "scheme_version": scheme.version,
@@ -126,7 +126,7 @@ class QueryCommands(CommandHost):
 
     def organisation_figures(self, org_id: str) -> dict[str, Any]:
         """Recorded and approved minutes of records made by ``org_id``, and its members now."""
-        self.directory.organisation(org_id)
+        self._directory.organisation(org_id)
         accounts: dict[str, ServiceAccount] = {}
         recorded = 0
         for event in self.events_of_types("HoursRecorded"):

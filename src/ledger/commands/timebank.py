@@ -184,8 +184,8 @@ class TimeBankCommands(CommandHost):
         }
 
     def _require_account_holder(self, bank_id: str, account_id: str) -> None:
-        self.directory.refresh()
-        if bank_id not in self.directory.reference.time_banks:
+        self._directory.refresh()
+        if bank_id not in self._directory.reference.time_banks:
             raise NotFoundError(
                 f"account {account_id}: time bank {bank_id!r} is not in this ledger"
             )
@@ -193,7 +193,7 @@ class TimeBankCommands(CommandHost):
             return
         _, kind, holder = parse_account(account_id)
         if kind == "org":
-            self.directory.organisation(holder)
+            self._directory.organisation(holder)
         elif not self._state(Volunteer, volunteer_aggregate_id(holder)).exists:
             raise NotFoundError(f"account {account_id}: volunteer {holder} is not registered")
 

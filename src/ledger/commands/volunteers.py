@@ -259,13 +259,13 @@ class VolunteerCommands(CommandHost):
         consented to ``share-personal-data``. Raises ``AgreementMissingError`` or
         ``ConsentMissingError`` (both ``KeyNotAuthorisedError``) otherwise.
         """
-        self.directory.organisation(org)
+        self._directory.organisation(org)
         state = self._state(Volunteer, volunteer_aggregate_id(number))
         assert isinstance(state, Volunteer)
         if not state.exists:
             raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         try:
-            require_personal_data_access(self.directory, state, org)
+            require_personal_data_access(self._directory, state, org)
         except ConsentMissingError:
             if self._erased(number):
                 self.personal_data.get(number)  # says it was erased

@@ -74,7 +74,7 @@ def scan(ledger: Ledger, *, wal: bool = False) -> ScanReport:
             "personal data in the format before the keyring (its data key stored "
             "unwrapped): run `ledger privacy migrate`",
         )
-        for number, _ in ledger.recorder.side_items(LEGACY_KEYS)
+        for number, _ in ledger._recorder.side_items(LEGACY_KEYS)
     ]
     report.unfinished_shards = [s for s in range(SHARDS) if len(keyring.epochs(s)) > 1]
     wrapped, sealed = _blobs(chunks)
@@ -90,7 +90,7 @@ def _chunks(ledger: Ledger, report: ScanReport, *, wal: bool) -> list[bytes]:
     for name, raw in raw_sources(ledger.store, wal=wal):
         report.sources[name] = len(raw)
         chunks.append(raw)
-    recorder = ledger.recorder
+    recorder = ledger._recorder
     namespaces = [DATA, "certificate", *(f"{KEYS}/{s:02x}" for s in range(SHARDS))]
     live = [value for ns in namespaces for _, value in recorder.side_items(ns)]
     report.sources["live side rows"] = sum(len(v) for v in live)
@@ -105,7 +105,7 @@ def _chunks(ledger: Ledger, report: ScanReport, *, wal: bool) -> list[bytes]:
 def _all_notifications(ledger: Ledger) -> Iterable[Any]:
     start = 1
     while True:
-        batch = ledger.recorder.select_notifications(start, 1000)
+        batch = ledger._recorder.select_notifications(start, 1000)
         yield from batch
         if len(batch) < 1000:
             return
@@ -113,7 +113,7 @@ def _all_notifications(ledger: Ledger) -> Iterable[Any]:
 
 
 def _erased_numbers(ledger: Ledger) -> set[str]:
-    erased = {number for number, _ in ledger.recorder.side_items(ERASED)}
+    erased = {number for number, _ in ledger._recorder.side_items(ERASED)}
     erased |= {e.data["number"] for e in ledger.events_of_types("PersonalDataErased")}
     return erased
 

@@ -61,6 +61,16 @@ class InsertReceipt:
     stamped: list[StoredEvent] = field(default_factory=list)
 
 
+class SharedCounters(Protocol):
+    """Counters in the store's side table, shared by every process on the store."""
+
+    def side_get(self, namespace: str, key: str) -> bytes | None: ...
+
+    def side_increment(self, namespace: str, key: str) -> int: ...
+
+    def side_delete_before(self, namespace: str, key: str) -> None: ...
+
+
 class LedgerRecorderProtocol(Protocol):
     """What the ledger needs from a recorder, on every kind of store."""
 

@@ -29,7 +29,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
     url = f"sqlite:///{workdir / 'city.db'}"
     with Ledger(url) as ledger:
         build_demo(ledger, volunteers=40)
-        last = ledger.recorder.max_notification_id() or 0
+        last = ledger._recorder.max_notification_id() or 0
     server = start_ledger_serve(url, workdir)
     try:
         deadline = time.monotonic() + 60

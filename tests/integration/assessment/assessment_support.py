@@ -86,7 +86,7 @@ def key(what: str) -> str:
 
 
 def notification_count(ledger: Ledger) -> int:
-    return len(ledger.recorder.select_notifications(1, 10**9))
+    return len(ledger._recorder.select_notifications(1, 10**9))
 
 
 @contextmanager

@@ -222,7 +222,7 @@ def register_many(ledger: Ledger, org: str, count: int, *, per_command: int = 25
                 ctx.emit("VolunteerRegistered", volunteer_aggregate_id(number), {"number": number})
             return {}
 
-        ledger.writer.run(
+        ledger._writer.run(
             org=org,
             signer=ledger.signer_for(org),
             idempotency_key=f"many-{uuid.uuid4().hex}",
@@ -284,7 +284,7 @@ def query(ledger: Ledger, statement: str, params: tuple[Any, ...] = ()) -> list[
 
 def events_table(ledger: Ledger) -> str:
     """The events table: ``stored_events`` in SQLite, ``ledger_events`` in PostgreSQL."""
-    return str(ledger.recorder.events_table_name)  # type: ignore[attr-defined]
+    return str(ledger._recorder.events_table_name)  # type: ignore[attr-defined]
 
 
 def nid(ledger: Ledger) -> str:
@@ -329,8 +329,8 @@ def rebuild_nodes(ledger: Ledger) -> None:
 
 def log_key(ledger: Ledger) -> SigningKey:
     """The log's private key, from the keystore (only the operator holds it)."""
-    ledger.directory.refresh()
-    for key_id in ledger.directory.require_ledger().log_keys:
+    ledger.refresh()
+    for key_id in ledger._directory.require_ledger().log_keys:
         key = ledger.keystore.get(LOG_KEY_OWNER, key_id)
         if isinstance(key, SigningKey):
             return key
@@ -433,7 +433,7 @@ class Event:
 def leaf_rows(ledger: Ledger, start: int, stop: int) -> list[LoggedEvent]:
     rows: list[LoggedEvent] = []
     while start < stop:
-        batch = ledger.recorder.select_leaves(start, min(1000, stop - start))
+        batch = ledger._recorder.select_leaves(start, min(1000, stop - start))
         if not batch:
             break
         rows.extend(batch)

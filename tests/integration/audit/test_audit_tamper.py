@@ -241,7 +241,7 @@ def _revoke_a_recording_key(ledger: Ledger) -> tuple[Event, SigningKey]:
     org, key_id = approval.body["org"], approval.body["key_id"]
     stolen = ledger.keystore.get(org, key_id)
     assert isinstance(stolen, SigningKey)
-    parent = ledger.directory.organisation(org).parent
+    parent = ledger._directory.organisation(org).parent
     assert parent is not None
     ledger.revoke_key(
         parent, for_org=org, key_id=key_id, reason="stolen", idempotency_key="revoke-stolen"
@@ -314,7 +314,7 @@ def test_an_event_signed_by_a_revoked_key_given_a_leaf(
         ledger.submit_signed([(canonical_json(body), b64encode(signature))])
     assert body["key_id"] == stolen.key_id
     # Through the library's own recorder: the event gets a leaf and a node like any other.
-    ledger.recorder.insert_events([forged])
+    ledger._recorder.insert_events([forged])
     leaf = ledger.log_size() - 1
     ledger.log.sign_checkpoint()  # the operator even signs over it
 

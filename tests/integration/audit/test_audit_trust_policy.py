@@ -224,7 +224,7 @@ def test_an_operator_cannot_forge_a_cosignature_on_an_old_checkpoint(
     newest_lines = city.log.latest().split("\n\n", 1)[1].splitlines()
     w2_line = next(line for line in newest_lines if line.startswith(f"— {w2.verifier.name} "))
     forged = city.log.checkpoint_at(middle) + w2_line + "\n"
-    city.recorder.side_put(CHECKPOINTS, f"{middle:020d}", forged.encode("utf-8"))
+    city._recorder.side_put(CHECKPOINTS, f"{middle:020d}", forged.encode("utf-8"))
     report = run_audit(city, trust=policy.anchors(), witnesses=policy.checkpoints)
     unwitnessed = [f for f in report.findings if f.kind == "checkpoint-not-witnessed"]
     assert len(unwitnessed) == 1 and f"checkpoint of {middle} leaves" in unwitnessed[0].message

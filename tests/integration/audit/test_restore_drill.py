@@ -45,7 +45,7 @@ def drill(
     assert "RESULT: clean, no findings" in out
     with Ledger(restored_url) as restored:
         assert restored.log.latest() == checkpoint
-        root = restored.directory.require_ledger().root_org
+        root = restored._directory.require_ledger().root_org
         restored.publish_calendar(
             root,
             time_zone="Asia/Shanghai",

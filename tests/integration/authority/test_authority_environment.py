@@ -49,8 +49,8 @@ def test_ledger_sqlite_dbname_in_the_environment_does_not_redirect_the_store(
     intended = tmp_path / "intended.db"
     with Ledger(f"sqlite:///{intended}", keystore=MemoryKeystore()) as ledger:
         create_city(ledger)
-        assert type(ledger.app.mapper).__name__ == "SignedEventMapper"
-        assert type(ledger.recorder).__module__ == "ledger.storage.sqlite_recorder"
+        assert type(ledger._app.mapper).__name__ == "SignedEventMapper"
+        assert type(ledger._recorder).__module__ == "ledger.storage.sqlite_recorder"
         stored = ledger.log_size()
     assert stored > 0
     assert _event_count(intended) == stored
@@ -63,7 +63,7 @@ def test_postgres_schema_in_the_environment_does_not_redirect_the_store(
 ) -> None:
     ledger = open_ledger(postgres_schema)
     create_city(ledger)
-    assert type(ledger.app.mapper).__name__ == "SignedEventMapper"
+    assert type(ledger._app.mapper).__name__ == "SignedEventMapper"
     import psycopg
 
     schema = postgres_schema.split("schema=")[1]

@@ -31,7 +31,7 @@ def test_first_write_after_revoking_the_newest_key_uses_the_remaining_key(
     result = ledger.register_volunteer("org-a", idempotency_key="after")
     event = ledger.event(result.events[0].aggregate_id, 1)
     assert event.key_id != newest
-    assert ledger.directory.keys[event.key_id].org_id == "org-a"
+    assert ledger._directory.keys[event.key_id].org_id == "org-a"
 
 
 def test_a_revocation_by_another_process_does_not_fail_the_next_write(
@@ -56,7 +56,7 @@ def test_an_organisation_whose_every_key_is_revoked_writes_nothing(
 ) -> None:
     ledger = open_ledger(store_url_for("sqlite"))
     create_city(ledger)
-    for key_id in list(ledger.directory.active_keys("org-a")):
+    for key_id in list(ledger._directory.active_keys("org-a")):
         ledger.revoke_key(
             "city", for_org="org-a", key_id=key_id.key_id, reason="gone", idempotency_key="r"
         )

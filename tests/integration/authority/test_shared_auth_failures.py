@@ -19,7 +19,7 @@ def _increment(url: str, times: int) -> None:
     with Ledger(url, keystore=MemoryKeystore()) as ledger:
         limiter = SharedWindowLimiter(clock=lambda: 120.0)
         for _ in range(times):
-            limiter.count(ledger.recorder, "203.0.113.9")
+            limiter.count(ledger._recorder, "203.0.113.9")
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -37,15 +37,15 @@ def test_three_processes_counting_at_once_lose_no_count(
         assert worker.exitcode == 0
     with Ledger(url, keystore=MemoryKeystore()) as ledger:
         limiter = SharedWindowLimiter(clock=lambda: 150.0)
-        assert limiter.retry_after(ledger.recorder, "203.0.113.9", 3 * COUNTS + 1) is None
-        assert limiter.retry_after(ledger.recorder, "203.0.113.9", 3 * COUNTS) == 30
+        assert limiter.retry_after(ledger._recorder, "203.0.113.9", 3 * COUNTS + 1) is None
+        assert limiter.retry_after(ledger._recorder, "203.0.113.9", 3 * COUNTS) == 30
 
 
 def test_the_limit_is_per_window_and_per_address(store_url: str) -> None:
     now = [600.0]
     limiter = SharedWindowLimiter(clock=lambda: now[0])
     with Ledger(store_url, keystore=MemoryKeystore()) as ledger:
-        store = ledger.recorder
+        store = ledger._recorder
         for _ in range(4):
             assert limiter.retry_after(store, "198.51.100.1", 5) is None
             limiter.count(store, "198.51.100.1")

@@ -108,7 +108,7 @@ def test_the_credential_is_a_vc_2_0_signed_by_the_issuers_registered_key(town: T
     assert (proof["type"], proof["cryptosuite"]) == ("DataIntegrityProof", "eddsa-jcs-2022")
     assert proof["proofPurpose"] == "assertionMethod"
     key = resolve_did_key(proof["verificationMethod"])
-    registered = ledger.directory.keys[key.key_id]
+    registered = ledger._directory.keys[key.key_id]
     assert registered.org_id == "org-a"
     assert credential["issuer"] == {
         "id": did_key(key),
@@ -499,7 +499,7 @@ def test_star_and_honour_badges_are_signed_open_badges(town: Town) -> None:
     assert "2 stars" in star["name"]
     assert star["credentialSubject"]["identifier"][0]["identityHash"] == town.number
     issuer_key = resolve_did_key(star["proof"][0]["verificationMethod"])
-    assert ledger.directory.keys[issuer_key.key_id].org_id == "city"
+    assert ledger._directory.keys[issuer_key.key_id].org_id == "city"
     assert star["issuer"]["id"] == did_key(issuer_key)
 
     honour_id = ledger.grant_honour(

@@ -220,7 +220,7 @@ def test_a_revocation_carries_a_list_saying_revoked_and_only_that(town: Town) ->
     body = json.loads(submitted[0]["events"][0]["body"])
     assert body["type"] == "CertificateIssued"
     with pytest.raises(InvalidInputError, match="does not say 'revoked'"):
-        town.ledger.signed_credential_rows(
+        town.ledger._signed_credential_rows(
             [{**body, "type": "CertificateRevoked"}], None, submitted[0]["status_list"]
         )
     with client(town, honest, submitted) as org:

@@ -140,9 +140,9 @@ def test_init_signs_the_given_identity_and_demo_then_builds_under_it(
     for stage in ("organisations", "volunteers", "activities"):
         assert f"{stage} [" in err, err  # a progress line closes every stage
     with Ledger(url, keystore=MemoryKeystore()) as ledger:
-        info = ledger.directory.require_ledger()
+        info = ledger._directory.require_ledger()
         assert (info.name, info.root_org) == (IDENTITY["--name"], "jincheng")
-        assert ledger.directory.organisation("luzhou").parent == "jincheng"
+        assert ledger._directory.organisation("luzhou").parent == "jincheng"
     code, _, err = cli(capsys, "demo", "--db", url, "--volunteers", "12")
     assert code == 2 and "store of its own" in err
     code, out, _ = cli(capsys, "audit", "--db", url, "--trust", trust, "--quiet")
@@ -157,7 +157,7 @@ def test_demo_on_an_empty_store_takes_the_example_identity(
     assert code == 0, err
     assert "[" not in err  # --quiet: no progress lines
     with Ledger(url, keystore=MemoryKeystore()) as ledger:
-        assert ledger.directory.require_ledger().origin == "volunteer.changzhi.example/ledger"
+        assert ledger._directory.require_ledger().origin == "volunteer.changzhi.example/ledger"
 
 
 READING_COMMANDS = [

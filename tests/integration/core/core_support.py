@@ -34,12 +34,12 @@ __all__ = [
 
 def notification_count(ledger: Ledger) -> int:
     """How many events are stored, whether or not they have a leaf."""
-    return len(ledger.recorder.select_notifications(1, 10**9))
+    return len(ledger._recorder.select_notifications(1, 10**9))
 
 
 def all_states(ledger: Ledger) -> list[bytes]:
     """The stored bytes of every event."""
-    return [bytes(n.state) for n in ledger.recorder.select_notifications(1, 10**9)]
+    return [bytes(n.state) for n in ledger._recorder.select_notifications(1, 10**9)]
 
 
 @contextmanager
@@ -95,7 +95,7 @@ def sign_outside(body: dict[str, Any], key: SigningKey) -> bytes:
 def tamper_state(ledger: Ledger, notification_id: int, new_state: bytes) -> None:
     """Overwrite one stored event's bytes directly in the store, behind the ledger's back."""
     kind = ledger.store.kind
-    table = getattr(ledger.recorder, "events_table_name", "stored_events")
+    table = getattr(ledger._recorder, "events_table_name", "stored_events")
     if kind == "sqlite":
         assert ledger.store.path is not None
         with sqlite3.connect(ledger.store.path) as conn:
@@ -121,7 +121,7 @@ def tamper_state(ledger: Ledger, notification_id: int, new_state: bytes) -> None
             ).rowcount
         assert changed == 1
     else:
-        recorder: Any = ledger.recorder
+        recorder: Any = ledger._recorder
         with recorder._database_lock:
             old = recorder._stored_events[notification_id - 1]
             recorder._stored_events[notification_id - 1] = dataclasses.replace(old, state=new_state)

@@ -20,7 +20,7 @@ City = tuple[Ledger, dict[str, str]]
 
 
 def _stored(ledger: Ledger) -> int:
-    return len(ledger.recorder.side_items(NAMESPACE)) + len(ledger.recorder.side_items(CREATED))
+    return len(ledger._recorder.side_items(NAMESPACE)) + len(ledger._recorder.side_items(CREATED))
 
 
 def test_a_key_never_gives_scopes_the_asking_key_lacks_and_a_refusal_stores_nothing(

@@ -23,7 +23,7 @@ from ledger.log.note import parse_note
 def rotate(ledger: Ledger, times: int, prefix: str) -> None:
     """org-a gets a new key and the older one is revoked, ``times`` times, with events between."""
     for turn in range(times):
-        old = ledger.directory.active_keys("org-a")[0].key_id
+        old = ledger._directory.active_keys("org-a")[0].key_id
         ledger.new_key("city", for_org="org-a", idempotency_key=f"{prefix}-key-{turn}")
         ledger.register_volunteer("org-a", idempotency_key=f"{prefix}-between-{turn}")
         ledger.revoke_key(
@@ -37,10 +37,10 @@ def rotate(ledger: Ledger, times: int, prefix: str) -> None:
 
 
 def check_positions(ledger: Ledger) -> None:
-    ledger.directory.refresh()
+    ledger.refresh()
     note = ledger.log.sign_checkpoint()
     checkpoint = Checkpoint.parse(parse_note(note)[0])
-    for info in ledger.directory.keys.values():
+    for info in ledger._directory.keys.values():
         window = info.validity()
         registered = window["registered_at_leaf"]
         assert registered is not None
@@ -65,7 +65,7 @@ def check_positions(ledger: Ledger) -> None:
             assert registered < revoked
     for leaf in range(checkpoint.size):
         event = ledger.event_at(leaf)
-        window = ledger.directory.keys[event.key_id].validity()
+        window = ledger._directory.keys[event.key_id].validity()
         assert window["registered_at_leaf"] is not None
         assert window["registered_at_leaf"] <= leaf
         assert window["revoked_at_leaf"] is None or leaf < window["revoked_at_leaf"]
@@ -102,8 +102,8 @@ def test_a_fresh_process_reads_the_same_positions(
     first = open_ledger(url)
     create_city(first)
     rotate(first, 1, "reopen")
-    first.directory.refresh()
-    windows = {k: v.validity() for k, v in first.directory.keys.items()}
+    first._directory.refresh()
+    windows = {k: v.validity() for k, v in first._directory.keys.items()}
     second = open_ledger(url)
-    second.directory.refresh()
-    assert {k: v.validity() for k, v in second.directory.keys.items()} == windows
+    second._directory.refresh()
+    assert {k: v.validity() for k, v in second._directory.keys.items()} == windows

@@ -37,7 +37,7 @@ def test_signed_membership_and_consent_for_anothers_volunteer_are_refused(city: 
         ("ConsentGiven", {"number": number, "purpose": "share-personal-data"}),
     ]:
         with refused(ledger, AgreementMissingError):
-            ledger.writer.submit([_signed(ledger, "org-b", event_type, aggregate, data)])
+            ledger._writer.submit([_signed(ledger, "org-b", event_type, aggregate, data)])
 
 
 def test_a_signed_grant_by_the_requester_itself_is_refused(city: City) -> None:
@@ -54,7 +54,7 @@ def test_a_signed_grant_by_the_requester_itself_is_refused(city: City) -> None:
         {"number": number, "agreement_id": asked.value.agreement_id},
     )
     with refused(ledger, KeyNotAuthorisedError, match="home organisation 'org-a'"):
-        ledger.writer.submit([grant])
+        ledger._writer.submit([grant])
 
 
 def test_a_signed_credit_move_out_of_anothers_volunteers_account_is_refused(city: City) -> None:
@@ -80,4 +80,4 @@ def test_a_signed_credit_move_out_of_anothers_volunteers_account_is_refused(city
         {**common, "account": target, "counterparty": source},
     )
     with refused(ledger, AgreementMissingError, match="'credit'"):
-        ledger.writer.submit([sent, received])
+        ledger._writer.submit([sent, received])

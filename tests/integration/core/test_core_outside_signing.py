@@ -62,7 +62,7 @@ def test_a_body_signed_outside_is_stored_exactly_as_signed(city: City) -> None:
     key = key_of(ledger, "org-b")
     body = join_body(ledger, info["number"], key=key)
     signature = sign_outside(body, key)
-    result = ledger.writer.submit([(body, signature)])
+    result = ledger._writer.submit([(body, signature)])
     assert not result.replayed
     ref = result.events[0]
     assert (ref.type, ref.version) == ("MembershipJoined", 4)
@@ -81,7 +81,7 @@ def test_canonical_text_parsed_with_parse_signed_body_is_accepted(city: City) ->
     body = join_body(ledger, info["number"], key=key)
     text = canonical_json(body).decode("utf-8")
     parsed, signature = parse_signed_body(text, b64encode(sign_outside(body, key)))
-    result = ledger.writer.submit([(parsed, signature)])
+    result = ledger._writer.submit([(parsed, signature)])
     assert ledger.event(result.events[0].aggregate_id, 4).body_bytes == text.encode()
 
 
@@ -107,7 +107,7 @@ def test_a_tampered_signature_is_refused(city: City) -> None:
     signature = bytearray(sign_outside(body, key))
     signature[10] ^= 0x01
     with refused(ledger, SignatureError, match="MembershipJoined"):
-        ledger.writer.submit([(body, bytes(signature))])
+        ledger._writer.submit([(body, bytes(signature))])
 
 
 def test_a_body_changed_after_signing_is_refused(city: City) -> None:
@@ -117,7 +117,7 @@ def test_a_body_changed_after_signing_is_refused(city: City) -> None:
     signature = sign_outside(body, key)
     body["occurred_at"] = new_time(ledger, -60)
     with refused(ledger, SignatureError):
-        ledger.writer.submit([(body, signature)])
+        ledger._writer.submit([(body, signature)])
 
 
 def test_a_signature_without_the_domain_prefix_is_refused(city: City) -> None:
@@ -125,7 +125,7 @@ def test_a_signature_without_the_domain_prefix_is_refused(city: City) -> None:
     key = key_of(ledger, "org-b")
     body = join_body(ledger, info["number"], key=key)
     with refused(ledger, SignatureError):
-        ledger.writer.submit([(body, key.sign(canonical_json(body)))])
+        ledger._writer.submit([(body, key.sign(canonical_json(body)))])
 
 
 def test_a_body_signed_with_another_organisations_key_is_refused(city: City) -> None:
@@ -133,7 +133,7 @@ def test_a_body_signed_with_another_organisations_key_is_refused(city: City) -> 
     wrong = key_of(ledger, "org-a")
     body = join_body(ledger, info["number"], org="org-b", key=wrong)
     with refused(ledger, KeyNotAuthorisedError, match="belongs to 'org-a'"):
-        ledger.writer.submit([(body, sign_outside(body, wrong))])
+        ledger._writer.submit([(body, sign_outside(body, wrong))])
 
 
 def test_a_body_signed_with_an_unregistered_key_is_refused(city: City) -> None:
@@ -141,7 +141,7 @@ def test_a_body_signed_with_an_unregistered_key_is_refused(city: City) -> None:
     stranger = SigningKey.generate()
     body = join_body(ledger, info["number"], key=stranger)
     with refused(ledger, KeyNotAuthorisedError, match="not registered"):
-        ledger.writer.submit([(body, sign_outside(body, stranger))])
+        ledger._writer.submit([(body, sign_outside(body, stranger))])
 
 
 def test_a_body_signed_with_a_revoked_key_is_refused(city: City) -> None:
@@ -151,7 +151,7 @@ def test_a_body_signed_with_a_revoked_key_is_refused(city: City) -> None:
     ledger.revoke_key("city", for_org="org-b", key_id=old.key_id, reason="r", idempotency_key="r")
     body = join_body(ledger, info["number"], key=old)
     with refused(ledger, KeyNotAuthorisedError, match="revoked"):
-        ledger.writer.submit([(body, sign_outside(body, old))])
+        ledger._writer.submit([(body, sign_outside(body, old))])
 
 
 def test_a_body_claiming_a_stale_version_is_refused(city: City) -> None:
@@ -159,7 +159,7 @@ def test_a_body_claiming_a_stale_version_is_refused(city: City) -> None:
     key = key_of(ledger, "org-b")
     body = join_body(ledger, info["number"], key=key, version=1)
     with refused(ledger, InvalidInputError, match="version 4"):
-        ledger.writer.submit([(body, sign_outside(body, key))])
+        ledger._writer.submit([(body, sign_outside(body, key))])
 
 
 def test_a_body_that_breaks_a_domain_rule_is_refused(city: City) -> None:
@@ -167,7 +167,7 @@ def test_a_body_that_breaks_a_domain_rule_is_refused(city: City) -> None:
     key = key_of(ledger, "org-a")
     body = join_body(ledger, info["number"], org="org-a", key=key)  # already a member
     with refused(ledger, RuleViolationError, match="already a member"):
-        ledger.writer.submit([(body, sign_outside(body, key))])
+        ledger._writer.submit([(body, sign_outside(body, key))])
 
 
 def test_a_body_for_the_wrong_aggregate_is_refused(city: City) -> None:
@@ -177,7 +177,7 @@ def test_a_body_for_the_wrong_aggregate_is_refused(city: City) -> None:
     body = join_body(ledger, info["number"], key=key)
     body["aggregate_id"] = str(volunteer_aggregate_id(other))
     with refused(ledger, RuleViolationError, match="aggregate"):
-        ledger.writer.submit([(body, sign_outside(body, key))])
+        ledger._writer.submit([(body, sign_outside(body, key))])
 
 
 def test_a_registration_signed_by_a_non_parent_is_refused(city: City) -> None:
@@ -193,7 +193,7 @@ def test_a_registration_signed_by_a_non_parent_is_refused(city: City) -> None:
         idempotency_key="team-x",
     )
     with refused(ledger, KeyNotAuthorisedError, match="only the parent"):
-        ledger.writer.submit([(body, sign_outside(body, key))])
+        ledger._writer.submit([(body, sign_outside(body, key))])
 
 
 def test_a_key_registration_whose_key_id_is_not_its_keys_is_refused(city: City) -> None:
@@ -215,7 +215,7 @@ def test_a_key_registration_whose_key_id_is_not_its_keys_is_refused(city: City) 
         idempotency_key="mismatch",
     )
     with refused(ledger, InvalidInputError, match="not the id of that public key"):
-        ledger.writer.submit([(body, sign_outside(body, signer))])
+        ledger._writer.submit([(body, sign_outside(body, signer))])
 
 
 def test_a_body_that_leaves_a_default_field_implicit_is_refused(city: City) -> None:
@@ -232,7 +232,7 @@ def test_a_body_that_leaves_a_default_field_implicit_is_refused(city: City) -> N
         idempotency_key="implicit",
     )
     with refused(ledger, InvalidInputError, match="explicitly"):
-        ledger.writer.submit([(body, sign_outside(body, signer))])
+        ledger._writer.submit([(body, sign_outside(body, signer))])
 
 
 @SHAPE_ONLY
@@ -242,7 +242,7 @@ def test_a_body_of_an_unknown_event_type_is_refused(city: City) -> None:
     body = join_body(ledger, info["number"], key=key)
     body["type"] = "HoursInvented"
     with refused(ledger, InvalidInputError, match="HoursInvented"):
-        ledger.writer.submit([(body, sign_outside(body, key))])
+        ledger._writer.submit([(body, sign_outside(body, key))])
 
 
 @SHAPE_ONLY
@@ -254,7 +254,7 @@ def test_a_body_from_the_future_is_refused(city: City) -> None:
 
     body = join_body(ledger, info["number"], key=key, occurred_at=format_time(later))
     with refused(ledger, InvalidInputError, match="future"):
-        ledger.writer.submit([(body, sign_outside(body, key))])
+        ledger._writer.submit([(body, sign_outside(body, key))])
 
 
 @SHAPE_ONLY
@@ -266,7 +266,7 @@ def test_a_signed_body_with_a_wrong_typed_field_is_refused(city: City) -> None:
         body = join_body(ledger, info["number"], key=key)
         body[field] = value
         with refused(ledger, InvalidInputError, match=field):
-            ledger.writer.submit([(body, sign_outside(body, key))])
+            ledger._writer.submit([(body, sign_outside(body, key))])
 
 
 @SHAPE_ONLY
@@ -276,7 +276,7 @@ def test_a_signed_body_with_a_float_is_refused(city: City) -> None:
     body = join_body(ledger, info["number"], key=key)
     body["data"]["weight"] = 1.5
     with refused(ledger, InvalidInputError, match="float"):
-        ledger.writer.submit([(body, b"\x00" * 64)])
+        ledger._writer.submit([(body, b"\x00" * 64)])
 
 
 @SHAPE_ONLY
@@ -288,21 +288,21 @@ def test_a_submitted_body_missing_a_field_is_invalid_input_not_a_crash(city: Cit
         signature = sign_outside(body, key)
         del body[missing]
         with refused(ledger, InvalidInputError, match=missing):
-            ledger.writer.submit([(body, signature)])
+            ledger._writer.submit([(body, signature)])
 
 
 @SHAPE_ONLY
 def test_a_submitted_body_that_is_not_an_object_is_invalid_input(city: City) -> None:
     ledger, _ = city
     with refused(ledger, InvalidInputError):
-        ledger.writer.submit([(["not", "a", "body"], b"\x00" * 64)])  # type: ignore[list-item]
+        ledger._writer.submit([(["not", "a", "body"], b"\x00" * 64)])  # type: ignore[list-item]
 
 
 @SHAPE_ONLY
 def test_an_empty_submission_is_refused(city: City) -> None:
     ledger, _ = city
     with refused(ledger, InvalidInputError, match="at least one"):
-        ledger.writer.submit([])
+        ledger._writer.submit([])
 
 
 def test_a_batch_is_stored_all_or_nothing(city: City) -> None:
@@ -323,8 +323,8 @@ def test_a_batch_is_stored_all_or_nothing(city: City) -> None:
     )
     bad = dict(consent, data={"number": number, "purpose": "Not Valid"})
     with refused(ledger, InvalidInputError):
-        ledger.writer.submit([(good, sign_outside(good, key)), (bad, sign_outside(bad, key))])
-    result = ledger.writer.submit(
+        ledger._writer.submit([(good, sign_outside(good, key)), (bad, sign_outside(bad, key))])
+    result = ledger._writer.submit(
         [(good, sign_outside(good, key)), (consent, sign_outside(consent, key))]
     )
     assert [e.version for e in result.events] == [4, 5]
@@ -340,7 +340,7 @@ def test_events_submitted_together_share_one_org_and_idempotency_key(city: City)
     one = join_body(ledger, info["number"], key=key, idempotency_key="k1")
     two = dict(one, idempotency_key="k2", aggregate_version=5)
     with refused(ledger, InvalidInputError, match="share"):
-        ledger.writer.submit([(one, sign_outside(one, key)), (two, sign_outside(two, key))])
+        ledger._writer.submit([(one, sign_outside(one, key)), (two, sign_outside(two, key))])
 
 
 def test_resubmitting_the_same_signed_body_is_an_idempotent_retry(city: City) -> None:
@@ -348,9 +348,9 @@ def test_resubmitting_the_same_signed_body_is_an_idempotent_retry(city: City) ->
     key = key_of(ledger, "org-b")
     body = join_body(ledger, info["number"], key=key)
     signature = sign_outside(body, key)
-    first = ledger.writer.submit([(body, signature)])
+    first = ledger._writer.submit([(body, signature)])
     size = ledger.log_size()
-    again = ledger.writer.submit([(body, signature)])
+    again = ledger._writer.submit([(body, signature)])
     assert again.replayed and again.events == first.events
     assert ledger.log_size() == size
 
@@ -359,10 +359,10 @@ def test_another_body_under_a_used_idempotency_key_is_a_conflict(city: City) -> 
     ledger, info = city
     key = key_of(ledger, "org-b")
     body = join_body(ledger, info["number"], key=key)
-    ledger.writer.submit([(body, sign_outside(body, key))])
+    ledger._writer.submit([(body, sign_outside(body, key))])
     other = dict(body, occurred_at=new_time(ledger, -30))
     with refused(ledger, IdempotencyConflictError):
-        ledger.writer.submit([(other, sign_outside(other, key))])
+        ledger._writer.submit([(other, sign_outside(other, key))])
 
 
 def test_an_api_command_and_an_outside_body_go_through_the_same_rules(city: City) -> None:
@@ -371,4 +371,4 @@ def test_an_api_command_and_an_outside_body_go_through_the_same_rules(city: City
     key = key_of(ledger, "org-b")
     body = join_body(ledger, info["number"], key=key, idempotency_key="outside")
     with refused(ledger, RuleViolationError, match="already a member"):
-        ledger.writer.submit([(body, sign_outside(body, key))])
+        ledger._writer.submit([(body, sign_outside(body, key))])

@@ -66,7 +66,7 @@ def everything_stored_in_the_database(ledger: Ledger) -> bytes:
                         else:
                             chunks.append(str(value).encode("utf-8"))
         return b"\n".join(chunks)
-    recorder = ledger.recorder
+    recorder = ledger._recorder
     side = b"".join(
         v for ns in ("personal-key", "personal-data") for _, v in recorder.side_items(ns)
     )
@@ -128,8 +128,8 @@ def test_erasure_removes_the_personal_data_and_the_events_still_verify(
     assert ledger.volunteer(number)["members_of"] == ["org-a", "org-b"]
     for leaf in range(ledger.log_size()):
         ledger.event_at(leaf)  # every event still verifies
-    assert ledger.recorder.side_get("personal-key", number) is None
-    assert ledger.recorder.side_get("personal-data", number) is None
+    assert ledger._recorder.side_get("personal-key", number) is None
+    assert ledger._recorder.side_get("personal-data", number) is None
     if ledger.store.kind != "memory":
         reader = open_ledger(ledger.store.url)
         read = reader.events(volunteer_aggregate_id(number))
@@ -148,7 +148,7 @@ def test_erasing_one_volunteer_leaves_the_others(city: City) -> None:
 def test_personal_data_stays_out_of_the_idempotency_record(city: City) -> None:
     ledger, _ = city
     result = ledger.register_volunteer("org-a", idempotency_key="p", personal=PERSON)
-    claim = ledger.recorder.find_claim("org-a", "p")
+    claim = ledger._recorder.find_claim("org-a", "p")
     assert claim is not None
     for secret in SECRETS:
         assert secret.encode() not in claim.result

@@ -60,7 +60,7 @@ def run_concurrently(
     barrier = threading.Barrier(writers)
     ledgers = [Ledger(url, keystore=keystore) for _ in range(writers)]
     for ledger in ledgers:  # connect and read the trust directory before the race
-        ledger.directory.refresh()
+        ledger.refresh()
         ledger.log_size()
 
     def task(index: int) -> Any:
@@ -77,8 +77,8 @@ def run_concurrently(
 
 def assert_log_is_whole(ledger: Ledger) -> None:
     """Leaves 0..n-1, each on its own stored event, and every stored event on a leaf."""
-    leaves = ledger.recorder.select_leaves(0, 10**6)
-    notifications = ledger.recorder.select_notifications(1, 10**6)
+    leaves = ledger._recorder.select_leaves(0, 10**6)
+    notifications = ledger._recorder.select_notifications(1, 10**6)
     assert [leaf.leaf_index for leaf in leaves] == list(range(len(leaves)))
     assert len(leaves) == len(notifications) == ledger.log_size()
     assert sorted(leaf.id for leaf in leaves) == sorted(n.id for n in notifications)
@@ -217,7 +217,7 @@ def test_a_writer_that_keeps_losing_gets_a_precise_conflict_error(
 
     with Ledger(url, keystore=keystore) as loser, Ledger(url, keystore=keystore) as winner:
         size = loser.log_size()
-        original = loser.writer._store
+        original = loser._writer._store
         rounds = iter(range(100))
 
         def store_after_someone_else(*args: Any, **kwargs: Any) -> Any:
@@ -228,13 +228,13 @@ def test_a_writer_that_keeps_losing_gets_a_precise_conflict_error(
             )
             return original(*args, **kwargs)
 
-        monkeypatch.setattr(loser.writer, "_store", store_after_someone_else)
+        monkeypatch.setattr(loser._writer, "_store", store_after_someone_else)
         with pytest.raises(ConcurrencyConflictError, match="try again"):
             loser.join("org-b", number=number, idempotency_key="loser")
         attempts = writer_module.MAX_ATTEMPTS
         assert loser.log_size() == size + attempts
         assert "org-b" not in loser.volunteer(number)["members_of"]
-        assert loser.recorder.find_claim("org-b", "loser") is None
+        assert loser._recorder.find_claim("org-b", "loser") is None
 
 
 def test_several_ledgers_open_at_once_on_one_schema(

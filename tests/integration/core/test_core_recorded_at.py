@@ -34,7 +34,7 @@ FILE_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def recorded_times(ledger: Ledger) -> list[str]:
-    leaves = ledger.recorder.select_leaves(0, 10**6)
+    leaves = ledger._recorder.select_leaves(0, 10**6)
     return [recorded_at_of(leaf.state or b"") or "" for leaf in leaves]
 
 
@@ -83,7 +83,7 @@ def test_the_receipt_names_the_stamped_time(
     ledger = open_ledger(store_url)
     create_city(ledger)
     ref = ledger.register_volunteer("org-a", idempotency_key="stamped").events[0]
-    leaf = ledger.recorder.select_leaves(ref.leaf_index, 1)[0]
+    leaf = ledger._recorder.select_leaves(ref.leaf_index, 1)[0]
     assert recorded_at_of(leaf.state or b"") == ledger.event(ref.aggregate_id, 1).recorded_at
 
 
@@ -110,13 +110,13 @@ def test_a_back_dated_insert_behind_the_ledgers_back_is_flagged(
         occurred_at=format_time(last - timedelta(hours=2)),
     )
     envelope = make_envelope(body, sign_outside(body, key), format_time(last - timedelta(hours=1)))
-    mapper: SignedEventMapper = ledger.app.signed_mapper
+    mapper: SignedEventMapper = ledger._app.signed_mapper
     opened, signature, recorded_at = open_envelope(envelope)
     stored = mapper.to_stored_event(
         SignedEvent(aggregate, 1, opened, signature, recorded_at, envelope)
     )
     receipt = InsertReceipt()
-    ledger.recorder.insert_events([stored], receipt=receipt)
+    ledger._recorder.insert_events([stored], receipt=receipt)
     report = audit(StoreSource(ledger), workers=1, progress=False, compare_views=False)
     backdated = [f for f in report.findings if f.kind == "backdated-event"]
     assert [f.leaf_index for f in backdated] == receipt.leaf_indexes, describe(report)

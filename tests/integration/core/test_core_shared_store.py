@@ -58,7 +58,7 @@ def test_two_ledgers_on_one_store_see_each_others_writes(
 
     size = first.log_size()
     assert second.log_size() == size
-    leaves = first.recorder.select_leaves(0, 10**6)
+    leaves = first._recorder.select_leaves(0, 10**6)
     assert [leaf.leaf_index for leaf in leaves] == list(range(size))
     assert [e.envelope for e in (first.event_at(i) for i in range(size))] == [
         e.envelope for e in (second.event_at(i) for i in range(size))
@@ -183,9 +183,9 @@ def test_concurrent_writers_on_one_sqlite_file_lose_nothing(
     assert len(set(own)) == writers * per_writer
     with Ledger(url, keystore=keystore) as ledger:
         assert ledger.log_size() == size + writers + writers * per_writer + 1
-        leaves = ledger.recorder.select_leaves(0, 10**6)
+        leaves = ledger._recorder.select_leaves(0, 10**6)
         assert [leaf.leaf_index for leaf in leaves] == list(range(ledger.log_size()))
-        assert len(ledger.recorder.select_notifications(1, 10**6)) == ledger.log_size()
+        assert len(ledger._recorder.select_notifications(1, 10**6)) == ledger.log_size()
         assert ledger.volunteer(number)["members_of"] == sorted(
             ["org-a", *(f"org-w{i}" for i in range(writers))]
         )

@@ -39,9 +39,9 @@ def warmed(open_ledger: Callable[..., Ledger], url: str) -> tuple[Ledger, str]:
     consent(ledger, number, "c-1")
     consent(ledger, number, "c-2", give=False)
     consent(ledger, number, "c-3")
-    entry = ledger.writer.cache.take(volunteer_aggregate_id(number))
+    entry = ledger._writer.cache.take(volunteer_aggregate_id(number))
     assert entry is not None and entry.state.version == 4
-    ledger.writer.cache.put(entry.state, entry.last_leaf_hash)
+    ledger._writer.cache.put(entry.state, entry.last_leaf_hash)
     return ledger, number
 
 
@@ -58,10 +58,10 @@ def test_a_command_fast_forwards_by_reading_only_the_new_events(
     ledger, number = warmed(open_ledger, url)
     other = open_ledger(url, keystore=ledger.keystore)
     consent(other, number, "elsewhere", give=False)
-    hits = ledger.writer.cache.hits
+    hits = ledger._writer.cache.hits
     consent(ledger, number, "c-4")
-    assert ledger.writer.cache.hits == hits + 1
-    entry = ledger.writer.cache.take(volunteer_aggregate_id(number))
+    assert ledger._writer.cache.hits == hits + 1
+    entry = ledger._writer.cache.take(volunteer_aggregate_id(number))
     assert entry is not None and entry.state.version == 6
     assert isinstance(entry.state, Volunteer) and entry.state.consents == {PURPOSE: True}
     events = ledger.events(volunteer_aggregate_id(number))
@@ -98,7 +98,7 @@ def test_a_changed_last_cached_event_drops_the_entry_and_is_refused(
     with pytest.raises(TamperedEventError, match=str(volunteer_aggregate_id(number))):
         consent(ledger, number, "c-4", give=False)
     assert notification_count(ledger) == count
-    assert ledger.writer.cache.take(volunteer_aggregate_id(number)) is None
+    assert ledger._writer.cache.take(volunteer_aggregate_id(number)) is None
 
 
 @pytest.mark.parametrize("kind", SQL_STORES)
@@ -108,7 +108,7 @@ def test_a_deleted_tail_makes_the_command_decide_as_a_fresh_ledger_would(
     url = store_url_for(kind)
     ledger, number = warmed(open_ledger, url)
     last = ledger.events(volunteer_aggregate_id(number))[-1]
-    table = getattr(ledger.recorder, "events_table_name", "stored_events")
+    table = getattr(ledger._recorder, "events_table_name", "stored_events")
     tamper_sql(
         ledger,
         f"DELETE FROM {{schema}}.{table} WHERE originator_id=%s AND originator_version=%s",
@@ -116,7 +116,7 @@ def test_a_deleted_tail_makes_the_command_decide_as_a_fresh_ledger_would(
     )
     # The cache remembered version 4 (consent given); the store now ends at version 3
     # (consent withdrawn). The command must see what the store holds, not what it remembers.
-    ctx = ledger.writer.context("org-a", "2025-03-03T09:00:00Z")
+    ctx = ledger._writer.context("org-a", "2025-03-03T09:00:00Z")
     state = ctx.state(Volunteer, volunteer_aggregate_id(number))
     ctx.discard()
     assert state.version == 3 and state.consents == {PURPOSE: False}
@@ -158,13 +158,13 @@ def snapshotted(open_ledger: Callable[..., Ledger], url: str) -> tuple[Ledger, s
     """A city whose volunteer aggregate reached version 5, with a snapshot at version 4."""
     ledger, number = warmed(open_ledger, url)
     consent(ledger, number, "c-4", give=False)
-    stored = ledger.recorder.side_get(SNAPSHOTS, str(volunteer_aggregate_id(number)))
+    stored = ledger._recorder.side_get(SNAPSHOTS, str(volunteer_aggregate_id(number)))
     assert stored is not None
     return ledger, number
 
 
 def decided(ledger: Ledger, number: str) -> Volunteer:
-    ctx = ledger.writer.context("org-a", "2025-03-03T09:00:00Z")
+    ctx = ledger._writer.context("org-a", "2025-03-03T09:00:00Z")
     state = ctx.state(Volunteer, volunteer_aggregate_id(number))
     ctx.discard()
     return state
@@ -186,7 +186,7 @@ def test_a_new_process_starts_from_the_snapshot_and_reads_only_newer_events(
     ledger, number = snapshotted(open_ledger, url)
     fresh = open_ledger(url, keystore=ledger.keystore)
     state = decided(fresh, number)
-    snapshots = fresh.writer.cache.snapshots
+    snapshots = fresh._writer.cache.snapshots
     assert snapshots is not None and (snapshots.loaded, snapshots.rejected) == (1, 0)
     assert state == replayed(fresh, number) and state.version == 5
     consent(fresh, number, "c-5")
@@ -201,7 +201,7 @@ def test_a_changed_snapshot_is_refused_and_the_state_rebuilt_from_the_events(
     url = store_url_for(kind)
     ledger, number = snapshotted(open_ledger, url)
     key = str(volunteer_aggregate_id(number))
-    stored = ledger.recorder.side_get(SNAPSHOTS, key)
+    stored = ledger._recorder.side_get(SNAPSHOTS, key)
     assert stored is not None
     changed = stored[:-5] + bytes([stored[-5] ^ 1]) + stored[-4:]
     tamper_sql(
@@ -211,7 +211,7 @@ def test_a_changed_snapshot_is_refused_and_the_state_rebuilt_from_the_events(
     )
     fresh = open_ledger(url, keystore=ledger.keystore)
     state = decided(fresh, number)
-    snapshots = fresh.writer.cache.snapshots
+    snapshots = fresh._writer.cache.snapshots
     assert snapshots is not None and (snapshots.loaded, snapshots.rejected) == (0, 1)
     assert state == replayed(fresh, number)
 
@@ -224,13 +224,13 @@ def test_a_snapshot_copied_to_another_aggregate_is_refused(
     url = store_url_for(kind)
     ledger, number = snapshotted(open_ledger, url)
     other = ledger.register_volunteer("org-a", idempotency_key="vol-2").value.number
-    stored = ledger.recorder.side_get(SNAPSHOTS, str(volunteer_aggregate_id(number)))
+    stored = ledger._recorder.side_get(SNAPSHOTS, str(volunteer_aggregate_id(number)))
     assert stored is not None
-    ledger.recorder.side_put(SNAPSHOTS, str(volunteer_aggregate_id(other)), stored)
+    ledger._recorder.side_put(SNAPSHOTS, str(volunteer_aggregate_id(other)), stored)
     fresh = open_ledger(url, keystore=ledger.keystore)
     state = decided(fresh, str(other))
-    assert fresh.writer.cache.snapshots is not None
-    assert fresh.writer.cache.snapshots.rejected == 1
+    assert fresh._writer.cache.snapshots is not None
+    assert fresh._writer.cache.snapshots.rejected == 1
     assert state == replayed(fresh, str(other)) and state.version == 1
 
 
@@ -246,13 +246,13 @@ def test_a_snapshot_forged_without_the_log_key_is_refused(
     forged = replayed(ledger, number)
     forged.consents = {PURPOSE: True}
     last = ledger.events(volunteer_aggregate_id(number))[-1]
-    SnapshotStore(ledger.recorder, lambda: SigningKey.generate()).save(
+    SnapshotStore(ledger._recorder, lambda: SigningKey.generate()).save(
         forged, leaf_hash_of(last.envelope)
     )
     fresh = open_ledger(url, keystore=ledger.keystore)
     state = decided(fresh, number)
-    assert fresh.writer.cache.snapshots is not None
-    assert fresh.writer.cache.snapshots.rejected == 1
+    assert fresh._writer.cache.snapshots is not None
+    assert fresh._writer.cache.snapshots.rejected == 1
     assert state.consents == {PURPOSE: False} and state == replayed(fresh, number)
 
 
@@ -281,8 +281,8 @@ def test_a_process_without_the_log_key_neither_reads_nor_writes_snapshots(
     _, number = snapshotted(open_ledger, url)
     reader = open_ledger(url)  # an empty keystore: no log key
     state = decided(reader, number)
-    assert reader.writer.cache.snapshots is not None
-    assert reader.writer.cache.snapshots.loaded == 0
+    assert reader._writer.cache.snapshots is not None
+    assert reader._writer.cache.snapshots.loaded == 0
     assert state == replayed(reader, number)
 
 
@@ -349,17 +349,17 @@ def test_a_roster_loads_its_volunteers_with_one_read_and_decides_as_a_replay(
     elsewhere = open_ledger(url, keystore=ledger.keystore)
     consent(elsewhere, number, "elsewhere", give=False)
     consent(elsewhere, others[0], "elsewhere-0")
-    ledger.writer.cache.take(volunteer_aggregate_id(others[1]))  # never seen by this process
+    ledger._writer.cache.take(volunteer_aggregate_id(others[1]))  # never seen by this process
     reads: list[str] = []
     for name in ("select_events", "select_events_from"):
-        original = getattr(ledger.recorder, name)
+        original = getattr(ledger._recorder, name)
 
         def counted(*args: object, _name: str = name, _original: object = original) -> object:
             reads.append(_name)
             return _original(*args)  # type: ignore[operator]
 
-        monkeypatch.setattr(ledger.recorder, name, counted)
-    ctx = ledger.writer.context("org-a", "2025-03-03T09:00:00Z")
+        monkeypatch.setattr(ledger._recorder, name, counted)
+    ctx = ledger._writer.context("org-a", "2025-03-03T09:00:00Z")
     everyone = [number, *others]
     ctx.prefetch(Volunteer, [volunteer_aggregate_id(n) for n in everyone])
     states = [ctx.state(Volunteer, volunteer_aggregate_id(n)) for n in everyone]
@@ -383,9 +383,9 @@ def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_agai
     url = store_url_for(kind)
     ledger, number = warmed(open_ledger, url)
     other = open_ledger(url, keystore=ledger.keystore)
-    ledger.directory.refresh()
+    ledger.refresh()
     other.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
-    refresh = ledger.directory.refresh
+    refresh = ledger._directory.refresh
     skipped: list[bool] = []
 
     def stale_once() -> None:
@@ -395,7 +395,7 @@ def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_agai
         refresh()
 
     refused: list[str] = []
-    insert = ledger.recorder.insert_events
+    insert = ledger._recorder.insert_events
 
     def watched(*args: object, **kwargs: object) -> object:
         try:
@@ -404,13 +404,13 @@ def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_agai
             refused.append(str(error))
             raise
 
-    monkeypatch.setattr(ledger.directory, "refresh", stale_once)
-    monkeypatch.setattr(ledger.recorder, "insert_events", watched)
+    monkeypatch.setattr(ledger._directory, "refresh", stale_once)
+    monkeypatch.setattr(ledger._recorder, "insert_events", watched)
     count = notification_count(ledger)
     consent(ledger, number, "fenced", give=False)
     assert len(refused) == 1
     assert notification_count(ledger) == count + 1
-    assert ledger.recorder.unlogged_notification_ids() == []  # the refused try left nothing
+    assert ledger._recorder.unlogged_notification_ids() == []  # the refused try left nothing
     assert decided(ledger, number).consents == {PURPOSE: False}
 
 
@@ -422,17 +422,17 @@ def test_a_snapshot_that_cannot_be_written_does_not_fail_the_stored_command(
 ) -> None:
     ledger, number = warmed(open_ledger, store_url_for("sqlite"))
     key = str(volunteer_aggregate_id(number))
-    ledger.recorder.side_delete(SNAPSHOTS, key)
-    ledger.writer.cache.take(volunteer_aggregate_id(number))  # rebuilt: due for a snapshot
+    ledger._recorder.side_delete(SNAPSHOTS, key)
+    ledger._writer.cache.take(volunteer_aggregate_id(number))  # rebuilt: due for a snapshot
     attempts: list[str] = []
 
     def broken(*args: object) -> None:
         attempts.append(str(args[1]))
         raise OSError("disk full")
 
-    monkeypatch.setattr(ledger.recorder, "side_put", broken)
+    monkeypatch.setattr(ledger._recorder, "side_put", broken)
     count = notification_count(ledger)
     consent(ledger, number, "c-4", give=False)
     assert attempts == [key]
     assert notification_count(ledger) == count + 1
-    assert ledger.recorder.side_get(SNAPSHOTS, key) is None
+    assert ledger._recorder.side_get(SNAPSHOTS, key) is None

@@ -37,7 +37,7 @@ def test_pool_connections_never_prepare_statements(
     create_city(ledger)
     for number in range(8):  # psycopg would prepare after 5 runs of one statement
         ledger.register_volunteer("org-a", idempotency_key=f"v{number}")
-    datastore = ledger.recorder.datastore  # type: ignore[attr-defined]
+    datastore = ledger._recorder.datastore  # type: ignore[attr-defined]
     with datastore.get_connection() as conn:
         assert conn.prepare_threshold is None
         assert conn.execute("SELECT count(*) AS n FROM pg_prepared_statements").fetchone()["n"] == 0
@@ -54,7 +54,7 @@ def test_a_dropped_connection_is_a_retryable_ledger_error(
     ledger = open_ledger(postgres_schema)
     create_city(ledger)
     size = ledger.log_size()
-    datastore = ledger.recorder.datastore  # type: ignore[attr-defined]
+    datastore = ledger._recorder.datastore  # type: ignore[attr-defined]
     pids = []
     with ExitStack() as stack:  # hold every pooled connection to learn its backend
         for _ in range(datastore.pool.max_size):
@@ -98,5 +98,5 @@ def test_a_missing_merkle_node_on_read_is_a_store_integrity_error(
     with sqlite3.connect(ledger.store.path) as conn:
         conn.execute("DELETE FROM ledger_log_nodes WHERE level = 0 AND idx = 0")
     with pytest.raises(StoreIntegrityError) as caught:
-        ledger.recorder.read_nodes([(0, 0)])
+        ledger._recorder.read_nodes([(0, 0)])
     assert isinstance(caught.value, StorageError)

@@ -176,8 +176,8 @@ def forge(ledger: Ledger, number: str, org: str, key: SigningKey) -> bool:
     )
     size = ledger.log_size()
     try:
-        ledger.recorder.insert_events(
-            [ledger.app.signed_mapper.to_stored_event(event)], receipt=InsertReceipt()
+        ledger._recorder.insert_events(
+            [ledger._app.signed_mapper.to_stored_event(event)], receipt=InsertReceipt()
         )
     except (LedgerError, IntegrityError):
         assert ledger.log_size() == size

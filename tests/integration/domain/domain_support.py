@@ -41,7 +41,7 @@ FIELD = "legal-aid"
 
 def notification_count(ledger: Ledger) -> int:
     """How many events are stored, whether or not they have a leaf yet."""
-    return len(ledger.recorder.select_notifications(1, 10**9))
+    return len(ledger._recorder.select_notifications(1, 10**9))
 
 
 @contextmanager

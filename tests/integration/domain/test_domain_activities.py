@@ -187,9 +187,9 @@ def test_only_the_root_sets_the_daily_limit_and_holidays(town: Town) -> None:
         ledger.declare_holidays("org-a", dates=["2025-03-18"], idempotency_key="holidays")
     ledger.set_daily_limit("city", minutes=600, idempotency_key="limit")
     ledger.declare_holidays("city", dates=["2025-03-18"], idempotency_key="holidays")
-    ledger.directory.refresh()
-    assert ledger.directory.reference.daily_limit_minutes == 600
-    assert "2025-03-18" in ledger.directory.reference.holidays
+    ledger.refresh()
+    assert ledger.reference().daily_limit_minutes == 600
+    assert "2025-03-18" in ledger.reference().holidays
 
 
 @pytest.mark.parametrize("minutes", [0, -5, 24 * 60 + 1])

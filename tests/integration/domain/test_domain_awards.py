@@ -271,7 +271,7 @@ def test_crossing_a_threshold_issues_a_star_in_the_approving_command(town: Town)
     attained = [e for e in result.events if e.type == "StarAttained"]
     read = ledger.event(attained[0].aggregate_id, attained[0].version)
     assert read.org == "city"
-    assert ledger.directory.key(read.key_id).purpose == "automatic-awards"
+    assert ledger._directory.key(read.key_id).purpose == "automatic-awards"
     assert level(town) == 1
 
 
@@ -387,7 +387,7 @@ def test_without_the_owners_automatic_key_an_approval_that_earns_a_star_stores_n
     ledger = town.ledger
     scheme(town, [1])
     record_id = town.record(town.activity(), 60)
-    (auto,) = ledger.directory.active_keys("city", "automatic-awards")
+    (auto,) = ledger._directory.active_keys("city", "automatic-awards")
     ledger.revoke_key(
         "city", for_org="city", key_id=auto.key_id, reason="rotated", idempotency_key="rev"
     )

@@ -102,8 +102,8 @@ def test_the_demo_city_has_every_workflow_and_its_figures_hold(
     for workflow in ("HoursRecorded", "RecordApproved", "CreditEarned", "StarAttained"):
         assert types[workflow] > 0, workflow
     with Ledger(url, keystore=MemoryKeystore()) as ledger:
-        ledger.directory.refresh()
-        schemes = ledger.directory.reference.star_schemes
+        ledger.refresh()
+        schemes = ledger.reference().star_schemes
         assert set(schemes) == {"national-stars", "youth-stars"}
         total = 0
         for number in made["numbers"]:

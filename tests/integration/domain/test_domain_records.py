@@ -412,12 +412,12 @@ def test_a_record_retried_after_its_organisations_key_was_revoked_returns_the_st
         "idempotency_key": "record-once",
     }
     first = ledger.record_hours("org-a", **request)  # type: ignore[arg-type]
-    (key,) = ledger.directory.active_keys("org-a")
+    (key,) = ledger._directory.active_keys("org-a")
     ledger.revoke_key(
         "city", for_org="org-a", key_id=key.key_id, reason="laptop lost", idempotency_key="rev"
     )
-    ledger.directory.refresh()  # the ledger knows of the revocation (any other read would do)
-    assert ledger.directory.active_keys("org-a") == []
+    ledger.refresh()  # the ledger knows of the revocation (any other read would do)
+    assert ledger._directory.active_keys("org-a") == []
     size = ledger.log_size()
     again = ledger.record_hours("org-a", **request)  # type: ignore[arg-type]
     assert again.replayed and again.value == first.value
@@ -428,7 +428,7 @@ def test_hours_signed_before_a_key_was_revoked_still_count_and_verify(town: Town
     ledger = town.ledger
     record_id = town.approved(90)
     activity_id = town.activity()
-    (key,) = ledger.directory.active_keys("org-a")
+    (key,) = ledger._directory.active_keys("org-a")
     ledger.revoke_key(
         "city", for_org="org-a", key_id=key.key_id, reason="laptop lost", idempotency_key="rev"
     )

@@ -191,13 +191,13 @@ def test_only_the_root_publishes_the_calendar_and_versions_follow_each_other(
             "org-a", time_zone="Asia/Shanghai", holidays=[], working_days=[], idempotency_key="c0"
         )
     shanghai(town, "c1")
-    town.ledger.directory.refresh()
-    assert town.ledger.directory.reference.calendar.version == 1
+    town.ledger.refresh()
+    assert town.ledger.reference().calendar.version == 1
     town.ledger.publish_calendar(
         "city", time_zone="Asia/Urumqi", holidays=[], working_days=[], idempotency_key="c2"
     )
-    town.ledger.directory.refresh()
-    calendar = town.ledger.directory.reference.calendar
+    town.ledger.refresh()
+    calendar = town.ledger.reference().calendar
     assert (calendar.version, calendar.time_zone) == (2, "Asia/Urumqi")
     assert calendar.holidays == frozenset()  # each version replaces the one before
 

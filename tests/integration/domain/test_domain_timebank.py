@@ -98,8 +98,8 @@ def assert_sums_to_zero(town: Town) -> None:
 
 def test_a_bank_is_opened_with_its_rule(town: Town) -> None:
     open_bank(town, credit_numerator=1, credit_denominator=2, cap_minutes=600)
-    town.ledger.directory.refresh()
-    info = town.ledger.directory.reference.time_banks[BANK]
+    town.ledger.refresh()
+    info = town.ledger.reference().time_banks[BANK]
     assert (info.owner, info.credit_numerator, info.credit_denominator, info.cap_minutes) == (
         "city",
         1,
@@ -162,7 +162,7 @@ def test_approved_minutes_earn_credit_at_the_banks_ratio(town: Town) -> None:
     # Credit is minted with the bank owner's automatic-awards key.
     minted = ledger.event(result.events[1].aggregate_id, result.events[1].version)
     assert minted.org == "city"
-    assert ledger.directory.key(minted.key_id).purpose == "automatic-awards"
+    assert ledger._directory.key(minted.key_id).purpose == "automatic-awards"
     assert_sums_to_zero(town)
 
 

@@ -49,7 +49,7 @@ def register_many(
             ctx.emit("VolunteerRegistered", volunteer_id(number), {"number": number})
         return {}
 
-    return ledger.writer.run(
+    return ledger._writer.run(
         org=org,
         signer=ledger.signer_for(org),
         idempotency_key=key,
@@ -62,7 +62,7 @@ def register_many(
 
 def leaf_states(ledger: Ledger) -> list[bytes]:
     """The data of every leaf, in leaf order, as the store hands it back."""
-    leaves = ledger.recorder.select_leaves(0, 10**9)
+    leaves = ledger._recorder.select_leaves(0, 10**9)
     assert [leaf.leaf_index for leaf in leaves] == list(range(len(leaves)))
     return [bytes(leaf.state) for leaf in leaves]
 

@@ -147,8 +147,8 @@ def test_checkpoints_are_signed_after_every_t_seconds(city: City) -> None:
     ledger, _ = city
     now = [1000.0]
     log = TransparencyLog(
-        ledger.recorder,
-        ledger.directory,
+        ledger._recorder,
+        ledger._directory,
         ledger.keystore,
         CheckpointSchedule(every_events=None, every_seconds=30.0),
         clock=lambda: now[0],
@@ -256,7 +256,7 @@ def test_a_checkpoint_signed_meanwhile_by_another_writer_is_not_taken_for_a_shru
         create_city(this)
         this.log.sign_checkpoint()
         this.register_volunteer("org-a", idempotency_key="this")
-        reading = this.recorder.read_nodes
+        reading = this._recorder.read_nodes
         interleaved = []
 
         def read_nodes_while_the_other_writer_signs(coordinates: object) -> list[bytes]:
@@ -267,7 +267,7 @@ def test_a_checkpoint_signed_meanwhile_by_another_writer_is_not_taken_for_a_shru
                 interleaved.append(other.log.sign_checkpoint())
             return reading(coordinates)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(this.recorder, "read_nodes", read_nodes_while_the_other_writer_signs)
+        monkeypatch.setattr(this._recorder, "read_nodes", read_nodes_while_the_other_writer_signs)
         note = this.log.sign_checkpoint()  # nothing inconsistent happened: no split view
         monkeypatch.undo()
         verifier = parse_verifier_key(this.log.verifier_keys()[0])

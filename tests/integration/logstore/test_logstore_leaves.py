@@ -52,8 +52,8 @@ def run_some_commands(ledger: Ledger, number: str, tag: str) -> list[CommandResu
 def test_every_stored_event_has_exactly_one_leaf_at_contiguous_indexes(city: City) -> None:
     ledger, person = city
     run_some_commands(ledger, person["number"], "a")
-    notifications = ledger.recorder.select_notifications(1, 10**6)
-    leaves = ledger.recorder.select_leaves(0, 10**6)
+    notifications = ledger._recorder.select_notifications(1, 10**6)
+    leaves = ledger._recorder.select_leaves(0, 10**6)
 
     assert ledger.log.size() == ledger.log_size() == len(notifications) == len(leaves)
     assert [leaf.leaf_index for leaf in leaves] == list(range(len(leaves)))
@@ -72,8 +72,8 @@ def test_every_stored_event_has_exactly_one_leaf_at_contiguous_indexes(city: Cit
 def test_leaf_data_is_the_stored_envelope_and_its_hash_is_recomputable(city: City) -> None:
     ledger, person = city
     run_some_commands(ledger, person["number"], "a")
-    leaves = ledger.recorder.select_leaves(0, 10**6)
-    stored_leaf_hashes = ledger.recorder.read_nodes([(0, i) for i in range(len(leaves))])
+    leaves = ledger._recorder.select_leaves(0, 10**6)
+    stored_leaf_hashes = ledger._recorder.read_nodes([(0, i) for i in range(len(leaves))])
     for leaf, stored_hash in zip(leaves, stored_leaf_hashes, strict=True):
         entry = ledger.log.entry(leaf.leaf_index)
         assert entry == leaf.state
@@ -98,7 +98,7 @@ def test_command_results_report_the_leaf_index_each_event_got(city: City) -> Non
         range(many[0].leaf_index, many[0].leaf_index + 7)
     ), "the events of one command get consecutive leaves, in the order they were staged"
     for ref in refs:
-        leaf = ledger.recorder.select_leaves(ref.leaf_index, 1)[0]
+        leaf = ledger._recorder.select_leaves(ref.leaf_index, 1)[0]
         assert leaf.leaf_index == ref.leaf_index
         assert leaf.id == ref.notification_id
         body = parse_json(ledger.log.entry(ref.leaf_index))["body"]
@@ -135,7 +135,7 @@ def test_the_incremental_tree_has_the_root_of_a_tree_built_at_once(city: City) -
     assert builder.root() == ledger.log.root()
     # Every perfect node the recorder stored is the node of the tree built at once...
     coordinates = sorted(nodes)
-    assert ledger.recorder.read_nodes(coordinates) == [nodes[c] for c in coordinates]
+    assert ledger._recorder.read_nodes(coordinates) == [nodes[c] for c in coordinates]
     # ...and every earlier tree head is still the head of that prefix of the leaves.
     for size, root in sizes_and_roots:
         assert from_scratch(states[:size])[0].root() == root == ledger.log.root(size)
@@ -161,12 +161,12 @@ def test_a_tree_extended_across_restarts_and_ledger_objects_matches_one_built_at
     with Ledger(url, keystore=keystore) as ledger:
         states = leaf_states(ledger)
         assert (
-            len(states) == ledger.log.size() == len(ledger.recorder.select_notifications(1, 10**6))
+            len(states) == ledger.log.size() == len(ledger._recorder.select_notifications(1, 10**6))
         )
         builder, nodes = from_scratch(states)
         assert builder.root() == ledger.log.root()
         coordinates = sorted(nodes)
-        assert ledger.recorder.read_nodes(coordinates) == [nodes[c] for c in coordinates]
+        assert ledger._recorder.read_nodes(coordinates) == [nodes[c] for c in coordinates]
         for size, root in heads:
             assert ledger.log.root(size) == root == from_scratch(states[:size])[0].root()
 

@@ -102,16 +102,16 @@ def assert_one_log(url: str, keys: Path, start: int, leaves: list[int]) -> None:
     with Ledger(url, keystore=DirectoryKeystore(keys)) as ledger:
         size = ledger.log.size()
         assert sorted(leaves) == list(range(start, size)), "leaf indexes skipped or doubled"
-        stored = ledger.recorder.select_leaves(0, 10**6)
+        stored = ledger._recorder.select_leaves(0, 10**6)
         assert [leaf.leaf_index for leaf in stored] == list(range(size))
         assert len({leaf.id for leaf in stored}) == size
-        notifications = ledger.recorder.select_notifications(1, 10**6)
+        notifications = ledger._recorder.select_notifications(1, 10**6)
         assert len(notifications) == size
         assert all(n.leaf_index is not None for n in notifications)
         builder, nodes = from_scratch(leaf_states(ledger))
         assert builder.root() == ledger.log.root()
         coordinates = sorted(nodes)
-        assert ledger.recorder.read_nodes(coordinates) == [nodes[c] for c in coordinates]
+        assert ledger._recorder.read_nodes(coordinates) == [nodes[c] for c in coordinates]
         verifier = parse_verifier_key(ledger.log.verifier_keys()[0])
         kept = [open_checkpoint(n, verifier) for n in ledger.log.checkpoints()]
         assert len(kept) >= WRITERS
@@ -154,7 +154,7 @@ def test_writer_threads_with_their_own_ledgers_keep_the_log_whole(
     ledgers = [Ledger(postgres_schema, keystore=DirectoryKeystore(keys)) for _ in range(WRITERS)]
     barrier = threading.Barrier(WRITERS)
     for ledger in ledgers:
-        ledger.directory.refresh()
+        ledger.refresh()
 
     def task(index: int) -> list[int]:
         barrier.wait(timeout=30)

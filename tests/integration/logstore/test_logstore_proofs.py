@@ -20,9 +20,9 @@ class CountingReader:
     """Wraps a recorder's ``read_nodes``: counts calls and the nodes asked for."""
 
     def __init__(self, ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.inner = ledger.recorder.read_nodes
+        self.inner = ledger._recorder.read_nodes
         self.calls: list[int] = []
-        monkeypatch.setattr(ledger.recorder, "read_nodes", self)
+        monkeypatch.setattr(ledger._recorder, "read_nodes", self)
 
     def __call__(self, coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
         self.calls.append(len(coordinates))

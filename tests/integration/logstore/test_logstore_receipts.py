@@ -47,7 +47,7 @@ def test_a_receipts_entry_is_the_signed_event_checkable_offline(city: City) -> N
     body, signature, _ = open_envelope(entry)
     assert body["type"] == "VolunteerRegistered" and body["org"] == "org-b"
     assert body["data"]["number"] == result.value.number
-    org_key = ledger.directory.key(body["key_id"]).key
+    org_key = ledger._directory.key(body["key_id"]).key
     verify_body(canonical_json(body), signature, VerifyingKey(org_key.raw))
     assert person["number"] != result.value.number
 

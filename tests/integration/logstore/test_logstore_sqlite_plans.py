@@ -40,7 +40,7 @@ def recorded(
         create_city(ledger)
         register_many(ledger, 40, "fill")
         statements: list[tuple[str, list[Any]]] = []
-        datastore: Any = ledger.recorder.datastore  # type: ignore[attr-defined]
+        datastore: Any = ledger._recorder.datastore  # type: ignore[attr-defined]
         original = datastore.transaction
 
         @contextmanager

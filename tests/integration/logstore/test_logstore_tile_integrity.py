@@ -66,7 +66,7 @@ def event_id_column(ledger: Ledger) -> str:
 
 
 def events_table(ledger: Ledger) -> str:
-    return str(ledger.recorder.events_table_name)  # type: ignore[attr-defined]
+    return str(ledger._recorder.events_table_name)  # type: ignore[attr-defined]
 
 
 def test_an_untouched_store_serves_every_tile(signed: Ledger) -> None:

@@ -54,7 +54,7 @@ def edit_node(ledger: Ledger, index: int) -> None:
 
 def edit_event(ledger: Ledger, leaf: int, state: bytes) -> None:
     column = "rowid" if ledger.store.kind == "sqlite" else "notification_id"
-    table = str(ledger.recorder.events_table_name)  # type: ignore[attr-defined]
+    table = str(ledger._recorder.events_table_name)  # type: ignore[attr-defined]
     changed = sql_execute(
         ledger,
         f"UPDATE {{schema}}.{table} SET state=%s WHERE {column} = "
@@ -108,7 +108,7 @@ def test_an_event_verified_once_is_verified_afresh_once_its_row_changes(
     url: str, open_ledger: Callable[..., Ledger]
 ) -> None:
     ledger = open_ledger(url)
-    verify = ledger.app.signed_mapper.verify
+    verify = ledger._app.signed_mapper.verify
     calls: list[int] = []
 
     def counting(stored):  # type: ignore[no-untyped-def]
@@ -132,7 +132,7 @@ def test_evidence_reads_its_proof_each_time_and_refuses_an_edited_path(
     url: str, open_ledger: Callable[..., Ledger]
 ) -> None:
     ledger = open_ledger(url)
-    event = ledger.log.verified_entry(5, ledger.app.signed_mapper.verify)
+    event = ledger.log.verified_entry(5, ledger._app.signed_mapper.verify)
     included = ledger.log.inclusion(5, event.leaf_hash)
     assert included.size == SIZE and included.proof
     edit_node(ledger, 4)  # leaf 5's first step

@@ -41,12 +41,12 @@ def test_a_retried_registration_after_erasure_returns_the_first_result_and_store
     other = {"name": "另一个人", "id_number": "110101199912312345", "phone": "13000000000"}
     retried = ledger.register_volunteer("org-a", idempotency_key="person-0", personal=other)
     assert retried.replayed and retried.value.number == number
-    assert ledger.recorder.side_get(DATA, number) is None
+    assert ledger._recorder.side_get(DATA, number) is None
     with pytest.raises(PersonalDataErasedError):
         ledger.personal_data.get(number)
     with pytest.raises(PersonalDataErasedError):
         ledger.personal_data.put(number, other)
-    assert ledger.recorder.side_get(DATA, number) is None
+    assert ledger._recorder.side_get(DATA, number) is None
 
 
 def test_certificates_after_erasure_show_no_name_and_nameless_ones_stay(ledger: Ledger) -> None:

@@ -36,8 +36,8 @@ def guess_masked_name(
         unsigned = certificate_credential(
             data=data,
             masked_name=guess,
-            issuer_name=ledger.directory.organisation(event.org).name,
-            issuer_key=ledger.directory.keys[event.key_id].key,
+            issuer_name=ledger._directory.organisation(event.org).name,
+            issuer_key=ledger._directory.keys[event.key_id].key,
             issued_at=event.occurred_at,
             links=CredentialLinks(base),
             origin=ledger.log.origin,

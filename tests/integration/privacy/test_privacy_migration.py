@@ -24,8 +24,8 @@ def store_the_old_way(ledger: Ledger, number: str) -> None:
     key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, canonical_json(LEGACY_PERSON), number.encode("ascii"))
-    ledger.recorder.side_put(LEGACY_KEYS, number, key)
-    ledger.recorder.side_put(DATA, number, nonce + sealed)
+    ledger._recorder.side_put(LEGACY_KEYS, number, key)
+    ledger._recorder.side_put(DATA, number, nonce + sealed)
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
@@ -38,14 +38,14 @@ def test_legacy_rows_are_reported_then_sealed(
     store_the_old_way(ledger, legacy)
     named = city.certificates[city.numbers[0]][0]
     credential = ledger.certificate(named)["credential"]
-    ledger.recorder.side_put("certificate", named, json.dumps(credential).encode())
+    ledger._recorder.side_put("certificate", named, json.dumps(credential).encode())
 
     before = scan(ledger)
     assert not before.clean and [f.number for f in before.findings] == [legacy]
     assert ledger.personal_data.migrate_legacy() == 2
     assert ledger.personal_data.get(legacy) == LEGACY_PERSON
-    assert ledger.recorder.side_items(LEGACY_KEYS) == []
-    assert ledger.recorder.side_get("certificate", named) != json.dumps(credential).encode()
+    assert ledger._recorder.side_items(LEGACY_KEYS) == []
+    assert ledger._recorder.side_get("certificate", named) != json.dumps(credential).encode()
     assert ledger.certificate(named)["credential"] == credential
     assert scan(ledger).clean
     if kind == "sqlite":

@@ -132,7 +132,7 @@ class Demo:
 
     def replay_position(self) -> int:
         """The last notification id stored: where caught-up views stand."""
-        return int(self.ledger.recorder.max_notification_id() or 0)
+        return int(self.ledger._recorder.max_notification_id() or 0)
 
 
 @pytest.fixture(scope="session")
@@ -174,9 +174,9 @@ def ledger_events(ledger: Ledger) -> list[SignedEvent]:
     events: list[SignedEvent] = []
     start = 1
     while True:
-        batch = ledger.recorder.select_notifications(start, 1000)
+        batch = ledger._recorder.select_notifications(start, 1000)
         events += [
-            ledger.app.signed_mapper.verify(n) for n in batch if n.topic.startswith(TOPIC_PREFIX)
+            ledger._app.signed_mapper.verify(n) for n in batch if n.topic.startswith(TOPIC_PREFIX)
         ]
         if len(batch) < 1000:
             return events

@@ -47,7 +47,7 @@ def fresh_views(demo: Demo, views_url_for: Callable[[str], str]) -> Iterator[Cal
 
 
 def notifications(ledger: Ledger, stop: int | None = None) -> list[Any]:
-    return list(ledger.recorder.select_notifications(1, 10**6, stop))
+    return list(ledger._recorder.select_notifications(1, 10**6, stop))
 
 
 def test_catching_up_twice_changes_nothing(demo: Demo, fresh_views: Callable[[], Any]) -> None:
@@ -140,7 +140,7 @@ def test_a_crash_while_reading_events_applies_nothing(
     clean = fresh_views()
     clean.catch_up()
     fresh = fresh_views()
-    verify = demo.ledger.app.signed_mapper.verify
+    verify = demo.ledger._app.signed_mapper.verify
     seen: list[int] = []
 
     def failing(notification: Any) -> Any:
@@ -172,13 +172,13 @@ def test_a_gap_in_notification_ids_is_passed_over(postgres_schema: str) -> None:
         )
         views = ledger.projections()
         views.catch_up()
-        before = ledger.recorder.max_notification_id()
+        before = ledger._recorder.max_notification_id()
         existing = notifications(ledger)[0]
         duplicate = StoredEvent(
             existing.originator_id, existing.originator_version, existing.topic, existing.state
         )
         with pytest.raises(IntegrityError):
-            ledger.recorder.insert_events([duplicate])
+            ledger._recorder.insert_events([duplicate])
         result = ledger.register_organisation(
             "city",
             org_id="org-a",

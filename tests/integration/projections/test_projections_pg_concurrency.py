@@ -106,7 +106,7 @@ def test_a_running_projection_keeps_up_with_concurrent_writers_and_misses_none(
                 seen_positions.append(views.position())
                 time.sleep(0.05)
             written = [f.result() for f in futures]
-        last = int(reader.recorder.max_notification_id() or 0)
+        last = int(reader._recorder.max_notification_id() or 0)
         views.wait_for(last, timeout=60)
     finally:
         views.stop()

@@ -122,7 +122,7 @@ def test_waiting_for_a_position_never_written_times_out(
     views = ledger.projections()
     views.start(interval=0.02)
     try:
-        target = int(ledger.recorder.max_notification_id() or 0) + 1000
+        target = int(ledger._recorder.max_notification_id() or 0) + 1000
         started = time.monotonic()
         try:
             views.wait_for(target, timeout=0.3)
@@ -147,7 +147,7 @@ def test_waiting_without_a_runner_for_a_position_never_written_times_out() -> No
         origin="ledger.test.example/log",
     )
     views = ledger.projections()
-    target = int(ledger.recorder.max_notification_id() or 0) + 1000
+    target = int(ledger._recorder.max_notification_id() or 0) + 1000
     outcome: list[BaseException | None] = []
 
     def wait() -> None:

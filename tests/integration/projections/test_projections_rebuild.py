@@ -27,7 +27,7 @@ def demo(request: pytest.FixtureRequest, demo_ledgers: Callable[[str], Demo]) ->
 
 
 def last_position(ledger: Ledger) -> int:
-    return int(ledger.recorder.max_notification_id() or 0)
+    return int(ledger._recorder.max_notification_id() or 0)
 
 
 def test_views_kept_live_while_a_city_is_built_equal_a_rebuild(

@@ -30,10 +30,10 @@ class CrashAfterCommit(Ledger):
 
     armed = False
 
-    def after_write(self) -> None:
+    def _after_write(self) -> None:
         if self.armed:
             raise Crash
-        super().after_write()
+        super()._after_write()
 
 
 def issue(ledger: Ledger, number: str, key: str) -> str:
@@ -176,7 +176,7 @@ def test_a_crash_between_a_registration_and_its_personal_data_is_repaired_by_the
             crashing.register_volunteer("org-a", personal=personal, idempotency_key="with-pd")
     with Ledger(url, keystore=keys) as ledger:
         assert ledger.log_size() == size + 1
-        stored = list(ledger.recorder.side_items("personal-data"))
+        stored = list(ledger._recorder.side_items("personal-data"))
         assert stored == [], "the crash came before the personal data was stored"
         result = ledger.register_volunteer("org-a", personal=personal, idempotency_key="with-pd")
         assert result.replayed and ledger.log_size() == size + 1

@@ -26,7 +26,7 @@ def drop_views_connection(views: Projections, base_url: str) -> None:
 def register(ledger: Ledger, prefix: str, count: int) -> int:
     for index in range(count):
         ledger.register_volunteer("org-a", idempotency_key=f"{prefix}-{index}")
-    return int(ledger.recorder.max_notification_id() or 0)
+    return int(ledger._recorder.max_notification_id() or 0)
 
 
 def test_a_dropped_views_connection_fails_one_batch_and_the_retry_resumes(
@@ -60,7 +60,7 @@ def test_the_background_runner_keeps_going_after_a_dropped_connection(
     views = ledger.projections()
     try:
         views.start(interval=0.05)
-        views.wait_for(int(ledger.recorder.max_notification_id() or 0))
+        views.wait_for(int(ledger._recorder.max_notification_id() or 0))
         drop_views_connection(views, postgres_schema.split("?")[0])
         last = register(ledger, "while-running", 5)
         views.wait_for(last, timeout=15)

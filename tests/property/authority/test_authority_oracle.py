@@ -163,7 +163,7 @@ class AuthorityOracle(RuleBasedStateMachine):
         return f"oracle-{self.counter}"
 
     def stored(self) -> tuple[int, int]:
-        return self.ledger.log_size(), len(self.ledger.recorder.select_notifications(1, 10**9))
+        return self.ledger.log_size(), len(self.ledger._recorder.select_notifications(1, 10**9))
 
     def attempt(self, call: Callable[[], Any], refusal: type[LedgerError] | None) -> Any:
         """Run ``call``; it must be refused with ``refusal`` (storing nothing), or succeed."""

@@ -96,7 +96,7 @@ def _sweep_everything(factory: StoreFactory, rounds: int) -> None:
         views = machine.ledger.projections()  # what was stored (and only that) makes the views
         try:
             views.catch_up()
-            assert views.position() == machine.ledger.recorder.max_notification_id()
+            assert views.position() == machine.ledger._recorder.max_notification_id()
         finally:
             views.close()
         tried = {action for action, _ in machine.world.tried}

@@ -43,7 +43,7 @@ class CachedStateMachine(DomainMachine):
     @invariant()
     def decided_states_equal_a_full_replay(self) -> None:
         for ledger in (self.ledger, self.other):
-            cache = ledger.writer.cache
+            cache = ledger._writer.cache
             cached: list[tuple[Any, int]] = []
             for aggregate_id in list(cache._entries):
                 entry = cache.take(aggregate_id)
@@ -51,7 +51,7 @@ class CachedStateMachine(DomainMachine):
                     continue
                 cached.append((type(entry.state), entry.state.version))
                 cache.put(entry.state, entry.last_leaf_hash)
-                ctx = ledger.writer.context("city", "2025-03-03T09:00:00Z")
+                ctx = ledger._writer.context("city", "2025-03-03T09:00:00Z")
                 decided = ctx.state(type(entry.state), aggregate_id)
                 events = ledger.events(aggregate_id)
                 fresh = type(entry.state)(aggregate_id=aggregate_id)

@@ -601,8 +601,8 @@ class DomainMachine(RuleBasedStateMachine):
 
     @rule(org=st.sampled_from(ROTATABLE))
     def revoke_key(self, org: str) -> None:
-        self.ledger.directory.refresh()
-        active = self.ledger.directory.active_keys(org)
+        self.ledger.refresh()
+        active = self.ledger._directory.active_keys(org)
         if org in self.keyless:
             assert active == []
             return
@@ -625,8 +625,8 @@ class DomainMachine(RuleBasedStateMachine):
 
     @rule()
     def rotate_automatic_key(self) -> None:
-        self.ledger.directory.refresh()
-        (old,) = self.ledger.directory.active_keys("city", "automatic-awards")
+        self.ledger.refresh()
+        (old,) = self.ledger._directory.active_keys("city", "automatic-awards")
         self.ledger.new_key(
             "city", for_org="city", idempotency_key=self.key("auto"), purpose="automatic-awards"
         )
@@ -744,7 +744,7 @@ class DomainMachine(RuleBasedStateMachine):
     def replaying_the_events_gives_the_same_state(self, state: dict[str, Any]) -> None:
         """A second ledger object on the same SQLite file, holding no private keys, follows the
         log and answers the same; every few steps a brand-new one replays it from scratch."""
-        assert state["log_size"] == len(self.ledger.recorder.select_notifications(1, 10**9))
+        assert state["log_size"] == len(self.ledger._recorder.select_notifications(1, 10**9))
         if self.reader is None:
             self.reader = Ledger(self.url, keystore=MemoryKeystore())
         readers = [self.reader]

@@ -134,8 +134,8 @@ def test_no_command_sequence_puts_personal_data_where_it_is_public(
         for command in sequence:
             world.run(command)
         everything_masked = {masked_name(s) for s in world.secrets}
-        signed = [bytes(n.state) for n in ledger.recorder.select_notifications(1, 10**6)]
-        leaves = [bytes(leaf.state or b"") for leaf in ledger.recorder.select_leaves(0, 10**6)]
+        signed = [bytes(n.state) for n in ledger._recorder.select_notifications(1, 10**6)]
+        leaves = [bytes(leaf.state or b"") for leaf in ledger._recorder.select_leaves(0, 10**6)]
         assert_nowhere(world.secrets | everything_masked, signed, "a signed event")
         assert_nowhere(world.secrets | everything_masked, leaves, "a log leaf")
         with tempfile.TemporaryDirectory() as folder:

@@ -16,18 +16,18 @@ from ledger.commands.typed import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[3]
 INTERNALS = {"directory", "recorder", "writer", "app"}
-# The projections' rebuild still sizes its progress bar from the recorder.
-KNOWN = {("src/ledger/cli/projections.py", "recorder")}
+INTERNALS |= {f"_{name}" for name in INTERNALS}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _reaches(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "ledger"
-            and node.attr in INTERNALS
+        if not isinstance(node, ast.Attribute) or node.attr not in INTERNALS:
+            continue
+        # a private internal is reached whatever the receiver; a public name only on ``ledger``
+        if node.attr.startswith("_") or (
+            isinstance(node.value, ast.Name) and node.value.id == "ledger"
         ):
             found.add(node.attr)
     return found
