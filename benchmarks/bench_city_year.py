@@ -218,7 +218,6 @@ def set_up(url: str, keys: Path, shape: Shape, start: datetime) -> list[Organisa
                     decide=decide,
                     result_type=NoValue,
                     occurred_at=start - timedelta(days=1),
-                    result_type=NoValue,
                 )
     return orgs
 

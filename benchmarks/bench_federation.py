@@ -108,8 +108,8 @@ def main() -> None:
             _timed(lambda: verify_package(package, anchors=anchors, here_origin=beta.origin))
             for _ in range(args.rounds)
         )
-        alpha.ledger.directory.refresh()
-        keys = {kid: info.key for kid, info in alpha.ledger.directory.keys.items()}
+        alpha.ledger._directory.refresh()
+        keys = {kid: info.key for kid, info in alpha.ledger._directory.keys.items()}
         floor = min(baseline(package, keys) for _ in range(args.rounds))
         size = len(json.dumps(package, separators=(",", ":")).encode())
         events = 1 + len(package["service"]) + len(package["keys"])

@@ -88,9 +88,9 @@ class FederationCommands(CommandHost):
             events = self.events(account_id)
             if len(events) != account.version:
                 raise ConflictError(f"volunteer {number}'s account changed meanwhile; retry")
-            ledger = self.directory.require_ledger()
+            ledger = self._directory.require_ledger()
             signers = key_evidence_orgs(
-                [org, *(e.org for e in events)], self.directory.ancestors, ledger.root_org
+                [org, *(e.org for e in events)], self._directory.ancestors, ledger.root_org
             )
             summary = summarise(
                 number=number,
@@ -139,7 +139,7 @@ class FederationCommands(CommandHost):
         """Check a peer's package against the peer pinned here; store nothing."""
         origin = package.get("origin") if isinstance(package, dict) else None
         anchors = self._pinned_anchors(origin)
-        here = self.directory.require_ledger().origin
+        here = self._directory.require_ledger().origin
         return verify_package(package, anchors=anchors, here_origin=here)
 
     def transfer_in(
@@ -152,7 +152,7 @@ class FederationCommands(CommandHost):
         A package is accepted once; a package that fails any check stores nothing. The package
         is kept beside the events so an audit can check it again.
         """
-        self.directory.refresh()
+        self._directory.refresh()
         verified = self.verify_transfer(package)
         anchors = self._pinned_anchors(verified.origin)
         stored = canonical_json(package)
@@ -211,7 +211,7 @@ class FederationCommands(CommandHost):
 
     def stored_transfer_package(self, origin: str, transfer_out_leaf: int) -> dict[str, Any]:
         """The package a transfer-in from ``origin`` was accepted with, to check it again."""
-        value = self.writer.recorder.side_get(TRANSFERS_IN, f"{origin}/{transfer_out_leaf}")
+        value = self._writer.recorder.side_get(TRANSFERS_IN, f"{origin}/{transfer_out_leaf}")
         if value is None:
             raise NotFoundError(f"no transfer from {origin} at leaf {transfer_out_leaf} is here")
         package: dict[str, Any] = parse_json(value)
@@ -223,7 +223,7 @@ class FederationCommands(CommandHost):
         now). One entry per accepted transfer-out, with ``problem`` None when it still holds:
         the package is there, verifies, and is the one the ``ServiceCarriedIn`` event names
         with the minutes, checkpoint and leaf it states."""
-        here = self.directory.require_ledger().origin
+        here = self._directory.require_ledger().origin
         carried = {
             (e.data["peer_origin"], e.data["transfer_out_leaf"]): e
             for e in self.events_of_types("ServiceCarriedIn")
@@ -263,7 +263,7 @@ class FederationCommands(CommandHost):
         accepted = self.events(inbound_transfer_aggregate_id(origin, leaf))[0]
         problem = None
         try:
-            self._check_transfer_in(accepted, carried, self.directory.require_ledger().origin)
+            self._check_transfer_in(accepted, carried, self._directory.require_ledger().origin)
         except LedgerError as error:
             problem = error.message
         return {
@@ -285,7 +285,7 @@ class FederationCommands(CommandHost):
         self, accepted: SignedEvent, carried: SignedEvent | None, here: str
     ) -> None:
         origin, leaf = accepted.data["peer_origin"], accepted.data["transfer_out_leaf"]
-        value = self.writer.recorder.side_get(TRANSFERS_IN, f"{origin}/{leaf}")
+        value = self._writer.recorder.side_get(TRANSFERS_IN, f"{origin}/{leaf}")
         if value is None:
             raise NotFoundError("no package is kept for this transfer-in")
         package = parse_json(value)

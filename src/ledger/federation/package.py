@@ -43,7 +43,7 @@ TRANSFERS_OUT = "federation-transfer-out"  # side table: transfer id -> the summ
 def build_package(ledger: Ledger, transfer_id: str) -> dict[str, Any]:
     """The package of the transfer-out ``transfer_id`` of this ledger, with a checkpoint that
     covers it (signed now if none does yet; with whatever cosignatures its witnesses gave)."""
-    stored = ledger.recorder.side_get(TRANSFERS_OUT, transfer_id)
+    stored = ledger._recorder.side_get(TRANSFERS_OUT, transfer_id)
     if stored is None:
         raise NotFoundError(f"transfer {transfer_id} is not a transfer-out of this ledger")
     summary = parse_json(stored)

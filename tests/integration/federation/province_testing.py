@@ -156,7 +156,7 @@ def more_service(ledger: Ledger, recorder: str, tag: str, volunteers: int = 3) -
         reason="left early",
         idempotency_key=f"{tag}-correct",
     )
-    parent = ledger.directory.organisation(recorder).parent
+    parent = ledger._directory.organisation(recorder).parent
     assert parent is not None
     ledger.void_record(
         parent,

@@ -148,12 +148,12 @@ def test_a_volunteer_moves_with_hours_proven_and_balance_carried(cities: list[Ci
     key = f"{alpha.origin}/{carried.data['transfer_out_leaf']}"
     edited = json.loads(json.dumps(kept))
     edited["summary"]["approved_minutes"] += 600
-    beta.ledger.recorder.side_put(
+    beta.ledger._recorder.side_put(
         "federation-transfer-in", key, json.dumps(edited, separators=(",", ":")).encode()
     )
     (found,) = beta.ledger.check_transfers_in()
     assert found["problem"] is not None and "summary" in found["problem"]
-    beta.ledger.recorder.side_put(
+    beta.ledger._recorder.side_put(
         "federation-transfer-in", key, json.dumps(kept, separators=(",", ":")).encode()
     )
     assert [c["problem"] for c in beta.ledger.check_transfers_in()] == [None]

@@ -93,8 +93,8 @@ def province(built: tuple[Path, dict[str, DemoCity]], tmp_path: Path) -> Iterato
 
 
 def log_key(ledger: Ledger) -> SigningKey:
-    ledger.directory.refresh()
-    for key_id in ledger.directory.require_ledger().log_keys:
+    ledger._directory.refresh()
+    for key_id in ledger._directory.require_ledger().log_keys:
         key = ledger.keystore.get(LOG_KEY_OWNER, key_id)
         if isinstance(key, SigningKey):
             return key
