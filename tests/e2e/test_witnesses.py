@@ -126,7 +126,7 @@ def test_a_second_checkpoint_at_a_cosigned_size_gets_no_cosignature_and_is_refus
     honest = checkpoint(city)
     size = size_of(honest)
     # The operator holds the log key and signs another root for the same size.
-    log_key = DirectoryKeystore(city._directory / "ledger.db.keys").get(
+    log_key = DirectoryKeystore(city.directory / "ledger.db.keys").get(
         LOG_KEY_OWNER, city.log_key.public_key.key_id
     )
     assert log_key is not None

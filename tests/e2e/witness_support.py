@@ -97,7 +97,7 @@ def serve_city(city: CityLedger, witnesses: list[WitnessProcess]) -> None:
     configured = ";".join(f"{w.key.key_string} {w.server.base_url}" for w in witnesses)
     city.server = start_ledger_serve(
         city.db_url,
-        city._directory,
+        city.directory,
         env={"LEDGER_WITNESSES": configured, "LEDGER_CHECKPOINT_EVERY_SECONDS": "3600"},
     )
 
@@ -180,5 +180,5 @@ def serve_city_through(
     """Serve ``city`` asking the witnesses at the given (key, URL) pairs."""
     configured = ";".join(f"{key.key_string} {url}" for key, url in endpoints)
     city.server = start_ledger_serve(
-        city.db_url, city._directory, env={"LEDGER_WITNESSES": configured, **env}
+        city.db_url, city.directory, env={"LEDGER_WITNESSES": configured, **env}
     )

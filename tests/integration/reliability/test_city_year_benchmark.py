@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_URL, require_postgres
+from federation_support import POSTGRES_URL, require_postgres
 
 SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_city_year.py"
 NUMBER = r"([\d,]+(?:\.\d+)?)"
