@@ -24,7 +24,7 @@ import httpx
 import pytest
 from api_support import Server, start_ledger_serve
 from conftest import POSTGRES_URL, require_postgres
-from integration.federation.province_testing import more_service
+from integration.federation.province_testing import figures_from_pages, more_service
 
 from ledger import DirectoryKeystore, Ledger
 from ledger.demo import DemoCity, build_demo
@@ -50,24 +50,6 @@ class City:
         dashboard = httpx.get(self.server.base_url + "/stats/dashboard", timeout=30).json()
         city = httpx.get(self.server.base_url + "/stats/city", timeout=30).json()
         return figures_from_pages(dashboard, city)
-
-
-def figures_from_pages(dashboard: dict[str, Any], city: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "registered_volunteers": dashboard["registered_volunteers"],
-        "organisations": sum(city["organisations_by_kind"].values()),
-        "records_approved": sum(city["approved_records_by_field"].values()),
-        "approved_minutes": dashboard["approved_minutes"],
-        "activities": dashboard["activities"],
-        "people_served": dashboard["people_served"],
-        "organisations_by_kind": city["organisations_by_kind"],
-        "minutes_by_field": {b["key"]: b["value"] for b in dashboard["by_field"]},
-        "approved_records_by_field": city["approved_records_by_field"],
-        "minutes_by_month": {b["key"]: b["value"] for b in dashboard["by_month"]},
-        "stars": {
-            s: {b["key"]: b["value"] for b in bars} for s, bars in dashboard["stars"].items()
-        },
-    }
 
 
 def added(figures: list[dict[str, Any]]) -> dict[str, Any]:
