@@ -17,7 +17,7 @@ from typing import Any
 
 from ..canonical import canonical_json, parse_json
 from ..envelope import TOPIC_PREFIX
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import InvalidInputError, NotFoundError, StoreUnavailableError
 from ..storage.records import LedgerRecorderProtocol
 from ..storage.url import StoreURL
 from . import leaderboards, organisations, statistics, timebank, volunteers
@@ -145,14 +145,23 @@ class Projections:
     def wait_for(self, position: int, timeout: float = 10.0) -> None:
         """Block until every view has applied ``position`` (read your own write)."""
         deadline = time.monotonic() + timeout
-        while self.position() < position:
+        while (reached := self._position_through_failures(deadline)) < position:
             if self._thread is None and self.catch_up():
                 continue
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"views reached {self.position()}, not {position}, within {timeout} s"
-                )
+                raise TimeoutError(f"views reached {reached}, not {position}, within {timeout} s")
             time.sleep(0.02)
+
+    def _position_through_failures(self, deadline: float) -> int:
+        """The views' position; a lost connection is reopened and asked again until
+        ``deadline`` (the background runner may meet the same failure first or not)."""
+        while True:
+            try:
+                return self.position()
+            except StoreUnavailableError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def start(self, interval: float = 0.2) -> None:
         """Keep the views up to date in a background thread."""
