@@ -14,7 +14,12 @@ A snapshot is state nobody signed, and the database holds it, so it is trusted o
   the MAC binds the aggregate id, the version, the leaf hash and the state;
 * the stored event at the snapshot's version still has the bytes whose leaf hash the snapshot
   names (checked when the state is fast-forwarded, as for a cached state); and
-* it unpickles into one of the ledger's own aggregate state classes.
+* it is the JSON of :mod:`ledger.state_codec` and reads back, creating nothing but the
+  model's own state classes, into that aggregate's state at the snapshot's version.
+
+Reading one runs nothing the database says: the MAC is checked before the JSON is parsed, and
+the JSON can name no class outside the model. Snapshots of the older format (``pickle``, under
+the v1 MAC key) fail the MAC and are rebuilt from the events.
 
 A snapshot failing any check is ignored (counted in ``rejected``, logged) and the state rebuilt
 from the first event, every event verified. The audit never reads snapshots.
@@ -24,9 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import logging
-import pickle
 import struct
 from collections.abc import Callable
 from uuid import UUID
@@ -34,29 +37,15 @@ from uuid import UUID
 from .keystore import LOG_KEY_OWNER, Keystore
 from .model.aggregates import AggregateState
 from .signing import Signer
+from .state_codec import StateCodecError, dumps_state, loads_state
 from .storage.records import LedgerRecorderProtocol
 
 NAMESPACE = "state-snapshots"
 SNAPSHOT_INTERVAL = 200
-MAC_LABEL = b"service-hour ledger: state snapshot MAC key, v1"
+MAC_LABEL = b"service-hour ledger: state snapshot MAC key, v2 (JSON states)"
+MODEL_ONLY: frozenset[str] = frozenset()
 _HEADER = struct.Struct(">Q32s")
-_SAFE_BUILTINS = {"set", "frozenset", "dict", "list", "tuple"}
 log = logging.getLogger(__name__)
-
-
-class _StateUnpickler(pickle.Unpickler):
-    """Loads only the ledger's aggregate states and the plain containers they hold."""
-
-    def find_class(self, module: str, name: str) -> type:
-        if module == "builtins" and name in _SAFE_BUILTINS:
-            return getattr(__import__("builtins"), name)  # type: ignore[no-any-return]
-        if module == "uuid" and name == "UUID":
-            return UUID
-        if module.startswith("ledger.model."):
-            found = getattr(__import__(module, fromlist=[name]), name)
-            if isinstance(found, type):
-                return found
-        raise pickle.UnpicklingError(f"a state snapshot may not hold {module}.{name}")
 
 
 def log_key_of(keystore: Keystore) -> Callable[[], Signer | None]:
@@ -96,7 +85,12 @@ class SnapshotStore:
         key = self._mac_key()
         if key is None:
             return
-        payload = _HEADER.pack(state.version, last_leaf_hash) + pickle.dumps(state, protocol=5)
+        try:
+            encoded = dumps_state(state, modules=MODEL_ONLY)
+        except StateCodecError as error:  # a state the codec cannot hold: replayed next time
+            log.warning("no snapshot of %s: %s", state.aggregate_id, error)
+            return
+        payload = _HEADER.pack(state.version, last_leaf_hash) + encoded
         value = self._mac(key, state.aggregate_id, payload) + payload
         self.recorder.side_put(NAMESPACE, str(state.aggregate_id), value)
         self.saved += 1
@@ -117,8 +111,8 @@ class SnapshotStore:
             return None
         version, leaf_hash = _HEADER.unpack_from(payload)
         try:
-            state = _StateUnpickler(io.BytesIO(payload[_HEADER.size :])).load()
-        except (pickle.UnpicklingError, AttributeError, ImportError, EOFError) as error:
+            state = loads_state(payload[_HEADER.size :], modules=MODEL_ONLY)
+        except StateCodecError as error:
             self._reject(aggregate_id, str(error))
             return None
         if (

@@ -15,6 +15,7 @@ from ..projections.base import ProjectedEvent
 from ..projections.database import ViewDatabase
 from ..projections.runner import VIEWS, apply_events, digest_of
 from ..signing import VerifyingKey
+from ..state_codec import dumps_state, loads_state
 from ..storage.url import StoreURL
 from .assessments import AssessmentResults
 from .findings import Finding
@@ -22,7 +23,6 @@ from .progress import Progress
 from .replay import Replay, ReplayState, check_checkpoints, fingerprint
 from .signatures import SignatureChecker
 from .sources import BundleSource, Source, StoreSource
-from .state_codec import dumps_state, loads_state
 
 VIEW_BATCH = 2000
 

@@ -26,10 +26,10 @@ from ..audit.findings import Finding
 from ..audit.replay import Replay, ReplayState
 from ..audit.signatures import SignatureChecker
 from ..audit.sources import Leaf
-from ..audit.state_codec import dumps_state, loads_state
 from ..envelope import TOPIC_PREFIX
 from ..errors import LedgerError, StorageError, VerificationError
 from ..log.checkpoint import Checkpoint
+from ..state_codec import dumps_state, loads_state
 from .province_file import CitySpec
 from .province_reader import TileReader
 from .province_views import CityViews

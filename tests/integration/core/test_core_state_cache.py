@@ -10,19 +10,27 @@ which replays everything from the log, still finds what the cache does not re-re
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import pickle
+import struct
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from uuid import UUID
 
 import pytest
 from core_support import SQL_STORES, create_city, notification_count, tamper_sql, tamper_state
 
 from ledger import ConcurrencyConflictError, Ledger, SigningKey, TamperedEventError
 from ledger.audit import StoreSource, audit
-from ledger.model.aggregates import Volunteer
+from ledger.demo import build_demo
+from ledger.model.aggregates import AGGREGATE_KINDS, AggregateState, Volunteer
 from ledger.model.ids import volunteer_aggregate_id
-from ledger.snapshots import SnapshotStore
+from ledger.model.registry import spec_for
+from ledger.snapshots import MODEL_ONLY, SnapshotStore, log_key_of
 from ledger.state_cache import leaf_hash_of
+from ledger.state_codec import dumps_state, loads_state
 
 PURPOSE = "certificate-name"
 
@@ -284,6 +292,88 @@ def test_a_process_without_the_log_key_neither_reads_nor_writes_snapshots(
     assert reader._writer.cache.snapshots is not None
     assert reader._writer.cache.snapshots.loaded == 0
     assert state == replayed(reader, number)
+
+
+def test_every_aggregate_state_of_a_city_round_trips_as_snapshot_json(
+    open_ledger: Callable[..., Ledger],
+) -> None:
+    """Snapshots are JSON naming only the model's classes: every aggregate the demo city makes
+    (organisations, volunteers, accounts, activities, banks, certificates ...) reads back equal."""
+    ledger = open_ledger("memory://")
+    build_demo(ledger, volunteers=12)
+    kinds: dict[UUID, type[AggregateState]] = {}
+    for notification in ledger._recorder.select_notifications(None, 100_000):
+        kind = spec_for(notification.topic.rsplit(":", 1)[-1]).aggregate
+        kinds.setdefault(notification.originator_id, AGGREGATE_KINDS[kind])
+    assert len(set(kinds.values())) >= 8
+    for aggregate_id, cls in kinds.items():
+        state = cls(aggregate_id=aggregate_id)
+        for event in ledger.events(aggregate_id):
+            state.apply(event, event.data)
+        saved = dumps_state(state, modules=MODEL_ONLY)
+        assert b"ledger.model." in saved and loads_state(saved, modules=MODEL_ONLY) == state
+
+
+def snapshot_with_payload(ledger: Ledger, number: str, json_state: bytes) -> None:
+    """Store, MACed with the ledger's own key (as a bug in the ledger itself might), a snapshot
+    of ``number``'s volunteer at its current version holding ``json_state``."""
+    snapshots = ledger._writer.cache.snapshots
+    assert snapshots is not None
+    key = snapshots._mac_key()
+    assert key is not None
+    events = ledger.events(volunteer_aggregate_id(number))
+    aggregate_id = volunteer_aggregate_id(number)
+    payload = struct.pack(">Q32s", len(events), leaf_hash_of(events[-1].envelope)) + json_state
+    mac = snapshots._mac(key, aggregate_id, payload)
+    ledger._recorder.side_put(SNAPSHOTS, str(aggregate_id), mac + payload)
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize(
+    "json_state",
+    [
+        b'{"$object": "ledger.keystore:Keystore", "fields": {}}',  # a ledger class, not a state
+        b'{"$object": "ledger.trust:KeyInfo", "fields": {}}',  # the audit's, not a snapshot's
+        b'{"$object": "os:system", "fields": {}}',
+        b"\x80\x05\x95pickle",
+    ],
+)
+def test_a_snapshot_naming_anything_but_a_model_state_is_refused_even_with_a_valid_mac(
+    json_state: bytes, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for("sqlite")
+    ledger, number = snapshotted(open_ledger, url)
+    snapshot_with_payload(ledger, number, json_state)
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    state = decided(fresh, number)
+    assert fresh._writer.cache.snapshots is not None
+    assert (fresh._writer.cache.snapshots.loaded, fresh._writer.cache.snapshots.rejected) == (0, 1)
+    assert state == replayed(fresh, number)
+
+
+@pytest.mark.usefixtures("short_interval")
+def test_a_pickled_snapshot_of_the_older_format_is_ignored_and_rebuilt(
+    store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    """What the v1 format stored (a pickle, MACed under the v1 label) is never unpickled: its MAC
+    fails under the current key, and the state is replayed from the events."""
+    url = store_url_for("sqlite")
+    ledger, number = snapshotted(open_ledger, url)
+    state = replayed(ledger, number)
+    log_key = log_key_of(ledger.keystore)()
+    assert log_key is not None
+    v1_key = hashlib.sha256(
+        log_key.sign(b"service-hour ledger: state snapshot MAC key, v1")
+    ).digest()
+    last = ledger.events(volunteer_aggregate_id(number))[-1]
+    payload = struct.pack(">Q32s", state.version, leaf_hash_of(last.envelope))
+    payload += pickle.dumps(state, protocol=5)
+    mac = hmac.new(v1_key, state.aggregate_id.bytes + payload, hashlib.sha256).digest()
+    ledger._recorder.side_put(SNAPSHOTS, str(state.aggregate_id), mac + payload)
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    assert decided(fresh, number) == state
+    assert fresh._writer.cache.snapshots is not None
+    assert fresh._writer.cache.snapshots.rejected == 1
 
 
 @pytest.mark.postgres

@@ -1,8 +1,10 @@
-"""The audit's saved replay state as JSON: data only, never code.
+"""Saved states as JSON: data only, never code.
 
-An incremental audit (``ledger audit --state FILE``) saves what its replay knows so the next run
-continues from there. An auditor who distrusts the operator must be able to read that file
-without running anything it says, so it is JSON with a small set of tags, not ``pickle``:
+Two kinds of state are saved and read back later: the audit's replay state (``ledger audit
+--state FILE`` and the provincial follower), so the next run continues from there, and the
+aggregate states of the ledger's snapshots (:mod:`ledger.snapshots`). Whoever reads them may
+distrust whoever wrote them (an auditor the operator, a process the database), so reading must
+run nothing the saved data says: it is JSON with a small set of tags, not ``pickle``:
 
 * JSON's own values stand for themselves; a list is a JSON array;
 * ``{"$tuple": [...]}``, ``{"$set": [...]}``, ``{"$frozenset": [...]}``,
@@ -11,9 +13,10 @@ without running anything it says, so it is JSON with a small set of tags, not ``
 * ``{"$bytes": hex}``, ``{"$uuid": text}``, ``{"$datetime": ISO 8601}``, ``{"$key": base64}``
   (an Ed25519 public key);
 * ``{"$object": "module:Class", "fields": {...}}`` for the replay's own state classes. Decoding
-  only ever creates instances of classes defined in the ledger's model, trust directory, Merkle
-  tree and replay modules, and sets their fields; it calls no constructor, and no other code
-  than a state class's own ``__setstate__`` (marked ``"setstate": true``).
+  only ever creates instances of the state classes the reader admits (the audit: the ledger's
+  model, trust directory, Merkle tree and replay modules; a snapshot: the model only), and sets
+  their fields; it calls no constructor, and no other code than a state class's own
+  ``__setstate__`` (marked ``"setstate": true``).
 """
 
 from __future__ import annotations
@@ -27,59 +30,61 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ..errors import StorageError
-from ..signing import VerifyingKey
+from .errors import StorageError
+from .signing import VerifyingKey
 
-STATE_MODULES = frozenset({"ledger.trust", "ledger.log.merkle", "ledger.audit.replay"})
-STATE_PACKAGES = ("ledger.model.",)
+MODEL_PACKAGE = "ledger.model."
+REPLAY_MODULES = frozenset({"ledger.trust", "ledger.log.merkle", "ledger.audit.replay"})
 _FACTORIES: dict[str, type] = {"int": int, "list": list, "set": set, "dict": dict}
 
 
 class StateCodecError(StorageError):
-    """A saved replay state that cannot be written or read as the codec's JSON."""
+    """A saved state that cannot be written or read as the codec's JSON."""
 
 
-def dumps_state(value: object) -> bytes:
-    """``value`` (the replay state) as UTF-8 JSON."""
-    return json.dumps(_encode(value), separators=(",", ":"), allow_nan=False).encode("utf-8")
+def dumps_state(value: object, *, modules: frozenset[str] = REPLAY_MODULES) -> bytes:
+    """``value`` as UTF-8 JSON; its objects must be of classes in the model or ``modules``."""
+    encoded = _encode(value, modules)
+    return json.dumps(encoded, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
-def loads_state(data: bytes) -> Any:
-    """The value :func:`dumps_state` wrote; refuses anything outside the codec's tags."""
+def loads_state(data: bytes, *, modules: frozenset[str] = REPLAY_MODULES) -> Any:
+    """The value :func:`dumps_state` wrote; refuses anything outside the codec's tags and any
+    object of a class outside the model and ``modules`` (none: the model alone)."""
     try:
-        return _decode(json.loads(data.decode("utf-8")))
+        return _decode(json.loads(data.decode("utf-8")), modules)
     except StateCodecError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
-        raise StateCodecError(f"not a saved audit state: {type(error).__name__}: {error}") from None
+        raise StateCodecError(f"not a saved state: {type(error).__name__}: {error}") from None
 
 
-def _allowed_module(name: str) -> bool:
-    return name in STATE_MODULES or name.startswith(STATE_PACKAGES)
+def _allowed_module(name: str, modules: frozenset[str]) -> bool:
+    return name in modules or name.startswith(MODEL_PACKAGE)
 
 
-def _encode(value: object) -> Any:
+def _encode(value: object, modules: frozenset[str]) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise StateCodecError(f"a replay state holds a non-finite number: {value}")
+            raise StateCodecError(f"a saved state holds a non-finite number: {value}")
         return value
     if isinstance(value, list):
-        return [_encode(v) for v in value]
+        return [_encode(v, modules) for v in value]
     if isinstance(value, tuple):
-        return {"$tuple": [_encode(v) for v in value]}
+        return {"$tuple": [_encode(v, modules) for v in value]}
     if isinstance(value, (set, frozenset)):
         tag = "$set" if isinstance(value, set) else "$frozenset"
-        members = [_encode(v) for v in value]
+        members = [_encode(v, modules) for v in value]
         return {tag: sorted(members, key=lambda m: json.dumps(m, sort_keys=True))}
     if isinstance(value, defaultdict):
         factory = next((n for n, f in _FACTORIES.items() if value.default_factory is f), None)
         if factory is None:
             raise StateCodecError(f"a defaultdict of {value.default_factory!r} cannot be saved")
-        return {"$defaultdict": factory, "items": _pairs(value)}
+        return {"$defaultdict": factory, "items": _pairs(value, modules)}
     if isinstance(value, dict):
-        return {"$dict": _pairs(value)}
+        return {"$dict": _pairs(value, modules)}
     if isinstance(value, bytes):
         return {"$bytes": value.hex()}
     if isinstance(value, UUID):
@@ -88,17 +93,17 @@ def _encode(value: object) -> Any:
         return {"$datetime": value.isoformat()}
     if isinstance(value, VerifyingKey):
         return {"$key": value.to_base64()}
-    return _encode_object(value)
+    return _encode_object(value, modules)
 
 
-def _pairs(mapping: dict[Any, Any]) -> list[list[Any]]:
-    return [[_encode(k), _encode(v)] for k, v in mapping.items()]
+def _pairs(mapping: dict[Any, Any], modules: frozenset[str]) -> list[list[Any]]:
+    return [[_encode(k, modules), _encode(v, modules)] for k, v in mapping.items()]
 
 
-def _encode_object(value: object) -> dict[str, Any]:
+def _encode_object(value: object, modules: frozenset[str]) -> dict[str, Any]:
     cls = type(value)
-    if not _allowed_module(cls.__module__):
-        raise StateCodecError(f"a replay state may not hold {cls.__module__}.{cls.__qualname__}")
+    if not _allowed_module(cls.__module__, modules):
+        raise StateCodecError(f"a saved state may not hold {cls.__module__}.{cls.__qualname__}")
     own_state = value.__getstate__() if "__setstate__" in cls.__dict__ else None
     if isinstance(own_state, dict):
         fields: dict[str, Any] = own_state
@@ -110,33 +115,33 @@ def _encode_object(value: object) -> dict[str, Any]:
                     fields[name] = getattr(value, name)
     encoded: dict[str, Any] = {
         "$object": f"{cls.__module__}:{cls.__qualname__}",
-        "fields": {name: _encode(v) for name, v in fields.items()},
+        "fields": {name: _encode(v, modules) for name, v in fields.items()},
     }
     if own_state is fields:
         encoded["setstate"] = True
     return encoded
 
 
-def _decode(value: Any) -> Any:
+def _decode(value: Any, modules: frozenset[str]) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v, modules) for v in value]
     if not isinstance(value, dict) or not value:
-        raise StateCodecError(f"unexpected JSON value in a saved audit state: {value!r:.80}")
+        raise StateCodecError(f"unexpected JSON value in a saved state: {value!r:.80}")
     tag = next(iter(value))
     body = value[tag]
     if tag == "$tuple":
-        return tuple(_decode(v) for v in body)
+        return tuple(_decode(v, modules) for v in body)
     if tag == "$set":
-        return {_decode(v) for v in body}
+        return {_decode(v, modules) for v in body}
     if tag == "$frozenset":
-        return frozenset(_decode(v) for v in body)
+        return frozenset(_decode(v, modules) for v in body)
     if tag == "$dict":
-        return {_decode(k): _decode(v) for k, v in body}
+        return {_decode(k, modules): _decode(v, modules) for k, v in body}
     if tag == "$defaultdict":
         restored: defaultdict[Any, Any] = defaultdict(_FACTORIES[body])
-        restored.update((_decode(k), _decode(v)) for k, v in value["items"])
+        restored.update((_decode(k, modules), _decode(v, modules)) for k, v in value["items"])
         return restored
     if tag == "$bytes":
         return bytes.fromhex(body)
@@ -147,19 +152,22 @@ def _decode(value: Any) -> Any:
     if tag == "$key":
         return VerifyingKey.from_base64(body)
     if tag == "$object":
-        return _decode_object(body, value["fields"], setstate=value.get("setstate") is True)
-    raise StateCodecError(f"unknown tag {tag!r} in a saved audit state")
+        setstate = value.get("setstate") is True
+        return _decode_object(body, value["fields"], modules, setstate=setstate)
+    raise StateCodecError(f"unknown tag {tag!r} in a saved state")
 
 
-def _decode_object(name: str, fields: dict[str, Any], *, setstate: bool) -> object:
+def _decode_object(
+    name: str, fields: dict[str, Any], modules: frozenset[str], *, setstate: bool
+) -> object:
     module_name, _, qualname = name.partition(":")
-    if not _allowed_module(module_name) or not qualname.isidentifier():
-        raise StateCodecError(f"a saved audit state may not create {name}")
+    if not _allowed_module(module_name, modules) or not qualname.isidentifier():
+        raise StateCodecError(f"a saved state may not create {name}")
     cls = getattr(importlib.import_module(module_name), qualname, None)
     if not isinstance(cls, type) or cls.__module__ != module_name:
-        raise StateCodecError(f"a saved audit state names no state class {name}")
+        raise StateCodecError(f"a saved state names no state class {name}")
     instance: Any = object.__new__(cls)
-    decoded = {str(k): _decode(v) for k, v in fields.items()}
+    decoded = {str(k): _decode(v, modules) for k, v in fields.items()}
     if setstate and "__setstate__" in cls.__dict__:
         instance.__setstate__(decoded)
         return instance

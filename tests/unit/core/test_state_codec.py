@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.audit.replay import ReplayState
-from ledger.audit.state_codec import StateCodecError, dumps_state, loads_state
 from ledger.errors import StorageError
 from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.model.aggregates import Organisation, Transfer
 from ledger.signing import SigningKey
+from ledger.state_codec import StateCodecError, dumps_state, loads_state
 
 scalars = st.none() | st.booleans() | st.integers() | st.text() | st.binary(max_size=16)
 scalars |= st.floats(allow_nan=False, allow_infinity=False) | st.uuids()
@@ -105,7 +105,7 @@ def test_reading_never_creates_what_is_not_a_state_class(name: str) -> None:
     ],
 )
 def test_anything_else_is_a_clear_storage_error(data: bytes) -> None:
-    with pytest.raises(StorageError, match="saved audit state"):
+    with pytest.raises(StorageError, match="saved state"):
         loads_state(data)
 
 
@@ -135,3 +135,16 @@ def test_a_field_added_since_the_state_was_saved_takes_its_default() -> None:
     del saved["fields"]["status"], saved["fields"]["reason"]
     back = loads_state(json.dumps(saved).encode())
     assert back == Transfer("t1", "a", "b", status="requested", reason="")
+
+
+def test_a_model_only_reader_refuses_the_audit_s_own_classes() -> None:
+    """Snapshots admit the model's states alone: the trust directory's and the Merkle tree's
+    classes, which an audit state may hold, are refused when a snapshot is read."""
+    tree = TreeBuilder()
+    tree.append(leaf_hash(b"x"))
+    saved = dumps_state(tree)
+    assert isinstance(loads_state(saved), TreeBuilder)
+    with pytest.raises(StateCodecError, match=r"may not create ledger\.log\.merkle"):
+        loads_state(saved, modules=frozenset())
+    with pytest.raises(StateCodecError, match=r"may not hold ledger\.log\.merkle"):
+        dumps_state(tree, modules=frozenset())
