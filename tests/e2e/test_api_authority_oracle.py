@@ -672,6 +672,17 @@ def _sweep(town: Town, rounds: int) -> None:
                 machine.decide_record(org, pick, "signed", action)
             machine.cancel_activity(org, pick, "signed")
             machine.revoke_certificate(org, pick, "signed")
+    # the records above are picked by their random ids: decide one another branch recorded
+    # (pending if there is one, else approved), so that the decisions meet a stranger whatever
+    # the ids drew
+    records = sorted(machine.records)
+    rank = {"pending": 0, "approve": 1}
+    theirs = min(
+        (i for i, r in enumerate(records) if machine.records[r][0] != "east"),
+        key=lambda i: rank.get(machine.records[records[i]][2], 2),
+    )
+    for action in ("approve_record", "reject_record", "correct_record", "void_record"):
+        machine.decide_record("east", theirs, "signed", action)
     signed = {key for key in town.world.tried if key[0].startswith("signed ")}
     # stored when the table allows it, refused for authority when it does not, for several
     # commands (the rest of the answers were checked against the table one by one)
