@@ -15,6 +15,7 @@ from ledger import Ledger
 ROOT = Path(__file__).resolve().parents[3]
 SECTION = "## The public surface of `Ledger`"
 INTERNALS = ("app", "recorder", "writer", "directory")
+REACH = re.compile(r"\._(?:" + "|".join(INTERNALS) + r")\b")  # `x._recorder` and the like
 
 
 def documented() -> set[str]:
@@ -73,3 +74,22 @@ def test_shared_counters_count_in_the_store_for_every_process(tmp_path: Path) ->
         counters.side_delete_before("auth-failures", "000002:")
         assert other.side_get("auth-failures", "000001:b") is None
         assert other.side_get("auth-failures", "000002:a") is not None
+
+
+def test_the_adapters_use_only_the_public_surface() -> None:
+    """The HTTP layer and the command line are adapters over the public surface: neither reaches
+    a ledger's internals."""
+    adapters = [*(ROOT / "api").rglob("*.py"), *(ROOT / "src" / "ledger" / "cli").rglob("*.py")]
+    assert adapters
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in adapters
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if REACH.search(line)
+    ]
+    assert found == []
+
+
+def test_the_adapter_check_sees_a_reach() -> None:
+    assert REACH.search("ledger._recorder.side_put(x)")
+    assert not REACH.search("ledger.run(command)")
