@@ -306,7 +306,7 @@ def _review(
             )
             city.count("corrections")
         elif roll < 0.06:
-            parent = ledger._directory.organisation(org).parent
+            parent = ledger.organisation(org)["parent"]
             assert parent is not None
             ledger.void_record(
                 parent,

@@ -81,7 +81,7 @@ def build_assessment_demo(ledger: Ledger, root: str, stations: list[str]) -> dic
         )
         counts["assessment schemes"] += 1
     for i, station in enumerate(sorted(stations)):
-        parent = ledger._directory.organisation(station).parent
+        parent = ledger.organisation(station)["parent"]
         assert parent is not None
         items = [
             {

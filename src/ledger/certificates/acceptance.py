@@ -106,11 +106,9 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
         issuer_key = resolve_did_key(str(proof["verificationMethod"]))
     except (LedgerError, KeyError, TypeError) as error:
         return Verdict(False, f"the credential's signature does not verify: {error}"), None
-    info = ledger._directory.keys.get(issuer_key.key_id)
-    if info is None:
-        ledger.refresh()
-        info = ledger._directory.keys.get(issuer_key.key_id)
-    if info is None:
+    try:
+        key = ledger.key(issuer_key.key_id)  # refreshed from the store first
+    except NotFoundError:
         return Verdict(
             False,
             f"the credential's signature verifies, but its key {issuer_key.key_id} is not "
@@ -118,16 +116,16 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
         ), None
     withdrawn = _award_withdrawn(ledger, credential)
     if withdrawn is not None:
-        return Verdict(False, withdrawn, {"issuer": info.org_id, "key_id": info.key_id}), None
+        return Verdict(False, withdrawn, {"issuer": key["org"], "key_id": key["key_id"]}), None
     return Verdict(
         True,
         f"the credential's signature verifies with key {issuer_key.key_id} of "
-        f"{info.org_id}, registered in this ledger",
+        f"{key['org']}, registered in this ledger",
         {
-            "issuer": info.org_id,
-            "key_id": info.key_id,
-            "key_registered_at_leaf": info.registered_leaf,
-            "key_revoked_at_leaf": info.revoked_leaf,
+            "issuer": key["org"],
+            "key_id": key["key_id"],
+            "key_registered_at_leaf": key["registered_at_leaf"],
+            "key_revoked_at_leaf": key["revoked_at_leaf"],
         },
     ), None
 
