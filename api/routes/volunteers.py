@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import Field
 
+from ledger.balances import VolunteerBalance
 from ledger.commands.typed import (
     AcceptTransfer,
     DeclineTransfer,
@@ -110,8 +111,9 @@ def personal_data(number: str, ledger: LedgerDep, key: CurrentKey) -> dict[str, 
 @router.get("/volunteers/{number}/balance")
 def volunteer_balance(
     number: str, queries: QueriesDep, ledger: LedgerDep, key: CurrentKey
-) -> dict[str, Any]:
-    """Balances from the views (fast, derived; the events are the authority)."""
+) -> VolunteerBalance:
+    """The balance from the views (fast, derived; the events are the authority), in the shape
+    of ``balance`` in ``GET /volunteers/{number}``."""
     acting_org(ledger, key, "read", None)
     return queries.volunteer(number)
 

@@ -7,6 +7,7 @@ event the way a school or an employer would, from HTTP responses alone.
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from api_support import (
@@ -18,6 +19,7 @@ from api_support import (
 )
 from cryptography.exceptions import InvalidSignature
 
+from ledger.balances import VolunteerBalance
 from ledger.errors import InclusionProofError
 from ledger.log import leaf_hash, open_checkpoint, parse_verifier_key, verify_inclusion
 
@@ -146,6 +148,67 @@ def test_volunteer_reads_follow_the_signed_events(api: Api) -> None:
     balance = api.ok(api.get(f"/volunteers/{number}/balance", key="a_read"), 200)
     assert balance["approved_minutes"] == 75, f"the views say {balance}, the events say 75"
     assert balance["by_field"] == {"legal-aid": 75}
+
+
+def test_the_balance_from_the_views_is_the_balance_from_the_events(api: Api) -> None:
+    """``GET /volunteers/{number}/balance`` (the views) and the ``balance`` of ``GET
+    /volunteers/{number}`` (replayed from the events) are one shape, and equal once the views
+    have caught up: minutes approved in part and corrected, a star and its standing, an honour."""
+    number = api.take_volunteers(1)[0]
+    scheme_id = f"balance-stars-{uuid.uuid4().hex[:8]}"
+    made = [
+        api.ok(
+            api.post(
+                "/star-schemes",
+                {"scheme_id": scheme_id, "name": "Balance stars", "thresholds_hours": [1, 2]},
+                key="root",
+            )
+        )
+    ]
+    first, second = (
+        api.ok(
+            api.post(
+                f"/activities/{api.publish_activity(field='legal-aid')}/records",
+                {"number": number, "minutes": minutes},
+            )
+        )["value"]["record_id"]
+        for minutes in (75, 60)
+    )
+    made.append(api.ok(api.post(f"/records/{first}/approve", {})))
+    made.append(
+        api.ok(
+            api.post(f"/records/{second}/approve", {"approved_minutes": 50, "reason": "left early"})
+        )
+    )
+    made.append(
+        api.ok(api.post(f"/records/{second}/correct", {"delta_minutes": -10, "reason": "misread"}))
+    )
+    made.append(
+        api.ok(
+            api.post(
+                "/honours",
+                {
+                    "recipient_kind": "volunteer",
+                    "recipient": number,
+                    "honour": "Volunteer of the month",
+                    "citation": "for steady service",
+                    "granted_on": "2025-06-01",
+                },
+            )
+        )
+    )
+    api.wait_for_views(max(e["notification_id"] for m in made for e in m["events"]))
+    replayed = api.ok(api.get(f"/volunteers/{number}", key="a_read"), 200)["balance"]
+    viewed = api.ok(api.get(f"/volunteers/{number}/balance", key="a_read"), 200)
+    assert viewed == replayed
+    assert set(viewed) == set(VolunteerBalance.__required_keys__)
+    assert (viewed["approved_minutes"], viewed["approved_records"], viewed["records"]) == (
+        115,
+        2,
+        2,
+    )
+    assert viewed["stars"][scheme_id] == {"level": 1, "due_level": 1, "scheme_version": 1}
+    assert [h["honour_id"] for h in viewed["honours"]] == [f"{number}-H1"]
 
 
 def test_correct_and_void_point_at_the_original(api: Api) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from ..balances import VolunteerBalance, star_standing, volunteer_balance_of
 from ..errors import NotFoundError
 from ..model.aggregates import Volunteer
-from ..model.awards import scheme_minutes, star_level
+from ..model.awards import scheme_minutes
 from ..model.ids import volunteer_aggregate_id
 from ..model.service import ServiceAccount, number_of_record, service_account_id
 from .base import CommandHost
@@ -35,10 +36,11 @@ class QueryCommands(CommandHost):
             raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         return state
 
-    def volunteer_balance(self, number: str) -> dict[str, Any]:
+    def volunteer_balance(self, number: str) -> VolunteerBalance:
         """Approved minutes in total, by service field, by year and by recording organisation;
-        star level under each scheme; honours. An unregistered number is not found, as for
-        every other read of a volunteer."""
+        record counts; star standing under each scheme; honours (see
+        :class:`ledger.balances.VolunteerBalance`). An unregistered number is not found, as
+        for every other read of a volunteer."""
         if not self._state(Volunteer, volunteer_aggregate_id(number)).exists:
             raise NotFoundError(f"volunteer {number} is not registered in this ledger")
         account = self.service_account(number)
@@ -52,27 +54,26 @@ class QueryCommands(CommandHost):
                 by_field[record.service_field] += minutes
                 by_year[record.service_date[:4]] += minutes
                 by_org[record.recording_org] += minutes
-        schemes = self._directory.reference.star_schemes
-        return {
-            "number": number,
-            "approved_minutes": account.approved_minutes,
-            "by_field": dict(sorted(by_field.items())),
-            "by_year": dict(sorted(by_year.items())),
-            "by_recording_org": dict(sorted(by_org.items())),
-            "records": len(account.records),
-            "late_records": sum(1 for r in account.records.values() if r.late),
-            "stars": {
-                scheme_id: {
-                    "level": account.stars.get(scheme_id, 0),
-                    "due_level": star_level(
-                        scheme_minutes(self._directory, account, scheme.owner),
-                        scheme.thresholds_hours,
-                    ),
-                    "scheme_version": scheme.version,
-                }
-                for scheme_id, scheme in sorted(schemes.items())
+        records = account.records.values()
+        return volunteer_balance_of(
+            number,
+            approved_minutes=account.approved_minutes,
+            approved_records=sum(1 for r in records if r.status == "approved"),
+            records=len(account.records),
+            late_records=sum(1 for r in records if r.late),
+            by_field=by_field,
+            by_year=by_year,
+            by_recording_org=by_org,
+            stars={
+                scheme_id: star_standing(
+                    account.stars.get(scheme_id, 0),
+                    scheme_minutes(self._directory, account, scheme.owner),
+                    scheme.thresholds_hours,
+                    scheme.version,
+                )
+                for scheme_id, scheme in self._directory.reference.star_schemes.items()
             },
-            "honours": [
+            honours=[
                 {
                     "honour_id": h.honour_id,
                     "honour": h.honour,
@@ -82,7 +83,7 @@ class QueryCommands(CommandHost):
                 }
                 for h in account.honours.values()
             ],
-        }
+        )
 
     def record_status(self, record_id: str) -> dict[str, Any]:
         """A record's status and the events that made it so."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import defaultdict
 from typing import Any
 
+from ..balances import VolunteerBalance, star_standing, volunteer_balance_of
 from ..errors import InvalidInputError, NotFoundError
 from .database import ViewDatabase
 from .leaderboards import ALL
@@ -56,61 +58,62 @@ class ViewQueries:
     def __init__(self, database: ViewDatabase) -> None:
         self.db = database
 
-    def volunteer(self, number: str) -> dict[str, Any]:
+    def volunteer(self, number: str) -> VolunteerBalance:
+        """The volunteer's balance, in the shape of ``Ledger.volunteer_balance`` (see
+        :class:`ledger.balances.VolunteerBalance`). The level due under each scheme counts the
+        volunteer's minutes recorded by the scheme's owner or below it (``view_org_tree``)."""
         rows = self.db.query(
-            "SELECT number, registered_by, registered_at, approved_minutes, records, "
-            "approved_records, late_records FROM view_volunteers WHERE number = ?",
+            "SELECT approved_minutes, records, approved_records, late_records "
+            "FROM view_volunteers WHERE number = ?",
             [number],
         )
         if not rows:
             raise NotFoundError(f"volunteer {number} is not in the views")
-        keys = (
-            "number",
-            "registered_by",
-            "registered_at",
-            "approved_minutes",
-            "records",
-            "approved_records",
-            "late_records",
+        approved_minutes, records, approved_records, late_records = rows[0]
+        by_org_year = self.db.query(
+            "SELECT org_id, year, minutes FROM view_volunteer_org_years WHERE number = ?",
+            [number],
         )
-        result: dict[str, Any] = dict(zip(keys, rows[0], strict=True))
-        result["by_field"] = dict(
-            self.db.query(
-                "SELECT field, minutes FROM view_volunteer_fields "
-                "WHERE number = ? AND minutes <> 0 ORDER BY field",
-                [number],
-            )
+        by_year: dict[str, int] = defaultdict(int)
+        by_org: dict[str, int] = defaultdict(int)
+        for org_id, year, minutes in by_org_year:
+            by_year[year] += minutes
+            by_org[org_id] += minutes
+        schemes = self.db.query(
+            "SELECT s.scheme_id, s.version, s.thresholds, COALESCE(v.level, 0), "
+            "(SELECT COALESCE(SUM(y.minutes), 0) FROM view_volunteer_org_years y "
+            "JOIN view_org_tree t ON t.org_id = y.org_id "
+            "WHERE y.number = ? AND t.ancestor_id = s.owner) "
+            "FROM view_star_schemes s LEFT JOIN view_volunteer_stars v "
+            "ON v.scheme_id = s.scheme_id AND v.number = ?",
+            [number, number],
         )
-        result["by_year"] = dict(
-            self.db.query(
-                "SELECT year, SUM(minutes) FROM view_volunteer_org_years WHERE number = ? "
-                "GROUP BY year HAVING SUM(minutes) <> 0 ORDER BY year",
-                [number],
-            )
+        return volunteer_balance_of(
+            number,
+            approved_minutes=int(approved_minutes),
+            approved_records=int(approved_records),
+            records=int(records),
+            late_records=int(late_records),
+            by_field=dict(
+                self.db.query(
+                    "SELECT field, minutes FROM view_volunteer_fields WHERE number = ?", [number]
+                )
+            ),
+            by_year=by_year,
+            by_recording_org=by_org,
+            stars={
+                scheme_id: star_standing(int(level), int(minutes), json.loads(text), version)
+                for scheme_id, version, text, level, minutes in schemes
+            },
+            honours=[
+                {"honour_id": h, "honour": n, "granted_by": g, "granted_on": d, "revoked": bool(r)}
+                for h, n, g, d, r in self.db.query(
+                    "SELECT honour_id, honour, granted_by, granted_on, revoked "
+                    "FROM view_volunteer_honours WHERE recipient = ?",
+                    [number],
+                )
+            ],
         )
-        result["by_recording_org"] = dict(
-            self.db.query(
-                "SELECT org_id, SUM(minutes) FROM view_volunteer_org_years WHERE number = ? "
-                "GROUP BY org_id HAVING SUM(minutes) <> 0 ORDER BY org_id",
-                [number],
-            )
-        )
-        result["stars"] = dict(
-            self.db.query(
-                "SELECT scheme_id, level FROM view_volunteer_stars WHERE number = ? "
-                "ORDER BY scheme_id",
-                [number],
-            )
-        )
-        result["honours"] = [
-            {"honour_id": h, "honour": n, "granted_by": g, "granted_on": d, "revoked": bool(r)}
-            for h, n, g, d, r in self.db.query(
-                "SELECT honour_id, honour, granted_by, granted_on, revoked "
-                "FROM view_volunteer_honours WHERE recipient = ? ORDER BY honour_id",
-                [number],
-            )
-        ]
-        return result
 
     def top_volunteers(
         self,

@@ -20,7 +20,7 @@ from ..envelope import TOPIC_PREFIX
 from ..errors import InvalidInputError, NotFoundError, StoreUnavailableError
 from ..storage.records import LedgerRecorderProtocol
 from ..storage.url import StoreURL
-from . import leaderboards, organisations, statistics, timebank, volunteers
+from . import leaderboards, organisations, star_schemes, statistics, timebank, volunteers
 from .base import ProjectedEvent, View
 from .database import ViewCursor, ViewDatabase
 
@@ -33,6 +33,7 @@ VIEWS: dict[str, View] = {
         timebank.VIEW,
         statistics.VIEW,
         leaderboards.VIEW,
+        star_schemes.VIEW,
     )
 }
 BATCH = 500

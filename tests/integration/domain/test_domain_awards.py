@@ -381,6 +381,21 @@ def test_a_revised_scheme_issues_new_stars_under_its_new_version(town: Town) -> 
     assert (star["scheme_version"], star["level"], star["approved_minutes"]) == (2, 1, 105)
 
 
+def test_a_revision_with_fewer_levels_withdraws_the_levels_it_no_longer_has(town: Town) -> None:
+    scheme(town, [1, 2, 3])
+    town.approved(200)
+    assert level(town) == 3
+    revise(town, [1])
+    result = town.approve(town.record(town.activity(), 5))
+    withdrawn = event_data(town.ledger, result, "StarWithdrawn")
+    assert [(w["level"], w["scheme_version"]) for w in withdrawn] == [(3, 2), (2, 2)]
+    assert town.ledger.volunteer_balance(town.number)["stars"]["stars"] == {
+        "level": 1,
+        "due_level": 1,
+        "scheme_version": 2,
+    }
+
+
 def test_without_the_owners_automatic_key_an_approval_that_earns_a_star_stores_nothing(
     town: Town,
 ) -> None:

@@ -91,8 +91,10 @@ def test_without_a_runner_waiting_catches_up_by_itself(
     try:
         result = ledger.register_volunteer("org-b", idempotency_key="vol-2")
         views.wait_for(result.events[-1].notification_id, timeout=5)
-        shown = ViewQueries(views.database).volunteer(result.value.number)
-        assert shown["registered_by"] == "org-b"
+        number = result.value.number
+        shown = ViewQueries(views.database).volunteer(number)
+        assert shown == ledger.volunteer_balance(number)
+        assert (shown["number"], shown["records"]) == (number, 0)
         assert views.position() == result.events[-1].notification_id
     finally:
         views.close()
