@@ -102,12 +102,15 @@ def key_id_mismatch(claimed: str, derived: str) -> str:
     return f"key_id {claimed} is not the id of that public key ({derived})"
 
 
-def ledger_created(data: Mapping[str, Any]) -> Genesis:
-    """The genesis: the root federation (no parent), its signing key and the first log key."""
+def root_organisation(data: Mapping[str, Any]) -> RegisteredOrganisation:
+    """The root federation a ``LedgerCreated`` event creates: it has no parent."""
     root = data["root"]
-    organisation = RegisteredOrganisation(
-        root["org_id"], root["name"], root["kind"], root["region"], None
-    )
+    return RegisteredOrganisation(root["org_id"], root["name"], root["kind"], root["region"], None)
+
+
+def ledger_created(data: Mapping[str, Any]) -> Genesis:
+    """The genesis: the root federation, its signing key and the first log key."""
+    organisation = root_organisation(data)
     root_key = VerifyingKey.from_base64(data["root_key"])
     log_key = VerifyingKey.from_base64(data["log_key"])
     return Genesis(
