@@ -117,6 +117,8 @@ def check_key_registered(ctx: CommandPort, draft: Draft, data: KeyRegistered) ->
 @event_type("KeyRevoked", "organisation", KeyRevoked)
 def check_key_revoked(ctx: CommandPort, draft: Draft, data: KeyRevoked) -> None:
     org = ctx.existing(Organisation, draft.aggregate_id, f"organisation {data.org_id!r}")
+    if org.org_id != data.org_id:
+        raise InvalidInputError("data.org_id names another organisation than the aggregate")
     known = ctx.directory.keys.get(data.key_id)
     owner = known.org_id if known else (org.org_id if data.key_id in org.keys else None)
     if organisation_facts.key_revoked(draft.data, owner) is None:

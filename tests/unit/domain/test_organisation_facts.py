@@ -5,9 +5,14 @@ organisation it names."""
 from __future__ import annotations
 
 import pytest
+from test_rules_on_a_fake_port import TREE, FakePort
+from test_signing_authority import KEY_IDS, Directory
 
-from ledger.errors import InvalidInputError
+from ledger.errors import InvalidInputError, RuleViolationError
 from ledger.model import organisation_facts as facts
+from ledger.model.aggregates import Organisation
+from ledger.model.ids import organisation_aggregate_id
+from ledger.model.registry import Draft, spec_for
 from ledger.signing import SigningKey
 
 KEY = SigningKey.generate().public_key
@@ -82,3 +87,31 @@ def test_only_a_log_key_in_use_is_retired() -> None:
     assert facts.log_key_retired(data, {OTHER.key_id}) is None
     added = facts.log_key_added({"key_id": OTHER.key_id, "public_key": KEY.to_base64()})
     assert added.key_id == KEY.key_id and not added.claim_matches
+
+
+def _check(
+    event_type: str, aggregate_of: str, data: dict[str, object], signer: str = "city"
+) -> None:
+    """Run the rule for ``event_type``, signed by ``signer``, in ``aggregate_of``'s aggregate."""
+    org = Organisation(organisation_aggregate_id(aggregate_of), version=1, org_id=aggregate_of)
+    org.parent, org.keys = TREE[aggregate_of], {KEY_IDS[aggregate_of]: "signing"}
+    port = FakePort(signer, [org])
+    port.directory = Directory()
+    draft = Draft(event_type, signer, org.aggregate_id, 2, data, port.occurred_at)
+    spec = spec_for(event_type)
+    spec.check(port, draft, spec.parse(data))
+
+
+def test_the_rules_refuse_what_the_facts_would_not_establish() -> None:
+    with pytest.raises(RuleViolationError, match="is not a key of 'team-a'"):
+        _check(
+            "KeyRevoked", "team-a", {"org_id": "team-a", "key_id": KEY_IDS["team-b"], "reason": "x"}
+        )
+    with pytest.raises(InvalidInputError, match="another organisation than the aggregate"):
+        _check(
+            "KeyRevoked", "team-a", {"org_id": "team-b", "key_id": KEY_IDS["team-b"], "reason": "x"}
+        )
+    wrong = {"org_id": "team-a", "key_id": OTHER.key_id, "public_key": KEY.to_base64()}
+    with pytest.raises(InvalidInputError, match=f"key_id {OTHER.key_id} is not the id"):
+        _check("KeyRegistered", "team-a", wrong, signer="district")
+    _check("KeyRevoked", "team-a", {"org_id": "team-a", "key_id": KEY_IDS["team-a"], "reason": "x"})
