@@ -1,10 +1,11 @@
 """What the organisation and key events establish: each fact stated once.
 
 Pure functions of an event's data (and, for a revocation, of whose key it names): no store, no
-context, no clock. The ``Organisation`` aggregate, the trust directory, the audit's replay and the
-receiver of a transfer package all read ``LedgerCreated``, ``OrganisationRegistered``,
-``KeyRegistered``, ``KeyRevoked``, ``LogKeyAdded`` and ``LogKeyRetired`` through them, so they
-cannot disagree about an organisation or a key.
+context, no clock. The ``Organisation`` aggregate and its rules, the trust directory, the audit's
+replay, the receiver of a transfer package, the certificate verifier and the assessment figures
+all read ``LedgerCreated``, ``OrganisationRegistered``, ``KeyRegistered``, ``KeyRevoked``,
+``LogKeyAdded`` and ``LogKeyRetired`` through them, so they cannot disagree about an
+organisation or a key.
 
 A key's id is always derived from its public key (:func:`ledger.signing.key_id_of`), never taken
 from the event: an event whose claimed ``key_id`` is another establishes the key under its derived
