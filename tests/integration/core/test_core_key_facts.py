@@ -14,15 +14,15 @@ from ledger import KeyNotAuthorisedError, Ledger, SigningKey
 from ledger.audit import StoreSource, audit
 from ledger.signing import b64encode
 
-City = tuple[Ledger, dict[str, str]]
 ORGS = ("city", "org-a", "org-b")
 
 
-def rule_violations(ledger: Ledger, leaf_index: int) -> list[str]:
+def audit_findings(ledger: Ledger, leaf_index: int) -> list[tuple[str, str]]:
+    """What an audit of the store finds, all of it at ``leaf_index``: (kind, message) each."""
     report = audit(StoreSource(ledger), workers=1, progress=False)
-    other = [f for f in report.findings if f.leaf_index != leaf_index]
-    assert other == [], [f.line() for f in other]
-    return [f.message for f in report.findings if f.kind == "rule-violation"]
+    elsewhere = [f.line() for f in report.findings if f.leaf_index != leaf_index]
+    assert elsewhere == []
+    return [(f.kind, f.message) for f in report.findings]
 
 
 def assert_all_views_agree(ledger: Ledger) -> dict[str, tuple[str, bool]]:
@@ -57,8 +57,9 @@ def test_a_key_registered_with_a_wrong_key_id_is_known_by_its_derived_id_and_rep
     )
     assert event.leaf_index is not None
 
-    violations = rule_violations(ledger, event.leaf_index)
-    assert violations == [f"key_id {claimed} is not the id of that public key ({new.key_id})"]
+    assert audit_findings(ledger, event.leaf_index) == [
+        ("rule-violation", f"key_id {claimed} is not the id of that public key ({new.key_id})")
+    ]
     keys = assert_all_views_agree(ledger)
     assert keys[new.key_id] == ("signing", False)
     assert claimed not in keys
@@ -91,8 +92,9 @@ def test_a_revocation_naming_another_organisations_key_changes_nothing_for_that_
     )
     assert event.leaf_index is not None
 
-    violations = rule_violations(ledger, event.leaf_index)
-    assert violations == [f"key {org_b_key.key_id} is not a key of 'org-a'"]
+    assert audit_findings(ledger, event.leaf_index) == [
+        ("rule-violation", f"key {org_b_key.key_id} is not a key of 'org-a'")
+    ]
     assert directory_view(ledger) == before
     assert_all_views_agree(ledger)
     ledger.refresh()
