@@ -23,6 +23,7 @@ from .errors import (
     StorageError,
     TamperedEventError,
 )
+from .model import organisation_facts as facts
 from .model.calendar import Calendar
 from .model.signing_authority import ROOT_ONLY_EVENTS, may_sign
 from .signing import VerifyingKey
@@ -304,25 +305,23 @@ class TrustDirectory:
             raise TamperedEventError(f"{where}: the signature does not verify") from None
         self._check_authority(where, body)
         if kind == "OrganisationRegistered":
-            self.organisations[data["org_id"]] = OrganisationInfo(
-                data["org_id"], data["name"], data["kind"], data["region"], data["parent"], position
-            )
+            self._take_organisation(facts.organisation_registered(data), position)
         elif kind == "KeyRegistered":
-            new = VerifyingKey.from_base64(data["public_key"])
-            self.keys[new.key_id] = KeyInfo(
-                new.key_id, data["org_id"], new, data["purpose"], position, registered_leaf=leaf
-            )
+            self._take_key(facts.key_registered(data), position, leaf)
         elif kind == "KeyRevoked":
-            revoked = self.keys[data["key_id"]]
-            revoked.revoked_at, revoked.revoked_reason = position, data["reason"]
-            revoked.revoked_leaf = leaf
+            known = self.keys.get(data["key_id"])
+            revocation = facts.key_revoked(data, known.org_id if known else None)
+            if known is not None and revocation is not None and known.revoked_at is None:
+                known.revoked_at, known.revoked_reason = position, revocation.reason
+                known.revoked_leaf = leaf
         elif kind == "LogKeyAdded" and self.ledger is not None:
-            log_key = VerifyingKey.from_base64(data["public_key"])
-            self.ledger.log_keys[log_key.key_id] = log_key
+            log_key = facts.log_key_added(data)
+            self.ledger.log_keys[log_key.key_id] = log_key.public_key
         elif kind == "LogKeyRetired" and self.ledger is not None:
-            retired = self.ledger.log_keys.pop(data["key_id"], None)
+            retired = facts.log_key_retired(data, self.ledger.log_keys)
             if retired is not None:
-                self.ledger.retired_log_keys[data["key_id"]] = retired
+                retired_key = self.ledger.log_keys.pop(retired.key_id)
+                self.ledger.retired_log_keys[retired.key_id] = retired_key
         else:
             self._follow_reference(kind, body["org"], data)
 
@@ -356,20 +355,33 @@ class TrustDirectory:
             raise TamperedEventError(f"{where}: {signer!r} has no authority for {kind}")
 
     def _follow_genesis(self, body: dict[str, Any], position: int, leaf: int | None) -> None:
-        data = body["data"]
         if self.ledger is not None:
             raise TamperedEventError("a second LedgerCreated event is in the log")
-        root = data["root"]
-        root_key = VerifyingKey.from_base64(data["root_key"])
-        log_key = VerifyingKey.from_base64(data["log_key"])
+        genesis = facts.ledger_created(body["data"])
+        root, log_key = genesis.root, genesis.log_key
         self.ledger = LedgerInfo(
-            data["name"], root["region"], root["org_id"], data["origin"], {log_key.key_id: log_key}
+            genesis.ledger_name,
+            root.region,
+            root.org_id,
+            genesis.origin,
+            {log_key.key_id: log_key.public_key},
         )
-        self.organisations[root["org_id"]] = OrganisationInfo(
-            root["org_id"], root["name"], root["kind"], root["region"], None, position
+        self._take_organisation(root, position)
+        self._take_key(genesis.root_key, position, leaf)
+
+    def _take_organisation(self, organisation: facts.RegisteredOrganisation, position: int) -> None:
+        self.organisations[organisation.org_id] = OrganisationInfo(
+            organisation.org_id,
+            organisation.name,
+            organisation.kind,
+            organisation.region,
+            organisation.parent,
+            position,
         )
-        self.keys[root_key.key_id] = KeyInfo(
-            root_key.key_id, root["org_id"], root_key, "signing", position, registered_leaf=leaf
+
+    def _take_key(self, key: facts.RegisteredKey, position: int, leaf: int | None) -> None:
+        self.keys[key.key_id] = KeyInfo(
+            key.key_id, key.org_id, key.public_key, key.purpose, position, registered_leaf=leaf
         )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from ..model import organisation_facts as facts
 from .catalogue import ORGANISATION_KINDS
 
 MEMBERSHIP = {
@@ -68,11 +69,14 @@ class IndicatorAccumulator:
             return
         if kind in MEMBERSHIP:
             self._membership(kind, org, data, occurred_at[:10])
-        elif kind == "LedgerCreated":
-            root = data["root"]
-            self.parents[root["org_id"]], self.kinds[root["org_id"]] = None, root["kind"]
-        elif kind == "OrganisationRegistered":
-            self.parents[data["org_id"]], self.kinds[data["org_id"]] = data["parent"], data["kind"]
+        elif kind in ("LedgerCreated", "OrganisationRegistered"):
+            registered = (
+                facts.root_organisation(data)
+                if kind == "LedgerCreated"
+                else facts.organisation_registered(data)
+            )
+            self.parents[registered.org_id] = registered.parent
+            self.kinds[registered.org_id] = registered.kind
         else:
             self._service(kind, org, data)
 

@@ -23,12 +23,13 @@ from ..errors import InvalidInputError, LedgerError, VerificationError
 from ..log.checkpoint import Checkpoint, open_checkpoint
 from ..log.merkle import EMPTY_ROOT, TreeBuilder, leaf_hash
 from ..log.note import NoteVerifier
+from ..model import organisation_facts as facts
 from ..model.aggregates import AggregateState
 from ..model.awards import scheme_minutes, star_level
 from ..model.registry import EVENT_SPECS
 from ..model.service import ServiceAccount
 from ..model.timebank import Account
-from ..signing import VerifyingKey, b64decode
+from ..signing import VerifyingKey
 from ..trust import GENESIS, KEY_EVENT_TYPES, TrustDirectory, _no_events
 from .findings import Finding
 from .signatures import SignatureChecker
@@ -266,13 +267,19 @@ class Replay:
         self.ctx.drafts.clear()
 
     def _follow_log_keys(self, notification: Any) -> None:
+        """Every log key the log names, retired ones too: the checkpoints they signed stay
+        verifiable (the keys come from the same facts as the trust directory's)."""
         body = parse_json(notification.state)["body"]
-        if body["type"] == GENESIS:
-            key = VerifyingKey.from_base64(body["data"]["log_key"])
-            self.s.log_keys[key.key_id] = key
-        elif body["type"] == "LogKeyAdded":
-            key = VerifyingKey(b64decode(body["data"]["public_key"]))
-            self.s.log_keys[key.key_id] = key
+        try:
+            if body["type"] == GENESIS:
+                key = facts.ledger_created(body["data"]).log_key
+            elif body["type"] == "LogKeyAdded":
+                key = facts.log_key_added(body["data"])
+            else:
+                return
+        except (LedgerError, KeyError, TypeError):
+            return  # a malformed key event: following it in the directory reported it
+        self.s.log_keys[key.key_id] = key.public_key
 
     def _rules(self, leaf: Leaf, body: dict[str, Any], where: str | None) -> None:
         kind, data = str(body.get("type")), body.get("data")

@@ -12,7 +12,6 @@ checkpoint of the same size and root shows the state it describes was shown to o
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from ..errors import LedgerError
 from ..log.checkpoint import Checkpoint, CheckpointPolicy
 from ..log.note import NoteVerifier
 from ..log.receipt import parse_receipt, verify_receipt
+from ..model import organisation_facts as facts
 from ..signing import VerifyingKey
 from .credential import credential_sha256, without_proof
 from .status import Status, open_status
@@ -197,14 +197,12 @@ def _check_key_registration(
         raise _Invalid(f"the key receipt is from the log {key_origin}, not {origin}")
     data = body["data"]
     if body["type"] == "LedgerCreated":
-        registered = data["root_key"] == key.to_base64() and data["root"]["org_id"] == org
+        established: facts.RegisteredKey | None = facts.ledger_created(data).root_key
+    elif body["type"] == "KeyRegistered":
+        established = facts.key_registered(data)
     else:
-        registered = (
-            body["type"] == "KeyRegistered"
-            and data["org_id"] == org
-            and data["public_key"] == base64.b64encode(key.raw).decode()
-        )
-    if not registered:
+        established = None
+    if established is None or established.public_key != key or established.org_id != org:
         raise _Invalid(f"the key receipt does not register the issuer's key for {org!r}")
     if leaf >= before_leaf:
         raise _Invalid("the issuer's key was registered after the certificate was issued")

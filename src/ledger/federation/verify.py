@@ -35,6 +35,7 @@ from ..envelope import SignedEvent, body_bytes_of, open_envelope, verify_body
 from ..errors import LedgerError, VerificationError
 from ..log.checkpoint import Checkpoint
 from ..log.merkle import verify_inclusion
+from ..model import organisation_facts as facts
 from ..model.ids import organisation_aggregate_id
 from ..model.registry import EVENT_SPECS
 from ..model.service import service_account_id
@@ -179,7 +180,8 @@ def _chain_keys(chain: list[SignedEvent], anchors: dict[str, Any]) -> dict[str, 
         raise _refuse("the key evidence does not start with the peer's genesis event")
     genesis = chain[0]
     root_key = VerifyingKey.from_base64(anchors["root_key"])
-    root = genesis.data["root"]["org_id"]
+    established = facts.ledger_created(genesis.data)
+    root = established.root.org_id
     if (
         genesis.data.get("root_key") != anchors["root_key"]
         or genesis.data.get("origin") != anchors["origin"]
@@ -189,7 +191,8 @@ def _chain_keys(chain: list[SignedEvent], anchors: dict[str, Any]) -> dict[str, 
     ):
         raise _refuse("the genesis event is not the pinned peer's (root key, origin, root)")
     _verify_signature(genesis, root_key)
-    keys = {root_key.key_id: _Key(root, root_key, "signing", genesis.leaf_index or 0)}
+    first = established.root_key
+    keys = {first.key_id: _Key(root, first.public_key, first.purpose, genesis.leaf_index or 0)}
     parents: dict[str, str | None] = {root: None}
     for event in chain[1:]:
         if event.type == "LedgerCreated":
@@ -208,18 +211,19 @@ def _chain_keys(chain: list[SignedEvent], anchors: dict[str, Any]) -> dict[str, 
             )
         _check_signature(event, keys)
         if event.type == "OrganisationRegistered":
-            parents[concerned] = str(data["parent"])
+            parents[concerned] = str(facts.organisation_registered(data).parent)
         elif event.type == "KeyRegistered":
-            key = VerifyingKey.from_base64(data["public_key"])
-            if key.key_id != data["key_id"] or key.key_id in keys:
+            key = facts.key_registered(data)
+            if not key.claim_matches or key.key_id in keys:
                 raise _refuse(f"leaf {event.leaf_index}: key id mismatch or key registered twice")
-            keys[key.key_id] = _Key(concerned, key, data["purpose"], event.leaf_index or 0)
+            keys[key.key_id] = _Key(key.org_id, key.public_key, key.purpose, event.leaf_index or 0)
         else:
-            revoked = keys.get(str(data["key_id"]))
-            if revoked is None or revoked.org != concerned:
+            known = keys.get(str(data["key_id"]))
+            revocation = facts.key_revoked(data, known.org if known else None)
+            if known is None or revocation is None:
                 raise _refuse(f"leaf {event.leaf_index}: revokes an unknown key")
-            if revoked.revoked_at is None:
-                revoked.revoked_at = event.leaf_index
+            if known.revoked_at is None:
+                known.revoked_at = event.leaf_index
     return keys
 
 

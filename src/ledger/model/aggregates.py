@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
-from ..signing import b64decode, key_id_of
+from . import organisation_facts as facts
 
 
 class Fact(Protocol):
@@ -85,24 +85,30 @@ class Organisation(AggregateState):
     honours: dict[str, Any] = field(default_factory=dict)
 
     def on_LedgerCreated(self, fact: Fact, data: dict[str, Any]) -> None:
-        root = data["root"]
-        self.org_id, self.name, self.org_kind, self.region = (
-            root["org_id"],
-            root["name"],
-            root["kind"],
-            root["region"],
-        )
-        self.keys[key_id_of(b64decode(data["root_key"]))] = "signing"
+        genesis = facts.ledger_created(data)
+        self._take(genesis.root)
+        self.keys[genesis.root_key.key_id] = genesis.root_key.purpose
 
     def on_OrganisationRegistered(self, fact: Fact, data: dict[str, Any]) -> None:
-        self.org_id, self.name, self.org_kind = data["org_id"], data["name"], data["kind"]
-        self.region, self.parent = data["region"], data["parent"]
+        self._take(facts.organisation_registered(data))
 
     def on_KeyRegistered(self, fact: Fact, data: dict[str, Any]) -> None:
-        self.keys[data["key_id"]] = data["purpose"]
+        key = facts.key_registered(data)
+        self.keys[key.key_id] = key.purpose
 
     def on_KeyRevoked(self, fact: Fact, data: dict[str, Any]) -> None:
-        self.revoked.add(data["key_id"])
+        owner = self.org_id if data["key_id"] in self.keys else None
+        revocation = facts.key_revoked(data, owner)
+        if revocation is not None:
+            self.revoked.add(revocation.key_id)
+
+    def _take(self, organisation: facts.RegisteredOrganisation) -> None:
+        self.org_id, self.name, self.org_kind = (
+            organisation.org_id,
+            organisation.name,
+            organisation.kind,
+        )
+        self.region, self.parent = organisation.region, organisation.parent
 
     def on_OrganisationHonourGranted(self, fact: Fact, data: dict[str, Any]) -> None:
         self.honours[data["honour_id"]] = Honour(

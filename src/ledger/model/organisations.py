@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import InvalidInputError, KeyNotAuthorisedError, RuleViolationError
-from ..signing import VerifyingKey
+from . import organisation_facts
 from .aggregates import Organisation
 from .ids import Base64Key, KeyIdText, LongText, OrgId, RegionCode, ShortText
 from .port import CommandPort
@@ -68,11 +68,9 @@ def _require_new(state: Organisation, what: str) -> None:
         raise RuleViolationError(f"{what} is already registered; ids are never reused")
 
 
-def _key_matches(public_key: str, key_id: str) -> VerifyingKey:
-    key = VerifyingKey.from_base64(public_key)
-    if key.key_id != key_id:
-        raise InvalidInputError(f"key_id {key_id} is not the id of that public key ({key.key_id})")
-    return key
+def _claim_matches(key: organisation_facts.RegisteredKey | organisation_facts.LogKey) -> None:
+    if not key.claim_matches:
+        raise InvalidInputError(key.mismatch())
 
 
 @event_type("LedgerCreated", "organisation", LedgerCreated)
@@ -111,7 +109,7 @@ def check_key_registered(ctx: CommandPort, draft: Draft, data: KeyRegistered) ->
         raise KeyNotAuthorisedError(
             f"a key of {data.org_id!r} is registered by its parent or by {data.org_id!r} itself"
         )
-    _key_matches(data.public_key, data.key_id)
+    _claim_matches(organisation_facts.key_registered(draft.data))
     if data.key_id in ctx.directory.keys or data.key_id in org.keys:
         raise RuleViolationError(f"key {data.key_id} is already registered; keys are never reused")
 
@@ -119,10 +117,11 @@ def check_key_registered(ctx: CommandPort, draft: Draft, data: KeyRegistered) ->
 @event_type("KeyRevoked", "organisation", KeyRevoked)
 def check_key_revoked(ctx: CommandPort, draft: Draft, data: KeyRevoked) -> None:
     org = ctx.existing(Organisation, draft.aggregate_id, f"organisation {data.org_id!r}")
-    if data.key_id not in org.keys and data.key_id not in ctx.directory.keys:
-        raise RuleViolationError(f"key {data.key_id} is not a key of {data.org_id!r}")
+    if org.org_id != data.org_id:
+        raise InvalidInputError("data.org_id names another organisation than the aggregate")
     known = ctx.directory.keys.get(data.key_id)
-    if known is not None and known.org_id != data.org_id:
+    owner = known.org_id if known else (org.org_id if data.key_id in org.keys else None)
+    if organisation_facts.key_revoked(draft.data, owner) is None:
         raise RuleViolationError(f"key {data.key_id} is not a key of {data.org_id!r}")
     if data.key_id in org.revoked:
         raise RuleViolationError(f"key {data.key_id} is already revoked")
@@ -141,7 +140,7 @@ def _check_log_key_event(ctx: CommandPort, draft: Draft) -> None:
 @event_type("LogKeyAdded", "organisation", LogKeyAdded)
 def check_log_key_added(ctx: CommandPort, draft: Draft, data: LogKeyAdded) -> None:
     _check_log_key_event(ctx, draft)
-    _key_matches(data.public_key, data.key_id)
+    _claim_matches(organisation_facts.log_key_added(draft.data))
     if data.key_id in ctx.directory.require_ledger().log_keys:
         raise RuleViolationError(f"log key {data.key_id} is already in use")
 
