@@ -380,6 +380,8 @@ class TrustDirectory:
         )
 
     def _take_key(self, key: facts.RegisteredKey, position: int, leaf: int | None) -> None:
+        if key.key_id in self.keys:  # registered once: a second registration (refused by the
+            return  # rules, so written behind them) neither moves nor lifts a revocation
         self.keys[key.key_id] = KeyInfo(
             key.key_id, key.org_id, key.public_key, key.purpose, position, registered_leaf=leaf
         )

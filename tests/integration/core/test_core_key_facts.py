@@ -135,3 +135,38 @@ def test_a_revocation_of_a_key_already_revoked_keeps_the_first(
     assert_all_views_agree(ledger)
     with pytest.raises(KeyNotAuthorisedError):
         ledger.register_volunteer("org-a", idempotency_key="stolen-signs", signer=stolen)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_revoked_key_registered_again_behind_the_rules_stays_revoked(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    ledger = open_ledger(store_url_for(kind))
+    create_city(ledger)
+    stolen = key_of(ledger, "org-a")
+    ledger.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
+    ledger.revoke_key(
+        "city", for_org="org-a", key_id=stolen.key_id, reason="stolen", idempotency_key="rv"
+    )
+    registered = ledger.key(stolen.key_id)
+    event = write_behind(
+        ledger,
+        event_type="KeyRegistered",
+        org="city",
+        key=key_of(ledger, "city"),
+        about="org-a",
+        data={
+            "org_id": "org-a",
+            "key_id": stolen.key_id,
+            "public_key": b64encode(stolen.public_key.raw),
+            "purpose": "signing",
+        },
+        idempotency_key="again",
+    )
+    assert event.leaf_index is not None
+    ledger.refresh()
+    assert ledger.key(stolen.key_id) == registered
+    assert assert_all_views_agree(ledger)[stolen.key_id] == ("signing", True)
+    with pytest.raises(KeyNotAuthorisedError):
+        ledger.register_volunteer("org-a", idempotency_key="stolen-signs", signer=stolen)
+    assert [kind for kind, _ in audit_findings(ledger, event.leaf_index)] == ["rule-violation"]
