@@ -9,8 +9,6 @@ its API keys are made beforehand with the library, from the directory the server
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -24,50 +22,13 @@ from api_support import (
     start_ledger_serve,
     start_uvicorn_factory,
 )
-
-# The servers under test listen on loopback, so the credentials they sign may link there.
-LOCAL_LINKS = {"LEDGER_ALLOW_LOCAL_LINKS": "true"}
-POSTGRES_URL = os.environ.get(
-    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+from e2e_environment import (
+    LOCAL_LINKS,
+    SMALL_BODY_LIMIT,
+    drop_schema,
+    new_schema,
+    require_postgres,
 )
-SMALL_BODY_LIMIT = 2048
-
-
-def _postgres_problem() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL.split("?")[0], connect_timeout=3):
-            return None
-    except Exception as error:
-        return f"PostgreSQL at {POSTGRES_URL} is not available: {error}"
-
-
-def require_postgres() -> None:
-    problem = _postgres_problem()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI requires PostgreSQL: {problem}")
-        pytest.skip(problem)
-
-
-def new_schema() -> str:
-    """A fresh schema on the test server; returns its store URL."""
-    import psycopg
-
-    schema = "e2e_" + uuid.uuid4().hex[:16]
-    base = POSTGRES_URL.split("?")[0]
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    return f"{base}?schema={schema}"
-
-
-def drop_schema(url: str) -> None:
-    import psycopg
-
-    base, _, query = url.partition("?schema=")
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {query} CASCADE")
 
 
 def _serve(server: Server, kind: str, db_url: str, city: City) -> Iterator[Api]:

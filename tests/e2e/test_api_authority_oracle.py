@@ -48,7 +48,7 @@ from authority_oracle import (
     build_city,
     sweep,
 )
-from conftest import drop_schema, new_schema, require_postgres
+from e2e_environment import drop_schema, new_schema, require_postgres
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import rule, run_state_machine_as_test
 

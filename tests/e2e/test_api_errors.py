@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from api_support import Api, activity_body, assert_problem, idem, new_number
-from conftest import SMALL_BODY_LIMIT
+from e2e_environment import SMALL_BODY_LIMIT
 
 
 def raw_post(

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from api_support import Server, start_ledger_serve
-from conftest import POSTGRES_URL, require_postgres
+from e2e_environment import POSTGRES_URL, require_postgres
 from integration.federation.province_testing import figures_from_pages, more_service
 
 from ledger import DirectoryKeystore, Ledger
