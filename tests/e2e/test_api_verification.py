@@ -158,11 +158,10 @@ def test_tlog_tiles_rebuild_the_checkpoint_root(api: Api) -> None:
     hashes = [level0[i : i + 32] for i in range(0, len(level0), 32)]
     assert hashes == [leaf_hash(entry) for entry in entries]
     builder, subtrees = TreeBuilder(), []
-    for hashed in hashes:
-        builder.append(hashed)
-        if builder.size % 256 == 0:
-            subtrees.append(builder.frontier[-1][2])
+    for hashed in hashes:  # a level-1 tile holds the root of each full level-0 tile
+        subtrees += [node for level, _, node in builder.append(hashed) if level == 8]
     assert builder.root() == checkpoint.root_hash
+    assert len(subtrees) == full_tiles
 
     level1 = api.client.get(f"/log/tile/1/000.p/{full_tiles}")
     assert level1.status_code == 200
