@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 from ledger_testing import create_city
+from postgres_testing import fresh_schema
 
 from ledger import Ledger, MemoryKeystore
 
@@ -24,48 +25,14 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-POSTGRES_URL = os.environ.get(
-    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 STORES = ["memory", "sqlite", "postgresql"]
-
-
-def postgres_available() -> str | None:
-    """None when the server answers, else why not."""
-    try:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL.split("?")[0], connect_timeout=3):
-            return None
-    except Exception as error:
-        return f"PostgreSQL at {POSTGRES_URL} is not available: {error}"
-
-
-_PG_PROBLEM = postgres_available()
-
-
-def require_postgres() -> None:
-    if _PG_PROBLEM is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI requires PostgreSQL: {_PG_PROBLEM}")
-        pytest.skip(_PG_PROBLEM)
 
 
 @pytest.fixture
 def postgres_schema() -> Iterator[str]:
     """A fresh schema URL on the test server, dropped afterwards."""
-    require_postgres()
-    import psycopg
-
-    schema = "t_" + uuid.uuid4().hex[:16]
-    base = POSTGRES_URL.split("?")[0]
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{base}?schema={schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture

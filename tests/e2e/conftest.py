@@ -22,13 +22,8 @@ from api_support import (
     start_ledger_serve,
     start_uvicorn_factory,
 )
-from e2e_environment import (
-    LOCAL_LINKS,
-    SMALL_BODY_LIMIT,
-    drop_schema,
-    new_schema,
-    require_postgres,
-)
+from e2e_environment import LOCAL_LINKS, SMALL_BODY_LIMIT
+from postgres_testing import drop_schema, new_schema, require_postgres
 
 
 def _serve(server: Server, kind: str, db_url: str, city: City) -> Iterator[Api]:

@@ -48,9 +48,9 @@ from authority_oracle import (
     build_city,
     sweep,
 )
-from e2e_environment import drop_schema, new_schema, require_postgres
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import rule, run_state_machine_as_test
+from postgres_testing import drop_schema, new_schema, require_postgres
 
 from ledger import DirectoryKeystore, Ledger
 from ledger.model.ids import organisation_aggregate_id

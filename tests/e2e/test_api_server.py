@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from api_support import LEDGER_CLI, Api, free_port, idem, start_ledger_serve, start_process
-from e2e_environment import drop_schema, new_schema, require_postgres
+from postgres_testing import drop_schema, new_schema, require_postgres
 
 
 def test_the_cli_runs_as_a_module() -> None:

@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import pytest
 from api_support import Server, start_ledger_serve
-from e2e_environment import POSTGRES_URL, require_postgres
 from integration.federation.province_testing import figures_from_pages, more_service
+from postgres_testing import POSTGRES_URL, require_postgres
 
 from ledger import DirectoryKeystore, Ledger
 from ledger.demo import DemoCity, build_demo

@@ -29,7 +29,8 @@ from api_support import (
     start_ledger_serve,
     unb64,
 )
-from e2e_environment import LOCAL_LINKS, drop_schema, new_schema, require_postgres
+from e2e_environment import LOCAL_LINKS
+from postgres_testing import drop_schema, new_schema, require_postgres
 
 from ledger import DirectoryKeystore, Ledger
 from ledger.certificates.acceptance import check_package

@@ -9,7 +9,6 @@ Notification ids are ``rowid`` in SQLite and the ``notification_id`` column in P
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_testing import SERVER_URL, drop_schema, new_schema, require_postgres
 
 from ledger import Ledger, MemoryKeystore
 from ledger.audit import AuditReport, StoreSource, audit
@@ -36,9 +36,6 @@ from ledger.storage.records import LoggedEvent
 from ledger.transparency import CHECKPOINTS
 
 SQL_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-POSTGRES_URL = os.environ.get(
-    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-).split("?")[0]
 
 
 # --- building ----------------------------------------------------------------------------------
@@ -73,51 +70,25 @@ class Template:
 
 
 _TEMPLATES: dict[str, Template] = {}
-_PG_PROBLEM: list[str | None] = []
-
-
-def _require_postgres() -> None:
-    if not _PG_PROBLEM:
-        try:
-            import psycopg
-
-            with psycopg.connect(POSTGRES_URL, connect_timeout=3):
-                _PG_PROBLEM.append(None)
-        except Exception as error:  # any failure means "not available"
-            _PG_PROBLEM.append(f"PostgreSQL at {POSTGRES_URL} is not available: {error}")
-    if _PG_PROBLEM[0] is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI requires PostgreSQL: {_PG_PROBLEM[0]}")
-        pytest.skip(_PG_PROBLEM[0])
 
 
 def _pg(statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     import psycopg
 
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
         cursor = conn.execute(statement, params)
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
-
-
-def new_schema() -> str:
-    schema = "t_audit_" + uuid.uuid4().hex[:12]
-    _pg(f"CREATE SCHEMA {schema}")
-    return schema
-
-
-def drop_schema(schema: str) -> None:
-    _pg(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def template(kind: str, directory: Path) -> Template:
     """The demo city of that store kind (built once per test process), which audits clean."""
     if kind == "postgresql":
-        _require_postgres()
+        require_postgres()
     if kind not in _TEMPLATES:
         if kind == "sqlite":
             url = f"sqlite:///{directory / 'template.db'}"
         else:
-            url = f"{POSTGRES_URL}?schema={new_schema()}"
+            url = new_schema("t_audit_")
         keystore = MemoryKeystore()
         with Ledger(url, keystore=keystore) as ledger:
             made = build_audited_demo(ledger)
@@ -131,7 +102,7 @@ def template(kind: str, directory: Path) -> Template:
 def drop_templates() -> None:
     for kind, kept in list(_TEMPLATES.items()):
         if kind == "postgresql":
-            drop_schema(kept.url.split("schema=")[1])
+            drop_schema(kept.url)
         del _TEMPLATES[kind]
 
 
@@ -148,7 +119,8 @@ def clone(source: Template, directory: Path) -> tuple[str, Callable[[], None]]:
             origin.close()
         return f"sqlite:///{target}", lambda: None
     old = source.url.split("schema=")[1]
-    new = new_schema()
+    new_url = new_schema("t_audit_")
+    new = new_url.partition("?schema=")[2]
     tables = [
         str(row[0])
         for row in _pg(
@@ -157,7 +129,7 @@ def clone(source: Template, directory: Path) -> tuple[str, Callable[[], None]]:
     ]
     import psycopg
 
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
         for table in tables:
             conn.execute(f'CREATE TABLE {new}."{table}" (LIKE {old}."{table}" INCLUDING ALL)')
             conn.execute(f'INSERT INTO {new}."{table}" SELECT * FROM {old}."{table}"')
@@ -176,7 +148,7 @@ def clone(source: Template, directory: Path) -> tuple[str, Callable[[], None]]:
                 f'ALTER TABLE {new}."{table}" ALTER COLUMN {column} '
                 f"SET DEFAULT nextval('{sequence}')"
             )
-    return f"{POSTGRES_URL}?schema={new}", lambda: drop_schema(new)
+    return new_url, lambda: drop_schema(new_url)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from audit_support import (
-    POSTGRES_URL,
     cli,
     db_url,
     demo_copy,
@@ -24,6 +23,7 @@ from audit_support import (
     set_state,
     sql,
 )
+from postgres_testing import SERVER_URL, require_postgres
 
 from ledger import Ledger, SigningKey
 from ledger.audit import FINDING_KINDS, load_trust
@@ -204,10 +204,8 @@ def test_exit_2_when_the_store_is_unreadable(
 def test_exit_2_when_the_postgresql_schema_does_not_exist(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from audit_support import _require_postgres
-
-    _require_postgres()
-    url = f"{POSTGRES_URL}?schema=no_such_schema_for_audit"
+    require_postgres()
+    url = f"{SERVER_URL}?schema=no_such_schema_for_audit"
     code, _, err = cli(capsys, "audit", "--db", url, "--quiet")
     assert code == 2
     assert "could not run" in err

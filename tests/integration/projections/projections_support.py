@@ -12,16 +12,16 @@ the tests, which only read it (each test keeps the views it writes in a database
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_testing import fresh_schema, require_postgres
 
 from ledger import Ledger, MemoryKeystore
 from ledger.balances import VolunteerBalance
@@ -51,49 +51,12 @@ DEMO_VOLUNTEERS = 40
 DEMO_SEED = 25  # a history with rejections, corrections and several voids
 KINDS = ["memory", "sqlite", "postgresql"]
 LOCAL_KINDS = ["memory", "sqlite"]  # for checks whose PostgreSQL path adds nothing new
-POSTGRES_URL = os.environ.get(
-    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-).split("?")[0]
 
 
-# PostgreSQL schemas of our own (the conftest fixture gives one per test; some tests need two,
-# and the shared demo needs one for the whole session)
-
-
-def _postgres_problem() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
-            return None
-    except Exception as error:
-        return f"PostgreSQL at {POSTGRES_URL} is not available: {error}"
-
-
-_PG_PROBLEM = _postgres_problem()
-
-
-def require_postgres() -> None:
-    if _PG_PROBLEM is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI requires PostgreSQL: {_PG_PROBLEM}")
-        pytest.skip(_PG_PROBLEM)
-
-
-@contextmanager
-def new_pg_schema() -> Iterator[str]:
-    """A fresh schema's store URL, dropped afterwards."""
-    require_postgres()
-    import psycopg
-
-    schema = "tp_" + uuid.uuid4().hex[:16]
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{POSTGRES_URL}?schema={schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+def new_pg_schema() -> AbstractContextManager[str]:
+    """A fresh schema's store URL, dropped afterwards (the conftest fixture gives one per test;
+    some tests need two, and the shared demo needs one for the whole session)."""
+    return fresh_schema("tp_")
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+from postgres_testing import drop_schema, new_schema
 
 from ledger import (
     AgreementMissingError,
@@ -43,9 +44,6 @@ PARENT: dict[str, str | None] = {
 ORGS = sorted(PARENT)
 RIGHTS = ("membership", "consent", "personal-data", "credit")
 BANK = "bank"
-POSTGRES_URL = os.environ.get(
-    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 SHARE = "share-personal-data"
 
 # The table: who may act, relative to the volunteer, and which right of an agreement from the
@@ -408,18 +406,8 @@ def _sqlite_store() -> tuple[str, Callable[[], None]]:
 
 
 def _postgres_store() -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    schema = "oracle_" + uuid.uuid4().hex[:12]
-    base = POSTGRES_URL.split("?")[0]
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-
-    def drop() -> None:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-    return f"{base}?schema={schema}", drop
+    url = new_schema("oracle_")
+    return url, lambda: drop_schema(url)
 
 
 class _Checked(AuthorityOracle):

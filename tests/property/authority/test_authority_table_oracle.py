@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -25,13 +24,11 @@ from authority_oracle import (
 )
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
+from postgres_testing import drop_schema, new_schema
 
 from ledger import Ledger, MemoryKeystore
 from ledger.model.registry import EVENT_SPECS
 
-POSTGRES_URL = os.environ.get(
-    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 StoreFactory = Callable[[], tuple[str, Callable[[], None]]]
 
 
@@ -41,18 +38,8 @@ def _sqlite_store() -> tuple[str, Callable[[], None]]:
 
 
 def _postgres_store() -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    schema = "table_oracle_" + uuid.uuid4().hex[:12]
-    base = POSTGRES_URL.split("?")[0]
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-
-    def drop() -> None:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-    return f"{base}?schema={schema}", drop
+    url = new_schema("table_oracle_")
+    return url, lambda: drop_schema(url)
 
 
 def _machine(factory: StoreFactory) -> type[TableOracle]:

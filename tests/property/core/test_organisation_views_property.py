@@ -5,11 +5,7 @@ organisations and keys: each reads the events through ``ledger.model.organisatio
 
 from __future__ import annotations
 
-import os
 import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +20,7 @@ from organisation_views import (
     trust_view,
     write_behind,
 )
+from postgres_testing import fresh_schema
 
 from ledger import Ledger, LedgerError, MemoryKeystore, SigningKey
 from ledger.signing import b64encode
@@ -186,39 +183,11 @@ def test_in_sqlite_the_aggregate_directory_and_audit_agree(history: list[tuple[A
         run(ledger, history)
 
 
-POSTGRES_URL = os.environ.get(
-    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-).split("?")[0]
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema on the test server for one example, dropped afterwards; the test is skipped
-    when no server answers, except under CI (``CI=true``), where it fails."""
-    import psycopg
-
-    try:
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
-            pass
-    except psycopg.Error as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI requires PostgreSQL: {error}")
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not available: {error}")
-    schema = "t_views_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{POSTGRES_URL}?schema={schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 @pytest.mark.postgres
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(HISTORY)
 def test_in_postgresql_the_aggregate_directory_and_audit_agree(
     history: list[tuple[Any, ...]],
 ) -> None:
-    with postgres_schema() as url, Ledger(url, keystore=MemoryKeystore()) as ledger:
+    with fresh_schema("t_views_") as url, Ledger(url, keystore=MemoryKeystore()) as ledger:
         run(ledger, history)
