@@ -94,7 +94,7 @@ class Organisation(AggregateState):
 
     def on_KeyRegistered(self, fact: Fact, data: dict[str, Any]) -> None:
         key = facts.key_registered(data)
-        self.keys[key.key_id] = key.purpose
+        self.keys.setdefault(key.key_id, key.purpose)  # the first registration stands
 
     def on_KeyRevoked(self, fact: Fact, data: dict[str, Any]) -> None:
         owner = self.org_id if data["key_id"] in self.keys else None

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..signing import VerifyingKey
 
-ROOT_KEY_PURPOSE = "signing"
+SIGNING = "signing"  # the purpose of the root key, and of a key registered without one
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +35,11 @@ class RegisteredOrganisation:
     parent: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class RegisteredKey:
-    """A key of an organisation, under the id derived from its public key."""
+class _ClaimedKeyId:
+    """A key known by the id derived from its public key, beside the id its event claimed."""
 
+    __slots__ = ()
     key_id: str
-    org_id: str
-    public_key: VerifyingKey
-    purpose: str
     claimed_key_id: str
 
     @property
@@ -56,6 +53,17 @@ class RegisteredKey:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisteredKey(_ClaimedKeyId):
+    """A key of an organisation, under the id derived from its public key."""
+
+    key_id: str
+    org_id: str
+    public_key: VerifyingKey
+    purpose: str
+    claimed_key_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class RevokedKey:
     """A key of ``org_id`` that signs nothing new from this event on."""
 
@@ -65,19 +73,12 @@ class RevokedKey:
 
 
 @dataclass(frozen=True, slots=True)
-class LogKey:
+class LogKey(_ClaimedKeyId):
     """A key that signs the log's checkpoints, under the id derived from its public key."""
 
     key_id: str
     public_key: VerifyingKey
     claimed_key_id: str
-
-    @property
-    def claim_matches(self) -> bool:
-        return self.claimed_key_id == self.key_id
-
-    def mismatch(self) -> str:
-        return key_id_mismatch(self.claimed_key_id, self.key_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +119,7 @@ def ledger_created(data: Mapping[str, Any]) -> Genesis:
         data["name"],
         data["origin"],
         organisation,
-        RegisteredKey(
-            root_key.key_id, organisation.org_id, root_key, ROOT_KEY_PURPOSE, root_key.key_id
-        ),
+        RegisteredKey(root_key.key_id, organisation.org_id, root_key, SIGNING, root_key.key_id),
         LogKey(log_key.key_id, log_key, log_key.key_id),
     )
 
@@ -133,13 +132,14 @@ def organisation_registered(data: Mapping[str, Any]) -> RegisteredOrganisation:
 
 
 def key_registered(data: Mapping[str, Any]) -> RegisteredKey:
-    """A key registered for ``data["org_id"]``, under the id derived from its public key."""
+    """A key registered for ``data["org_id"]``, under the id derived from its public key. A key
+    is registered once: whoever follows the events keeps the first registration of a key id."""
     public_key = VerifyingKey.from_base64(data["public_key"])
     return RegisteredKey(
         public_key.key_id,
         data["org_id"],
         public_key,
-        data.get("purpose", "signing"),
+        data.get("purpose", SIGNING),
         str(data.get("key_id")),
     )
 

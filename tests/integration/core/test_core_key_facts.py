@@ -114,7 +114,7 @@ AGAIN: dict[str, Callable[[SigningKey], dict[str, str]]] = {
         "org_id": "org-a",
         "key_id": key.key_id,
         "public_key": b64encode(key.public_key.raw),
-        "purpose": "signing",
+        "purpose": "automatic-awards",  # another purpose: the first registration's stands
     },
 }
 
