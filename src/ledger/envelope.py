@@ -145,6 +145,19 @@ class SignedEvent:
     notification_id: int | None = None
     leaf_index: int | None = None
 
+    @classmethod
+    def sealed(cls, body: dict[str, Any], signature: bytes, recorded_at: str) -> SignedEvent:
+        """A signed body sealed in its envelope with the time the ledger records it, as it
+        is stored (no notification id or leaf yet)."""
+        return cls(
+            originator_id=UUID(body["aggregate_id"]),
+            originator_version=body["aggregate_version"],
+            body=body,
+            signature=signature,
+            recorded_at=recorded_at,
+            envelope=make_envelope(body, signature, recorded_at),
+        )
+
     @property
     def type(self) -> str:
         return str(self.body["type"])

@@ -28,7 +28,6 @@ from .envelope import (
     SignedEvent,
     check_idempotency_key,
     format_time,
-    make_envelope,
     restamp_envelope,
     sign_body,
     validate_body,
@@ -390,15 +389,7 @@ class Writer:
         return self._envelope(body, signature)
 
     def _envelope(self, body: dict[str, Any], signature: bytes) -> SignedEvent:
-        recorded_at = format_time(self.clock())
-        return SignedEvent(
-            originator_id=UUID(body["aggregate_id"]),
-            originator_version=body["aggregate_version"],
-            body=body,
-            signature=signature,
-            recorded_at=recorded_at,
-            envelope=make_envelope(body, signature, recorded_at),
-        )
+        return SignedEvent.sealed(body, signature, format_time(self.clock()))
 
     def _store(
         self,
