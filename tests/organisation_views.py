@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from uuid import UUID
 
-from ledger import SIGNING_CONTEXT, Ledger, NotFoundError, SignedEvent, SigningKey, canonical_json
+from ledger_testing import insert_behind, outside_body
+
+from ledger import Ledger, NotFoundError, SignedEvent, SigningKey
 from ledger.audit.findings import Finding
 from ledger.audit.replay import Replay, ReplayState
 from ledger.audit.signatures import SignatureChecker
 from ledger.audit.sources import StoreSource
-from ledger.envelope import format_time, make_envelope
 from ledger.model.aggregates import Organisation
 from ledger.model.ids import organisation_aggregate_id
-from ledger.storage.records import InsertReceipt
 from ledger.trust import TrustDirectory
 
 # organisation -> ((name, kind, region, parent), {key_id: (purpose, revoked)})
@@ -40,30 +39,16 @@ def write_behind(
 ) -> SignedEvent:
     """Sign an event of ``org`` with ``key`` for ``about``'s organisation aggregate by hand and
     insert it, logged, behind the writer's back; return it as stored."""
-    aggregate_id = organisation_aggregate_id(about)
-    body = {
-        "type": event_type,
-        "org": org,
-        "key_id": key.key_id,
-        "aggregate_id": str(aggregate_id),
-        "aggregate_version": len(ledger.events(aggregate_id)) + 1,
-        "occurred_at": format_time(ledger.clock()),
-        "idempotency_key": idempotency_key,
-        "data": data,
-    }
-    signature = key.sign(SIGNING_CONTEXT + canonical_json(body))
-    recorded_at = format_time(ledger.clock())
-    event = SignedEvent(
-        originator_id=UUID(body["aggregate_id"]),
-        originator_version=body["aggregate_version"],
-        body=body,
-        signature=signature,
-        recorded_at=recorded_at,
-        envelope=make_envelope(body, signature, recorded_at),
+    body = outside_body(
+        ledger,
+        event_type=event_type,
+        org=org,
+        key=key,
+        aggregate_id=organisation_aggregate_id(about),
+        data=data,
+        idempotency_key=idempotency_key,
     )
-    ledger._recorder.insert_events(
-        [ledger._app.signed_mapper.to_stored_event(event)], receipt=InsertReceipt()
-    )
+    insert_behind(ledger, body, key)
     ledger._directory.mark_stale()
     return ledger.event_at(ledger.log_size() - 1)
 

@@ -7,12 +7,11 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from uuid import UUID
 
 import pytest
-from ledger_testing import create_city
+from ledger_testing import create_city, outside_body, sign_outside
 
-from ledger import SIGNING_CONTEXT, Ledger, SigningKey, canonical_json
+from ledger import Ledger, SigningKey
 from ledger.envelope import format_time
 from ledger.model.ids import organisation_aggregate_id, volunteer_aggregate_id
 
@@ -59,37 +58,6 @@ def key_of(ledger: Ledger, org: str) -> SigningKey:
     signer = ledger.signer_for(org)
     assert isinstance(signer, SigningKey)
     return signer
-
-
-def outside_body(
-    ledger: Ledger,
-    *,
-    event_type: str,
-    org: str,
-    key: SigningKey,
-    aggregate_id: UUID,
-    data: dict[str, Any],
-    idempotency_key: str,
-    version: int | None = None,
-    occurred_at: str | None = None,
-) -> dict[str, Any]:
-    """An event body built by hand, as an organisation signing outside the ledger would."""
-    if version is None:
-        version = len(ledger.events(aggregate_id)) + 1
-    return {
-        "type": event_type,
-        "org": org,
-        "key_id": key.key_id,
-        "aggregate_id": str(aggregate_id),
-        "aggregate_version": version,
-        "occurred_at": occurred_at or format_time(ledger.clock()),
-        "idempotency_key": idempotency_key,
-        "data": data,
-    }
-
-
-def sign_outside(body: dict[str, Any], key: SigningKey) -> bytes:
-    return key.sign(SIGNING_CONTEXT + canonical_json(body))
 
 
 def tamper_state(ledger: Ledger, notification_id: int, new_state: bytes) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from uuid import UUID
 
 import pytest
 from core_support import (
@@ -12,17 +11,15 @@ from core_support import (
     create_city,
     key_of,
     outside_body,
-    sign_outside,
     tamper_sql,
     tamper_state,
     volunteer_aggregate_id,
 )
 from eventsourcing.persistence import IntegrityError
+from ledger_testing import insert_behind
 
-from ledger import Ledger, LedgerError, SignedEvent, SigningKey, TamperedEventError, canonical_json
+from ledger import Ledger, LedgerError, SigningKey, TamperedEventError, canonical_json
 from ledger.canonical import parse_json
-from ledger.envelope import format_time, make_envelope
-from ledger.storage.records import InsertReceipt
 
 City = tuple[Ledger, dict[str, str]]
 
@@ -164,21 +161,9 @@ def forge(ledger: Ledger, number: str, org: str, key: SigningKey) -> bool:
         data={"number": number, "purpose": "certificate-name"},
         idempotency_key="forged",
     )
-    signature = sign_outside(body, key)
-    recorded_at = format_time(ledger.clock())
-    event = SignedEvent(
-        originator_id=UUID(body["aggregate_id"]),
-        originator_version=body["aggregate_version"],
-        body=body,
-        signature=signature,
-        recorded_at=recorded_at,
-        envelope=make_envelope(body, signature, recorded_at),
-    )
     size = ledger.log_size()
     try:
-        ledger._recorder.insert_events(
-            [ledger._app.signed_mapper.to_stored_event(event)], receipt=InsertReceipt()
-        )
+        insert_behind(ledger, body, key)
     except (LedgerError, IntegrityError):
         assert ledger.log_size() == size
         return False
