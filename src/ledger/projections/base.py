@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ class ProjectedEvent:
 
 
 Handler = Callable[[ViewCursor, ProjectedEvent], None]
+BatchHandler = Callable[[ViewCursor, Sequence[ProjectedEvent]], None]
 
 
 @dataclass
@@ -30,6 +31,10 @@ class View:
     keys: dict[str, str]  # table name -> ORDER BY for the digest
     handlers: dict[str, Handler] = field(default_factory=dict)
     indexes: dict[str, str] = field(default_factory=dict)  # index name -> "table (columns)"
+    batch_handler: BatchHandler | None = None
+    """When set, applies a whole batch of events (in order) in place of ``handlers``: a view
+    whose events touch the same rows again and again sums them first and writes each row once.
+    The rows it leaves must not depend on where one batch ends and the next begins."""
 
     def create(self, cursor: ViewCursor, *, if_not_exists: bool = True) -> None:
         """Create the view's tables and indexes."""
@@ -38,6 +43,16 @@ class View:
             cursor.execute(f"CREATE TABLE{guard} {table} ({columns})")
         for index, target in self.indexes.items():
             cursor.execute(f"CREATE INDEX{guard} {index} ON {target}")
+
+    def apply(self, cursor: ViewCursor, events: Sequence[ProjectedEvent]) -> None:
+        """Apply ``events``, in order, to this view's tables."""
+        if self.batch_handler is not None:
+            self.batch_handler(cursor, events)
+            return
+        for event in events:
+            handler = self.handlers.get(event.type)
+            if handler is not None:
+                handler(cursor, event)
 
     def on(self, *event_types: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -71,32 +86,28 @@ def put(cursor: ViewCursor, table: str, keys: dict[str, Any], values: dict[str, 
     )
 
 
-def record_credit(
-    cursor: ViewCursor,
-    table: str,
-    record_id: str,
-    credit: int | None,
-    status: str,
-    columns: str,
+def review_record(
+    cursor: ViewCursor, table: str, event: ProjectedEvent, columns: str
 ) -> tuple[tuple[Any, ...], int, int] | None:
-    """Set a record's credited minutes in a view's own record table.
+    """Apply a review, correction or void to the record's row in a view's own record table.
 
-    ``credit`` None means "add nothing, keep the credit" is not used; pass the new total.
-    Returns (the record's ``columns``, the change in credit, the change in approved count).
+    Returns (the record's ``columns``, the change in credit, the change in approved count), or
+    None when the view holds no such record.
     """
+    record_id = event.data["record_id"]
     row = cursor.one(
         f"SELECT credited, status, {columns} FROM {table} WHERE record_id = ?", [record_id]
     )
     if row is None:
         return None
     old_credit, old_status, *rest = row
-    new_credit = old_credit if credit is None else credit
+    credit, status = credit_after(event, old_credit)
     cursor.execute(
         f"UPDATE {table} SET credited = ?, status = ? WHERE record_id = ?",
-        [new_credit, status, record_id],
+        [credit, status, record_id],
     )
     approved = int(status == "approved") - int(old_status == "approved")
-    return tuple(rest), new_credit - old_credit, approved
+    return tuple(rest), credit - old_credit, approved
 
 
 def credit_after(event: ProjectedEvent, current: int) -> tuple[int, str]:

@@ -148,13 +148,17 @@ class ViewCursor:
     def fetchall(self) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self._raw.fetchall()]
 
-    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        """The first row of a query, read through a cursor of its own: in PostgreSQL's pipeline
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a query, read through a cursor of its own: in PostgreSQL's pipeline
         mode a cursor shared with earlier statements can be handed one of their results."""
         raw = self._raw.connection.cursor()
         try:
             raw.execute(self._database._sql(sql), tuple(params))
-            rows = raw.fetchall()
+            return [tuple(row) for row in raw.fetchall()]
         finally:
             raw.close()
-        return tuple(rows[0]) if rows else None
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of a query (see ``rows``)."""
+        rows = self.rows(sql, params)
+        return rows[0] if rows else None

@@ -11,6 +11,8 @@ stay with the organisation that recorded them, so a transfer moves nothing here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .base import REVIEW_EVENTS, ProjectedEvent, View, credit_after
 from .database import ViewCursor
 
@@ -67,56 +69,151 @@ def _register(cursor: ViewCursor, org_id: str, kind: str, parent: str | None) ->
         )
 
 
-@VIEW.on("LedgerCreated")
-def created(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    root = event.data["root"]
-    _register(cursor, root["org_id"], root["kind"], None)
+def apply_batch(cursor: ViewCursor, events: Sequence[ProjectedEvent]) -> None:
+    """Apply a batch: the records it touches are read in one query, the credit changes are
+    summed per ranking row, and each row is written once. The rows left are the ones applying
+    the events one at a time leaves: a row is made by the first non-zero change it receives,
+    even if later changes in the batch bring it back to zero."""
+    batch = _Batch(cursor, events)
+    for event in events:
+        if event.type == "LedgerCreated":
+            root = event.data["root"]
+            batch.register(root["org_id"], root["kind"], None)
+        elif event.type == "OrganisationRegistered":
+            data = event.data
+            batch.register(data["org_id"], data["kind"], data["parent"])
+        elif event.type == "HoursRecorded":
+            batch.record(event)
+        elif event.type in REVIEW_EVENTS:
+            batch.review(event)
+    batch.write()
 
 
-@VIEW.on("OrganisationRegistered")
-def organisation(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    data = event.data
-    _register(cursor, data["org_id"], data["kind"], data["parent"])
+VIEW.batch_handler = apply_batch
 
 
-@VIEW.on("HoursRecorded")
-def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    data = event.data
-    cursor.execute(
-        "INSERT INTO view_rank_records (record_id, number, org_id, year, status, credited) "
-        "VALUES (?, ?, ?, ?, 'recorded', 0) ON CONFLICT (record_id) DO NOTHING",
-        [data["record_id"], data["number"], event.org, data["service_date"][:4]],
-    )
+class _Record:
+    """A record's row in ``view_rank_records`` while a batch is applied."""
+
+    __slots__ = ("changed", "credited", "new", "number", "org_id", "status", "year")
+
+    def __init__(
+        self, number: str, org_id: str, year: str, status: str, credited: int, *, new: bool
+    ) -> None:
+        self.number, self.org_id, self.year = number, org_id, year
+        self.status, self.credited = status, credited
+        self.new, self.changed = new, False
 
 
-@VIEW.on(*REVIEW_EVENTS)
-def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    record_id = event.data["record_id"]
-    row = cursor.one(
-        "SELECT credited, number, org_id, year FROM view_rank_records WHERE record_id = ?",
-        [record_id],
-    )
-    if row is None:
-        return
-    current, number, org_id, year = row
-    credit, status = credit_after(event, current)
-    cursor.execute(
-        "UPDATE view_rank_records SET credited = ?, status = ? WHERE record_id = ?",
-        [credit, status, record_id],
-    )
-    delta = credit - current
-    if not delta:
-        return
-    cursor.execute(
-        "INSERT INTO view_rank_volunteers (year, scope, number, minutes) "
-        "SELECT y.year, t.scope, ?, ? FROM view_rank_org_tree t "
-        "CROSS JOIN (SELECT ? AS year UNION ALL SELECT ?) y WHERE t.org_id = ? "
-        "ON CONFLICT (year, scope, number) DO UPDATE "
-        "SET minutes = view_rank_volunteers.minutes + excluded.minutes",
-        [number, delta, ALL, year, org_id],
-    )
-    cursor.execute(
-        "UPDATE view_rank_organisations SET minutes = minutes + ? WHERE org_id IN "
-        "(SELECT scope FROM view_rank_org_tree WHERE org_id = ?)",
-        [delta, org_id],
-    )
+class _Batch:
+    def __init__(self, cursor: ViewCursor, events: Sequence[ProjectedEvent]) -> None:
+        self._cursor = cursor
+        self._records = self._stored_records(events)
+        self._scopes = self._stored_scopes(
+            {r.org_id for r in self._records.values()}
+            | {e.org for e in events if e.type == "HoursRecorded"}
+        )
+        self._volunteers: dict[tuple[str, str, str], int] = {}
+        self._organisations: dict[str, int] = {}
+
+    def _stored_records(self, events: Sequence[ProjectedEvent]) -> dict[str, _Record]:
+        ids = sorted(
+            {
+                e.data["record_id"]
+                for e in events
+                if e.type == "HoursRecorded" or e.type in REVIEW_EVENTS
+            }
+        )
+        found = {}
+        for chunk in _chunks(ids):
+            for record_id, number, org_id, year, status, credited in self._cursor.rows(
+                "SELECT record_id, number, org_id, year, status, credited FROM view_rank_records "
+                f"WHERE record_id IN ({_marks(chunk)})",
+                chunk,
+            ):
+                found[record_id] = _Record(number, org_id, year, status, credited, new=False)
+        return found
+
+    def _stored_scopes(self, org_ids: set[str]) -> dict[str, list[str]]:
+        scopes: dict[str, list[str]] = {}
+        for chunk in _chunks(sorted(org_ids)):
+            for org_id, scope in self._cursor.rows(
+                f"SELECT org_id, scope FROM view_rank_org_tree WHERE org_id IN ({_marks(chunk)})",
+                chunk,
+            ):
+                scopes.setdefault(org_id, []).append(scope)
+        return scopes
+
+    def _scopes_of(self, org_id: str) -> list[str]:
+        if org_id not in self._scopes:
+            self._scopes[org_id] = [
+                scope
+                for (scope,) in self._cursor.rows(
+                    "SELECT scope FROM view_rank_org_tree WHERE org_id = ?", [org_id]
+                )
+            ]
+        return self._scopes[org_id]
+
+    def register(self, org_id: str, kind: str, parent: str | None) -> None:
+        _register(self._cursor, org_id, kind, parent)
+        self._scopes.pop(org_id, None)
+
+    def record(self, event: ProjectedEvent) -> None:
+        data = event.data
+        if data["record_id"] not in self._records:
+            self._records[data["record_id"]] = _Record(
+                data["number"], event.org, data["service_date"][:4], "recorded", 0, new=True
+            )
+
+    def review(self, event: ProjectedEvent) -> None:
+        record = self._records.get(event.data["record_id"])
+        if record is None:
+            return
+        current = record.credited
+        record.credited, record.status = credit_after(event, current)
+        record.changed = True
+        delta = record.credited - current
+        if not delta:
+            return
+        for scope in self._scopes_of(record.org_id):
+            for year in (ALL, record.year):
+                key = (year, scope, record.number)
+                self._volunteers[key] = self._volunteers.get(key, 0) + delta
+            if scope != ALL:
+                self._organisations[scope] = self._organisations.get(scope, 0) + delta
+
+    def write(self) -> None:
+        cursor = self._cursor
+        new = [(i, r) for i, r in self._records.items() if r.new]
+        changed = [(i, r) for i, r in self._records.items() if r.changed and not r.new]
+        if new:
+            cursor.executemany(
+                "INSERT INTO view_rank_records (record_id, number, org_id, year, status, "
+                "credited) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING",
+                [(i, r.number, r.org_id, r.year, r.status, r.credited) for i, r in new],
+            )
+        if changed:
+            cursor.executemany(
+                "UPDATE view_rank_records SET credited = ?, status = ? WHERE record_id = ?",
+                [(r.credited, r.status, i) for i, r in changed],
+            )
+        if self._volunteers:
+            cursor.executemany(
+                "INSERT INTO view_rank_volunteers (year, scope, number, minutes) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (year, scope, number) DO UPDATE "
+                "SET minutes = view_rank_volunteers.minutes + excluded.minutes",
+                [(*key, minutes) for key, minutes in sorted(self._volunteers.items())],
+            )
+        if self._organisations:
+            cursor.executemany(
+                "UPDATE view_rank_organisations SET minutes = minutes + ? WHERE org_id = ?",
+                [(m, org_id) for org_id, m in sorted(self._organisations.items()) if m],
+            )
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" * len(values))

@@ -4,7 +4,7 @@ people served, transfers in and out."""
 
 from __future__ import annotations
 
-from .base import REVIEW_EVENTS, ProjectedEvent, View, add, credit_after, put, record_credit
+from .base import REVIEW_EVENTS, ProjectedEvent, View, add, put, review_record
 from .database import ViewCursor
 
 VIEW = View(
@@ -179,13 +179,9 @@ def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
 
 @VIEW.on(*REVIEW_EVENTS)
 def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    record_id = event.data["record_id"]
-    current = cursor.one("SELECT credited FROM view_org_records WHERE record_id = ?", [record_id])
-    if current is None:
+    moved = review_record(cursor, "view_org_records", event, "org_id, number")
+    if moved is None:
         return
-    credit, status = credit_after(event, current[0])
-    moved = record_credit(cursor, "view_org_records", record_id, credit, status, "org_id, number")
-    assert moved is not None
     (org_id, number), delta, approved_change = moved
     _count(cursor, org_id, "approved_minutes", delta)
     if approved_change:

@@ -4,7 +4,7 @@ service minutes by field and month (of the service date)."""
 
 from __future__ import annotations
 
-from .base import REVIEW_EVENTS, ProjectedEvent, View, add, credit_after, put, record_credit
+from .base import REVIEW_EVENTS, ProjectedEvent, View, add, put, review_record
 from .database import ViewCursor
 
 VIEW = View(
@@ -100,13 +100,9 @@ def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
 
 @VIEW.on(*REVIEW_EVENTS)
 def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    record_id = event.data["record_id"]
-    current = cursor.one("SELECT credited FROM view_stat_records WHERE record_id = ?", [record_id])
-    if current is None:
+    moved = review_record(cursor, "view_stat_records", event, "field, month")
+    if moved is None:
         return
-    credit, status = credit_after(event, current[0])
-    moved = record_credit(cursor, "view_stat_records", record_id, credit, status, "field, month")
-    assert moved is not None
     (field, month), delta, approved_change = moved
     if delta or approved_change:
         add(

@@ -27,10 +27,11 @@ def _move(
     amount: int,
     kind: str,
 ) -> None:
-    bank = event.data["bank_id"]
-    put(cursor, "view_accounts", {"account_id": account}, {"bank_id": bank})
     cursor.execute(
-        "UPDATE view_accounts SET balance = balance + ? WHERE account_id = ?", [amount, account]
+        "INSERT INTO view_accounts (account_id, bank_id, balance) VALUES (?, ?, ?) "
+        "ON CONFLICT (account_id) DO UPDATE SET bank_id = excluded.bank_id, "
+        "balance = view_accounts.balance + excluded.balance",
+        [account, event.data["bank_id"], amount],
     )
     put(
         cursor,

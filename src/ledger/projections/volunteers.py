@@ -3,7 +3,7 @@ record counts; late records; star levels; honours; and each record's current sta
 
 from __future__ import annotations
 
-from .base import REVIEW_EVENTS, ProjectedEvent, View, add, credit_after, put, record_credit
+from .base import REVIEW_EVENTS, ProjectedEvent, View, add, put, review_record
 from .database import ViewCursor
 
 VIEW = View(
@@ -76,15 +76,9 @@ def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
 
 @VIEW.on(*REVIEW_EVENTS)
 def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    record_id = event.data["record_id"]
-    current = cursor.one("SELECT credited FROM view_records WHERE record_id = ?", [record_id])
-    if current is None:
+    moved = review_record(cursor, "view_records", event, "number, org_id, field, service_date")
+    if moved is None:
         return
-    credit, status = credit_after(event, current[0])
-    moved = record_credit(
-        cursor, "view_records", record_id, credit, status, "number, org_id, field, service_date"
-    )
-    assert moved is not None
     (number, org_id, field, service_date), delta, approved_change = moved
     cursor.execute(
         "UPDATE view_volunteers SET approved_minutes = approved_minutes + ?, "
