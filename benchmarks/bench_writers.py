@@ -78,7 +78,8 @@ def _plain_writer(url: str, size: int, seconds: float, start: Any, results: Any)
 def _run(target: Any, args: tuple[Any, ...], writers: int, seconds: float) -> float:
     """Events per second of ``writers`` processes running ``target`` for ``seconds``."""
     context = multiprocessing.get_context("spawn")
-    start, results = context.Barrier(writers + 1), context.Queue()
+    # a writer that fails before the start breaks the barrier after the timeout, not forever
+    start, results = context.Barrier(writers + 1, timeout=seconds + 120), context.Queue()
     processes = [
         context.Process(target=target, args=(*args, seconds, start, results))
         for _ in range(writers)
@@ -143,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
                     signed_url = f"{base}?schema={signed_schema}"
                     size = _setup(signed_url, Path(keys))
                     plain_url = f"{base}?schema={plain_schema}"
+                    # the tables first, from one process: eventsourcing's CREATE TABLE IF NOT
+                    # EXISTS from several at once can fail on PostgreSQL's catalogue
+                    Baseline(parse_store_url(plain_url), size).close()
                     plain = _run(_plain_writer, (plain_url, size), writers, args.seconds)
                     signed = _run(_signed_writer, (signed_url, keys), writers, args.seconds)
             finally:

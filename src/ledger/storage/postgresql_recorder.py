@@ -132,18 +132,59 @@ class LedgerRecorder(PostgresApplicationRecorder):
             return
         self._lock_table(curs)
         self._notify_channel(curs)
-        curs.execute(
-            self._sql(
-                "SELECT e.state FROM {schema}.{leaves} l JOIN {schema}.{events} e "
-                "ON e.notification_id = l.notification_id ORDER BY l.leaf_index DESC LIMIT 1"
-            )
-        )
-        row = curs.fetchone()
-        last = None if row is None else bytes(row["state"])
+        last = self._read_log_head(curs, receipt, kwargs.get("fence"), kwargs.get("fence_topics"))
         receipt.stamped, receipt.recorded_at = stamp_recorded_at(stored_events, last, clock)
         # The table is locked and the channel notified above: skip the application recorder's
         # own lock and notify and insert exactly as the aggregate recorder does.
         PostgresAggregateRecorder._insert_stored_events(self, curs, receipt.stamped, **kwargs)
+
+    def _read_log_head(
+        self,
+        curs: Cursor[DictRow],
+        receipt: InsertReceipt,
+        fence: int | None,
+        fence_topics: Sequence[str] | None,
+    ) -> bytes | None:
+        """One statement, with the table lock held and before the insert: refuse the insert if
+        a key event was stored after ``fence`` (the trust directory the command decided with is
+        stale); put the log's size and its right frontier (the perfect subtrees' nodes) in the
+        receipt; return the last leaf's state (its ``recorded_at`` orders the new ones).
+
+        No other writer can insert while the lock is held, so every event stored after
+        ``fence`` is already visible here, and the size and frontier stay current."""
+        curs.execute(
+            self._sql(
+                "WITH top AS (SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size "
+                "FROM {schema}.{leaves}), "
+                "frontier AS (SELECT n.level, n.idx, n.hash FROM top "
+                "CROSS JOIN generate_series(0, 62) AS b(bit) "
+                "JOIN {schema}.{nodes} n ON n.level = b.bit AND n.idx = (top.size >> b.bit) - 1 "
+                "WHERE (top.size >> b.bit) & 1 = 1) "
+                "SELECT top.size, "
+                "(SELECT e.state FROM {schema}.{leaves} l JOIN {schema}.{events} e "
+                "ON e.notification_id = l.notification_id "
+                "ORDER BY l.leaf_index DESC LIMIT 1) AS last_state, "
+                "EXISTS (SELECT 1 FROM {schema}.{events} WHERE notification_id > %s "
+                "AND topic = ANY(%s)) AS moved, "
+                "(SELECT array_agg(level ORDER BY level) FROM frontier) AS levels, "
+                "(SELECT array_agg(idx ORDER BY level) FROM frontier) AS indexes, "
+                "(SELECT array_agg(hash ORDER BY level) FROM frontier) AS hashes FROM top"
+            ),
+            (-1 if fence is None else fence, list(fence_topics or ()) if fence is not None else []),
+        )
+        row = curs.fetchone()
+        assert row is not None
+        if row["moved"]:
+            self._abort_transaction(curs)
+            raise IntegrityError(FENCE_MOVED)
+        receipt.log_size = int(row["size"])
+        receipt.frontier = {
+            (int(level), int(idx)): bytes(node)
+            for level, idx, node in zip(
+                row["levels"] or [], row["indexes"] or [], row["hashes"] or [], strict=True
+            )
+        }
+        return None if row["last_state"] is None else bytes(row["last_state"])
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -170,13 +211,23 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = list(super()._fetch_ids_after_insert_events(curs, stored_events) or [])
-        size = self._fence_and_log_size(curs, ids, kwargs.get("fence"), kwargs.get("fence_topics"))
         receipt: InsertReceipt | None = kwargs.get("receipt")
+        if receipt is not None and receipt.log_size is not None:
+            size, known = receipt.log_size, receipt.frontier  # read before the insert
+        else:
+            size = self._fence_and_log_size(
+                curs, ids, kwargs.get("fence"), kwargs.get("fence_topics")
+            )
+            known = {}
         if receipt is not None and receipt.stamped:
             stored_events = receipt.stamped  # what was inserted, recorded_at stamped
-        rows = extend_log(
-            size, lambda coords: self._read_nodes(curs, coords), [s.state for s in stored_events]
-        )
+
+        def read_nodes(coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
+            if all(pair in known for pair in coordinates):
+                return [known[pair] for pair in coordinates]
+            return self._read_nodes(curs, coordinates)
+
+        rows = extend_log(size, read_nodes, [s.state for s in stored_events])
         # The leaves, the new Merkle nodes and the idempotency claim in one statement.
         claim: IdempotencyClaim | None = kwargs.get("claim")
         statement = (

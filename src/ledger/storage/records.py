@@ -59,6 +59,8 @@ class InsertReceipt:
     leaf_indexes: list[int] = field(default_factory=list)
     recorded_at: list[str] = field(default_factory=list)
     stamped: list[StoredEvent] = field(default_factory=list)
+    log_size: int | None = None  # read with the lock held, before the insert, where one read
+    frontier: dict[tuple[int, int], bytes] = field(default_factory=dict)  # gives both
 
 
 class SharedCounters(Protocol):
