@@ -24,7 +24,7 @@ from ..log.checkpoint import Checkpoint, open_checkpoint
 from ..log.merkle import EMPTY_ROOT, TreeBuilder, leaf_hash
 from ..log.note import NoteVerifier
 from ..model import organisation_facts as facts
-from ..model.aggregates import AggregateState
+from ..model.aggregates import AGGREGATE_KINDS
 from ..model.awards import scheme_minutes, star_level
 from ..model.registry import EVENT_SPECS
 from ..model.service import ServiceAccount
@@ -317,7 +317,7 @@ class Replay:
             )
             return
         aggregate_id = _uuid(str(body.get("aggregate_id")))
-        state = self.ctx.state(_state_class(spec.aggregate), aggregate_id)
+        state = self.ctx.state(AGGREGATE_KINDS[spec.aggregate], aggregate_id)
         version = body.get("aggregate_version")
         explained = (
             isinstance(version, int) and version > state.version + 1 and self.s.unexplained_gaps
@@ -412,12 +412,6 @@ class Replay:
 @lru_cache(maxsize=1 << 12)  # the aggregates of the last few commands: bounded, and enough
 def _uuid(text: str) -> UUID:
     return UUID(text)
-
-
-def _state_class(kind: str) -> type[AggregateState]:
-    from ..model.aggregates import AGGREGATE_KINDS
-
-    return AGGREGATE_KINDS[kind]
 
 
 def check_checkpoints(
