@@ -36,7 +36,7 @@ def _dump_checked(document: Any) -> bytes:
     falls back to the exact, slower writer.
     """
     text = _fast_dump(document)
-    if _HIGH.search(text):
+    if not text.isascii() and _HIGH.search(text):  # ASCII text has no such character
         parts: list[str] = []
         _write(document, parts, "$")
         text = "".join(parts)
