@@ -124,7 +124,7 @@ def pack(state: AggregateState) -> bytes:
     """``state`` as compact bytes; :class:`Unpackable` if it holds what packing cannot write."""
     try:
         return marshal.dumps(flatten(state))
-    except (TypeError, ValueError):  # an unhashable flattened key, say
+    except (TypeError, ValueError, RecursionError):  # an unhashable flattened key, say
         raise Unpackable(type(state).__qualname__) from None
 
 
