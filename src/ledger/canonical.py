@@ -36,7 +36,7 @@ def _dump_checked(document: Any) -> bytes:
     falls back to the exact, slower writer.
     """
     text = _fast_dump(document)
-    if _HIGH.search(text):
+    if not text.isascii() and _HIGH.search(text):  # ASCII text has no such character
         parts: list[str] = []
         _write(document, parts, "$")
         text = "".join(parts)
@@ -103,9 +103,7 @@ def parse_canonical(data: bytes) -> Any:
     canonical form. A duplicate key need not be looked for: what it parses to serialises
     differently."""
     try:
-        document = json.loads(
-            data, parse_float=_refuse_float, parse_constant=_refuse_float, parse_int=_safe_int
-        )
+        document = _strict_decode(data.decode("utf-8"))
         same = _dump_checked(document) == data
     except (ValueError, UnicodeDecodeError):
         same = False
@@ -132,6 +130,12 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise InvalidInputError(f"duplicate object key {key!r}")
         result[key] = value
     return result
+
+
+# One decoder for every call: ``json.loads`` with hooks would build a new one each time.
+_strict_decode = json.JSONDecoder(
+    parse_float=_refuse_float, parse_constant=_refuse_float, parse_int=_safe_int
+).decode
 
 
 def _utf16_order(key: str) -> bytes:

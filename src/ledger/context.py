@@ -12,7 +12,7 @@ event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -46,7 +46,7 @@ class Context:
         self.org = org
         self.occurred_at = occurred_at
         self.drafts: list[Draft] = []
-        self._states: dict[UUID, AggregateState] = {}
+        self._states: MutableMapping[UUID, AggregateState] = {}
         self._finalisers: dict[object, Callable[[Context], None]] = {}
         self._cache = cache
         self._read_tail = read_tail

@@ -19,18 +19,19 @@ from uuid import UUID
 from ..canonical import parse_json
 from ..context import Context, S
 from ..envelope import TOPIC_PREFIX, body_bytes_of, open_envelope, parse_time
-from ..errors import InvalidInputError, LedgerError, VerificationError
+from ..errors import InvalidInputError, LedgerError, StorageError, VerificationError
 from ..log.checkpoint import Checkpoint, open_checkpoint
 from ..log.merkle import EMPTY_ROOT, TreeBuilder, leaf_hash
 from ..log.note import NoteVerifier
 from ..model import organisation_facts as facts
-from ..model.aggregates import AggregateState
+from ..model.aggregates import AGGREGATE_KINDS
 from ..model.awards import scheme_minutes, star_level
 from ..model.registry import EVENT_SPECS
 from ..model.service import ServiceAccount
 from ..model.timebank import Account
 from ..signing import VerifyingKey
 from ..trust import GENESIS, KEY_EVENT_TYPES, TrustDirectory, _no_events
+from .compact import CompactStates
 from .findings import Finding
 from .signatures import SignatureChecker
 from .sources import Leaf
@@ -45,13 +46,23 @@ class ReplayState:
 
     size: int = 0
     directory: TrustDirectory = field(default_factory=lambda: TrustDirectory(_no_events))
-    states: dict[UUID, AggregateState] = field(default_factory=dict)
+    states: CompactStates = field(default_factory=CompactStates)
     tree: TreeBuilder = field(default_factory=TreeBuilder)
     last_recorded: datetime | None = None
     minted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     log_keys: dict[str, VerifyingKey] = field(default_factory=dict)
     roots: dict[int, bytes] = field(default_factory=dict)
     unexplained_gaps: int = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields as saved (``--state``): the aggregate states themselves, none packed."""
+        fields = dict(vars(self))
+        fields["states"] = dict(self.states.items())
+        return fields
+
+    def __setstate__(self, fields: dict[str, Any]) -> None:
+        vars(self).update(fields)
+        self.states = CompactStates(fields["states"])
 
 
 class AuditContext(Context):
@@ -80,6 +91,11 @@ class Replay:
         trusted_root: VerifyingKey | None,
         view_sink: Callable[[Any], None] | None = None,
     ) -> None:
+        if not isinstance(state.states, CompactStates):  # read from an older saved state
+            try:
+                state.states = CompactStates(state.states)
+            except (TypeError, AttributeError) as error:
+                raise StorageError(f"the saved replay state is refused: {error}") from None
         self.s = state
         self.report = report
         self.checker = checker
@@ -265,6 +281,7 @@ class Replay:
             self._follow_log_keys(notification)
         self.command_key_events.clear()
         self.ctx.drafts.clear()
+        self.s.states.compact()
 
     def _follow_log_keys(self, notification: Any) -> None:
         """Every log key the log names, retired ones too: the checkpoints they signed stay
@@ -300,7 +317,7 @@ class Replay:
             )
             return
         aggregate_id = _uuid(str(body.get("aggregate_id")))
-        state = self.ctx.state(_state_class(spec.aggregate), aggregate_id)
+        state = self.ctx.state(AGGREGATE_KINDS[spec.aggregate], aggregate_id)
         version = body.get("aggregate_version")
         explained = (
             isinstance(version, int) and version > state.version + 1 and self.s.unexplained_gaps
@@ -343,9 +360,19 @@ class Replay:
         directory = self.s.directory
         changed = [account.records[r].recording_org for r in records if r in account.records]
         for scheme in directory.reference.star_schemes.values():
-            if not any(directory.is_at_or_above(scheme.owner, org) for org in changed):
+            try:
+                if not any(directory.is_at_or_above(scheme.owner, org) for org in changed):
+                    continue
+                minutes = scheme_minutes(directory, account, scheme.owner)
+            except (LedgerError, KeyError) as error:  # a record by an organisation never seen
+                self.report(
+                    Finding(
+                        "star-mismatch",
+                        f"the stars of volunteer {account.number} under {scheme.scheme_id} "
+                        f"cannot be counted: {error}",
+                    )
+                )
                 continue
-            minutes = scheme_minutes(directory, account, scheme.owner)
             due = star_level(minutes, scheme.thresholds_hours)
             have = account.stars.get(scheme.scheme_id, 0)
             if due != have:
@@ -382,15 +409,9 @@ class Replay:
                 )
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)  # the aggregates of the last few commands: bounded, and enough
 def _uuid(text: str) -> UUID:
     return UUID(text)
-
-
-def _state_class(kind: str) -> type[AggregateState]:
-    from ..model.aggregates import AGGREGATE_KINDS
-
-    return AGGREGATE_KINDS[kind]
 
 
 def check_checkpoints(
