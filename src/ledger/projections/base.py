@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,24 +66,33 @@ class View:
 
 def add(cursor: ViewCursor, table: str, keys: dict[str, Any], values: dict[str, int]) -> None:
     """Insert a row, or add ``values`` to the existing row's columns."""
-    columns = [*keys, *values]
-    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in values)
     cursor.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+        _upsert(table, tuple(keys), tuple(values), adding=True),
         [*keys.values(), *values.values()],
     )
 
 
 def put(cursor: ViewCursor, table: str, keys: dict[str, Any], values: dict[str, Any]) -> None:
     """Insert a row, or replace the existing row's ``values``."""
-    columns = [*keys, *values]
-    updates = ", ".join(f"{c} = excluded.{c}" for c in values)
-    action = f"DO UPDATE SET {updates}" if values else "DO NOTHING"
     cursor.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT ({', '.join(keys)}) {action}",
+        _upsert(table, tuple(keys), tuple(values), adding=False),
         [*keys.values(), *values.values()],
+    )
+
+
+@functools.cache
+def _upsert(table: str, keys: tuple[str, ...], values: tuple[str, ...], *, adding: bool) -> str:
+    """The statement of :func:`add` or :func:`put` (made once per table and columns)."""
+    columns = [*keys, *values]
+    if adding:
+        action = "DO UPDATE SET " + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in values)
+    elif values:
+        action = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in values)
+    else:
+        action = "DO NOTHING"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(keys)}) {action}"
     )
 
 

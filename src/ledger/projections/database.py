@@ -151,6 +151,8 @@ class ViewCursor:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of a query, read through a cursor of its own: in PostgreSQL's pipeline
         mode a cursor shared with earlier statements can be handed one of their results."""
+        if self._database.kind != "postgresql":
+            return self._raw.execute(sql, tuple(params)).fetchall()  # type: ignore[no-any-return]
         raw = self._raw.connection.cursor()
         try:
             raw.execute(self._database._sql(sql), tuple(params))
