@@ -5,10 +5,10 @@ dropped afterwards) this
 
 1. builds a demo city with ``ledger demo --volunteers N``;
 2. starts a real ``ledger serve --workers W`` on it (default: 1 worker on SQLite, 2 on
-   PostgreSQL, as ``bench_api.py``) and, beside it, this file's ``bare`` mode: uvicorn with the
-   same settings (``workers``, ``log_level``, the same TCP_NODELAY listener fix with several
-   workers) serving a plain FastAPI app whose one route is a sync function returning a
-   constant;
+   PostgreSQL, as ``bench_api.py``) and, beside it, this file's ``bare`` mode: uvicorn started
+   by the same function (``ledger_api.server.serve``: the same ``workers`` and ``log_level``,
+   one ``SO_REUSEPORT`` listener per worker with several) serving a plain FastAPI app whose one
+   route is a sync function returning a constant;
 3. drives each URL with ``wrk -t2 -c8`` for ``--seconds`` after a one-second warm-up, each
    right after the bare route (a pair), for ``--rounds`` rounds: a full hash tile, a
    full entry bundle, a partial hash tile, the checkpoint, a record with its proof
@@ -72,22 +72,12 @@ def bare_app() -> Any:
 
 
 def launch_bare(port: int, workers: int) -> int:
-    import uvicorn
+    """The bare app served as ``ledger serve --workers N`` serves the API (one listener per
+    worker with several)."""
+    from ledger_api.server import serve
 
-    if workers > 1:  # as ``ledger serve --workers N`` does
-        from ledger_api.server import bind_listeners_as_tcp
-
-        bind_listeners_as_tcp()
     sys.path.insert(0, str(HERE.parent))
-    uvicorn.run(
-        "bench_http_wrk:bare_app",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
-    return 0
+    return serve("bench_http_wrk:bare_app", "127.0.0.1", port, workers, log_level="warning")
 
 
 # --- processes ---------------------------------------------------------------------------------
