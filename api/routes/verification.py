@@ -12,6 +12,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from ledger import InvalidInputError, Ledger, LedgerError, SignedEvent
+from ledger.transparency import Inclusion
 
 from ..deps import CurrentKey, LedgerDep
 from ..problems import Problem
@@ -39,11 +40,15 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def evidence(ledger: Ledger, event: SignedEvent) -> dict[str, Any]:
-    """Everything a verifier needs, with nothing to trust but the log key and the org key."""
+def evidence(
+    ledger: Ledger, event: SignedEvent, included: Inclusion | None = None
+) -> dict[str, Any]:
+    """Everything a verifier needs, with nothing to trust but the log key and the org key
+    (``included``: the event's inclusion, already checked, when it was read with the event)."""
     assert event.leaf_index is not None
     # Never evidence that does not verify: the stored proof must lead to the signed root.
-    included = ledger.log.inclusion(event.leaf_index, event.leaf_hash)
+    if included is None:
+        included = ledger.log.inclusion(event.leaf_index, event.leaf_hash)
     key = ledger.key(event.key_id)
     return {
         "event": event.to_json(),
@@ -85,9 +90,11 @@ async def get_leaf(request: Request, leaf_index: int = Path(ge=0, le=2**53)) -> 
 
 
 def leaf_evidence(request: Request, leaf_index: int) -> dict[str, Any]:
-    """The evidence of the event at a leaf, from the ledger reads go to (in one thread hop)."""
+    """The evidence of the event at a leaf, from the ledger reads go to (in one thread hop; the
+    leaf's row and its proof's nodes in one read of the store)."""
     ledger = get_read_ledger(request)
-    return evidence(ledger, ledger.event_at(leaf_index))
+    event, included = ledger.event_with_inclusion(leaf_index)
+    return evidence(ledger, event, included)
 
 
 @router.get(
