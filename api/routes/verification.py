@@ -21,6 +21,9 @@ from ..schemas import CommandOut, Strict, command_out
 from ..scopes import require_event_scope
 
 router = APIRouter(tags=["verification"])
+# Evidence names its key's registration and revocation leaves as read from the store at most
+# this long ago (as its checkpoint: see TransparencyLog._recent_checkpoint_covering).
+KEY_FACTS_SECONDS = 1.0
 
 
 class SignedEventIn(Strict):
@@ -49,7 +52,7 @@ def evidence(
     # Never evidence that does not verify: the stored proof must lead to the signed root.
     if included is None:
         included = ledger.log.inclusion(event.leaf_index, event.leaf_hash)
-    key = ledger.key(event.key_id)
+    key = ledger.key(event.key_id, within_seconds=KEY_FACTS_SECONDS)
     return {
         "event": event.to_json(),
         "envelope": event.envelope.decode("utf-8"),
