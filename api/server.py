@@ -92,7 +92,7 @@ def supervise(config: Config, listeners: list[socket.socket]) -> int:
     try:
         while not stop.wait(POLL_SECONDS):
             for position, worker in enumerate(workers):
-                if worker.is_alive():
+                if worker.is_alive() or stop.is_set():  # stopping: Ctrl-C reaches every worker
                     continue
                 worker.join()
                 if worker.exitcode == STARTUP_FAILURE:
