@@ -484,7 +484,7 @@ class TransparencyLog:
         """:meth:`verified_entry` and :meth:`inclusion` of its leaf hash, with the same checks,
         in one read of the store when the checkpoint read last for evidence still covers the
         leaf (the leaf's row and its proof's nodes together); else in the reads of each."""
-        note = self._fresh_recent_covering(leaf_index)
+        note = self._fresh_recent_covering(leaf_index) if leaf_index >= 0 else None
         if note is None:
             event = self.verified_entry(leaf_index, verify)
             return event, self.inclusion(leaf_index, event.leaf_hash)

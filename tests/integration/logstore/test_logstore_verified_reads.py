@@ -209,3 +209,5 @@ def test_an_event_with_its_inclusion_refuses_every_edit_on_the_one_read(
         ledger.event_with_inclusion(7)
     with pytest.raises(NotFoundError):
         ledger.event_with_inclusion(SIZE + 5)
+    with pytest.raises(NotFoundError):  # as event_at answers
+        ledger.event_with_inclusion(-1)
