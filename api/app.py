@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    log.install_kept_tiles(app)  # inside the counter: kept tiles are counted too
     _count_requests(app)
     if settings.read_database_urls.split():
         replicas.install(app)

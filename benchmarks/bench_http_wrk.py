@@ -5,12 +5,14 @@ dropped afterwards) this
 
 1. builds a demo city with ``ledger demo --volunteers N``;
 2. starts a real ``ledger serve --workers W`` on it (default: 1 worker on SQLite, 2 on
-   PostgreSQL, as ``bench_api.py``) and, beside it, this file's ``bare`` mode: uvicorn with the
-   same settings (``workers``, ``log_level``, the same TCP_NODELAY listener fix with several
-   workers) serving a plain FastAPI app whose one route is a sync function returning a
-   constant;
+   PostgreSQL, as ``bench_api.py``) and, beside it, this file's ``bare`` mode: uvicorn started
+   by the same function (``ledger_api.server.serve``: the same ``workers`` and ``log_level``,
+   one ``SO_REUSEPORT`` listener per worker with several) serving a plain FastAPI app whose one
+   route is a sync function returning a constant;
 3. drives each URL with ``wrk -t2 -c8`` for ``--seconds`` after a one-second warm-up, each
-   right after the bare route (a pair), for ``--rounds`` rounds: a full hash tile, a
+   right after the bare route (a pair), for ``--rounds`` rounds: the bare app's same route as
+   a coroutine (what the event loop alone reaches beside the thread-pool route), a full hash
+   tile, a
    full entry bundle, a partial hash tile, the checkpoint, a record with its proof
    (``/leaves/{i}`` for a random leaf per request: the event, its key, the inclusion proof and
    the signed checkpoint) and a record's status (``/records/{id}`` for a random record);
@@ -52,6 +54,7 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "LEDGER_BENCH_POSTGRES_URL"
 LEDGER = [sys.executable, "-m", "ledger.cli"]
 GOALS = {"record with proof": 0.5, "full hash tile": 0.8, "full entry bundle": 0.8}
+ON_BARE = {"bare async route"}  # served by the bare app, not the ledger
 HERE = Path(__file__).resolve()
 
 
@@ -59,7 +62,9 @@ HERE = Path(__file__).resolve()
 
 
 def bare_app() -> Any:
-    """uvicorn factory: a FastAPI app with one trivial sync route, ``GET /bare``."""
+    """uvicorn factory: a FastAPI app with one trivial sync route, ``GET /bare`` (the
+    baseline), and the same route as a coroutine, ``GET /bare-async`` (run on the event loop,
+    as the API serves a kept tile)."""
     from fastapi import FastAPI
 
     app = FastAPI()
@@ -68,26 +73,20 @@ def bare_app() -> Any:
     def bare() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/bare-async")
+    async def bare_async() -> dict[str, str]:
+        return {"status": "ok"}
+
     return app
 
 
 def launch_bare(port: int, workers: int) -> int:
-    import uvicorn
+    """The bare app served as ``ledger serve --workers N`` serves the API (one listener per
+    worker with several)."""
+    from ledger_api.server import serve
 
-    if workers > 1:  # as ``ledger serve --workers N`` does
-        from ledger_api.server import bind_listeners_as_tcp
-
-        bind_listeners_as_tcp()
     sys.path.insert(0, str(HERE.parent))
-    uvicorn.run(
-        "bench_http_wrk:bare_app",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
-    return 0
+    return serve("bench_http_wrk:bare_app", "127.0.0.1", port, workers, log_level="warning")
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -239,6 +238,7 @@ def run_store(store: str, workers: int, args: argparse.Namespace) -> dict[str, f
             leaves = random_paths_script(folder, "leaves", [f"/leaves/{i}" for i in range(size)])
             statuses = random_paths_script(folder, "records", [f"/records/{r}" for r in records])
             urls: dict[str, tuple[str, Path | None]] = {
+                "bare async route": ("/bare-async", None),  # on the bare server
                 "full hash tile": ("/log/tile/0/000", None),
                 "full entry bundle": ("/log/tile/entries/000", None),
                 "partial hash tile": (f"/log/tile/0/{size // 256:03d}.p/{size % 256 or 1}", None),
@@ -260,12 +260,13 @@ def run_store(store: str, workers: int, args: argparse.Namespace) -> dict[str, f
                 ),
             ):
                 wrk(b + "/bare", 1)
-                for path, script in urls.values():
-                    wrk(s + path, 1, script)  # warm-up: caches, connections
+                for name, (path, script) in urls.items():
+                    wrk((b if name in ON_BARE else s) + path, 1, script)  # warm-up
                 for _ in range(args.rounds):  # each URL right after the bare route: a pair
                     for name, (path, script) in urls.items():
                         bare_run = wrk(b + "/bare", args.seconds, pgid=bg)
-                        runs[name].append((wrk(s + path, args.seconds, script, pgid=sg), bare_run))
+                        base, group = (b, bg) if name in ON_BARE else (s, sg)
+                        runs[name].append((wrk(base + path, args.seconds, script, group), bare_run))
         print(
             f"\n[{store}] demo city of {args.volunteers} volunteers, {size} leaves; "
             f"ledger serve --workers {workers}; wrk -t2 -c8, {args.seconds:.0f} s per URL, "

@@ -12,6 +12,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from ledger import InvalidInputError, Ledger, LedgerError, SignedEvent
+from ledger.transparency import Inclusion
 
 from ..deps import CurrentKey, LedgerDep
 from ..problems import Problem
@@ -20,6 +21,9 @@ from ..schemas import CommandOut, Strict, command_out
 from ..scopes import require_event_scope
 
 router = APIRouter(tags=["verification"])
+# Evidence names its key's registration and revocation leaves as read from the store at most
+# this long ago (as its checkpoint: see TransparencyLog._recent_checkpoint_covering).
+KEY_FACTS_SECONDS = 1.0
 
 
 class SignedEventIn(Strict):
@@ -39,12 +43,16 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def evidence(ledger: Ledger, event: SignedEvent) -> dict[str, Any]:
-    """Everything a verifier needs, with nothing to trust but the log key and the org key."""
+def evidence(
+    ledger: Ledger, event: SignedEvent, included: Inclusion | None = None
+) -> dict[str, Any]:
+    """Everything a verifier needs, with nothing to trust but the log key and the org key
+    (``included``: the event's inclusion, already checked, when it was read with the event)."""
     assert event.leaf_index is not None
     # Never evidence that does not verify: the stored proof must lead to the signed root.
-    included = ledger.log.inclusion(event.leaf_index, event.leaf_hash)
-    key = ledger.key(event.key_id)
+    if included is None:
+        included = ledger.log.inclusion(event.leaf_index, event.leaf_hash)
+    key = ledger.key(event.key_id, within_seconds=KEY_FACTS_SECONDS)
     return {
         "event": event.to_json(),
         "envelope": event.envelope.decode("utf-8"),
@@ -85,9 +93,11 @@ async def get_leaf(request: Request, leaf_index: int = Path(ge=0, le=2**53)) -> 
 
 
 def leaf_evidence(request: Request, leaf_index: int) -> dict[str, Any]:
-    """The evidence of the event at a leaf, from the ledger reads go to (in one thread hop)."""
+    """The evidence of the event at a leaf, from the ledger reads go to (in one thread hop; the
+    leaf's row and its proof's nodes in one read of the store)."""
     ledger = get_read_ledger(request)
-    return evidence(ledger, ledger.event_at(leaf_index))
+    event, included = ledger.event_with_inclusion(leaf_index)
+    return evidence(ledger, event, included)
 
 
 @router.get(

@@ -38,7 +38,7 @@ from .signing import Signer
 from .snapshots import SnapshotStore, log_key_of
 from .storage.records import SharedCounters
 from .storage.url import StoreURL, parse_store_url
-from .transparency import CheckpointSchedule, TransparencyLog
+from .transparency import CheckpointSchedule, Inclusion, TransparencyLog
 from .trust import ReferenceData, TrustDirectory
 from .writer import CommandResult, Writer
 
@@ -148,6 +148,11 @@ class Ledger(
         """The verified event at a leaf index of the Merkle log (the row is read each time; the
         verification of a byte-identical row read before is reused)."""
         return self.log.verified_entry(leaf_index, self._app.signed_mapper.verify)
+
+    def event_with_inclusion(self, leaf_index: int) -> tuple[SignedEvent, Inclusion]:
+        """:meth:`event_at` and the leaf's inclusion in the newest signed checkpoint covering
+        it, checked to lead to that checkpoint's root (usually one read of the store)."""
+        return self.log.verified_entry_with_inclusion(leaf_index, self._app.signed_mapper.verify)
 
     def projections(self, views_url: str | None = None, *, verify: bool = True) -> Projections:
         """The ledger's views, in its own database or in ``views_url``.

@@ -42,7 +42,14 @@ from .integrity import (
 from .keystore import LOG_KEY_OWNER, Keystore
 from .log.checkpoint import Checkpoint, check_consistency, open_checkpoint, sign_checkpoint
 from .log.cosignature import merge_cosignatures
-from .log.merkle import EMPTY_ROOT, consistency_proof, inclusion_proof, leaf_hash, root_hash
+from .log.merkle import (
+    EMPTY_ROOT,
+    consistency_proof,
+    inclusion_proof,
+    inclusion_proof_nodes,
+    leaf_hash,
+    root_hash,
+)
 from .log.note import NoteSigner, NoteVerifier, parse_note
 from .log.receipt import format_receipt
 from .log.tile_cache import ENTRIES, VerifiedTile, VerifiedTiles
@@ -54,7 +61,7 @@ from .log.tiles import (
 )
 from .log.witness_client import WitnessEndpoint, request_cosignature
 from .signing import VerifyingKey
-from .storage.records import LedgerRecorderProtocol
+from .storage.records import LedgerRecorderProtocol, LoggedEvent
 from .trust import TrustDirectory
 
 CHECKPOINTS = "checkpoint"
@@ -439,6 +446,16 @@ class TransparencyLog:
         checkpoint read last covers the leaf (a newer one signed meanwhile by another process
         is served from the next second on). Without witnesses only: with them, each read
         brings the cosignatures that arrived since."""
+        recent = self._fresh_recent_covering(leaf_index)
+        if recent is not None:
+            return recent
+        note = self.checkpoint_covering(leaf_index)
+        self._recent = (time.monotonic(), note)
+        return note
+
+    def _fresh_recent_covering(self, leaf_index: int) -> str | None:
+        """The checkpoint read last for evidence, while :meth:`_recent_checkpoint_covering`
+        may still serve it for this leaf without reading the store; else None."""
         recent = self._recent
         if (
             recent is not None
@@ -447,9 +464,7 @@ class TransparencyLog:
             and self.parsed(recent[1]).size > leaf_index
         ):
             return recent[1]
-        note = self.checkpoint_covering(leaf_index)
-        self._recent = (time.monotonic(), note)
-        return note
+        return None
 
     def verified_entry(
         self, leaf_index: int, verify: Callable[[StoredEvent], SignedEvent]
@@ -461,9 +476,46 @@ class TransparencyLog:
         depends on nothing else), so a row changed since is verified afresh and refused.
         """
         found = self._recorder.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
-        if not found or found[0].leaf_index != leaf_index:
+        return self._verified_row(leaf_index, found[0] if found else None, verify)
+
+    def verified_entry_with_inclusion(
+        self, leaf_index: int, verify: Callable[[StoredEvent], SignedEvent]
+    ) -> tuple[SignedEvent, Inclusion]:
+        """:meth:`verified_entry` and :meth:`inclusion` of its leaf hash, with the same checks,
+        in one read of the store when the checkpoint read last for evidence still covers the
+        leaf (the leaf's row and its proof's nodes together); else in the reads of each."""
+        note = self._fresh_recent_covering(leaf_index) if leaf_index >= 0 else None
+        if note is None:
+            event = self.verified_entry(leaf_index, verify)
+            return event, self.inclusion(leaf_index, event.leaf_hash)
+        checkpoint = self.parsed(note)
+        wanted = inclusion_proof_nodes(leaf_index, checkpoint.size)
+        stored, nodes = self._recorder.select_leaf_and_nodes(leaf_index, wanted)
+        event = self._verified_row(leaf_index, stored, verify)
+
+        def read_nodes(coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
+            missing = [pair for pair in coordinates if pair not in nodes]
+            if missing:
+                raise StoreIntegrityError(
+                    f"Merkle node {missing[0]} is missing from the log: removed behind the "
+                    "ledger's back"
+                )
+            return [nodes[pair] for pair in coordinates]
+
+        proof = inclusion_proof(leaf_index, checkpoint.size, read_nodes)
+        check_leaf_inclusion(
+            event.leaf_hash, leaf_index, checkpoint.size, proof, checkpoint.root_hash
+        )
+        return event, Inclusion(note, checkpoint.size, proof)
+
+    def _verified_row(
+        self,
+        leaf_index: int,
+        stored: LoggedEvent | None,
+        verify: Callable[[StoredEvent], SignedEvent],
+    ) -> SignedEvent:
+        if stored is None or stored.leaf_index != leaf_index:
             raise missing_leaf(leaf_index, self.size(), self.latest_size())
-        stored = found[0]
         fields = (
             stored.state,
             getattr(stored, "leaf_hash", None),

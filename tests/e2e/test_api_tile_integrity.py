@@ -264,3 +264,25 @@ def test_tiles_and_the_checkpoint_carry_caching_headers_and_answer_304(served: S
         timeout=30,
     )
     assert revalidated.status_code == 304 and revalidated.content == b""
+
+
+def test_a_kept_tile_is_answered_as_the_route_answers_it_and_counted(served: Served) -> None:
+    """The first request for a tile goes through the route; later ones are answered from the
+    kept bytes before routing (``KeptTiles``): the same status, headers and bytes, counted under
+    the tile route in ``/metrics``; a path the route refuses is still refused."""
+    ignored = {"date"}
+    for path in ["/log/tile/0/000", "/log/tile/entries/000", "/log/tile/0/001.p/44"]:
+        first = served.get(path)
+        again = served.get(path)
+        assert first.status_code == 200
+        assert (again.status_code, again.content) == (200, first.content)
+        headers = {k: v for k, v in first.headers.items() if k not in ignored}
+        assert {k: v for k, v in again.headers.items() if k not in ignored} == headers
+    metrics = served.get("/metrics").text
+    counted = 'route="/log/tile/{level}/{path:path}",status="200"} 6'
+    assert counted in metrics, metrics
+    for refused in ["/log/tile/0/0000", "/log/tile/00/000", "/log/tile/0/000.p/0"]:
+        assert served.get(refused).status_code == 404, refused
+    assert served.get("/log/tile/" + "1" * 11 + "/000").status_code == 422
+    head = httpx.head(f"{served.server.base_url}/log/tile/0/000", timeout=30)
+    assert head.status_code == 405

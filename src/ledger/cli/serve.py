@@ -70,8 +70,6 @@ def run_apikey(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     public = os.environ.get("LEDGER_PUBLIC_URL") or default_public_url(args.host, args.port)
     for url in args.read_db:  # a mistyped standby is an error now, like a mistyped store
         parse_store_url(url).as_read_only()
@@ -100,24 +98,15 @@ def run_serve(args: argparse.Namespace) -> int:
     print(
         f"serving {args.db} at {base}  (docs: {base}/docs, log: {base}/log/checkpoint)", flush=True
     )
-    if args.workers > 1:
-        from ledger_api.server import bind_listeners_as_tcp
+    from ledger_api.server import serve
 
-        bind_listeners_as_tcp()
     try:
-        uvicorn.run(
-            factory,
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level="warning",
-        )
+        status: int = serve(factory, args.host, args.port, args.workers, log_level="warning")
     finally:
         if runner is not None:
             runner.terminate()
             runner.wait(timeout=10)
-    return 0
+    return status
 
 
 def default_public_url(host: str, port: int) -> str:

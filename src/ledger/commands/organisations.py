@@ -276,11 +276,18 @@ class OrganisationCommands(CommandHost):
             "version": state.version,
         }
 
-    def key(self, key_id: str) -> dict[str, Any]:
+    def key(self, key_id: str, *, within_seconds: float = 0.0) -> dict[str, Any]:
         """A signing key: whose it is, what it may sign, and the leaves of the log that
-        registered and revoked it (``/leaves/{i}`` there holds that event)."""
-        self._directory.refresh()
+        registered and revoked it (``/leaves/{i}`` there holds that event).
+
+        The keys are read from the store first, unless they were less than ``within_seconds``
+        ago and this process stored nothing since (a hot read path); a key not known then is
+        looked for in the store all the same."""
+        self._directory.refresh_if_older_than(within_seconds)
         info = self._directory.keys.get(key_id)
+        if info is None and within_seconds > 0:
+            self._directory.refresh()
+            info = self._directory.keys.get(key_id)
         if info is None:
             raise NotFoundError(f"key {key_id} is not registered in this ledger")
         return _key_json(info)

@@ -86,10 +86,15 @@ def _fold(hashes: Sequence[bytes]) -> bytes:
     return result
 
 
+def _nodes_of(ranges: Sequence[_Range]) -> list[Node]:
+    """Every stored node the ranges' roots are hashed from, once each, in sorted order."""
+    return sorted({node for start, end in ranges for node in range_nodes(start, end)})
+
+
 def _range_hashes(ranges: Sequence[_Range], read_nodes: NodeReader) -> list[bytes]:
     """Read every node the ranges need in one call, then hash each range into its root."""
     per_range = [range_nodes(start, end) for start, end in ranges]
-    wanted = sorted({node for nodes in per_range for node in nodes})
+    wanted = _nodes_of(ranges)
     if not wanted:
         return []
     found = read_nodes(wanted)
@@ -147,6 +152,14 @@ def inclusion_proof(index: int, size: int, read_nodes: NodeReader) -> list[bytes
     if _check_count(index, "leaf index") >= _check_count(size, "tree size"):
         raise InvalidInputError(f"leaf index {index} is not below tree size {size}")
     return _range_hashes(_inclusion_ranges(index, size), read_nodes)
+
+
+def inclusion_proof_nodes(index: int, size: int) -> list[Node]:
+    """The stored nodes :func:`inclusion_proof` reads for that leaf and tree size, in the order
+    it asks for them, so a store can read them together with something else."""
+    if _check_count(index, "leaf index") >= _check_count(size, "tree size"):
+        raise InvalidInputError(f"leaf index {index} is not below tree size {size}")
+    return _nodes_of(_inclusion_ranges(index, size))
 
 
 def consistency_proof(old_size: int, new_size: int, read_nodes: NodeReader) -> list[bytes]:

@@ -140,6 +140,14 @@ class LedgerRecorder(POPOApplicationRecorder):
                 for nid in self._leaves[start : start + limit]
             ]
 
+    def select_leaf_and_nodes(
+        self, leaf_index: int, coordinates: Sequence[tuple[int, int]]
+    ) -> tuple[LoggedEvent | None, dict[tuple[int, int], bytes]]:
+        with self._database_lock:
+            found = self.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
+            nodes = {pair: self._nodes[pair] for pair in coordinates if pair in self._nodes}
+        return (found[0] if found and found[0].leaf_index == leaf_index else None), nodes
+
     def unlogged_notification_ids(self) -> list[int]:
         with self._database_lock:
             return [

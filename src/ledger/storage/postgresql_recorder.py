@@ -418,6 +418,38 @@ class LedgerRecorder(PostgresApplicationRecorder):
         )
         return self._rows_to_events(self._fetch(statement, [start, limit]))
 
+    def select_leaf_and_nodes(
+        self, leaf_index: int, coordinates: Sequence[tuple[int, int]]
+    ) -> tuple[LoggedEvent | None, dict[tuple[int, int], bytes]]:
+        """One statement, so one round trip: the leaf's row as :meth:`select_leaves` reads it
+        (its ``level`` is NULL), then one row per stored node of ``coordinates``, each looked
+        up by primary key (``OFFSET 0`` keeps the LATERAL subquery an index lookup: as a join,
+        a small log's nodes were read by a sequential scan, 0.45 ms of 0.6 at 2,700 nodes)."""
+        statement = self._sql(
+            "SELECT l.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+            "l.leaf_index, n.hash AS leaf_hash, NULL::smallint AS level, NULL::bigint AS idx "
+            "FROM {schema}.{leaves} l "
+            "LEFT JOIN {schema}.{events} e ON e.notification_id = l.notification_id "
+            "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index "
+            "WHERE l.leaf_index = %s "
+            "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, p.hash, w.level, w.idx "
+            "FROM unnest(%s::smallint[], %s::bigint[]) AS w(level, idx) "
+            "CROSS JOIN LATERAL (SELECT z.hash FROM {schema}.{nodes} z "
+            "WHERE z.level = w.level AND z.idx = w.idx OFFSET 0) p"
+        )
+        rows = self._fetch(
+            statement,
+            [leaf_index, [c[0] for c in coordinates], [c[1] for c in coordinates]],
+        )
+        leaf_rows = [row for row in rows if row["level"] is None]
+        nodes = {
+            (row["level"], row["idx"]): bytes(row["leaf_hash"])
+            for row in rows
+            if row["level"] is not None
+        }
+        found = self._rows_to_events(leaf_rows)
+        return (found[0] if found else None), nodes
+
     def unlogged_notification_ids(self) -> list[int]:
         """Stored events with no leaf: inserted behind the log's back."""
         rows = self._fetch(

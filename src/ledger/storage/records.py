@@ -110,6 +110,13 @@ class LedgerRecorderProtocol(Protocol):
 
     def select_leaves(self, start: int, limit: int) -> list[LoggedEvent]: ...
 
+    def select_leaf_and_nodes(
+        self, leaf_index: int, coordinates: Sequence[tuple[int, int]]
+    ) -> tuple[LoggedEvent | None, dict[tuple[int, int], bytes]]:
+        """The leaf at ``leaf_index`` (None if it has no row) and those of the Merkle nodes at
+        ``coordinates`` that are stored, read together (one statement on PostgreSQL)."""
+        ...
+
     def find_claim(self, scope: str, key: str) -> IdempotencyClaim | None: ...
 
     def unlogged_notification_ids(self) -> list[int]: ...

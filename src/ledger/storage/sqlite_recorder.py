@@ -251,6 +251,32 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         )
         return self._rows_to_events(self._query(statement, [start, limit]))
 
+    def select_leaf_and_nodes(
+        self, leaf_index: int, coordinates: Sequence[tuple[int, int]]
+    ) -> tuple[LoggedEvent | None, dict[tuple[int, int], bytes]]:
+        """Two statements in one read transaction (in process, a round trip costs little)."""
+        statement = (
+            f"SELECT {_EVENT_COLUMNS} FROM ledger_log_leaves l "
+            f"LEFT JOIN {self.events_table_name} e ON e.rowid = l.notification_id "
+            "LEFT JOIN ledger_log_nodes n ON n.level = 0 AND n.idx = l.leaf_index "
+            "WHERE l.leaf_index = ?"
+        )
+        nodes: dict[tuple[int, int], bytes] = {}
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, [leaf_index])
+            found = self._rows_to_events(list(c.fetchall()))
+            for start in range(0, len(coordinates), 400):
+                chunk = coordinates[start : start + 400]
+                values = ",".join("(?,?)" for _ in chunk)
+                c.execute(
+                    f"WITH wanted(level, idx) AS (VALUES {values}) "
+                    "SELECT n.level, n.idx, n.hash FROM wanted w JOIN ledger_log_nodes n "
+                    "ON n.level = w.level AND n.idx = w.idx",
+                    [v for pair in chunk for v in pair],
+                )
+                nodes.update({(row[0], row[1]): bytes(row[2]) for row in c.fetchall()})
+        return (found[0] if found else None), nodes
+
     def unlogged_notification_ids(self) -> list[int]:
         """Stored events with no leaf: inserted behind the log's back."""
         rows = self._query(

@@ -141,6 +141,34 @@ def test_the_incremental_tree_has_the_root_of_a_tree_built_at_once(city: City) -
         assert from_scratch(states[:size])[0].root() == root == ledger.log.root(size)
 
 
+def test_a_leaf_read_with_nodes_is_the_leaf_and_the_nodes_each_read_alone(city: City) -> None:
+    ledger, person = city
+    run_some_commands(ledger, person["number"], "fused")
+    recorder = ledger._recorder
+    size = ledger.log.size()
+    _, nodes = from_scratch(leaf_states(ledger))
+    for leaf in (0, size // 2, size - 1):
+        wanted = [(0, leaf), (1, leaf // 2), (2, 0), (9, 0), (0, size + 3)]  # the last two: none
+        found, read = recorder.select_leaf_and_nodes(leaf, wanted)
+        alone = recorder.select_leaves(leaf, 1)[0]
+        assert found is not None
+        assert (found.leaf_index, found.leaf_hash, found.state, found.id) == (
+            alone.leaf_index,
+            alone.leaf_hash,
+            alone.state,
+            alone.id,
+        )
+        assert (found.originator_id, found.originator_version, found.topic) == (
+            alone.originator_id,
+            alone.originator_version,
+            alone.topic,
+        )
+        assert read == {pair: nodes[pair] for pair in wanted if pair in nodes}
+        assert (9, 0) not in read and (0, size + 3) not in read
+    assert recorder.select_leaf_and_nodes(size + 1, [(0, 0)]) == (None, {(0, 0): nodes[(0, 0)]})
+    assert recorder.select_leaf_and_nodes(0, [])[1] == {}
+
+
 @pytest.mark.parametrize("kind", SQL_STORES)
 def test_a_tree_extended_across_restarts_and_ledger_objects_matches_one_built_at_once(
     kind: str, store_url_for: Callable[[str], str]

@@ -7,7 +7,10 @@
 - the event at a leaf (``TransparencyLog.verified_entry``) reuses a verification only for a
   row byte-identical to the one verified: an edited row is verified afresh and refused;
 - evidence (``TransparencyLog.inclusion``) reads its proof from the store each time, so an
-  edited node on the path is refused even for a leaf proven before.
+  edited node on the path is refused even for a leaf proven before;
+- the event with its evidence (``Ledger.event_with_inclusion``, what ``GET /leaves/{i}``
+  serves) reads the leaf's row and its proof's nodes in one read of the store, with the same
+  checks: an edited row, an edited or deleted node and a deleted leaf are all refused.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import pytest
 from logstore_support import SQL_STORES, create_city, register_many, sql_execute
 
 from ledger import Ledger
-from ledger.errors import StoreIntegrityError, TamperedEventError
+from ledger.errors import NotFoundError, StoreIntegrityError, TamperedEventError
 from ledger.log import leaf_hash, parse_entry_bundle
+from ledger.log.merkle import inclusion_proof_nodes
 from ledger.log.tile_cache import ENTRIES
 
 SIZE = 300
@@ -140,3 +144,70 @@ def test_evidence_reads_its_proof_each_time_and_refuses_an_edited_path(
         ledger.log.inclusion(5, event.leaf_hash)
     with pytest.raises(StoreIntegrityError):  # a wrong leaf hash never proves either
         ledger.log.inclusion(200, FORGED)
+
+
+class ReadCounter:
+    """Counts the recorder's log reads on a ledger (wrapping the methods on its recorder)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.calls: list[str] = []
+        recorder = ledger.log._recorder
+        for name in ("select_leaves", "read_nodes", "select_leaf_and_nodes"):
+            original = getattr(recorder, name)
+            setattr(recorder, name, self._counting(name, original))
+
+    def _counting(self, name: str, original: Callable[..., object]) -> Callable[..., object]:
+        def counted(*args: object) -> object:
+            self.calls.append(name)
+            return original(*args)
+
+        return counted
+
+
+def test_an_event_with_its_inclusion_is_one_read_and_matches_the_two_reads(
+    url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    ledger = open_ledger(url)
+    expected = ledger.event_at(123)
+    expected_inclusion = ledger.log.inclusion(123, expected.leaf_hash)  # reads the checkpoint
+    reads = ReadCounter(ledger)
+    for leaf in (123, 0, SIZE - 1):
+        event, included = ledger.event_with_inclusion(leaf)
+        assert event.leaf_index == leaf and event.envelope == ledger.log.entry(leaf)
+        assert included.proof == ledger.log.inclusion_proof(leaf, SIZE)
+        assert included.size == SIZE and included.note == expected_inclusion.note
+    assert reads.calls[:1] == ["select_leaf_and_nodes"]
+    assert reads.calls.count("select_leaf_and_nodes") == 3
+    assert ledger.event_with_inclusion(123)[0] is ledger.event_at(123)  # verified once
+
+
+def test_an_event_with_its_inclusion_refuses_every_edit_on_the_one_read(
+    url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    ledger = open_ledger(url)
+    ledger.event_with_inclusion(42)  # the checkpoint is read: the next reads are fused
+    state = ledger.log.entry(42)
+    edit_event(ledger, 42, state.replace(b'"org-a"', b'"org-b"', 1))
+    with pytest.raises(TamperedEventError):
+        ledger.event_with_inclusion(42)
+    edit_event(ledger, 42, state)
+    ledger.event_with_inclusion(42)
+    edit_node(ledger, 43)  # leaf 42's first step
+    with pytest.raises(StoreIntegrityError):
+        ledger.event_with_inclusion(42)
+    edit_node(ledger, 42)  # the leaf's own stored hash: the row no longer matches its leaf
+    with pytest.raises((StoreIntegrityError, TamperedEventError)):
+        ledger.event_with_inclusion(42)
+    level, idx = inclusion_proof_nodes(202, SIZE)[-1]  # a node on leaf 202's path
+    assert level >= 1
+    statement = "DELETE FROM {schema}.ledger_log_nodes WHERE level=%s AND idx=%s"
+    assert sql_execute(ledger, statement, (level, idx)) == 1
+    with pytest.raises(StoreIntegrityError, match="missing"):
+        ledger.event_with_inclusion(202)
+    assert sql_execute(ledger, "DELETE FROM {schema}.ledger_log_leaves WHERE leaf_index=7")
+    with pytest.raises(StoreIntegrityError, match="leaf 7 is missing"):
+        ledger.event_with_inclusion(7)
+    with pytest.raises(NotFoundError):
+        ledger.event_with_inclusion(SIZE + 5)
+    with pytest.raises(NotFoundError):  # as event_at answers
+        ledger.event_with_inclusion(-1)
