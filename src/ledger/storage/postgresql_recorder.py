@@ -19,7 +19,7 @@ from eventsourcing.postgres import (
 )
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composable, Composed, Identifier
 
 from .guard import guard_storage_errors
 from .records import (
@@ -30,6 +30,49 @@ from .records import (
     extend_log,
     stamp_recorded_at,
 )
+
+# With the table lock held, before the insert: whether a key event was stored after the fence
+# (the trust directory a command decided with is stale), the log's size, its right frontier (the
+# perfect subtrees' nodes, one per set bit of the size) and the last leaf's event state.
+_LOG_HEAD_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION {schema}.{log_head}(fence bigint, fence_topics text[]) "
+    "RETURNS TABLE (size bigint, last_state bytea, moved boolean, levels smallint[], "
+    "indexes bigint[], hashes bytea[]) LANGUAGE plpgsql AS $$ "
+    "BEGIN RETURN QUERY "
+    "WITH top AS (SELECT COALESCE(MAX(l.leaf_index) + 1, 0)::bigint AS n "
+    "FROM {schema}.{leaves} l), "
+    "frontier AS (SELECT f.level, f.idx, f.hash FROM top "
+    "CROSS JOIN generate_series(0, 62) AS b(bit) "
+    "JOIN {schema}.{nodes} f ON f.level = b.bit AND f.idx = (top.n >> b.bit) - 1 "
+    "WHERE (top.n >> b.bit) & 1 = 1) "
+    "SELECT top.n, "
+    "(SELECT e.state FROM {schema}.{leaves} l JOIN {schema}.{events} e "
+    "ON e.notification_id = l.notification_id ORDER BY l.leaf_index DESC LIMIT 1), "
+    "EXISTS (SELECT 1 FROM {schema}.{events} k WHERE k.notification_id > fence "
+    "AND k.topic = ANY(fence_topics)), "
+    "(SELECT array_agg(frontier.level ORDER BY frontier.level) FROM frontier), "
+    "(SELECT array_agg(frontier.idx ORDER BY frontier.level) FROM frontier), "
+    "(SELECT array_agg(frontier.hash ORDER BY frontier.level) FROM frontier) FROM top; "
+    "END $$"
+)
+# The new leaves, the idempotency claim (none when its scope is NULL) and the new Merkle nodes.
+_APPEND_LOG_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION {schema}.{append_log}(leaf_indexes bigint[], ids bigint[], "
+    "claim_scope text, claim_key text, claim_hash text, claim_result bytea, "
+    "node_levels smallint[], node_indexes bigint[], node_hashes bytea[]) "
+    "RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO {schema}.{leaves} SELECT * FROM unnest(leaf_indexes, ids); "
+    "IF claim_scope IS NOT NULL THEN "
+    "INSERT INTO {schema}.{claims} VALUES (claim_scope, claim_key, claim_hash, claim_result); "
+    "END IF; "
+    "INSERT INTO {schema}.{nodes} SELECT * FROM unnest(node_levels, node_indexes, node_hashes); "
+    "END $$"
+)
+
+
+def _rendered(statement: Composable) -> Composed:
+    """A statement as one piece of SQL text, its identifiers quoted once and for all."""
+    return Composed([SQL(statement.as_string())])
 
 
 @guard_storage_errors
@@ -42,12 +85,13 @@ class LedgerRecorder(PostgresApplicationRecorder):
         # connection the pool makes gets it.
         connect_options = datastore.pool.kwargs
         assert isinstance(connect_options, dict)
-        connect_options["prepare_threshold"] = None
+        connect_options["prepare_threshold"] = 2**31
         # No JIT compilation: the ledger's statements are short index lookups, and on a store
         # without planner statistics their estimated cost passes ``jit_above_cost``, so each
         # paid ~130 ms of compiling for a read of under a millisecond.
         connect_options["options"] = "-c jit=off"
         super().__init__(datastore, events_table_name=events_table_name)
+        self._rendered: dict[str, Composed] = {}
         self._names = {
             "schema": Identifier(datastore.schema),
             "events": Identifier(events_table_name),
@@ -56,11 +100,19 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "claims": Identifier("ledger_idempotency"),
             "side": Identifier("ledger_side"),
             "topic_index": Identifier(f"{events_table_name}_topic"),
+            "log_head": Identifier(f"{events_table_name}_log_head"),
+            "append_log": Identifier(f"{events_table_name}_append_log"),
         }
         # Database functions stay disabled (a tailing projection was seen to miss events with
         # them), so the insert function is never created: recreating it concurrently from
         # several processes also fails with "tuple concurrently updated".
         del self.sql_create_statements[self.create_insert_function_statement_index]
+        # The statements every insert runs, rendered once (see ``_sql``).
+        self.insert_events_statement = _rendered(self.insert_events_statement)
+        self.lock_table_statements = [
+            _rendered(s) if isinstance(s, Composable) else s for s in self.lock_table_statements
+        ]
+        self._notify_statement = _rendered(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
         for statement in (
             "CREATE TABLE IF NOT EXISTS {schema}.{leaves} (leaf_index bigint PRIMARY KEY, "
             "notification_id bigint NOT NULL UNIQUE)",
@@ -74,8 +126,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
             # instead of scanning every event: a process starts in time proportional to them.
             "CREATE INDEX IF NOT EXISTS {topic_index} ON {schema}.{events} "
             "(topic, notification_id)",
+            # The two statements of every insert that the server would otherwise plan each
+            # time (planning cost as much as running them): in PL/pgSQL functions, whose
+            # statements are planned once per connection. See ``_read_log_head`` and
+            # ``_log_and_claim``.
+            _LOG_HEAD_FUNCTION,
+            _APPEND_LOG_FUNCTION,
         ):
             self.sql_create_statements.append(self._sql(statement))
+        self._max_notification_id = self._sql(
+            "SELECT MAX(notification_id) AS top FROM {schema}.{events}"
+        )
         self._select = self._sql(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "l.leaf_index, n.hash AS leaf_hash FROM {schema}.{events} e "
@@ -114,7 +175,19 @@ class LedgerRecorder(PostgresApplicationRecorder):
         super()._create_table(curs)
 
     def _sql(self, text: str) -> Composed:
-        return SQL(text).format(**self._names)
+        """``text`` with the schema's and tables' names filled in, rendered once per text: a
+        composed statement would quote its identifiers again at every execution."""
+        rendered = self._rendered.get(text)
+        if rendered is None:
+            rendered = self._rendered[text] = _rendered(SQL(text).format(**self._names))
+        return rendered
+
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        for statement in self.lock_table_statements:
+            curs.execute(statement, prepare=False)
+
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(self._notify_statement)
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -153,23 +226,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         No other writer can insert while the lock is held, so every event stored after
         ``fence`` is already visible here, and the size and frontier stay current."""
         curs.execute(
-            self._sql(
-                "WITH top AS (SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size "
-                "FROM {schema}.{leaves}), "
-                "frontier AS (SELECT n.level, n.idx, n.hash FROM top "
-                "CROSS JOIN generate_series(0, 62) AS b(bit) "
-                "JOIN {schema}.{nodes} n ON n.level = b.bit AND n.idx = (top.size >> b.bit) - 1 "
-                "WHERE (top.size >> b.bit) & 1 = 1) "
-                "SELECT top.size, "
-                "(SELECT e.state FROM {schema}.{leaves} l JOIN {schema}.{events} e "
-                "ON e.notification_id = l.notification_id "
-                "ORDER BY l.leaf_index DESC LIMIT 1) AS last_state, "
-                "EXISTS (SELECT 1 FROM {schema}.{events} WHERE notification_id > %s "
-                "AND topic = ANY(%s)) AS moved, "
-                "(SELECT array_agg(level ORDER BY level) FROM frontier) AS levels, "
-                "(SELECT array_agg(idx ORDER BY level) FROM frontier) AS indexes, "
-                "(SELECT array_agg(hash ORDER BY level) FROM frontier) AS hashes FROM top"
-            ),
+            self._sql("SELECT * FROM {schema}.{log_head}(%s::bigint, %s::text[])"),
             (-1 if fence is None else fence, list(fence_topics or ()) if fence is not None else []),
         )
         row = curs.fetchone()
@@ -230,20 +287,24 @@ class LedgerRecorder(PostgresApplicationRecorder):
         rows = extend_log(size, read_nodes, [s.state for s in stored_events])
         # The leaves, the new Merkle nodes and the idempotency claim in one statement.
         claim: IdempotencyClaim | None = kwargs.get("claim")
-        statement = (
-            "WITH new_leaves AS (INSERT INTO {schema}.{leaves} "
-            "SELECT * FROM unnest(%s::bigint[], %s::bigint[])) "
+        curs.execute(
+            self._sql(
+                "SELECT {schema}.{append_log}(%s::bigint[], %s::bigint[], %s::text, %s::text, "
+                "%s::text, %s::bytea, %s::smallint[], %s::bigint[], %s::bytea[])"
+            ),
+            [
+                [size + i for i in range(len(ids))],
+                ids,
+                *(
+                    (None, None, None, None)
+                    if claim is None
+                    else (claim.scope, claim.key, claim.request_hash, claim.result)
+                ),
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+            ],
         )
-        params: list[Any] = [[size + i for i in range(len(ids))], ids]
-        if claim is not None:
-            statement += ", new_claim AS (INSERT INTO {schema}.{claims} VALUES (%s, %s, %s, %s)) "
-            params += [claim.scope, claim.key, claim.request_hash, claim.result]
-        statement += (
-            "INSERT INTO {schema}.{nodes} "
-            "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])"
-        )
-        params += [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
-        curs.execute(self._sql(statement), params)
         # Side rows (a certificate's signed credential) commit with the events or not at all.
         side_rows = kwargs.get("side_rows", ())
         if side_rows:
@@ -313,9 +374,15 @@ class LedgerRecorder(PostgresApplicationRecorder):
             raise IntegrityError(f"Merkle node {missing} is missing from the log") from None
 
     def _fetch(self, statement: Composed, params: Sequence[Any]) -> list[DictRow]:
+        """One read in autocommit, outside any pipeline, as a prepared statement: the server
+        plans each text once per connection (planning cost more than running these reads)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params)
+            curs.execute(statement, params, prepare=True)
             return list(curs.fetchall())
+
+    def max_notification_id(self) -> int | None:
+        rows = self._fetch(self._max_notification_id, [])
+        return None if rows[0]["top"] is None else int(rows[0]["top"])
 
     @staticmethod
     def _rows_to_events(rows: Sequence[DictRow]) -> list[LoggedEvent]:
