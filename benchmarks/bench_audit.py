@@ -317,7 +317,10 @@ def _audit_main(url: str, workers: int) -> None:
 
 CATEGORIES: list[tuple[str, list[tuple[str, str]]]] = [
     ("reading the store (SQL, rows to leaves)", [("audit/sources.py", "leaves")]),
-    ("parsing envelopes (open_envelope)", [("envelope.py", "open_envelope")]),
+    (
+        "parsing envelopes (open_envelope)",
+        [("envelope.py", "open_envelope"), ("envelope.py", "open_envelope_timed")],
+    ),
     (
         "  of which the canonical check (parse + re-serialise)",
         [("canonical.py", "is_canonical"), ("canonical.py", "parse_canonical")],
@@ -330,7 +333,7 @@ CATEGORIES: list[tuple[str, list[tuple[str, str]]]] = [
     ("times (recorded_at order, occurred_at)", [("audit/replay.py", "_times")]),
     ("keys (authorise at that position)", [("audit/replay.py", "_key")]),
     ("rules replay (state, checks, emit)", [("audit/replay.py", "_rules")]),
-    ("command ends (pairs, stars, key events)", [("audit/replay.py", "_boundary")]),
+    ("command ends (pairs, stars, key events)", [("audit/replay.py", "end_command")]),
     ("views recompute", [("audit/auditor.py", "__call__"), ("audit/auditor.py", "digest")]),
     ("handing jobs to the workers (submit)", [("audit/signatures.py", "submit")]),
     ("collecting results / waiting for the workers", [("audit/auditor.py", "_collect")]),
@@ -446,7 +449,7 @@ def step_timings(ledger: Ledger, count: int = 20_000) -> list[str]:
             builder.append(leaf_hash(state))
 
     steps = [
-        ("read from the store (select_leaves, Leaf rows)", read),
+        ("read from the store (select_leaf_rows, Leaf tuples)", read),
         (
             "open_envelope (canonical check and parse, base64, time)",
             timed(lambda: [open_envelope(s) for s in states]),

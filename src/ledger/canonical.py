@@ -8,6 +8,8 @@ round-trip identically through every JCS implementation, and those are the only 
 from __future__ import annotations
 
 import json
+import json.encoder
+import json.scanner
 import re
 from typing import Any
 
@@ -101,15 +103,31 @@ def is_canonical(data: bytes) -> bool:
 def parse_canonical(data: bytes) -> Any:
     """The JSON ``data`` holds; :class:`InvalidInputError` unless ``data`` is exactly its
     canonical form. A duplicate key need not be looked for: what it parses to serialises
-    differently."""
+    differently.
+
+    The text is compared, not its UTF-8 bytes: ``data`` decoded strictly holds no lone
+    surrogate, so the serialised text equals it exactly when its bytes would. The scanner and
+    the encoder are called without the standard library's wrappers (the audit calls this once
+    per event)."""
     try:
-        document = _strict_decode(data.decode("utf-8"))
-        same = _dump_checked(document) == data
-    except (ValueError, UnicodeDecodeError):
+        text = data.decode("utf-8")
+        document, end = _scan_once(text, 0)
+        same = end == len(text) and _canonical_text(document) == text
+    except (ValueError, UnicodeDecodeError, StopIteration):
         same = False
     if not same:
         raise InvalidInputError("not canonical JSON (RFC 8785)")
     return document
+
+
+def _canonical_text(document: Any) -> str:
+    """JCS of a parsed document (only the allowed types, no cycles) as text."""
+    text = "".join(_encode_parsed(document, 0))
+    if not text.isascii() and _HIGH.search(text):
+        parts: list[str] = []
+        _write(document, parts, "$")
+        text = "".join(parts)
+    return text
 
 
 def _safe_int(text: str) -> int:
@@ -133,9 +151,30 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 # One decoder for every call: ``json.loads`` with hooks would build a new one each time.
-_strict_decode = json.JSONDecoder(
+_strict_decoder = json.JSONDecoder(
     parse_float=_refuse_float, parse_constant=_refuse_float, parse_int=_safe_int
-).decode
+)
+_strict_decode = _strict_decoder.decode
+# The decoder's scanner alone: a value at the start of the text and where it ends (raises
+# StopIteration when there is none), without ``decode``'s whitespace handling around it.
+_scan_once = json.scanner.make_scanner(_strict_decoder)  # type: ignore[arg-type]
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not a JSON type")
+
+
+# ``_fast_dump`` without ``JSONEncoder.encode``'s wrapping and circularity check, for documents
+# that were just parsed (so hold only JSON types and no cycle); the same C encoder when there is
+# one, so the same text.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encode_parsed: Any = (
+    _c_make_encoder(
+        None, _not_json, json.encoder.encode_basestring, None, ":", ",", True, False, False
+    )
+    if _c_make_encoder is not None
+    else lambda document, _level: (_fast_dump(document),)
+)
 
 
 def _utf16_order(key: str) -> bytes:

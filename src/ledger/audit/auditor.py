@@ -18,7 +18,7 @@ from ..projections.runner import VIEWS, apply_events, digest_of
 from ..signing import VerifyingKey
 from ..state_codec import dumps_state, loads_state
 from ..storage.url import StoreURL
-from .assessments import AssessmentResults
+from .assessments import RESULT_TOPIC, AssessmentResults
 from .findings import Finding
 from .progress import Progress
 from .replay import Replay, ReplayState, check_checkpoints, fingerprint
@@ -166,15 +166,19 @@ def audit(
     thresholds = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLDS)
     try:
+        read = 0
         for leaf in source.leaves(state.size):
             replay.leaf(leaf)
-            results.see(leaf)
-            bar.advance()
-            if not bar.done % COLLECT_EVERY:
+            if leaf.topic == RESULT_TOPIC:
+                results.see(leaf)
+            read += 1
+            if not read % COLLECT_EVERY:
+                bar.advance(COLLECT_EVERY)
                 _collect(checker, findings, wait=False)
             if state_file is not None and state.size == newest:
                 replay.end_command()
                 snapshot = dumps_state(state)
+        bar.advance(read % COLLECT_EVERY)
         replay.finish()
         _collect(checker, findings, wait=True)
     finally:

@@ -12,21 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from hashlib import sha256 as _sha256
 from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
 from ..canonical import parse_json
 from ..context import Context, S
-from ..envelope import TOPIC_PREFIX, body_bytes_of, open_envelope, parse_time
+from ..envelope import TOPIC_PREFIX, body_bytes_of, open_envelope_timed, parse_time
 from ..errors import InvalidInputError, LedgerError, StorageError, VerificationError
 from ..log.checkpoint import Checkpoint, open_checkpoint
-from ..log.merkle import EMPTY_ROOT, TreeBuilder, leaf_hash
+from ..log.merkle import EMPTY_ROOT, LEAF_PREFIX, TreeBuilder
 from ..log.note import NoteVerifier
 from ..model import organisation_facts as facts
 from ..model.aggregates import AGGREGATE_KINDS
 from ..model.awards import scheme_minutes, star_level
-from ..model.registry import EVENT_SPECS
+from ..model.registry import EVENT_SPECS, EventSpec
 from ..model.service import ServiceAccount
 from ..model.timebank import Account
 from ..signing import VerifyingKey
@@ -109,46 +110,52 @@ class Replay:
 
     def leaf(self, leaf: Leaf) -> None:
         """Check one leaf and take it into the replay."""
-        where = f"{leaf.aggregate_id} v{leaf.version}" if leaf.aggregate_id else None
-        if leaf.index < self.s.size:
+        index, aggregate_id, state = leaf.index, leaf.aggregate_id, leaf.state
+        where = f"{aggregate_id} v{leaf.version}" if aggregate_id else None
+        s = self.s
+        if index < s.size:
             self.report(
                 Finding(
                     "missing-event",
-                    f"leaf {leaf.index} appears again after leaf {self.s.size - 1}",
-                    leaf.index,
+                    f"leaf {index} appears again after leaf {s.size - 1}",
+                    index,
                     where,
                 )
             )
             return
-        while leaf.index > self.s.size:
-            self.report(Finding("missing-event", "this leaf is missing from the log", self.s.size))
-            self.s.unexplained_gaps += 1
+        while index > s.size:
+            self.report(Finding("missing-event", "this leaf is missing from the log", s.size))
+            s.unexplained_gaps += 1
             self._append(EMPTY_ROOT)
-        if leaf.state is None:
+        if state is None:
             self.report(
-                Finding("missing-event", "the log has this leaf but its event is gone", leaf.index)
+                Finding("missing-event", "the log has this leaf but its event is gone", index)
             )
-            self.s.unexplained_gaps += 1
+            s.unexplained_gaps += 1
             self._append(leaf.stored_hash or EMPTY_ROOT)
             return
-        digest = leaf_hash(leaf.state)
+        digest = _sha256(LEAF_PREFIX + state).digest()  # leaf_hash(state)
         if leaf.stored_hash is not None and leaf.stored_hash != digest:
             self.report(
                 Finding(
                     "leaf-hash-mismatch",
                     "the event's bytes differ from its logged leaf",
-                    leaf.index,
+                    index,
                     where,
                 )
             )
-        self._append(digest)
+        tree = s.tree
+        tree.append(digest)
+        s.size = size = tree.size
+        if size in s.roots:
+            s.roots[size] = tree.root()
         self.events += 1
         try:
-            body, signature, recorded_at = open_envelope(leaf.state)
+            body, signature, recorded_at, recorded = open_envelope_timed(state)
         except InvalidInputError as error:
-            self.report(Finding("malformed-event", str(error), leaf.index, where))
+            self.report(Finding("malformed-event", str(error), index, where))
             return
-        self._event(leaf, body, signature, recorded_at, where)
+        self._event(leaf, body, signature, recorded_at, recorded, where)
 
     def _append(self, digest: bytes) -> None:
         self.s.tree.append(digest)
@@ -162,13 +169,17 @@ class Replay:
         body: dict[str, Any],
         signature: bytes,
         recorded_at: str,
+        recorded: datetime,
         where: str | None,
     ) -> None:
-        kind = body.get("type")
+        """The checks of one event (each body field read once): identity, command boundary,
+        times, key, signature (handed to the workers), rules and views."""
+        kind, org = body.get("type"), body.get("org")
+        type_name = str(kind)
         if (
             body.get("aggregate_id") != leaf.aggregate_id
             or body.get("aggregate_version") != leaf.version
-            or leaf.topic != TOPIC_PREFIX + str(kind)
+            or leaf.topic != TOPIC_PREFIX + type_name
         ):
             self.report(
                 Finding(
@@ -178,37 +189,51 @@ class Replay:
                     where,
                 )
             )
-        self._boundary(body)
-        self._times(leaf, body, recorded_at, where)
-        key = self._key(leaf, body, where)
+        command = str(body.get("idempotency_key"))
+        if self.command is not None and command != self.command[0]:
+            self.end_command()
+        self.command = (command, str(org))
+        occurred_at = body.get("occurred_at")
+        self._times(leaf, occurred_at, recorded_at, recorded, where)
+        spec = EVENT_SPECS.get(type_name)
+        key = self._key(leaf, body, spec, where)
         if key is not None:
             self.checker.submit(
                 (key.raw, signature, body_bytes_of(leaf.state or b"")), (leaf.index, where)
             )
-        self._rules(leaf, body, where)
+        self._rules(leaf, body, type_name, spec, where)
         if self.view_sink is not None:
             self.view_sink(
                 SimpleNamespace(
                     type=kind,
-                    org=body.get("org"),
+                    org=org,
                     data=body.get("data"),
-                    occurred_at=body.get("occurred_at"),
+                    occurred_at=occurred_at,
                     position=leaf.notification_id,
                 )
             )
 
-    def _times(self, leaf: Leaf, body: dict[str, Any], recorded_at: str, where: str | None) -> None:
+    def _times(
+        self,
+        leaf: Leaf,
+        occurred_at: Any,
+        recorded_at: str,
+        recorded: datetime,
+        where: str | None,
+    ) -> None:
+        """``recorded_at`` in log order, and no event recorded before it happened (``recorded``
+        is ``recorded_at`` parsed; an ``occurred_at`` of the same text is not parsed again)."""
         try:
-            recorded, occurred = parse_time(recorded_at), parse_time(body.get("occurred_at"))
+            occurred = recorded if occurred_at == recorded_at else parse_time(occurred_at)
         except InvalidInputError as error:
             self.report(Finding("malformed-event", str(error), leaf.index, where))
             return
-        if self.s.last_recorded is not None and recorded < self.s.last_recorded:
+        last = self.s.last_recorded
+        if last is not None and recorded < last:
             self.report(
                 Finding(
                     "backdated-event",
-                    f"recorded at {recorded_at}, before the "
-                    f"event it follows ({self.s.last_recorded.isoformat()})",
+                    f"recorded at {recorded_at}, before the event it follows ({last.isoformat()})",
                     leaf.index,
                     where,
                 )
@@ -217,15 +242,17 @@ class Replay:
             self.report(
                 Finding(
                     "backdated-event",
-                    f"says it happened at {body['occurred_at']}, "
-                    f"after it was recorded ({recorded_at})",
+                    f"says it happened at {occurred_at}, after it was recorded ({recorded_at})",
                     leaf.index,
                     where,
                 )
             )
-        self.s.last_recorded = max(recorded, self.s.last_recorded or recorded)
+        if last is None or recorded > last:
+            self.s.last_recorded = recorded
 
-    def _key(self, leaf: Leaf, body: dict[str, Any], where: str | None) -> VerifyingKey | None:
+    def _key(
+        self, leaf: Leaf, body: dict[str, Any], spec: EventSpec | None, where: str | None
+    ) -> VerifyingKey | None:
         directory = self.s.directory
         if body.get("type") == GENESIS:
             try:
@@ -244,7 +271,6 @@ class Replay:
                     )
                 )
             return root if root.key_id == body.get("key_id") else None
-        spec = EVENT_SPECS.get(str(body.get("type")))
         try:
             info = directory.authorise(
                 str(body.get("key_id")),
@@ -257,12 +283,6 @@ class Replay:
             known = directory.keys.get(str(body.get("key_id")))
             return known.key if known else None
         return info.key
-
-    def _boundary(self, body: dict[str, Any]) -> None:
-        command = (str(body.get("idempotency_key")), str(body.get("org")))
-        if self.command is not None and command[0] != self.command[0]:
-            self.end_command()
-        self.command = command
 
     def end_command(self) -> None:
         """Checks that span a command: paired transfers, stars due, then key events."""
@@ -298,9 +318,15 @@ class Replay:
             return  # a malformed key event: following it in the directory reported it
         self.s.log_keys[key.key_id] = key.public_key
 
-    def _rules(self, leaf: Leaf, body: dict[str, Any], where: str | None) -> None:
-        kind, data = str(body.get("type")), body.get("data")
-        spec = EVENT_SPECS.get(kind)
+    def _rules(
+        self,
+        leaf: Leaf,
+        body: dict[str, Any],
+        kind: str,
+        spec: EventSpec | None,
+        where: str | None,
+    ) -> None:
+        data = body.get("data")
         if kind in KEY_EVENT_TYPES:
             self.command_key_events.append(
                 SimpleNamespace(

@@ -8,19 +8,22 @@ the stored views.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
+from uuid import UUID
 
 from ..errors import StorageError
 
 BATCH = 2000
+_HEX_ID = re.compile("[0-9a-f]{32}")
 
 
-@dataclass(frozen=True)
-class Leaf:
-    index: int
+class Leaf(NamedTuple):
+    """One leaf as the replay reads it (a tuple: an audit builds a million of them)."""
+
+    index: int  # type: ignore[assignment]  # the leaf's index, in place of tuple.index
     notification_id: int | None
     aggregate_id: str | None
     version: int | None
@@ -50,28 +53,47 @@ class StoreSource:
         return int(self.ledger._recorder.log_size())
 
     def leaves(self, start: int = 0) -> Iterator[Leaf]:
+        """The leaves as :meth:`select_leaves` gives them, read as plain rows: a leaf whose
+        event is gone has only its index and stored hash."""
+        recorder = self.ledger._recorder
+        id_text = _id_text(getattr(recorder, "convert_originator_id", None))
+        make = Leaf._make
         while True:
-            batch = self.ledger._recorder.select_leaves(start, BATCH)
-            for row in batch:
-                deleted = row.originator_id is None
-                yield Leaf(
-                    row.leaf_index,
-                    None if deleted else row.id,
-                    None if deleted else str(row.originator_id),
-                    None if deleted else row.originator_version,
-                    None if deleted else row.topic,
-                    None if deleted else row.state,
-                    row.leaf_hash,
-                )
+            batch = recorder.select_leaf_rows(start, BATCH)
+            for index, nid, raw_id, version, topic, state, stored_hash in batch:
+                if type(stored_hash) is not bytes and stored_hash is not None:
+                    stored_hash = bytes(stored_hash)
+                if raw_id is None:
+                    yield Leaf(index, None, None, None, None, None, stored_hash)
+                    continue
+                if type(state) is not bytes and state is not None:
+                    state = bytes(state)
+                yield make((index, nid, id_text(raw_id), version, topic, state, stored_hash))
             if len(batch) < BATCH:
                 return
-            start = batch[-1].leaf_index + 1
+            start = batch[-1][0] + 1
 
     def checkpoints(self) -> list[str]:
         return list(self.ledger.log.checkpoints())
 
     def unlogged(self) -> list[int]:
         return list(self.ledger._recorder.unlogged_notification_ids())
+
+
+def _id_text(convert: Callable[[Any], Any] | None) -> Callable[[Any], str]:
+    """How a stored originator id becomes the text :meth:`select_leaves` gives (``str`` of the
+    recorder's converted id). A store of UUIDs as 32 lowercase hex digits (SQLite) has each one
+    written out with its hyphens, exactly ``str(UUID(raw))`` without building the ``UUID``."""
+    if convert is None:
+        return str
+    convert_to_uuid = isinstance(convert("0" * 32), UUID)
+
+    def text(raw: Any) -> str:
+        if convert_to_uuid and type(raw) is str and _HEX_ID.fullmatch(raw):
+            return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        return str(convert(raw))
+
+    return text
 
 
 class BundleSource:

@@ -34,6 +34,7 @@ RECORDER_METHODS = (
     "log_size",
     "read_nodes",
     "select_leaves",
+    "select_leaf_rows",
     "unlogged_notification_ids",
     "find_claim",
     "side_put",

@@ -195,6 +195,25 @@ class LedgerRecorder(POPOApplicationRecorder):
             for old in [k for k in rows if k < key]:
                 del rows[old]
 
+    def select_leaf_rows(self, start: int, limit: int) -> list[tuple[Any, ...]]:
+        """As :meth:`select_leaves`, as plain tuples."""
+        with self._database_lock:
+            rows = []
+            for leaf, nid in enumerate(self._leaves[start : start + limit], start):
+                stored = self._stored_events[nid - 1]
+                rows.append(
+                    (
+                        leaf,
+                        nid,
+                        stored.originator_id,
+                        stored.originator_version,
+                        stored.topic,
+                        stored.state,
+                        self._nodes.get((0, leaf)),
+                    )
+                )
+            return rows
+
 
 class LedgerMemoryFactory(POPOFactory):
     """eventsourcing's in-memory factory, constructing the ledger's recorder."""

@@ -613,3 +613,29 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 self._sql("DELETE FROM {schema}.{side} WHERE namespace=%s AND key<%s"),
                 (namespace, key),
             )
+
+    def select_leaf_rows(self, start: int, limit: int) -> list[tuple[Any, ...]]:
+        """As :meth:`select_leaves`, as plain tuples (the event's columns None when its event
+        is gone, the notification id among them)."""
+        rows = self._fetch(
+            self._sql(
+                "SELECT l.leaf_index, e.notification_id, e.originator_id, e.originator_version, "
+                "e.topic, e.state, n.hash AS leaf_hash FROM {schema}.{leaves} l "
+                "LEFT JOIN {schema}.{events} e ON e.notification_id = l.notification_id "
+                "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index "
+                "WHERE l.leaf_index >= %s ORDER BY l.leaf_index LIMIT %s"
+            ),
+            [start, limit],
+        )
+        return [
+            (
+                row["leaf_index"],
+                row["notification_id"],
+                row["originator_id"],
+                row["originator_version"],
+                row["topic"],
+                None if row["state"] is None else bytes(row["state"]),
+                None if row["leaf_hash"] is None else bytes(row["leaf_hash"]),
+            )
+            for row in rows
+        ]

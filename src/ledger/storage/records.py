@@ -142,6 +142,13 @@ class LedgerRecorderProtocol(Protocol):
         """Delete the rows of ``namespace`` whose key sorts before ``key``."""
         ...
 
+    def select_leaf_rows(self, start: int, limit: int) -> list[tuple[Any, ...]]:
+        """The leaves from ``start`` on, at most ``limit``, in order, as plain rows for a reader
+        of the whole log (the audit): ``(leaf_index, notification_id, originator_id,
+        originator_version, topic, state, leaf_hash)``, the originator id as the store holds it
+        (no ``UUID`` built) and the event's columns None when its event is gone."""
+        ...
+
 
 Clock = Callable[[], datetime]
 _TICK = timedelta(microseconds=1)

@@ -345,3 +345,18 @@ class LedgerRecorder(SQLiteApplicationRecorder):
     def side_delete_before(self, namespace: str, key: str) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute("DELETE FROM ledger_side WHERE namespace=? AND key<?", (namespace, key))
+
+    def select_leaf_rows(self, start: int, limit: int) -> list[tuple[Any, ...]]:
+        """As :meth:`select_leaves`, as plain tuples: no ``sqlite3.Row``, ``UUID`` or
+        ``LoggedEvent`` per leaf."""
+        statement = (
+            "SELECT l.leaf_index, e.rowid, e.originator_id, e.originator_version, e.topic, "
+            f"e.state, n.hash FROM ledger_log_leaves l "
+            f"LEFT JOIN {self.events_table_name} e ON e.rowid = l.notification_id "
+            "LEFT JOIN ledger_log_nodes n ON n.level = 0 AND n.idx = l.leaf_index "
+            "WHERE l.leaf_index >= ? ORDER BY l.leaf_index LIMIT ?"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.sqlite_cursor.row_factory = None
+            c.execute(statement, [start, limit])
+            return list(c.fetchall())

@@ -8,7 +8,6 @@ one."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -69,13 +68,13 @@ def edited(leaves: list[Leaf], edits: list[tuple[str, int]]) -> list[Leaf]:
     for edit, at in edits:
         i = at % (len(result) - 1)
         if edit == "drop":
-            result[i] = dataclasses.replace(result[i], state=None)
+            result[i] = result[i]._replace(state=None)
         elif edit == "remove":
             del result[i]
         else:
             first, second = result[i], result[i + 1]
-            result[i] = dataclasses.replace(second, index=first.index)
-            result[i + 1] = dataclasses.replace(first, index=second.index)
+            result[i] = second._replace(index=first.index)
+            result[i + 1] = first._replace(index=second.index)
     return result
 
 
