@@ -73,8 +73,12 @@ class PlainApplication(Application[uuid.UUID]):
 class Baseline:
     """Plain eventsourcing on the same store kind, with the same persistence settings."""
 
-    def __init__(self, store: StoreURL, target_state_size: int) -> None:
+    def __init__(
+        self, store: StoreURL, target_state_size: int, *, create_table: bool = True
+    ) -> None:
         env = {k: v for k, v in store.eventsourcing_env().items() if k not in LEDGER_ONLY_SETTINGS}
+        if not create_table:  # the tables exist: several processes creating them at once fail
+            env["CREATE_TABLE"] = "n"
         self.app = PlainApplication(env=env)
         self.padding = 0
         self.padding = max(0, target_state_size - self.state_size(self.event("calibrate")))

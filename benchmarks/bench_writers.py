@@ -64,7 +64,7 @@ def _signed_writer(url: str, keys: str, seconds: float, start: Any, results: Any
 
 
 def _plain_writer(url: str, size: int, seconds: float, start: Any, results: Any) -> None:
-    baseline = Baseline(parse_store_url(url), size)
+    baseline = Baseline(parse_store_url(url), size, create_table=False)
     baseline.store(1, 1)
     start.wait()
     done, deadline = 0, time.perf_counter() + seconds

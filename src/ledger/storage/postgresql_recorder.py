@@ -78,11 +78,11 @@ def _rendered(statement: Composable) -> Composed:
 @guard_storage_errors
 class LedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
-        # No server-side prepared statements: psycopg prepares a statement after a few runs (and
-        # eventsourcing asks it to at once), and under concurrent writers with failed pipelined
-        # transactions its cache and the server's fell out of step: "prepared statement _pg3_N
-        # does not exist". Set before eventsourcing's __init__ opens the pool, so every
-        # connection the pool makes gets it.
+        # psycopg never prepares a statement on its own (only reads in ``_fetch`` ask it to):
+        # under concurrent writers with failed pipelined transactions its cache and the
+        # server's fell out of step ("prepared statement _pg3_N does not exist"), so nothing of
+        # the insert transaction is prepared; ``_lock_table`` overrides eventsourcing's request.
+        # Set before eventsourcing's __init__ opens the pool, so every connection gets it.
         connect_options = datastore.pool.kwargs
         assert isinstance(connect_options, dict)
         connect_options["prepare_threshold"] = 2**31
