@@ -97,6 +97,10 @@ ENGINE_CONTRACT: dict[tuple[str, str], tuple[str, str]] = {
         "eventsourcing.postgres.PostgresApplicationRecorder",
         "(self, curs: 'Cursor[DictRow]') -> 'None'",
     ),
+    ("ledger.storage.postgresql_recorder.LedgerRecorder", "channel_name"): (
+        "eventsourcing.postgres.PostgresApplicationRecorder",
+        "attribute",
+    ),
     (
         "ledger.storage.postgresql_recorder.LedgerRecorder",
         "create_insert_function_statement_index",
@@ -108,6 +112,18 @@ ENGINE_CONTRACT: dict[tuple[str, str], tuple[str, str]] = {
     ("ledger.storage.postgresql_recorder.LedgerRecorder", "datastore"): (
         "eventsourcing.postgres.PostgresRecorder",
         "attribute",
+    ),
+    ("ledger.storage.postgresql_recorder.LedgerRecorder", "insert_events_statement"): (
+        "eventsourcing.postgres.PostgresApplicationRecorder",
+        "attribute",
+    ),
+    ("ledger.storage.postgresql_recorder.LedgerRecorder", "lock_table_statements"): (
+        "eventsourcing.postgres.PostgresApplicationRecorder",
+        "attribute",
+    ),
+    ("ledger.storage.postgresql_recorder.LedgerRecorder", "max_notification_id"): (
+        "eventsourcing.postgres.PostgresApplicationRecorder",
+        "(self) -> 'int | None'",
     ),
     ("ledger.storage.postgresql_recorder.LedgerRecorder", "select_events"): (
         "eventsourcing.postgres.PostgresAggregateRecorder",
