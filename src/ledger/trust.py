@@ -143,16 +143,23 @@ class ReferenceData:
 
 
 Reader = Callable[[int, int, int | None, Sequence[str]], Sequence[Any]]
+# (after, limit, topics) -> (the newest notification id, the first ``limit`` notifications of
+# those topics after ``after`` up to it), read together
+ToNewestReader = Callable[[int, int, Sequence[str]], tuple[int | None, Sequence[Any]]]
 
 
 class TrustDirectory:
     """Organisations, keys and log keys, kept current by following the key events."""
 
     def __init__(
-        self, read_notifications: Reader, newest: Callable[[], int | None] | None = None
+        self,
+        read_notifications: Reader,
+        newest: Callable[[], int | None] | None = None,
+        read_to_newest: ToNewestReader | None = None,
     ) -> None:
         self._read = read_notifications
         self._top = newest or _unknown
+        self._read_to_newest = read_to_newest
         self._lock = threading.RLock()
         self._last = 0
         self._refreshed_at = 0.0
@@ -163,7 +170,7 @@ class TrustDirectory:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        del state["_lock"], state["_read"], state["_top"]
+        del state["_lock"], state["_read"], state["_top"], state["_read_to_newest"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -171,6 +178,7 @@ class TrustDirectory:
         self._lock = threading.RLock()
         self._read = _no_events
         self._top = _unknown
+        self._read_to_newest = None
 
     def follow(self, notification: Any) -> None:
         """Take one key event into account (the audit feeds events itself, in log order)."""
@@ -179,32 +187,48 @@ class TrustDirectory:
             self._last = max(self._last, notification.id)
 
     def mark_stale(self) -> None:
-        """This process stored events: the next :meth:`refresh_if_older_than` refreshes."""
+        """This process stored key events: the next :meth:`refresh_if_older_than` refreshes,
+        and :attr:`stale` is true until the next refresh."""
         self._refreshed_at = 0.0
+
+    @property
+    def stale(self) -> bool:
+        """Never refreshed, or this process stored key events since."""
+        return self._refreshed_at == 0.0
 
     def refresh_if_older_than(self, seconds: float) -> None:
         """Refresh unless that was done less than ``seconds`` ago (for hot read paths)."""
         if time.monotonic() - self._refreshed_at >= seconds:
             self.refresh()
 
-    def refresh(self) -> None:
-        """Follow the key events stored since the last refresh.
+    def refresh(self) -> int:
+        """Follow the key events stored since the last refresh; return how many there were.
 
         The position moves to the newest notification even when it is not a key event, so the
         next refresh reads only what is new.
         """
+        followed = 0
         with self._lock:
-            top = self._top()
+            top, batch = self._first_batch()
             while True:
-                batch = self._read(self._last + 1, 500, top, KEY_TOPICS)
                 for notification in batch:
                     self._follow(notification)
                     self._last = notification.id
+                followed += len(batch)
                 if len(batch) < 500:
                     break
+                batch = self._read(self._last + 1, 500, top, KEY_TOPICS)
             if top is not None:
                 self._last = max(self._last, top)
             self._refreshed_at = time.monotonic()
+        return followed
+
+    def _first_batch(self) -> tuple[int | None, Sequence[Any]]:
+        """The newest position and the key events up to it: one read where the store can."""
+        if self._read_to_newest is not None:
+            return self._read_to_newest(self._last, 500, KEY_TOPICS)
+        top = self._top()
+        return top, self._read(self._last + 1, 500, top, KEY_TOPICS)
 
     def require_ledger(self) -> LedgerInfo:
         if self.ledger is None:

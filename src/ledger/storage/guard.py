@@ -31,6 +31,7 @@ RECORDER_METHODS = (
     "select_events",
     "select_notifications",
     "max_notification_id",
+    "select_notifications_to_newest",
     "log_size",
     "read_nodes",
     "select_leaves",

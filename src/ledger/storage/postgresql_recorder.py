@@ -143,6 +143,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
             "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index "
         )
+        self._select_to_newest = self._sql(
+            "SELECT t.top, e.notification_id, e.originator_id, e.originator_version, e.topic, "
+            "e.state, l.leaf_index, n.hash AS leaf_hash "
+            "FROM (SELECT MAX(notification_id) AS top FROM {schema}.{events}) t "
+            "LEFT JOIN LATERAL (SELECT * FROM {schema}.{events} x WHERE x.notification_id > %s "
+            "AND x.notification_id <= t.top AND x.topic = ANY(%s) ORDER BY x.notification_id "
+            "LIMIT %s) e ON true "
+            "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
+            "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index "
+            "ORDER BY e.notification_id"
+        )
         # Each aggregate's events, leaves and leaf hashes are looked up by primary key, whatever
         # the planner's statistics say: ``OFFSET 0`` keeps each LATERAL subquery a parameterised
         # index lookup. Flattened into joins, a store never analysed (autovacuum off, or right
@@ -466,6 +477,18 @@ class LedgerRecorder(PostgresApplicationRecorder):
         statement += SQL(" ORDER BY e.notification_id LIMIT %s")
         params.append(limit)
         return self._rows_to_events(self._fetch(statement, params))
+
+    def select_notifications_to_newest(
+        self, after: int, limit: int, topics: Sequence[str]
+    ) -> tuple[int | None, Sequence[LoggedEvent]]:
+        """The newest notification id, and the first ``limit`` notifications of ``topics``
+        after ``after`` up to it: one statement, so one round trip and one snapshot."""
+        rows = self._fetch(self._select_to_newest, [after, list(topics), limit])
+        top = rows[0]["top"]
+        return (
+            None if top is None else int(top),
+            self._rows_to_events([r for r in rows if r["notification_id"] is not None]),
+        )
 
     def log_size(self) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

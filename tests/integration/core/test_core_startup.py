@@ -65,3 +65,25 @@ def test_postgresql_indexes_events_by_topic(  # the plan at scale: bench_startup
         ).fetchone()
         assert row is not None
         assert "(topic, notification_id)" in row[0]
+
+
+def test_the_directory_reads_the_newest_position_and_key_events_together(
+    store_url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    ledger = open_ledger(store_url)
+    create_city(ledger)
+    for i in range(3):
+        ledger.register_volunteer("org-a", idempotency_key=f"more-{i}")
+    recorder = ledger._recorder
+    top = recorder.max_notification_id()
+    everything = recorder.select_notifications(1, 1000, top, KEY_TOPICS)
+    assert len(everything) >= 5, "the city's organisations and keys are key events"
+    for after in (0, everything[1].id, everything[-1].id, top):
+        for limit in (1, 2, 500):
+            newest, batch = recorder.select_notifications_to_newest(after, limit, KEY_TOPICS)
+            expected = [n for n in everything if n.id > after][:limit]
+            assert newest == top
+            assert [(n.id, n.topic, n.state) for n in batch] == [
+                (n.id, n.topic, n.state) for n in expected
+            ]
+    assert recorder.select_notifications_to_newest(0, 10, ["no.such:Topic"]) == (top, [])

@@ -65,6 +65,10 @@ ENGINE_CONTRACT: dict[tuple[str, str], tuple[str, str]] = {
         "eventsourcing.sqlite.SQLiteAggregateRecorder",
         "attribute",
     ),
+    ("ledger.storage.sqlite_recorder.LedgerRecorder", "max_notification_id"): (
+        "eventsourcing.sqlite.SQLiteApplicationRecorder",
+        "(self) -> 'int'",
+    ),
     ("ledger.storage.sqlite_recorder.LedgerRecorder", "select_events"): (
         "eventsourcing.sqlite.SQLiteAggregateRecorder",
         "(self, originator_id: 'UUID | str', *, gt: 'int | None' = None, lte: 'int | None' = None, desc: 'bool' = False, limit: 'int | None' = None) -> 'Sequence[StoredEvent]'",
@@ -164,6 +168,10 @@ ENGINE_CONTRACT: dict[tuple[str, str], tuple[str, str]] = {
     ("ledger.storage.memory_recorder.LedgerRecorder", "_update_table"): (
         "eventsourcing.popo.POPOAggregateRecorder",
         "(self, stored_events: 'Sequence[StoredEvent]', **_: 'Any') -> 'Sequence[int] | None'",
+    ),
+    ("ledger.storage.memory_recorder.LedgerRecorder", "max_notification_id"): (
+        "eventsourcing.popo.POPOApplicationRecorder",
+        "(self) -> 'int | None'",
     ),
     ("ledger.storage.memory_recorder.LedgerRecorder", "select_events"): (
         "eventsourcing.popo.POPOAggregateRecorder",
