@@ -64,6 +64,15 @@ class Context:
             raise InvalidInputError(f"{aggregate_id} is a {cached.kind}, not a {cls.kind}")
         return cached
 
+    def fresh(self, cls: type[S], aggregate_id: UUID) -> S:
+        """A new aggregate whose id the command has just drawn at random: its empty state,
+        without reading the store. Were the id taken after all, the insert would break the
+        store's one-event-per-version constraint and the command would decide again."""
+        if aggregate_id not in self._states:
+            self._states[aggregate_id] = cls(aggregate_id=aggregate_id)
+            self._loaded_at[aggregate_id] = 0
+        return self.state(cls, aggregate_id)
+
     def prefetch(self, cls: type[S], aggregate_ids: Sequence[UUID]) -> None:
         """Load the states of many aggregates of one kind with one read of the store (the
         volunteers of a roster, say), each as :meth:`state` would."""

@@ -51,6 +51,7 @@ from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProt
 from .trust import GENESIS, KEY_TOPICS, TrustDirectory
 
 MAX_ATTEMPTS = 8
+KEY_TOPIC_SET = frozenset(KEY_TOPICS)
 
 
 @dataclass(frozen=True)
@@ -191,18 +192,23 @@ class Writer:
         check_idempotency_key(idempotency_key)
         when = format_time(occurred_at or self.clock())
         request = _request_hash({"command": command, "org": org, "params": params})
-        replay = self._replay(org, idempotency_key, request, result_type)
-        if replay is not None:
-            return replay
+        # Nothing is read before deciding. The idempotency claim is not looked up: a retried
+        # request is rare, and the claim's primary key refuses it in the insert (or its
+        # decision fails), after which the stored result is replayed. The trust directory is
+        # not refreshed: the insert is refused if a key event was stored after the position
+        # the directory decided with (the fence), and the next attempt refreshes; a refusal
+        # that a newer directory might not make is decided again after a refresh.
         for attempt in range(MAX_ATTEMPTS):
             if attempt:  # a lost race: let the winner's neighbours through before retrying
                 time.sleep(random.uniform(0, 0.002 * attempt))
-            self.directory.refresh()
-            # Looked up after the refresh, so a key revoked since (here or by another process)
-            # is not chosen when the organisation has another.
-            current = signer if isinstance(signer, Signer) else signer()
+            refreshed = bool(attempt) or self.directory.stale
+            if refreshed:
+                self.directory.refresh()
             ctx = self.context(org, when)
             try:
+                # Looked up after the refresh, so a key revoked since (here or by another
+                # process) is not chosen when the organisation has another.
+                current = signer if isinstance(signer, Signer) else signer()
                 value = decide(ctx)
                 ctx.finish()
                 sealed = [
@@ -215,6 +221,8 @@ class Writer:
                 )
             except LedgerError:
                 ctx.discard()
+                if not refreshed and self.directory.refresh():
+                    continue  # the directory was behind: decide again with what it now knows
                 replay = self._replay(org, idempotency_key, request, result_type)
                 if replay is not None:
                     return replay
@@ -422,7 +430,8 @@ class Writer:
             if replay is not None:
                 return replay
             return None
-        self.directory.mark_stale()
+        if any(event.topic in KEY_TOPIC_SET for event in stored):
+            self.directory.mark_stale()
         # The store stamped recorded_at under its write lock: keep the events as stored, so the
         # state cache remembers the leaf hashes the log holds.
         for i, recorded_at in enumerate(receipt.recorded_at):

@@ -60,6 +60,8 @@ class ActivityCommands(CommandHost):
 
         def decide(ctx: Context) -> dict[str, Any]:
             chosen = activity_id or str(uuid.uuid4())
+            if activity_id is None:
+                ctx.fresh(Activity, activity_aggregate_id(chosen))
             ctx.emit(
                 "ActivityPublished", activity_aggregate_id(chosen), {"activity_id": chosen, **data}
             )

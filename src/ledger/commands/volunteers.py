@@ -41,6 +41,8 @@ class VolunteerCommands(CommandHost):
 
         def decide(ctx: Context) -> dict[str, Any]:
             chosen = number or new_volunteer_number()
+            if number is None:
+                ctx.fresh(Volunteer, volunteer_aggregate_id(chosen))
             ctx.emit("VolunteerRegistered", volunteer_aggregate_id(chosen), {"number": chosen})
             return {"number": chosen}
 

@@ -17,12 +17,19 @@ import struct
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
 from core_support import SQL_STORES, create_city, notification_count, tamper_sql, tamper_state
 
-from ledger import ConcurrencyConflictError, Ledger, SigningKey, TamperedEventError
+from ledger import (
+    ConcurrencyConflictError,
+    Ledger,
+    RuleViolationError,
+    SigningKey,
+    TamperedEventError,
+)
 from ledger.audit import StoreSource, audit
 from ledger.demo import build_demo
 from ledger.model.aggregates import AGGREGATE_KINDS, AggregateState, Volunteer
@@ -469,21 +476,13 @@ def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_agai
 ) -> None:
     """The insert is fenced: a key registered by another process after this one read its trust
     directory refuses the insert (inside the serialised transaction), and the command runs
-    again on a fresh directory; one event is stored, none lost or doubled."""
+    again on a fresh directory; one event is stored, none lost or doubled. A command does not
+    refresh the directory before deciding, so the first try decides on the stale one."""
     url = store_url_for(kind)
     ledger, number = warmed(open_ledger, url)
     other = open_ledger(url, keystore=ledger.keystore)
     ledger.refresh()
     other.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
-    refresh = ledger._directory.refresh
-    skipped: list[bool] = []
-
-    def stale_once() -> None:
-        if not skipped:
-            skipped.append(True)
-            return
-        refresh()
-
     refused: list[str] = []
     insert = ledger._recorder.insert_events
 
@@ -494,7 +493,6 @@ def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_agai
             refused.append(str(error))
             raise
 
-    monkeypatch.setattr(ledger._directory, "refresh", stale_once)
     monkeypatch.setattr(ledger._recorder, "insert_events", watched)
     count = notification_count(ledger)
     consent(ledger, number, "fenced", give=False)
@@ -502,6 +500,40 @@ def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_agai
     assert notification_count(ledger) == count + 1
     assert ledger._recorder.unlogged_notification_ids() == []  # the refused try left nothing
     assert decided(ledger, number).consents == {PURPOSE: False}
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_refusal_on_a_stale_directory_is_decided_again_after_a_refresh(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    """A service field added by another process is unknown to this one's directory, which a
+    command does not refresh first: the refusal makes it refresh, and the command, decided
+    again, is stored. A refusal that stands after the refresh is raised, and stores nothing."""
+    url = store_url_for(kind)
+    ledger, _ = warmed(open_ledger, url)
+    other = open_ledger(url, keystore=ledger.keystore)
+    other.add_service_field("city", field="river-cleaning", idempotency_key="river")
+    assert "river-cleaning" not in ledger._directory.reference.service_fields
+
+    def publish(field: str, key: str) -> str:
+        return ledger.publish_activity(
+            "org-a",
+            title="River clean-up",
+            field=field,
+            place="East bank",
+            starts_at=datetime(2026, 5, 2, 9, tzinfo=UTC),
+            ends_at=datetime(2026, 5, 2, 12, tzinfo=UTC),
+            leader="team-lead",
+            content="litter picking",
+            idempotency_key=key,
+        ).value.activity_id
+
+    activity = publish("river-cleaning", "river-activity")
+    assert ledger.activity(activity)["field"] == "river-cleaning"
+    count = notification_count(ledger)
+    with pytest.raises(RuleViolationError, match="unknown service field"):
+        publish("no-such-field", "bad-activity")
+    assert notification_count(ledger) == count
 
 
 @pytest.mark.usefixtures("short_interval")

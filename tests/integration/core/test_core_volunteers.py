@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from core_support import SHAPE_ONLY, key_of, refused, volunteer_aggregate_id
 
@@ -13,7 +15,8 @@ from ledger import (
     NotFoundError,
     RuleViolationError,
 )
-from ledger.model.ids import is_volunteer_number
+from ledger.audit import StoreSource, audit
+from ledger.model.ids import is_volunteer_number, new_volunteer_number
 
 City = tuple[Ledger, dict[str, str]]
 UNKNOWN = "VAAAAAAAAAAAAA"
@@ -47,6 +50,26 @@ def test_a_volunteer_number_can_be_chosen_but_never_reused(city: City) -> None:
     assert ledger.volunteer("VABCDEFGHIJKLM")["members_of"] == ["org-a"]
     with refused(ledger, RuleViolationError, match="already registered"):
         ledger.register_volunteer("org-b", idempotency_key="chosen-2", number="VABCDEFGHIJKLM")
+
+
+def test_a_random_number_already_taken_is_drawn_again_and_changes_nothing(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new number is not read before its first event: the store's uniqueness refuses a taken
+    # one and the command draws again.
+    ledger, info = city
+    taken = info["number"]
+    before = [e.envelope for e in ledger.events(volunteer_aggregate_id(taken))]
+    draws = itertools.chain([taken, taken, "VBBBBBBBBBBBBB"], iter(new_volunteer_number, None))
+    monkeypatch.setattr("ledger.commands.volunteers.new_volunteer_number", lambda: next(draws))
+    result = ledger.register_volunteer("org-a", idempotency_key="vol-collides")
+    assert result.value.number == "VBBBBBBBBBBBBB"
+    assert [e.envelope for e in ledger.events(volunteer_aggregate_id(taken))] == before
+    assert ledger.volunteer("VBBBBBBBBBBBBB")["version"] == 1
+    replayed = ledger.register_volunteer("org-a", idempotency_key="vol-collides")
+    assert replayed.replayed and replayed.value.number == "VBBBBBBBBBBBBB"
+    report = audit(StoreSource(ledger), trust=ledger.trust_anchors(), progress=False)
+    assert report.findings == [], report.findings
 
 
 @SHAPE_ONLY
