@@ -27,6 +27,7 @@ from .records import (
     IdempotencyClaim,
     InsertReceipt,
     LoggedEvent,
+    SideRow,
     extend_log,
     stamp_recorded_at,
 )
@@ -69,6 +70,24 @@ _APPEND_LOG_FUNCTION = (
     "END $$"
 )
 
+# The same, queued in the insert's pipeline right behind the INSERT, before its notification ids
+# are known: each leaf finds its event by aggregate and version (the events' primary key).
+_APPEND_STORED_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION {schema}.{append_stored}(first_leaf bigint, "
+    "originator_ids uuid[], versions bigint[], "
+    "claim_scope text, claim_key text, claim_hash text, claim_result bytea, "
+    "node_levels smallint[], node_indexes bigint[], node_hashes bytea[]) "
+    "RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO {schema}.{leaves} SELECT first_leaf + w.n - 1, e.notification_id "
+    "FROM unnest(originator_ids, versions) WITH ORDINALITY AS w(id, v, n) "
+    "JOIN {schema}.{events} e ON e.originator_id = w.id AND e.originator_version = w.v; "
+    "IF claim_scope IS NOT NULL THEN "
+    "INSERT INTO {schema}.{claims} VALUES (claim_scope, claim_key, claim_hash, claim_result); "
+    "END IF; "
+    "INSERT INTO {schema}.{nodes} SELECT * FROM unnest(node_levels, node_indexes, node_hashes); "
+    "END $$"
+)
+
 
 def _rendered(statement: Composable) -> Composed:
     """A statement as one piece of SQL text, its identifiers quoted once and for all."""
@@ -102,6 +121,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "topic_index": Identifier(f"{events_table_name}_topic"),
             "log_head": Identifier(f"{events_table_name}_log_head"),
             "append_log": Identifier(f"{events_table_name}_append_log"),
+            "append_stored": Identifier(f"{events_table_name}_append_stored"),
         }
         # Database functions stay disabled (a tailing projection was seen to miss events with
         # them), so the insert function is never created: recreating it concurrently from
@@ -132,6 +152,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             # ``_log_and_claim``.
             _LOG_HEAD_FUNCTION,
             _APPEND_LOG_FUNCTION,
+            _APPEND_STORED_FUNCTION,
         ):
             self.sql_create_statements.append(self._sql(statement))
         self._max_notification_id = self._sql(
@@ -221,6 +242,59 @@ class LedgerRecorder(PostgresApplicationRecorder):
         # The table is locked and the channel notified above: skip the application recorder's
         # own lock and notify and insert exactly as the aggregate recorder does.
         PostgresAggregateRecorder._insert_stored_events(self, curs, receipt.stamped, **kwargs)
+        try:
+            self._queue_log_and_claim(curs, receipt, kwargs.get("claim"), kwargs.get("side_rows"))
+        except BaseException:
+            self._abort_transaction(curs)
+            raise
+
+    def _queue_log_and_claim(
+        self,
+        curs: Cursor[DictRow],
+        receipt: InsertReceipt,
+        claim: IdempotencyClaim | None,
+        side_rows: Sequence[SideRow] | None,
+    ) -> None:
+        """The leaves, the new Merkle nodes, the idempotency claim and the side rows, queued in
+        the pipeline behind the INSERT on a cursor of their own (the INSERT's keeps its
+        notification ids), so the transaction waits for the server once for all of them. The
+        nodes come from the frontier the log head read, the leaves find their events by
+        aggregate and version; a taken claim fails the pipeline like a lost race."""
+        size, known = receipt.log_size, receipt.frontier
+        assert size is not None
+
+        def read_nodes(coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
+            try:
+                return [known[pair] for pair in coordinates]
+            except KeyError as missing:
+                raise IntegrityError(f"Merkle node {missing} is missing from the log") from None
+
+        stamped = receipt.stamped
+        rows = extend_log(size, read_nodes, [s.state for s in stamped])
+        with curs.connection.cursor() as queued:
+            queued.execute(
+                self._sql(
+                    "SELECT {schema}.{append_stored}(%s::bigint, %s::uuid[], %s::bigint[], "
+                    "%s::text, %s::text, %s::text, %s::bytea, %s::smallint[], %s::bigint[], "
+                    "%s::bytea[])"
+                ),
+                [
+                    size,
+                    [s.originator_id for s in stamped],
+                    [s.originator_version for s in stamped],
+                    *(
+                        (None, None, None, None)
+                        if claim is None
+                        else (claim.scope, claim.key, claim.request_hash, claim.result)
+                    ),
+                    [r[0] for r in rows],
+                    [r[1] for r in rows],
+                    [r[2] for r in rows],
+                ],
+            )
+            if side_rows:
+                self._insert_side_rows(queued, side_rows)
+        receipt.leaf_indexes = [size + i for i in range(len(stamped))]
 
     def _read_log_head(
         self,
@@ -280,6 +354,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = list(super()._fetch_ids_after_insert_events(curs, stored_events) or [])
         receipt: InsertReceipt | None = kwargs.get("receipt")
+        if receipt is not None and receipt.leaf_indexes:  # queued with the INSERT
+            receipt.notification_ids = ids
+            return ids
         if receipt is not None and receipt.log_size is not None:
             size, known = receipt.log_size, receipt.frontier  # read before the insert
         else:
@@ -319,22 +396,25 @@ class LedgerRecorder(PostgresApplicationRecorder):
         # Side rows (a certificate's signed credential) commit with the events or not at all.
         side_rows = kwargs.get("side_rows", ())
         if side_rows:
-            curs.execute(
-                self._sql(
-                    "INSERT INTO {schema}.{side} SELECT * FROM "
-                    "unnest(%s::text[], %s::text[], %s::bytea[]) "
-                    "ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value"
-                ),
-                (
-                    [r.namespace for r in side_rows],
-                    [r.key for r in side_rows],
-                    [r.value for r in side_rows],
-                ),
-            )
+            self._insert_side_rows(curs, side_rows)
         if receipt is not None:
             receipt.notification_ids = ids
             receipt.leaf_indexes = [size + i for i in range(len(ids))]
         return ids
+
+    def _insert_side_rows(self, curs: Cursor[DictRow], side_rows: Sequence[SideRow]) -> None:
+        curs.execute(
+            self._sql(
+                "INSERT INTO {schema}.{side} SELECT * FROM "
+                "unnest(%s::text[], %s::text[], %s::bytea[]) "
+                "ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            (
+                [r.namespace for r in side_rows],
+                [r.key for r in side_rows],
+                [r.value for r in side_rows],
+            ),
+        )
 
     def _fence_and_log_size(
         self,
