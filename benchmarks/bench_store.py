@@ -42,6 +42,7 @@ from eventsourcing.domain import DomainEvent
 
 from ledger import Ledger, MemoryKeystore
 from ledger.context import Context
+from ledger.model.aggregates import Volunteer
 from ledger.model.ids import new_volunteer_number, volunteer_aggregate_id
 from ledger.results import NoValue
 from ledger.storage.url import StoreURL
@@ -164,7 +165,8 @@ class Signed:
         numbers = [new_volunteer_number() for _ in range(size)]
 
         def decide(ctx: Context) -> dict[str, Any]:
-            for number in numbers:
+            for number in numbers:  # as register_volunteer does: a new random number is not read
+                ctx.fresh(Volunteer, volunteer_aggregate_id(number))
                 ctx.emit("VolunteerRegistered", volunteer_aggregate_id(number), {"number": number})
             return {}
 
