@@ -284,8 +284,9 @@ class Ledger(
         """The given signer, or the newest of ``org``'s active keys held in the keystore
         (other than the key ``excluding``).
 
-        The directory is refreshed only when it knows no usable key: the write path refreshes
-        it again before authorising, and refuses a key revoked in between.
+        The directory is refreshed only when it knows no usable key: the write path's insert
+        is refused if a key event was stored after the directory's position its decision
+        started from (a key revoked meanwhile, say), and it decides again after a refresh.
         """
         if signer is not None:
             return signer

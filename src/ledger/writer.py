@@ -204,6 +204,9 @@ class Writer:
             refreshed = bool(attempt) or self.directory.stale
             if refreshed:
                 self.directory.refresh()
+            # Taken before deciding: every key event up to it is in the directory, so a key
+            # event after it, followed by another thread while this one decides or not, fences.
+            fence = self.directory.last_position
             ctx = self.context(org, when)
             try:
                 # Looked up after the refresh, so a key revoked since (here or by another
@@ -217,7 +220,7 @@ class Writer:
                 ]
                 rows = side_rows() if side_rows is not None else ()
                 result = self._store(
-                    sealed, org, idempotency_key, request, value, result_type, rows
+                    sealed, org, idempotency_key, request, value, result_type, fence, rows
                 )
             except LedgerError:
                 ctx.discard()
@@ -266,10 +269,11 @@ class Writer:
         if replay is not None:
             return replay
         self.directory.refresh()
+        fence = self.directory.last_position
         ctx = self.context(org, first["occurred_at"])
         try:
             sealed = self._check_submitted(ctx, signed, key, other_signers)
-            result = self._store(sealed, org, key, request, {}, NoValue, side_rows)
+            result = self._store(sealed, org, key, request, {}, NoValue, fence, side_rows)
         except BaseException:
             ctx.discard()
             raise
@@ -407,8 +411,11 @@ class Writer:
         request: str,
         value: dict[str, Any],
         result_type: type[R],
+        fence: int,
         side_rows: Sequence[SideRow] = (),
     ) -> CommandResult[R] | None:
+        """Store ``sealed`` with the claim, unless a key event was stored after ``fence`` (the
+        directory's position the decision started from). None: decide again."""
         refs = [[str(e.originator_id), e.originator_version, e.type] for e in sealed]
         claim = IdempotencyClaim(
             org, key, request, canonical_json({"events": refs, "value": value})
@@ -420,7 +427,7 @@ class Writer:
                 stored,
                 claim=claim,
                 receipt=receipt,
-                fence=self.directory.last_position,
+                fence=fence,
                 fence_topics=KEY_TOPICS,
                 stamp_clock=self.clock,
                 side_rows=side_rows,

@@ -31,10 +31,12 @@ from ledger import (
     TamperedEventError,
 )
 from ledger.audit import StoreSource, audit
+from ledger.context import Context
 from ledger.demo import build_demo
 from ledger.model.aggregates import AGGREGATE_KINDS, AggregateState, Volunteer
 from ledger.model.ids import volunteer_aggregate_id
 from ledger.model.registry import spec_for
+from ledger.results import NoValue
 from ledger.snapshots import MODEL_ONLY, SnapshotStore, log_key_of
 from ledger.state_cache import leaf_hash_of
 from ledger.state_codec import dumps_state, loads_state
@@ -500,6 +502,56 @@ def test_a_key_event_stored_while_a_command_decided_sends_it_back_to_decide_agai
     assert notification_count(ledger) == count + 1
     assert ledger._recorder.unlogged_notification_ids() == []  # the refused try left nothing
     assert decided(ledger, number).consents == {PURPOSE: False}
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_key_revoked_and_followed_by_another_thread_while_a_command_decides_is_fenced(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    """The fence is the directory's position before the decision, not at the insert: another
+    thread of the same process that follows a revocation while this command signs cannot move
+    it past the revocation. The command is decided again and signed by the other key."""
+    url = store_url_for(kind)
+    ledger, number = warmed(open_ledger, url)
+    ledger.new_key("city", for_org="org-a", idempotency_key="org-a-key-2")
+    other = open_ledger(url, keystore=ledger.keystore)
+    ledger.refresh()
+    first = ledger.signer_for("org-a")  # the newest key: the one the command will sign with
+    revoked: list[str] = []
+
+    def revoke_and_follow() -> list[object]:
+        if not revoked:  # the first attempt only, after it signed with ``first``
+            other.revoke_key(
+                "city", for_org="org-a", key_id=first.key_id, reason="lost", idempotency_key="lost"
+            )
+            ledger._directory.refresh()  # another thread of this process follows it
+            revoked.append(first.key_id)
+        return []
+
+    def decide(ctx: Context) -> dict[str, object]:
+        ctx.emit(
+            "ConsentWithdrawn",
+            volunteer_aggregate_id(number),
+            {"number": number, "purpose": PURPOSE},
+        )
+        return {}
+
+    result = ledger._writer.run(
+        org="org-a",
+        signer=lambda: ledger.signer_for("org-a"),
+        idempotency_key="raced-revocation",
+        command="bench",
+        params={},
+        decide=decide,
+        result_type=NoValue,
+        side_rows=revoke_and_follow,
+    )
+    (ref,) = result.events
+    stored = ledger.event(ref.aggregate_id, ref.version)
+    assert revoked == [first.key_id]
+    assert stored.key_id != first.key_id
+    report = audit(StoreSource(ledger), trust=ledger.trust_anchors(), progress=False)
+    assert report.findings == [], report.findings
 
 
 @pytest.mark.parametrize("kind", SQL_STORES)
