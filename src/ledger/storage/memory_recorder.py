@@ -16,13 +16,14 @@ from .records import (
     IdempotencyClaim,
     InsertReceipt,
     LoggedEvent,
+    ReadsToNewestInTwo,
     extend_log,
     stamp_recorded_at,
 )
 
 
 @guard_storage_errors
-class LedgerRecorder(POPOApplicationRecorder):
+class LedgerRecorder(ReadsToNewestInTwo, POPOApplicationRecorder):
     def __init__(self) -> None:
         super().__init__()
         self._leaves: list[int] = []  # leaf index -> notification id
@@ -121,14 +122,6 @@ class LedgerRecorder(POPOApplicationRecorder):
                 start, limit, stop, topics, inclusive_of_start=inclusive_of_start
             )
             return [self._logged(n.id, n) for n in found]
-
-    def select_notifications_to_newest(
-        self, after: int, limit: int, topics: Sequence[str]
-    ) -> tuple[int | None, Sequence[LoggedEvent]]:
-        """The newest notification id, and the first ``limit`` notifications of ``topics``
-        after ``after`` up to it (a local store: two reads cost no round trip)."""
-        top = self.max_notification_id()
-        return top, self.select_notifications(after + 1, limit, top, topics)
 
     def log_size(self) -> int:
         with self._database_lock:

@@ -27,6 +27,7 @@ from .records import (
     IdempotencyClaim,
     InsertReceipt,
     LoggedEvent,
+    NodeRows,
     SideRow,
     extend_log,
     stamp_recorded_at,
@@ -87,6 +88,14 @@ _APPEND_STORED_FUNCTION = (
     "INSERT INTO {schema}.{nodes} SELECT * FROM unnest(node_levels, node_indexes, node_hashes); "
     "END $$"
 )
+
+
+def _claim_and_nodes(claim: IdempotencyClaim | None, rows: NodeRows) -> list[Any]:
+    """The append functions' claim (four NULLs for none) and node arguments."""
+    fields = (
+        [None] * 4 if claim is None else [claim.scope, claim.key, claim.request_hash, claim.result]
+    )
+    return [*fields, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
 
 
 def _rendered(statement: Composable) -> Composed:
@@ -282,14 +291,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
                     size,
                     [s.originator_id for s in stamped],
                     [s.originator_version for s in stamped],
-                    *(
-                        (None, None, None, None)
-                        if claim is None
-                        else (claim.scope, claim.key, claim.request_hash, claim.result)
-                    ),
-                    [r[0] for r in rows],
-                    [r[1] for r in rows],
-                    [r[2] for r in rows],
+                    *_claim_and_nodes(claim, rows),
                 ],
             )
             if side_rows:
@@ -380,18 +382,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 "SELECT {schema}.{append_log}(%s::bigint[], %s::bigint[], %s::text, %s::text, "
                 "%s::text, %s::bytea, %s::smallint[], %s::bigint[], %s::bytea[])"
             ),
-            [
-                [size + i for i in range(len(ids))],
-                ids,
-                *(
-                    (None, None, None, None)
-                    if claim is None
-                    else (claim.scope, claim.key, claim.request_hash, claim.result)
-                ),
-                [r[0] for r in rows],
-                [r[1] for r in rows],
-                [r[2] for r in rows],
-            ],
+            [[size + i for i in range(len(ids))], ids, *_claim_and_nodes(claim, rows)],
         )
         # Side rows (a certificate's signed credential) commit with the events or not at all.
         side_rows = kwargs.get("side_rows", ())

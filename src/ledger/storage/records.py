@@ -158,6 +158,18 @@ Clock = Callable[[], datetime]
 _TICK = timedelta(microseconds=1)
 
 
+class ReadsToNewestInTwo:
+    """For a local store (SQLite, memory), where two reads cost no round trip."""
+
+    def select_notifications_to_newest(
+        self: LedgerRecorderProtocol, after: int, limit: int, topics: Sequence[str]
+    ) -> tuple[int | None, Sequence[Notification]]:
+        """The newest notification id, and the first ``limit`` notifications of ``topics``
+        after ``after`` up to it."""
+        top = self.max_notification_id()
+        return top, self.select_notifications(after + 1, limit, top, topics)
+
+
 def stamp_recorded_at(
     stored_events: Sequence[StoredEvent], last_state: bytes | None, clock: Clock
 ) -> tuple[list[StoredEvent], list[str]]:
@@ -206,6 +218,7 @@ __all__ = [
     "LedgerRecorderProtocol",
     "LoggedEvent",
     "NodeRows",
+    "ReadsToNewestInTwo",
     "SideRow",
     "extend_log",
     "frontier_nodes",

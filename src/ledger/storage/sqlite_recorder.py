@@ -16,6 +16,7 @@ from .records import (
     IdempotencyClaim,
     InsertReceipt,
     LoggedEvent,
+    ReadsToNewestInTwo,
     extend_log,
     stamp_recorded_at,
 )
@@ -31,7 +32,7 @@ _JOIN_LOG = (
 
 
 @guard_storage_errors
-class LedgerRecorder(SQLiteApplicationRecorder):
+class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._select = f"SELECT {_EVENT_COLUMNS} FROM {events_table_name} e {_JOIN_LOG}"
@@ -233,14 +234,6 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         params.append(limit)
         statement = f"{self._select}{where}ORDER BY e.rowid LIMIT ?"
         return self._rows_to_events(self._query(statement, params))
-
-    def select_notifications_to_newest(
-        self, after: int, limit: int, topics: Sequence[str]
-    ) -> tuple[int | None, Sequence[LoggedEvent]]:
-        """The newest notification id, and the first ``limit`` notifications of ``topics``
-        after ``after`` up to it (a local store: two reads cost no round trip)."""
-        top = self.max_notification_id()
-        return top, self.select_notifications(after + 1, limit, top, topics)
 
     def log_size(self) -> int:
         with self.datastore.transaction(commit=False) as c:

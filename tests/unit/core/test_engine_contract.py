@@ -298,7 +298,11 @@ def current_contract() -> dict[tuple[str, str], tuple[str, str]]:
         module = importlib.import_module(module_name)
         for class_name in class_names:
             cls = getattr(module, class_name)
-            for member in sorted(_members_used(module_name, class_name)):
+            used: set[str] = set()
+            for klass in cls.__mro__:  # the class and the ledger's mixins it inherits
+                if klass.__module__.startswith("ledger."):
+                    used |= _members_used(klass.__module__, klass.__name__)
+            for member in sorted(used):
                 found = engine_owner(cls, member)
                 if found is not None:
                     contract[(f"{module_name}.{class_name}", member)] = found
