@@ -74,7 +74,7 @@ def _of_aggregate(state: Organisation) -> tuple[tuple[str, str, str, str | None]
 def directory_view(ledger: Ledger) -> View:
     """The organisations and keys a trust directory reading the store from the start holds."""
     directory = TrustDirectory(
-        ledger._recorder.select_notifications, ledger._recorder.max_notification_id
+        ledger._recorder.select_notifications, ledger._recorder.select_notifications_to_newest
     )
     directory.refresh()
     return trust_view(directory)

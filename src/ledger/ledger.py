@@ -99,9 +99,7 @@ class Ledger(
         self._app = LedgerEvents(self.store)
         self._recorder = self._app.ledger_recorder
         self._directory = TrustDirectory(
-            self._recorder.select_notifications,
-            self._recorder.max_notification_id,
-            self._recorder.select_notifications_to_newest,
+            self._recorder.select_notifications, self._recorder.select_notifications_to_newest
         )
         self._app.signed_mapper.directory = self._directory
         self.keystore = keystore if keystore is not None else default_keystore(self.store)

@@ -154,11 +154,9 @@ class TrustDirectory:
     def __init__(
         self,
         read_notifications: Reader,
-        newest: Callable[[], int | None] | None = None,
         read_to_newest: ToNewestReader | None = None,
     ) -> None:
         self._read = read_notifications
-        self._top = newest or _unknown
         self._read_to_newest = read_to_newest
         self._lock = threading.RLock()
         self._last = 0
@@ -170,14 +168,13 @@ class TrustDirectory:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        del state["_lock"], state["_read"], state["_top"], state["_read_to_newest"]
+        del state["_lock"], state["_read"], state["_read_to_newest"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
         self._read = _no_events
-        self._top = _unknown
         self._read_to_newest = None
 
     def follow(self, notification: Any) -> None:
@@ -224,11 +221,11 @@ class TrustDirectory:
         return followed
 
     def _first_batch(self) -> tuple[int | None, Sequence[Any]]:
-        """The newest position and the key events up to it: one read where the store can."""
+        """The newest position and the key events up to it (without a store to ask, no
+        position, and the events ``read_notifications`` gives)."""
         if self._read_to_newest is not None:
             return self._read_to_newest(self._last, 500, KEY_TOPICS)
-        top = self._top()
-        return top, self._read(self._last + 1, 500, top, KEY_TOPICS)
+        return None, self._read(self._last + 1, 500, None, KEY_TOPICS)
 
     def require_ledger(self) -> LedgerInfo:
         if self.ledger is None:
@@ -413,7 +410,3 @@ class TrustDirectory:
 
 def _no_events(*_: Any) -> list[Any]:
     return []
-
-
-def _unknown() -> int | None:
-    return None

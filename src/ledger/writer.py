@@ -209,8 +209,8 @@ class Writer:
             fence = self.directory.last_position
             ctx = self.context(org, when)
             try:
-                # Looked up after the refresh, so a key revoked since (here or by another
-                # process) is not chosen when the organisation has another.
+                # Looked up at each attempt: after a fenced attempt's refresh, a key revoked
+                # since (here or by another process) is not chosen when the org has another.
                 current = signer if isinstance(signer, Signer) else signer()
                 value = decide(ctx)
                 ctx.finish()

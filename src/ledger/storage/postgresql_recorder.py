@@ -57,22 +57,9 @@ _LOG_HEAD_FUNCTION = (
     "(SELECT array_agg(frontier.hash ORDER BY frontier.level) FROM frontier) FROM top; "
     "END $$"
 )
-# The new leaves, the idempotency claim (none when its scope is NULL) and the new Merkle nodes.
-_APPEND_LOG_FUNCTION = (
-    "CREATE OR REPLACE FUNCTION {schema}.{append_log}(leaf_indexes bigint[], ids bigint[], "
-    "claim_scope text, claim_key text, claim_hash text, claim_result bytea, "
-    "node_levels smallint[], node_indexes bigint[], node_hashes bytea[]) "
-    "RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
-    "INSERT INTO {schema}.{leaves} SELECT * FROM unnest(leaf_indexes, ids); "
-    "IF claim_scope IS NOT NULL THEN "
-    "INSERT INTO {schema}.{claims} VALUES (claim_scope, claim_key, claim_hash, claim_result); "
-    "END IF; "
-    "INSERT INTO {schema}.{nodes} SELECT * FROM unnest(node_levels, node_indexes, node_hashes); "
-    "END $$"
-)
-
-# The same, queued in the insert's pipeline right behind the INSERT, before its notification ids
-# are known: each leaf finds its event by aggregate and version (the events' primary key).
+# The new leaves, the idempotency claim (none when its scope is NULL) and the new Merkle nodes,
+# queued in the insert's pipeline right behind the INSERT, before its notification ids are
+# known: each leaf finds its event by aggregate and version (the events' primary key).
 _APPEND_STORED_FUNCTION = (
     "CREATE OR REPLACE FUNCTION {schema}.{append_stored}(first_leaf bigint, "
     "originator_ids uuid[], versions bigint[], "
@@ -129,7 +116,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "side": Identifier("ledger_side"),
             "topic_index": Identifier(f"{events_table_name}_topic"),
             "log_head": Identifier(f"{events_table_name}_log_head"),
-            "append_log": Identifier(f"{events_table_name}_append_log"),
             "append_stored": Identifier(f"{events_table_name}_append_stored"),
         }
         # Database functions stay disabled (a tailing projection was seen to miss events with
@@ -158,9 +144,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
             # The two statements of every insert that the server would otherwise plan each
             # time (planning cost as much as running them): in PL/pgSQL functions, whose
             # statements are planned once per connection. See ``_read_log_head`` and
-            # ``_log_and_claim``.
+            # ``_queue_log_and_claim``.
             _LOG_HEAD_FUNCTION,
-            _APPEND_LOG_FUNCTION,
             _APPEND_STORED_FUNCTION,
         ):
             self.sql_create_statements.append(self._sql(statement))
@@ -233,21 +218,20 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        """Lock the events table, then stamp ``recorded_at`` (kwarg ``stamp_clock``) before the
-        INSERT, so times follow the order in which writers get the lock, which is log order.
-
-        The stamped events go to the receipt: ``_fetch_ids_after_insert_events`` hashes them
-        into the Merkle log. Without ``stamp_clock`` this is eventsourcing's own method.
-        """
+        """Lock the events table and read the log's head, then stamp ``recorded_at`` (kwarg
+        ``stamp_clock``; without it the events are stored as given) before the INSERT, so times
+        follow the order in which writers get the lock, which is log order; then queue the log
+        append behind the INSERT. The stamped events and the leaf indexes go to the receipt
+        (kwarg ``receipt``, when given)."""
         clock = kwargs.get("stamp_clock")
-        receipt: InsertReceipt | None = kwargs.get("receipt")
-        if clock is None or receipt is None:
-            super()._insert_stored_events(curs, stored_events, **kwargs)
-            return
+        receipt: InsertReceipt = kwargs.get("receipt") or InsertReceipt()
         self._lock_table(curs)
         self._notify_channel(curs)
         last = self._read_log_head(curs, receipt, kwargs.get("fence"), kwargs.get("fence_topics"))
-        receipt.stamped, receipt.recorded_at = stamp_recorded_at(stored_events, last, clock)
+        if clock is None:
+            receipt.stamped = list(stored_events)
+        else:
+            receipt.stamped, receipt.recorded_at = stamp_recorded_at(stored_events, last, clock)
         # The table is locked and the channel notified above: skip the application recorder's
         # own lock and notify and insert exactly as the aggregate recorder does.
         PostgresAggregateRecorder._insert_stored_events(self, curs, receipt.stamped, **kwargs)
@@ -334,10 +318,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         try:
-            return self._log_and_claim(curs, stored_events, **kwargs)
+            ids = list(super()._fetch_ids_after_insert_events(curs, stored_events) or [])
         except BaseException:
             self._abort_transaction(curs)
             raise
+        receipt: InsertReceipt | None = kwargs.get("receipt")
+        if receipt is not None:
+            receipt.notification_ids = ids
+        return ids
 
     @staticmethod
     def _abort_transaction(curs: Cursor[DictRow]) -> None:
@@ -350,48 +338,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 "DO $$ BEGIN RAISE EXCEPTION 'ledger insert refused: rolled back' "
                 "USING ERRCODE = 'integrity_constraint_violation'; END $$"
             )
-
-    def _log_and_claim(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = list(super()._fetch_ids_after_insert_events(curs, stored_events) or [])
-        receipt: InsertReceipt | None = kwargs.get("receipt")
-        if receipt is not None and receipt.leaf_indexes:  # queued with the INSERT
-            receipt.notification_ids = ids
-            return ids
-        if receipt is not None and receipt.log_size is not None:
-            size, known = receipt.log_size, receipt.frontier  # read before the insert
-        else:
-            size = self._fence_and_log_size(
-                curs, ids, kwargs.get("fence"), kwargs.get("fence_topics")
-            )
-            known = {}
-        if receipt is not None and receipt.stamped:
-            stored_events = receipt.stamped  # what was inserted, recorded_at stamped
-
-        def read_nodes(coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
-            if all(pair in known for pair in coordinates):
-                return [known[pair] for pair in coordinates]
-            return self._read_nodes(curs, coordinates)
-
-        rows = extend_log(size, read_nodes, [s.state for s in stored_events])
-        # The leaves, the new Merkle nodes and the idempotency claim in one statement.
-        claim: IdempotencyClaim | None = kwargs.get("claim")
-        curs.execute(
-            self._sql(
-                "SELECT {schema}.{append_log}(%s::bigint[], %s::bigint[], %s::text, %s::text, "
-                "%s::text, %s::bytea, %s::smallint[], %s::bigint[], %s::bytea[])"
-            ),
-            [[size + i for i in range(len(ids))], ids, *_claim_and_nodes(claim, rows)],
-        )
-        # Side rows (a certificate's signed credential) commit with the events or not at all.
-        side_rows = kwargs.get("side_rows", ())
-        if side_rows:
-            self._insert_side_rows(curs, side_rows)
-        if receipt is not None:
-            receipt.notification_ids = ids
-            receipt.leaf_indexes = [size + i for i in range(len(ids))]
-        return ids
 
     def _insert_side_rows(self, curs: Cursor[DictRow], side_rows: Sequence[SideRow]) -> None:
         curs.execute(
@@ -406,31 +352,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 [r.value for r in side_rows],
             ),
         )
-
-    def _fence_and_log_size(
-        self,
-        curs: Cursor[DictRow],
-        ids: Sequence[int],
-        fence: int | None,
-        fence_topics: Sequence[str] | None,
-    ) -> int:
-        """One statement: refuse the insert if a key event was stored after ``fence`` (the
-        trust directory the command decided with is stale), and read the log size."""
-        if fence is None or not ids:
-            return self._log_size(curs)
-        curs.execute(
-            self._sql(
-                "SELECT EXISTS (SELECT 1 FROM {schema}.{events} WHERE notification_id > %s "
-                "AND notification_id < %s AND topic = ANY(%s)) AS moved, "
-                "(SELECT MAX(leaf_index) FROM {schema}.{leaves}) AS top"
-            ),
-            (fence, min(ids), list(fence_topics or ())),
-        )
-        row = curs.fetchone()
-        assert row is not None
-        if row["moved"]:
-            raise IntegrityError(FENCE_MOVED)
-        return 0 if row["top"] is None else int(row["top"]) + 1
 
     def _log_size(self, curs: Cursor[DictRow]) -> int:
         curs.execute(self._sql("SELECT MAX(leaf_index) AS top FROM {schema}.{leaves}"))
