@@ -291,9 +291,15 @@ def recorded_at_of(state: bytes) -> str | None:
     return state[start:end].decode("ascii", "replace") if end > start else None
 
 
+def recorded_at_span(state: bytes) -> tuple[int, int]:
+    """Where the value of ``recorded_at`` lies in stored envelope bytes: ``state[start:end]``.
+    ValueError when the bytes hold no ``recorded_at``."""
+    start = state.rindex(_RECORDED_AT) + len(_RECORDED_AT)
+    return start, state.index(b'"', start)
+
+
 def restamp_envelope(state: bytes, recorded_at: str) -> bytes:
     """The same envelope with ``recorded_at`` replaced; still canonical, since only the value of
     one string member changes and a time holds no character JCS escapes."""
-    start = state.rindex(_RECORDED_AT) + len(_RECORDED_AT)
-    end = state.index(b'"', start)
+    start, end = recorded_at_span(state)
     return state[:start] + recorded_at.encode("ascii") + state[end:]

@@ -12,77 +12,92 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError, StoredEvent
-from eventsourcing.postgres import (
-    PostgresAggregateRecorder,
-    PostgresApplicationRecorder,
-    PostgresDatastore,
-)
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier
 
+from ..envelope import recorded_at_span
 from .guard import guard_storage_errors
 from .records import (
     FENCE_MOVED,
     IdempotencyClaim,
     InsertReceipt,
     LoggedEvent,
-    NodeRows,
     SideRow,
-    extend_log,
-    stamp_recorded_at,
+    microseconds_since_epoch,
 )
 
-# With the table lock held, before the insert: whether a key event was stored after the fence
-# (the trust directory a command decided with is stale), the log's size, its right frontier (the
-# perfect subtrees' nodes, one per set bit of the size) and the last leaf's event state.
-_LOG_HEAD_FUNCTION = (
-    "CREATE OR REPLACE FUNCTION {schema}.{log_head}(fence bigint, fence_topics text[]) "
-    "RETURNS TABLE (size bigint, last_state bytea, moved boolean, levels smallint[], "
-    "indexes bigint[], hashes bytea[]) LANGUAGE plpgsql AS $$ "
-    "BEGIN RETURN QUERY "
-    "WITH top AS (SELECT COALESCE(MAX(l.leaf_index) + 1, 0)::bigint AS n "
-    "FROM {schema}.{leaves} l), "
-    "frontier AS (SELECT f.level, f.idx, f.hash FROM top "
-    "CROSS JOIN generate_series(0, 62) AS b(bit) "
-    "JOIN {schema}.{nodes} f ON f.level = b.bit AND f.idx = (top.n >> b.bit) - 1 "
-    "WHERE (top.n >> b.bit) & 1 = 1) "
-    "SELECT top.n, "
-    "(SELECT e.state FROM {schema}.{leaves} l JOIN {schema}.{events} e "
-    "ON e.notification_id = l.notification_id ORDER BY l.leaf_index DESC LIMIT 1), "
-    "EXISTS (SELECT 1 FROM {schema}.{events} k WHERE k.notification_id > fence "
-    "AND k.topic = ANY(fence_topics)), "
-    "(SELECT array_agg(frontier.level ORDER BY frontier.level) FROM frontier), "
-    "(SELECT array_agg(frontier.idx ORDER BY frontier.level) FROM frontier), "
-    "(SELECT array_agg(frontier.hash ORDER BY frontier.level) FROM frontier) FROM top; "
-    "END $$"
-)
-# The new leaves, the idempotency claim (none when its scope is NULL) and the new Merkle nodes,
-# queued in the insert's pipeline right behind the INSERT, before its notification ids are
-# known: each leaf finds its event by aggregate and version (the events' primary key).
-_APPEND_STORED_FUNCTION = (
-    "CREATE OR REPLACE FUNCTION {schema}.{append_stored}(first_leaf bigint, "
-    "originator_ids uuid[], versions bigint[], "
-    "claim_scope text, claim_key text, claim_hash text, claim_result bytea, "
-    "node_levels smallint[], node_indexes bigint[], node_hashes bytea[]) "
-    "RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
-    "INSERT INTO {schema}.{leaves} SELECT first_leaf + w.n - 1, e.notification_id "
-    "FROM unnest(originator_ids, versions) WITH ORDINALITY AS w(id, v, n) "
-    "JOIN {schema}.{events} e ON e.originator_id = w.id AND e.originator_version = w.v; "
+# One call, queued in the insert's pipeline right behind the table lock, does the whole insert:
+# it refuses it when a key event was stored after the fence (the trust directory the command
+# decided with is stale); stamps each event's recorded_at (the writer's clock, or one
+# microsecond after the last leaf's time if that is later, so times never go back along the
+# log) into the time's place in its envelope; inserts the events, their leaves and the new
+# Merkle nodes (RFC 6962 hashes, from the tree's stored right frontier); and stores the
+# idempotency claim (none when its scope is NULL). The writer needs nothing from the log before
+# its insert, so the lock is held for one wait for the server and the commit, as for a plain
+# eventsourcing insert.
+_INSERT_LOGGED_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION {schema}.{insert_logged}(fence bigint, fence_topics text[], "
+    "moment bigint, originator_ids uuid[], versions bigint[], topics text[], states bytea[], "
+    "time_starts int[], time_lengths int[], "
+    "claim_scope text, claim_key text, claim_hash text, claim_result bytea) "
+    "RETURNS TABLE (stored_id bigint, stored_leaf bigint, stored_time text) "
+    "LANGUAGE plpgsql AS $$ "
+    "DECLARE size bigint; last_text text; micros bigint; leaf_state bytea; node bytea; "
+    "sibling bytea; lvl int; pos bigint; "
+    "BEGIN "
+    "IF fence IS NOT NULL AND EXISTS (SELECT 1 FROM {schema}.{events} k "
+    "WHERE k.notification_id > fence AND k.topic = ANY(fence_topics)) THEN "
+    "RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', "
+    "MESSAGE = " + "'" + FENCE_MOVED.replace("'", "''") + "'; "
+    "END IF; "
+    "SELECT COALESCE(MAX(l.leaf_index) + 1, 0) INTO size FROM {schema}.{leaves} l; "
+    "IF moment IS NOT NULL AND size > 0 THEN "
+    'SELECT substring(encode(e.state, \'escape\') FROM \'.*,"recorded_at":"([^"]*)"\') '
+    "INTO last_text FROM {schema}.{leaves} l JOIN {schema}.{events} e "
+    "ON e.notification_id = l.notification_id WHERE l.leaf_index = size - 1; "
+    # A malformed last leaf is the audit's finding, not a reason to stop writing.
+    "IF last_text ~ '^[0-9]+-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+    "([.][0-9]+)?Z$' THEN "
+    "BEGIN micros := (extract(epoch FROM last_text::timestamptz) * 1000000)::bigint + 1; "
+    "EXCEPTION WHEN OTHERS THEN micros := NULL; END; "
+    "END IF; "
+    "END IF; "
+    "micros := GREATEST(moment, micros); "
+    "FOR i IN 1 .. cardinality(states) LOOP "
+    "leaf_state := states[i]; stored_time := NULL; "
+    "IF micros IS NOT NULL THEN "
+    "stored_time := to_char(timestamp '1970-01-01' + (micros / 1000000) * interval '1 second', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN mod(micros, 1000000) = 0 THEN '' "
+    "ELSE '.' || lpad(mod(micros, 1000000)::text, 6, '0') END || 'Z'; "
+    "leaf_state := overlay(leaf_state PLACING convert_to(stored_time, 'UTF8') "
+    "FROM time_starts[i] FOR time_lengths[i]); "
+    "micros := micros + 1; "
+    "END IF; "
+    "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state) "
+    "VALUES (originator_ids[i], versions[i], topics[i], leaf_state) "
+    "RETURNING notification_id INTO stored_id; "
+    "stored_leaf := size; size := size + 1; "
+    "INSERT INTO {schema}.{leaves} VALUES (stored_leaf, stored_id); "
+    "node := sha256('\\x00'::bytea || leaf_state); lvl := 0; pos := stored_leaf; "
+    "INSERT INTO {schema}.{nodes} VALUES (0, pos, node); "
+    "WHILE pos & 1 = 1 LOOP "
+    "SELECT n.hash INTO sibling FROM {schema}.{nodes} n WHERE n.level = lvl "
+    "AND n.idx = pos - 1; "
+    "IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', "
+    "MESSAGE = 'Merkle node (' || lvl || ', ' || (pos - 1) || ') is missing from the log'; "
+    "END IF; "
+    "node := sha256('\\x01'::bytea || sibling || node); lvl := lvl + 1; pos := pos >> 1; "
+    "INSERT INTO {schema}.{nodes} VALUES (lvl, pos, node); "
+    "END LOOP; "
+    "RETURN NEXT; "
+    "END LOOP; "
     "IF claim_scope IS NOT NULL THEN "
     "INSERT INTO {schema}.{claims} VALUES (claim_scope, claim_key, claim_hash, claim_result); "
     "END IF; "
-    "INSERT INTO {schema}.{nodes} SELECT * FROM unnest(node_levels, node_indexes, node_hashes); "
     "END $$"
 )
-
-
-def _claim_and_nodes(claim: IdempotencyClaim | None, rows: NodeRows) -> list[Any]:
-    """The append functions' claim (four NULLs for none) and node arguments."""
-    fields = (
-        [None] * 4 if claim is None else [claim.scope, claim.key, claim.request_hash, claim.result]
-    )
-    return [*fields, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
 
 
 def _rendered(statement: Composable) -> Composed:
@@ -115,15 +130,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "claims": Identifier("ledger_idempotency"),
             "side": Identifier("ledger_side"),
             "topic_index": Identifier(f"{events_table_name}_topic"),
-            "log_head": Identifier(f"{events_table_name}_log_head"),
-            "append_stored": Identifier(f"{events_table_name}_append_stored"),
+            "insert_logged": Identifier(f"{events_table_name}_insert_logged"),
         }
-        # Database functions stay disabled (a tailing projection was seen to miss events with
-        # them), so the insert function is never created: recreating it concurrently from
-        # several processes also fails with "tuple concurrently updated".
+        # eventsourcing's database functions stay disabled (a tailing projection was seen to
+        # miss events with them), so its insert function is never created: recreating it
+        # concurrently from several processes also fails with "tuple concurrently updated".
+        # The ledger's own insert function runs in the insert's transaction, behind the lock.
         del self.sql_create_statements[self.create_insert_function_statement_index]
         # The statements every insert runs, rendered once (see ``_sql``).
-        self.insert_events_statement = _rendered(self.insert_events_statement)
         self.lock_table_statements = [
             _rendered(s) if isinstance(s, Composable) else s for s in self.lock_table_statements
         ]
@@ -141,12 +155,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
             # instead of scanning every event: a process starts in time proportional to them.
             "CREATE INDEX IF NOT EXISTS {topic_index} ON {schema}.{events} "
             "(topic, notification_id)",
-            # The two statements of every insert that the server would otherwise plan each
-            # time (planning cost as much as running them): in PL/pgSQL functions, whose
-            # statements are planned once per connection. See ``_read_log_head`` and
-            # ``_queue_log_and_claim``.
-            _LOG_HEAD_FUNCTION,
-            _APPEND_STORED_FUNCTION,
+            # Every insert, in a PL/pgSQL function: its statements are planned once per
+            # connection (planning cost as much as running them). See ``_insert_stored_events``.
+            _INSERT_LOGGED_FUNCTION,
         ):
             self.sql_create_statements.append(self._sql(statement))
         self._max_notification_id = self._sql(
@@ -218,114 +229,71 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        """Lock the events table and read the log's head, then stamp ``recorded_at`` (kwarg
-        ``stamp_clock``; without it the events are stored as given) before the INSERT, so times
-        follow the order in which writers get the lock, which is log order; then queue the log
-        append behind the INSERT. The stamped events and the leaf indexes go to the receipt
-        (kwarg ``receipt``, when given)."""
+        """Queue the table lock, the notification and the one call that stores the events with
+        their leaves, nodes and claim (``_INSERT_LOGGED_FUNCTION``), then the side rows on a
+        cursor of their own: the transaction waits for the server once before its commit.
+
+        With kwarg ``stamp_clock`` each event's ``recorded_at`` is the clock's time read here
+        or, when a writer that took the lock earlier stamped a later one, one microsecond after
+        the last leaf's: times follow the order in which writers get the lock, which is log
+        order. Without it the events are stored as given. A stale ``fence`` (kwargs ``fence``
+        and ``fence_topics``), a taken claim and a taken event version fail the pipeline, and
+        the caller decides again."""
         clock = kwargs.get("stamp_clock")
-        receipt: InsertReceipt = kwargs.get("receipt") or InsertReceipt()
+        fence = kwargs.get("fence")
+        claim: IdempotencyClaim | None = kwargs.get("claim")
+        spans = [recorded_at_span(s.state) for s in stored_events] if clock else []
         self._lock_table(curs)
         self._notify_channel(curs)
-        last = self._read_log_head(curs, receipt, kwargs.get("fence"), kwargs.get("fence_topics"))
-        if clock is None:
-            receipt.stamped = list(stored_events)
-        else:
-            receipt.stamped, receipt.recorded_at = stamp_recorded_at(stored_events, last, clock)
-        # The table is locked and the channel notified above: skip the application recorder's
-        # own lock and notify and insert exactly as the aggregate recorder does.
-        PostgresAggregateRecorder._insert_stored_events(self, curs, receipt.stamped, **kwargs)
-        try:
-            self._queue_log_and_claim(curs, receipt, kwargs.get("claim"), kwargs.get("side_rows"))
-        except BaseException:
-            self._abort_transaction(curs)
-            raise
-
-    def _queue_log_and_claim(
-        self,
-        curs: Cursor[DictRow],
-        receipt: InsertReceipt,
-        claim: IdempotencyClaim | None,
-        side_rows: Sequence[SideRow] | None,
-    ) -> None:
-        """The leaves, the new Merkle nodes, the idempotency claim and the side rows, queued in
-        the pipeline behind the INSERT on a cursor of their own (the INSERT's keeps its
-        notification ids), so the transaction waits for the server once for all of them. The
-        nodes come from the frontier the log head read, the leaves find their events by
-        aggregate and version; a taken claim fails the pipeline like a lost race."""
-        size, known = receipt.log_size, receipt.frontier
-        assert size is not None
-
-        def read_nodes(coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
-            try:
-                return [known[pair] for pair in coordinates]
-            except KeyError as missing:
-                raise IntegrityError(f"Merkle node {missing} is missing from the log") from None
-
-        stamped = receipt.stamped
-        rows = extend_log(size, read_nodes, [s.state for s in stamped])
-        with curs.connection.cursor() as queued:
-            queued.execute(
-                self._sql(
-                    "SELECT {schema}.{append_stored}(%s::bigint, %s::uuid[], %s::bigint[], "
-                    "%s::text, %s::text, %s::text, %s::bytea, %s::smallint[], %s::bigint[], "
-                    "%s::bytea[])"
-                ),
-                [
-                    size,
-                    [s.originator_id for s in stamped],
-                    [s.originator_version for s in stamped],
-                    *_claim_and_nodes(claim, rows),
-                ],
-            )
-            if side_rows:
-                self._insert_side_rows(queued, side_rows)
-        receipt.leaf_indexes = [size + i for i in range(len(stamped))]
-
-    def _read_log_head(
-        self,
-        curs: Cursor[DictRow],
-        receipt: InsertReceipt,
-        fence: int | None,
-        fence_topics: Sequence[str] | None,
-    ) -> bytes | None:
-        """One statement, with the table lock held and before the insert: refuse the insert if
-        a key event was stored after ``fence`` (the trust directory the command decided with is
-        stale); put the log's size and its right frontier (the perfect subtrees' nodes) in the
-        receipt; return the last leaf's state (its ``recorded_at`` orders the new ones).
-
-        No other writer can insert while the lock is held, so every event stored after
-        ``fence`` is already visible here, and the size and frontier stay current."""
         curs.execute(
-            self._sql("SELECT * FROM {schema}.{log_head}(%s::bigint, %s::text[])"),
-            (-1 if fence is None else fence, list(fence_topics or ()) if fence is not None else []),
+            self._sql(
+                "SELECT * FROM {schema}.{insert_logged}(%s::bigint, %s::text[], %s::bigint, "
+                "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::int[], %s::int[], "
+                "%s::text, %s::text, %s::text, %s::bytea)"
+            ),
+            [
+                fence,
+                list(kwargs.get("fence_topics") or ()),
+                None if clock is None else microseconds_since_epoch(clock()),
+                [s.originator_id for s in stored_events],
+                [s.originator_version for s in stored_events],
+                [s.topic for s in stored_events],
+                [s.state for s in stored_events],
+                [start + 1 for start, _ in spans],
+                [end - start for start, end in spans],
+                *(
+                    [None] * 4
+                    if claim is None
+                    else [claim.scope, claim.key, claim.request_hash, claim.result]
+                ),
+            ],
         )
-        row = curs.fetchone()
-        assert row is not None
-        if row["moved"]:
-            self._abort_transaction(curs)
-            raise IntegrityError(FENCE_MOVED)
-        receipt.log_size = int(row["size"])
-        receipt.frontier = {
-            (int(level), int(idx)): bytes(node)
-            for level, idx, node in zip(
-                row["levels"] or [], row["indexes"] or [], row["hashes"] or [], strict=True
-            )
-        }
-        return None if row["last_state"] is None else bytes(row["last_state"])
+        side_rows: Sequence[SideRow] | None = kwargs.get("side_rows")
+        if side_rows:
+            try:
+                with curs.connection.cursor() as queued:
+                    self._insert_side_rows(queued, side_rows)
+            except BaseException:
+                self._abort_transaction(curs)
+                raise
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """The notification ids; the leaf indexes and stamped times go to the receipt (kwarg
+        ``receipt``, when given)."""
         try:
-            ids = list(super()._fetch_ids_after_insert_events(curs, stored_events) or [])
+            rows = curs.fetchall()
         except BaseException:
             self._abort_transaction(curs)
             raise
         receipt: InsertReceipt | None = kwargs.get("receipt")
         if receipt is not None:
-            receipt.notification_ids = ids
-        return ids
+            receipt.notification_ids = [int(row["stored_id"]) for row in rows]
+            receipt.leaf_indexes = [int(row["stored_leaf"]) for row in rows]
+            if kwargs.get("stamp_clock") is not None:
+                receipt.recorded_at = [row["stored_time"] for row in rows]
+        return [int(row["stored_id"]) for row in rows]
 
     @staticmethod
     def _abort_transaction(curs: Cursor[DictRow]) -> None:

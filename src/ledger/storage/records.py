@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -58,9 +58,6 @@ class InsertReceipt:
     notification_ids: list[int] = field(default_factory=list)
     leaf_indexes: list[int] = field(default_factory=list)
     recorded_at: list[str] = field(default_factory=list)
-    stamped: list[StoredEvent] = field(default_factory=list)
-    log_size: int | None = None  # read with the lock held, before the insert, where one read
-    frontier: dict[tuple[int, int], bytes] = field(default_factory=dict)  # gives both
 
 
 class SharedCounters(Protocol):
@@ -156,6 +153,12 @@ class LedgerRecorderProtocol(Protocol):
 
 Clock = Callable[[], datetime]
 _TICK = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def microseconds_since_epoch(moment: datetime) -> int:
+    """An aware time as whole microseconds since 1970-01-01T00:00:00Z, exactly."""
+    return (moment - _EPOCH) // _TICK
 
 
 class ReadsToNewestInTwo:

@@ -5,15 +5,22 @@ envelopes stay canonical with only ``recorded_at`` changed."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
 
+import pytest
 from eventsourcing.persistence import StoredEvent
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from postgres_testing import drop_schema, new_schema, require_postgres
 
+from ledger import Ledger
 from ledger.canonical import is_canonical
 from ledger.envelope import format_time, make_envelope, open_envelope, parse_time
-from ledger.storage.records import stamp_recorded_at
+from ledger.storage.records import InsertReceipt, stamp_recorded_at
 
 BASE = datetime(2026, 3, 5, 9, tzinfo=UTC)
 BODY = {"type": "VolunteerRegistered", "data": {"number": "V1"}}
@@ -53,3 +60,61 @@ def test_stamped_times_strictly_increase_along_the_log(inserts: list[tuple[int, 
 def test_format_round_trips_microseconds() -> None:
     moment = BASE + timedelta(microseconds=1)
     assert parse_time(format_time(moment)) == moment
+
+
+STORES = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def empty_store(kind: str, directory: Path) -> Iterator[Ledger]:
+    """A ledger on a store of its own: PostgreSQL stamps in the database, the others in Python."""
+    if kind == "postgresql":
+        require_postgres()
+        url = new_schema()
+        try:
+            with Ledger(url) as ledger:
+                yield ledger
+        finally:
+            drop_schema(url)
+    else:
+        url = "memory://" if kind == "memory" else f"sqlite:///{directory / uuid4().hex}.db"
+        with Ledger(url) as ledger:
+            yield ledger
+
+
+@pytest.mark.parametrize("kind", STORES)
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    start=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 31)),
+    inserts=st.lists(
+        st.tuples(st.integers(-(10**7), 10**7), st.integers(1, 4)),  # clock offset (µs), batch
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_every_store_stamps_the_times_the_rule_gives(
+    kind: str, tmp_path: Path, start: datetime, inserts: list[tuple[int, int]]
+) -> None:
+    """Whole seconds, leading zeros, any year: the store's stamps are ``stamp_recorded_at``'s,
+    byte for byte, in the receipt and in the stored envelopes."""
+    start = start.replace(tzinfo=UTC)
+    expected: list[str] = []
+    with empty_store(kind, tmp_path) as ledger:
+        for offset, batch in inserts:
+            now = start + timedelta(microseconds=offset)
+            events = [
+                StoredEvent(uuid4(), 1, "t", envelope("2000-01-01T00:00:00Z"))
+                for _ in range(batch)
+            ]
+            last = envelope(expected[-1]) if expected else None
+            _, times = stamp_recorded_at(events, last, itertools.repeat(now).__next__)
+            receipt = InsertReceipt()
+            ledger._recorder.insert_events(
+                events, receipt=receipt, stamp_clock=itertools.repeat(now).__next__
+            )
+            assert receipt.recorded_at == times
+            expected.extend(times)
+        leaves = ledger._recorder.select_leaves(0, 1000)
+    assert [open_envelope(leaf.state or b"")[2] for leaf in leaves] == expected

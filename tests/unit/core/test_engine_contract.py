@@ -117,10 +117,6 @@ ENGINE_CONTRACT: dict[tuple[str, str], tuple[str, str]] = {
         "eventsourcing.postgres.PostgresRecorder",
         "attribute",
     ),
-    ("ledger.storage.postgresql_recorder.LedgerRecorder", "insert_events_statement"): (
-        "eventsourcing.postgres.PostgresApplicationRecorder",
-        "attribute",
-    ),
     ("ledger.storage.postgresql_recorder.LedgerRecorder", "lock_table_statements"): (
         "eventsourcing.postgres.PostgresApplicationRecorder",
         "attribute",
