@@ -105,8 +105,7 @@ def test_every_store_stamps_the_times_the_rule_gives(
         for offset, batch in inserts:
             now = start + timedelta(microseconds=offset)
             events = [
-                StoredEvent(uuid4(), 1, "t", envelope("2000-01-01T00:00:00Z"))
-                for _ in range(batch)
+                StoredEvent(uuid4(), 1, "t", envelope("2000-01-01T00:00:00Z")) for _ in range(batch)
             ]
             last = envelope(expected[-1]) if expected else None
             _, times = stamp_recorded_at(events, last, itertools.repeat(now).__next__)
