@@ -11,9 +11,18 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
 from psycopg import Cursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier
 
@@ -142,6 +151,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
             _rendered(s) if isinstance(s, Composable) else s for s in self.lock_table_statements
         ]
         self._notify_statement = _rendered(SQL("NOTIFY {0}").format(Identifier(self.channel_name)))
+        self._begin, self._commit, self._rollback = (
+            _rendered(SQL(word)) for word in ("BEGIN", "COMMIT", "ROLLBACK")
+        )
         for statement in (
             "CREATE TABLE IF NOT EXISTS {schema}.{leaves} (leaf_index bigint PRIMARY KEY, "
             "notification_id bigint NOT NULL UNIQUE)",
@@ -156,12 +168,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "CREATE INDEX IF NOT EXISTS {topic_index} ON {schema}.{events} "
             "(topic, notification_id)",
             # Every insert, in a PL/pgSQL function: its statements are planned once per
-            # connection (planning cost as much as running them). See ``_insert_stored_events``.
+            # connection (planning cost as much as running them). See ``insert_events``.
             _INSERT_LOGGED_FUNCTION,
         ):
             self.sql_create_statements.append(self._sql(statement))
         self._max_notification_id = self._sql(
             "SELECT MAX(notification_id) AS top FROM {schema}.{events}"
+        )
+        self._insert_logged = self._sql(
+            "SELECT * FROM {schema}.{insert_logged}(%s::bigint, %s::text[], %s::bigint, "
+            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::int[], %s::int[], "
+            "%s::text, %s::text, %s::text, %s::bytea)"
         )
         self._select = self._sql(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
@@ -226,86 +243,76 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def _notify_channel(self, curs: Cursor[DictRow]) -> None:
         curs.execute(self._notify_statement)
 
-    def _insert_stored_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        """Queue the table lock, the notification and the one call that stores the events with
-        their leaves, nodes and claim (``_INSERT_LOGGED_FUNCTION``), then the side rows on a
-        cursor of their own: the transaction waits for the server once before its commit.
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Store the events with their leaves, Merkle nodes, idempotency claim (kwarg
+        ``claim``) and side rows (kwarg ``side_rows``) in one transaction, and return their
+        notification ids; the leaf indexes and stamped times go to kwarg ``receipt``.
+
+        BEGIN, the table lock, the notification, the one call that stores everything
+        (``_INSERT_LOGGED_FUNCTION``), the side rows and COMMIT are queued in one pipeline with
+        one sync: the writer waits for the server once, and the lock is held only while the
+        server runs them (eventsourcing's own insert waits for its BEGIN, its INSERT and its
+        COMMIT in turn, holding the lock across the last two waits).
 
         With kwarg ``stamp_clock`` each event's ``recorded_at`` is the clock's time read here
         or, when a writer that took the lock earlier stamped a later one, one microsecond after
         the last leaf's: times follow the order in which writers get the lock, which is log
         order. Without it the events are stored as given. A stale ``fence`` (kwargs ``fence``
-        and ``fence_topics``), a taken claim and a taken event version fail the pipeline, and
-        the caller decides again."""
+        and ``fence_topics``: a key event was stored after it), a taken claim and a taken event
+        version fail the pipeline before its COMMIT: an ``IntegrityError``, nothing stored."""
+        if not stored_events:
+            return None
         clock = kwargs.get("stamp_clock")
-        fence = kwargs.get("fence")
-        claim: IdempotencyClaim | None = kwargs.get("claim")
         spans = [recorded_at_span(s.state) for s in stored_events] if clock else []
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(
-            self._sql(
-                "SELECT * FROM {schema}.{insert_logged}(%s::bigint, %s::text[], %s::bigint, "
-                "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::int[], %s::int[], "
-                "%s::text, %s::text, %s::text, %s::bytea)"
-            ),
-            [
-                fence,
-                list(kwargs.get("fence_topics") or ()),
-                None if clock is None else microseconds_since_epoch(clock()),
-                [s.originator_id for s in stored_events],
-                [s.originator_version for s in stored_events],
-                [s.topic for s in stored_events],
-                [s.state for s in stored_events],
-                [start + 1 for start, _ in spans],
-                [end - start for start, end in spans],
-                *(
-                    [None] * 4
-                    if claim is None
-                    else [claim.scope, claim.key, claim.request_hash, claim.result]
-                ),
-            ],
-        )
-        side_rows: Sequence[SideRow] | None = kwargs.get("side_rows")
-        if side_rows:
+        claim: IdempotencyClaim | None = kwargs.get("claim")
+        side_rows: Sequence[SideRow] = kwargs.get("side_rows") or ()
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             try:
-                with curs.connection.cursor() as queued:
-                    self._insert_side_rows(queued, side_rows)
+                with conn.pipeline():
+                    conn.execute(self._begin, prepare=False)
+                    self._lock_table(curs)
+                    self._notify_channel(curs)
+                    curs.execute(
+                        self._insert_logged,
+                        [
+                            kwargs.get("fence"),
+                            list(kwargs.get("fence_topics") or ()),
+                            None if clock is None else microseconds_since_epoch(clock()),
+                            [s.originator_id for s in stored_events],
+                            [s.originator_version for s in stored_events],
+                            [s.topic for s in stored_events],
+                            [s.state for s in stored_events],
+                            [start + 1 for start, _ in spans],
+                            [end - start for start, end in spans],
+                            *(
+                                [None] * 4
+                                if claim is None
+                                else [claim.scope, claim.key, claim.request_hash, claim.result]
+                            ),
+                        ],
+                    )
+                    if side_rows:
+                        with conn.cursor() as queued:
+                            self._insert_side_rows(queued, side_rows)
+                    conn.execute(self._commit, prepare=False)
             except BaseException:
-                self._abort_transaction(curs)
+                # Whatever failed, nothing is committed: a failed statement skips the queued
+                # COMMIT, and an error raised here comes before it was queued.
+                with contextlib.suppress(psycopg.Error):
+                    if conn.info.transaction_status != TransactionStatus.IDLE:
+                        conn.execute(self._rollback, prepare=False)
                 raise
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """The notification ids; the leaf indexes and stamped times go to the receipt (kwarg
-        ``receipt``, when given)."""
-        try:
             rows = curs.fetchall()
-        except BaseException:
-            self._abort_transaction(curs)
-            raise
         receipt: InsertReceipt | None = kwargs.get("receipt")
         if receipt is not None:
             receipt.notification_ids = [int(row["stored_id"]) for row in rows]
             receipt.leaf_indexes = [int(row["stored_leaf"]) for row in rows]
-            if kwargs.get("stamp_clock") is not None:
+            if clock is not None:
                 receipt.recorded_at = [row["stored_time"] for row in rows]
         return [int(row["stored_id"]) for row in rows]
-
-    @staticmethod
-    def _abort_transaction(curs: Cursor[DictRow]) -> None:
-        """eventsourcing catches what goes wrong after its insert and re-raises it only after
-        leaving the transaction block, which commits: the events would be stored without their
-        leaves or claim. A statement that fails makes the database abort the transaction; the
-        caller sees an integrity error (as for a lost race) and decides again."""
-        with contextlib.suppress(psycopg.Error):
-            curs.execute(
-                "DO $$ BEGIN RAISE EXCEPTION 'ledger insert refused: rolled back' "
-                "USING ERRCODE = 'integrity_constraint_violation'; END $$"
-            )
 
     def _insert_side_rows(self, curs: Cursor[DictRow], side_rows: Sequence[SideRow]) -> None:
         curs.execute(

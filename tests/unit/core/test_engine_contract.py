@@ -85,13 +85,9 @@ ENGINE_CONTRACT: dict[tuple[str, str], tuple[str, str]] = {
         "eventsourcing.postgres.PostgresRecorder",
         "(self, curs: 'Cursor[DictRow]') -> 'None'",
     ),
-    ("ledger.storage.postgresql_recorder.LedgerRecorder", "_fetch_ids_after_insert_events"): (
+    ("ledger.storage.postgresql_recorder.LedgerRecorder", "insert_events"): (
         "eventsourcing.postgres.PostgresApplicationRecorder",
-        "(self, curs: 'Cursor[DictRow]', stored_events: 'Sequence[StoredEvent]', **_: 'Any') -> 'Sequence[int] | None'",
-    ),
-    ("ledger.storage.postgresql_recorder.LedgerRecorder", "_insert_stored_events"): (
-        "eventsourcing.postgres.PostgresApplicationRecorder",
-        "(self, curs: 'Cursor[DictRow]', stored_events: 'Sequence[StoredEvent]', **kwargs: 'Any') -> 'None'",
+        "(self, stored_events: 'Sequence[StoredEvent]', **kwargs: 'Any') -> 'Sequence[int] | None'",
     ),
     ("ledger.storage.postgresql_recorder.LedgerRecorder", "_lock_table"): (
         "eventsourcing.postgres.PostgresApplicationRecorder",
