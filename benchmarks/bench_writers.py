@@ -11,7 +11,9 @@ the test server (dropped afterwards), this runs for ``--seconds``:
   serialised by the table lock, as in production).
 
 It prints events per second for each and the ratio signed / unsigned for each N, measured in the
-same run, alternating the two. The goal: at least 0.5 with 1, 2 and 4 writers.
+same run, alternating the two, and the CPU time per event of the writer processes and of the
+database server (every ``postgres`` process on this machine, read from ``/proc``; shown as
+``-`` when the server runs elsewhere). The goal: at least 0.5 with 1, 2 and 4 writers.
 
 Run: ``.venv/bin/python benchmarks/bench_writers.py`` (``--quick``: 1 and 2 writers, 3 s).
 """
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,25 +60,52 @@ def _signed_writer(url: str, keys: str, seconds: float, start: Any, results: Any
         ledger.register_volunteer(ORG, idempotency_key=f"warm-{prefix}")
         start.wait()
         done, deadline = 0, time.perf_counter() + seconds
+        cpu = time.process_time()
         while time.perf_counter() < deadline:
             ledger.register_volunteer(ORG, idempotency_key=f"w-{prefix}-{done}")
             done += 1
-    results.put(done)
+        cpu = time.process_time() - cpu
+    results.put((done, cpu))
 
 
 def _plain_writer(url: str, size: int, seconds: float, start: Any, results: Any) -> None:
     baseline = Baseline(parse_store_url(url), size, create_table=False)
     baseline.store(1, 1)
     start.wait()
-    done, deadline = 0, time.perf_counter() + seconds
+    done, deadline, cpu = 0, time.perf_counter() + seconds, time.process_time()
     while time.perf_counter() < deadline:
         baseline.store(1, 1)
         done += 1
+    cpu = time.process_time() - cpu
     baseline.close()
-    results.put(done)
+    results.put((done, cpu))
 
 
-def _run(target: Any, args: tuple[Any, ...], writers: int, seconds: float) -> float:
+def server_cpu_seconds() -> float:
+    """User and system CPU time of every ``postgres`` process on this machine so far."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended
+            continue
+        name, _, rest = text.partition(" (")[2].partition(") ")
+        if name.startswith("postgres"):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run's events per second and CPU seconds per event (writers, server)."""
+
+    rate: float
+    writer_cpu: float
+    server_cpu: float
+
+
+def _run(target: Any, args: tuple[Any, ...], writers: int, seconds: float) -> Run:
     """Events per second of ``writers`` processes running ``target`` for ``seconds``."""
     context = multiprocessing.get_context("spawn")
     # a writer that fails before the start breaks the barrier after the timeout, not forever
@@ -87,14 +117,16 @@ def _run(target: Any, args: tuple[Any, ...], writers: int, seconds: float) -> fl
     for process in processes:
         process.start()
     start.wait()
-    began = time.perf_counter()
-    total = sum(results.get(timeout=seconds + 120) for _ in processes)
+    began, server = time.perf_counter(), server_cpu_seconds()
+    done = [results.get(timeout=seconds + 120) for _ in processes]
+    server = server_cpu_seconds() - server
     elapsed = max(time.perf_counter() - began, seconds)
     for process in processes:
         process.join()
         if process.exitcode != 0:
             raise SystemExit(f"a writer process failed (exit code {process.exitcode})")
-    return total / elapsed
+    events = max(sum(count for count, _ in done), 1)
+    return Run(events / elapsed, sum(cpu for _, cpu in done) / events, server / events)
 
 
 def _setup(url: str, keys: Path) -> int:
@@ -136,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     base = args.postgres.split("?")[0]
     rows = []
     for writers in args.writers:
-        ratios, signed_rates, plain_rates = [], [], []
+        ratios: list[float] = []
+        signed_runs: list[Run] = []
+        plain_runs: list[Run] = []
         for _ in range(args.rounds):
             signed_schema, plain_schema = _new_schema(base), _new_schema(base)
             try:
@@ -152,27 +186,40 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 _drop_schema(base, signed_schema)
                 _drop_schema(base, plain_schema)
-            plain_rates.append(plain)
-            signed_rates.append(signed)
-            ratios.append(signed / plain)
-        rows.append(
-            (
-                writers,
-                statistics.median(plain_rates),
-                statistics.median(signed_rates),
-                statistics.median(ratios),
-            )
-        )
+            plain_runs.append(plain)
+            signed_runs.append(signed)
+            ratios.append(signed.rate / plain.rate)
+        rows.append((writers, _median(plain_runs), _median(signed_runs), statistics.median(ratios)))
     load = os.getloadavg()[0]
     print(
         f"PostgreSQL, one event per command, {args.seconds:g} s per run, {args.rounds} "
         f"round(s), load average {load:.1f} on {os.cpu_count()} cores"
     )
-    print(f"{'writers':>7} {'plain events/s':>15} {'ledger events/s':>16} {'ratio':>6}  goal")
+    print("CPU per event in microseconds: the writer processes + the database server")
+    print(
+        f"{'writers':>7} {'plain events/s':>15} {'ledger events/s':>16} {'ratio':>6}  "
+        f"{'plain CPU':>11} {'ledger CPU':>11}  goal"
+    )
     for writers, plain, signed, ratio in rows:
         verdict = "met" if ratio >= GOAL else "missed"
-        print(f"{writers:>7} {plain:>15.0f} {signed:>16.0f} {ratio:>6.2f}  >= {GOAL}: {verdict}")
+        print(
+            f"{writers:>7} {plain.rate:>15.0f} {signed.rate:>16.0f} {ratio:>6.2f}  "
+            f"{_cpu(plain):>11} {_cpu(signed):>11}  >= {GOAL}: {verdict}"
+        )
     return 0
+
+
+def _median(runs: list[Run]) -> Run:
+    return Run(
+        statistics.median(r.rate for r in runs),
+        statistics.median(r.writer_cpu for r in runs),
+        statistics.median(r.server_cpu for r in runs),
+    )
+
+
+def _cpu(run: Run) -> str:
+    server = f"{run.server_cpu * 1e6:.0f}" if run.server_cpu > 0 else "-"
+    return f"{run.writer_cpu * 1e6:.0f}+{server}"
 
 
 if __name__ == "__main__":
