@@ -56,8 +56,13 @@ _INSERT_LOGGED_FUNCTION = (
     "DECLARE size bigint; last_text text; micros bigint; leaf_state bytea; node bytea; "
     "sibling bytea; lvl int; pos bigint; "
     "BEGIN "
-    "IF fence IS NOT NULL AND EXISTS (SELECT 1 FROM {schema}.{events} k "
-    "WHERE k.notification_id > fence AND k.topic = ANY(fence_topics)) THEN "
+    # One seek per key topic in the (topic, notification_id) index, the range a row comparison
+    # only that index can use: PL/pgSQL plans this once for any fence, and a plan reading by
+    # notification id would read every event since the fence.
+    "IF fence IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(fence_topics) AS w(topic) "
+    "CROSS JOIN LATERAL (SELECT 1 FROM {schema}.{events} k WHERE k.topic = w.topic "
+    "AND (k.topic, k.notification_id) > (w.topic, fence) "
+    "ORDER BY k.topic, k.notification_id LIMIT 1) x) THEN "
     "RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', "
     "MESSAGE = " + "'" + FENCE_MOVED.replace("'", "''") + "'; "
     "END IF; "
@@ -180,19 +185,37 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::int[], %s::int[], "
             "%s::text, %s::text, %s::text, %s::bytea)"
         )
-        self._select = self._sql(
+        # select_notifications: the events (``x``, each topic on its own with ``w``), then
+        # their leaves and leaf hashes.
+        columns = (
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-            "l.leaf_index, n.hash AS leaf_hash FROM {schema}.{events} e "
-            "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
-            "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index "
+            "l.leaf_index, n.hash AS leaf_hash FROM "
         )
+        self._select_range = self._sql(columns + "(SELECT * FROM {schema}.{events} x WHERE ")
+        self._select_topics = self._sql(
+            columns + "unnest(%s::text[]) AS w(topic) CROSS JOIN LATERAL "
+            "(SELECT * FROM {schema}.{events} x WHERE "
+        )
+        self._select_leaf_join = self._sql(
+            "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
+            "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index"
+        )
+        self._select = (
+            self._sql(columns + "{schema}.{events} e ") + self._select_leaf_join + SQL(" ")
+        )
+        # A prepared statement is planned once for any position: each topic is sought in the
+        # (topic, notification_id) index on its own, or the plan could read every event after
+        # the position in notification order and filter them by topic.
         self._select_to_newest = self._sql(
             "SELECT t.top, e.notification_id, e.originator_id, e.originator_version, e.topic, "
             "e.state, l.leaf_index, n.hash AS leaf_hash "
             "FROM (SELECT MAX(notification_id) AS top FROM {schema}.{events}) t "
-            "LEFT JOIN LATERAL (SELECT * FROM {schema}.{events} x WHERE x.notification_id > %s "
-            "AND x.notification_id <= t.top AND x.topic = ANY(%s) ORDER BY x.notification_id "
-            "LIMIT %s) e ON true "
+            "LEFT JOIN LATERAL (SELECT x.* FROM unnest(%s::text[]) AS w(topic) "
+            "CROSS JOIN LATERAL (SELECT * FROM {schema}.{events} y WHERE y.topic = w.topic "
+            "AND (y.topic, y.notification_id) > (w.topic, %s::bigint) "
+            "AND (y.topic, y.notification_id) <= (w.topic, t.top) "
+            "ORDER BY y.topic, y.notification_id LIMIT %s) x ORDER BY x.notification_id LIMIT %s) "
+            "e ON true "
             "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
             "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index "
             "ORDER BY e.notification_id"
@@ -425,24 +448,29 @@ class LedgerRecorder(PostgresApplicationRecorder):
         *,
         inclusive_of_start: bool = True,
     ) -> Sequence[LoggedEvent]:
-        clauses: list[SQL] = []
-        params: list[Any] = []
+        # With topics, each is sought in the (topic, notification_id) index on its own, its
+        # range written as row comparisons that only that index can use: the prepared
+        # statement is planned once for any range, and a plan reading the range in
+        # notification order would read every event of every topic in it.
+        column = "(x.topic, x.notification_id)" if topics else "x.notification_id"
+        bound = "(w.topic, %s::bigint)" if topics else "%s"
+        clauses: list[str] = ["x.topic = w.topic"] if topics else []
+        params: list[Any] = [list(topics)] if topics else []
         if start is not None:
-            clauses.append(
-                SQL("e.notification_id >= %s" if inclusive_of_start else "e.notification_id > %s")
-            )
+            clauses.append(f"{column} {'>=' if inclusive_of_start else '>'} {bound}")
             params.append(start)
         if stop is not None:
-            clauses.append(SQL("e.notification_id <= %s"))
+            clauses.append(f"{column} <= {bound}")
             params.append(stop)
-        if topics:
-            clauses.append(SQL("e.topic = ANY(%s)"))
-            params.append(list(topics))
-        statement = self._select
-        if clauses:
-            statement += SQL("WHERE ") + SQL(" AND ").join(clauses)
-        statement += SQL(" ORDER BY e.notification_id LIMIT %s")
-        params.append(limit)
+        order = "x.topic, x.notification_id" if topics else "x.notification_id"
+        statement = (
+            (self._select_topics if topics else self._select_range)
+            + SQL(" AND ".join(clauses) or "true")
+            + SQL(f" ORDER BY {order} LIMIT %s) e ")
+            + self._select_leaf_join
+            + SQL(" ORDER BY e.notification_id LIMIT %s")
+        )
+        params += [limit, limit]
         return self._rows_to_events(self._fetch(statement, params))
 
     def select_notifications_to_newest(
@@ -450,7 +478,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
     ) -> tuple[int | None, Sequence[LoggedEvent]]:
         """The newest notification id, and the first ``limit`` notifications of ``topics``
         after ``after`` up to it: one statement, so one round trip and one snapshot."""
-        rows = self._fetch(self._select_to_newest, [after, list(topics), limit])
+        rows = self._fetch(self._select_to_newest, [list(topics), after, limit, limit])
         top = rows[0]["top"]
         return (
             None if top is None else int(top),
