@@ -31,29 +31,26 @@ __all__ = ["demo_copy", "demo_template"]  # fixtures used here
 Demo = tuple[Ledger, dict[str, Any]]
 
 
-def rewrite_insert_function(ledger: Ledger, change: Callable[[str], str]) -> None:
-    """Replace the body of the ledger's insert function, as the operator can."""
+def rewritten(demo_copy: Callable[[str], Demo], old: str, new: str) -> Ledger:
+    """A copy of the demo city whose insert function has ``old`` replaced by ``new``, as the
+    operator can do."""
+    ledger, _ = demo_copy("postgresql")
     name = f"{ledger.store.schema}.ledger_events_insert_logged"
+    signature = "bigint, text[], bigint, uuid[], bigint[], text[], bytea[], int[], int[], "
     [(definition,)] = query(
         ledger,
         "SELECT pg_get_functiondef(%s::regprocedure)",
-        (
-            f"{name}(bigint, text[], bigint, uuid[], bigint[], text[], bytea[], int[], int[], "
-            "text, text, text, bytea)",
-        ),
+        (f"{name}({signature}text, text, text, bytea)",),
     )
-    changed = change(str(definition))
-    assert changed != definition
-    sql(ledger, changed.replace("%", "%%"))
+    assert old in definition
+    sql(ledger, str(definition).replace(old, new).replace("%", "%%"))
+    return ledger
 
 
 def test_leaf_hashes_changed_by_a_rewritten_insert_function_are_found(
     demo_copy: Callable[[str], Demo],
 ) -> None:
-    ledger, _ = demo_copy("postgresql")
-    rewrite_insert_function(
-        ledger, lambda body: body.replace("sha256('\\x00'::bytea", "sha256('\\x02'::bytea")
-    )
+    ledger = rewritten(demo_copy, "sha256('\\x00'::bytea", "sha256('\\x02'::bytea")
     org, size = DEMO_IDENTITY["root_org_id"], ledger.log_size()
     for i in range(3):
         ledger.register_volunteer(org, idempotency_key=f"after-the-rewrite-{i}")
@@ -69,10 +66,7 @@ def test_times_changed_by_a_rewritten_insert_function_are_found(
     demo_copy: Callable[[str], Demo],
 ) -> None:
     """The function stamps every new event an hour before the last leaf's time."""
-    ledger, _ = demo_copy("postgresql")
-    rewrite_insert_function(
-        ledger, lambda body: body.replace("GREATEST(moment, micros)", "micros - 3600000000")
-    )
+    ledger = rewritten(demo_copy, "GREATEST(moment, micros)", "micros - 3600000000")
     org = DEMO_IDENTITY["root_org_id"]
     ref = ledger.register_volunteer(org, idempotency_key="backdated-by-the-function")
     report = run_audit(ledger)
