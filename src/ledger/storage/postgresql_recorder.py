@@ -44,8 +44,8 @@ from .records import (
 # log) into the time's place in its envelope; inserts the events, their leaves and the new
 # Merkle nodes (RFC 6962 hashes, from the tree's stored right frontier); and stores the
 # idempotency claim (none when its scope is NULL). The writer needs nothing from the log before
-# its insert, so the lock is held for one wait for the server and the commit, as for a plain
-# eventsourcing insert.
+# its insert, so BEGIN, the lock, this call and COMMIT go to the server together
+# (``LedgerRecorder.insert_events``).
 _INSERT_LOGGED_FUNCTION = (
     "CREATE OR REPLACE FUNCTION {schema}.{insert_logged}(fence bigint, fence_topics text[], "
     "moment bigint, originator_ids uuid[], versions bigint[], topics text[], states bytea[], "
@@ -185,13 +185,12 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::int[], %s::int[], "
             "%s::text, %s::text, %s::text, %s::bytea)"
         )
-        # select_notifications: the events (``x``, each topic on its own with ``w``), then
-        # their leaves and leaf hashes.
+        # An event with its leaf and leaf hash; with topics, the events (``x``, each topic on
+        # its own with ``w``) first.
         columns = (
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "l.leaf_index, n.hash AS leaf_hash FROM "
         )
-        self._select_range = self._sql(columns + "(SELECT * FROM {schema}.{events} x WHERE ")
         self._select_topics = self._sql(
             columns + "unnest(%s::text[]) AS w(topic) CROSS JOIN LATERAL "
             "(SELECT * FROM {schema}.{events} x WHERE "
@@ -448,25 +447,50 @@ class LedgerRecorder(PostgresApplicationRecorder):
         *,
         inclusive_of_start: bool = True,
     ) -> Sequence[LoggedEvent]:
-        # With topics, each is sought in the (topic, notification_id) index on its own, its
-        # range written as row comparisons that only that index can use: the prepared
-        # statement is planned once for any range, and a plan reading the range in
-        # notification order would read every event of every topic in it.
-        column = "(x.topic, x.notification_id)" if topics else "x.notification_id"
-        bound = "(w.topic, %s::bigint)" if topics else "%s"
-        clauses: list[str] = ["x.topic = w.topic"] if topics else []
-        params: list[Any] = [list(topics)] if topics else []
+        if topics:
+            return self._select_notifications_of(start, limit, stop, topics, inclusive_of_start)
+        clauses: list[SQL] = []
+        params: list[Any] = []
         if start is not None:
-            clauses.append(f"{column} {'>=' if inclusive_of_start else '>'} {bound}")
+            clauses.append(
+                SQL("e.notification_id >= %s" if inclusive_of_start else "e.notification_id > %s")
+            )
             params.append(start)
         if stop is not None:
-            clauses.append(f"{column} <= {bound}")
+            clauses.append(SQL("e.notification_id <= %s"))
             params.append(stop)
-        order = "x.topic, x.notification_id" if topics else "x.notification_id"
+        statement = self._select
+        if clauses:
+            statement += SQL("WHERE ") + SQL(" AND ").join(clauses)
+        statement += SQL(" ORDER BY e.notification_id LIMIT %s")
+        params.append(limit)
+        return self._rows_to_events(self._fetch(statement, params))
+
+    def _select_notifications_of(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None,
+        topics: Sequence[str],
+        inclusive_of_start: bool,
+    ) -> list[LoggedEvent]:
+        """``select_notifications`` with topics: each is sought in the (topic, notification_id)
+        index on its own, its range written as row comparisons only that index can use. The
+        prepared statement is planned once for any range, and a plan reading the range in
+        notification order would read every event of every topic in it."""
+        clauses = ["x.topic = w.topic"]
+        params: list[Any] = [list(topics)]
+        if start is not None:
+            operator = ">=" if inclusive_of_start else ">"
+            clauses.append(f"(x.topic, x.notification_id) {operator} (w.topic, %s::bigint)")
+            params.append(start)
+        if stop is not None:
+            clauses.append("(x.topic, x.notification_id) <= (w.topic, %s::bigint)")
+            params.append(stop)
         statement = (
-            (self._select_topics if topics else self._select_range)
-            + SQL(" AND ".join(clauses) or "true")
-            + SQL(f" ORDER BY {order} LIMIT %s) e ")
+            self._select_topics
+            + SQL(" AND ".join(clauses))
+            + SQL(" ORDER BY x.topic, x.notification_id LIMIT %s) e ")
             + self._select_leaf_join
             + SQL(" ORDER BY e.notification_id LIMIT %s")
         )
