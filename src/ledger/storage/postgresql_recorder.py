@@ -185,15 +185,19 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::int[], %s::int[], "
             "%s::text, %s::text, %s::text, %s::bytea)"
         )
-        # An event with its leaf and leaf hash; with topics, the events (``x``, each topic on
-        # its own with ``w``) first.
+        # An event with its leaf and leaf hash; with topics, the events' ids first (each topic
+        # on its own, ``w``, in the topic index), then their rows by id.
         columns = (
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "l.leaf_index, n.hash AS leaf_hash FROM "
         )
         self._select_topics = self._sql(
-            columns + "unnest(%s::text[]) AS w(topic) CROSS JOIN LATERAL "
-            "(SELECT * FROM {schema}.{events} x WHERE "
+            columns + "(SELECT x.notification_id FROM unnest(%s::text[]) AS w(topic) "
+            "CROSS JOIN LATERAL (SELECT y.notification_id FROM {schema}.{events} y WHERE "
+        )
+        self._select_by_id = self._sql(
+            "(SELECT * FROM {schema}.{events} z WHERE z.notification_id = ids.notification_id "
+            "OFFSET 0) e "
         )
         self._select_leaf_join = self._sql(
             "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
@@ -209,12 +213,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "SELECT t.top, e.notification_id, e.originator_id, e.originator_version, e.topic, "
             "e.state, l.leaf_index, n.hash AS leaf_hash "
             "FROM (SELECT MAX(notification_id) AS top FROM {schema}.{events}) t "
-            "LEFT JOIN LATERAL (SELECT x.* FROM unnest(%s::text[]) AS w(topic) "
-            "CROSS JOIN LATERAL (SELECT * FROM {schema}.{events} y WHERE y.topic = w.topic "
-            "AND (y.topic, y.notification_id) > (w.topic, %s::bigint) "
+            "LEFT JOIN LATERAL (SELECT x.notification_id FROM unnest(%s::text[]) AS w(topic) "
+            "CROSS JOIN LATERAL (SELECT y.notification_id FROM {schema}.{events} y "
+            "WHERE y.topic = w.topic AND (y.topic, y.notification_id) > (w.topic, %s::bigint) "
             "AND (y.topic, y.notification_id) <= (w.topic, t.top) "
             "ORDER BY y.topic, y.notification_id LIMIT %s) x ORDER BY x.notification_id LIMIT %s) "
-            "e ON true "
+            "ids ON true "
+            "LEFT JOIN LATERAL (SELECT * FROM {schema}.{events} z "
+            "WHERE z.notification_id = ids.notification_id OFFSET 0) e ON true "
             "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
             "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index "
             "ORDER BY e.notification_id"
@@ -477,22 +483,27 @@ class LedgerRecorder(PostgresApplicationRecorder):
         """``select_notifications`` with topics: each is sought in the (topic, notification_id)
         index on its own, its range written as row comparisons only that index can use. The
         prepared statement is planned once for any range, and a plan reading the range in
-        notification order would read every event of every topic in it."""
-        clauses = ["x.topic = w.topic"]
+        notification order would read every event of every topic in it. Only the first
+        ``limit`` ids are read as rows (each by its id)."""
+        clauses = ["y.topic = w.topic"]
         params: list[Any] = [list(topics)]
         if start is not None:
             operator = ">=" if inclusive_of_start else ">"
-            clauses.append(f"(x.topic, x.notification_id) {operator} (w.topic, %s::bigint)")
+            clauses.append(f"(y.topic, y.notification_id) {operator} (w.topic, %s::bigint)")
             params.append(start)
         if stop is not None:
-            clauses.append("(x.topic, x.notification_id) <= (w.topic, %s::bigint)")
+            clauses.append("(y.topic, y.notification_id) <= (w.topic, %s::bigint)")
             params.append(stop)
         statement = (
             self._select_topics
             + SQL(" AND ".join(clauses))
-            + SQL(" ORDER BY x.topic, x.notification_id LIMIT %s) e ")
+            + SQL(
+                " ORDER BY y.topic, y.notification_id LIMIT %s) x "
+                "ORDER BY x.notification_id LIMIT %s) ids CROSS JOIN LATERAL "
+            )
+            + self._select_by_id
             + self._select_leaf_join
-            + SQL(" ORDER BY e.notification_id LIMIT %s")
+            + SQL(" ORDER BY e.notification_id")
         )
         params += [limit, limit]
         return self._rows_to_events(self._fetch(statement, params))
