@@ -114,6 +114,40 @@ _INSERT_LOGGED_FUNCTION = (
 )
 
 
+_EVENT_COLUMNS = (
+    "e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+    "l.leaf_index, n.hash AS leaf_hash"
+)
+_LEAF_JOIN = (
+    "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
+    "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index"
+)
+
+
+def _of_topics(bounds: Sequence[str], *, joined: str) -> str:
+    """The FROM text of the first ``limit`` events of some topics (parameters: the topics, one
+    per bound, then the limit twice), with their leaves, in notification order; ``joined`` is
+    what follows each LATERAL (``ON true`` after a LEFT JOIN).
+
+    Each topic is sought on its own in the (topic, notification_id) index, its range
+    (``bounds``, as ``> (w.topic, %s::bigint)``) a row comparison only that index can use:
+    these statements are planned once for any parameters (prepared, or in the insert function),
+    and a plan reading in notification order from a position and filtering by topic would read
+    every event since. Only the ids are read there; the rows, each by its id, are only those
+    returned."""
+    where = " AND ".join(
+        ["y.topic = w.topic", *(f"(y.topic, y.notification_id) {b}" for b in bounds)]
+    )
+    return (
+        "(SELECT x.notification_id FROM unnest(%s::text[]) AS w(topic) CROSS JOIN LATERAL "
+        f"(SELECT y.notification_id FROM {{schema}}.{{events}} y WHERE {where} "
+        "ORDER BY y.topic, y.notification_id LIMIT %s) x ORDER BY x.notification_id LIMIT %s) "
+        f"ids {joined} {'LEFT JOIN' if joined else 'CROSS JOIN'} LATERAL (SELECT * FROM "
+        "{schema}.{events} z WHERE z.notification_id = ids.notification_id OFFSET 0) e "
+        f"{joined} {_LEAF_JOIN} ORDER BY e.notification_id"
+    )
+
+
 def _rendered(statement: Composable) -> Composed:
     """A statement as one piece of SQL text, its identifiers quoted once and for all."""
     return Composed([SQL(statement.as_string())])
@@ -185,45 +219,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::int[], %s::int[], "
             "%s::text, %s::text, %s::text, %s::bytea)"
         )
-        # An event with its leaf and leaf hash; with topics, the events' ids first (each topic
-        # on its own, ``w``, in the topic index), then their rows by id.
-        columns = (
-            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-            "l.leaf_index, n.hash AS leaf_hash FROM "
+        self._select = self._sql(
+            "SELECT " + _EVENT_COLUMNS + " FROM {schema}.{events} e " + _LEAF_JOIN + " "
         )
-        self._select_topics = self._sql(
-            columns + "(SELECT x.notification_id FROM unnest(%s::text[]) AS w(topic) "
-            "CROSS JOIN LATERAL (SELECT y.notification_id FROM {schema}.{events} y WHERE "
-        )
-        self._select_by_id = self._sql(
-            "(SELECT * FROM {schema}.{events} z WHERE z.notification_id = ids.notification_id "
-            "OFFSET 0) e "
-        )
-        self._select_leaf_join = self._sql(
-            "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
-            "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index"
-        )
-        self._select = (
-            self._sql(columns + "{schema}.{events} e ") + self._select_leaf_join + SQL(" ")
-        )
-        # A prepared statement is planned once for any position: each topic is sought in the
-        # (topic, notification_id) index on its own, or the plan could read every event after
-        # the position in notification order and filter them by topic.
         self._select_to_newest = self._sql(
-            "SELECT t.top, e.notification_id, e.originator_id, e.originator_version, e.topic, "
-            "e.state, l.leaf_index, n.hash AS leaf_hash "
+            "SELECT t.top, " + _EVENT_COLUMNS + " "
             "FROM (SELECT MAX(notification_id) AS top FROM {schema}.{events}) t "
-            "LEFT JOIN LATERAL (SELECT x.notification_id FROM unnest(%s::text[]) AS w(topic) "
-            "CROSS JOIN LATERAL (SELECT y.notification_id FROM {schema}.{events} y "
-            "WHERE y.topic = w.topic AND (y.topic, y.notification_id) > (w.topic, %s::bigint) "
-            "AND (y.topic, y.notification_id) <= (w.topic, t.top) "
-            "ORDER BY y.topic, y.notification_id LIMIT %s) x ORDER BY x.notification_id LIMIT %s) "
-            "ids ON true "
-            "LEFT JOIN LATERAL (SELECT * FROM {schema}.{events} z "
-            "WHERE z.notification_id = ids.notification_id OFFSET 0) e ON true "
-            "LEFT JOIN {schema}.{leaves} l ON l.notification_id = e.notification_id "
-            "LEFT JOIN {schema}.{nodes} n ON n.level = 0 AND n.idx = l.leaf_index "
-            "ORDER BY e.notification_id"
+            "LEFT JOIN LATERAL "
+            + _of_topics(["> (w.topic, %s::bigint)", "<= (w.topic, t.top)"], joined="ON true")
         )
         # Each aggregate's events, leaves and leaf hashes are looked up by primary key, whatever
         # the planner's statistics say: ``OFFSET 0`` keeps each LATERAL subquery a parameterised
@@ -334,13 +337,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
                         conn.execute(self._rollback, prepare=False)
                 raise
             rows = curs.fetchall()
+        ids = [int(row["stored_id"]) for row in rows]
         receipt: InsertReceipt | None = kwargs.get("receipt")
         if receipt is not None:
-            receipt.notification_ids = [int(row["stored_id"]) for row in rows]
+            receipt.notification_ids = ids
             receipt.leaf_indexes = [int(row["stored_leaf"]) for row in rows]
             if clock is not None:
                 receipt.recorded_at = [row["stored_time"] for row in rows]
-        return [int(row["stored_id"]) for row in rows]
+        return ids
 
     def _insert_side_rows(self, curs: Cursor[DictRow], side_rows: Sequence[SideRow]) -> None:
         curs.execute(
@@ -480,31 +484,16 @@ class LedgerRecorder(PostgresApplicationRecorder):
         topics: Sequence[str],
         inclusive_of_start: bool,
     ) -> list[LoggedEvent]:
-        """``select_notifications`` with topics: each is sought in the (topic, notification_id)
-        index on its own, its range written as row comparisons only that index can use. The
-        prepared statement is planned once for any range, and a plan reading the range in
-        notification order would read every event of every topic in it. Only the first
-        ``limit`` ids are read as rows (each by its id)."""
-        clauses = ["y.topic = w.topic"]
+        """``select_notifications`` with topics, each sought in its index (``_of_topics``)."""
+        bounds: list[str] = []
         params: list[Any] = [list(topics)]
         if start is not None:
-            operator = ">=" if inclusive_of_start else ">"
-            clauses.append(f"(y.topic, y.notification_id) {operator} (w.topic, %s::bigint)")
+            bounds.append(f"{'>=' if inclusive_of_start else '>'} (w.topic, %s::bigint)")
             params.append(start)
         if stop is not None:
-            clauses.append("(y.topic, y.notification_id) <= (w.topic, %s::bigint)")
+            bounds.append("<= (w.topic, %s::bigint)")
             params.append(stop)
-        statement = (
-            self._select_topics
-            + SQL(" AND ".join(clauses))
-            + SQL(
-                " ORDER BY y.topic, y.notification_id LIMIT %s) x "
-                "ORDER BY x.notification_id LIMIT %s) ids CROSS JOIN LATERAL "
-            )
-            + self._select_by_id
-            + self._select_leaf_join
-            + SQL(" ORDER BY e.notification_id")
-        )
+        statement = self._sql("SELECT " + _EVENT_COLUMNS + " FROM " + _of_topics(bounds, joined=""))
         params += [limit, limit]
         return self._rows_to_events(self._fetch(statement, params))
 
