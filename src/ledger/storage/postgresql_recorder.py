@@ -233,8 +233,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         # index lookup. Flattened into joins, a store never analysed (autovacuum off, or right
         # after a bulk load) was read by sequential scans of all three tables.
         self._select_from_starts = self._sql(
-            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-            "l.leaf_index, n.hash AS leaf_hash FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, v) "
+            "SELECT " + _EVENT_COLUMNS + " FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, v) "
             "CROSS JOIN LATERAL (SELECT * FROM {schema}.{events} x WHERE x.originator_id = w.id "
             "AND x.originator_version >= w.v OFFSET 0) e "
             "LEFT JOIN LATERAL (SELECT y.leaf_index FROM {schema}.{leaves} y "
