@@ -50,6 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench_support import cpu_seconds
+
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "LEDGER_BENCH_POSTGRES_URL"
 LEDGER = [sys.executable, "-m", "ledger.cli"]
@@ -143,13 +145,7 @@ class Run:
 
 def group_cpu_seconds(pgid: int) -> float:
     """User and system CPU seconds of every live process in process group ``pgid``."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:  # field 5 of stat, the process group
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(lambda _, fields: int(fields[2]) == pgid)
 
 
 def wrk(url: str, seconds: float, script: Path | None = None, pgid: int | None = None) -> Run:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from ledger.storage.url import StoreURL, parse_store_url
@@ -63,3 +64,17 @@ def postgres_problem(url: str) -> str | None:
             return None
     except Exception as error:  # any failure means "not available"
         return f"{type(error).__name__}: {' '.join(str(error).split()) or 'no detail'}"
+
+
+def cpu_seconds(matches: Callable[[str, list[str]], bool]) -> float:
+    """User and system CPU seconds so far of every live process for which ``matches(name,
+    fields)`` holds: ``name`` is the command name, ``fields`` the rest of ``/proc/<pid>/stat``
+    from the state on (``fields[2]`` is the process group)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):  # a process that ended
+            head, _, rest = stat.read_text().rpartition(")")
+            fields = rest.split()
+            if matches(head.partition("(")[2], fields):
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")

@@ -34,6 +34,7 @@ from typing import Any
 
 import psycopg
 from bench_store import ORG, Baseline
+from bench_support import cpu_seconds
 
 from ledger import DirectoryKeystore, Ledger
 from ledger.storage.url import parse_store_url
@@ -83,17 +84,7 @@ def _plain_writer(url: str, size: int, seconds: float, start: Any, results: Any)
 
 def server_cpu_seconds() -> float:
     """User and system CPU time of every ``postgres`` process on this machine so far."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # the process ended
-            continue
-        name, _, rest = text.partition(" (")[2].partition(") ")
-        if name.startswith("postgres"):
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(lambda name, _: name.startswith("postgres"))
 
 
 @dataclass(frozen=True)
