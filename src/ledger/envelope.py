@@ -148,16 +148,23 @@ class SignedEvent:
     leaf_index: int | None = None
 
     @classmethod
-    def sealed(cls, body: dict[str, Any], signature: bytes, recorded_at: str) -> SignedEvent:
+    def sealed(
+        cls,
+        body: dict[str, Any],
+        signature: bytes,
+        recorded_at: str,
+        body_bytes: bytes | None = None,
+    ) -> SignedEvent:
         """A signed body sealed in its envelope with the time the ledger records it, as it
-        is stored (no notification id or leaf yet)."""
+        is stored (no notification id or leaf yet). ``body_bytes``: the body's canonical bytes,
+        when the caller has them (see :func:`make_envelope`)."""
         return cls(
             originator_id=UUID(body["aggregate_id"]),
             originator_version=body["aggregate_version"],
             body=body,
             signature=signature,
             recorded_at=recorded_at,
-            envelope=make_envelope(body, signature, recorded_at),
+            envelope=make_envelope(body, signature, recorded_at, body_bytes),
         )
 
     @property
@@ -234,10 +241,33 @@ def parse_signed_body(body_text: bytes | str, signature_b64: str) -> tuple[dict[
     return validate_body(parse_json(body_bytes)), signature
 
 
-def make_envelope(body: dict[str, Any], signature: bytes, recorded_at: str) -> bytes:
-    return canonical_json(
-        {"body": body, "signature": b64encode(signature), "recorded_at": recorded_at}
+def make_envelope(
+    body: dict[str, Any], signature: bytes, recorded_at: str, body_bytes: bytes | None = None
+) -> bytes:
+    """``JCS({"body": body, "recorded_at": recorded_at, "signature": base64(signature)})``.
+
+    With ``body_bytes``, the body's canonical bytes made to sign it, those are spliced in rather
+    than the body encoded again: the members sort as ``body`` < ``recorded_at`` < ``signature``,
+    and neither a base64 signature nor an RFC 3339 time holds a character JCS escapes (a
+    ``recorded_at`` that is not such a time takes the encoder's way)."""
+    if body_bytes is None or not _PLAIN_TIME.fullmatch(recorded_at):
+        return canonical_json(
+            {"body": body, "signature": b64encode(signature), "recorded_at": recorded_at}
+        )
+    return b"".join(
+        (
+            b'{"body":',
+            body_bytes,
+            b',"recorded_at":"',
+            recorded_at.encode("ascii"),
+            b'","signature":"',
+            b64encode(signature).encode("ascii"),
+            b'"}',
+        )
     )
+
+
+_PLAIN_TIME = re.compile(r"[0-9][0-9:.TZ+-]*")
 
 
 def open_envelope(state: bytes) -> tuple[dict[str, Any], bytes, str]:

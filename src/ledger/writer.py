@@ -303,8 +303,9 @@ class Writer:
                 body["key_id"], org, purpose=spec_for(body["type"]).key_purpose
             )
             _refuse_self_revocation(body["type"], body["data"], body["key_id"])
+            body_bytes = canonical_json(body)
             try:
-                verify_body(canonical_json(body), signature, key_info.key)
+                verify_body(body_bytes, signature, key_info.key)
             except SignatureError as error:
                 raise SignatureError(f"submitted {body['type']}: {error}") from None
             ctx.occurred_at = body["occurred_at"]
@@ -314,7 +315,7 @@ class Writer:
                     f"submitted {body['type']} must be version {draft.version} of its aggregate "
                     "and state every data field explicitly; re-read the aggregate and re-sign"
                 )
-            sealed.append(self._envelope(body, signature))
+            sealed.append(self._envelope(body, signature, body_bytes))
         submitted = len(ctx.drafts)
         ctx.finish()
         sealed.extend(
@@ -397,11 +398,11 @@ class Writer:
             "idempotency_key": idempotency_key,
             "data": draft.data,
         }
-        _, signature = sign_body(validate_body(body, now=self.clock()), signer)
-        return self._envelope(body, signature)
+        body_bytes, signature = sign_body(validate_body(body, now=self.clock()), signer)
+        return self._envelope(body, signature, body_bytes)
 
-    def _envelope(self, body: dict[str, Any], signature: bytes) -> SignedEvent:
-        return SignedEvent.sealed(body, signature, format_time(self.clock()))
+    def _envelope(self, body: dict[str, Any], signature: bytes, body_bytes: bytes) -> SignedEvent:
+        return SignedEvent.sealed(body, signature, format_time(self.clock()), body_bytes)
 
     def _store(
         self,
