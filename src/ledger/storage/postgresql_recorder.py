@@ -114,6 +114,10 @@ _INSERT_LOGGED_FUNCTION = (
 )
 
 
+# The insert's database functions before ``_INSERT_LOGGED_FUNCTION`` (each named after the
+# events table): a store made by an earlier version still holds them until it is opened.
+RETIRED_FUNCTIONS = ("log_head", "append_stored", "append_log")
+
 _EVENT_COLUMNS = (
     "e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
     "l.leaf_index, n.hash AS leaf_hash"
@@ -179,6 +183,12 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "side": Identifier("ledger_side"),
             "topic_index": Identifier(f"{events_table_name}_topic"),
             "insert_logged": Identifier(f"{events_table_name}_insert_logged"),
+            "retired_functions": SQL(", ").join(
+                SQL("{}.{}").format(
+                    Identifier(datastore.schema), Identifier(f"{events_table_name}_{name}")
+                )
+                for name in RETIRED_FUNCTIONS
+            ),
         }
         # eventsourcing's database functions stay disabled (a tailing projection was seen to
         # miss events with them), so its insert function is never created: recreating it
@@ -209,6 +219,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
             # Every insert, in a PL/pgSQL function: its statements are planned once per
             # connection (planning cost as much as running them). See ``insert_events``.
             _INSERT_LOGGED_FUNCTION,
+            # What earlier versions stored instead; nothing calls them now.
+            "DROP FUNCTION IF EXISTS {retired_functions}",
         ):
             self.sql_create_statements.append(self._sql(statement))
         self._max_notification_id = self._sql(
