@@ -1,6 +1,8 @@
 """On SQLite, the log's reads find nodes and leaves through their keys: a proof, a root or the
 frontier read of an insert must not scan the node table, or its cost grows with the log
-(O(n) per proof and per stored event instead of O(log n))."""
+(O(n) per proof and per stored event instead of O(log n)). Reads of some event types from a
+position (an insert's fence, the trust directory's key events, the events of one type) seek
+each type in the topic index instead of reading every event stored since."""
 
 from __future__ import annotations
 
@@ -96,3 +98,51 @@ def test_leaf_and_event_reads_on_sqlite_use_keys(
     ledger.log.size()
     assert statements
     assert scans_of_log_tables(path, statements) == []
+
+
+def plans_of_event_reads(
+    path: Path, statements: list[tuple[str, list[Any]]]
+) -> list[tuple[str, str]]:
+    """(plan line, statement) for every SELECT recorded that reads the events table."""
+    lines = []
+    with sqlite3.connect(path) as conn:
+        for statement, params in statements:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            if "stored_events" not in statement:
+                continue
+            for *_, detail in conn.execute("EXPLAIN QUERY PLAN " + statement, params):
+                lines.append((detail, statement))
+    return lines
+
+
+TOPIC_READS: dict[str, Callable[[Ledger], Any]] = {
+    # The fence: was a key event stored since the position the command decided from?
+    "insert (fence)": lambda ledger: ledger.register_volunteer("org-a", idempotency_key="fenced"),
+    "events of one type": lambda ledger: list(ledger.events_of_types("VolunteerRegistered")),
+    "key events since a position": lambda ledger: ledger.refresh(),
+}
+
+
+@pytest.mark.parametrize("operation", list(TOPIC_READS))
+def test_reads_by_type_on_sqlite_seek_the_topic_index_not_every_event_since(
+    recorded: tuple[Ledger, list[tuple[str, list[Any]]], Path], operation: str
+) -> None:
+    """A read of some event types from a position seeks each type in the (topic, rowid) index;
+    a plan walking the rowid range would read every event stored since, whatever its type."""
+    ledger, statements, path = recorded
+    register_many(ledger, 30, "more")  # events of other types after the city's key events
+    statements.clear()
+    TOPIC_READS[operation](ledger)
+    plans = plans_of_event_reads(path, statements)
+    by_topic = [(line, sql) for line, sql in plans if "topic" in sql.split("WHERE")[-1]]
+    assert by_topic, f"no read by type was recorded: {plans}"
+    of_events = [
+        line
+        for line, _ in by_topic
+        if line.startswith(("SEARCH e ", "SCAN e ", "SEARCH stored_events", "SCAN stored_events"))
+    ]
+    assert of_events and all("INDEX stored_events_topic" in line for line in of_events), by_topic
+    if operation == "events of one type":  # its pages come in the index's order: no sort
+        one_type = [line for line, sql in by_topic if "topic IN (?)" in sql]
+        assert one_type and not [line for line in one_type if "TEMP B-TREE" in line], one_type
