@@ -28,6 +28,7 @@ from psycopg.sql import SQL, Composable, Composed, Identifier
 
 from ..envelope import recorded_at_span
 from .guard import guard_storage_errors
+from .pg_arrays import bytea_array, int2_array, int4_array, int8_array, text_array, uuid_array
 from .records import (
     FENCE_MOVED,
     IdempotencyClaim,
@@ -172,6 +173,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
         # without planner statistics their estimated cost passes ``jit_above_cost``, so each
         # paid ~130 ms of compiling for a read of under a millisecond.
         connect_options["options"] = "-c jit=off"
+        # Text parameters made by ``pg_arrays`` are UTF-8, as every str psycopg sends then is.
+        connect_options["client_encoding"] = "UTF8"
         super().__init__(datastore, events_table_name=events_table_name)
         self._rendered: dict[str, Composed] = {}
         self._names = {
@@ -321,14 +324,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
                         self._insert_logged,
                         [
                             kwargs.get("fence"),
-                            list(kwargs.get("fence_topics") or ()),
+                            text_array(list(kwargs.get("fence_topics") or ())),
                             None if clock is None else microseconds_since_epoch(clock()),
-                            [s.originator_id for s in stored_events],
-                            [s.originator_version for s in stored_events],
-                            [s.topic for s in stored_events],
-                            [s.state for s in stored_events],
-                            [start + 1 for start, _ in spans],
-                            [end - start for start, end in spans],
+                            uuid_array([s.originator_id for s in stored_events]),
+                            int8_array([s.originator_version for s in stored_events]),
+                            text_array([s.topic for s in stored_events]),
+                            bytea_array([s.state for s in stored_events]),
+                            int4_array([start + 1 for start, _ in spans]),
+                            int4_array([end - start for start, end in spans]),
                             *(
                                 [None] * 4
                                 if claim is None
@@ -453,7 +456,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
         if not starts:
             return found
         rows = self._fetch(
-            self._select_from_starts, [[i for i, _ in starts], [v for _, v in starts]]
+            self._select_from_starts,
+            [uuid_array([i for i, _ in starts]), int8_array([v for _, v in starts])],
         )
         for event in self._rows_to_events(rows):
             found.setdefault(UUID(str(event.originator_id)), []).append(event)
@@ -559,7 +563,11 @@ class LedgerRecorder(PostgresApplicationRecorder):
         )
         rows = self._fetch(
             statement,
-            [leaf_index, [c[0] for c in coordinates], [c[1] for c in coordinates]],
+            [
+                leaf_index,
+                int2_array([c[0] for c in coordinates]),
+                int8_array([c[1] for c in coordinates]),
+            ],
         )
         leaf_rows = [row for row in rows if row["level"] is None]
         nodes = {
