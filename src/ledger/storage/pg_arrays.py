@@ -40,78 +40,54 @@ class BinaryArray:
             self.payload = _EMPTY.pack(0, 0, self.element_oid)
 
 
-class ByteaArray(BinaryArray):
-    element_oid = 17
+class _ArrayDumper(Dumper):
+    format = pq.Format.BINARY
+
+    def dump(self, obj: BinaryArray) -> bytes:
+        return obj.payload
 
 
-class UuidArray(BinaryArray):
-    element_oid = 2950
+def _array_type(name: str, element_oid: int, array_oid: int) -> type[BinaryArray]:
+    """A wrapper class for arrays of one element type, with its dumper registered on psycopg's
+    global adapters (which every connection made afterwards copies)."""
+    array_type = type(name, (BinaryArray,), {"__slots__": (), "element_oid": element_oid})
+    dumper = type(f"{name}Dumper", (_ArrayDumper,), {"oid": array_oid})
+    psycopg.adapters.register_dumper(array_type, dumper)
+    return array_type
 
 
-class Int8Array(BinaryArray):
-    element_oid = 20
+ByteaArray = _array_type("ByteaArray", 17, 1001)
+UuidArray = _array_type("UuidArray", 2950, 2951)
+Int8Array = _array_type("Int8Array", 20, 1016)
+Int4Array = _array_type("Int4Array", 23, 1007)
+Int2Array = _array_type("Int2Array", 21, 1005)
+TextArray = _array_type("TextArray", 25, 1009)
 
 
-class Int4Array(BinaryArray):
-    element_oid = 23
-
-
-class Int2Array(BinaryArray):
-    element_oid = 21
-
-
-class TextArray(BinaryArray):
-    element_oid = 25
-
-
-def bytea_array(items: Sequence[bytes]) -> ByteaArray:
+def bytea_array(items: Sequence[bytes]) -> BinaryArray:
     return ByteaArray(len(items), (_LENGTH.pack(len(item)) + item for item in items))
 
 
-def uuid_array(items: Sequence[UUID | str]) -> UuidArray:
+def uuid_array(items: Sequence[UUID | str]) -> BinaryArray:
     return UuidArray(
         len(items),
         (b"\0\0\0\x10" + (i if isinstance(i, UUID) else UUID(i)).bytes for i in items),
     )
 
 
-def int8_array(items: Sequence[int]) -> Int8Array:
+def int8_array(items: Sequence[int]) -> BinaryArray:
     return Int8Array(len(items), (_INT8.pack(8, item) for item in items))
 
 
-def int4_array(items: Sequence[int]) -> Int4Array:
+def int4_array(items: Sequence[int]) -> BinaryArray:
     return Int4Array(len(items), (_INT4.pack(4, item) for item in items))
 
 
-def int2_array(items: Sequence[int]) -> Int2Array:
+def int2_array(items: Sequence[int]) -> BinaryArray:
     return Int2Array(len(items), (_INT2.pack(2, item) for item in items))
 
 
-def text_array(items: Sequence[str]) -> TextArray:
+def text_array(items: Sequence[str]) -> BinaryArray:
     """Text as UTF-8: the recorder's connections set ``client_encoding`` to UTF8."""
     encoded = [item.encode("utf-8") for item in items]
     return TextArray(len(items), (_LENGTH.pack(len(item)) + item for item in encoded))
-
-
-def _dumper_for(array_type: type[BinaryArray], array_oid: int) -> type[Dumper]:
-    class ArrayDumper(Dumper):
-        format = pq.Format.BINARY
-        oid = array_oid
-
-        def dump(self, obj: BinaryArray) -> bytes:
-            return obj.payload
-
-    ArrayDumper.__name__ = f"{array_type.__name__}Dumper"
-    return ArrayDumper
-
-
-# Registered on psycopg's global adapters, which every connection made afterwards copies.
-for _type, _oid in (
-    (ByteaArray, 1001),
-    (UuidArray, 2951),
-    (Int8Array, 1016),
-    (Int4Array, 1007),
-    (Int2Array, 1005),
-    (TextArray, 1009),
-):
-    psycopg.adapters.register_dumper(_type, _dumper_for(_type, _oid))
