@@ -250,7 +250,7 @@ def make_envelope(
     than the body encoded again: the members sort as ``body`` < ``recorded_at`` < ``signature``,
     and neither a base64 signature nor an RFC 3339 time holds a character JCS escapes (a
     ``recorded_at`` that is not such a time takes the encoder's way)."""
-    if body_bytes is None or not _PLAIN_TIME.fullmatch(recorded_at):
+    if body_bytes is None or not _TIME.fullmatch(recorded_at):
         return canonical_json(
             {"body": body, "signature": b64encode(signature), "recorded_at": recorded_at}
         )
@@ -258,16 +258,13 @@ def make_envelope(
         (
             b'{"body":',
             body_bytes,
-            b',"recorded_at":"',
+            _RECORDED_AT,
             recorded_at.encode("ascii"),
             b'","signature":"',
             b64encode(signature).encode("ascii"),
             b'"}',
         )
     )
-
-
-_PLAIN_TIME = re.compile(r"[0-9][0-9:.TZ+-]*")
 
 
 def open_envelope(state: bytes) -> tuple[dict[str, Any], bytes, str]:
