@@ -47,21 +47,23 @@ class _ArrayDumper(Dumper):
         return obj.payload
 
 
-def _array_type(name: str, element_oid: int, array_oid: int) -> type[BinaryArray]:
-    """A wrapper class for arrays of one element type, with its dumper registered on psycopg's
-    global adapters (which every connection made afterwards copies)."""
-    array_type = type(name, (BinaryArray,), {"__slots__": (), "element_oid": element_oid})
-    dumper = type(f"{name}Dumper", (_ArrayDumper,), {"oid": array_oid})
+def _array_type(name: str, element: str) -> type[BinaryArray]:
+    """A wrapper class for arrays of one element type (named as in psycopg's registry of
+    PostgreSQL's built-in types), with its dumper registered on psycopg's global adapters
+    (which every connection made afterwards copies)."""
+    info = psycopg.postgres.types[element]
+    array_type = type(name, (BinaryArray,), {"__slots__": (), "element_oid": info.oid})
+    dumper = type(f"{name}Dumper", (_ArrayDumper,), {"oid": info.array_oid})
     psycopg.adapters.register_dumper(array_type, dumper)
     return array_type
 
 
-ByteaArray = _array_type("ByteaArray", 17, 1001)
-UuidArray = _array_type("UuidArray", 2950, 2951)
-Int8Array = _array_type("Int8Array", 20, 1016)
-Int4Array = _array_type("Int4Array", 23, 1007)
-Int2Array = _array_type("Int2Array", 21, 1005)
-TextArray = _array_type("TextArray", 25, 1009)
+ByteaArray = _array_type("ByteaArray", "bytea")
+UuidArray = _array_type("UuidArray", "uuid")
+Int8Array = _array_type("Int8Array", "int8")
+Int4Array = _array_type("Int4Array", "int4")
+Int2Array = _array_type("Int2Array", "int2")
+TextArray = _array_type("TextArray", "text")
 
 
 def bytea_array(items: Sequence[bytes]) -> BinaryArray:
