@@ -53,10 +53,10 @@ _INSERT_LOGGED_FUNCTION = (
     "time_starts int[], time_lengths int[], "
     "claim_scope text, claim_key text, claim_hash text, claim_result bytea) "
     "RETURNS TABLE (stored_id bigint, stored_leaf bigint, stored_time text) "
-    "LANGUAGE plpgsql AS $$ "
+    "LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$ "
     "DECLARE size bigint; first_leaf bigint; last_text text; micros bigint; leaf_state bytea; "
     "node bytea; sibling bytea; lvl int; pos bigint; stamped text; node_count int := 0; "
-    "leaf_states bytea[]; stamped_times text[] := '{{}}'; pending bytea[] := '{{}}'; "
+    "pending bytea[] := '{{}}'; "
     "ids bigint[]; node_levels smallint[]; node_idxs bigint[]; node_hashes bytea[]; "
     "BEGIN "
     # One seek per key topic in the (topic, notification_id) index, the range a row comparison
@@ -82,21 +82,27 @@ _INSERT_LOGGED_FUNCTION = (
     "END IF; "
     "END IF; "
     "micros := GREATEST(moment, micros); first_leaf := size; "
-    # Each event's time and leaf hash, and the Merkle nodes it completes, computed here; the
-    # rows then go in with one INSERT per table. A left sibling completed in this call is kept
-    # in ``pending`` (by level); one from before it is read from the table, at most once per
-    # level.
+    # Each event is inserted with its stamped time as it comes (its notification id is its
+    # leaf's); its leaf and the Merkle nodes it completes are kept in arrays and go in with one
+    # INSERT per table after the loop. A left sibling completed in this call is kept in
+    # ``pending`` (by level); one from before it is read from the table, at most once per
+    # level. Every statement keeps its generic plan (``plan_cache_mode``): planning the
+    # array inserts again at each call would cost a one-event insert more than it saves.
     "FOR i IN 1 .. cardinality(states) LOOP "
     "leaf_state := states[i]; "
+    "stamped := NULL; "
     "IF micros IS NOT NULL THEN "
     "stamped := to_char(timestamp '1970-01-01' + (micros / 1000000) * interval '1 second', "
     "'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN mod(micros, 1000000) = 0 THEN '' "
     "ELSE '.' || lpad(mod(micros, 1000000)::text, 6, '0') END || 'Z'; "
     "leaf_state := overlay(leaf_state PLACING convert_to(stamped, 'UTF8') "
     "FROM time_starts[i] FOR time_lengths[i]); "
-    "stamped_times[i] := stamped; micros := micros + 1; "
+    "micros := micros + 1; "
     "END IF; "
-    "leaf_states[i] := leaf_state; "
+    "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state) "
+    "VALUES (originator_ids[i], versions[i], topics[i], leaf_state) "
+    "RETURNING notification_id INTO stored_id; "
+    "stored_leaf := size; stored_time := stamped; ids[i] := stored_id; "
     "node := sha256('\\x00'::bytea || leaf_state); lvl := 0; pos := size; "
     "node_count := node_count + 1; node_levels[node_count] := 0; "
     "node_idxs[node_count] := pos; node_hashes[node_count] := node; "
@@ -114,22 +120,11 @@ _INSERT_LOGGED_FUNCTION = (
     "node_idxs[node_count] := pos; node_hashes[node_count] := node; "
     "END LOOP; "
     "pending[lvl + 1] := node; size := size + 1; "
+    "RETURN NEXT; "
     "END LOOP; "
-    # Notification ids come from the events table's sequence in the order of the SELECT's
-    # rows; each is matched to its event by its (originator id, version), not by that order.
-    "WITH stored AS (INSERT INTO {schema}.{events} "
-    "(originator_id, originator_version, topic, state) "
-    "SELECT u.o, u.v, u.t, u.s FROM unnest(originator_ids, versions, topics, leaf_states) "
-    "WITH ORDINALITY AS u(o, v, t, s, ord) ORDER BY u.ord "
-    "RETURNING notification_id, originator_id, originator_version) "
-    "SELECT array_agg(stored.notification_id ORDER BY u.ord) INTO ids FROM stored "
-    "JOIN unnest(originator_ids, versions) WITH ORDINALITY AS u(o, v, ord) "
-    "ON stored.originator_id = u.o AND stored.originator_version = u.v; "
     "INSERT INTO {schema}.{leaves} SELECT first_leaf + u.ord - 1, u.id "
     "FROM unnest(ids) WITH ORDINALITY AS u(id, ord); "
     "INSERT INTO {schema}.{nodes} SELECT * FROM unnest(node_levels, node_idxs, node_hashes); "
-    "RETURN QUERY SELECT ids[g], first_leaf + g - 1, stamped_times[g] "
-    "FROM generate_series(1, cardinality(states)) AS g; "
     "IF claim_scope IS NOT NULL THEN "
     "INSERT INTO {schema}.{claims} VALUES (claim_scope, claim_key, claim_hash, claim_result); "
     "END IF; "
