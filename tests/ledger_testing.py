@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
+
+from postgres_testing import fresh_schema
 
 from ledger import SIGNING_CONTEXT, Ledger, SignedEvent, SigningKey, canonical_json
 from ledger.envelope import format_time
@@ -82,3 +87,16 @@ def insert_behind(ledger: Ledger, body: dict[str, Any], key: SigningKey) -> Sign
         [ledger._app.signed_mapper.to_stored_event(event)], receipt=InsertReceipt()
     )
     return event
+
+
+@contextmanager
+def empty_store(kind: str, directory: Path) -> Iterator[Ledger]:
+    """A ledger on a store of its own (``memory``, ``sqlite`` or ``postgresql``), with no events;
+    a PostgreSQL schema is dropped afterwards."""
+    if kind == "postgresql":
+        with fresh_schema() as url, Ledger(url) as ledger:
+            yield ledger
+    else:
+        url = "memory://" if kind == "memory" else f"sqlite:///{directory / uuid4().hex}.db"
+        with Ledger(url) as ledger:
+            yield ledger

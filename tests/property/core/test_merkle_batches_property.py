@@ -8,8 +8,6 @@ many levels at once (up to 130 leaves after a log of up to 200) exercise both.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
@@ -17,30 +15,13 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from postgres_testing import drop_schema, new_schema, require_postgres
+from ledger_testing import empty_store
 
-from ledger import Ledger
 from ledger.envelope import make_envelope
 from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.storage.records import InsertReceipt
 
 STORES = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@contextmanager
-def empty_store(kind: str, directory: Path) -> Iterator[Ledger]:
-    if kind == "postgresql":
-        require_postgres()
-        url = new_schema()
-        try:
-            with Ledger(url) as ledger:
-                yield ledger
-        finally:
-            drop_schema(url)
-    else:
-        url = "memory://" if kind == "memory" else f"sqlite:///{directory / uuid4().hex}.db"
-        with Ledger(url) as ledger:
-            yield ledger
 
 
 def event(serial: int) -> StoredEvent:

@@ -5,8 +5,6 @@ envelopes stay canonical with only ``recorded_at`` changed."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -15,9 +13,8 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from postgres_testing import drop_schema, new_schema, require_postgres
+from ledger_testing import empty_store
 
-from ledger import Ledger
 from ledger.canonical import is_canonical
 from ledger.envelope import format_time, make_envelope, open_envelope, parse_time
 from ledger.storage.records import InsertReceipt, stamp_recorded_at
@@ -63,23 +60,6 @@ def test_format_round_trips_microseconds() -> None:
 
 
 STORES = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@contextmanager
-def empty_store(kind: str, directory: Path) -> Iterator[Ledger]:
-    """A ledger on a store of its own: PostgreSQL stamps in the database, the others in Python."""
-    if kind == "postgresql":
-        require_postgres()
-        url = new_schema()
-        try:
-            with Ledger(url) as ledger:
-                yield ledger
-        finally:
-            drop_schema(url)
-    else:
-        url = "memory://" if kind == "memory" else f"sqlite:///{directory / uuid4().hex}.db"
-        with Ledger(url) as ledger:
-            yield ledger
 
 
 @pytest.mark.parametrize("kind", STORES)
