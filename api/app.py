@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
-    log.install_kept_tiles(app)  # inside the counter: kept tiles are counted too
+    log.install_kept_reads(app, settings.checkpoint_max_age)  # inside the counter: counted
     _count_requests(app)
     if settings.read_database_urls.split():
         replicas.install(app)

@@ -34,7 +34,7 @@ def get_read_ledger(request: Request) -> Ledger:
     replicas: list[Ledger] = getattr(request.app.state, "replicas", [])
     if not replicas:
         return primary
-    wanted = _wanted_size(request.headers.get(LOG_SIZE_HEADER))
+    wanted = wanted_size(request.headers.get(LOG_SIZE_HEADER))
     turn = _next_up(request, len(replicas))
     ready = False
     if turn is not None:
@@ -61,7 +61,7 @@ def _down(request: Request, turn: int) -> None:
     request.app.state.standbys_down[turn] = time.monotonic() + RETRY_AFTER
 
 
-def _wanted_size(header: str | None) -> int:
+def wanted_size(header: str | None) -> int:
     """The log size a read must see; a missing or malformed header asks for nothing."""
     if header is None or not header.strip().isdigit() or len(header.strip()) > 16:
         return 0

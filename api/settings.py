@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     run_projections: bool = True
     checkpoint_every_events: int | None = Field(default=1000, ge=1)
     checkpoint_every_seconds: float | None = Field(default=60.0, gt=0)
+    checkpoint_max_age: float = Field(default=1.0, ge=0, le=10)  # kept /log/checkpoint, seconds
     keystore_passphrase: str | None = None
     witnesses: str = ""  # "<cosigner vkey> <url>" entries separated by ";" or newlines
     auth_failures_per_minute: int = Field(default=30, ge=1)

@@ -5,12 +5,17 @@ bytes against a signed checkpoint (:meth:`ledger.transparency.TransparencyLog.ve
 serves them as they are, from the event loop, with a strong ``ETag`` (and ``304 Not Modified``
 to a client that already has them): a full tile with ``Cache-Control: immutable``, a partial one
 with a short ``max-age`` (a client should move on to the wider tile soon). The checkpoint is
-read and checked on each request (``no-cache``), with an ``ETag`` to revalidate it by.
+served ``no-cache``, with an ``ETag`` to revalidate it by; a process reads and verifies it at
+most once per ``LEDGER_CHECKPOINT_MAX_AGE`` (default 1 s) and serves those bytes meanwhile, unless
+it wrote to the log since (:class:`KeptCheckpoint`), as tlog-tiles allows ("SHOULD prevent
+caching beyond a few seconds").
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -23,13 +28,16 @@ from ledger.errors import InvalidInputError, NotFoundError
 from ledger.log.tile_cache import ENTRIES, VerifiedTile
 from ledger.log.tiles import parse_tile_path
 
-from ..replicas import ReadLedgerDep, get_read_ledger
+from ..replicas import LOG_SIZE_HEADER, ReadLedgerDep, get_read_ledger, wanted_size
 
 router = APIRouter(prefix="/log", tags=["log (tlog-tiles)"])
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=5"
 NO_CACHE = "no-cache"
 OCTETS = "application/octet-stream"
+CHECKPOINT_TYPE = "text/plain; charset=utf-8"
+CHECKPOINT_PATH = "/log/checkpoint"
+LOG_SIZE_KEY = LOG_SIZE_HEADER.lower().encode("latin-1")
 TILE = {
     "content": {"application/octet-stream": {}},
     "description": "tile bytes (a full tile is immutable)",
@@ -62,6 +70,36 @@ def answer(request: Request, data: bytes, etag: str, cache: str, media_type: str
     return Response(data, media_type=media_type, headers=headers)
 
 
+@dataclass(frozen=True)
+class KeptCheckpoint:
+    """The checkpoint note a process read and verified last, as served: kept while it is
+    younger than the app's ``checkpoint_max_age`` and the process has not written to its log
+    since it was read (``writes``, the primary log's count of them before the read), for any
+    request that does not ask (``Ledger-Log-Size``) for more leaves than it covers."""
+
+    data: bytes
+    etag: str
+    size: int
+    writes: int
+    read_at: float
+    read_from: str | None  # "primary" or "replica" when reads may go to a standby
+
+    def fresh(self, app: FastAPI, wanted: str | None) -> bool:
+        primary: Ledger = app.state.ledger
+        return (
+            primary.log.writes == self.writes
+            and time.monotonic() - self.read_at < app.state.checkpoint_max_age
+            and wanted_size(wanted) <= self.size
+        )
+
+
+def _fresh_checkpoint(app: FastAPI, wanted: str | None) -> KeptCheckpoint | None:
+    """The kept checkpoint, if it may answer a request that sends ``wanted`` as its
+    ``Ledger-Log-Size``."""
+    kept: KeptCheckpoint | None = getattr(app.state, "kept_checkpoint", None)
+    return kept if kept is not None and kept.fresh(app, wanted) else None
+
+
 @router.get(
     "/checkpoint",
     response_class=PlainTextResponse,
@@ -69,16 +107,17 @@ def answer(request: Request, data: bytes, etag: str, cache: str, media_type: str
 )
 def checkpoint(request: Request, ledger: ReadLedgerDep) -> Response:
     """The newest signed checkpoint, with any witness cosignatures."""
-    newest = ledger.log.latest_with_size()
-    note = None if newest is None else newest[1]
-    if newest is None or newest[0] < ledger.log.size():
-        note = ledger.log.sign_checkpoint() if ledger.log.can_sign() else note
-    if note is None:
-        raise NotFoundError("no checkpoint has been signed yet")
-    note = ledger.log.settled(note)  # a new checkpoint's witnesses answer in the background
-    ledger.log.open_stored(note)  # one rewritten behind the ledger's back is never served
-    data = note.encode("utf-8")
-    return answer(request, data, etag_of(data), NO_CACHE, "text/plain; charset=utf-8")
+    app = request.app
+    kept = _fresh_checkpoint(app, request.headers.get(LOG_SIZE_HEADER))
+    if kept is None:
+        writes, read_at = app.state.ledger.log.writes, time.monotonic()
+        note = ledger.log.newest_note()
+        data = note.encode("utf-8")
+        size = ledger.log.parsed(note).size
+        read_from = getattr(request.state, "read_from", None)
+        kept = KeptCheckpoint(data, etag_of(data), size, writes, read_at, read_from)
+        app.state.kept_checkpoint = kept
+    return answer(request, kept.data, kept.etag, NO_CACHE, CHECKPOINT_TYPE)
 
 
 @router.get("/key", response_class=PlainTextResponse)
@@ -128,52 +167,69 @@ def _kept_tile(app: FastAPI, path: str) -> tuple[VerifiedTile, str] | None:
     return None if kept is None else (kept, SHORT if parsed.is_partial else IMMUTABLE)
 
 
-class KeptTiles:
-    """Answers ``GET /log/tile/...`` for a tile this process has authenticated already, before
-    FastAPI's routing, dependencies and exception layers: the same status, headers and bytes
-    as :func:`tile`, with less work. Everything else, a tile not kept yet
-    included, goes on to the app. Installed inside the request counter, which labels these
-    requests with the tile route."""
+class KeptReads:
+    """Answers ``GET /log/tile/...`` for a tile this process has authenticated already, and
+    ``GET /log/checkpoint`` while its kept note is fresh, before FastAPI's routing,
+    dependencies and exception layers: the same status, headers and bytes as :func:`tile` and
+    :func:`checkpoint`, with less work. Everything else, a tile not kept yet included, goes on
+    to the app. Installed inside the request counter, which labels these requests with the
+    route that would have answered them."""
 
-    def __init__(self, app: ASGIApp, route: BaseRoute) -> None:
+    def __init__(self, app: ASGIApp, tile_route: BaseRoute, checkpoint_route: BaseRoute) -> None:
         self.app = app
-        self.route = route
+        self.tile_route = tile_route
+        self.checkpoint_route = checkpoint_route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "GET"
-            and scope["path"].startswith(TILE_PREFIX)
-        ):
-            found = _kept_tile(scope["app"], scope["path"])
-            if found is not None:
-                scope["route"] = self.route
-                await _send_kept(scope, send, *found)
-                return
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path = scope["path"]
+            if path.startswith(TILE_PREFIX):
+                found = _kept_tile(scope["app"], path)
+                if found is not None:
+                    scope["route"] = self.tile_route
+                    await _send_kept(scope, send, found[0].data, found[0].etag, found[1], OCTETS)
+                    return
+            elif path == CHECKPOINT_PATH:
+                wanted = next((v for k, v in scope["headers"] if k == LOG_SIZE_KEY), None)
+                note = _fresh_checkpoint(scope["app"], wanted and wanted.decode("latin-1"))
+                if note is not None:
+                    scope["route"] = self.checkpoint_route
+                    if note.read_from is not None:  # labelled by the replicas' middleware
+                        scope.setdefault("state", {})["read_from"] = note.read_from
+                    await _send_kept(scope, send, note.data, note.etag, NO_CACHE, CHECKPOINT_TYPE)
+                    return
         await self.app(scope, receive, send)
 
 
-async def _send_kept(scope: Scope, send: Send, kept: VerifiedTile, cache: str) -> None:
-    headers = [(b"cache-control", cache.encode()), (b"etag", kept.etag.encode())]
+async def _send_kept(
+    scope: Scope, send: Send, data: bytes, etag: str, cache: str, media_type: str
+) -> None:
+    headers = [(b"cache-control", cache.encode()), (b"etag", etag.encode())]
     wanted = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
-    if names_etag(None if wanted is None else wanted.decode("latin-1"), kept.etag):
+    if names_etag(None if wanted is None else wanted.decode("latin-1"), etag):
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return
     headers = [
-        (b"content-length", str(len(kept.data)).encode()),
-        (b"content-type", OCTETS.encode()),
+        (b"content-length", str(len(data)).encode()),
+        (b"content-type", media_type.encode()),
         *headers,
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": kept.data})
+    await send({"type": "http.response.body", "body": data})
 
 
-def install_kept_tiles(app: FastAPI) -> None:
-    """Serve kept tiles through :class:`KeptTiles` (call before the request counter's install,
-    so that it counts them)."""
-    route = next(r for r in router.routes if getattr(r, "path", None) == "/log" + TILE_ROUTE)
-    app.add_middleware(KeptTiles, route=route)
+def install_kept_reads(app: FastAPI, checkpoint_max_age: float) -> None:
+    """Serve kept tiles and the kept checkpoint through :class:`KeptReads` (call before the
+    request counter's install, so that it counts them); a checkpoint is kept for at most
+    ``checkpoint_max_age`` seconds (0: read and verified on every request)."""
+    app.state.checkpoint_max_age = checkpoint_max_age
+    routes = {getattr(r, "path", None): r for r in router.routes}
+    app.add_middleware(
+        KeptReads,
+        tile_route=routes["/log" + TILE_ROUTE],
+        checkpoint_route=routes[CHECKPOINT_PATH],
+    )
 
 
 def _verified_tile(request: Request, key: tuple[int, int, int]) -> VerifiedTile:

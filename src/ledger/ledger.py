@@ -186,6 +186,7 @@ class Ledger(
         return self._recorder
 
     def _after_write(self) -> None:
+        self.log.note_write()
         if self.log.schedule is not None and self.log.can_sign():
             self.log.maybe_checkpoint()
 

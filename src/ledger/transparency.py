@@ -119,6 +119,8 @@ class TransparencyLog:
         self.verified_tiles = VerifiedTiles()  # tiles and bundles once authenticated
         self._verified: OrderedDict[int, tuple[tuple[object, ...], SignedEvent]] = OrderedDict()
         self._verified_lock = threading.Lock()
+        self._writes = 0  # see :attr:`writes`
+        self._writes_lock = threading.Lock()
 
     @property
     def origin(self) -> str:
@@ -214,6 +216,7 @@ class TransparencyLog:
                 check_consistency(old, checkpoint, self.consistency_proof(old.size, size))
             note = sign_checkpoint(checkpoint, self.signers())
             self._recorder.side_put(CHECKPOINTS, f"{size:020d}", note.encode("utf-8"))
+            self.note_write()
             self._last_signed_at = self._clock()
             return note, size
 
@@ -303,6 +306,33 @@ class TransparencyLog:
         last = self._recorder.side_last(CHECKPOINTS)
         return int(last[0]) if last else 0
 
+    @property
+    def writes(self) -> int:
+        """How many times this process has changed the log or its checkpoints: appended (see
+        :meth:`note_write`), signed a checkpoint or kept a cosignature. What was read before it
+        last changed may be out of date; other processes' writes are not counted."""
+        return self._writes
+
+    def note_write(self) -> None:
+        """Count a write this process made to the log (the ledger calls it after each one)."""
+        with self._writes_lock:
+            self._writes += 1
+
+    def newest_note(self) -> str:
+        """The newest signed checkpoint of the whole log, signing one first if the log has
+        grown since (and this process holds the log key), with the cosignatures its witnesses
+        sent in time; its signature verified with the log's keys (:meth:`open_stored`).
+        :class:`NotFoundError` if none has been signed and this process cannot sign one."""
+        newest = self.latest_with_size()
+        note = None if newest is None else newest[1]
+        if newest is None or newest[0] < self.size():
+            note = self.sign_checkpoint() if self.can_sign() else note
+        if note is None:
+            raise NotFoundError("no checkpoint has been signed yet")
+        note = self.settled(note)  # a new checkpoint's witnesses answer in the background
+        self.open_stored(note)  # one rewritten behind the ledger's back is never served
+        return note
+
     def checkpoint_at(self, size: int) -> str:
         value = self._recorder.side_get(CHECKPOINTS, f"{size:020d}")
         if value is None:
@@ -336,6 +366,7 @@ class TransparencyLog:
     def _keep_cosignatures(self, size: int, lines: str, witnesses: Sequence[NoteVerifier]) -> str:
         note = merge_cosignatures(self.checkpoint_at(size), lines, witnesses)
         self._recorder.side_put(CHECKPOINTS, f"{size:020d}", note.encode("utf-8"))
+        self.note_write()
         return note
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ledger.results import NoValue
 
 SIZE = 300  # tile 0/000 is full; 0/001.p/44 and entries/001.p/44 are partial
 FORGED = hashlib.sha256(b"forged").digest()
+KEPT_SECONDS = 1.05  # a little over the default LEDGER_CHECKPOINT_MAX_AGE
 
 
 class Served:
@@ -55,7 +57,7 @@ class Served:
         )
 
 
-def fill(ledger: Ledger, count: int) -> None:
+def fill(ledger: Ledger, count: int, key: str = "fill") -> None:
     """``count`` volunteers in one signed command (one insert)."""
     numbers = [new_volunteer_number() for _ in range(count)]
 
@@ -67,7 +69,7 @@ def fill(ledger: Ledger, count: int) -> None:
     ledger._writer.run(
         org="org-a",
         signer=ledger.signer_for("org-a"),
-        idempotency_key="fill",
+        idempotency_key=key,
         command="RegisterMany",
         params={"numbers": numbers},
         decide=decide,
@@ -76,8 +78,8 @@ def fill(ledger: Ledger, count: int) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
-    """A ledger of ``SIZE`` leaves, a checkpoint signed over all of it, served by one worker."""
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, DirectoryKeystore | None]:
+    """A ledger of ``SIZE`` leaves, a checkpoint signed over all of it: its URL and keystore."""
     if request.param == "sqlite":
         url, keystore = f"sqlite:///{tmp_path / 'ledger.db'}", None
     else:
@@ -88,9 +90,15 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
         fill(ledger, SIZE - ledger.log_size())
         assert ledger.log_size() == SIZE
         ledger.log.sign_checkpoint()
-    server = start_ledger_serve(url, tmp_path)
+    return url, keystore
+
+
+@pytest.fixture
+def served(store: tuple[str, DirectoryKeystore | None], tmp_path: Path) -> Iterator[Served]:
+    """That ledger served by one worker."""
+    server = start_ledger_serve(store[0], tmp_path)
     try:
-        yield Served(server, url)
+        yield Served(server, store[0])
     finally:
         server.stop()
 
@@ -190,20 +198,74 @@ def test_a_rewritten_event_and_leaf_hash_and_a_deleted_leaf_fail_their_tiles(
 def test_a_forged_checkpoint_fails_readyz_every_tile_and_itself(served: Served) -> None:
     """The operator rewrites the stored checkpoint's root (to match a rewritten log, say),
     keeping its signature: it no longer verifies with the log's key, so nothing is checked
-    against it, ``/readyz`` fails, no tile is served, and neither is the checkpoint."""
+    against it, ``/readyz`` fails, no tile is served, and neither is the checkpoint: the server
+    goes on serving the note it verified before for at most a second (its kept bytes), then
+    reads the forged one and refuses it."""
     assert served.get("/readyz").status_code == 200
+    genuine = served.get("/log/checkpoint").text
     key = f"{SIZE:020d}"
     changed = served.execute(
         "UPDATE ledger_side SET value = %s WHERE namespace = 'checkpoint' AND key = %s",
-        (forge_root(served.get("/log/checkpoint").text).encode(), key),
+        (forge_root(genuine).encode(), key),
     )
     assert changed == 1
     ready = served.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["type"] == "/problems/store-integrity-failure"
     assert "does not verify" in ready.json()["detail"]
-    for path in [*TILES, "/log/checkpoint"]:
+    for path in TILES:
         assert_integrity_failure(served.get(path))
+    kept = served.get("/log/checkpoint")
+    assert kept.status_code == 500 or kept.text == genuine
+    time.sleep(KEPT_SECONDS)
+    assert_integrity_failure(served.get("/log/checkpoint"))
+
+
+def test_the_checkpoint_is_kept_for_its_max_age_then_read_again(
+    store: tuple[str, DirectoryKeystore | None], tmp_path: Path
+) -> None:
+    """A server keeps the checkpoint it read and verified for ``LEDGER_CHECKPOINT_MAX_AGE``:
+    events another process writes meanwhile are not in the one it serves (tlog-tiles lets a
+    checkpoint be cached for a few seconds), unless the request asks for them by sending
+    ``Ledger-Log-Size``; once that time has passed it signs one that covers them. Each answers
+    as the route does, and each is counted under it."""
+    url, keystore = store
+    server = start_ledger_serve(url, tmp_path, env={"LEDGER_CHECKPOINT_MAX_AGE": "2"})
+    try:
+        served = Served(server, url)
+        started = time.monotonic()
+        first = served.get("/log/checkpoint")
+        assert first.status_code == 200 and tree_size(first) == SIZE
+        with Ledger(url, keystore=keystore) as elsewhere:
+            fill(elsewhere, 3, key="three-more")
+        kept = served.get("/log/checkpoint")
+        if time.monotonic() - started < 2:
+            assert (kept.text, kept.headers["etag"]) == (first.text, first.headers["etag"])
+        asked = httpx.get(
+            f"{server.base_url}/log/checkpoint", headers={"Ledger-Log-Size": str(SIZE + 3)}
+        )
+        assert asked.status_code == 200 and tree_size(asked) == SIZE + 3
+        with Ledger(url, keystore=keystore) as elsewhere:
+            fill(elsewhere, 2, key="two-more")
+        started = time.monotonic()
+        assert tree_size(served.get("/log/checkpoint")) in {SIZE + 3, SIZE + 5}
+        time.sleep(max(0.0, started + 2.05 - time.monotonic()))
+        newer = served.get("/log/checkpoint")
+        assert newer.status_code == 200 and tree_size(newer) == SIZE + 5
+        assert newer.headers["etag"] == etag_of(newer.content)
+        assert newer.headers["cache-control"] == "no-cache"
+        metrics = served.get("/metrics").text
+        assert 'route="/log/checkpoint",status="200"} 5' in metrics, metrics
+    finally:
+        server.stop()
+
+
+def tree_size(checkpoint: httpx.Response) -> int:
+    return int(checkpoint.text.splitlines()[1])
+
+
+def etag_of(data: bytes) -> str:
+    return '"' + hashlib.sha256(data).hexdigest() + '"'
 
 
 def forge_root(note: str) -> str:

@@ -26,8 +26,11 @@ def verifiers(api: Api) -> list:  # type: ignore[type-arg]
     return [parse_verifier_key(line) for line in log_keys(api)]
 
 
-def latest_checkpoint(api: Api):  # type: ignore[no-untyped-def]
-    response = api.client.get("/log/checkpoint")
+def latest_checkpoint(api: Api, leaves: int = 0):  # type: ignore[no-untyped-def]
+    """The served checkpoint, asked (``Ledger-Log-Size``) to hold at least ``leaves`` leaves: a
+    worker may serve the one it read up to a second ago, before another worker's write."""
+    headers = {"Ledger-Log-Size": str(leaves)} if leaves else {}
+    response = api.client.get("/log/checkpoint", headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert response.headers["cache-control"] == "no-cache"
@@ -79,8 +82,8 @@ def test_receipt_verifies_offline(api: Api) -> None:
 def test_consistency_proof_between_two_checkpoints(api: Api) -> None:
     old = latest_checkpoint(api)
     for _ in range(3):
-        write_something(api)
-    new = latest_checkpoint(api)
+        leaf = write_something(api)
+    new = latest_checkpoint(api, leaf + 1)
     assert new.size == old.size + 3 or (api.kind == "postgresql" and new.size >= old.size + 3)
     response = api.client.get("/proofs/consistency", params={"old": old.size, "new": new.size})
     proof = api.ok(response, 200)
@@ -93,6 +96,16 @@ def test_consistency_proof_between_two_checkpoints(api: Api) -> None:
         api.client.get("/proofs/consistency", params={"old": new.size, "new": new.size}), 200
     )
     assert same["proof"] == [] and unb64(same["new_root"]) == new.root_hash
+
+
+def test_a_write_through_the_server_is_in_the_next_checkpoint_it_serves(sqlite_api: Api) -> None:
+    """The server keeps the checkpoint it served for up to a second, but not past a write of its
+    own: the checkpoint served right after a write covers it."""
+    for _ in range(3):
+        before = latest_checkpoint(sqlite_api)
+        leaf = write_something(sqlite_api)
+        assert leaf >= before.size
+        assert latest_checkpoint(sqlite_api).size > leaf
 
 
 def test_every_served_checkpoint_is_signed_and_they_are_consistent(api: Api) -> None:

@@ -181,6 +181,8 @@ def test_tiles_from_the_standby_are_immutable_and_rebuild_the_checkpoint(
 ) -> None:
     response = replica_api.client.get("/log/checkpoint")
     assert response.headers["Ledger-Read-From"] == "replica"
+    again = replica_api.client.get("/log/checkpoint")  # the kept note: labelled as it was read
+    assert (again.text, again.headers["Ledger-Read-From"]) == (response.text, "replica")
     verifiers = [parse_verifier_key(line) for line in log_keys(replica_api)]
     checkpoint = open_checkpoint(response.text, verifiers, origin=ORIGIN)
     assert checkpoint.size > 256

@@ -29,6 +29,7 @@ from ledger.errors import NoteError
 from ledger.keystore import LOG_KEY_OWNER
 from ledger.log import (
     Checkpoint,
+    Witness,
     open_checkpoint,
     parse_note,
     parse_verifier_key,
@@ -281,3 +282,37 @@ def test_a_checkpoint_signed_meanwhile_by_another_writer_is_not_taken_for_a_shru
                 new.root_hash,
                 this.log.consistency_proof(old.size, new.size),
             )
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_the_log_counts_the_writes_of_its_own_process_only(
+    kind: str, store_url_for: Callable[[str], str]
+) -> None:
+    """``log.writes`` changes with every command this ledger stores, every checkpoint it signs
+    and every cosignature it keeps, never with a read, a checkpoint signed again at the same
+    size, or another process's writes: what a server may keep its newest checkpoint by."""
+    url = store_url_for(kind)
+    keystore = MemoryKeystore()
+    with Ledger(url, keystore=keystore) as this, Ledger(url, keystore=keystore) as other:
+        create_city(this)
+        before = this.log.writes
+        this.register_volunteer("org-a", idempotency_key="one")
+        assert this.log.writes == before + 1
+        note = this.log.sign_checkpoint()
+        assert this.log.writes == before + 2
+        this.log.sign_checkpoint()
+        this.log.newest_note()
+        this.log.checkpoints()
+        this.events(this.event_at(0).originator_id)
+        assert this.log.writes == before + 2
+        other.register_volunteer("org-b", idempotency_key="other")
+        other.log.sign_checkpoint()
+        assert this.log.writes == before + 2
+        witness = Witness("witness.example/w1", SigningKey.generate())
+        logs = [parse_verifier_key(key) for key in this.log.verifier_keys()]
+        size = Checkpoint.parse(parse_note(note)[0]).size
+        line = witness.cosign(None, note, [], logs, 1_772_668_800)
+        this.log.add_cosignature(size, line, [witness.verifier])
+        assert this.log.writes == before + 3
+        assert this.log.newest_note() == other.log.latest()  # newer, signed by the other
+        assert this.log.writes == before + 3
