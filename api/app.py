@@ -19,6 +19,7 @@ from ledger.replica import open_replica
 from ledger.transparency import CheckpointSchedule
 
 from . import problems, replicas
+from .async_leaves import AsyncLeafReader
 from .deps import AuthGuard
 from .edge import Edge, known_method
 from .routes import (
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         app.state.standbys_down = {}
         app.state.views = opened.projections()
         app.state.catch_up_on_read = not settings.run_projections
+        if opened.store.kind == "postgresql" and not app.state.replicas:
+            app.state.leaf_reader = AsyncLeafReader(opened.recorder)
         stop = threading.Event()
         if settings.run_projections:
             app.state.views.start()
@@ -109,6 +112,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             yield
         finally:
             stop.set()
+            if getattr(app.state, "leaf_reader", None) is not None:
+                await app.state.leaf_reader.close()
             app.state.views.close()
             for database in app.state.replica_views:
                 database.close()

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger import InvalidInputError, Ledger, LedgerError, SignedEvent
 from ledger.transparency import Inclusion
 
+from ..async_leaves import AsyncLeafReader
 from ..deps import CurrentKey, LedgerDep
 from ..problems import Problem
 from ..replicas import ReadLedgerDep, get_read_ledger
@@ -89,13 +90,23 @@ def get_event(
 @router.get("/leaves/{leaf_index}")
 async def get_leaf(request: Request, leaf_index: int = Path(ge=0, le=2**53)) -> JSONResponse:
     """The event at a leaf index of the Merkle log, with its evidence."""
-    if request.app.state.ledger.store.kind != "postgresql":
+    primary: Ledger = request.app.state.ledger
+    if primary.store.kind != "postgresql":
         # An embedded store is read on the event loop: one bounded read in this process (the
         # row and O(log n) nodes; a WAL reader never waits for a writer), which costs less than
-        # the thread hop and the GIL hand-offs of a pooled thread. A PostgreSQL read waits for
-        # the server (or a standby to catch up), so it stays off the loop.
+        # the thread hop and the GIL hand-offs of a pooled thread.
         return JSONResponse(leaf_evidence(request, leaf_index))
-    return JSONResponse(await run_in_threadpool(leaf_evidence, request, leaf_index))
+    reader: AsyncLeafReader | None = getattr(request.app.state, "leaf_reader", None)
+    plan = primary.log.inclusion_plan(leaf_index) if reader is not None else None
+    if reader is None or plan is None:  # standbys, or no fresh checkpoint covering the leaf
+        return JSONResponse(await run_in_threadpool(leaf_evidence, request, leaf_index))
+    # A PostgreSQL read waits for the server: awaited on the loop, over its own connections;
+    # the keys are brought up to date in a thread when checking the event would read them.
+    stored, nodes = await reader.leaf_and_nodes(plan)
+    position = 0 if stored is None or stored.id is None else stored.id
+    if not primary.keys_current_within(KEY_FACTS_SECONDS * 0.9, position):
+        await run_in_threadpool(primary.refresh)
+    return JSONResponse(evidence(primary, *primary.inclusion_from(plan, stored, nodes)))
 
 
 def leaf_evidence(request: Request, leaf_index: int) -> dict[str, Any]:

@@ -36,9 +36,9 @@ from .projections import Projections, ViewDatabase
 from .results import NoValue, ResultValue
 from .signing import Signer
 from .snapshots import SnapshotStore, log_key_of
-from .storage.records import SharedCounters
+from .storage.records import LedgerRecorderProtocol, LoggedEvent, SharedCounters
 from .storage.url import StoreURL, parse_store_url
-from .transparency import CheckpointSchedule, Inclusion, TransparencyLog
+from .transparency import CheckpointSchedule, Inclusion, InclusionPlan, TransparencyLog
 from .trust import ReferenceData, TrustDirectory
 from .writer import CommandResult, Writer
 
@@ -154,6 +154,22 @@ class Ledger(
         it, checked to lead to that checkpoint's root (usually one read of the store)."""
         return self.log.verified_entry_with_inclusion(leaf_index, self._app.signed_mapper.verify)
 
+    def inclusion_from(
+        self,
+        plan: InclusionPlan,
+        stored: LoggedEvent | None,
+        nodes: dict[tuple[int, int], bytes],
+    ) -> tuple[SignedEvent, Inclusion]:
+        """:meth:`event_with_inclusion` from the row and nodes of ``plan``
+        (:meth:`TransparencyLog.inclusion_plan`) read by the caller, with the same checks."""
+        return self.log.inclusion_from(plan, stored, nodes, self._app.signed_mapper.verify)
+
+    @property
+    def recorder(self) -> LedgerRecorderProtocol:
+        """The store's recorder, for a read made another way than this class makes it (the API
+        reads a leaf's evidence from PostgreSQL on its event loop); never for a write."""
+        return self._recorder
+
     def projections(self, views_url: str | None = None, *, verify: bool = True) -> Projections:
         """The ledger's views, in its own database or in ``views_url``.
 
@@ -170,6 +186,12 @@ class Ledger(
         """Read the newest organisations, keys and settings from the store (every command does so
         first; :meth:`reference` and :meth:`trust_anchors` answer as of the last refresh)."""
         self._directory.refresh()
+
+    def keys_current_within(self, seconds: float, position: int = 0) -> bool:
+        """Whether the organisations and keys were read from the store less than ``seconds``
+        ago, up to ``position`` at least (a caller that must not wait for the store refreshes
+        elsewhere first when not)."""
+        return self._directory.current_within(seconds, position)
 
     def reference(self) -> ReferenceData:
         """The ledger-wide settings (daily limit, holidays, service fields, star schemes, time

@@ -83,6 +83,17 @@ class Inclusion:
 
 
 @dataclass(frozen=True)
+class InclusionPlan:
+    """A leaf, the signed checkpoint its evidence will lead to, and the Merkle nodes (level,
+    index) its inclusion proof needs: what one read of the store fetches."""
+
+    leaf_index: int
+    note: str
+    checkpoint: Checkpoint
+    coordinates: list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
 class CheckpointSchedule:
     """Sign a checkpoint after ``every_events`` new leaves or ``every_seconds``, whichever first."""
 
@@ -515,13 +526,34 @@ class TransparencyLog:
         """:meth:`verified_entry` and :meth:`inclusion` of its leaf hash, with the same checks,
         in one read of the store when the checkpoint read last for evidence still covers the
         leaf (the leaf's row and its proof's nodes together); else in the reads of each."""
-        note = self._fresh_recent_covering(leaf_index) if leaf_index >= 0 else None
-        if note is None:
+        plan = self.inclusion_plan(leaf_index)
+        if plan is None:
             event = self.verified_entry(leaf_index, verify)
             return event, self.inclusion(leaf_index, event.leaf_hash)
+        stored, nodes = self._recorder.select_leaf_and_nodes(leaf_index, plan.coordinates)
+        return self.inclusion_from(plan, stored, nodes, verify)
+
+    def inclusion_plan(self, leaf_index: int) -> InclusionPlan | None:
+        """What one read must fetch for a leaf's evidence (its row and the nodes of its proof in
+        the checkpoint read last for evidence), if that checkpoint is fresh and covers the leaf;
+        else None (:meth:`verified_entry_with_inclusion` then reads more)."""
+        note = self._fresh_recent_covering(leaf_index) if leaf_index >= 0 else None
+        if note is None:
+            return None
         checkpoint = self.parsed(note)
-        wanted = inclusion_proof_nodes(leaf_index, checkpoint.size)
-        stored, nodes = self._recorder.select_leaf_and_nodes(leaf_index, wanted)
+        coordinates = inclusion_proof_nodes(leaf_index, checkpoint.size)
+        return InclusionPlan(leaf_index, note, checkpoint, coordinates)
+
+    def inclusion_from(
+        self,
+        plan: InclusionPlan,
+        stored: LoggedEvent | None,
+        nodes: dict[tuple[int, int], bytes],
+        verify: Callable[[StoredEvent], SignedEvent],
+    ) -> tuple[SignedEvent, Inclusion]:
+        """The verified event and its checked inclusion, from the row and nodes read for
+        ``plan`` (by :meth:`verified_entry_with_inclusion`, or by a caller's own read)."""
+        leaf_index, checkpoint = plan.leaf_index, plan.checkpoint
         event = self._verified_row(leaf_index, stored, verify)
 
         def read_nodes(coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
@@ -537,7 +569,7 @@ class TransparencyLog:
         check_leaf_inclusion(
             event.leaf_hash, leaf_index, checkpoint.size, proof, checkpoint.root_hash
         )
-        return event, Inclusion(note, checkpoint.size, proof)
+        return event, Inclusion(plan.note, checkpoint.size, proof)
 
     def _verified_row(
         self,

@@ -193,6 +193,12 @@ class TrustDirectory:
         """Never refreshed, or this process stored key events since."""
         return self._refreshed_at == 0.0
 
+    def current_within(self, seconds: float, position: int = 0) -> bool:
+        """Whether the last refresh was less than ``seconds`` ago and followed the store to
+        ``position`` at least: a read that refreshes when older (or behind the event it checks)
+        would not read the store now."""
+        return time.monotonic() - self._refreshed_at < seconds and self._last >= position
+
     def refresh_if_older_than(self, seconds: float) -> None:
         """Refresh unless that was done less than ``seconds`` ago (for hot read paths)."""
         if time.monotonic() - self._refreshed_at >= seconds:

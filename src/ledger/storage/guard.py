@@ -11,9 +11,10 @@ means stored data fails the recorder's own checks: :class:`StoreIntegrityError`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from eventsourcing.persistence import (
@@ -82,6 +83,16 @@ def translate_storage_errors(method: Callable[..., T], *, writes: bool = False) 
             raise _ledger_error(error) from error
 
     return guarded
+
+
+@contextlib.contextmanager
+def storage_errors() -> Iterator[None]:
+    """Driver errors raised inside the block as the ledger's storage errors (for a read made
+    outside a recorder method, asynchronous ones included)."""
+    try:
+        yield
+    except _TRANSIENT + _DRIVER as error:
+        raise _ledger_error(error) from error
 
 
 def _ledger_error(error: BaseException) -> StorageError:

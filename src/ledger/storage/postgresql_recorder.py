@@ -562,10 +562,20 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def select_leaf_and_nodes(
         self, leaf_index: int, coordinates: Sequence[tuple[int, int]]
     ) -> tuple[LoggedEvent | None, dict[tuple[int, int], bytes]]:
-        """One statement, so one round trip: the leaf's row as :meth:`select_leaves` reads it
-        (its ``level`` is NULL), then one row per stored node of ``coordinates``, each looked
-        up by primary key (``OFFSET 0`` keeps the LATERAL subquery an index lookup: as a join,
-        a small log's nodes were read by a sequential scan, 0.45 ms of 0.6 at 2,700 nodes)."""
+        """One statement, so one round trip (:meth:`leaf_and_nodes_query`)."""
+        return self.leaf_and_nodes_from(
+            self._fetch(*self.leaf_and_nodes_query(leaf_index, coordinates))
+        )
+
+    def leaf_and_nodes_query(
+        self, leaf_index: int, coordinates: Sequence[tuple[int, int]]
+    ) -> tuple[Composed, list[Any]]:
+        """The statement and parameters of :meth:`select_leaf_and_nodes`, to run on any
+        connection (its rows go to :meth:`leaf_and_nodes_from`): the leaf's row as
+        :meth:`select_leaves` reads it (its ``level`` is NULL), then one row per stored node of
+        ``coordinates``, each looked up by primary key (``OFFSET 0`` keeps the LATERAL subquery
+        an index lookup: as a join, a small log's nodes were read by a sequential scan, 0.45 ms
+        of 0.6 at 2,700 nodes)."""
         statement = self._sql(
             "SELECT l.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "l.leaf_index, n.hash AS leaf_hash, NULL::smallint AS level, NULL::bigint AS idx "
@@ -578,14 +588,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "CROSS JOIN LATERAL (SELECT z.hash FROM {schema}.{nodes} z "
             "WHERE z.level = w.level AND z.idx = w.idx OFFSET 0) p"
         )
-        rows = self._fetch(
-            statement,
-            [
-                leaf_index,
-                int2_array([c[0] for c in coordinates]),
-                int8_array([c[1] for c in coordinates]),
-            ],
-        )
+        params = [
+            leaf_index,
+            int2_array([c[0] for c in coordinates]),
+            int8_array([c[1] for c in coordinates]),
+        ]
+        return statement, params
+
+    def leaf_and_nodes_from(
+        self, rows: Sequence[DictRow]
+    ) -> tuple[LoggedEvent | None, dict[tuple[int, int], bytes]]:
+        """The leaf's row and the nodes found, from the rows of :meth:`leaf_and_nodes_query`."""
         leaf_rows = [row for row in rows if row["level"] is None]
         nodes = {
             (row["level"], row["idx"]): bytes(row["leaf_hash"])
