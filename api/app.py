@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     for module in ROUTERS:
         app.include_router(module.router)
     log.install_kept_reads(app, settings.checkpoint_max_age)  # inside the counter: counted
+    verification.install_leaves_on_loop(app)
     _count_requests(app)
     if settings.read_database_urls.split():
         replicas.install(app)

@@ -4,12 +4,15 @@ checkpoint; consistency proofs; receipts; and submitting events signed elsewhere
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledger import InvalidInputError, Ledger, LedgerError, SignedEvent
 from ledger.transparency import Inclusion
@@ -87,26 +90,102 @@ def get_event(
     return evidence(ledger, ledger.event(aggregate_id, version))
 
 
-@router.get("/leaves/{leaf_index}")
-async def get_leaf(request: Request, leaf_index: int = Path(ge=0, le=2**53)) -> JSONResponse:
+LEAF_PREFIX = "/leaves/"
+LEAF_ROUTE = "/leaves/{leaf_index}"
+MAX_LEAF = 2**53
+
+
+@router.get(LEAF_ROUTE)
+async def get_leaf(request: Request, leaf_index: int = Path(ge=0, le=MAX_LEAF)) -> Response:
     """The event at a leaf index of the Merkle log, with its evidence."""
-    primary: Ledger = request.app.state.ledger
-    if primary.store.kind != "postgresql":
-        # An embedded store is read on the event loop: one bounded read in this process (the
-        # row and O(log n) nodes; a WAL reader never waits for a writer), which costs less than
-        # the thread hop and the GIL hand-offs of a pooled thread.
-        return JSONResponse(leaf_evidence(request, leaf_index))
-    reader: AsyncLeafReader | None = getattr(request.app.state, "leaf_reader", None)
-    plan = primary.log.inclusion_plan(leaf_index) if reader is not None else None
-    if reader is None or plan is None:  # standbys, or no fresh checkpoint covering the leaf
+    body = await leaf_on_loop(request.app, leaf_index)
+    if body is None:  # standbys, or no fresh checkpoint covering the leaf
         return JSONResponse(await run_in_threadpool(leaf_evidence, request, leaf_index))
-    # A PostgreSQL read waits for the server: awaited on the loop, over its own connections;
-    # the keys are brought up to date in a thread when checking the event would read them.
+    return Response(body, media_type="application/json")
+
+
+async def leaf_on_loop(app: FastAPI, leaf_index: int) -> bytes | None:
+    """The evidence of the event at a leaf, as the JSON body :func:`get_leaf` sends, read
+    without a pooled thread (whose hop and GIL hand-offs cost about as much as the read); None
+    when it needs one. An embedded store is read on the loop: one bounded read in this process
+    (the row and O(log n) nodes; a WAL reader never waits for a writer). A PostgreSQL read
+    waits for the server, so it is awaited on the loop over the worker's own asynchronous
+    connections (:class:`AsyncLeafReader`), when the checkpoint read last for evidence covers
+    the leaf and reads go to the primary; the keys are brought up to date in a thread first
+    when checking the event would read them."""
+    primary: Ledger = app.state.ledger
+    if primary.store.kind != "postgresql":
+        return _json(evidence(primary, *primary.event_with_inclusion(leaf_index)))
+    reader: AsyncLeafReader | None = getattr(app.state, "leaf_reader", None)
+    plan = primary.log.inclusion_plan(leaf_index) if reader is not None else None
+    if reader is None or plan is None:
+        return None
     stored, nodes = await reader.leaf_and_nodes(plan)
     position = 0 if stored is None or stored.id is None else stored.id
     if not primary.keys_current_within(KEY_FACTS_SECONDS * 0.9, position):
         await run_in_threadpool(primary.refresh)
-    return JSONResponse(evidence(primary, *primary.inclusion_from(plan, stored, nodes)))
+    return _json(evidence(primary, *primary.inclusion_from(plan, stored, nodes)))
+
+
+def _json(content: dict[str, Any]) -> bytes:
+    """``content`` as :class:`JSONResponse` renders it."""
+    return json.dumps(
+        content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
+
+class LeavesOnLoop:
+    """Answers ``GET /leaves/{i}`` with :func:`leaf_on_loop` before FastAPI's routing,
+    dependencies and exception layers, when it can: the same status, headers and body as
+    :func:`get_leaf`. Anything else goes on to the app, and so does a request it cannot answer
+    or whose read fails: the route then answers it (an integrity failure is reported, logged
+    and counted there, once). Installed inside the request counter, which labels these
+    requests with the route."""
+
+    def __init__(self, app: ASGIApp, route: BaseRoute) -> None:
+        self.app = app
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            leaf = _leaf_of(scope["path"])
+            body = None
+            if leaf is not None:
+                try:
+                    body = await leaf_on_loop(scope["app"], leaf)
+                except Exception:  # the route reads it again and answers with its problem
+                    body = None
+            if body is not None:
+                scope["route"] = self.route
+                headers = [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", b"application/json"),
+                ]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def _leaf_of(path: str) -> int | None:
+    """The leaf index of a ``/leaves/{i}`` path written as the route reads it plainly (decimal
+    digits, no sign or leading zero, within its bounds); None for any other path."""
+    if not path.startswith(LEAF_PREFIX):
+        return None
+    digits = path[len(LEAF_PREFIX) :]
+    if not (0 < len(digits) <= 16 and digits.isascii() and digits.isdigit()):
+        return None
+    if digits[0] == "0" and digits != "0":
+        return None
+    leaf = int(digits)
+    return leaf if leaf <= MAX_LEAF else None
+
+
+def install_leaves_on_loop(app: FastAPI) -> None:
+    """Serve ``GET /leaves/{i}`` through :class:`LeavesOnLoop` (call before the request
+    counter's install, so that it counts them)."""
+    route = next(r for r in router.routes if getattr(r, "path", None) == LEAF_ROUTE)
+    app.add_middleware(LeavesOnLoop, route=route)
 
 
 def leaf_evidence(request: Request, leaf_index: int) -> dict[str, Any]:

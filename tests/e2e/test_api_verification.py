@@ -220,3 +220,30 @@ def test_unknown_leaves_events_and_receipts_are_404_problems(api: Api) -> None:
     assert_problem(api.client.get("/leaves/-1"), 422, "invalid-request")
     assert_problem(api.client.get("/leaves/abc"), 422, "invalid-request")
     assert_problem(api.client.get("/keys/0123456789abcdef0123456789abcdef"), 404, "not-found")
+
+
+def test_a_leaf_answered_before_routing_is_answered_as_the_route_answers_it(api: Api) -> None:
+    """``GET /leaves/5`` is answered on the event loop before FastAPI's routing; ``/leaves/05``
+    (a spelling only the route reads) by the route: the same status, type and body, both
+    counted under the route in ``/metrics`` (one worker's count); a leaf that does not exist is still the route's
+    404 problem."""
+
+    def counted() -> int:
+        text = api.client.get("/metrics").text
+        prefix = (
+            'ledger_http_requests_total{method="GET",route="/leaves/{leaf_index}",status="200"}'
+        )
+        return sum(
+            int(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix)
+        )
+
+    before = counted()
+    plain, spelled = api.client.get("/leaves/5"), api.client.get("/leaves/05")
+    assert (plain.status_code, spelled.status_code) == (200, 200)
+    assert plain.headers["content-type"] == spelled.headers["content-type"] == "application/json"
+    assert plain.content == spelled.content
+    assert plain.json()["leaf_index"] == 5
+    if api.kind == "sqlite":  # one worker: its /metrics counts every request
+        assert counted() == before + 2
+    size = latest_checkpoint(api).size
+    assert_problem(api.client.get(f"/leaves/{size + 1000}"), 404, "not-found")
