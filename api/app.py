@@ -19,7 +19,6 @@ from ledger.replica import open_replica
 from ledger.transparency import CheckpointSchedule
 
 from . import problems, replicas
-from .async_leaves import AsyncLeafReader
 from .deps import AuthGuard
 from .edge import Edge, known_method
 from .routes import (
@@ -103,7 +102,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         app.state.views = opened.projections()
         app.state.catch_up_on_read = not settings.run_projections
         if opened.store.kind == "postgresql" and not app.state.replicas:
-            app.state.leaf_reader = AsyncLeafReader(opened.recorder)
+            app.state.leaf_reads = opened.leaf_reads()
         stop = threading.Event()
         if settings.run_projections:
             app.state.views.start()
@@ -112,8 +111,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             yield
         finally:
             stop.set()
-            if getattr(app.state, "leaf_reader", None) is not None:
-                await app.state.leaf_reader.close()
+            if getattr(app.state, "leaf_reads", None) is not None:
+                await app.state.leaf_reads.close()
             app.state.views.close()
             for database in app.state.replica_views:
                 database.close()

@@ -15,9 +15,9 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledger import InvalidInputError, Ledger, LedgerError, SignedEvent
+from ledger.async_leaves import AsyncLeafReads
 from ledger.transparency import Inclusion
 
-from ..async_leaves import AsyncLeafReader
 from ..deps import CurrentKey, LedgerDep
 from ..problems import Problem
 from ..replicas import ReadLedgerDep, get_read_ledger
@@ -110,21 +110,17 @@ async def leaf_on_loop(app: FastAPI, leaf_index: int) -> bytes | None:
     when it needs one. An embedded store is read on the loop: one bounded read in this process
     (the row and O(log n) nodes; a WAL reader never waits for a writer). A PostgreSQL read
     waits for the server, so it is awaited on the loop over the worker's own asynchronous
-    connections (:class:`AsyncLeafReader`), when the checkpoint read last for evidence covers
+    connections (:class:`AsyncLeafReads`), when the checkpoint read last for evidence covers
     the leaf and reads go to the primary; the keys are brought up to date in a thread first
-    when checking the event would read them."""
+    when checking the event, or the key facts of the evidence, would read them."""
     primary: Ledger = app.state.ledger
     if primary.store.kind != "postgresql":
         return _json(evidence(primary, *primary.event_with_inclusion(leaf_index)))
-    reader: AsyncLeafReader | None = getattr(app.state, "leaf_reader", None)
-    plan = primary.log.inclusion_plan(leaf_index) if reader is not None else None
-    if reader is None or plan is None:
-        return None
-    stored, nodes = await reader.leaf_and_nodes(plan)
-    position = 0 if stored is None or stored.id is None else stored.id
-    if not primary.keys_current_within(KEY_FACTS_SECONDS * 0.9, position):
-        await run_in_threadpool(primary.refresh)
-    return _json(evidence(primary, *primary.inclusion_from(plan, stored, nodes)))
+    reads: AsyncLeafReads | None = getattr(app.state, "leaf_reads", None)
+    found = (
+        None if reads is None else await reads.event_with_inclusion(leaf_index, KEY_FACTS_SECONDS)
+    )
+    return None if found is None else _json(evidence(primary, *found))
 
 
 def _json(content: dict[str, Any]) -> bytes:

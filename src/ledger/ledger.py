@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from .application import LedgerEvents
@@ -36,9 +36,12 @@ from .projections import Projections, ViewDatabase
 from .results import NoValue, ResultValue
 from .signing import Signer
 from .snapshots import SnapshotStore, log_key_of
-from .storage.records import LedgerRecorderProtocol, LoggedEvent, SharedCounters
+from .storage.records import SharedCounters
 from .storage.url import StoreURL, parse_store_url
-from .transparency import CheckpointSchedule, Inclusion, InclusionPlan, TransparencyLog
+from .transparency import CheckpointSchedule, Inclusion, TransparencyLog
+
+if TYPE_CHECKING:
+    from .async_leaves import AsyncLeafReads
 from .trust import ReferenceData, TrustDirectory
 from .writer import CommandResult, Writer
 
@@ -154,21 +157,19 @@ class Ledger(
         it, checked to lead to that checkpoint's root (usually one read of the store)."""
         return self.log.verified_entry_with_inclusion(leaf_index, self._app.signed_mapper.verify)
 
-    def inclusion_from(
-        self,
-        plan: InclusionPlan,
-        stored: LoggedEvent | None,
-        nodes: dict[tuple[int, int], bytes],
-    ) -> tuple[SignedEvent, Inclusion]:
-        """:meth:`event_with_inclusion` from the row and nodes of ``plan``
-        (:meth:`TransparencyLog.inclusion_plan`) read by the caller, with the same checks."""
-        return self.log.inclusion_from(plan, stored, nodes, self._app.signed_mapper.verify)
+    def leaf_reads(self, connections: int = 4) -> AsyncLeafReads:
+        """:meth:`event_with_inclusion` awaited on an event loop, over at most ``connections``
+        asynchronous connections of its own (PostgreSQL only: :class:`TypeError` otherwise);
+        close it with ``await reads.close()``."""
+        from .async_leaves import AsyncLeafReads
 
-    @property
-    def recorder(self) -> LedgerRecorderProtocol:
-        """The store's recorder, for a read made another way than this class makes it (the API
-        reads a leaf's evidence from PostgreSQL on its event loop); never for a write."""
-        return self._recorder
+        return AsyncLeafReads(
+            self._recorder,
+            self.log,
+            self._directory,
+            self._app.signed_mapper.verify,
+            connections,
+        )
 
     def projections(self, views_url: str | None = None, *, verify: bool = True) -> Projections:
         """The ledger's views, in its own database or in ``views_url``.
@@ -186,12 +187,6 @@ class Ledger(
         """Read the newest organisations, keys and settings from the store (every command does so
         first; :meth:`reference` and :meth:`trust_anchors` answer as of the last refresh)."""
         self._directory.refresh()
-
-    def keys_current_within(self, seconds: float, position: int = 0) -> bool:
-        """Whether the organisations and keys were read from the store less than ``seconds``
-        ago, up to ``position`` at least (a caller that must not wait for the store refreshes
-        elsewhere first when not)."""
-        return self._directory.current_within(seconds, position)
 
     def reference(self) -> ReferenceData:
         """The ledger-wide settings (daily limit, holidays, service fields, star schemes, time

@@ -225,8 +225,8 @@ def test_unknown_leaves_events_and_receipts_are_404_problems(api: Api) -> None:
 def test_a_leaf_answered_before_routing_is_answered_as_the_route_answers_it(api: Api) -> None:
     """``GET /leaves/5`` is answered on the event loop before FastAPI's routing; ``/leaves/05``
     (a spelling only the route reads) by the route: the same status, type and body, both
-    counted under the route in ``/metrics`` (one worker's count); a leaf that does not exist is still the route's
-    404 problem."""
+    counted under the route in ``/metrics`` (one worker's count); a leaf that does not exist
+    is still the route's 404 problem."""
 
     def counted() -> int:
         text = api.client.get("/metrics").text
