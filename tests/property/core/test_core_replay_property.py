@@ -254,9 +254,10 @@ class History:
             elif org != person.home:
                 refusal = KeyNotAuthorisedError
             elif to_org in person.members or any(
-                t == to_org and s == "requested" for _, t, s in person.transfers.values()
+                f == person.home and t == to_org and s == "requested"
+                for f, t, s in person.transfers.values()
             ):
-                refusal = RuleViolationError  # already a member, or a request already waits
+                refusal = RuleViolationError  # already a member, or the home's request waits
             result = self.run(
                 org,
                 key,
@@ -290,6 +291,8 @@ class History:
                 refusal = KeyNotAuthorisedError
             elif person.transfers[transfer_id][2] != "requested":
                 refusal = RuleViolationError
+            elif accept and person.transfers[transfer_id][0] != person.home:
+                refusal = KeyNotAuthorisedError  # asked by a former home: only declined now
 
             def answer() -> CommandResult:
                 if accept:
