@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -104,6 +105,20 @@ def cities(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, City]
             admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
+def grow(city: City) -> None:
+    """More service in the city, stored by this process behind its server's back; then wait
+    until the server's checkpoint covers it (a server keeps the checkpoint it served for up to
+    ``LEDGER_CHECKPOINT_MAX_AGE``, 1 s, and signs a new one after that)."""
+    more_service(city.ledger, city.demo.recorders[0], f"e2e-{uuid.uuid4().hex[:8]}")
+    size, deadline = city.ledger.log_size(), time.monotonic() + 30
+    while True:
+        note = httpx.get(city.server.base_url + "/log/checkpoint", timeout=30).text
+        if int(note.splitlines()[1]) >= size:
+            return
+        assert time.monotonic() < deadline, f"city {city.name} serves {note!r}, not {size} leaves"
+        time.sleep(0.1)
+
+
 def province_file(path: Path, cities: dict[str, City], urls: dict[str, str] | None = None) -> Path:
     """A province file; each city's trust anchors in a file of its own, as published."""
     entries = []
@@ -169,7 +184,7 @@ def test_the_province_equals_the_sum_of_the_cities_and_follows_them_incrementall
 
     b = cities["b"]
     before = b.ledger.log_size()
-    more_service(b.ledger, b.demo.recorders[0], f"e2e-{uuid.uuid4().hex[:8]}")
+    grow(b)
     code, second, stderr = run_stats(province, state)
     assert code == 0, stderr
     runs = {c["name"]: c for c in second["cities"]}
@@ -195,7 +210,7 @@ def test_a_city_whose_entries_are_altered_on_the_way_is_refused_by_name(
     state = tmp_path / "state.json"
     assert run_stats(province, state)[0] == 0
     kept = json.loads(state.read_text())["cities"]["c"]
-    more_service(cities["c"].ledger, cities["c"].demo.recorders[0], f"e2e-{uuid.uuid4().hex[:8]}")
+    grow(cities["c"])
     proxy = Proxy(cities["c"].server.base_url, flip_entry_byte)
     try:
         tampered = province_file(tmp_path / "tampered.json", cities, {"c": proxy.url})
@@ -214,7 +229,7 @@ def test_a_city_showing_an_older_checkpoint_is_refused(
 ) -> None:
     a = cities["a"]
     old = httpx.get(a.server.base_url + "/log/checkpoint", timeout=30).content
-    more_service(a.ledger, a.demo.recorders[0], f"e2e-{uuid.uuid4().hex[:8]}")
+    grow(a)
     province = province_file(tmp_path / "province.json", cities)
     state = tmp_path / "state.json"
     assert run_stats(province, state)[0] == 0

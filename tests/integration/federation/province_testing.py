@@ -43,11 +43,7 @@ class LedgerTransport(httpx.BaseTransport):
         self.paths.append(path)
         log = self.ledger.log
         if path == "/log/checkpoint":
-            note = self.checkpoint
-            if note is None:
-                note = log.latest()
-                if note is None or log.latest_size() < log.size():
-                    note = log.sign_checkpoint()
+            note = self.checkpoint if self.checkpoint is not None else log.newest_note()
             body = note.encode("utf-8")
         elif path.startswith("/log/tile/"):
             tile = parse_tile_path(path.removeprefix("/log/"))
