@@ -117,9 +117,9 @@ async def leaf_on_loop(app: FastAPI, leaf_index: int) -> bytes | None:
     if primary.store.kind != "postgresql":
         return _json(evidence(primary, *primary.event_with_inclusion(leaf_index)))
     reads: AsyncLeafReads | None = getattr(app.state, "leaf_reads", None)
-    found = (
-        None if reads is None else await reads.event_with_inclusion(leaf_index, KEY_FACTS_SECONDS)
-    )
+    if reads is None:
+        return None
+    found = await reads.event_with_inclusion(leaf_index, keys_within=KEY_FACTS_SECONDS)
     return None if found is None else _json(evidence(primary, *found))
 
 

@@ -39,11 +39,11 @@ from .snapshots import SnapshotStore, log_key_of
 from .storage.records import SharedCounters
 from .storage.url import StoreURL, parse_store_url
 from .transparency import CheckpointSchedule, Inclusion, TransparencyLog
+from .trust import ReferenceData, TrustDirectory
+from .writer import CommandResult, Writer
 
 if TYPE_CHECKING:
     from .async_leaves import AsyncLeafReads
-from .trust import ReferenceData, TrustDirectory
-from .writer import CommandResult, Writer
 
 R = TypeVar("R", bound=ResultValue)
 
