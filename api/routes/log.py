@@ -207,16 +207,20 @@ async def _send_kept(
     headers = [(b"cache-control", cache.encode()), (b"etag", etag.encode())]
     wanted = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
     if names_etag(None if wanted is None else wanted.decode("latin-1"), etag):
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+        await send_bytes(send, 304, b"", headers)
         return
-    headers = [
-        (b"content-length", str(len(data)).encode()),
-        (b"content-type", media_type.encode()),
-        *headers,
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": data})
+    await send_bytes(send, 200, data, [(b"content-type", media_type.encode()), *headers])
+
+
+async def send_bytes(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """A whole response from an ASGI middleware: ``body`` (with its ``content-length`` unless
+    the status is 304) under ``headers``."""
+    if status != 304:
+        headers = [(b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def install_kept_reads(app: FastAPI, checkpoint_max_age: float) -> None:

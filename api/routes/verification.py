@@ -23,6 +23,7 @@ from ..problems import Problem
 from ..replicas import ReadLedgerDep, get_read_ledger
 from ..schemas import CommandOut, Strict, command_out
 from ..scopes import require_event_scope
+from .log import send_bytes
 
 router = APIRouter(tags=["verification"])
 # Evidence names its key's registration and revocation leaves as read from the store at most
@@ -153,12 +154,7 @@ class LeavesOnLoop:
                     body = None
             if body is not None:
                 scope["route"] = self.route
-                headers = [
-                    (b"content-length", str(len(body)).encode()),
-                    (b"content-type", b"application/json"),
-                ]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                await send_bytes(send, 200, body, [(b"content-type", b"application/json")])
                 return
         await self.app(scope, receive, send)
 

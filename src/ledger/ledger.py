@@ -157,18 +157,18 @@ class Ledger(
         it, checked to lead to that checkpoint's root (usually one read of the store)."""
         return self.log.verified_entry_with_inclusion(leaf_index, self._app.signed_mapper.verify)
 
-    def leaf_reads(self, connections: int = 4) -> AsyncLeafReads:
+    def leaf_reads(self, connections: int | None = None) -> AsyncLeafReads:
         """:meth:`event_with_inclusion` awaited on an event loop, over at most ``connections``
-        asynchronous connections of its own (PostgreSQL only: :class:`TypeError` otherwise);
-        close it with ``await reads.close()``."""
-        from .async_leaves import AsyncLeafReads
+        asynchronous connections of its own (default :data:`ledger.async_leaves.CONNECTIONS`;
+        PostgreSQL only: :class:`TypeError` otherwise); close it with ``await reads.close()``."""
+        from .async_leaves import CONNECTIONS, AsyncLeafReads
 
         return AsyncLeafReads(
             self._recorder,
             self.log,
             self._directory,
             self._app.signed_mapper.verify,
-            connections,
+            CONNECTIONS if connections is None else connections,
         )
 
     def projections(self, views_url: str | None = None, *, verify: bool = True) -> Projections:

@@ -201,7 +201,7 @@ class TrustDirectory:
 
     def refresh_if_older_than(self, seconds: float) -> None:
         """Refresh unless that was done less than ``seconds`` ago (for hot read paths)."""
-        if time.monotonic() - self._refreshed_at >= seconds:
+        if not self.current_within(seconds):
             self.refresh()
 
     def refresh(self) -> int:
