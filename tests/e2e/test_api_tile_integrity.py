@@ -227,8 +227,8 @@ def test_the_checkpoint_is_kept_for_its_max_age_then_read_again(
     """A server keeps the checkpoint it read and verified for ``LEDGER_CHECKPOINT_MAX_AGE``:
     events another process writes meanwhile are not in the one it serves (tlog-tiles lets a
     checkpoint be cached for a few seconds), unless the request asks for them by sending
-    ``Ledger-Log-Size``; once that time has passed it signs one that covers them. Each answers
-    as the route does, and each is counted under it."""
+    ``Ledger-Log-Size`` (a malformed one asks for nothing); once that time has passed it signs
+    one that covers them. Each answers as the route does, and each is counted under it."""
     url, keystore = store
     server = start_ledger_serve(url, tmp_path, env={"LEDGER_CHECKPOINT_MAX_AGE": "2"})
     try:
@@ -245,6 +245,11 @@ def test_the_checkpoint_is_kept_for_its_max_age_then_read_again(
             f"{server.base_url}/log/checkpoint", headers={"Ledger-Log-Size": str(SIZE + 3)}
         )
         assert asked.status_code == 200 and tree_size(asked) == SIZE + 3
+        for nonsense in ["-1", "many", "1" * 17, ""]:  # asks for nothing: the kept note
+            ignored = httpx.get(
+                f"{server.base_url}/log/checkpoint", headers={"Ledger-Log-Size": nonsense}
+            )
+            assert (ignored.status_code, ignored.text) == (200, asked.text), nonsense
         with Ledger(url, keystore=keystore) as elsewhere:
             fill(elsewhere, 2, key="two-more")
         started = time.monotonic()
@@ -255,7 +260,7 @@ def test_the_checkpoint_is_kept_for_its_max_age_then_read_again(
         assert newer.headers["etag"] == etag_of(newer.content)
         assert newer.headers["cache-control"] == "no-cache"
         metrics = served.get("/metrics").text
-        assert 'route="/log/checkpoint",status="200"} 5' in metrics, metrics
+        assert 'route="/log/checkpoint",status="200"} 9' in metrics, metrics
     finally:
         server.stop()
 
