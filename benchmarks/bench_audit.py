@@ -336,7 +336,7 @@ CATEGORIES: list[tuple[str, list[tuple[str, str]]]] = [
     ("command ends (pairs, stars, key events)", [("audit/replay.py", "end_command")]),
     ("views recompute", [("audit/auditor.py", "__call__"), ("audit/auditor.py", "digest")]),
     ("handing jobs to the workers (submit)", [("audit/signatures.py", "submit")]),
-    ("collecting results / waiting for the workers", [("audit/auditor.py", "_collect")]),
+    ("collecting results / waiting for the workers", [("audit/signatures.py", "collect")]),
     ("state snapshot for --state (pickle)", [("pickle", "dumps")]),
     ("progress bar", [("audit/progress.py", "advance")]),
     (

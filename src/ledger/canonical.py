@@ -3,21 +3,29 @@
 Signed documents hold only strings, integers, booleans, null, lists and objects. Floats are
 refused: JCS serialises numbers as IEEE 754 doubles, so only integers within +/-(2**53 - 1)
 round-trip identically through every JCS implementation, and those are the only numbers allowed.
+
+The bytes are written by ``orjson`` (sorted keys, no whitespace): for this subset its output is
+the JCS output, except that it sorts object keys by code point where JCS sorts by UTF-16 code
+unit. The two orders differ only for characters from U+E000 up, so a document containing any
+takes the exact, slower writer below. ``tests/unit/core/test_core_canonical.py`` compares both
+ways with the independent ``rfc8785`` implementation.
 """
 
 from __future__ import annotations
 
 import json
-import json.encoder
-import json.scanner
 import re
 from typing import Any
+
+import orjson
 
 from .errors import InvalidInputError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
 _encode_string = json.JSONEncoder(ensure_ascii=False).encode
+_SORTED = orjson.OPT_SORT_KEYS
+_HIGH_BYTES = re.compile(b"[\xee-\xf4]")  # UTF-8 lead bytes of U+E000 and above
 
 
 def canonical_json(document: Any) -> bytes:
@@ -26,32 +34,39 @@ def canonical_json(document: Any) -> bytes:
     Raises :class:`InvalidInputError` for floats, integers beyond the safe range, non-string
     object keys, lone surrogates and any type outside the JSON subset.
     """
-    _check(document, "$")
-    return _dump_checked(document)
+    if not _allowed(document):
+        _check(document, "$")  # raises, naming where
+    return _write_fast(document)
 
 
-def _dump_checked(document: Any) -> bytes:
-    """JCS of a document already known to hold only the allowed types.
-
-    The standard library's encoder sorts keys by code point; JCS sorts by UTF-16 code unit.
-    The two orders differ only for characters from U+E000 up, so a document containing any
-    falls back to the exact, slower writer.
-    """
-    text = _fast_dump(document)
-    if not text.isascii() and _HIGH.search(text):  # ASCII text has no such character
-        parts: list[str] = []
-        _write(document, parts, "$")
-        text = "".join(parts)
+def _write_fast(document: Any) -> bytes:
+    """JCS of a document of allowed types: ``orjson``'s bytes, or the exact writer's where
+    those could differ or ``orjson`` refuses (a lone surrogate, a named tuple, deep nesting)."""
     try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidInputError(f"text contains a lone surrogate: {error}") from None
+        data = orjson.dumps(document, option=_SORTED)
+    except orjson.JSONEncodeError:
+        return _exact(document)
+    if not data.isascii() and _HIGH_BYTES.search(data):
+        return _exact(document)
+    return data
 
 
-_fast_dump = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-).encode
-_HIGH = re.compile("[\ue000-\U0010ffff]")
+def _allowed(value: Any) -> bool:
+    """True when ``value`` holds only the JSON subset: the fast check, which says nothing of
+    where a problem is (:func:`_check` does, when this finds one)."""
+    kind = type(value)
+    if kind is str or value is None or value is True or value is False:
+        return True
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or (type(item) is not str and not _allowed(item)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) is str or _allowed(item) for item in value)
+    return False
 
 
 def _check(value: Any, path: str) -> None:
@@ -103,38 +118,27 @@ def is_canonical(data: bytes) -> bool:
 def parse_canonical(data: bytes) -> Any:
     """The JSON ``data`` holds; :class:`InvalidInputError` unless ``data`` is exactly its
     canonical form. A duplicate key need not be looked for: what it parses to serialises
-    differently.
-
-    The text is compared, not its UTF-8 bytes: ``data`` decoded strictly holds no lone
-    surrogate, so the serialised text equals it exactly when its bytes would. The scanner and
-    the encoder are called without the standard library's wrappers (the audit calls this once
-    per event)."""
+    differently. (The audit calls this once per event.)"""
     try:
-        text = data.decode("utf-8")
-        document, end = _scan_once(text, 0)
-        same = end == len(text) and _canonical_text(document) == text
-    except (ValueError, UnicodeDecodeError, StopIteration):
-        same = False
-    if not same:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise InvalidInputError("not canonical JSON (RFC 8785)") from None
+    if not _allowed(document):  # a float, or an integer beyond 2**53 - 1 (big ones parse as floats)
+        raise InvalidInputError("not canonical JSON (RFC 8785): numbers must be safe integers")
+    if _write_fast(document) != data:
         raise InvalidInputError("not canonical JSON (RFC 8785)")
     return document
 
 
-def _canonical_text(document: Any) -> str:
-    """JCS of a parsed document (only the allowed types, no cycles) as text."""
-    text = "".join(_encode_parsed(document, 0))
-    if not text.isascii() and _HIGH.search(text):
-        parts: list[str] = []
-        _write(document, parts, "$")
-        text = "".join(parts)
-    return text
-
-
-def _safe_int(text: str) -> int:
-    value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise InvalidInputError(f"integer {text} is outside +/-(2**53 - 1)")
-    return value
+def _exact(document: Any) -> bytes:
+    """JCS written member by member, keys in UTF-16 order: for documents with characters from
+    U+E000 up, or that ``orjson`` does not take (named tuples, nesting deeper than 255)."""
+    parts: list[str] = []
+    _write(document, parts, "$")
+    try:
+        return "".join(parts).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidInputError(f"text contains a lone surrogate: {error}") from None
 
 
 def _refuse_float(text: str) -> Any:
@@ -148,33 +152,6 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise InvalidInputError(f"duplicate object key {key!r}")
         result[key] = value
     return result
-
-
-# One decoder for every call: ``json.loads`` with hooks would build a new one each time.
-_strict_decoder = json.JSONDecoder(
-    parse_float=_refuse_float, parse_constant=_refuse_float, parse_int=_safe_int
-)
-_strict_decode = _strict_decoder.decode
-# The decoder's scanner alone: a value at the start of the text and where it ends (raises
-# StopIteration when there is none), without ``decode``'s whitespace handling around it.
-_scan_once = json.scanner.make_scanner(_strict_decoder)  # type: ignore[arg-type]
-
-
-def _not_json(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not a JSON type")
-
-
-# ``_fast_dump`` without ``JSONEncoder.encode``'s wrapping and circularity check, for documents
-# that were just parsed (so hold only JSON types and no cycle); the same C encoder when there is
-# one, so the same text.
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-_encode_parsed: Any = (
-    _c_make_encoder(
-        None, _not_json, json.encoder.encode_basestring, None, ":", ",", True, False, False
-    )
-    if _c_make_encoder is not None
-    else lambda document, _level: (_fast_dump(document),)
-)
 
 
 def _utf16_order(key: str) -> bytes:

@@ -174,13 +174,13 @@ def audit(
             read += 1
             if not read % COLLECT_EVERY:
                 bar.advance(COLLECT_EVERY)
-                _collect(checker, findings, wait=False)
+                checker.collect(findings, wait=False)
             if state_file is not None and state.size == newest:
                 replay.end_command()
                 snapshot = dumps_state(state)
         bar.advance(read % COLLECT_EVERY)
         replay.finish()
-        _collect(checker, findings, wait=True)
+        checker.collect(findings, wait=True)
     finally:
         gc.set_threshold(*thresholds)
         checker.close()
@@ -224,19 +224,6 @@ def audit(
     if state_file is not None and snapshot is not None and not findings:
         _save_state(state_file, snapshot, signed_sizes[newest], newest, state.roots[newest])
     return report
-
-
-def _collect(checker: SignatureChecker, findings: list[Finding], *, wait: bool) -> None:
-    for (leaf_index, where), valid in checker.ready(wait=wait):
-        if not valid:
-            findings.append(
-                Finding(
-                    "signature-invalid",
-                    "the signature does not verify with the key the event names",
-                    leaf_index,
-                    where,
-                )
-            )
 
 
 def _check_witnessed(

@@ -12,35 +12,36 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ..envelope import SIGNING_CONTEXT
+from .findings import Finding
 
 Job = tuple[bytes, bytes, bytes]  # public key, signature, canonical body
 Tag = tuple[int, str | None]  # leaf index, event
 CHUNK = 512
 
 
-def verify_chunk(jobs: Sequence[Job]) -> list[bool]:
-    """Verify many signatures; True where valid."""
+def verify_chunk(jobs: Sequence[Job]) -> list[int]:
+    """Verify many signatures; the positions of those that do not verify (few or none, so
+    that the answer costs the main process nothing per valid signature)."""
     keys: dict[bytes, Ed25519PublicKey] = {}
-    results = []
-    for raw_key, signature, body in jobs:
+    invalid = []
+    for position, (raw_key, signature, body) in enumerate(jobs):
         key = keys.get(raw_key)
         if key is None:
             key = keys[raw_key] = Ed25519PublicKey.from_public_bytes(raw_key)
         try:
             key.verify(signature, SIGNING_CONTEXT + body)
-            results.append(True)
         except InvalidSignature:
-            results.append(False)
-    return results
+            invalid.append(position)
+    return invalid
 
 
 class SignatureChecker:
-    """Submit jobs in order; collect results in the same order, a chunk at a time."""
+    """Submit jobs in order; collect the failures in the same order, a chunk at a time."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
-        self._pending: deque[tuple[list[Tag], Future[list[bool]] | list[bool]]] = deque()
+        self._pending: deque[tuple[list[Tag], Future[list[int]] | list[int]]] = deque()
         self._jobs: list[Job] = []
         self._tags: list[Tag] = []
 
@@ -58,8 +59,9 @@ class SignatureChecker:
         work = self._pool.submit(verify_chunk, jobs) if self._pool else verify_chunk(jobs)
         self._pending.append((tags, work))
 
-    def ready(self, *, wait: bool = False) -> Iterator[tuple[Tag, bool]]:
-        """Results whose chunk is done (all of them with ``wait``)."""
+    def failed(self, *, wait: bool = False) -> Iterator[Tag]:
+        """The tags of the signatures that did not verify, from the chunks that are done (all
+        of them with ``wait``)."""
         if wait:
             self._flush()
         while self._pending:
@@ -67,11 +69,24 @@ class SignatureChecker:
             if isinstance(work, Future):
                 if not wait and not work.done() and len(self._pending) < 4 * self.workers:
                     return
-                results = work.result()
+                invalid = work.result()
             else:
-                results = work
+                invalid = work
             self._pending.popleft()
-            yield from zip(tags, results, strict=True)
+            for position in invalid:
+                yield tags[position]
+
+    def collect(self, findings: list[Finding], *, wait: bool) -> None:
+        """A finding for each signature that did not verify, in log order."""
+        for leaf_index, where in self.failed(wait=wait):
+            findings.append(
+                Finding(
+                    "signature-invalid",
+                    "the signature does not verify with the key the event names",
+                    leaf_index,
+                    where,
+                )
+            )
 
     def close(self) -> None:
         if self._pool is not None:

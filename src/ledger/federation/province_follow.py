@@ -119,12 +119,12 @@ def follow_city(
         try:
             for index, entry in reader.entries(start, checkpoint.size):
                 replay.leaf(_leaf(index, entry))
-                _collect(checker, findings, wait=False)
+                checker.collect(findings, wait=False)
                 if findings:
                     break
             if not findings:
                 replay.finish()
-            _collect(checker, findings, wait=True)
+            checker.collect(findings, wait=True)
         except LedgerError as error:
             raise CityRefused(spec.name, f"its log cannot be read: {error.message}") from None
         finally:
@@ -203,19 +203,6 @@ def _leaf(index: int, entry: bytes) -> Leaf:
         entry,
         None,
     )
-
-
-def _collect(checker: SignatureChecker, findings: list[Finding], *, wait: bool) -> None:
-    for (leaf_index, where), valid in checker.ready(wait=wait):
-        if not valid:
-            findings.append(
-                Finding(
-                    "signature-invalid",
-                    "the signature does not verify with the key the event names",
-                    leaf_index,
-                    where,
-                )
-            )
 
 
 def _check_ledger(spec: CitySpec, state: ReplayState) -> None:

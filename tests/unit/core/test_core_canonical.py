@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import InvalidInputError, canonical_json
-from ledger.canonical import MAX_SAFE_INTEGER, is_canonical, parse_json
+from ledger.canonical import MAX_SAFE_INTEGER, is_canonical, parse_canonical, parse_json
 
 # Any Unicode scalar value: everything but surrogates (which UTF-8 cannot encode).
 TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
@@ -160,3 +161,36 @@ def test_parse_json_accepts_integers_strings_and_structures() -> None:
 )
 def test_is_canonical_is_false_for_any_other_spelling(data: bytes) -> None:
     assert not is_canonical(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON)
+def test_parse_canonical_takes_exactly_what_an_independent_implementation_writes(
+    document: Any,
+) -> None:
+    data = rfc8785.dumps(document)
+    assert parse_canonical(data) == document
+    spaced = json.dumps(document, ensure_ascii=False, separators=(", ", ": ")).encode()
+    assert is_canonical(spaced) == (spaced == data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"9007199254740992", b"[-9007199254740992]", b'{"a":100000000000000000000}', b"[1e2]"],
+)
+def test_parse_canonical_refuses_numbers_outside_the_signed_subset(data: bytes) -> None:
+    with pytest.raises(InvalidInputError, match="safe integers"):
+        parse_canonical(data)
+
+
+def test_documents_the_fast_writer_refuses_take_the_exact_one() -> None:
+    pair = collections.namedtuple("pair", "a b")
+    assert canonical_json({"p": pair(1, "x")}) == b'{"p":[1,"x"]}'
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(300):  # deeper than the fast writer and reader go
+        inner.append([])
+        inner = inner[0]
+    data = canonical_json(deep)
+    assert data == b"[" * 301 + b"]" * 301
+    assert parse_canonical(data) == deep
