@@ -85,8 +85,9 @@ _extend_log = sqlite_recorder.extend_log
 
 def _extend_log_unless_skipped(
     size: int, read_nodes: Callable[[Sequence[tuple[int, int]]], list[bytes]], states: Any
-) -> list[tuple[int, int, bytes]]:
-    return [] if _WITHOUT_MERKLE.get() else _extend_log(size, read_nodes, states)
+) -> tuple[list[tuple[int, int, bytes]], list[tuple[int, int, bytes]] | None]:
+    """No rows and no frontier to remember without the log (so no frontier is read either)."""
+    return ([], None) if _WITHOUT_MERKLE.get() else _extend_log(size, read_nodes, states)
 
 
 # Both ledgers go through this wrapper, so its (tiny) cost is on both sides.

@@ -53,7 +53,7 @@ class LedgerRecorder(ReadsToNewestInTwo, POPOApplicationRecorder):
                 if receipt is not None:
                     receipt.recorded_at = recorded_at
             size = len(self._leaves)
-            rows = extend_log(size, self.read_nodes, [s.state for s in stored_events])
+            rows, _ = extend_log(size, self.read_nodes, [s.state for s in stored_events])
             ids = list(self._update_table(stored_events) or [])
             for nid in ids:
                 self._leaf_of[nid] = len(self._leaves)

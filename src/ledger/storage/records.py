@@ -203,8 +203,9 @@ def extend_log(
     size: int,
     read_nodes: Callable[[Sequence[tuple[int, int]]], list[bytes]],
     states: Sequence[bytes],
-) -> NodeRows:
-    """The node rows (level, index, hash) that appending ``states`` as leaves creates.
+) -> tuple[NodeRows, NodeRows]:
+    """The node rows (level, index, hash) that appending ``states`` as leaves creates, and the
+    right frontier of the tree they make.
 
     Reads only the O(log n) right frontier of the tree of ``size`` leaves.
     """
@@ -212,7 +213,7 @@ def extend_log(
     rows: NodeRows = []
     for state in states:
         rows.extend(builder.append(leaf_hash(state)))
-    return rows
+    return rows, builder.frontier
 
 
 __all__ = [

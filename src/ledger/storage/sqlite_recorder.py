@@ -4,7 +4,7 @@ the same transaction as the events."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -16,6 +16,7 @@ from .records import (
     IdempotencyClaim,
     InsertReceipt,
     LoggedEvent,
+    NodeRows,
     ReadsToNewestInTwo,
     extend_log,
     stamp_recorded_at,
@@ -31,11 +32,23 @@ _JOIN_LOG = (
 )
 
 
+class _LogTail(NamedTuple):
+    """What this process's last committed insert left at the log's end: the log's size, its
+    right frontier and the last leaf's event. The next insert reads the size under the write
+    lock; when no other writer has moved it, it takes the frontier and the last ``recorded_at``
+    from here instead of reading them (it never trusts them for any other size)."""
+
+    size: int
+    frontier: NodeRows
+    last_state: bytes
+
+
 @guard_storage_errors
 class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._select = f"SELECT {_EVENT_COLUMNS} FROM {events_table_name} e {_JOIN_LOG}"
+        self._tail: _LogTail | None = None
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -56,6 +69,15 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
             f"ON {self.events_table_name} (topic)",
         ]
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        tails: list[_LogTail] = []
+        ids = super().insert_events(stored_events, log_tail=tails, **kwargs)
+        if tails:  # committed: the next insert need not read what this one wrote
+            self._tail = tails[-1]
+        return ids
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -67,12 +89,15 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
             )
         receipt: InsertReceipt | None = kwargs.get("receipt")
         clock = kwargs.get("stamp_clock")
+        size: int | None = None
+        tail = self._tail
         if clock is not None:
             # recorded_at is stamped once this transaction holds SQLite's write lock (taken by
             # its first write), so times follow the log's order across processes.
             if claim is None:
                 c.execute("DELETE FROM ledger_side WHERE 0")
-            last = self._last_state(c)
+            size = self._log_size(c)
+            last = tail.last_state if tail and tail.size == size else self._last_state(c)
             stored_events, recorded_at = stamp_recorded_at(stored_events, last, clock)
             if receipt is not None:
                 receipt.recorded_at = recorded_at
@@ -87,9 +112,13 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
             )
             if c.fetchall():
                 raise IntegrityError(FENCE_MOVED)
-        size = self._log_size(c)
-        rows = extend_log(
-            size, lambda coords: self._read_nodes(c, coords), [s.state for s in stored_events]
+        if size is None:
+            size = self._log_size(c)
+        known = tail.frontier if tail and tail.size == size else None
+        rows, frontier = extend_log(
+            size,
+            lambda coords: self._read_nodes(c, coords, known),
+            [s.state for s in stored_events],
         )
         c.executemany(
             "INSERT INTO ledger_log_leaves VALUES (?,?)",
@@ -105,6 +134,9 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
         if receipt is not None:
             receipt.notification_ids = ids
             receipt.leaf_indexes = [size + i for i in range(len(ids))]
+        tails = kwargs.get("log_tail")
+        if tails is not None and frontier is not None and ids:
+            tails.append(_LogTail(size + len(ids), frontier, stored_events[-1].state))
         return ids
 
     @staticmethod
@@ -122,9 +154,15 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
         return None if row is None else bytes(row[0])
 
     @staticmethod
-    def _read_nodes(c: SQLiteCursor, coordinates: Sequence[tuple[int, int]]) -> list[bytes]:
+    def _read_nodes(
+        c: SQLiteCursor, coordinates: Sequence[tuple[int, int]], known: NodeRows | None = None
+    ) -> list[bytes]:
+        """The hashes of the nodes at ``coordinates``, from ``known`` nodes when they are
+        exactly those, else from the store."""
         if not coordinates:
             return []
+        if known is not None and [(level, idx) for level, idx, _ in known] == list(coordinates):
+            return [digest for _, _, digest in known]
         found: dict[tuple[int, int], bytes] = {}
         for start in range(0, len(coordinates), 400):
             chunk = coordinates[start : start + 400]

@@ -1,8 +1,10 @@
 """What a store does at an insert when its log was changed behind the ledger's back.
 
-A frontier node the next leaf hashes with is gone: the insert is refused and stores nothing
-(the tree cannot be extended honestly). The last leaf's ``recorded_at`` is garbled: writing goes
-on, stamped by the clock, and the garbled leaf is left to the audit.
+A frontier node the next leaf hashes with is gone: a writer that must read it refuses the insert
+and stores nothing (the tree cannot be extended honestly); a SQLite writer whose own insert left
+the log at that size holds the frontier already and extends the tree with the right hashes.
+Writers taking turns each read what the other wrote. The last leaf's ``recorded_at`` is garbled:
+writing goes on, stamped by the clock, and the garbled leaf is left to the audit.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from eventsourcing.persistence import StoredEvent
 from logstore_support import SQL_STORES, create_city, sql_execute
 
 from ledger import Ledger
-from ledger.envelope import parse_time
+from ledger.audit.sources import StoreSource
+from ledger.envelope import parse_time, recorded_at_of
 from ledger.errors import LedgerError
+from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.storage.records import InsertReceipt
 
 
@@ -28,7 +32,8 @@ def event_count(ledger: Ledger) -> int:
 def test_an_insert_whose_frontier_node_is_gone_is_refused_and_stores_nothing(
     kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
 ) -> None:
-    ledger = open_ledger(store_url_for(kind))
+    url = store_url_for(kind)
+    ledger = open_ledger(url)
     create_city(ledger)
     if ledger.log_size() % 2 == 0:
         ledger.register_volunteer("org-a", idempotency_key="to-an-odd-size")
@@ -38,9 +43,31 @@ def test_an_insert_whose_frontier_node_is_gone_is_refused_and_stores_nothing(
         ledger, "DELETE FROM {schema}.ledger_log_nodes WHERE level = 0 AND idx = %s", (size - 1,)
     )
     assert deleted == 1
+    reader = open_ledger(url)  # another process: it has to read the frontier
     with pytest.raises(LedgerError):
-        ledger.register_volunteer("org-a", idempotency_key="after-the-node-went")
-    assert (ledger._recorder.log_size(), event_count(ledger)) == (size, events)
+        reader.register_volunteer("org-a", idempotency_key="after-the-node-went")
+    assert (reader._recorder.log_size(), event_count(reader)) == (size, events)
+
+
+def test_a_sqlite_writer_extends_the_log_from_the_frontier_its_own_insert_left(
+    store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for("sqlite")
+    ledger = open_ledger(url)
+    create_city(ledger)
+    if ledger.log_size() % 2 == 0:
+        ledger.register_volunteer("org-a", idempotency_key="to-an-odd-size")
+    size = ledger.log_size()
+    sql_execute(
+        ledger, "DELETE FROM {schema}.ledger_log_nodes WHERE level = 0 AND idx = %s", (size - 1,)
+    )
+    ledger.register_volunteer("org-a", idempotency_key="after-the-node-went")
+    states = [leaf.state for leaf in StoreSource(open_ledger(url)).leaves(0)]
+    assert len(states) == size + 1 and all(states)
+    expected = TreeBuilder()
+    for state in states:
+        expected.append(leaf_hash(state))
+    assert open_ledger(url).log.root(size + 1) == expected.root()
 
 
 @pytest.mark.parametrize("garbled", ["not a time", "2026-02-30T09:00:00Z", "9999-12-31", ""])
@@ -54,3 +81,23 @@ def test_a_garbled_last_time_does_not_stop_writing(
     before = ledger.clock()
     ref = ledger.register_volunteer("org-a", idempotency_key="after-the-garbled-leaf").events[0]
     assert parse_time(ledger.event(ref.aggregate_id, ref.version).recorded_at) >= before
+
+
+def test_sqlite_writers_taking_turns_read_what_the_other_wrote(
+    store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    url = store_url_for("sqlite")
+    first = open_ledger(url)
+    create_city(first)
+    second = open_ledger(url, keystore=first.keystore)  # another process holding the same keys
+    for turn in range(7):  # each insert follows one the other writer made
+        writer = (first, second)[turn % 2]
+        writer.register_volunteer("org-a", idempotency_key=f"turn-{turn}")
+    leaves = list(StoreSource(open_ledger(url)).leaves(0))
+    expected = TreeBuilder()
+    for leaf in leaves:
+        assert leaf.state is not None and leaf.stored_hash == leaf_hash(leaf.state)
+        expected.append(leaf_hash(leaf.state))
+    assert open_ledger(url).log.root(len(leaves)) == expected.root()
+    times = [parse_time(recorded_at_of(leaf.state or b"")) for leaf in leaves]
+    assert times == sorted(times) and len(set(times)) == len(times)

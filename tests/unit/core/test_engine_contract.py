@@ -45,6 +45,10 @@ ENGINE_CONTRACT: dict[tuple[str, str], tuple[str, str]] = {
         "eventsourcing.sqlite.SQLiteApplicationRecorder",
         "(self, datastore: 'SQLiteDatastore', events_table_name: 'str' = 'stored_events')",
     ),
+    ("ledger.storage.sqlite_recorder.LedgerRecorder", "insert_events"): (
+        "eventsourcing.sqlite.SQLiteAggregateRecorder",
+        "(self, stored_events: 'Sequence[StoredEvent]', **kwargs: 'Any') -> 'Sequence[int] | None'",
+    ),
     ("ledger.storage.sqlite_recorder.LedgerRecorder", "_insert_events"): (
         "eventsourcing.sqlite.SQLiteApplicationRecorder",
         "(self, c: 'SQLiteCursor', stored_events: 'Sequence[StoredEvent]', **_: 'Any') -> 'Sequence[int] | None'",
