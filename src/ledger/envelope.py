@@ -54,10 +54,8 @@ def format_time(moment: datetime) -> str:
         moment = moment.astimezone(UTC)
     except OverflowError:
         raise InvalidInputError(f"{moment.isoformat()} is outside the calendar in UTC") from None
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}"
-    return text + "Z"
+    # A naive time's ISO form: four-digit year, microseconds only when present.
+    return moment.replace(tzinfo=None).isoformat() + "Z"
 
 
 def parse_time(text: Any, *, what: str = "time") -> datetime:

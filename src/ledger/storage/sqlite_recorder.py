@@ -33,14 +33,33 @@ _JOIN_LOG = (
 
 
 class _LogTail(NamedTuple):
-    """What this process's last committed insert left at the log's end: the log's size, its
-    right frontier and the last leaf's event. The next insert reads the size under the write
-    lock; when no other writer has moved it, it takes the frontier and the last ``recorded_at``
-    from here instead of reading them (it never trusts them for any other size)."""
+    """What this process's last committed insert left at the log's end. The next insert reads
+    the log's size under the write lock; when no other writer has moved it, it takes the right
+    frontier and the last ``recorded_at`` from here instead of reading them, and skips the
+    fence's query when the rows it would search are known to hold no fenced event (it never
+    trusts any of this for another size)."""
 
-    size: int
-    frontier: NodeRows
-    last_state: bytes
+    size: int  # the log's size after the insert
+    frontier: NodeRows  # the tree's right frontier at that size
+    last_state: bytes  # the last leaf's event
+    last_id: int  # the last notification id the insert took
+    fence_topics: tuple[str, ...]  # the topics the fence looked for
+    clean_after: int | None  # no event of those topics after this id, up to last_id (None: unknown)
+
+
+def _fence_known_clean(
+    follows: _LogTail | None, fence: int, first_id: int, topics: tuple[str, ...]
+) -> bool:
+    """Whether the rows between ``fence`` and ``first_id`` are known to hold no event of
+    ``topics``: this process's last insert left the log as it is, the new rows follow its
+    rows directly, and the rows after ``fence`` up to them were searched or written by it."""
+    return (
+        follows is not None
+        and follows.clean_after is not None
+        and follows.fence_topics == topics
+        and first_id == follows.last_id + 1
+        and fence >= follows.clean_after
+    )
 
 
 @guard_storage_errors
@@ -90,31 +109,40 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
         receipt: InsertReceipt | None = kwargs.get("receipt")
         clock = kwargs.get("stamp_clock")
         size: int | None = None
-        tail = self._tail
         if clock is not None:
             # recorded_at is stamped once this transaction holds SQLite's write lock (taken by
             # its first write), so times follow the log's order across processes.
             if claim is None:
                 c.execute("DELETE FROM ledger_side WHERE 0")
             size = self._log_size(c)
-            last = tail.last_state if tail and tail.size == size else self._last_state(c)
+            follows = self._follows(size)
+            last = follows.last_state if follows is not None else self._last_state(c)
             stored_events, recorded_at = stamp_recorded_at(stored_events, last, clock)
             if receipt is not None:
                 receipt.recorded_at = recorded_at
         ids = list(super()._insert_events(c, stored_events) or [])
-        fence = kwargs.get("fence")
-        if fence is not None and ids:
-            topics = kwargs["fence_topics"]
-            c.execute(
-                f"SELECT 1 FROM {self.events_table_name} WHERE rowid > ? AND rowid < ? "
-                f"AND topic IN ({','.join('?' * len(topics))}) LIMIT 1",
-                [fence, ids[0], *topics],
-            )
-            if c.fetchall():
-                raise IntegrityError(FENCE_MOVED)
         if size is None:
             size = self._log_size(c)
-        known = tail.frontier if tail and tail.size == size else None
+            follows = self._follows(size)
+        fence: int | None = kwargs.get("fence")
+        topics = tuple(kwargs.get("fence_topics", ()))
+        clean_after = None
+        if fence is not None and ids:
+            clean_after = fence
+            if _fence_known_clean(follows, fence, ids[0], topics):
+                clean_after = follows.clean_after  # type: ignore[union-attr]
+            else:
+                c.execute(
+                    f"SELECT 1 FROM {self.events_table_name} WHERE rowid > ? AND rowid < ? "
+                    f"AND topic IN ({','.join('?' * len(topics))}) LIMIT 1",
+                    [fence, ids[0], *topics],
+                )
+                if c.fetchall():
+                    raise IntegrityError(FENCE_MOVED)
+            for nid, stored in zip(ids, stored_events, strict=True):
+                if stored.topic in topics:
+                    clean_after = nid
+        known = follows.frontier if follows is not None else None
         rows, frontier = extend_log(
             size,
             lambda coords: self._read_nodes(c, coords, known),
@@ -136,8 +164,22 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
             receipt.leaf_indexes = [size + i for i in range(len(ids))]
         tails = kwargs.get("log_tail")
         if tails is not None and frontier is not None and ids:
-            tails.append(_LogTail(size + len(ids), frontier, stored_events[-1].state))
+            tails.append(
+                _LogTail(
+                    size + len(ids),
+                    frontier,
+                    stored_events[-1].state,
+                    ids[-1],
+                    topics,
+                    clean_after,
+                )
+            )
         return ids
+
+    def _follows(self, size: int) -> _LogTail | None:
+        """This process's last insert, when the log is still the size it left."""
+        tail = self._tail
+        return tail if tail is not None and tail.size == size else None
 
     @staticmethod
     def _log_size(c: SQLiteCursor) -> int:

@@ -3,7 +3,8 @@
 A frontier node the next leaf hashes with is gone: a writer that must read it refuses the insert
 and stores nothing (the tree cannot be extended honestly); a SQLite writer whose own insert left
 the log at that size holds the frontier already and extends the tree with the right hashes.
-Writers taking turns each read what the other wrote. The last leaf's ``recorded_at`` is garbled:
+Writers taking turns each read what the other wrote; the fence's query is skipped only over rows
+a writer searched or wrote itself. The last leaf's ``recorded_at`` is garbled:
 writing goes on, stamped by the clock, and the garbled leaf is left to the audit.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from logstore_support import SQL_STORES, create_city, sql_execute
 
 from ledger import Ledger
@@ -22,6 +23,7 @@ from ledger.envelope import parse_time, recorded_at_of
 from ledger.errors import LedgerError
 from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.storage.records import InsertReceipt
+from ledger.trust import KEY_TOPICS
 
 
 def event_count(ledger: Ledger) -> int:
@@ -101,3 +103,31 @@ def test_sqlite_writers_taking_turns_read_what_the_other_wrote(
     assert open_ledger(url).log.root(len(leaves)) == expected.root()
     times = [parse_time(recorded_at_of(leaf.state or b"")) for leaf in leaves]
     assert times == sorted(times) and len(set(times)) == len(times)
+
+
+def test_a_sqlite_writer_skips_the_fence_query_only_over_rows_it_knows_hold_no_key_event(
+    store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    """The fence's query is skipped when this process's own last insert searched or wrote
+    every row after the fence; a key event among its own rows still fences a command decided
+    before it."""
+    ledger = open_ledger(store_url_for("sqlite"))
+    create_city(ledger)
+    recorder = ledger._recorder
+
+    def insert(topic: str, fence: int) -> int:
+        event = StoredEvent(uuid4(), 1, topic, b"state of " + topic.encode())
+        (nid,) = recorder.insert_events(
+            [event], fence=fence, fence_topics=KEY_TOPICS, receipt=InsertReceipt()
+        )
+        return int(nid)
+
+    start = int(recorder.max_notification_id())
+    insert("ledger.event.v1:Plain", start)
+    key_event = insert(KEY_TOPICS[0], start)  # its own rows after the fence: none is a key's
+    size = recorder.log_size()
+    with pytest.raises(IntegrityError, match="decide again"):
+        insert("ledger.event.v1:Plain", start)  # decided before the key event: fenced
+    assert recorder.log_size() == size
+    insert("ledger.event.v1:Plain", key_event)  # decided after it: stored
+    assert recorder.log_size() == size + 1

@@ -68,8 +68,8 @@ def scans_of_log_tables(path: Path, statements: list[tuple[str, list[Any]]]) -> 
 
 
 def insert_after_another_writer(ledger: Ledger) -> Any:
-    """An insert that must read the frontier, as after another process's insert (a writer
-    remembers the frontier its own last insert left)."""
+    """An insert that must read the frontier and search after its fence, as after another
+    process's insert (a writer remembers what its own last insert left and searched)."""
     ledger._recorder._tail = None  # type: ignore[attr-defined]
     return ledger.register_volunteer("org-a", idempotency_key="planned")
 
@@ -123,7 +123,7 @@ def plans_of_event_reads(
 
 TOPIC_READS: dict[str, Callable[[Ledger], Any]] = {
     # The fence: was a key event stored since the position the command decided from?
-    "insert (fence)": lambda ledger: ledger.register_volunteer("org-a", idempotency_key="fenced"),
+    "insert (fence)": insert_after_another_writer,
     "events of one type": lambda ledger: list(ledger.events_of_types("VolunteerRegistered")),
     "key events since a position": lambda ledger: ledger.refresh(),
 }
