@@ -20,7 +20,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import EventStore, IntegrityError
 
-from .canonical import canonical_json, parse_json
+from .canonical import canonical_json, parse_json, read_own_json
 from .context import Context
 from .drafting import CommandDraft
 from .envelope import (
@@ -458,7 +458,8 @@ class Writer:
                     sealed, receipt.notification_ids, receipt.leaf_indexes, strict=True
                 )
             ),
-            value=result_type.from_json(parse_json(claim.result)["value"]),
+            # the value as a replay of the claim gives it back
+            value=result_type.from_json(read_own_json(claim.result)["value"]),
         )
 
     def _replay(

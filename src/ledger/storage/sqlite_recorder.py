@@ -3,6 +3,7 @@ the same transaction as the events."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -30,6 +31,18 @@ _JOIN_LOG = (
     "LEFT JOIN ledger_log_leaves l ON l.notification_id = e.rowid "
     "LEFT JOIN ledger_log_nodes n ON n.level = 0 AND n.idx = l.leaf_index "
 )
+
+
+_LOG_TOP = "(SELECT MAX(leaf_index) FROM ledger_log_leaves)"
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # INSERT ... RETURNING
+_CLAIM_AND_SIZE = "INSERT INTO ledger_idempotency VALUES (?,?,?,?)" + (
+    f" RETURNING {_LOG_TOP}" if _RETURNING else ""
+)
+
+
+def _size_of(top: int | None) -> int:
+    """The log's size from its greatest leaf index."""
+    return 0 if top is None else int(top) + 1
 
 
 class _LogTail(NamedTuple):
@@ -101,20 +114,20 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         claim: IdempotencyClaim | None = kwargs.get("claim")
-        if claim is not None:
-            c.execute(
-                "INSERT INTO ledger_idempotency VALUES (?,?,?,?)",
-                (claim.scope, claim.key, claim.request_hash, claim.result),
-            )
+        size: int | None = None
+        if claim is not None:  # the claim takes the write lock, and says the log's size
+            c.execute(_CLAIM_AND_SIZE, (claim.scope, claim.key, claim.request_hash, claim.result))
+            if _RETURNING:
+                size = _size_of(c.fetchone()[0])
         receipt: InsertReceipt | None = kwargs.get("receipt")
         clock = kwargs.get("stamp_clock")
-        size: int | None = None
         if clock is not None:
             # recorded_at is stamped once this transaction holds SQLite's write lock (taken by
             # its first write), so times follow the log's order across processes.
             if claim is None:
                 c.execute("DELETE FROM ledger_side WHERE 0")
-            size = self._log_size(c)
+            if size is None:
+                size = self._log_size(c)
             follows = self._follows(size)
             last = follows.last_state if follows is not None else self._last_state(c)
             stored_events, recorded_at = stamp_recorded_at(stored_events, last, clock)
@@ -183,9 +196,8 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
 
     @staticmethod
     def _log_size(c: SQLiteCursor) -> int:
-        c.execute("SELECT MAX(leaf_index) FROM ledger_log_leaves")
-        top = c.fetchone()[0]
-        return 0 if top is None else int(top) + 1
+        c.execute(f"SELECT {_LOG_TOP}")
+        return _size_of(c.fetchone()[0])
 
     def _last_state(self, c: SQLiteCursor) -> bytes | None:
         c.execute(

@@ -22,6 +22,7 @@ from ledger.audit.sources import StoreSource
 from ledger.envelope import parse_time, recorded_at_of
 from ledger.errors import LedgerError
 from ledger.log.merkle import TreeBuilder, leaf_hash
+from ledger.storage import sqlite_recorder
 from ledger.storage.records import InsertReceipt
 from ledger.trust import KEY_TOPICS
 
@@ -131,3 +132,27 @@ def test_a_sqlite_writer_skips_the_fence_query_only_over_rows_it_knows_hold_no_k
     assert recorder.log_size() == size
     insert("ledger.event.v1:Plain", key_event)  # decided after it: stored
     assert recorder.log_size() == size + 1
+
+
+def test_a_sqlite_before_insert_returning_reads_the_size_on_its_own(
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQLite before 3.35 has no ``INSERT ... RETURNING``: the claim is stored alone and the
+    log's size read by a query of its own, with the same log as a result."""
+    monkeypatch.setattr(sqlite_recorder, "_RETURNING", False)
+    monkeypatch.setattr(
+        sqlite_recorder, "_CLAIM_AND_SIZE", "INSERT INTO ledger_idempotency VALUES (?,?,?,?)"
+    )
+    url = store_url_for("sqlite")
+    ledger = open_ledger(url)
+    create_city(ledger)
+    for number in range(3):
+        ledger.register_volunteer("org-a", idempotency_key=f"old-sqlite-{number}")
+    leaves = list(StoreSource(open_ledger(url)).leaves(0))
+    expected = TreeBuilder()
+    for leaf in leaves:
+        expected.append(leaf_hash(leaf.state or b""))
+    assert ledger.log_size() == len(leaves) and all(leaf.state for leaf in leaves)
+    assert open_ledger(url).log.root(len(leaves)) == expected.root()
