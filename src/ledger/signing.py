@@ -34,7 +34,7 @@ def b64decode(text: str, *, what: str = "value") -> bytes:
     if not isinstance(text, str):
         raise InvalidInputError(f"{what} must be a base64 string")
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise InvalidInputError(f"{what} is not valid base64") from None
 
