@@ -149,6 +149,9 @@ class CompactStates(MutableMapping[UUID, AggregateState]):
         self.live = live
         self._live: dict[UUID, AggregateState] = {}
         self._packed: dict[int, bytes] = {}
+        # The most recently used state, handed back without moving it in ``_live`` (an event's
+        # rules read their aggregate several times in a row).
+        self._recent: tuple[UUID, AggregateState] | None = None
         for aggregate_id, state in (states or {}).items():
             if not isinstance(aggregate_id, UUID) or not isinstance(state, AggregateState):
                 raise TypeError(f"not an aggregate state by its id: {aggregate_id!r}")
@@ -162,6 +165,9 @@ class CompactStates(MutableMapping[UUID, AggregateState]):
 
     def get(self, aggregate_id: UUID, default: Any = None) -> Any:
         """The state (now the most recently used), or ``default``."""
+        recent = self._recent
+        if recent is not None and (aggregate_id is recent[0] or aggregate_id == recent[0]):
+            return recent[1]
         state = self._live.pop(aggregate_id, None)
         if state is None:
             packed = self._packed.pop(aggregate_id.int, None) if self._packed else None
@@ -169,15 +175,18 @@ class CompactStates(MutableMapping[UUID, AggregateState]):
                 return default
             state = unpack(packed)
         self._live[aggregate_id] = state
+        self._recent = (aggregate_id, state)
         return state
 
     def __setitem__(self, aggregate_id: UUID, state: AggregateState) -> None:
         self._live.pop(aggregate_id, None)
         self._live[aggregate_id] = state
+        self._recent = (aggregate_id, state)
         if self._packed:
             self._packed.pop(aggregate_id.int, None)
 
     def __delitem__(self, aggregate_id: UUID) -> None:
+        self._recent = None
         if self._live.pop(aggregate_id, None) is None:
             del self._packed[aggregate_id.int]
 
@@ -209,6 +218,7 @@ class CompactStates(MutableMapping[UUID, AggregateState]):
         work is done in batches, not at every command)."""
         if len(self._live) <= self.live:
             return
+        self._recent = None
         excess = len(self._live) - self.live // 2
         for aggregate_id in list(self._live)[:excess]:
             state = self._live.pop(aggregate_id)

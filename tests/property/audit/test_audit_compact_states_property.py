@@ -9,12 +9,13 @@ one."""
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, MemoryKeystore
@@ -220,3 +221,44 @@ def test_a_saved_replay_without_its_own_states_is_refused_by_the_replay() -> Non
     state = loads_state(json.dumps(saved).encode())
     Replay(state, [].append, _NoSignatures(), None)  # type: ignore[arg-type]
     assert isinstance(state.states, CompactStates)
+
+
+OPERATION = st.one_of(
+    st.tuples(st.sampled_from(["get", "set", "delete"]), st.integers(1, 4)),
+    st.just(("compact", 0)),
+)
+
+
+@settings(max_examples=300)
+@given(operations=st.lists(OPERATION, max_size=40), live=st.integers(1, 4))
+@example(operations=[("set", 1), ("get", 1), ("set", 1), ("get", 1)], live=2)
+def test_states_stay_live_in_the_order_they_were_last_used(
+    operations: list[tuple[str, int]], live: int
+) -> None:
+    """Against a plain ordered model: the same states, and those packed are the least recently
+    read or written, however often one is read in a row."""
+    model: OrderedDict[UUID, Volunteer] = OrderedDict()  # by recency, oldest first
+    packed: set[UUID] = set()
+    compact = CompactStates(live=live)
+    for step, (operation, number) in enumerate(operations):
+        aggregate_id = UUID(int=number)
+        if operation == "get":
+            assert compact.get(aggregate_id) == model.get(aggregate_id)
+            if aggregate_id in model:
+                model.move_to_end(aggregate_id)
+                packed.discard(aggregate_id)
+        elif operation == "set":
+            compact[aggregate_id] = model[aggregate_id] = Volunteer(aggregate_id, version=step)
+            model.move_to_end(aggregate_id)
+            packed.discard(aggregate_id)
+        elif operation == "delete" and aggregate_id in model:
+            del compact[aggregate_id], model[aggregate_id]
+            packed.discard(aggregate_id)
+        elif operation == "compact":
+            compact.compact()
+            live_ids = [i for i in model if i not in packed]
+            if len(live_ids) > live:
+                packed.update(live_ids[: len(live_ids) - live // 2])
+        assert list(compact._live) == [i for i in model if i not in packed]
+        assert compact.packed == len(packed)
+    assert dict(compact.items()) == dict(model)
