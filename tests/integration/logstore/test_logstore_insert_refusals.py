@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from logstore_support import SQL_STORES, create_city, sql_execute
 
 from ledger import Ledger
-from ledger.audit.sources import StoreSource
+from ledger.audit.sources import Leaf, StoreSource
 from ledger.envelope import parse_time, recorded_at_of
 from ledger.errors import LedgerError
 from ledger.log.merkle import TreeBuilder, leaf_hash
@@ -31,21 +31,43 @@ def event_count(ledger: Ledger) -> int:
     return int(ledger._recorder.max_notification_id() or 0)
 
 
+def a_city_whose_last_leaf_node_is_gone(url: str, open_ledger: Callable[..., Ledger]) -> Ledger:
+    """A city whose log has an odd size, so that the next leaf hashes with the last one, whose
+    node is then deleted behind the ledger's back; the ledger that wrote it."""
+    ledger = open_ledger(url)
+    create_city(ledger)
+    if ledger.log_size() % 2 == 0:
+        ledger.register_volunteer("org-a", idempotency_key="to-an-odd-size")
+    deleted = sql_execute(
+        ledger,
+        "DELETE FROM {schema}.ledger_log_nodes WHERE level = 0 AND idx = %s",
+        (ledger.log_size() - 1,),
+    )
+    assert deleted == 1
+    return ledger
+
+
+def logged_leaves(url: str, open_ledger: Callable[..., Ledger]) -> list[Leaf]:
+    """The store's leaves, each with its event, after checking that each stored leaf hash is
+    the hash of its event's bytes and that the log's stored nodes give the root of the tree of
+    those leaves (read by another process: nothing a writer remembers is used)."""
+    leaves = list(StoreSource(open_ledger(url)).leaves(0))
+    expected = TreeBuilder()
+    for leaf in leaves:
+        assert leaf.state is not None
+        assert leaf.stored_hash in (None, leaf_hash(leaf.state))  # None: a test deleted it
+        expected.append(leaf_hash(leaf.state))
+    assert open_ledger(url).log.root(len(leaves)) == expected.root()
+    return leaves
+
+
 @pytest.mark.parametrize("kind", SQL_STORES)
 def test_an_insert_whose_frontier_node_is_gone_is_refused_and_stores_nothing(
     kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
 ) -> None:
     url = store_url_for(kind)
-    ledger = open_ledger(url)
-    create_city(ledger)
-    if ledger.log_size() % 2 == 0:
-        ledger.register_volunteer("org-a", idempotency_key="to-an-odd-size")
+    ledger = a_city_whose_last_leaf_node_is_gone(url, open_ledger)
     size, events = ledger.log_size(), event_count(ledger)
-    # The next leaf's index is odd: it hashes with the leaf before it, which goes.
-    deleted = sql_execute(
-        ledger, "DELETE FROM {schema}.ledger_log_nodes WHERE level = 0 AND idx = %s", (size - 1,)
-    )
-    assert deleted == 1
     reader = open_ledger(url)  # another process: it has to read the frontier
     with pytest.raises(LedgerError):
         reader.register_volunteer("org-a", idempotency_key="after-the-node-went")
@@ -56,21 +78,10 @@ def test_a_sqlite_writer_extends_the_log_from_the_frontier_its_own_insert_left(
     store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
 ) -> None:
     url = store_url_for("sqlite")
-    ledger = open_ledger(url)
-    create_city(ledger)
-    if ledger.log_size() % 2 == 0:
-        ledger.register_volunteer("org-a", idempotency_key="to-an-odd-size")
+    ledger = a_city_whose_last_leaf_node_is_gone(url, open_ledger)
     size = ledger.log_size()
-    sql_execute(
-        ledger, "DELETE FROM {schema}.ledger_log_nodes WHERE level = 0 AND idx = %s", (size - 1,)
-    )
     ledger.register_volunteer("org-a", idempotency_key="after-the-node-went")
-    states = [leaf.state for leaf in StoreSource(open_ledger(url)).leaves(0)]
-    assert len(states) == size + 1 and all(states)
-    expected = TreeBuilder()
-    for state in states:
-        expected.append(leaf_hash(state))
-    assert open_ledger(url).log.root(size + 1) == expected.root()
+    assert len(logged_leaves(url, open_ledger)) == size + 1
 
 
 @pytest.mark.parametrize("garbled", ["not a time", "2026-02-30T09:00:00Z", "9999-12-31", ""])
@@ -96,12 +107,7 @@ def test_sqlite_writers_taking_turns_read_what_the_other_wrote(
     for turn in range(7):  # each insert follows one the other writer made
         writer = (first, second)[turn % 2]
         writer.register_volunteer("org-a", idempotency_key=f"turn-{turn}")
-    leaves = list(StoreSource(open_ledger(url)).leaves(0))
-    expected = TreeBuilder()
-    for leaf in leaves:
-        assert leaf.state is not None and leaf.stored_hash == leaf_hash(leaf.state)
-        expected.append(leaf_hash(leaf.state))
-    assert open_ledger(url).log.root(len(leaves)) == expected.root()
+    leaves = logged_leaves(url, open_ledger)
     times = [parse_time(recorded_at_of(leaf.state or b"")) for leaf in leaves]
     assert times == sorted(times) and len(set(times)) == len(times)
 
@@ -150,9 +156,4 @@ def test_a_sqlite_before_insert_returning_reads_the_size_on_its_own(
     create_city(ledger)
     for number in range(3):
         ledger.register_volunteer("org-a", idempotency_key=f"old-sqlite-{number}")
-    leaves = list(StoreSource(open_ledger(url)).leaves(0))
-    expected = TreeBuilder()
-    for leaf in leaves:
-        expected.append(leaf_hash(leaf.state or b""))
-    assert ledger.log_size() == len(leaves) and all(leaf.state for leaf in leaves)
-    assert open_ledger(url).log.root(len(leaves)) == expected.root()
+    assert len(logged_leaves(url, open_ledger)) == ledger.log_size()
