@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
@@ -192,8 +192,8 @@ def stamp_recorded_at(
     with suppress(InvalidInputError):
         moment = moment if last is None else max(moment, parse_time(last) + _TICK)
     times = [format_time(moment + _TICK * i) for i in range(len(stored_events))]
-    stamped = [
-        replace(s, state=restamp_envelope(s.state, t))
+    stamped = [  # built directly: ``dataclasses.replace`` costs microseconds per event
+        StoredEvent(s.originator_id, s.originator_version, s.topic, restamp_envelope(s.state, t))
         for s, t in zip(stored_events, times, strict=True)
     ]
     return stamped, times
