@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger import InvalidInputError, SigningKey, canonical_json
 from ledger.envelope import (
@@ -226,3 +228,39 @@ def test_an_envelope_is_the_canonical_json_of_body_signature_and_recorded_at() -
 def test_open_envelope_refuses_anything_but_the_exact_stored_form(state: bytes) -> None:
     with pytest.raises(InvalidInputError):
         open_envelope(state)
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"name": "A\x00B"}, "body.data.name"),
+        ({"a\x00": 1}, "body.data (a key)"),
+        ({"list": [1, {"deep": ["ok", "\x00"]}]}, "body.data.list[1].deep[1]"),
+    ],
+)
+def test_u0000_anywhere_in_the_data_is_refused_naming_where(
+    data: dict[str, Any], where: str
+) -> None:
+    with pytest.raises(InvalidInputError, match="U\\+0000") as refused:
+        validate_body(body(data=data), now=NOW)
+    assert where in str(refused.value)
+
+
+DATA = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet="ab\x00", max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet="ab\x00", max_size=2), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(data=st.dictionaries(st.text(alphabet="ab\x00", max_size=2), DATA, max_size=3))
+def test_the_data_is_refused_exactly_when_it_holds_u0000(data: dict[str, Any]) -> None:
+    holds = "\\u0000" in json.dumps(data)  # as JSON writes U+0000 (the alphabet has no "\\")
+    if holds:
+        with pytest.raises(InvalidInputError, match="U\\+0000"):
+            validate_body(body(data=data), now=NOW)
+    else:
+        assert validate_body(body(data=data), now=NOW)["data"] is data
