@@ -136,7 +136,7 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
         ids = list(super()._insert_events(c, stored_events) or [])
         if size is None:
             size = self._log_size(c)
-            follows = self._follows(size)
+        follows = self._follows(size)
         fence: int | None = kwargs.get("fence")
         topics = tuple(kwargs.get("fence_topics", ()))
         clean_after = None

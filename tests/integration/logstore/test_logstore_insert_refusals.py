@@ -23,7 +23,7 @@ from ledger.envelope import parse_time, recorded_at_of
 from ledger.errors import LedgerError
 from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.storage import sqlite_recorder
-from ledger.storage.records import InsertReceipt
+from ledger.storage.records import IdempotencyClaim, InsertReceipt
 from ledger.trust import KEY_TOPICS
 
 
@@ -124,8 +124,9 @@ def test_a_sqlite_writer_skips_the_fence_query_only_over_rows_it_knows_hold_no_k
 
     def insert(topic: str, fence: int) -> int:
         event = StoredEvent(uuid4(), 1, topic, b"state of " + topic.encode())
+        claim = IdempotencyClaim("org-a", uuid4().hex, "request", b"{}")  # no clock: not stamped
         (nid,) = recorder.insert_events(
-            [event], fence=fence, fence_topics=KEY_TOPICS, receipt=InsertReceipt()
+            [event], claim=claim, fence=fence, fence_topics=KEY_TOPICS, receipt=InsertReceipt()
         )
         return int(nid)
 
