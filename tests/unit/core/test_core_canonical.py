@@ -188,7 +188,7 @@ def test_documents_the_fast_writer_refuses_take_the_exact_one() -> None:
     assert canonical_json({"p": pair(1, "x")}) == b'{"p":[1,"x"]}'
     deep: list[Any] = []
     inner = deep
-    for _ in range(300):  # deeper than the fast writer and reader go
+    for _ in range(300):  # deeper than the fast writer goes
         inner.append([])
         inner = inner[0]
     data = canonical_json(deep)
