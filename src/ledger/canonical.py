@@ -34,8 +34,10 @@ def canonical_json(document: Any) -> bytes:
     Raises :class:`InvalidInputError` for floats, integers beyond the safe range, non-string
     object keys, lone surrogates and any type outside the JSON subset.
     """
-    if not _allowed(document):
-        _check(document, "$")  # raises, naming where
+    problem = _problem(document)
+    if problem is not None:
+        where, what = problem
+        raise InvalidInputError(f"${where}: {what}")
     return _write_fast(document)
 
 
@@ -51,44 +53,38 @@ def _write_fast(document: Any) -> bytes:
     return data
 
 
-def _allowed(value: Any) -> bool:
-    """True when ``value`` holds only the JSON subset: the fast check, which says nothing of
-    where a problem is (:func:`_check` does, when this finds one)."""
+def _problem(value: Any) -> tuple[str, str] | None:
+    """The first value outside the JSON subset in ``value``: where it is below ``value``
+    (``.key[index]``) and what is wrong; None when there is none. The path is only written
+    for a problem found, so a clean document costs one walk and no text."""
     kind = type(value)
     if kind is str or value is None or value is True or value is False:
-        return True
+        return None
     if kind is int:
-        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or (type(item) is not str and not _allowed(item)):
-                return False
-        return True
-    if kind is list or kind is tuple:
-        return all(type(item) is str or _allowed(item) for item in value)
-    return False
-
-
-def _check(value: Any, path: str) -> None:
-    if value is None or value is True or value is False or isinstance(value, str):
-        return
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise InvalidInputError(f"{path}: integer {value} is outside +/-(2**53 - 1)")
-        if type(value) is not int:
-            raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type")
-    elif isinstance(value, dict):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return None
+        return "", f"integer {value} is outside +/-(2**53 - 1)"
+    if kind is dict or isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidInputError(f"{path}: object keys must be strings, got {key!r}")
-            _check(item, f"{path}.{key}")
-    elif isinstance(value, list | tuple):
+                return "", f"object keys must be strings, got {key!r}"
+            found = None if type(item) is str else _problem(item)
+            if found is not None:
+                return f".{key}{found[0]}", found[1]
+        return None
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            _check(item, f"{path}[{index}]")
-    elif isinstance(value, float):
-        raise InvalidInputError(f"{path}: floats are not allowed in signed documents ({value!r})")
-    else:
-        raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type")
+            found = None if type(item) is str else _problem(item)
+            if found is not None:
+                return f"[{index}]{found[0]}", found[1]
+        return None
+    if isinstance(value, str):
+        return None
+    if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+        return "", f"integer {value} is outside +/-(2**53 - 1)"
+    if isinstance(value, float):
+        return "", f"floats are not allowed in signed documents ({value!r})"
+    return "", f"{kind.__name__} is not a JSON type"
 
 
 def parse_json(data: bytes | str) -> Any:
@@ -129,7 +125,9 @@ def parse_canonical(data: bytes) -> Any:
         document = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise InvalidInputError("not canonical JSON (RFC 8785)") from None
-    if not _allowed(document):  # a float, or an integer beyond 2**53 - 1 (big ones parse as floats)
+    if (
+        _problem(document) is not None
+    ):  # a float, or an integer beyond 2**53 - 1 (parsed as a float)
         raise InvalidInputError("not canonical JSON (RFC 8785): numbers must be safe integers")
     if _write_fast(document) != data:
         raise InvalidInputError("not canonical JSON (RFC 8785)")
@@ -140,7 +138,7 @@ def _exact(document: Any) -> bytes:
     """JCS written member by member, keys in UTF-16 order: for documents with characters from
     U+E000 up, or that ``orjson`` does not take (named tuples, nesting deeper than 255)."""
     parts: list[str] = []
-    _write(document, parts, "$")
+    _write(document, parts)
     try:
         return "".join(parts).encode("utf-8")
     except UnicodeEncodeError as error:
@@ -164,7 +162,8 @@ def _utf16_order(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")
 
 
-def _write(value: Any, parts: list[str], path: str) -> None:
+def _write(value: Any, parts: list[str]) -> None:
+    """Append the JCS of ``value``, a document :func:`_problem` found nothing wrong in."""
     if value is None:
         parts.append("null")
     elif value is True:
@@ -174,33 +173,20 @@ def _write(value: Any, parts: list[str], path: str) -> None:
     elif isinstance(value, str):
         parts.append(_encode_string(value))
     elif isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise InvalidInputError(f"{path}: integer {value} is outside +/-(2**53 - 1)")
-        parts.append(str(int(value)))
+        parts.append(str(value))
     elif isinstance(value, dict):
-        _write_object(value, parts, path)
-    elif isinstance(value, list | tuple):
+        parts.append("{")
+        for index, key in enumerate(sorted(value, key=_utf16_order)):
+            if index:
+                parts.append(",")
+            parts.append(_encode_string(key))
+            parts.append(":")
+            _write(value[key], parts)
+        parts.append("}")
+    else:  # a list or tuple
         parts.append("[")
         for index, item in enumerate(value):
             if index:
                 parts.append(",")
-            _write(item, parts, f"{path}[{index}]")
+            _write(item, parts)
         parts.append("]")
-    elif isinstance(value, float):
-        raise InvalidInputError(f"{path}: floats are not allowed in signed documents ({value!r})")
-    else:
-        raise InvalidInputError(f"{path}: {type(value).__name__} is not a JSON type")
-
-
-def _write_object(value: dict[Any, Any], parts: list[str], path: str) -> None:
-    for key in value:
-        if not isinstance(key, str):
-            raise InvalidInputError(f"{path}: object keys must be strings, got {key!r}")
-    parts.append("{")
-    for index, key in enumerate(sorted(value, key=_utf16_order)):
-        if index:
-            parts.append(",")
-        parts.append(_encode_string(key))
-        parts.append(":")
-        _write(value[key], parts, f"{path}.{key}")
-    parts.append("}")

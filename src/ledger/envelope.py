@@ -110,36 +110,31 @@ def validate_body(body: Any, *, now: datetime | None = None) -> dict[str, Any]:
     check_idempotency_key(body["idempotency_key"], what="body.idempotency_key must be")
     if not isinstance(body["data"], dict):
         raise InvalidInputError("body.data must be a JSON object")
-    if _holds_nul(body["data"]):
-        _refuse_nul(body["data"], "body.data")  # raises, naming where
+    where = _nul_at(body["data"])
+    if where is not None:
+        raise InvalidInputError(f"body.data{where} contains U+0000, which no store can keep")
     return body
 
 
-def _holds_nul(value: Any) -> bool:
-    """Whether U+0000 is anywhere in ``value``: :func:`_refuse_nul`'s walk without building
-    a path at each member."""
+def _nul_at(value: Any) -> str | None:
+    """Where U+0000 first is below ``value`` (``.key[index]``, or `` (a key)`` for an object
+    key), else None. U+0000 is never signed: PostgreSQL text cannot hold it, and a stored event
+    with it would stop every reader of that row. The path is only written for one found."""
     if isinstance(value, str):
-        return "\x00" in value
+        return "" if "\x00" in value else None
     if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
-
-
-def _refuse_nul(value: Any, path: str) -> None:
-    """U+0000 is never signed: PostgreSQL text cannot hold it, and a stored event with it
-    would stop every reader of that row."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidInputError(f"{path} contains U+0000, which no store can keep")
-    elif isinstance(value, dict):
         for key, item in value.items():
-            _refuse_nul(key, f"{path} (a key)")
-            _refuse_nul(item, f"{path}.{key}")
+            if isinstance(key, str) and "\x00" in key:
+                return " (a key)"
+            found = _nul_at(item)
+            if found is not None:
+                return f".{key}{found}"
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_nul(item, f"{path}[{index}]")
+            found = _nul_at(item)
+            if found is not None:
+                return f"[{index}]{found}"
+    return None
 
 
 @dataclass(frozen=True)
