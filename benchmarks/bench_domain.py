@@ -398,7 +398,7 @@ STEPS: list[tuple[str, str, str]] = [
     ("    stars reconciled (reconcile_stars)", "ledger/model/awards.py", "reconcile_stars"),
     ("    credit reconciled (reconcile_credit)", "ledger/model/timebank.py", "reconcile_credit"),
     ("  sealing: authorise, body, JCS, Ed25519 (Writer._seal)", "ledger/writer.py", "_seal"),
-    ("    signing (sign_body)", "ledger/envelope.py", "sign_body"),
+    ("    signing (sign_many)", "ledger/signing.py", "sign_many"),
     ("  storing (Writer._store)", "ledger/writer.py", "_store"),
     ("    insert transaction (recorder insert_events)", "eventsourcing/", "insert_events"),
     ("      of which commit", "", "commit"),

@@ -216,13 +216,19 @@ def signing_input(body_bytes: bytes) -> bytes:
     return SIGNING_CONTEXT + body_bytes
 
 
-def sign_body(body: dict[str, Any], signer: Signer) -> tuple[bytes, bytes]:
-    """Canonicalise and sign a body; return (canonical body bytes, signature)."""
+def body_to_sign(body: dict[str, Any]) -> bytes:
+    """A body's canonical bytes, refused when longer than :data:`MAX_BODY_BYTES`."""
     body_bytes = canonical_json(body)
     if len(body_bytes) > MAX_BODY_BYTES:
         raise InvalidInputError(
             f"event body is {len(body_bytes)} bytes; the limit is {MAX_BODY_BYTES}"
         )
+    return body_bytes
+
+
+def sign_body(body: dict[str, Any], signer: Signer) -> tuple[bytes, bytes]:
+    """Canonicalise and sign a body; return (canonical body bytes, signature)."""
+    body_bytes = body_to_sign(body)
     return body_bytes, signer.sign(signing_input(body_bytes))
 
 

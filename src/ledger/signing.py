@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
@@ -158,3 +161,44 @@ class SigningKey:
 
     def __repr__(self) -> str:
         return f"SigningKey({self.key_id})"
+
+
+# A batch this long is signed on more than one core: an Ed25519 signature by ``cryptography``
+# runs without the interpreter lock, so helper threads sign parts of it while the caller signs
+# the first. Shorter batches are not worth the hand-off (tens of microseconds).
+PARALLEL_SIGNING_FROM = 16
+_helpers: tuple[int, int, ThreadPoolExecutor] | None = None  # (process, threads, pool)
+
+
+def _helper_pool() -> tuple[int, ThreadPoolExecutor] | None:
+    """This process's helper threads (one fewer than its cores, at most three) and their pool,
+    or None on one core. A child made by ``fork`` makes its own: the parent's threads are not
+    in it."""
+    global _helpers
+    pid = os.getpid()
+    if _helpers is None or _helpers[0] != pid:
+        threads = min((os.cpu_count() or 1) - 1, 3)
+        if threads < 1:
+            return None
+        _helpers = (pid, threads, ThreadPoolExecutor(threads, "ledger-signing"))
+    return _helpers[1], _helpers[2]
+
+
+def _sign_each(jobs: Sequence[tuple[Signer, bytes]]) -> list[bytes]:
+    return [signer.sign(message) for signer, message in jobs]
+
+
+def sign_many(jobs: Sequence[tuple[Signer, bytes]]) -> list[bytes]:
+    """Each message signed by its signer, in order. A long batch of :class:`SigningKey` jobs is
+    shared with helper threads; any other signer (an HSM's, say) signs on the caller's thread,
+    one message at a time, as it would alone."""
+    helpers = _helper_pool() if len(jobs) >= PARALLEL_SIGNING_FROM else None
+    if helpers is None or any(type(signer) is not SigningKey for signer, _ in jobs):
+        return _sign_each(jobs)
+    threads, pool = helpers
+    size = -(-len(jobs) // (threads + 1))
+    parts = [pool.submit(_sign_each, jobs[i : i + size]) for i in range(size, len(jobs), size)]
+    signatures = _sign_each(jobs[:size])
+    for part in parts:
+        signatures.extend(part.result())
+    return signatures

@@ -26,10 +26,11 @@ from .drafting import CommandDraft
 from .envelope import (
     MAX_BODY_BYTES,
     SignedEvent,
+    body_to_sign,
     check_idempotency_key,
     format_time,
     restamp_envelope,
-    sign_body,
+    signing_input,
     validate_body,
     verify_body,
 )
@@ -45,7 +46,7 @@ from .errors import (
 from .mapper import SignedEventMapper
 from .model.registry import Draft, spec_for
 from .results import NoValue, ResultValue
-from .signing import Signer, VerifyingKey
+from .signing import Signer, VerifyingKey, sign_many
 from .state_cache import VerifiedStateCache, leaf_hash_of
 from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol, SideRow
 from .trust import GENESIS, KEY_TOPICS, TrustDirectory
@@ -216,10 +217,8 @@ class Writer:
                 current = cast(Signer, signer) if hasattr(signer, "sign") else signer()
                 value = decide(ctx)
                 ctx.finish()
-                sealed = [
-                    self._seal(d, self._signer(d, org, current, other_signers), idempotency_key)
-                    for d in ctx.drafts
-                ]
+                signers = [self._signer(d, org, current, other_signers) for d in ctx.drafts]
+                sealed = self._seal(ctx.drafts, signers, idempotency_key)
                 rows = side_rows() if side_rows is not None else ()
                 result = self._store(
                     sealed, org, idempotency_key, request, value, result_type, fence, rows
@@ -320,10 +319,9 @@ class Writer:
             sealed.append(self._envelope(body, signature, body_bytes))
         submitted = len(ctx.drafts)
         ctx.finish()
-        sealed.extend(
-            self._seal(d, self._signer(d, "", None, other_signers), key)
-            for d in ctx.drafts[submitted:]
-        )
+        derived = ctx.drafts[submitted:]
+        signers = [self._signer(d, "", None, other_signers) for d in derived]
+        sealed.extend(self._seal(derived, signers, key))
         return sealed
 
     def draft(
@@ -380,7 +378,25 @@ class Writer:
             raise KeyNotAuthorisedError(f"{draft.type} needs a {purpose} key of {draft.org!r}")
         return other_signers(draft.org, purpose)
 
-    def _seal(self, draft: Draft, signer: Signer, idempotency_key: str) -> SignedEvent:
+    def _seal(
+        self, drafts: Sequence[Draft], signers: Sequence[Signer], idempotency_key: str
+    ) -> list[SignedEvent]:
+        """Each draft authorised, checked and signed by its signer (a long batch on several
+        cores, see :func:`~ledger.signing.sign_many`), sealed in its envelope."""
+        bodies = [self._body(d, s, idempotency_key) for d, s in zip(drafts, signers, strict=True)]
+        signatures = sign_many(
+            [(s, signing_input(b)) for s, (_, b) in zip(signers, bodies, strict=True)]
+        )
+        return [
+            self._envelope(body, signature, body_bytes)
+            for (body, body_bytes), signature in zip(bodies, signatures, strict=True)
+        ]
+
+    def _body(
+        self, draft: Draft, signer: Signer, idempotency_key: str
+    ) -> tuple[dict[str, Any], bytes]:
+        """The body ``signer`` signs for ``draft``, and its canonical bytes, once the signer may
+        sign it."""
         if draft.type == GENESIS:
             if VerifyingKey.from_base64(draft.data["root_key"]) != signer.public_key:
                 raise KeyNotAuthorisedError(
@@ -400,8 +416,7 @@ class Writer:
             "idempotency_key": idempotency_key,
             "data": draft.data,
         }
-        body_bytes, signature = sign_body(validate_body(body, now=self.clock()), signer)
-        return self._envelope(body, signature, body_bytes)
+        return body, body_to_sign(validate_body(body, now=self.clock()))
 
     def _envelope(self, body: dict[str, Any], signature: bytes, body_bytes: bytes) -> SignedEvent:
         return SignedEvent.sealed(body, signature, format_time(self.clock()), body_bytes)

@@ -1,0 +1,103 @@
+"""A batch of messages signed on several cores: every signature in its place and verifiable
+without the project's code, other signers kept on the caller's thread, and a forked child that
+signs with its own helpers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.signing import PARALLEL_SIGNING_FROM, Signer, SigningKey, VerifyingKey, sign_many
+
+KEYS = [SigningKey.from_private_bytes(bytes([i]) * 32) for i in range(3)]
+
+
+class RecordingSigner:
+    """Signs with a key, noting the thread that signed (a signer that is not a SigningKey)."""
+
+    def __init__(self, key: SigningKey) -> None:
+        self.key = key
+        self.threads: set[str] = set()
+
+    @property
+    def key_id(self) -> str:
+        return self.key.key_id
+
+    @property
+    def public_key(self) -> VerifyingKey:
+        return self.key.public_key
+
+    def sign(self, message: bytes) -> bytes:
+        self.threads.add(threading.current_thread().name)
+        return self.key.sign(message)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.binary(max_size=64)), max_size=80))
+def test_each_signature_is_its_own_signers_of_its_own_message_in_order(
+    jobs: list[tuple[int, bytes]],
+) -> None:
+    signatures = sign_many([(KEYS[k], message) for k, message in jobs])
+    assert len(signatures) == len(jobs)
+    for (k, message), signature in zip(jobs, signatures, strict=True):
+        public = Ed25519PublicKey.from_public_bytes(KEYS[k].public_key.raw)
+        public.verify(signature, message)  # raises if it is not
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: nothing to share the work with")
+def test_a_long_batch_of_signing_keys_is_shared_with_helper_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    threads: set[str] = set()
+    plain_sign = SigningKey.sign
+
+    def noting_sign(self: SigningKey, message: bytes) -> bytes:
+        threads.add(threading.current_thread().name)
+        return plain_sign(self, message)
+
+    monkeypatch.setattr(SigningKey, "sign", noting_sign)
+    sign_many([(KEYS[0], bytes([i])) for i in range(PARALLEL_SIGNING_FROM)])
+    assert threading.current_thread().name in threads
+    assert any(name.startswith("ledger-signing") for name in threads)
+    threads.clear()
+    sign_many([(KEYS[0], bytes([i])) for i in range(PARALLEL_SIGNING_FROM - 1)])
+    assert threads == {threading.current_thread().name}
+
+
+def test_a_batch_with_another_kind_of_signer_is_signed_on_the_callers_thread() -> None:
+    other = RecordingSigner(KEYS[1])
+    jobs: list[tuple[Signer, bytes]] = [
+        (KEYS[0], b"a"),
+        *[(other, bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)],
+    ]
+    signatures = sign_many(jobs)
+    assert other.threads == {threading.current_thread().name}
+    for (signer, message), signature in zip(jobs, signatures, strict=True):
+        signer.public_key.verify(signature, message)
+
+
+def _sign_in_child(results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    signatures = sign_many([(KEYS[2], bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)])
+    results.put(signatures)
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform"
+)
+def test_a_child_forked_after_the_parent_signed_signs_with_its_own_helpers() -> None:
+    sign_many([(KEYS[2], bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)])
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_sign_in_child, args=(results,))
+    child.start()
+    signatures = results.get(timeout=30)  # the parent's pool would leave the child waiting
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    expected = [KEYS[2].sign(bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)]
+    assert signatures == expected
