@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from core_support import create_city, key_of, outside_body, sign_outside
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from writer_testing import audit_store, describe, run_writers, writer_city
 
 from ledger import Ledger
@@ -28,6 +29,7 @@ from ledger.envelope import (
 )
 from ledger.mapper import SignedEventMapper
 from ledger.model.ids import volunteer_aggregate_id
+from ledger.storage.postgresql_recorder import SET_WISE_INSERT_FROM
 from ledger.storage.records import InsertReceipt
 
 FILE_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -120,3 +122,68 @@ def test_a_back_dated_insert_behind_the_ledgers_back_is_flagged(
     report = audit(StoreSource(ledger), workers=1, progress=False, compare_views=False)
     backdated = [f for f in report.findings if f.kind == "backdated-event"]
     assert [f.leaf_index for f in backdated] == receipt.leaf_indexes, describe(report)
+
+
+BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def batch_of_registrations(ledger: Ledger, count: int, tag: str) -> list[StoredEvent]:
+    """``count`` volunteers' registrations by org-a, signed and sealed for the recorder."""
+    key, mapper = key_of(ledger, "org-a"), ledger._app.signed_mapper
+    stored = []
+    for i in range(count):
+        number = "VBATCH" + tag.upper() + "".join(BASE32[i >> (5 * k) & 31] for k in range(7))
+        body = outside_body(
+            ledger,
+            event_type="VolunteerRegistered",
+            org="org-a",
+            key=key,
+            aggregate_id=volunteer_aggregate_id(number),
+            data={"number": number},
+            idempotency_key=f"batch-{tag}",
+            version=1,
+        )
+        event = SignedEvent.sealed(body, sign_outside(body, key), format_time(ledger.clock()))
+        stored.append(mapper.to_stored_event(event))
+    return stored
+
+
+@pytest.mark.parametrize("count", [SET_WISE_INSERT_FROM - 1, SET_WISE_INSERT_FROM, 40])
+def test_a_batch_is_numbered_logged_and_stamped_in_its_order(
+    store_url: str, open_ledger: Callable[..., Ledger], count: int
+) -> None:
+    """One insert of ``count`` events (PostgreSQL inserts a long batch with one statement):
+    notification ids, leaves and times follow the order given, a microsecond apart."""
+    ledger = open_ledger(store_url)
+    create_city(ledger)
+    size = ledger.log_size()
+    batch = batch_of_registrations(ledger, count, "a")
+    receipt = InsertReceipt()
+    ids = ledger._recorder.insert_events(batch, receipt=receipt, stamp_clock=ledger.clock)
+    assert ids is not None and list(ids) == sorted(ids) and len(set(ids)) == count
+    assert receipt.leaf_indexes == list(range(size, size + count))
+    times = [parse_time(t) for t in receipt.recorded_at]
+    assert len(times) == count
+    assert all(b - a == timedelta(microseconds=1) for a, b in itertools.pairwise(times))
+    leaves = ledger._recorder.select_leaves(size, count)
+    assert [leaf.id for leaf in leaves] == list(ids)
+    assert [leaf.originator_id for leaf in leaves] == [e.originator_id for e in batch]
+    assert [recorded_at_of(leaf.state or b"") for leaf in leaves] == receipt.recorded_at
+    report = audit(StoreSource(ledger), workers=1, progress=False, compare_views=False)
+    assert report.clean, describe(report)
+
+
+@pytest.mark.parametrize("count", [SET_WISE_INSERT_FROM - 1, 40])
+def test_a_batch_holding_a_taken_version_stores_nothing(
+    store_url: str, open_ledger: Callable[..., Ledger], count: int
+) -> None:
+    ledger = open_ledger(store_url)
+    create_city(ledger)
+    [first] = batch_of_registrations(ledger, 1, "b")
+    ledger._recorder.insert_events([first], receipt=InsertReceipt())
+    size, top = ledger.log_size(), ledger._recorder.max_notification_id()
+    batch = batch_of_registrations(ledger, count - 1, "c")
+    with pytest.raises(IntegrityError):
+        ledger._recorder.insert_events([*batch, first], receipt=InsertReceipt())
+    assert ledger.log_size() == size
+    assert ledger._recorder.max_notification_id() == top
