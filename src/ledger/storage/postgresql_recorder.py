@@ -38,21 +38,6 @@ from .records import (
     microseconds_since_epoch,
 )
 
-# A batch of this many events or more goes into the events table with one INSERT (fewer: one
-# INSERT each, cheaper for one event).
-SET_WISE_INSERT_FROM = 8
-
-
-def _stamped(micros: str) -> str:
-    """SQL for the RFC 3339 UTC time ``micros`` microseconds after the epoch (fraction only
-    when not zero), as ``envelope.format_time`` writes it."""
-    return (
-        f"to_char(timestamp '1970-01-01' + (({micros}) / 1000000) * interval '1 second', "
-        f"'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN mod({micros}, 1000000) = 0 THEN '' "
-        f"ELSE '.' || lpad(mod({micros}, 1000000)::text, 6, '0') END || 'Z'"
-    )
-
-
 # One call, queued in the insert's pipeline right behind the table lock, does the whole insert:
 # it refuses it when a key event was stored after the fence (the trust directory the command
 # decided with is stale); stamps each event's recorded_at (the writer's clock, or one
@@ -69,11 +54,10 @@ _INSERT_LOGGED_FUNCTION = (
     "claim_scope text, claim_key text, claim_hash text, claim_result bytea) "
     "RETURNS TABLE (stored_id bigint, stored_leaf bigint, stored_time text) "
     "LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$ "
-    "DECLARE size bigint; first_leaf bigint; last_text text; micros bigint; "
-    "node bytea; sibling bytea; lvl int; pos bigint; node_count int := 0; "
-    "pending bytea[] := '{{}}'; stamped_times text[]; stamped_states bytea[]; "
-    "ids bigint[]; stored_ids uuid[]; stored_versions bigint[]; "
-    "node_levels smallint[]; node_idxs bigint[]; node_hashes bytea[]; "
+    "DECLARE size bigint; first_leaf bigint; last_text text; micros bigint; leaf_state bytea; "
+    "node bytea; sibling bytea; lvl int; pos bigint; stamped text; node_count int := 0; "
+    "pending bytea[] := '{{}}'; "
+    "ids bigint[]; node_levels smallint[]; node_idxs bigint[]; node_hashes bytea[]; "
     "BEGIN "
     # One seek per key topic in the (topic, notification_id) index, the range a row comparison
     # only that index can use: PL/pgSQL plans this once for any fence, and a plan reading by
@@ -97,51 +81,29 @@ _INSERT_LOGGED_FUNCTION = (
     "EXCEPTION WHEN OTHERS THEN micros := NULL; END; "
     "END IF; "
     "END IF; "
-    "micros := GREATEST(moment, micros); first_leaf := size; stamped_states := states; "
-    # The events are stamped (each a microsecond after the one before it) and inserted one by
-    # one when few, as most commands' are; a longer batch is stamped in one SELECT and inserted
-    # with one INSERT, numbered in its order: the ids sorted must name the aggregates and
-    # versions in the order given, or nothing is stored (one statement each costs a one-event
-    # insert more than the loop). Their leaves and the Merkle nodes they complete are kept in
-    # arrays and go in with one INSERT per table after the loop. A left sibling completed in
-    # this call is kept in ``pending`` (by level); one from before it is read from the table,
-    # at most once per level. Every statement keeps its generic plan (``plan_cache_mode``):
-    # planning the array statements again at each call would cost more than it saves.
-    f"IF cardinality(states) < {SET_WISE_INSERT_FROM} THEN "
+    "micros := GREATEST(moment, micros); first_leaf := size; "
+    # Each event is inserted with its stamped time as it comes (its notification id is its
+    # leaf's); its leaf and the Merkle nodes it completes are kept in arrays and go in with one
+    # INSERT per table after the loop. A left sibling completed in this call is kept in
+    # ``pending`` (by level); one from before it is read from the table, at most once per
+    # level. Every statement keeps its generic plan (``plan_cache_mode``): planning the
+    # array inserts again at each call would cost a one-event insert more than it saves.
     "FOR i IN 1 .. cardinality(states) LOOP "
+    "leaf_state := states[i]; "
+    "stamped := NULL; "
     "IF micros IS NOT NULL THEN "
-    f"stamped_times[i] := {_stamped('micros')}; "
-    "stamped_states[i] := overlay(states[i] PLACING convert_to(stamped_times[i], 'UTF8') "
+    "stamped := to_char(timestamp '1970-01-01' + (micros / 1000000) * interval '1 second', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN mod(micros, 1000000) = 0 THEN '' "
+    "ELSE '.' || lpad(mod(micros, 1000000)::text, 6, '0') END || 'Z'; "
+    "leaf_state := overlay(leaf_state PLACING convert_to(stamped, 'UTF8') "
     "FROM time_starts[i] FOR time_lengths[i]); "
     "micros := micros + 1; "
     "END IF; "
     "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state) "
-    "VALUES (originator_ids[i], versions[i], topics[i], stamped_states[i]) "
+    "VALUES (originator_ids[i], versions[i], topics[i], leaf_state) "
     "RETURNING notification_id INTO stored_id; "
-    "ids[i] := stored_id; "
-    "END LOOP; "
-    "ELSE "
-    "IF micros IS NOT NULL THEN "
-    "SELECT array_agg(t.stamped ORDER BY t.ord), array_agg(overlay(t.state PLACING "
-    "convert_to(t.stamped, 'UTF8') FROM t.start FOR t.length) ORDER BY t.ord) "
-    "INTO stamped_times, stamped_states FROM (SELECT u.ord, u.state, u.start, u.length, "
-    f"{_stamped('micros + u.ord - 1')} AS stamped "
-    "FROM unnest(states, time_starts, time_lengths) WITH ORDINALITY "
-    "AS u(state, start, length, ord)) t; "
-    "END IF; "
-    "WITH stored AS (INSERT INTO {schema}.{events} (originator_id, originator_version, topic, "
-    "state) SELECT u.id, u.version, u.topic, u.state FROM unnest(originator_ids, versions, "
-    "topics, stamped_states) WITH ORDINALITY AS u(id, version, topic, state, ord) "
-    "ORDER BY u.ord RETURNING notification_id, originator_id, originator_version) "
-    "SELECT array_agg(x.notification_id ORDER BY x.notification_id), "
-    "array_agg(x.originator_id ORDER BY x.notification_id), "
-    "array_agg(x.originator_version::bigint ORDER BY x.notification_id) "
-    "INTO ids, stored_ids, stored_versions FROM stored x; "
-    "IF stored_ids IS DISTINCT FROM originator_ids OR stored_versions IS DISTINCT FROM versions "
-    "THEN RAISE EXCEPTION 'the events were not numbered in the order given'; END IF; "
-    "END IF; "
-    "FOR i IN 1 .. cardinality(states) LOOP "
-    "node := sha256('\\x00'::bytea || stamped_states[i]); lvl := 0; pos := size; "
+    "stored_leaf := size; stored_time := stamped; ids[i] := stored_id; "
+    "node := sha256('\\x00'::bytea || leaf_state); lvl := 0; pos := size; "
     "node_count := node_count + 1; node_levels[node_count] := 0; "
     "node_idxs[node_count] := pos; node_hashes[node_count] := node; "
     "WHILE pos & 1 = 1 LOOP "
@@ -157,9 +119,7 @@ _INSERT_LOGGED_FUNCTION = (
     "node_count := node_count + 1; node_levels[node_count] := lvl; "
     "node_idxs[node_count] := pos; node_hashes[node_count] := node; "
     "END LOOP; "
-    "pending[lvl + 1] := node; "
-    "stored_id := ids[i]; stored_leaf := size; stored_time := stamped_times[i]; "
-    "size := size + 1; "
+    "pending[lvl + 1] := node; size := size + 1; "
     "RETURN NEXT; "
     "END LOOP; "
     "INSERT INTO {schema}.{leaves} SELECT first_leaf + u.ord - 1, u.id "

@@ -29,7 +29,6 @@ from ledger.envelope import (
 )
 from ledger.mapper import SignedEventMapper
 from ledger.model.ids import volunteer_aggregate_id
-from ledger.storage.postgresql_recorder import SET_WISE_INSERT_FROM
 from ledger.storage.records import InsertReceipt
 
 FILE_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -148,12 +147,12 @@ def batch_of_registrations(ledger: Ledger, count: int, tag: str) -> list[StoredE
     return stored
 
 
-@pytest.mark.parametrize("count", [SET_WISE_INSERT_FROM - 1, SET_WISE_INSERT_FROM, 40])
+@pytest.mark.parametrize("count", [2, 40])
 def test_a_batch_is_numbered_logged_and_stamped_in_its_order(
     store_url: str, open_ledger: Callable[..., Ledger], count: int
 ) -> None:
-    """One insert of ``count`` events (PostgreSQL inserts a long batch with one statement):
-    notification ids, leaves and times follow the order given, a microsecond apart."""
+    """One insert of ``count`` events: notification ids, leaves and times follow the order
+    given, a microsecond apart."""
     ledger = open_ledger(store_url)
     create_city(ledger)
     size = ledger.log_size()
@@ -173,7 +172,7 @@ def test_a_batch_is_numbered_logged_and_stamped_in_its_order(
     assert report.clean, describe(report)
 
 
-@pytest.mark.parametrize("count", [SET_WISE_INSERT_FROM - 1, 40])
+@pytest.mark.parametrize("count", [2, 40])
 def test_a_batch_holding_a_taken_version_stores_nothing(
     store_url: str, open_ledger: Callable[..., Ledger], count: int
 ) -> None:
