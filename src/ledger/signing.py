@@ -12,8 +12,9 @@ import base64
 import binascii
 import hashlib
 import os
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
@@ -165,23 +166,34 @@ class SigningKey:
 
 # A batch this long is signed on more than one core: an Ed25519 signature by ``cryptography``
 # runs without the interpreter lock, so helper threads sign parts of it while the caller signs
-# the first. Shorter batches are not worth the hand-off (tens of microseconds).
+# the first. Shorter batches are not worth the hand-off (about 50 microseconds).
 PARALLEL_SIGNING_FROM = 16
-_helpers: tuple[int, int, ThreadPoolExecutor] | None = None  # (process, threads, pool)
 
 
-def _helper_pool() -> tuple[int, ThreadPoolExecutor] | None:
-    """This process's helper threads (one fewer than its cores, at most three) and their pool,
-    or None on one core. A child made by ``fork`` makes its own: the parent's threads are not
-    in it."""
+class _Helpers:
+    """One process's helper threads (one fewer than its cores, at most three). A batch takes
+    them all or signs alone: a caller never waits behind another caller's batch."""
+
+    def __init__(self, threads: int) -> None:
+        self.pid = os.getpid()
+        self.threads = threads
+        self.pool = ThreadPoolExecutor(threads, "ledger-signing")
+        self.free = threading.Lock()
+
+
+_helpers: _Helpers | None = None
+
+
+def _helpers_here() -> _Helpers | None:
+    """This process's helpers, or None on one core. A child made by ``fork`` makes its own:
+    the parent's threads are not in it."""
     global _helpers
-    pid = os.getpid()
-    if _helpers is None or _helpers[0] != pid:
+    if _helpers is None or _helpers.pid != os.getpid():
         threads = min((os.cpu_count() or 1) - 1, 3)
         if threads < 1:
             return None
-        _helpers = (pid, threads, ThreadPoolExecutor(threads, "ledger-signing"))
-    return _helpers[1], _helpers[2]
+        _helpers = _Helpers(threads)
+    return _helpers
 
 
 def _sign_each(jobs: Sequence[tuple[Signer, bytes]]) -> list[bytes]:
@@ -190,15 +202,26 @@ def _sign_each(jobs: Sequence[tuple[Signer, bytes]]) -> list[bytes]:
 
 def sign_many(jobs: Sequence[tuple[Signer, bytes]]) -> list[bytes]:
     """Each message signed by its signer, in order. A long batch of :class:`SigningKey` jobs is
-    shared with helper threads; any other signer (an HSM's, say) signs on the caller's thread,
-    one message at a time, as it would alone."""
-    helpers = _helper_pool() if len(jobs) >= PARALLEL_SIGNING_FROM else None
-    if helpers is None or any(type(signer) is not SigningKey for signer, _ in jobs):
+    shared with helper threads when they are free; any other signer (an HSM's, say) signs on
+    the caller's thread, one message at a time, as it would alone."""
+    helpers = _helpers_here() if len(jobs) >= PARALLEL_SIGNING_FROM else None
+    if (
+        helpers is None
+        or any(type(signer) is not SigningKey for signer, _ in jobs)
+        or not helpers.free.acquire(blocking=False)
+    ):
         return _sign_each(jobs)
-    threads, pool = helpers
-    size = -(-len(jobs) // (threads + 1))
-    parts = [pool.submit(_sign_each, jobs[i : i + size]) for i in range(size, len(jobs), size)]
-    signatures = _sign_each(jobs[:size])
-    for part in parts:
-        signatures.extend(part.result())
-    return signatures
+    size = -(-len(jobs) // (helpers.threads + 1))
+    parts: list[Future[list[bytes]]] = []
+    try:
+        parts = [
+            helpers.pool.submit(_sign_each, jobs[i : i + size])
+            for i in range(size, len(jobs), size)
+        ]
+        signatures = _sign_each(jobs[:size])
+        for part in parts:
+            signatures.extend(part.result())
+        return signatures
+    finally:
+        wait(parts)  # free again only once every part is done, also after an error
+        helpers.free.release()

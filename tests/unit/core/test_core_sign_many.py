@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger import signing
 from ledger.signing import PARALLEL_SIGNING_FROM, Signer, SigningKey, VerifyingKey, sign_many
 
 KEYS = [SigningKey.from_private_bytes(bytes([i]) * 32) for i in range(3)]
@@ -101,3 +102,64 @@ def test_a_child_forked_after_the_parent_signed_signs_with_its_own_helpers() -> 
     assert child.exitcode == 0
     expected = [KEYS[2].sign(bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)]
     assert signatures == expected
+
+
+def test_callers_at_once_each_get_their_own_signatures() -> None:
+    batches = [
+        [(KEYS[k], bytes([k, i])) for i in range(3 * PARALLEL_SIGNING_FROM)] for k in range(3)
+    ]
+    results: dict[int, list[bytes]] = {}
+
+    def sign(k: int) -> None:
+        for _ in range(5):
+            results[k] = sign_many(batches[k])
+
+    callers = [threading.Thread(target=sign, args=(k,)) for k in range(3)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=60)
+    assert results == {k: [key.sign(m) for key, m in batches[k]] for k in range(3)}
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no helpers")
+def test_a_batch_signs_alone_while_another_holds_the_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    threads: set[str] = set()
+    plain_sign = SigningKey.sign
+
+    def noting_sign(self: SigningKey, message: bytes) -> bytes:
+        threads.add(threading.current_thread().name)
+        return plain_sign(self, message)
+
+    monkeypatch.setattr(SigningKey, "sign", noting_sign)
+    jobs = [(KEYS[0], bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)]
+    sign_many(jobs)  # the helpers exist
+    helpers = signing._helpers
+    assert helpers is not None
+    with helpers.free:  # another caller's batch
+        threads.clear()
+        assert sign_many(jobs) == [plain_sign(KEYS[0], m) for _, m in jobs]
+        assert threads == {threading.current_thread().name}
+    threads.clear()
+    sign_many(jobs)
+    assert any(name.startswith("ledger-signing") for name in threads)
+
+
+def test_an_error_in_a_batch_leaves_the_helpers_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain_sign = SigningKey.sign
+
+    def failing_sign(self: SigningKey, message: bytes) -> bytes:
+        if message == b"bad":
+            raise RuntimeError("the signer failed")
+        return plain_sign(self, message)
+
+    monkeypatch.setattr(SigningKey, "sign", failing_sign)
+    jobs = [(KEYS[0], bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)]
+    for bad in (0, len(jobs) - 1):  # in the caller's part, in a helper's part
+        with pytest.raises(RuntimeError, match="the signer failed"):
+            sign_many([*jobs[:bad], (KEYS[0], b"bad"), *jobs[bad + 1 :]])
+    helpers = signing._helpers
+    assert helpers is None or not helpers.free.locked()
+    assert sign_many(jobs) == [plain_sign(KEYS[0], m) for _, m in jobs]
