@@ -51,10 +51,9 @@ def test_each_signature_is_its_own_signers_of_its_own_message_in_order(
         public.verify(signature, message)  # raises if it is not
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: nothing to share the work with")
-def test_a_long_batch_of_signing_keys_is_shared_with_helper_threads(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def signing_threads(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The names of the threads that sign with a SigningKey from now on."""
     threads: set[str] = set()
     plain_sign = SigningKey.sign
 
@@ -63,6 +62,14 @@ def test_a_long_batch_of_signing_keys_is_shared_with_helper_threads(
         return plain_sign(self, message)
 
     monkeypatch.setattr(SigningKey, "sign", noting_sign)
+    return threads
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: nothing to share the work with")
+def test_a_long_batch_of_signing_keys_is_shared_with_helper_threads(
+    signing_threads: set[str],
+) -> None:
+    threads = signing_threads
     sign_many([(KEYS[0], bytes([i])) for i in range(PARALLEL_SIGNING_FROM)])
     assert threading.current_thread().name in threads
     assert any(name.startswith("ledger-signing") for name in threads)
@@ -123,24 +130,16 @@ def test_callers_at_once_each_get_their_own_signatures() -> None:
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no helpers")
-def test_a_batch_signs_alone_while_another_holds_the_helpers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    threads: set[str] = set()
-    plain_sign = SigningKey.sign
-
-    def noting_sign(self: SigningKey, message: bytes) -> bytes:
-        threads.add(threading.current_thread().name)
-        return plain_sign(self, message)
-
-    monkeypatch.setattr(SigningKey, "sign", noting_sign)
+def test_a_batch_signs_alone_while_another_holds_the_helpers(signing_threads: set[str]) -> None:
+    threads = signing_threads
+    expected = [KEYS[0].sign(bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)]
     jobs = [(KEYS[0], bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)]
     sign_many(jobs)  # the helpers exist
     helpers = signing._helpers
     assert helpers is not None
     with helpers.free:  # another caller's batch
         threads.clear()
-        assert sign_many(jobs) == [plain_sign(KEYS[0], m) for _, m in jobs]
+        assert sign_many(jobs) == expected
         assert threads == {threading.current_thread().name}
     threads.clear()
     sign_many(jobs)
