@@ -214,10 +214,11 @@ def sign_many(jobs: Sequence[tuple[Signer, bytes]]) -> list[bytes]:
     size = -(-len(jobs) // (helpers.threads + 1))
     parts: list[Future[list[bytes]]] = []
     try:
-        parts = [
-            helpers.pool.submit(_sign_each, jobs[i : i + size])
-            for i in range(size, len(jobs), size)
-        ]
+        for i in range(size, len(jobs), size):
+            try:
+                parts.append(helpers.pool.submit(_sign_each, jobs[i : i + size]))
+            except RuntimeError:  # the interpreter is exiting: no thread starts now
+                return _sign_each(jobs)
         signatures = _sign_each(jobs[:size])
         for part in parts:
             signatures.extend(part.result())

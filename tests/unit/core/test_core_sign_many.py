@@ -162,3 +162,18 @@ def test_an_error_in_a_batch_leaves_the_helpers_free(monkeypatch: pytest.MonkeyP
     helpers = signing._helpers
     assert helpers is None or not helpers.free.locked()
     assert sign_many(jobs) == [plain_sign(KEYS[0], m) for _, m in jobs]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no helpers")
+def test_a_batch_signs_alone_when_no_helper_can_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs = [(KEYS[1], bytes([i])) for i in range(2 * PARALLEL_SIGNING_FROM)]
+    sign_many(jobs)  # the helpers exist
+    helpers = signing._helpers
+    assert helpers is not None
+
+    def exiting(*args: object) -> None:
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(helpers.pool, "submit", exiting)
+    assert sign_many(jobs) == [KEYS[1].sign(m) for _, m in jobs]
+    assert not helpers.free.locked()
