@@ -125,9 +125,8 @@ def parse_canonical(data: bytes) -> Any:
         document = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise InvalidInputError("not canonical JSON (RFC 8785)") from None
-    if (
-        _problem(document) is not None
-    ):  # a float, or an integer beyond 2**53 - 1 (parsed as a float)
+    # A float, or an integer beyond 2**53 - 1.
+    if _problem(document) is not None:
         raise InvalidInputError("not canonical JSON (RFC 8785): numbers must be safe integers")
     if _write_fast(document) != data:
         raise InvalidInputError("not canonical JSON (RFC 8785)")
