@@ -52,8 +52,9 @@ BATCH_SIZES = (1, 100)
 ORG = "org-a"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "LEDGER_BENCH_POSTGRES_URL"
-# Settings that make the ledger's store the ledger's (its recorder subclass and signed mapper);
-# everything else in the store URL's environment is shared with the unsigned baseline.
+# Settings that make the ledger's store the ledger's (its recorder subclass and signed mapper,
+# and on SQLite its factory, below); everything else in the store URL's environment is shared
+# with the unsigned baseline.
 LEDGER_ONLY_SETTINGS = ("APPLICATION_RECORDER_TOPIC", "MAPPER_TOPIC")
 
 
@@ -78,6 +79,8 @@ class Baseline:
         self, store: StoreURL, target_state_size: int, *, create_table: bool = True
     ) -> None:
         env = {k: v for k, v in store.eventsourcing_env().items() if k not in LEDGER_ONLY_SETTINGS}
+        if store.kind == "sqlite":  # the engine's own factory (the ledger's keeps more statements)
+            env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
         if not create_table:  # the tables exist: several processes creating them at once fail
             env["CREATE_TABLE"] = "n"
         self.app = PlainApplication(env=env)

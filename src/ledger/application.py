@@ -9,6 +9,7 @@ from eventsourcing.application import Application
 from eventsourcing.utils import Environment, EnvType
 
 from .mapper import SignedEventMapper
+from .storage.guard import storage_errors
 from .storage.records import LedgerRecorderProtocol
 from .storage.url import StoreURL
 
@@ -19,7 +20,8 @@ class LedgerEvents(Application[UUID]):
     name = "ledger"
 
     def __init__(self, store: StoreURL) -> None:
-        super().__init__(env=store.eventsourcing_env())
+        with storage_errors():  # a store that cannot be opened: the ledger's error, not a driver's
+            super().__init__(env=store.eventsourcing_env())
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the settings the store URL gives, never ``os.environ``.

@@ -50,7 +50,10 @@ class StoreURL:
             env["PERSISTENCE_MODULE"] = "ledger.storage.memory_recorder:LedgerMemoryFactory"
         elif self.kind == "sqlite":
             assert self.path is not None
-            env |= {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.path)}
+            env |= {
+                "PERSISTENCE_MODULE": "ledger.storage.sqlite_factory:LedgerSQLiteFactory",
+                "SQLITE_DBNAME": str(self.path),
+            }
             env["SQLITE_LOCK_TIMEOUT"] = "30"
         else:
             env |= {

@@ -33,6 +33,7 @@ TESTED_MINOR = "9.5"
 
 LEDGER_SUBCLASSES = {
     "ledger.storage.sqlite_recorder": ("LedgerRecorder",),
+    "ledger.storage.sqlite_factory": ("StatementCachingPool", "LedgerSQLiteFactory"),
     "ledger.storage.postgresql_recorder": ("LedgerRecorder",),
     "ledger.storage.memory_recorder": ("LedgerRecorder", "LedgerMemoryFactory"),
     "ledger.mapper": ("SignedEventMapper",),
@@ -80,6 +81,42 @@ ENGINE_CONTRACT: dict[tuple[str, str], tuple[str, str]] = {
     ("ledger.storage.sqlite_recorder.LedgerRecorder", "select_notifications"): (
         "eventsourcing.sqlite.SQLiteApplicationRecorder",
         "(self, start: 'int | None', limit: 'int', stop: 'int | None' = None, topics: 'Sequence[str]' = (), *, inclusive_of_start: 'bool' = True) -> 'Sequence[Notification]'",
+    ),
+    ("ledger.storage.sqlite_factory.LedgerSQLiteFactory", "__init__"): (
+        "eventsourcing.sqlite.SQLiteFactory",
+        "(self, env: 'Environment | EnvType | None')",
+    ),
+    ("ledger.storage.sqlite_factory.LedgerSQLiteFactory", "datastore"): (
+        "eventsourcing.sqlite.SQLiteFactory",
+        "attribute",
+    ),
+    ("ledger.storage.sqlite_factory.StatementCachingPool", "_create_connection"): (
+        "eventsourcing.sqlite.SQLiteConnectionPool",
+        "(self) -> 'SQLiteConnection'",
+    ),
+    ("ledger.storage.sqlite_factory.StatementCachingPool", "db_name"): (
+        "eventsourcing.sqlite.SQLiteConnectionPool",
+        "attribute",
+    ),
+    ("ledger.storage.sqlite_factory.StatementCachingPool", "is_journal_mode_wal"): (
+        "eventsourcing.sqlite.SQLiteConnectionPool",
+        "attribute",
+    ),
+    ("ledger.storage.sqlite_factory.StatementCachingPool", "is_sqlite_memory_mode"): (
+        "eventsourcing.sqlite.SQLiteConnectionPool",
+        "attribute",
+    ),
+    ("ledger.storage.sqlite_factory.StatementCachingPool", "journal_mode_was_changed_to_wal"): (
+        "eventsourcing.sqlite.SQLiteConnectionPool",
+        "attribute",
+    ),
+    ("ledger.storage.sqlite_factory.StatementCachingPool", "lock_timeout"): (
+        "eventsourcing.sqlite.SQLiteConnectionPool",
+        "attribute",
+    ),
+    ("ledger.storage.sqlite_factory.StatementCachingPool", "max_age"): (
+        "eventsourcing.persistence.ConnectionPool",
+        "attribute",
     ),
     ("ledger.storage.postgresql_recorder.LedgerRecorder", "__init__"): (
         "eventsourcing.postgres.PostgresApplicationRecorder",
