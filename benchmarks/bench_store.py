@@ -377,9 +377,76 @@ def timed_steps(kind: str) -> Iterator[dict[str, float]]:
             setattr(owner, attribute, original)
 
 
+@contextlib.contextmanager
+def timed_statements() -> Iterator[dict[str, float]]:
+    """Wall-clock seconds in each SQLite statement (named by its first words) and in COMMIT,
+    through eventsourcing's cursor and connection, while the block runs."""
+    from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor
+
+    spent: dict[str, float] = {}
+    originals = [
+        (SQLiteCursor, "execute"),
+        (SQLiteCursor, "executemany"),
+        (SQLiteConnection, "commit"),
+    ]
+    saved = [(owner, name, getattr(owner, name)) for owner, name in originals]
+
+    def timing(function: Any, many: bool) -> Any:
+        def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            label = "COMMIT" if not args else " ".join(str(args[0]).split()[:4])[:48]
+            if many:
+                label += " (executemany)"
+            started = time.perf_counter()
+            try:
+                return function(self, *args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+
+        return timed
+
+    for owner, name, function in saved:
+        setattr(owner, name, timing(function, name == "executemany"))
+    try:
+        yield spent
+    finally:
+        for owner, name, function in saved:
+            setattr(owner, name, function)
+
+
+def statements_profile(baseline: Baseline, signed: Signed, count: int) -> None:
+    """Each statement's time per batch-1 command, signed and unsigned, and each path's wall
+    clock against its CPU time: what a command waits for beyond its own work."""
+    times: dict[str, tuple[float, float, dict[str, float]]] = {}
+    for label, target in (("unsigned", baseline), ("signed", signed)):
+        with timed_statements() as spent:
+            wall, cpu = time.perf_counter(), time.process_time()
+            target.store(count, 1)
+            times[label] = (time.perf_counter() - wall, time.process_time() - cpu, spent)
+    print()
+    print(f"Statements: sqlite, batch 1, {count} commands (wall clock us per command)")
+    print(f"{'unsigned':>10}{'signed':>10}  statement")
+    unsigned, signed_spent = times["unsigned"][2], times["signed"][2]
+    for statement in sorted(
+        {*unsigned, *signed_spent}, key=lambda k: -max(unsigned.get(k, 0), signed_spent.get(k, 0))
+    ):
+        cells = [
+            f"{1e6 * spent[statement] / count:>10.1f}" if statement in spent else f"{'':>10}"
+            for spent in (unsigned, signed_spent)
+        ]
+        print(f"{cells[0]}{cells[1]}  {statement}")
+    for label, (wall, cpu, _) in times.items():
+        print(
+            f"{label}: wall {1e6 * wall / count:,.0f} us, CPU {1e6 * cpu / count:,.0f} us, "
+            f"waiting {1e6 * (wall - cpu) / count:,.0f} us per command"
+        )
+
+
 def profile(plan: Plan, stores: Stores) -> None:
     """Where the signed path's time goes, per store and batch size, per signed event."""
     for kind in plan.kinds:
+        if kind == "sqlite":
+            with round_stores(stores, kind, plan.preload) as (baseline, signed, _sizes):
+                statements_profile(baseline, signed, plan.count(1))
         for batch in BATCH_SIZES:
             count = plan.count(batch)
             with round_stores(stores, kind, plan.preload) as (baseline, signed, _sizes):
