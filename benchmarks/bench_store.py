@@ -56,6 +56,7 @@ POSTGRES_URL_ENV = "LEDGER_BENCH_POSTGRES_URL"
 # and on SQLite its factory, below); everything else in the store URL's environment is shared
 # with the unsigned baseline.
 LEDGER_ONLY_SETTINGS = ("APPLICATION_RECORDER_TOPIC", "MAPPER_TOPIC")
+ENGINE_FACTORIES = {"memory": "eventsourcing.popo", "sqlite": "eventsourcing.sqlite"}
 
 
 # The unsigned baseline: plain eventsourcing
@@ -79,8 +80,9 @@ class Baseline:
         self, store: StoreURL, target_state_size: int, *, create_table: bool = True
     ) -> None:
         env = {k: v for k, v in store.eventsourcing_env().items() if k not in LEDGER_ONLY_SETTINGS}
-        if store.kind == "sqlite":  # the engine's own factory (the ledger's keeps more statements)
-            env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+        # the engine's own factory (the ledger's SQLite one keeps more statements; its memory
+        # one makes the ledger's recorder)
+        env["PERSISTENCE_MODULE"] = ENGINE_FACTORIES.get(store.kind, env["PERSISTENCE_MODULE"])
         if not create_table:  # the tables exist: several processes creating them at once fail
             env["CREATE_TABLE"] = "n"
         self.app = PlainApplication(env=env)
@@ -552,7 +554,8 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument(
         "--stores",
         default="sqlite,postgresql",
-        help="comma-separated store kinds to measure (default: sqlite,postgresql)",
+        help="comma-separated store kinds to measure: memory, sqlite, postgresql "
+        "(default: sqlite,postgresql)",
     )
     parser.add_argument(
         "--postgres-url",
@@ -572,9 +575,9 @@ def parse_args(argv: list[str] | None) -> Plan:
     if events < 1 or batch_events < 1 or rounds < 1 or args.preload < 0:
         parser.error("--events, --batch-events and --rounds must be positive")
     kinds = [k.strip() for k in args.stores.split(",") if k.strip()]
-    unknown = set(kinds) - {"sqlite", "postgresql"}
+    unknown = set(kinds) - {"memory", "sqlite", "postgresql"}
     if unknown or not kinds:
-        parser.error(f"--stores takes sqlite and/or postgresql, not {sorted(unknown)}")
+        parser.error(f"--stores takes memory, sqlite and postgresql, not {sorted(unknown)}")
     postgres_url: str | None = args.postgres_url.split("?")[0]
     if "postgresql" in kinds:
         problem = postgres_problem(str(postgres_url))

@@ -13,8 +13,8 @@ from ledger.storage.url import StoreURL, parse_store_url
 
 
 class Stores:
-    """Fresh store URLs: SQLite files in one temporary directory, PostgreSQL schemas, each
-    dropped again by ``drop`` or at ``close``."""
+    """Fresh store URLs: in memory, SQLite files in one temporary directory, PostgreSQL
+    schemas, each dropped again by ``drop`` or at ``close``."""
 
     def __init__(self, postgres_url: str | None, prefix: str = "bench") -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix=f"{prefix}-")
@@ -23,6 +23,8 @@ class Stores:
         self._schemas: list[str] = []
 
     def new(self, kind: str, label: str = "store") -> StoreURL:
+        if kind == "memory":  # each ledger or application opened on it has a store of its own
+            return parse_store_url("memory://")
         if kind == "sqlite":
             path = Path(self._tmp.name) / f"{label}-{uuid.uuid4().hex[:8]}.db"
             return parse_store_url(f"sqlite:///{path}")

@@ -31,6 +31,7 @@ class LedgerRecorder(ReadsToNewestInTwo, POPOApplicationRecorder):
         self._nodes: dict[tuple[int, int], bytes] = {}
         self._claims: dict[tuple[str, str], IdempotencyClaim] = {}
         self._side: dict[str, dict[str, bytes]] = {}
+        self._newest_of_topic: dict[str, int] = {}  # topic -> its newest notification id
 
     def _insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -41,10 +42,10 @@ class LedgerRecorder(ReadsToNewestInTwo, POPOApplicationRecorder):
                 raise IntegrityError(f"idempotency key {claim.key!r} already claimed")
             self._assert_uniqueness(stored_events)
             fence = kwargs.get("fence")
-            if fence is not None:
-                topics = set(kwargs["fence_topics"])
-                if any(s.topic in topics for s in self._stored_events[fence:]):
-                    raise IntegrityError(FENCE_MOVED)
+            if fence is not None and any(
+                self._newest_of_topic.get(topic, 0) > fence for topic in kwargs["fence_topics"]
+            ):
+                raise IntegrityError(FENCE_MOVED)
             receipt: InsertReceipt | None = kwargs.get("receipt")
             clock = kwargs.get("stamp_clock")
             if clock is not None:
@@ -55,9 +56,10 @@ class LedgerRecorder(ReadsToNewestInTwo, POPOApplicationRecorder):
             size = len(self._leaves)
             rows, _ = extend_log(size, self.read_nodes, [s.state for s in stored_events])
             ids = list(self._update_table(stored_events) or [])
-            for nid in ids:
+            for nid, stored in zip(ids, stored_events, strict=True):
                 self._leaf_of[nid] = len(self._leaves)
                 self._leaves.append(nid)
+                self._newest_of_topic[stored.topic] = nid
             self._nodes.update({(level, index): digest for level, index, digest in rows})
             if claim is not None:
                 self._claims[(claim.scope, claim.key)] = claim

@@ -112,6 +112,38 @@ def test_sqlite_writers_taking_turns_read_what_the_other_wrote(
     assert times == sorted(times) and len(set(times)) == len(times)
 
 
+def _insert_fenced(ledger: Ledger, topic: str, fence: int) -> int:
+    """One event of ``topic`` with a claim, as a command decided at ``fence`` stores it."""
+    event = StoredEvent(uuid4(), 1, topic, b"state of " + topic.encode())
+    claim = IdempotencyClaim("org-a", uuid4().hex, "request", b"{}")  # no clock: not stamped
+    (nid,) = ledger._recorder.insert_events(
+        [event], claim=claim, fence=fence, fence_topics=KEY_TOPICS, receipt=InsertReceipt()
+    )
+    return int(nid)
+
+
+def test_every_store_fences_an_insert_only_after_a_key_event_stored_since(
+    store_url: str, open_ledger: Callable[..., Ledger]
+) -> None:
+    """Events of other types stored after a command's fence let it through; a key event of any
+    key type refuses it, storing nothing; a command decided after that key event passes."""
+    ledger = open_ledger(store_url)
+    create_city(ledger)
+    recorder = ledger._recorder
+    start = int(recorder.max_notification_id())
+    for _ in range(3):
+        _insert_fenced(ledger, "ledger.event.v1:Plain", start)
+    for key_topic in (KEY_TOPICS[0], KEY_TOPICS[-1]):
+        fence = int(recorder.max_notification_id())
+        key_event = _insert_fenced(ledger, key_topic, fence)
+        size, events = recorder.log_size(), event_count(ledger)
+        with pytest.raises(IntegrityError, match="decide again"):
+            _insert_fenced(ledger, "ledger.event.v1:Plain", fence)
+        assert (recorder.log_size(), event_count(ledger)) == (size, events)
+        _insert_fenced(ledger, "ledger.event.v1:Plain", key_event)
+        assert recorder.log_size() == size + 1
+
+
 def test_a_sqlite_writer_skips_the_fence_query_only_over_rows_it_knows_hold_no_key_event(
     store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
 ) -> None:
@@ -123,12 +155,7 @@ def test_a_sqlite_writer_skips_the_fence_query_only_over_rows_it_knows_hold_no_k
     recorder = ledger._recorder
 
     def insert(topic: str, fence: int) -> int:
-        event = StoredEvent(uuid4(), 1, topic, b"state of " + topic.encode())
-        claim = IdempotencyClaim("org-a", uuid4().hex, "request", b"{}")  # no clock: not stamped
-        (nid,) = recorder.insert_events(
-            [event], claim=claim, fence=fence, fence_topics=KEY_TOPICS, receipt=InsertReceipt()
-        )
-        return int(nid)
+        return _insert_fenced(ledger, topic, fence)
 
     start = int(recorder.max_notification_id())
     insert("ledger.event.v1:Plain", start)

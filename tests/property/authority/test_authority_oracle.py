@@ -174,8 +174,11 @@ class AuthorityOracle(RuleBasedStateMachine):
         assert self.stored() == before, "a refused command stored something"
         return None
 
+    # People and agreements are picked in the order they were made, never sorted: their
+    # numbers and ids are random, and an index must pick the same one in every run, or
+    # Hypothesis cannot replay a case.
     def person(self, pick: int) -> tuple[str, Person]:
-        number = sorted(self.people)[pick % len(self.people)]
+        number = list(self.people)[pick % len(self.people)]
         return number, self.people[number]
 
     def has_people(self) -> bool:
@@ -296,10 +299,10 @@ class AuthorityOracle(RuleBasedStateMachine):
         return any(p.agreements for p in self.people.values())
 
     def agreement(self, pick: int) -> tuple[str, Person, str, Agreement]:
-        numbers = sorted(n for n, p in self.people.items() if p.agreements)
+        numbers = [n for n, p in self.people.items() if p.agreements]
         number = numbers[pick % len(numbers)]
         person = self.people[number]
-        agreement_id = sorted(person.agreements)[pick % len(person.agreements)]
+        agreement_id = list(person.agreements)[pick % len(person.agreements)]
         return number, person, agreement_id, person.agreements[agreement_id]
 
     @precondition(has_agreements)
