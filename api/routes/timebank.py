@@ -100,11 +100,14 @@ def reverse(
     org: TimeBankOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
+    account: str | None = Query(None, pattern=ACCOUNT),
 ) -> CommandOut:
-    """Reverse a mistaken transfer by a new one pointing at it (at most once)."""
+    """Reverse a mistaken transfer by a new one pointing at it (at most once). ``account``,
+    either account of the transfer, has it found in that account instead of searched for among
+    every credit movement of the ledger."""
     return command_out(
         ledger.run(
-            ReverseTransfer(org, bank_id=bank_id, transfer_id=transfer_id),
+            ReverseTransfer(org, bank_id=bank_id, transfer_id=transfer_id, account=account),
             idempotency_key=idempotency_key,
         ),
         response,

@@ -245,10 +245,13 @@ class LedgerClient:
         return self._signed("transfer_credit", idempotency_key, params, TransferRef)
 
     def reverse_transfer(
-        self, *, idempotency_key: str, bank_id: str, transfer_id: str
+        self, *, idempotency_key: str, bank_id: str, transfer_id: str, account: str | None = None
     ) -> Submitted[TransferRef]:
-        """Reverse a mistaken transfer by a new one pointing at it (at most once)."""
+        """Reverse a mistaken transfer by a new one pointing at it (at most once); ``account``,
+        either account of the transfer, has the ledger find it there."""
         params = {"bank_id": bank_id, "transfer_id": transfer_id}
+        if account is not None:
+            params["account"] = account
         return self._signed("reverse_transfer", idempotency_key, params, TransferRef)
 
     # reads
@@ -448,8 +451,9 @@ _TYPES = {
     "reverse_transfer": _TRANSFER,
 }
 """Commands whose events are of more than one type (the others: ``DRAFTABLE``'s type)."""
-_NOT_IN_DATA = {"reverse_transfer": ("transfer_id",)}
-"""Parameters named like a data field of another meaning (a reversal's own transfer id)."""
+_NOT_IN_DATA = {"reverse_transfer": ("transfer_id", "account")}
+"""Parameters named like a data field of another meaning (a reversal's own transfer id, the
+account it was found in)."""
 
 
 def _check_whole_draft(command: str, bodies: list[dict[str, Any]], asked: dict[str, Any]) -> None:
@@ -478,8 +482,11 @@ def _check_whole_draft(command: str, bodies: list[dict[str, Any]], asked: dict[s
             wrong.append("it moves credit between other accounts than asked")
         if sent.get("amount") != asked["amount"]:
             wrong.append(f"it moves {sent.get('amount')!r}, not {asked['amount']!r}")
-    elif sent.get("kind") != "reversal" or sent.get("reverses") != asked["transfer_id"]:
-        wrong.append("it is not the reversal of the transfer asked for")
+    else:
+        if sent.get("kind") != "reversal" or sent.get("reverses") != asked["transfer_id"]:
+            wrong.append("it is not the reversal of the transfer asked for")
+        if asked.get("account") not in (None, sent.get("account"), sent.get("counterparty")):
+            wrong.append("it moves credit between other accounts than the one named")
     if wrong:
         raise LedgerClientError(f"refusing to sign the draft of {command}: {'; '.join(wrong)}")
 

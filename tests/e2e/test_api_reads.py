@@ -133,14 +133,13 @@ def test_time_bank_account_pages_and_transfers(api: Api) -> None:
         ),
         403,
     )
-    reversed_ = api.ok(
-        api.post(f"/time-banks/{bank}/transfers/{transfer_id}/reverse", None, key="b")
-    )
+    reverse = f"/time-banks/{bank}/transfers/{transfer_id}/reverse"
+    assert_problem(api.post(f"{reverse}?account={bank}:org:nobody", None, key="b"), 404)
+    assert_problem(api.post(f"{reverse}?account=not-an-account", None, key="b"), 422)
+    reversed_ = api.ok(api.post(f"{reverse}?account={account}", None, key="b"))  # the sender's
     api.wait_for_views(max(e["notification_id"] for e in reversed_["events"]))
     assert api.ok(api.get(f"/time-banks/accounts/{account}", key="b"), 200)["balance"] == 120
-    assert_problem(
-        api.post(f"/time-banks/{bank}/transfers/{transfer_id}/reverse", None, key="b"), 422
-    )
+    assert_problem(api.post(reverse, None, key="b"), 422)
 
 
 def test_health_and_readiness(api: Api) -> None:

@@ -268,8 +268,11 @@ def test_time_bank_credit_moves_and_is_reversed_from_the_client(home: Home) -> N
         )  # fmt: skip
         assert [e.type for e in moved.events] == ["CreditSent", "CreditReceived"]
         assert balances_become([75, 75])
-        undone = org.reverse_transfer(
-            idempotency_key="undo-1", bank_id=BANK, transfer_id=str(moved.value.transfer_id)
+        undone = org.reverse_transfer(  # found in the receiver's account, not searched for
+            idempotency_key="undo-1",
+            bank_id=BANK,
+            transfer_id=str(moved.value.transfer_id),
+            account=accounts[1],
         )
         assert [e.type for e in undone.events] == ["CreditSent", "CreditReceived"]
         assert balances_become([120, 30])

@@ -133,12 +133,27 @@ class TimeBankCommands(CommandHost):
         )
 
     def reverse_transfer(
-        self, org: str, *, bank_id: str, transfer_id: str, idempotency_key: str
+        self,
+        org: str,
+        *,
+        bank_id: str,
+        transfer_id: str,
+        idempotency_key: str,
+        account: str | None = None,
     ) -> CommandResult[TransferRef]:
-        """Reverse a mistaken transfer by a new one that points at it (at most once)."""
-        for account_id in self._accounts_of_transfer(bank_id, transfer_id):
-            account = self.account(account_id)
-            movement = account["movements"].get(transfer_id)
+        """Reverse a mistaken transfer by a new one that points at it (at most once).
+
+        ``account``: either account of the transfer, as anyone who reverses it has read it in
+        an account's movements. The transfer is then found in that account's verified state;
+        without it, among every credit movement of the ledger (a cost that grows with them).
+        """
+        receivers = (
+            self._accounts_of_transfer(bank_id, transfer_id)
+            if account is None
+            else self._receiver_beside(bank_id, transfer_id, account)
+        )
+        for account_id in receivers:
+            movement = self.account(account_id)["movements"].get(transfer_id)
             if movement and movement["amount"] > 0:
                 return self.transfer_credit(
                     org,
@@ -158,6 +173,16 @@ class TimeBankCommands(CommandHost):
             for event in self.events_of_types("CreditReceived")
             if event.data["transfer_id"] == transfer_id and event.data["bank_id"] == bank_id
         ]
+
+    def _receiver_beside(self, bank_id: str, transfer_id: str, account: str) -> list[str]:
+        """The account that received ``transfer_id``, found from ``account``, either side of
+        it; none when ``account`` is of another bank or holds no such movement."""
+        if account.split(":", 1)[0] != bank_id:
+            return []
+        movement = self.account(account)["movements"].get(transfer_id)
+        if movement is None:
+            return []
+        return [account] if movement["amount"] > 0 else [movement["counterparty"]]
 
     def account(self, account_id: str) -> dict[str, Any]:
         """An account's balance and the history of its movements. An account that never moved

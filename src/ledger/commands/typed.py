@@ -538,6 +538,7 @@ class ReverseTransfer(Command[TransferRef]):
     ledger_method: ClassVar[str] = "reverse_transfer"
     bank_id: str
     transfer_id: str
+    account: str | None = None  # either account of the transfer: found there, not searched for
 
 
 @dataclass(frozen=True)

@@ -529,6 +529,49 @@ def test_a_mistaken_transfer_is_reversed_by_a_new_transfer_pointing_at_it(town: 
     assert_sums_to_zero(town)
 
 
+@pytest.mark.parametrize("side", ["receiver", "sender"])
+def test_a_reversal_named_with_either_account_is_the_same_reversal(town: Town, side: str) -> None:
+    """Given either account of the transfer, the ledger finds it there (its verified state)
+    instead of among every credit movement, and reverses it exactly as without one."""
+    ledger = town.ledger
+    open_bank(town)
+    town.approved(100)
+    transfer_id = send(town, "org-a", vol(town.number), vol(town.other), 40)
+    named = vol(town.other) if side == "receiver" else vol(town.number)
+    result = ledger.reverse_transfer(
+        "city", bank_id=BANK, transfer_id=transfer_id, account=named, idempotency_key="undo"
+    )
+    assert (balance(town, vol(town.number)), balance(town, vol(town.other))) == (100, 0)
+    back = ledger.account(vol(town.number))["movements"][str(result.value.transfer_id)]
+    assert (back["amount"], back["kind"], back["counterparty"]) == (40, "reversal", vol(town.other))
+    assert ledger.account(vol(town.other))["movements"][transfer_id]["reversed"] is True
+
+
+def test_an_account_outside_the_transfer_finds_nothing_and_stores_nothing(town: Town) -> None:
+    """Another account, one of another bank or an unknown one cannot stand in for the
+    transfer's: the reversal is refused as unknown, whatever else that account holds."""
+    ledger = town.ledger
+    open_bank(town)
+    town.approved(100)
+    transfer_id = send(town, "org-a", vol(town.number), vol(town.other), 40)
+    other_transfer = send(town, "org-a", vol(town.number), ORG_B_ACCOUNT, 10)
+    for account in (
+        ORG_B_ACCOUNT,  # a party of another transfer, not of this one
+        vol(town.number, bank_id="elsewhere"),  # the sender's number, in another bank
+        vol("VAAAAAAAAAAAAA"),  # nobody's
+    ):
+        with refused(ledger, NotFoundError):
+            ledger.reverse_transfer(
+                "city",
+                bank_id=BANK,
+                transfer_id=transfer_id,
+                account=account,
+                idempotency_key=town.key("undo"),
+            )
+    assert ledger.account(ORG_B_ACCOUNT)["movements"][other_transfer]["reversed"] is False
+    assert balance(town, vol(town.other)) == 40
+
+
 def test_a_transfer_is_reversed_at_most_once(town: Town) -> None:
     open_bank(town)
     town.approved(100)
