@@ -17,7 +17,10 @@ Measured, alternating the two sides of each pair so that noise falls on both ali
 * ``record + approve``: ``record_hours`` then ``approve_record`` (with the star and credit
   reconciliation it triggers) for the light volunteer against the heavy one;
 * ``donation``: ``transfer_credit`` of 1 credit from the light volunteer into the cold account
-  against the hot one.
+  against the hot one;
+* ``reversal``: ``reverse_transfer`` of a new 1-credit donation from the light volunteer, told
+  the account that sent it, against one that searches every ``CreditReceived`` event of the
+  ledger for it (the row names how many there are): the cost the account saves.
 
 The figure is the median milliseconds per operation on each side and the ratio heavy / light
 (hot / cold); the goal is at most 1.3. The same ledger object runs every command, as a server
@@ -32,6 +35,7 @@ Run: ``.venv/bin/python benchmarks/bench_history.py`` (``--quick`` for a smoke r
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -149,6 +153,28 @@ class HistoryCity(City):
             idempotency_key=self.key(),
         )
 
+    def reversible(self, source: str, target: str) -> str:
+        """A donation of 1 credit to reverse (not measured); its transfer id."""
+        moved = self.ledger.transfer_credit(
+            ROOT,
+            bank_id=BANK,
+            from_account=source,
+            to_account=target,
+            amount=1,
+            kind="donation",
+            idempotency_key=self.key(),
+        )
+        return str(moved.value.transfer_id)
+
+    def reverse(self, transfer_id: str, account: str | None) -> None:
+        self.ledger.reverse_transfer(
+            ROOT,
+            bank_id=BANK,
+            transfer_id=transfer_id,
+            account=account,
+            idempotency_key=self.key(),
+        )
+
 
 def timed(action: Callable[[], None]) -> float:
     started = time.perf_counter()
@@ -172,6 +198,23 @@ def paired(
             b.append(timed(heavy))
             a.append(timed(light))
     return statistics.median(a), statistics.median(b)
+
+
+def paired_reversals(
+    rounds: int, city: HistoryCity, source: str, target: str
+) -> tuple[float, float]:
+    """Median milliseconds of a reversal given the account that sent the transfer, and of
+    one that searches the ledger's credit movements for it; each reverses a new donation."""
+    named: list[float] = []
+    searched: list[float] = []
+    for i in range(rounds + 1):  # the first round warms up
+        order = ((source, named), (None, searched))
+        for account, times in order if i % 2 else order[::-1]:
+            transfer_id = city.reversible(source, target)
+            spent = timed(functools.partial(city.reverse, transfer_id, account))
+            if i:
+                times.append(spent)
+    return statistics.median(named), statistics.median(searched)
 
 
 def measure(kind: str, stores: Stores, args: argparse.Namespace) -> list[tuple[str, float, float]]:
@@ -218,6 +261,13 @@ def measure(kind: str, stores: Stores, args: argparse.Namespace) -> list[tuple[s
             )
         )
         rows.append(("first command in a new process (heavy)", rows[0][1], cold_ms))
+        movements = len(list(city.ledger.events_of_types("CreditReceived")))
+        rows.append(
+            (
+                f"reversal: account named / searched ({movements:,})",
+                *paired_reversals(args.rounds, city, light_account, cold),
+            )
+        )
         return rows
     finally:
         city.close()
