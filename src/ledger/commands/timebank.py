@@ -11,6 +11,7 @@ from ..model.aggregates import Volunteer
 from ..model.ids import volunteer_aggregate_id
 from ..model.timebank import (
     Account,
+    Movement,
     account_aggregate_id,
     bank_aggregate_id,
     issuing_account,
@@ -153,14 +154,14 @@ class TimeBankCommands(CommandHost):
             else self._receiver_beside(bank_id, transfer_id, account)
         )
         for account_id in receivers:
-            movement = self.account(account_id)["movements"].get(transfer_id)
-            if movement and movement["amount"] > 0:
+            movement = self._movement(account_id, transfer_id)
+            if movement is not None and movement.amount > 0:
                 return self.transfer_credit(
                     org,
                     bank_id=bank_id,
                     from_account=account_id,
-                    to_account=movement["counterparty"],
-                    amount=movement["amount"],
+                    to_account=movement.counterparty,
+                    amount=movement.amount,
                     kind="reversal",
                     reverses=transfer_id,
                     idempotency_key=idempotency_key,
@@ -176,13 +177,27 @@ class TimeBankCommands(CommandHost):
 
     def _receiver_beside(self, bank_id: str, transfer_id: str, account: str) -> list[str]:
         """The account that received ``transfer_id``, found from ``account``, either side of
-        it; none when ``account`` is of another bank or holds no such movement."""
+        it; none unless both accounts, of this bank, hold the two sides of one transfer (credit
+        earned, say, has no sender's side)."""
         if account.split(":", 1)[0] != bank_id:
             return []
-        movement = self.account(account)["movements"].get(transfer_id)
-        if movement is None:
+        here = self._movement(account, transfer_id)
+        if here is None:
             return []
-        return [account] if movement["amount"] > 0 else [movement["counterparty"]]
+        there = self._movement(here.counterparty, transfer_id)
+        if there is None or there.amount != -here.amount or there.counterparty != account:
+            return []
+        return [account if here.amount > 0 else here.counterparty]
+
+    def _movement(self, account_id: str, transfer_id: str) -> Movement | None:
+        """The movement of ``transfer_id`` in the account's verified state, read as a command
+        reads it (this process's cache of verified states, brought up to date)."""
+        ctx = self._writer.context("", "")  # reads only: no event is staged
+        try:
+            state = ctx.state(Account, account_aggregate_id(account_id))
+        finally:
+            ctx.discard()
+        return state.movements.get(transfer_id)
 
     def account(self, account_id: str) -> dict[str, Any]:
         """An account's balance and the history of its movements. An account that never moved

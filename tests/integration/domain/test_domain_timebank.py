@@ -555,16 +555,19 @@ def test_an_account_outside_the_transfer_finds_nothing_and_stores_nothing(town: 
     town.approved(100)
     transfer_id = send(town, "org-a", vol(town.number), vol(town.other), 40)
     other_transfer = send(town, "org-a", vol(town.number), ORG_B_ACCOUNT, 10)
-    for account in (
-        ORG_B_ACCOUNT,  # a party of another transfer, not of this one
-        vol(town.number, bank_id="elsewhere"),  # the sender's number, in another bank
-        vol("VAAAAAAAAAAAAA"),  # nobody's
+    minted = next(ledger.events_of_types("CreditEarned")).data
+    earned, earner = minted["transfer_id"], minted["account"]
+    for account, reversing in (
+        (ORG_B_ACCOUNT, transfer_id),  # a party of another transfer, not of this one
+        (vol(town.number, bank_id="elsewhere"), transfer_id),  # the sender, in another bank
+        (vol("VAAAAAAAAAAAAA"), transfer_id),  # nobody's
+        (earner, earned),  # minted credit is no transfer, named by its account too
     ):
         with refused(ledger, NotFoundError):
             ledger.reverse_transfer(
                 "city",
                 bank_id=BANK,
-                transfer_id=transfer_id,
+                transfer_id=reversing,
                 account=account,
                 idempotency_key=town.key("undo"),
             )
@@ -606,7 +609,8 @@ def test_only_a_known_transfer_is_reversed_and_only_in_full(town: Town) -> None:
     with refused(ledger, NotFoundError):
         reverse(town, "00000000-0000-4000-8000-000000000000")
     # Minted credit is no transfer: it is taken back by correcting the record.
-    earned = next(ledger.events_of_types("CreditEarned")).data["transfer_id"]
+    minted = next(ledger.events_of_types("CreditEarned")).data
+    earned, earner = minted["transfer_id"], minted["account"]
     with refused(ledger, NotFoundError):
         reverse(town, earned)
     transfer_id = send(town, "org-a", vol(town.number), vol(town.other), 40)
