@@ -107,8 +107,9 @@ class HistoryCity(City):
             )
 
     def give_movements(self, source: str, target: str, count: int) -> None:
-        """``count`` donations of 1 credit, 500 per command (not measured)."""
-        signer = self.ledger.signer_for(ROOT)
+        """``count`` donations of 1 credit, 500 per command (not measured), made by the
+        volunteers' home organisation, the one that may move their credit."""
+        signer = self.ledger.signer_for(STATION)
         for start in range(0, count, 500):
             batch = min(500, count - start)
 
@@ -118,7 +119,7 @@ class HistoryCity(City):
                 return {}
 
             self.ledger._writer.run(
-                org=ROOT,
+                org=STATION,
                 signer=signer,
                 idempotency_key=self.key(),
                 command="bench-donations",
@@ -144,7 +145,7 @@ class HistoryCity(City):
 
     def donate(self, source: str, target: str) -> None:
         self.ledger.transfer_credit(
-            ROOT,
+            STATION,
             bank_id=BANK,
             from_account=source,
             to_account=target,
@@ -156,7 +157,7 @@ class HistoryCity(City):
     def reversible(self, source: str, target: str) -> str:
         """A donation of 1 credit to reverse (not measured); its transfer id."""
         moved = self.ledger.transfer_credit(
-            ROOT,
+            STATION,
             bank_id=BANK,
             from_account=source,
             to_account=target,
