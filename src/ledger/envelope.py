@@ -218,7 +218,10 @@ def signing_input(body_bytes: bytes) -> bytes:
 
 def body_to_sign(body: dict[str, Any]) -> bytes:
     """A body's canonical bytes, refused when longer than :data:`MAX_BODY_BYTES`."""
-    body_bytes = canonical_json(body)
+    return _within_limit(canonical_json(body))
+
+
+def _within_limit(body_bytes: bytes) -> bytes:
     if len(body_bytes) > MAX_BODY_BYTES:
         raise InvalidInputError(
             f"event body is {len(body_bytes)} bytes; the limit is {MAX_BODY_BYTES}"
@@ -238,11 +241,9 @@ def verify_body(body_bytes: bytes, signature: bytes, key: VerifyingKey) -> None:
 
 def parse_signed_body(body_text: bytes | str, signature_b64: str) -> tuple[dict[str, Any], bytes]:
     """Parse a body signed outside the ledger; it must already be in canonical form."""
-    body_bytes = body_text.encode("utf-8") if isinstance(body_text, str) else body_text
-    if len(body_bytes) > MAX_BODY_BYTES:
-        raise InvalidInputError(
-            f"event body is {len(body_bytes)} bytes; the limit is {MAX_BODY_BYTES}"
-        )
+    body_bytes = _within_limit(
+        body_text.encode("utf-8") if isinstance(body_text, str) else body_text
+    )
     if not is_canonical(body_bytes):
         raise InvalidInputError(
             "the signed body is not in RFC 8785 canonical form; sign JCS(body) exactly"

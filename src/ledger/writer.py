@@ -24,7 +24,6 @@ from .canonical import canonical_json, parse_json, read_own_json
 from .context import Context
 from .drafting import CommandDraft
 from .envelope import (
-    MAX_BODY_BYTES,
     SignedEvent,
     body_to_sign,
     check_idempotency_key,
@@ -257,15 +256,14 @@ class Writer:
         """
         if not signed:
             raise InvalidInputError("submit at least one signed event")
-        for body, _ in signed:
-            validate_body(body, now=self.clock())
-            if len(canonical_json(body)) > MAX_BODY_BYTES:
-                raise InvalidInputError(f"an event body is at most {MAX_BODY_BYTES} bytes")
+        canonical = [body_to_sign(validate_body(body, now=self.clock())) for body, _ in signed]
         first = signed[0][0]
         org, key = first["org"], first["idempotency_key"]
         if any(b["org"] != org or b["idempotency_key"] != key for b, _ in signed):
             raise InvalidInputError("events submitted together share one org and idempotency key")
-        request = _request_hash([[canonical_json(b).hex(), s.hex()] for b, s in signed])
+        request = _request_hash(
+            [[b.hex(), s.hex()] for b, (_, s) in zip(canonical, signed, strict=True)]
+        )
         replay = self._replay(org, key, request, NoValue)
         if replay is not None:
             return replay

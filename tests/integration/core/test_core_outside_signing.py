@@ -372,3 +372,13 @@ def test_an_api_command_and_an_outside_body_go_through_the_same_rules(city: City
     body = join_body(ledger, info["number"], key=key, idempotency_key="outside")
     with refused(ledger, RuleViolationError, match="already a member"):
         ledger._writer.submit([(body, sign_outside(body, key))])
+
+
+def test_a_signed_body_over_the_size_limit_is_refused_and_stores_nothing(city: City) -> None:
+    """Signed correctly by the organisation's own key, a body beyond the limit is refused
+    before anything is verified or stored, as the ledger's own bodies are."""
+    ledger, info = city
+    body = join_body(ledger, info["number"])
+    body["data"]["padding"] = "x" * (64 * 1024)
+    with refused(ledger, InvalidInputError, match="the limit is"):
+        ledger._writer.submit([(body, sign_outside(body, key_of(ledger, "org-b")))])
