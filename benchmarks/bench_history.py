@@ -26,8 +26,11 @@ The figure is the median milliseconds per operation on each side and the ratio h
 (hot / cold); the goal is at most 1.3. The same ledger object runs every command, as a server
 process does: its verified-state cache (``ledger.state_cache``) holds each aggregate it touched
 and reads only the events stored since. ``first command in a new process`` shows what a process
-pays the first time it touches the heavy volunteer (one replay of the whole history), measured on
-a second ledger object opened on the same store.
+pays the first time it touches the heavy volunteer (its states read from their authenticated
+snapshots, then the events stored after them), measured on a second ledger object opened on the
+same store. ``snapshot written + read`` times the state codec alone (``ledger.state_codec``) on
+each volunteer's service and credit account states, as a snapshot writes and reads them: a
+state holds every record and movement, so this cost grows with the history.
 
 Run: ``.venv/bin/python benchmarks/bench_history.py`` (``--quick`` for a smoke run, ``--help``).
 """
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import statistics
 import sys
 import time
@@ -49,7 +53,11 @@ from bench_support import Stores, postgres_problem
 from ledger import Ledger
 from ledger.commands.timebank import stage_transfer
 from ledger.context import Context
+from ledger.model.service import ServiceAccount, service_account_id
+from ledger.model.timebank import Account, account_aggregate_id
 from ledger.results import NoValue
+from ledger.snapshots import MODEL_ONLY
+from ledger.state_codec import dumps_state, loads_state
 from ledger.storage.url import StoreURL
 
 BANK = "city-bank"
@@ -156,6 +164,23 @@ class HistoryCity(City):
         )
         return str(moved.value.transfer_id)
 
+    def snapshot_round_trip(self, number: str) -> Callable[[], object]:
+        """Encoding and decoding the volunteer's service and credit account states."""
+        ctx = self.ledger._writer.context("", "")
+        try:
+            states = [
+                ctx.state(ServiceAccount, service_account_id(number)),
+                ctx.state(Account, account_aggregate_id(f"{BANK}:vol:{number}")),
+            ]
+        finally:
+            ctx.discard()
+
+        def round_trip() -> None:
+            for state in states:
+                loads_state(dumps_state(state, modules=MODEL_ONLY), modules=MODEL_ONLY)
+
+        return round_trip
+
     def reverse(self, transfer_id: str, account: str | None) -> None:
         self.ledger.reverse_transfer(
             ROOT,
@@ -251,6 +276,14 @@ def measure(kind: str, stores: Stores, args: argparse.Namespace) -> list[tuple[s
             )
         )
         rows.append(("first command in a new process (heavy)", rows[0][1], cold_ms))
+        rows.append(
+            (
+                "snapshot written + read (codec only)",
+                *paired(
+                    args.rounds, city.snapshot_round_trip(light), city.snapshot_round_trip(heavy)
+                ),
+            )
+        )
         movements = len(list(city.ledger.events_of_types("CreditReceived")))
         rows.append(
             (
@@ -273,7 +306,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--quick", action="store_true", help="200 records, 500 movements")
+    parser.add_argument(
+        "--gc-off",
+        action="store_true",
+        help="turn Python's cyclic garbage collector off for the run (its full collections, "
+        "whose cost grows with the process's heap, otherwise land in some measurements)",
+    )
     args = parser.parse_args(argv)
+    if args.gc_off:
+        gc.disable()
     if args.quick:
         args.heavy, args.movements, args.rounds = 200, 500, 10
     kinds = args.kinds.split(",")

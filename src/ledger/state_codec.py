@@ -22,13 +22,17 @@ run nothing the saved data says: it is JSON with a small set of tags, not ``pick
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import json
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
+
+import orjson
 
 from .errors import StorageError
 from .signing import VerifyingKey
@@ -45,13 +49,17 @@ class StateCodecError(StorageError):
 def dumps_state(value: object, *, modules: frozenset[str] = REPLAY_MODULES) -> bytes:
     """``value`` as UTF-8 JSON; its objects must be of classes in the model or ``modules``."""
     encoded = _encode(value, modules)
-    return json.dumps(encoded, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    try:
+        return orjson.dumps(encoded)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, a lone surrogate
+        return json.dumps(encoded, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 def loads_state(data: bytes, *, modules: frozenset[str] = REPLAY_MODULES) -> Any:
     """The value :func:`dumps_state` wrote; refuses anything outside the codec's tags and any
     object of a class outside the model and ``modules`` (none: the model alone)."""
     try:
+        # ``json``, not ``orjson``: it reads an integer beyond 64 bits as that integer
         return _decode(json.loads(data.decode("utf-8")), modules)
     except StateCodecError:
         raise
@@ -63,7 +71,72 @@ def _allowed_module(name: str, modules: frozenset[str]) -> bool:
     return name in modules or name.startswith(MODEL_PACKAGE)
 
 
+# Values that stand for themselves, written and read as they are (a float is checked first).
+_PLAIN: frozenset[type] = frozenset({str, int, bool, type(None)})
+_JSON_PLAIN: frozenset[type] = _PLAIN | {float}
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What encoding or decoding an object of one state class needs, worked out once."""
+
+    cls: type
+    name: str  # "module:Qualname"
+    setstate: bool  # the class has its own ``__setstate__``
+    slots: tuple[str, ...]  # slot names over the class's MRO
+    defaults: tuple[tuple[str, Any, Any], ...]  # (field, default, default factory)
+    descriptors: frozenset[str]  # names a data descriptor of the class sets
+
+
+@functools.lru_cache(maxsize=512)
+def _shape(cls: Any, modules: frozenset[str]) -> _Shape:
+    if not _allowed_module(cls.__module__, modules):
+        raise StateCodecError(f"a saved state may not hold {cls.__module__}.{cls.__qualname__}")
+    defaults: tuple[tuple[str, Any, Any], ...] = ()
+    if dataclasses.is_dataclass(cls):
+        defaults = tuple(
+            (f.name, f.default, f.default_factory)
+            for f in dataclasses.fields(cls)
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        )
+    return _Shape(
+        cls,
+        f"{cls.__module__}:{cls.__qualname__}",
+        "__setstate__" in cls.__dict__,
+        tuple(name for klass in cls.__mro__ for name in klass.__dict__.get("__slots__", ())),
+        defaults,
+        frozenset(
+            name
+            for klass in cls.__mro__
+            for name, member in vars(klass).items()
+            if hasattr(member, "__set__") or hasattr(member, "__delete__")
+        ),
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _named_shape(name: str, modules: frozenset[str]) -> _Shape:
+    module_name, _, qualname = name.partition(":")
+    if not _allowed_module(module_name, modules) or not qualname.isidentifier():
+        raise StateCodecError(f"a saved state may not create {name}")
+    cls = getattr(importlib.import_module(module_name), qualname, None)
+    if not isinstance(cls, type) or cls.__module__ != module_name:
+        raise StateCodecError(f"a saved state names no state class {name}")
+    return _shape(cls, modules)
+
+
 def _encode(value: object, modules: frozenset[str]) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list:
+        return [v if type(v) in _PLAIN else _encode(v, modules) for v in value]  # type: ignore[attr-defined]
+    if kind is dict:
+        return {"$dict": _pairs(value, modules)}  # type: ignore[arg-type]
+    return _encode_other(value, modules)
+
+
+def _encode_other(value: object, modules: frozenset[str]) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -97,25 +170,34 @@ def _encode(value: object, modules: frozenset[str]) -> Any:
 
 
 def _pairs(mapping: dict[Any, Any], modules: frozenset[str]) -> list[list[Any]]:
-    return [[_encode(k, modules), _encode(v, modules)] for k, v in mapping.items()]
+    return [
+        [
+            k if type(k) in _PLAIN else _encode(k, modules),
+            v if type(v) in _PLAIN else _encode(v, modules),
+        ]
+        for k, v in mapping.items()
+    ]
+
+
+_UNSET = object()
 
 
 def _encode_object(value: object, modules: frozenset[str]) -> dict[str, Any]:
-    cls = type(value)
-    if not _allowed_module(cls.__module__, modules):
-        raise StateCodecError(f"a saved state may not hold {cls.__module__}.{cls.__qualname__}")
-    own_state = value.__getstate__() if "__setstate__" in cls.__dict__ else None
+    shape = _shape(cast(Any, type(value)), modules)  # typeshed: a type is not Hashable
+    own_state = value.__getstate__() if shape.setstate else None
     if isinstance(own_state, dict):
         fields: dict[str, Any] = own_state
     else:
         fields = dict(getattr(value, "__dict__", {}))
-        for klass in cls.__mro__:
-            for name in klass.__dict__.get("__slots__", ()):
-                if hasattr(value, name):
-                    fields[name] = getattr(value, name)
+        for name in shape.slots:
+            slot = getattr(value, name, _UNSET)
+            if slot is not _UNSET:
+                fields[name] = slot
     encoded: dict[str, Any] = {
-        "$object": f"{cls.__module__}:{cls.__qualname__}",
-        "fields": {name: _encode(v, modules) for name, v in fields.items()},
+        "$object": shape.name,
+        "fields": {
+            name: v if type(v) in _PLAIN else _encode(v, modules) for name, v in fields.items()
+        },
     }
     if own_state is fields:
         encoded["setstate"] = True
@@ -123,22 +205,31 @@ def _encode_object(value: object, modules: frozenset[str]) -> dict[str, Any]:
 
 
 def _decode(value: Any, modules: frozenset[str]) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
+    kind = type(value)
+    if kind in _JSON_PLAIN:
         return value
-    if isinstance(value, list):
-        return [_decode(v, modules) for v in value]
-    if not isinstance(value, dict) or not value:
+    if kind is list:
+        return [v if type(v) in _JSON_PLAIN else _decode(v, modules) for v in value]
+    if kind is not dict or not value:
         raise StateCodecError(f"unexpected JSON value in a saved state: {value!r:.80}")
     tag = next(iter(value))
     body = value[tag]
+    if tag == "$object":
+        setstate = value.get("setstate") is True
+        return _decode_object(body, value["fields"], modules, setstate=setstate)
+    if tag == "$dict":
+        return {
+            k if type(k) in _JSON_PLAIN else _decode(k, modules): (
+                v if type(v) in _JSON_PLAIN else _decode(v, modules)
+            )
+            for k, v in body
+        }
     if tag == "$tuple":
         return tuple(_decode(v, modules) for v in body)
     if tag == "$set":
         return {_decode(v, modules) for v in body}
     if tag == "$frozenset":
         return frozenset(_decode(v, modules) for v in body)
-    if tag == "$dict":
-        return {_decode(k, modules): _decode(v, modules) for k, v in body}
     if tag == "$defaultdict":
         restored: defaultdict[Any, Any] = defaultdict(_FACTORIES[body])
         restored.update((_decode(k, modules), _decode(v, modules)) for k, v in value["items"])
@@ -151,32 +242,28 @@ def _decode(value: Any, modules: frozenset[str]) -> Any:
         return datetime.fromisoformat(body)
     if tag == "$key":
         return VerifyingKey.from_base64(body)
-    if tag == "$object":
-        setstate = value.get("setstate") is True
-        return _decode_object(body, value["fields"], modules, setstate=setstate)
     raise StateCodecError(f"unknown tag {tag!r} in a saved state")
 
 
 def _decode_object(
     name: str, fields: dict[str, Any], modules: frozenset[str], *, setstate: bool
 ) -> object:
-    module_name, _, qualname = name.partition(":")
-    if not _allowed_module(module_name, modules) or not qualname.isidentifier():
-        raise StateCodecError(f"a saved state may not create {name}")
-    cls = getattr(importlib.import_module(module_name), qualname, None)
-    if not isinstance(cls, type) or cls.__module__ != module_name:
-        raise StateCodecError(f"a saved state names no state class {name}")
-    instance: Any = object.__new__(cls)
-    decoded = {str(k): _decode(v, modules) for k, v in fields.items()}
-    if setstate and "__setstate__" in cls.__dict__:
+    if type(name) is not str:
+        raise StateCodecError(f"a saved state may not create {name!r:.80}")
+    shape = _named_shape(name, modules)
+    instance: Any = object.__new__(shape.cls)
+    decoded = {
+        str(k): v if type(v) in _JSON_PLAIN else _decode(v, modules) for k, v in fields.items()
+    }
+    if setstate and shape.setstate:
         instance.__setstate__(decoded)
         return instance
-    if dataclasses.is_dataclass(cls):  # a field added since the state was saved: its default
-        for field in dataclasses.fields(cls):
-            if field.name not in decoded and field.default is not dataclasses.MISSING:
-                decoded[field.name] = field.default
-            elif field.name not in decoded and field.default_factory is not dataclasses.MISSING:
-                decoded[field.name] = field.default_factory()
+    for field_name, default, factory in shape.defaults:  # a field added since it was saved
+        if field_name not in decoded:
+            decoded[field_name] = default if factory is dataclasses.MISSING else factory()
+    if shape.descriptors.isdisjoint(decoded) and hasattr(instance, "__dict__"):
+        instance.__dict__.update(decoded)  # no field is a slot, property or other descriptor
+        return instance
     for field_name, field_value in decoded.items():
         object.__setattr__(instance, field_name, field_value)
     return instance

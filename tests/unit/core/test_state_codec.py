@@ -148,3 +148,30 @@ def test_a_model_only_reader_refuses_the_audit_s_own_classes() -> None:
         loads_state(saved, modules=frozenset())
     with pytest.raises(StateCodecError, match=r"may not hold ledger\.log\.merkle"):
         dumps_state(tree, modules=frozenset())
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value"),
+    [
+        # a class whose instances keep their fields in a dict: the class itself is not a field
+        ("ledger.audit.replay:ReplayState", "__class__", {"$tuple": []}),
+        # a slotted state class: a read-only property is not a field either
+        ("ledger.model.activities:Activity", "minutes_limit", 5),
+    ],
+)
+def test_a_saved_field_never_writes_through_a_descriptor(
+    name: str, field: str, value: object
+) -> None:
+    forged = json.dumps({"$object": name, "fields": {field: value}}).encode()
+    with pytest.raises(StateCodecError, match="not a saved state"):
+        loads_state(forged)
+
+
+def test_numbers_beyond_64_bits_and_any_text_are_written_as_json() -> None:
+    value = {"big": 2**80, "small": -(2**70), "text": "志愿者 \U0001f600", "float": 0.1}
+    saved = dumps_state(value)
+    assert json.loads(saved.decode("utf-8")) == {
+        "$dict": [["big", 2**80], ["small", -(2**70)], ["text", value["text"]], ["float", 0.1]]
+    }
+    assert loads_state(saved) == value
+    assert dumps_state({"text": "志愿者"}).decode("utf-8") == '{"$dict":[["text","志愿者"]]}'
