@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from ledger.commands.typed import CollectSurplus, OpenTimeBank, ReverseTransfer, TransferCredit
+from ledger.errors import NotFoundError
 
 from ..deps import CurrentKey, LedgerDep, QueriesDep, TimeBankOrg, acting_org
 from ..schemas import CommandOut, IdempotencyKey, Strict, command_out
@@ -97,21 +99,27 @@ def reverse(
     bank_id: str,
     transfer_id: str,
     ledger: LedgerDep,
+    queries: QueriesDep,
     org: TimeBankOrg,
     idempotency_key: IdempotencyKey,
     response: Response,
     account: str | None = Query(None, pattern=ACCOUNT),
 ) -> CommandOut:
     """Reverse a mistaken transfer by a new one pointing at it (at most once). ``account``,
-    either account of the transfer, has it found in that account instead of searched for among
-    every credit movement of the ledger."""
-    return command_out(
-        ledger.run(
-            ReverseTransfer(org, bank_id=bank_id, transfer_id=transfer_id, account=account),
-            idempotency_key=idempotency_key,
-        ),
-        response,
-    )
+    either account of the transfer, has it found in that account's verified state. Without it,
+    the accounts the views hold for the transfer are tried the same way (the ledger checks them:
+    a view behind the log or changed in its database finds nothing), and only then is it
+    searched for among every credit movement of the ledger."""
+
+    def reverse_from(side: str | None) -> CommandOut:
+        command = ReverseTransfer(org, bank_id=bank_id, transfer_id=transfer_id, account=side)
+        return command_out(ledger.run(command, idempotency_key=idempotency_key), response)
+
+    if account is None:
+        for hint in queries.accounts_of_transfer(bank_id, transfer_id)[:2]:
+            with contextlib.suppress(NotFoundError):  # a hint the verified state does not bear
+                return reverse_from(hint)
+    return reverse_from(account)
 
 
 @router.get("/time-banks/accounts/{account_id}")

@@ -8,6 +8,9 @@ import uuid
 
 from api_support import Api, assert_problem, walk_pages
 
+from ledger.projections import ViewDatabase
+from ledger.storage.url import parse_store_url
+
 
 def approve_roster(api: Api, numbers: list[str], minutes: list[int], key: str = "a") -> int:
     """Record and approve; return the newest notification id written."""
@@ -78,9 +81,21 @@ def test_organisation_leaderboard_figures_and_city_statistics(api: Api) -> None:
     assert month["period"] == {"from": "1999-01", "to": "1999-12"}
 
 
+_BANKS_OF_B: dict[str, str] = {}
+
+
+def bank_of_b(api: Api) -> str:
+    """Organisation b's time bank on this server (an organisation runs one at most), opened by
+    the first test that needs it."""
+    if api.base_url not in _BANKS_OF_B:
+        bank = "e2e-bank-" + uuid.uuid4().hex[:8]
+        api.ok(api.post("/time-banks", {"bank_id": bank}, key="b"))
+        _BANKS_OF_B[api.base_url] = bank
+    return _BANKS_OF_B[api.base_url]
+
+
 def test_time_bank_account_pages_and_transfers(api: Api) -> None:
-    bank = "e2e-bank-" + uuid.uuid4().hex[:8]
-    api.ok(api.post("/time-banks", {"bank_id": bank}, key="b"))
+    bank = bank_of_b(api)
     number = api.register_volunteer(key="b")
     activity_id = api.publish_activity(key="b", allow_repeats=True)
     for minutes in (30, 40, 50):
@@ -140,6 +155,61 @@ def test_time_bank_account_pages_and_transfers(api: Api) -> None:
     api.wait_for_views(max(e["notification_id"] for e in reversed_["events"]))
     assert api.ok(api.get(f"/time-banks/accounts/{account}", key="b"), 200)["balance"] == 120
     assert_problem(api.post(reverse, None, key="b"), 422)
+
+
+def test_a_reversal_not_told_its_account_is_not_misdirected_by_the_views(api: Api) -> None:
+    """Without ``?account=`` the server tries the accounts its views hold for the transfer; the
+    ledger checks them against verified state, so view rows the operator changed cannot point a
+    reversal elsewhere: it is searched for instead, and undoes exactly the transfer."""
+    bank = bank_of_b(api)
+    number = api.register_volunteer(key="b")
+    activity_id = api.publish_activity(key="b", allow_repeats=True)
+    made = api.ok(
+        api.post(f"/activities/{activity_id}/records", {"number": number, "minutes": 60}, key="b")
+    )
+    api.ok(api.post(f"/records/{made['value']['record_id']}/approve", {}, key="b"))
+    account, receiver = f"{bank}:vol:{number}", f"{bank}:org:{api.city.org_b}"
+    transfers = []
+    for _ in range(2):
+        moved = api.ok(
+            api.post(
+                f"/time-banks/{bank}/transfers",
+                {"from_account": account, "to_account": receiver, "amount": 5, "kind": "donation"},
+                key="b",
+            )
+        )
+        transfers.append(moved["value"]["transfer_id"])
+    api.wait_for_views(max(e["notification_id"] for e in moved["events"]))
+    before = api.ok(api.get(f"/time-banks/accounts/{account}", key="b"), 200)["balance"]
+    honest, misdirected = transfers
+    views = ViewDatabase(parse_store_url(api.db_url))
+    rows = "FROM view_account_movements WHERE transfer_id = ?"
+    saved = views.query(f"SELECT * {rows} ORDER BY account_id", [misdirected])
+    assert {r[0] for r in saved} == {account, receiver}
+    with views.transaction() as cursor:  # both sides now name the bank's issuing account
+        cursor.execute(f"DELETE {rows} AND account_id = ?", [misdirected, account])
+        cursor.execute(
+            "UPDATE view_account_movements SET account_id = ? WHERE transfer_id = ?",
+            [f"{bank}:issuing", misdirected],
+        )
+    try:
+        for transfer_id in (honest, misdirected):
+            undone = api.ok(
+                api.post(f"/time-banks/{bank}/transfers/{transfer_id}/reverse", None, key="b")
+            )
+            api.wait_for_views(max(e["notification_id"] for e in undone["events"]))
+        after = api.ok(api.get(f"/time-banks/accounts/{account}", key="b"), 200)
+        assert after["balance"] == before + 10
+        reversals = [m for m in after["items"] if m["kind"] == "reversal"]
+        assert [m["amount"] for m in reversals] == [5, 5]
+    finally:
+        with views.transaction() as cursor:
+            cursor.execute(f"DELETE {rows}", [misdirected])
+            for row in saved:
+                cursor.execute(
+                    "INSERT INTO view_account_movements VALUES (?, ?, ?, ?, ?, ?)", list(row)
+                )
+        views.close()
 
 
 def test_health_and_readiness(api: Api) -> None:

@@ -251,6 +251,17 @@ class ViewQueries:
         page = _page(items, moves, limit, lambda r: [int(r[4]), r[0]])
         return {"account": account_id, "bank_id": rows[0][0], "balance": rows[0][1], **page}
 
+    def accounts_of_transfer(self, bank_id: str, transfer_id: str) -> list[str]:
+        """The accounts of ``bank_id`` whose movements hold ``transfer_id``, as the views have
+        them (behind the log, and no more trustworthy than their database: a hint to check)."""
+        rows = self.db.query(
+            "SELECT m.account_id FROM view_account_movements m JOIN view_accounts a "
+            "ON a.account_id = m.account_id WHERE m.transfer_id = ? AND a.bank_id = ? "
+            "ORDER BY m.account_id",
+            [transfer_id, bank_id],
+        )
+        return [row[0] for row in rows]
+
     def city_statistics(
         self, start_month: str = "0000-00", end_month: str = "9999-99"
     ) -> dict[str, Any]:

@@ -16,6 +16,8 @@ VIEW = View(
         "position BIGINT NOT NULL, PRIMARY KEY (account_id, transfer_id)",
     },
     keys={"view_accounts": "account_id", "view_account_movements": "account_id, transfer_id"},
+    # a transfer's accounts by its id: the API's hint for a reversal not told an account
+    indexes={"view_account_movements_by_transfer": "view_account_movements (transfer_id)"},
 )
 
 

@@ -408,6 +408,9 @@ def assert_views_match_replay(ledger: Ledger, views: Projections, replay: Replay
         shown = queries.account(account, limit=1)
         assert (shown["bank_id"], shown["balance"]) == (bank, balance), account
         assert viewed_movements(queries, account) == movements, account
+        for transfer_id in movements:  # the reversal's hint: the transfer's accounts, by its id
+            assert account in queries.accounts_of_transfer(bank, transfer_id), transfer_id
+            assert queries.accounts_of_transfer(f"not-{bank}", transfer_id) == []
     for bank, minted in replay.minted.items():
         issuing = queries.account(f"{bank}:issuing", limit=1)
         assert issuing["balance"] == -minted
