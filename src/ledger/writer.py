@@ -295,6 +295,7 @@ class Writer:
         other_signers: SignerLookup | None,
     ) -> list[SignedEvent]:
         org = signed[0][0]["org"]
+        now = self._provisional_time()
         sealed: list[SignedEvent] = []
         for body, signature in signed:
             validate_body(body, now=self.clock())
@@ -314,7 +315,7 @@ class Writer:
                     f"submitted {body['type']} must be version {draft.version} of its aggregate "
                     "and state every data field explicitly; re-read the aggregate and re-sign"
                 )
-            sealed.append(self._envelope(body, signature, body_bytes))
+            sealed.append(SignedEvent.sealed(body, signature, now, body_bytes))
         submitted = len(ctx.drafts)
         ctx.finish()
         derived = ctx.drafts[submitted:]
@@ -385,8 +386,9 @@ class Writer:
         signatures = sign_many(
             [(s, signing_input(b)) for s, (_, b) in zip(signers, bodies, strict=True)]
         )
+        now = self._provisional_time()
         return [
-            self._envelope(body, signature, body_bytes)
+            SignedEvent.sealed(body, signature, now, body_bytes)
             for (body, body_bytes), signature in zip(bodies, signatures, strict=True)
         ]
 
@@ -416,8 +418,10 @@ class Writer:
         }
         return body, body_to_sign(validate_body(body, now=self.clock()))
 
-    def _envelope(self, body: dict[str, Any], signature: bytes, body_bytes: bytes) -> SignedEvent:
-        return SignedEvent.sealed(body, signature, format_time(self.clock()), body_bytes)
+    def _provisional_time(self) -> str:
+        """The ``recorded_at`` an envelope is sealed with; the store stamps the time of the insert
+        over it, under its write lock, so one reading of the clock serves a whole command."""
+        return format_time(self.clock())
 
     def _store(
         self,
