@@ -415,17 +415,17 @@ def timed_statements() -> Iterator[dict[str, float]]:
             setattr(owner, name, function)
 
 
-def statements_profile(baseline: Baseline, signed: Signed, count: int) -> None:
-    """Each statement's time per batch-1 command, signed and unsigned, and each path's wall
-    clock against its CPU time: what a command waits for beyond its own work."""
+def statements_profile(baseline: Baseline, signed: Signed, count: int, batch: int) -> None:
+    """Each statement's time per event, signed and unsigned, and each path's wall clock against
+    its CPU time: what a command waits for beyond its own work."""
     times: dict[str, tuple[float, float, dict[str, float]]] = {}
     for label, target in (("unsigned", baseline), ("signed", signed)):
         with timed_statements() as spent:
             wall, cpu = time.perf_counter(), time.process_time()
-            target.store(count, 1)
+            target.store(count, batch)
             times[label] = (time.perf_counter() - wall, time.process_time() - cpu, spent)
     print()
-    print(f"Statements: sqlite, batch 1, {count} commands (wall clock us per command)")
+    print(f"Statements: sqlite, batch {batch}, {count} events (wall clock us per event)")
     print(f"{'unsigned':>10}{'signed':>10}  statement")
     unsigned, signed_spent = times["unsigned"][2], times["signed"][2]
     for statement in sorted(
@@ -439,7 +439,7 @@ def statements_profile(baseline: Baseline, signed: Signed, count: int) -> None:
     for label, (wall, cpu, _) in times.items():
         print(
             f"{label}: wall {1e6 * wall / count:,.0f} us, CPU {1e6 * cpu / count:,.0f} us, "
-            f"waiting {1e6 * (wall - cpu) / count:,.0f} us per command"
+            f"waiting {1e6 * (wall - cpu) / count:,.0f} us per event"
         )
 
 
@@ -447,8 +447,9 @@ def profile(plan: Plan, stores: Stores) -> None:
     """Where the signed path's time goes, per store and batch size, per signed event."""
     for kind in plan.kinds:
         if kind == "sqlite":
-            with round_stores(stores, kind, plan.preload) as (baseline, signed, _sizes):
-                statements_profile(baseline, signed, plan.count(1))
+            for batch in BATCH_SIZES:
+                with round_stores(stores, kind, plan.preload) as (baseline, signed, _sizes):
+                    statements_profile(baseline, signed, plan.count(batch), batch)
         for batch in BATCH_SIZES:
             count = plan.count(batch)
             with round_stores(stores, kind, plan.preload) as (baseline, signed, _sizes):
