@@ -337,7 +337,7 @@ CATEGORIES: list[tuple[str, list[tuple[str, str]]]] = [
     ("views recompute", [("audit/auditor.py", "__call__"), ("audit/auditor.py", "digest")]),
     ("handing jobs to the workers (submit)", [("audit/signatures.py", "submit")]),
     ("collecting results / waiting for the workers", [("audit/signatures.py", "collect")]),
-    ("state snapshot for --state (pickle)", [("pickle", "dumps")]),
+    ("state saved for --state (state codec)", [("state_codec.py", "dumps_state")]),
     ("progress bar", [("audit/progress.py", "advance")]),
     (
         "checkpoints, consistency, unlogged events",
