@@ -116,7 +116,7 @@ def reverse(
         return command_out(ledger.run(command, idempotency_key=idempotency_key), response)
 
     if account is None:
-        for hint in queries.accounts_of_transfer(bank_id, transfer_id)[:2]:
+        for hint in queries.accounts_of_transfer(bank_id, transfer_id)[:2]:  # its two sides
             with contextlib.suppress(NotFoundError):  # a hint the verified state does not bear
                 return reverse_from(hint)
     return reverse_from(account)
