@@ -271,7 +271,7 @@ class Writer:
         fence = self.directory.last_position
         ctx = self.context(org, first["occurred_at"])
         try:
-            sealed = self._check_submitted(ctx, signed, key, other_signers)
+            sealed = self._check_submitted(ctx, signed, canonical, key, other_signers)
             result = self._store(sealed, org, key, request, {}, NoValue, fence, side_rows)
         except BaseException:
             ctx.discard()
@@ -291,19 +291,20 @@ class Writer:
         self,
         ctx: Context,
         signed: Sequence[tuple[dict[str, Any], bytes]],
+        canonical: Sequence[bytes],
         key: str,
         other_signers: SignerLookup | None,
     ) -> list[SignedEvent]:
+        """The submitted events, checked and sealed; ``canonical`` holds each body's canonical
+        bytes, made by :meth:`submit` once it validated them."""
         org = signed[0][0]["org"]
         now = self._provisional_time()
         sealed: list[SignedEvent] = []
-        for body, signature in signed:
-            validate_body(body, now=self.clock())
+        for (body, signature), body_bytes in zip(signed, canonical, strict=True):
             key_info = self.directory.authorise(
                 body["key_id"], org, purpose=spec_for(body["type"]).key_purpose
             )
             _refuse_self_revocation(body["type"], body["data"], body["key_id"])
-            body_bytes = canonical_json(body)
             try:
                 verify_body(body_bytes, signature, key_info.key)
             except SignatureError as error:
