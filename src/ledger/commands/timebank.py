@@ -148,14 +148,13 @@ class TimeBankCommands(CommandHost):
         an account's movements. The transfer is then found in that account's verified state;
         without it, among every credit movement of the ledger (a cost that grows with them).
         """
-        receivers = (
-            self._accounts_of_transfer(bank_id, transfer_id)
+        sides = (
+            self._sides_searched(bank_id, transfer_id)
             if account is None
             else self._receiver_beside(bank_id, transfer_id, account)
         )
-        for account_id in receivers:
-            movement = self._movement(account_id, transfer_id)
-            if movement is not None and movement.amount > 0:
+        for account_id, movement in sides:
+            if movement.amount > 0:
                 return self.transfer_credit(
                     org,
                     bank_id=bank_id,
@@ -168,17 +167,23 @@ class TimeBankCommands(CommandHost):
                 )
         raise NotFoundError(f"transfer {transfer_id} is not a transfer of bank {bank_id}")
 
-    def _accounts_of_transfer(self, bank_id: str, transfer_id: str) -> list[str]:
-        return [
-            event.data["account"]
-            for event in self.events_of_types("CreditReceived")
-            if event.data["transfer_id"] == transfer_id and event.data["bank_id"] == bank_id
-        ]
+    def _sides_searched(self, bank_id: str, transfer_id: str) -> list[tuple[str, Movement]]:
+        """The accounts that received ``transfer_id``, found among every credit movement of the
+        ledger, with their movement of it."""
+        sides = []
+        for event in self.events_of_types("CreditReceived"):
+            if event.data["transfer_id"] == transfer_id and event.data["bank_id"] == bank_id:
+                movement = self._movement(event.data["account"], transfer_id)
+                if movement is not None:
+                    sides.append((event.data["account"], movement))
+        return sides
 
-    def _receiver_beside(self, bank_id: str, transfer_id: str, account: str) -> list[str]:
+    def _receiver_beside(
+        self, bank_id: str, transfer_id: str, account: str
+    ) -> list[tuple[str, Movement]]:
         """The account that received ``transfer_id``, found from ``account``, either side of
-        it; none unless both accounts, of this bank, hold the two sides of one transfer (credit
-        earned, say, has no sender's side)."""
+        it, with its movement of it; none unless both accounts, of this bank, hold the two sides
+        of one transfer (credit earned, say, has no sender's side)."""
         if account.split(":", 1)[0] != bank_id:
             return []
         here = self._movement(account, transfer_id)
@@ -187,7 +192,7 @@ class TimeBankCommands(CommandHost):
         there = self._movement(here.counterparty, transfer_id)
         if there is None or there.amount != -here.amount or there.counterparty != account:
             return []
-        return [account if here.amount > 0 else here.counterparty]
+        return [(account, here) if here.amount > 0 else (here.counterparty, there)]
 
     def _movement(self, account_id: str, transfer_id: str) -> Movement | None:
         """The movement of ``transfer_id`` in the account's verified state, read as a command
