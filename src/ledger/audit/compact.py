@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import marshal
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ..model.aggregates import AggregateState
@@ -29,6 +29,7 @@ from ..model.aggregates import AggregateState
 LIVE = 20_000
 MODEL_PACKAGE = "ledger.model."
 _UUID = -1  # the class number that marks a packed UUID
+S = TypeVar("S", bound=AggregateState)
 
 
 class Unpackable(Exception):
@@ -63,6 +64,7 @@ class _Layout:
 
 
 _LAYOUT = _Layout()
+_CLASS_BYTES = 2
 _PLAIN = frozenset({str, int, bool, bytes, float})
 
 
@@ -121,18 +123,31 @@ def _rebuild(packed: tuple[Any, ...]) -> Any:
 
 
 def pack(state: AggregateState) -> bytes:
-    """``state`` as compact bytes; :class:`Unpackable` if it holds what packing cannot write."""
+    """``state`` as compact bytes, led by its class's number (two bytes, so that the states of
+    one class are found without unpacking the others); :class:`Unpackable` if it holds what
+    packing cannot write."""
     try:
-        return marshal.dumps(flatten(state))
-    except (TypeError, ValueError, RecursionError):  # an unhashable flattened key, say
+        flat = flatten(state)
+        number: int = flat[1]
+        return number.to_bytes(_CLASS_BYTES, "big") + marshal.dumps(flat)
+    except (TypeError, ValueError, RecursionError, OverflowError):  # an unhashable key, say
         raise Unpackable(type(state).__qualname__) from None
 
 
 def unpack(packed: bytes) -> AggregateState:
     """The state :func:`pack` packed (in this process: the bytes are never read from outside)."""
-    state = unflatten(marshal.loads(packed))
+    state = unflatten(marshal.loads(memoryview(packed)[_CLASS_BYTES:]))
     assert isinstance(state, AggregateState)
     return state
+
+
+def _class_numbers(cls: type) -> set[bytes]:
+    """The leading bytes of the packed states of ``cls`` and its subclasses."""
+    return {
+        number.to_bytes(_CLASS_BYTES, "big")
+        for number, known in enumerate(_LAYOUT.classes)
+        if issubclass(known, cls)
+    }
 
 
 class CompactStates(MutableMapping[UUID, AggregateState]):
@@ -212,6 +227,19 @@ class CompactStates(MutableMapping[UUID, AggregateState]):
         yield from list(self._live.items())
         for number, packed in list(self._packed.items()):
             yield UUID(int=number), unpack(packed)
+
+    def values_of(self, cls: type[S]) -> Iterator[S]:
+        """The states of ``cls`` (subclasses included), packed ones unpacked one at a time and
+        not kept live; the packed states of other classes are not unpacked at all."""
+        for state in list(self._live.values()):
+            if isinstance(state, cls):
+                yield state
+        numbers = _class_numbers(cls)
+        for packed in list(self._packed.values()):
+            if packed[:_CLASS_BYTES] in numbers:
+                state = unpack(packed)
+                assert isinstance(state, cls)
+                yield state
 
     def compact(self) -> None:
         """Pack the least recently used states beyond ``live``, down to half of it (so that the

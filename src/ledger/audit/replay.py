@@ -413,17 +413,16 @@ class Replay:
     def finish(self) -> None:
         self.end_command()
         balances: dict[str, int] = defaultdict(int)
-        for state in self.s.states.values():
-            if isinstance(state, Account):
-                bank = state.account_id.split(":", 1)[0]
-                balances[bank] += state.balance
-                if state.balance < 0:
-                    self.report(
-                        Finding(
-                            "time-bank-imbalance",
-                            f"account {state.account_id} is at {state.balance}",
-                        )
+        for state in self.s.states.values_of(Account):
+            bank = state.account_id.split(":", 1)[0]
+            balances[bank] += state.balance
+            if state.balance < 0:
+                self.report(
+                    Finding(
+                        "time-bank-imbalance",
+                        f"account {state.account_id} is at {state.balance}",
                     )
+                )
         for bank in set(balances) | set(self.s.minted):
             if balances[bank] != self.s.minted[bank]:
                 self.report(

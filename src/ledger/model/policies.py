@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 Reaction = Callable[["CommandPort", "Draft", Any], None]
 _REACTIONS: dict[str, list[tuple[int, Reaction]]] = {}
+_IN_ORDER: dict[str, tuple[Reaction, ...]] = {}  # each event type's reactions, as they run
 
 
 def reacts_to(*event_types: str, order: int) -> Callable[[Reaction], Reaction]:
@@ -28,6 +29,7 @@ def reacts_to(*event_types: str, order: int) -> Callable[[Reaction], Reaction]:
             reactions = _REACTIONS.setdefault(event_type, [])
             reactions.append((order, reaction))
             reactions.sort(key=lambda entry: entry[0])
+            _IN_ORDER[event_type] = tuple(r for _, r in reactions)
         return reaction
 
     return register
@@ -35,10 +37,10 @@ def reacts_to(*event_types: str, order: int) -> Callable[[Reaction], Reaction]:
 
 def reactions_to(event_type: str) -> list[Reaction]:
     """The reactions to ``event_type``, in the order they run."""
-    return [reaction for _, reaction in _REACTIONS.get(event_type, [])]
+    return list(_IN_ORDER.get(event_type, ()))
 
 
 def react(ctx: CommandPort, draft: Draft, data: Any) -> None:
     """Run the reactions to one staged event (each schedules its derived events on ``ctx``)."""
-    for reaction in reactions_to(draft.type):
+    for reaction in _IN_ORDER.get(draft.type, ()):
         reaction(ctx, draft, data)

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger, MemoryKeystore
+from ledger.audit import compact as compact_module
 from ledger.audit.compact import CompactStates, Unpackable, pack, unpack
 from ledger.audit.findings import Finding
 from ledger.audit.replay import Replay, ReplayState
@@ -159,6 +160,37 @@ def test_compacted_states_are_the_states_put_in(
     assert dict(compact.items()) == by_id
     for aggregate_id, state in by_id.items():
         assert aggregate_id in compact and compact[aggregate_id] == state
+
+
+@given(states=st.lists(VOLUNTEER | ORGANISATION, max_size=12), live=st.integers(1, 4))
+def test_the_states_of_one_class_are_read_without_unpacking_the_others(
+    states: list[Volunteer | Organisation], live: int
+) -> None:
+    by_id = {s.aggregate_id: s for s in states}
+    compact = CompactStates(live=live)
+    for aggregate_id, state in by_id.items():
+        compact[aggregate_id] = state
+        compact.compact()
+    unpacked: list[object] = []
+    real_unpack = compact_module.unpack
+
+    def counting_unpack(packed: bytes) -> Any:
+        unpacked.append(state := real_unpack(packed))
+        return state
+
+    compact_module.unpack = counting_unpack
+    try:
+        volunteers = list(compact.values_of(Volunteer))
+    finally:
+        compact_module.unpack = real_unpack
+    expected = [s for s in by_id.values() if isinstance(s, Volunteer)]
+    assert sorted(volunteers, key=_id) == sorted(expected, key=_id)
+    assert all(isinstance(state, Volunteer) for state in unpacked)
+    assert compact.packed == max(0, len(by_id) - len(compact._live))  # none made live again
+
+
+def _id(state: Volunteer | Organisation) -> int:
+    return state.aggregate_id.int
 
 
 class _Foreign:
