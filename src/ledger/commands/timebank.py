@@ -19,8 +19,14 @@ from ..model.timebank import (
     surplus_holding,
 )
 from ..results import Collected, NoValue, TransferRef
+from ..storage.records import SideRow
 from ..writer import CommandResult
 from .base import CommandHost
+
+# The account that received each transfer, by ``bank/transfer``: stored with the transfer's
+# events, read by a reversal not told an account. Not signed, so only ever a hint: the reversal
+# checks it against both accounts' verified states, and searches when it is not borne out.
+TRANSFER_RECEIVERS = "transfer-receiver"
 
 
 class TimeBankCommands(CommandHost):
@@ -80,9 +86,12 @@ class TimeBankCommands(CommandHost):
             "reverses": reverses,
         }
 
+        receivers: list[SideRow] = []
+
         def decide(ctx: Context) -> dict[str, Any]:
+            receivers.clear()
             transfer_id = stage_transfer(
-                ctx, bank_id, from_account, to_account, amount, kind, reverses
+                ctx, bank_id, from_account, to_account, amount, kind, reverses, receivers
             )
             return {"transfer_id": transfer_id}
 
@@ -93,6 +102,7 @@ class TimeBankCommands(CommandHost):
             decide,
             result=TransferRef,
             idempotency_key=idempotency_key,
+            side_rows=lambda: receivers,
         )
 
     def collect_surplus(
@@ -108,7 +118,10 @@ class TimeBankCommands(CommandHost):
         if not 1 <= len(numbers) <= 100 or len(set(numbers)) != len(numbers):
             raise InvalidInputError("collect from 1 to 100 different volunteers at a time")
 
+        receivers: list[SideRow] = []
+
         def decide(ctx: Context) -> dict[str, Any]:
+            receivers.clear()
             bank = ctx.directory.reference.time_banks.get(bank_id)
             if bank is None:
                 raise NotFoundError(f"time bank {bank_id!r} is not in this ledger")
@@ -120,7 +133,9 @@ class TimeBankCommands(CommandHost):
                 holding = surplus_holding(bank_id, number)
                 balance = ctx.state(Account, account_aggregate_id(holding)).balance
                 if balance > 0:
-                    stage_transfer(ctx, bank_id, holding, target, balance, "collection", None)
+                    stage_transfer(
+                        ctx, bank_id, holding, target, balance, "collection", None, receivers
+                    )
                     collected[number] = balance
             return {"collected": collected}
 
@@ -131,6 +146,7 @@ class TimeBankCommands(CommandHost):
             decide,
             result=Collected,
             idempotency_key=idempotency_key,
+            side_rows=lambda: receivers,
         )
 
     def reverse_transfer(
@@ -145,14 +161,21 @@ class TimeBankCommands(CommandHost):
         """Reverse a mistaken transfer by a new one that points at it (at most once).
 
         ``account``: either account of the transfer, as anyone who reverses it has read it in
-        an account's movements. The transfer is then found in that account's verified state;
-        without it, among every credit movement of the ledger (a cost that grows with them).
+        an account's movements. The transfer is then found in that account's verified state.
+        Without it, the receiving account stored beside the transfer's events is tried the same
+        way; only when there is none (a transfer signed outside the ledger) or the verified
+        states do not bear it out is the transfer searched for among every credit movement of
+        the ledger (a cost that grows with them).
         """
-        sides = (
-            self._sides_searched(bank_id, transfer_id)
-            if account is None
-            else self._receiver_beside(bank_id, transfer_id, account)
-        )
+        if account is not None:
+            sides = self._receiver_beside(bank_id, transfer_id, account)
+        else:
+            hint = self._writer.recorder.side_get(TRANSFER_RECEIVERS, f"{bank_id}/{transfer_id}")
+            sides = []
+            if hint is not None:
+                sides = self._receiver_beside(bank_id, transfer_id, hint.decode("utf-8", "replace"))
+            if not sides:
+                sides = self._sides_searched(bank_id, transfer_id)
         for account_id, movement in sides:
             if movement.amount > 0:
                 return self.transfer_credit(
@@ -251,8 +274,10 @@ def stage_transfer(
     amount: int,
     kind: str,
     reverses: str | None,
+    receivers: list[SideRow],
 ) -> str:
-    """Stage both sides of one transfer; return its id."""
+    """Stage both sides of one transfer; return its id. The receiving account is added to
+    ``receivers``, the side rows stored with the command's events."""
     transfer_id = str(uuid.uuid4())
     common = {
         "transfer_id": transfer_id,
@@ -270,5 +295,8 @@ def stage_transfer(
         "CreditReceived",
         account_aggregate_id(to_account),
         {**common, "account": to_account, "counterparty": from_account},
+    )
+    receivers.append(
+        SideRow(TRANSFER_RECEIVERS, f"{bank_id}/{transfer_id}", to_account.encode("utf-8"))
     )
     return transfer_id

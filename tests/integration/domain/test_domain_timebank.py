@@ -4,6 +4,7 @@ reversed at most once, and taken back when a correction or void reduces the serv
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from domain_support import Town, create_city, event_data, refused, result_types
@@ -16,6 +17,7 @@ from ledger import (
     NotFoundError,
     RuleViolationError,
 )
+from ledger.commands.timebank import TRANSFER_RECEIVERS
 from ledger.model.timebank import account_aggregate_id
 from ledger.results import NoValue
 
@@ -573,6 +575,86 @@ def test_an_account_outside_the_transfer_finds_nothing_and_stores_nothing(town: 
             )
     assert ledger.account(ORG_B_ACCOUNT)["movements"][other_transfer]["reversed"] is False
     assert balance(town, vol(town.other)) == 40
+
+
+def stored_receiver(ledger: Ledger, transfer_id: str) -> bytes | None:
+    return ledger._recorder.side_get(TRANSFER_RECEIVERS, f"{BANK}/{transfer_id}")
+
+
+def test_a_reversal_not_told_an_account_reads_the_receiver_stored_with_the_transfer(
+    town: Town,
+) -> None:
+    """Every transfer the ledger stages stores its receiving account beside its events; a
+    reversal not told an account tries it, and searches no credit movement when it holds."""
+    ledger = town.ledger
+    open_bank(town, cap_minutes=100, surplus_account=CITY_ACCOUNT)
+    town.approved(150)
+    transfer_id = send(town, "org-a", vol(town.number), vol(town.other), 40)
+    assert stored_receiver(ledger, transfer_id) == vol(town.other).encode()
+
+    def no_search(bank_id: str, transfer_id: str) -> list[object]:
+        raise AssertionError("the reversal searched every credit movement")
+
+    ledger._sides_searched = no_search  # type: ignore[assignment,method-assign]
+    reversal_id = reverse(town, transfer_id)
+    assert (balance(town, vol(town.number)), balance(town, vol(town.other))) == (100, 0)
+    assert ledger.account(vol(town.other))["movements"][transfer_id]["reversed"] is True
+    assert stored_receiver(ledger, reversal_id) == vol(town.number).encode()
+    collect(town, "city", town.number)
+    (collection,) = [
+        t for t, m in ledger.account(CITY_ACCOUNT)["movements"].items() if m["kind"] == "collection"
+    ]
+    assert stored_receiver(ledger, collection) == CITY_ACCOUNT.encode()
+    reverse(town, collection)
+    assert (balance(town, holding(town.number)), balance(town, CITY_ACCOUNT)) == (50, 0)
+
+
+def test_a_refused_transfer_stores_no_receiver(town: Town) -> None:
+    ledger = town.ledger
+    open_bank(town)
+    town.approved(100)
+    before = ledger._recorder.side_items(TRANSFER_RECEIVERS)
+    with refused(ledger, RuleViolationError):
+        send(town, "org-a", vol(town.number), vol(town.other), 400)
+    assert ledger._recorder.side_items(TRANSFER_RECEIVERS) == before
+
+
+@pytest.mark.parametrize(
+    "change", ["another transfer's receiver", "the sender", "not an account", "deleted"]
+)
+def test_a_changed_stored_receiver_cannot_misdirect_a_reversal(town: Town, change: str) -> None:
+    """The stored receiver is not signed: the operator can change it in the database. The
+    reversal believes it only where both accounts' verified states hold the transfer's two
+    sides (as the sender's do); otherwise it searches, and undoes exactly the transfer named."""
+    ledger = town.ledger
+    open_bank(town)
+    town.approved(100)
+    transfer_id = send(town, "org-a", vol(town.number), vol(town.other), 40)
+    other_transfer = send(town, "org-a", vol(town.number), ORG_B_ACCOUNT, 10)
+    key = f"{BANK}/{transfer_id}"
+    if change == "deleted":
+        ledger._recorder.side_delete(TRANSFER_RECEIVERS, key)
+    else:
+        value = {
+            "another transfer's receiver": ORG_B_ACCOUNT.encode(),
+            "the sender": vol(town.number).encode(),
+            "not an account": b"\xff" + BANK.encode() + b":vol:",
+        }[change]
+        ledger._recorder.side_put(TRANSFER_RECEIVERS, key, value)
+    searched: list[str] = []
+    search = ledger._sides_searched
+
+    def counted(bank_id: str, transfer_id: str) -> Any:
+        searched.append(transfer_id)
+        return search(bank_id, transfer_id)
+
+    ledger._sides_searched = counted  # type: ignore[method-assign]
+    reverse(town, transfer_id)
+    assert searched == ([] if change == "the sender" else [transfer_id])
+    assert (balance(town, vol(town.number)), balance(town, vol(town.other))) == (90, 0)
+    assert balance(town, ORG_B_ACCOUNT) == 10
+    assert ledger.account(ORG_B_ACCOUNT)["movements"][other_transfer]["reversed"] is False
+    assert_sums_to_zero(town)
 
 
 def test_a_transfer_is_reversed_at_most_once(town: Town) -> None:
