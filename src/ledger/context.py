@@ -21,7 +21,7 @@ from .errors import InvalidInputError, NotFoundError
 from .model.aggregates import AGGREGATE_KINDS, AggregateState
 from .model.policies import react
 from .model.registry import Draft, EventData, spec_for
-from .state_cache import TailReader, VerifiedStateCache, leaf_hash_of
+from .state_cache import NO_SNAPSHOT, TailReader, VerifiedStateCache, leaf_hash_of
 from .trust import TrustDirectory
 
 S = TypeVar("S", bound=AggregateState)
@@ -52,7 +52,8 @@ class Context:
         self._read_tail = read_tail
         self._read_many = read_many
         self._last_leaf: dict[UUID, bytes] = {}
-        self._loaded_at: dict[UUID, int] = {}
+        # Each loaded state's newest known snapshot (version, bytes), for the cache to keep.
+        self._snapshot: dict[UUID, tuple[int, int]] = {}
 
     def state(self, cls: type[S], aggregate_id: UUID) -> S:
         """The aggregate's current state, including events staged by this command."""
@@ -70,7 +71,6 @@ class Context:
         store's one-event-per-version constraint and the command would decide again."""
         if aggregate_id not in self._states:
             self._states[aggregate_id] = cls(aggregate_id=aggregate_id)
-            self._loaded_at[aggregate_id] = 0
         return self.state(cls, aggregate_id)
 
     def prefetch(self, cls: type[S], aggregate_ids: Sequence[UUID]) -> None:
@@ -96,13 +96,11 @@ class Context:
             entry, tail = entries.get(aggregate_id), tails.get(aggregate_id)
             if entry is not None and tail is not None:
                 self._last_leaf[aggregate_id] = entry.last_leaf_hash
-                self._loaded_at[aggregate_id] = entry.state.version
+                self._snapshot[aggregate_id] = entry.snapshot
                 state = self._apply_all(entry.state, tail)
             elif entry is None and tail is not None:
-                self._loaded_at[aggregate_id] = 0
                 state = self._apply_all(cls(aggregate_id=aggregate_id), tail)
             else:
-                self._loaded_at[aggregate_id] = 0
                 state = self._apply_all(
                     cls(aggregate_id=aggregate_id), self._read_events(aggregate_id)
                 )
@@ -116,9 +114,8 @@ class Context:
                 tail = self._read_tail(aggregate_id, entry.state.version, entry.last_leaf_hash)
                 if tail is not None:
                     self._last_leaf[aggregate_id] = entry.last_leaf_hash
-                    self._loaded_at[aggregate_id] = entry.state.version
+                    self._snapshot[aggregate_id] = entry.snapshot
                     return self._apply_all(entry.state, tail)
-        self._loaded_at[aggregate_id] = 0
         return self._apply_all(cls(aggregate_id=aggregate_id), self._read_events(aggregate_id))
 
     def _apply_all(self, state: S, events: Sequence[SignedEvent]) -> S:
@@ -137,8 +134,9 @@ class Context:
         for aggregate_id, state in self._states.items():
             leaf = self._last_leaf.get(aggregate_id)
             if leaf is not None:
-                self._cache.put(state, leaf)
-                self._cache.persist_if_due(state, leaf, self._loaded_at.get(aggregate_id, 0))
+                snapshot = self._snapshot.get(aggregate_id, NO_SNAPSHOT)
+                snapshot = self._cache.persist_if_due(state, leaf, snapshot)
+                self._cache.put(state, leaf, snapshot)
         self._states = {}
 
     def discard(self) -> None:
@@ -149,7 +147,7 @@ class Context:
         for aggregate_id, state in self._states.items():
             leaf = self._last_leaf.get(aggregate_id)
             if leaf is not None and aggregate_id not in drafted:
-                self._cache.put(state, leaf)
+                self._cache.put(state, leaf, self._snapshot.get(aggregate_id, NO_SNAPSHOT))
         self._states = {}
 
     def existing(self, cls: type[S], aggregate_id: UUID, what: str) -> S:

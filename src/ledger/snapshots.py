@@ -1,10 +1,13 @@
 """Authenticated snapshots of aggregate states, so a new process need not replay long histories.
 
 The state cache (:mod:`ledger.state_cache`) spares a process from replaying an aggregate twice;
-a snapshot spares the *next* process from replaying it once. Every ``SNAPSHOT_INTERVAL`` events
-of an aggregate, and whenever a process had to rebuild a long history from the first event, the
-state is stored beside the events (the ``state-snapshots`` side namespace) together with its
-version and the leaf hash of the last event it summarises.
+a snapshot spares the *next* process from replaying it once. When a process had to rebuild a
+long history from the first event, and then whenever an aggregate has gained enough events since
+its last snapshot (``SNAPSHOT_INTERVAL``, or one event per ``SNAPSHOT_BYTES_PER_EVENT`` bytes of
+that snapshot, whichever is more: a large state is rewritten less often, so that what its
+snapshots cost per event does not grow with it), the state is stored beside the events (the
+``state-snapshots`` side namespace) together with its version and the leaf hash of the last event
+it summarises.
 
 A snapshot is state nobody signed, and the database holds it, so it is trusted only when:
 
@@ -42,6 +45,7 @@ from .storage.records import LedgerRecorderProtocol
 
 NAMESPACE = "state-snapshots"
 SNAPSHOT_INTERVAL = 200
+SNAPSHOT_BYTES_PER_EVENT = 4096
 MAC_LABEL = b"service-hour ledger: state snapshot MAC key, v2 (JSON states)"
 MODEL_ONLY: frozenset[str] = frozenset()
 _HEADER = struct.Struct(">Q32s")
@@ -70,6 +74,7 @@ class SnapshotStore:
         self.rejected = 0
         self.loaded = 0
         self.saved = 0
+        self.bytes_saved = 0
 
     def _mac_key(self) -> bytes | None:
         if self._key is None:
@@ -81,22 +86,26 @@ class SnapshotStore:
     def _mac(self, key: bytes, aggregate_id: UUID, payload: bytes) -> bytes:
         return hmac.new(key, aggregate_id.bytes + payload, hashlib.sha256).digest()
 
-    def save(self, state: AggregateState, last_leaf_hash: bytes) -> None:
+    def save(self, state: AggregateState, last_leaf_hash: bytes) -> int | None:
+        """Store the snapshot; its size in bytes, or None when none was stored."""
         key = self._mac_key()
         if key is None:
-            return
+            return None
         try:
             encoded = dumps_state(state, modules=MODEL_ONLY)
         except StateCodecError as error:  # a state the codec cannot hold: replayed next time
             log.warning("no snapshot of %s: %s", state.aggregate_id, error)
-            return
+            return None
         payload = _HEADER.pack(state.version, last_leaf_hash) + encoded
         value = self._mac(key, state.aggregate_id, payload) + payload
         self.recorder.side_put(NAMESPACE, str(state.aggregate_id), value)
         self.saved += 1
+        self.bytes_saved += len(value)
+        return len(value)
 
-    def load(self, aggregate_id: UUID) -> tuple[AggregateState, bytes] | None:
-        """The snapshot's state and last leaf hash, or None (none stored, no key, or refused)."""
+    def load(self, aggregate_id: UUID) -> tuple[AggregateState, bytes, int] | None:
+        """The snapshot's state, last leaf hash and size in bytes, or None (none stored, no
+        key, or refused)."""
         key = self._mac_key()
         if key is None:
             return None
@@ -123,7 +132,7 @@ class SnapshotStore:
             self._reject(aggregate_id, "it is not this aggregate's state at its version")
             return None
         self.loaded += 1
-        return state, leaf_hash
+        return state, leaf_hash, len(value)
 
     def _reject(self, aggregate_id: UUID, why: str) -> None:
         self.rejected += 1

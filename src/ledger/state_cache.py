@@ -31,11 +31,12 @@ from uuid import UUID
 
 from .envelope import SignedEvent
 from .model.aggregates import AggregateState
-from .snapshots import SNAPSHOT_INTERVAL, SnapshotStore
+from .snapshots import SNAPSHOT_BYTES_PER_EVENT, SNAPSHOT_INTERVAL, SnapshotStore
 
 DEFAULT_CAPACITY = 50_000
 log = logging.getLogger(__name__)
 TailReader = Callable[[UUID, int, bytes], Sequence[SignedEvent] | None]
+NO_SNAPSHOT = (0, 0)  # (version, bytes) of a state's newest known snapshot: none known
 
 
 def leaf_hash_of(envelope: bytes) -> bytes:
@@ -46,10 +47,12 @@ def leaf_hash_of(envelope: bytes) -> bytes:
 @dataclass(slots=True)
 class CachedState:
     """A state built from verified events up to ``state.version``, whose last event's stored
-    bytes hash to ``last_leaf_hash``."""
+    bytes hash to ``last_leaf_hash``; ``snapshot`` is the version and size in bytes of its
+    newest snapshot this process knows of (``NO_SNAPSHOT``: none)."""
 
     state: AggregateState
     last_leaf_hash: bytes
+    snapshot: tuple[int, int] = NO_SNAPSHOT
 
 
 class VerifiedStateCache:
@@ -84,28 +87,49 @@ class VerifiedStateCache:
         if self.snapshots is None:
             return None
         found = self.snapshots.load(aggregate_id)
-        return None if found is None else CachedState(*found)
+        if found is None:
+            return None
+        state, leaf_hash, size = found
+        return CachedState(state, leaf_hash, (state.version, size))
 
-    def persist_if_due(self, state: AggregateState, last_leaf_hash: bytes, since: int) -> None:
-        """Snapshot ``state`` when it crossed a multiple of the interval since version
-        ``since`` (0: it was rebuilt from the first event), so no process replays much."""
+    def persist_if_due(
+        self, state: AggregateState, last_leaf_hash: bytes, snapshot: tuple[int, int]
+    ) -> tuple[int, int]:
+        """Snapshot ``state`` when it has gained enough events since ``snapshot``, its newest
+        known snapshot's (version, bytes): at least ``SNAPSHOT_INTERVAL``, and one per
+        ``SNAPSHOT_BYTES_PER_EVENT`` bytes of that snapshot, so that rewriting a large state
+        costs each event no more than rewriting a small one. With none known (a state rebuilt
+        from the first event, or new in this process) one is due from ``SNAPSHOT_INTERVAL``
+        events. Return the newest known snapshot's (version, bytes) after this."""
         if self.snapshots is None or state.version < SNAPSHOT_INTERVAL:
-            return
-        if since == 0 or state.version // SNAPSHOT_INTERVAL > since // SNAPSHOT_INTERVAL:
-            try:
-                self.snapshots.save(state, last_leaf_hash)
-            except Exception as error:  # the command is stored; a snapshot is only a shortcut
-                log.warning("state snapshot of %s not saved: %s", state.aggregate_id, error)
+            return snapshot
+        version, size = snapshot
+        if version and state.version - version < max(
+            SNAPSHOT_INTERVAL, -(-size // SNAPSHOT_BYTES_PER_EVENT)
+        ):
+            return snapshot
+        try:
+            saved = self.snapshots.save(state, last_leaf_hash)
+        except Exception as error:  # the command is stored; a snapshot is only a shortcut
+            log.warning("state snapshot of %s not saved: %s", state.aggregate_id, error)
+            return snapshot
+        return snapshot if saved is None else (state.version, saved)
 
-    def put(self, state: AggregateState, last_leaf_hash: bytes) -> None:
-        """Keep ``state``, unless a newer one was put back meanwhile."""
+    def put(
+        self,
+        state: AggregateState,
+        last_leaf_hash: bytes,
+        snapshot: tuple[int, int] = NO_SNAPSHOT,
+    ) -> None:
+        """Keep ``state`` (with its newest known snapshot's version and size), unless a newer
+        one was put back meanwhile."""
         if not state.exists:
             return
         with self._lock:
             current = self._entries.get(state.aggregate_id)
             if current is not None and current.state.version >= state.version:
                 return
-            self._entries[state.aggregate_id] = CachedState(state, last_leaf_hash)
+            self._entries[state.aggregate_id] = CachedState(state, last_leaf_hash, snapshot)
             self._entries.move_to_end(state.aggregate_id)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import pickle
 import struct
 import threading
@@ -58,7 +59,7 @@ def warmed(open_ledger: Callable[..., Ledger], url: str) -> tuple[Ledger, str]:
     consent(ledger, number, "c-3")
     entry = ledger._writer.cache.take(volunteer_aggregate_id(number))
     assert entry is not None and entry.state.version == 4
-    ledger._writer.cache.put(entry.state, entry.last_leaf_hash)
+    ledger._writer.cache.put(entry.state, entry.last_leaf_hash, entry.snapshot)
     return ledger, number
 
 
@@ -208,6 +209,45 @@ def test_a_new_process_starts_from_the_snapshot_and_reads_only_newer_events(
     assert state == replayed(fresh, number) and state.version == 5
     consent(fresh, number, "c-5")
     assert replayed(fresh, number).consents == {PURPOSE: True}
+
+
+@pytest.mark.usefixtures("short_interval")
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_larger_state_is_snapshotted_less_often_so_no_event_pays_more_for_it(
+    kind: str,
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A snapshot is due after SNAPSHOT_INTERVAL events, or one event per
+    SNAPSHOT_BYTES_PER_EVENT bytes of the previous snapshot when that is more: the bytes
+    rewritten per event stay under that figure however large the state grows."""
+    monkeypatch.setattr("ledger.state_cache.SNAPSHOT_BYTES_PER_EVENT", 64)
+    url = store_url_for(kind)
+    ledger = open_ledger(url)
+    number = create_city(ledger)["number"]
+    aggregate_id = volunteer_aggregate_id(number)
+    saved: dict[int, int] = {}  # version -> bytes of each snapshot, as stored
+    for index in range(60):
+        ledger.give_consent(
+            "org-a",
+            number=number,
+            purpose="purpose-" + chr(97 + index // 26) + chr(97 + index % 26),
+            idempotency_key=f"c-{index}",
+        )
+        stored = ledger._recorder.side_get(SNAPSHOTS, str(aggregate_id))
+        if stored is not None:
+            saved[struct.unpack_from(">Q", stored, 32)[0]] = len(stored)
+    versions = sorted(saved)
+    assert versions[0] == 4 and len(versions) >= 3
+    for before, after in itertools.pairwise(versions):
+        assert after - before == max(4, -(-saved[before] // 64)), (before, saved, after)
+        assert saved[before] / (after - before) <= 64
+    assert saved[versions[-1]] > 2 * saved[versions[0]]  # the state did grow
+    fresh = open_ledger(url, keystore=ledger.keystore)
+    assert decided(fresh, number) == replayed(fresh, number)
+    assert fresh._writer.cache.snapshots is not None
+    assert fresh._writer.cache.snapshots.loaded == 1
 
 
 @pytest.mark.usefixtures("short_interval")

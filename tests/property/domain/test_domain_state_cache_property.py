@@ -50,7 +50,7 @@ class CachedStateMachine(DomainMachine):
                 if entry is None:
                     continue
                 cached.append((type(entry.state), entry.state.version))
-                cache.put(entry.state, entry.last_leaf_hash)
+                cache.put(entry.state, entry.last_leaf_hash, entry.snapshot)
                 ctx = ledger._writer.context("city", "2025-03-03T09:00:00Z")
                 decided = ctx.state(type(entry.state), aggregate_id)
                 events = ledger.events(aggregate_id)
@@ -64,7 +64,7 @@ class CachedStateMachine(DomainMachine):
                 kept = cache.take(aggregate_id)
                 assert kept is not None and kept.state == fresh
                 assert kept.last_leaf_hash == leaf_hash_of(events[-1].envelope)
-                cache.put(kept.state, kept.last_leaf_hash)
+                cache.put(kept.state, kept.last_leaf_hash, kept.snapshot)
 
 
 CachedStateMachine.TestCase.settings = settings(
