@@ -108,8 +108,9 @@ def reverse(
     """Reverse a mistaken transfer by a new one pointing at it (at most once). ``account``,
     either account of the transfer, has it found in that account's verified state. Without it,
     the accounts the views hold for the transfer are tried the same way (the ledger checks them:
-    a view behind the log or changed in its database finds nothing), and only then is it
-    searched for among every credit movement of the ledger."""
+    a view behind the log or changed in its database finds nothing), then the receiving account
+    stored with the transfer, and only then is it searched for among every credit movement of
+    the ledger."""
 
     def reverse_from(side: str | None) -> CommandOut:
         command = ReverseTransfer(org, bank_id=bank_id, transfer_id=transfer_id, account=side)

@@ -22,7 +22,7 @@ from .commands.organisations import OrganisationCommands
 from .commands.privacy import PrivacyCommands
 from .commands.queries import QueryCommands
 from .commands.service import ServiceCommands
-from .commands.timebank import TimeBankCommands
+from .commands.timebank import TimeBankCommands, receiver_rows
 from .commands.typed import Command
 from .commands.volunteers import VolunteerCommands
 from .drafting import CommandDraft, Drafted, command_arguments, drafting_as, stop_drafting
@@ -227,7 +227,11 @@ class Ledger(
         """
         parsed = [parse_signed_body(body, signature) for body, signature in signed]
         self._directory.refresh()
-        rows = self._signed_credential_rows([body for body, _ in parsed], credential, status_list)
+        bodies = [body for body, _ in parsed]
+        rows = [
+            *self._signed_credential_rows(bodies, credential, status_list),
+            *receiver_rows(bodies),
+        ]
         result = self._writer.submit(
             parsed, lambda org, purpose: self.signer_for(org, None, purpose), side_rows=rows
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from ..context import Context
@@ -24,8 +25,9 @@ from ..writer import CommandResult
 from .base import CommandHost
 
 # The account that received each transfer, by ``bank/transfer``: stored with the transfer's
-# events, read by a reversal not told an account. Not signed, so only ever a hint: the reversal
-# checks it against both accounts' verified states, and searches when it is not borne out.
+# events (staged by a command or submitted signed), read by a reversal not told an account.
+# Not signed, so only ever a hint: the reversal checks it against both accounts' verified
+# states, and searches when it is not borne out.
 TRANSFER_RECEIVERS = "transfer-receiver"
 
 
@@ -163,9 +165,9 @@ class TimeBankCommands(CommandHost):
         ``account``: either account of the transfer, as anyone who reverses it has read it in
         an account's movements. The transfer is then found in that account's verified state.
         Without it, the receiving account stored beside the transfer's events is tried the same
-        way; only when there is none (a transfer signed outside the ledger) or the verified
-        states do not bear it out is the transfer searched for among every credit movement of
-        the ledger (a cost that grows with them).
+        way; only when there is none (a transfer stored before the ledger kept them) or the
+        verified states do not bear it out is the transfer searched for among every credit
+        movement of the ledger (a cost that grows with them).
         """
         if account is not None:
             sides = self._receiver_beside(bank_id, transfer_id, account)
@@ -296,7 +298,29 @@ def stage_transfer(
         account_aggregate_id(to_account),
         {**common, "account": to_account, "counterparty": from_account},
     )
-    receivers.append(
-        SideRow(TRANSFER_RECEIVERS, f"{bank_id}/{transfer_id}", to_account.encode("utf-8"))
-    )
+    receivers.append(receiver_row(bank_id, transfer_id, to_account))
     return transfer_id
+
+
+def receiver_row(bank_id: str, transfer_id: str, account: str) -> SideRow:
+    """The side row naming the account that received ``transfer_id`` (see
+    :data:`TRANSFER_RECEIVERS`)."""
+    return SideRow(TRANSFER_RECEIVERS, f"{bank_id}/{transfer_id}", account.encode("utf-8"))
+
+
+def receiver_rows(bodies: Sequence[dict[str, Any]]) -> list[SideRow]:
+    """The receiver rows of the ``CreditReceived`` events among signed bodies submitted to the
+    ledger (any that is malformed is refused by the rules, and stores nothing)."""
+    rows = []
+    for body in bodies:
+        data = body.get("data")
+        if body.get("type") != "CreditReceived" or not isinstance(data, dict):
+            continue
+        bank_id, transfer_id, account = (
+            data.get("bank_id"),
+            data.get("transfer_id"),
+            data.get("account"),
+        )
+        if isinstance(bank_id, str) and isinstance(transfer_id, str) and isinstance(account, str):
+            rows.append(receiver_row(bank_id, transfer_id, account))
+    return rows

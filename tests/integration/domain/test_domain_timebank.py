@@ -18,8 +18,10 @@ from ledger import (
     RuleViolationError,
 )
 from ledger.commands.timebank import TRANSFER_RECEIVERS
+from ledger.envelope import sign_body
 from ledger.model.timebank import account_aggregate_id
 from ledger.results import NoValue
+from ledger.signing import b64encode
 
 City = tuple[Ledger, dict[str, str]]
 BANK = "bank"
@@ -607,6 +609,36 @@ def test_a_reversal_not_told_an_account_reads_the_receiver_stored_with_the_trans
     assert stored_receiver(ledger, collection) == CITY_ACCOUNT.encode()
     reverse(town, collection)
     assert (balance(town, holding(town.number)), balance(town, CITY_ACCOUNT)) == (50, 0)
+
+
+def test_a_transfer_signed_outside_the_ledger_stores_its_receiver_too(town: Town) -> None:
+    ledger = town.ledger
+    open_bank(town)
+    town.approved(100)
+    signer = ledger.signer_for("org-a")
+    params = {
+        "bank_id": BANK,
+        "from_account": vol(town.number),
+        "to_account": vol(town.other),
+        "amount": 40,
+        "idempotency_key": "signed-outside",
+    }
+    draft = ledger.draft("transfer_credit", "org-a", key_id=signer.key_id, params=params)
+    ledger.submit_signed(
+        [
+            (text, b64encode(sign_body(body, signer)[1]))
+            for text, body in zip(draft.texts(), draft.bodies, strict=True)
+        ]
+    )
+    (received,) = [b["data"] for b in draft.bodies if b["type"] == "CreditReceived"]
+    assert stored_receiver(ledger, received["transfer_id"]) == vol(town.other).encode()
+
+    def no_search(bank_id: str, transfer_id: str) -> list[object]:
+        raise AssertionError("the reversal searched every credit movement")
+
+    ledger._sides_searched = no_search  # type: ignore[assignment,method-assign]
+    reverse(town, received["transfer_id"])
+    assert (balance(town, vol(town.number)), balance(town, vol(town.other))) == (100, 0)
 
 
 def test_a_refused_transfer_stores_no_receiver(town: Town) -> None:
