@@ -110,9 +110,7 @@ class Ledger(
             self._recorder, keyring if keyring is not None else keyring_for(self.keystore)
         )
         self.clock = clock
-        self._writer = Writer(
-            self._recorder, self._app.events, self._app.signed_mapper, self._directory, clock
-        )
+        self._writer = Writer(self._recorder, self._app.signed_mapper, self._directory, clock)
         self._writer.cache.snapshots = SnapshotStore(self._recorder, log_key_of(self.keystore))
         self.log = TransparencyLog(
             self._recorder, self._directory, self.keystore, checkpoints, witnesses=witnesses

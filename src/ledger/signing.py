@@ -13,9 +13,9 @@ import binascii
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -164,9 +164,9 @@ class SigningKey:
         return f"SigningKey({self.key_id})"
 
 
-# A batch this long is signed on more than one core: an Ed25519 signature by ``cryptography``
-# runs without the interpreter lock, so helper threads sign parts of it while the caller signs
-# the first. Shorter batches are not worth the hand-off (about 50 microseconds).
+# A batch this long is signed (or verified) on more than one core: ``cryptography`` signs and
+# verifies Ed25519 without the interpreter lock, so helper threads take parts of it while the
+# caller does the first. Shorter batches are not worth the hand-off (about 50 microseconds).
 PARALLEL_SIGNING_FROM = 16
 
 
@@ -196,6 +196,33 @@ def _helpers_here() -> _Helpers | None:
     return _helpers
 
 
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+def _shared(jobs: Sequence[J], each: Callable[[Sequence[J]], list[R]]) -> list[R]:
+    """``each(jobs)``, a long batch in parts: the helper threads take the later parts when they
+    are free, while the caller does the first."""
+    helpers = _helpers_here() if len(jobs) >= PARALLEL_SIGNING_FROM else None
+    if helpers is None or not helpers.free.acquire(blocking=False):
+        return each(jobs)
+    size = -(-len(jobs) // (helpers.threads + 1))
+    parts: list[Future[list[R]]] = []
+    try:
+        for i in range(size, len(jobs), size):
+            try:
+                parts.append(helpers.pool.submit(each, jobs[i : i + size]))
+            except RuntimeError:  # the interpreter is exiting: no thread starts now
+                return each(jobs)
+        results = each(jobs[:size])
+        for part in parts:
+            results.extend(part.result())
+        return results
+    finally:
+        wait(parts)  # free again only once every part is done, also after an error
+        helpers.free.release()
+
+
 def _sign_each(jobs: Sequence[tuple[Signer, bytes]]) -> list[bytes]:
     return [signer.sign(message) for signer, message in jobs]
 
@@ -204,25 +231,24 @@ def sign_many(jobs: Sequence[tuple[Signer, bytes]]) -> list[bytes]:
     """Each message signed by its signer, in order. A long batch of :class:`SigningKey` jobs is
     shared with helper threads when they are free; any other signer (an HSM's, say) signs on
     the caller's thread, one message at a time, as it would alone."""
-    helpers = _helpers_here() if len(jobs) >= PARALLEL_SIGNING_FROM else None
-    if (
-        helpers is None
-        or any(type(signer) is not SigningKey for signer, _ in jobs)
-        or not helpers.free.acquire(blocking=False)
-    ):
+    if any(type(signer) is not SigningKey for signer, _ in jobs):
         return _sign_each(jobs)
-    size = -(-len(jobs) // (helpers.threads + 1))
-    parts: list[Future[list[bytes]]] = []
-    try:
-        for i in range(size, len(jobs), size):
-            try:
-                parts.append(helpers.pool.submit(_sign_each, jobs[i : i + size]))
-            except RuntimeError:  # the interpreter is exiting: no thread starts now
-                return _sign_each(jobs)
-        signatures = _sign_each(jobs[:size])
-        for part in parts:
-            signatures.extend(part.result())
-        return signatures
-    finally:
-        wait(parts)  # free again only once every part is done, also after an error
-        helpers.free.release()
+    return _shared(jobs, _sign_each)
+
+
+def _verify_each(jobs: Sequence[tuple[VerifyingKey, bytes, bytes]]) -> list[SignatureError | None]:
+    found: list[SignatureError | None] = []
+    for key, signature, message in jobs:
+        try:
+            key.verify(signature, message)
+        except SignatureError as error:
+            found.append(error)
+        else:
+            found.append(None)
+    return found
+
+
+def verify_many(jobs: Sequence[tuple[VerifyingKey, bytes, bytes]]) -> list[SignatureError | None]:
+    """For each (key, signature, message), None when the signature verifies, else the error
+    :meth:`VerifyingKey.verify` raises; a long batch shared with the helper threads."""
+    return _shared(jobs, _verify_each)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.persistence import EventStore, IntegrityError
+from eventsourcing.persistence import IntegrityError
 
 from .canonical import canonical_json, parse_json, read_own_json
 from .context import Context
@@ -104,21 +104,20 @@ class Writer:
     def __init__(
         self,
         recorder: LedgerRecorderProtocol,
-        events: EventStore[UUID],
         mapper: SignedEventMapper,
         directory: TrustDirectory,
         clock: Callable[[], datetime],
         cache: VerifiedStateCache | None = None,
     ) -> None:
         self.recorder = recorder
-        self.events = events
         self.mapper = mapper
         self.directory = directory
         self.clock = clock
         self.cache = cache if cache is not None else VerifiedStateCache()
 
     def read_events(self, aggregate_id: UUID) -> list[SignedEvent]:
-        return list(self.events.get(aggregate_id))  # type: ignore[arg-type]
+        """Every event of the aggregate, verified (a long history on several cores)."""
+        return self.mapper.verify_many(self.recorder.select_events(aggregate_id))
 
     def read_tail(
         self, aggregate_id: UUID, version: int, leaf_hash: bytes
@@ -132,7 +131,7 @@ class Writer:
             or leaf_hash_of(stored[0].state) != leaf_hash
         ):
             return None
-        return [self.mapper.verify(event) for event in stored[1:]]
+        return self.mapper.verify_many(stored[1:])
 
     def read_many(
         self, starts: dict[UUID, tuple[int, bytes | None]]
@@ -153,7 +152,7 @@ class Writer:
                     found[aggregate_id] = None
                     continue
                 stored = stored[1:]
-            found[aggregate_id] = [self.mapper.verify(event) for event in stored]
+            found[aggregate_id] = self.mapper.verify_many(stored)
         return found
 
     def context(self, org: str, occurred_at: str) -> Context:

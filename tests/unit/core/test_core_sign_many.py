@@ -1,6 +1,7 @@
 """A batch of messages signed on several cores: every signature in its place and verifiable
 without the project's code, other signers kept on the caller's thread, and a forked child that
-signs with its own helpers."""
+signs with its own helpers; and a batch of signatures verified the same way, each verdict the
+one verifying it alone gives."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import signing
-from ledger.signing import PARALLEL_SIGNING_FROM, Signer, SigningKey, VerifyingKey, sign_many
+from ledger.errors import SignatureError
+from ledger.signing import (
+    PARALLEL_SIGNING_FROM,
+    Signer,
+    SigningKey,
+    VerifyingKey,
+    sign_many,
+    verify_many,
+)
 
 KEYS = [SigningKey.from_private_bytes(bytes([i]) * 32) for i in range(3)]
 
@@ -49,6 +58,35 @@ def test_each_signature_is_its_own_signers_of_its_own_message_in_order(
     for (k, message), signature in zip(jobs, signatures, strict=True):
         public = Ed25519PublicKey.from_public_bytes(KEYS[k].public_key.raw)
         public.verify(signature, message)  # raises if it is not
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2), st.binary(max_size=64), st.sampled_from(["good", "bad", "short"])
+        ),
+        max_size=3 * PARALLEL_SIGNING_FROM,
+    )
+)
+def test_many_signatures_verify_each_as_it_would_alone(jobs: list[tuple[int, bytes, str]]) -> None:
+    """Each verdict in its place: None for a good signature, the error verifying it alone
+    raises for a signature of another message or of the wrong length."""
+    batch = []
+    for k, message, kind in jobs:
+        signature = KEYS[k].sign(message if kind != "bad" else message + b"!")
+        batch.append(
+            (KEYS[k].public_key, signature[:63] if kind == "short" else signature, message)
+        )
+    verdicts = verify_many(batch)
+    assert len(verdicts) == len(batch)
+    for (key, signature, message), verdict in zip(batch, verdicts, strict=True):
+        try:
+            key.verify(signature, message)
+        except SignatureError as error:
+            assert verdict is not None and str(verdict) == str(error)
+        else:
+            assert verdict is None
 
 
 @pytest.fixture
