@@ -178,7 +178,7 @@ class Ledger(
         return Projections(
             self._recorder,
             ViewDatabase(store),
-            verify=self._app.signed_mapper.verify if verify else None,
+            verify=self._app.signed_mapper.verify_many if verify else None,
         )
 
     def refresh(self) -> None:

@@ -50,8 +50,9 @@ class Projections:
         *,
         verify: Any = None,
     ) -> None:
-        """``verify``, when given (the ledger's mapper ``verify``), checks every event's
-        signature before applying it; without it views read the stored bodies directly."""
+        """``verify``, when given (the ledger's mapper ``verify_many``), checks every event of
+        a batch, signatures included, before any is applied; without it views read the stored
+        bodies directly."""
         self._recorder = recorder
         self.database = database
         self._verify = verify
@@ -109,7 +110,7 @@ class Projections:
     def _apply_batch(self, notifications: Sequence[Any], positions: dict[str, int]) -> None:
         """Apply a batch in one transaction. The positions are read again inside it (after a
         lock on PostgreSQL), so several processes catching up never apply an event twice."""
-        events = [self._project(n) for n in notifications]
+        events = self._project(notifications)
         last = notifications[-1].id
         with self.database.transaction() as cursor:
             if self.database.kind == "postgresql":
@@ -122,25 +123,24 @@ class Projections:
                 if name not in positions:
                     continue
                 done = positions[name]
-                view.apply(cursor, [e for e in events if e is not None and e.position > done])
+                view.apply(cursor, [e for e in events if e.position > done])
                 if last > done:
                     cursor.execute(
                         "UPDATE view_tracking SET position = ? WHERE view = ?", [last, name]
                     )
 
-    def _project(self, notification: Any) -> ProjectedEvent | None:
-        if not notification.topic.startswith(TOPIC_PREFIX):
-            return None
+    def _project(self, notifications: Sequence[Any]) -> list[ProjectedEvent]:
+        ours = [n for n in notifications if n.topic.startswith(TOPIC_PREFIX)]
         if self._verify is not None:
-            event = self._verify(notification)
-            body = event.body
+            bodies = [event.body for event in self._verify(ours)]
         else:
             # unchecked rows are read as they are stored (the audit compares the views with
             # what the verified events give): the plain parser, without the strict one's checks
-            body = json.loads(notification.state)["body"]
-        return ProjectedEvent(
-            body["type"], body["org"], body["data"], body["occurred_at"], notification.id
-        )
+            bodies = [json.loads(n.state)["body"] for n in ours]
+        return [
+            ProjectedEvent(body["type"], body["org"], body["data"], body["occurred_at"], n.id)
+            for n, body in zip(ours, bodies, strict=True)
+        ]
 
     def wait_for(self, position: int, timeout: float = 10.0) -> None:
         """Block until every view has applied ``position`` (read your own write)."""

@@ -140,14 +140,14 @@ def test_a_crash_while_reading_events_applies_nothing(
     clean = fresh_views()
     clean.catch_up()
     fresh = fresh_views()
-    verify = demo.ledger._app.signed_mapper.verify
+    verify = demo.ledger._app.signed_mapper.verify_many
     seen: list[int] = []
 
-    def failing(notification: Any) -> Any:
-        seen.append(notification.id)
-        if len(seen) == 60:
+    def failing(batch: list[Any]) -> Any:
+        seen.extend(notification.id for notification in batch)
+        if len(seen) >= 60:  # in the second batch
             raise RuntimeError("signature check failed")
-        return verify(notification)
+        return verify(batch)
 
     fresh._verify = failing
     with pytest.raises(RuntimeError, match="signature"):
