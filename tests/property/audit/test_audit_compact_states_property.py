@@ -147,15 +147,23 @@ def test_a_state_unpacks_to_an_equal_one(state: Volunteer | Organisation) -> Non
     assert back is not state
 
 
-@given(states=st.lists(VOLUNTEER | ORGANISATION, max_size=12), live=st.integers(1, 4))
-def test_compacted_states_are_the_states_put_in(
+def compacted(
     states: list[Volunteer | Organisation], live: int
-) -> None:
+) -> tuple[dict[UUID, Volunteer | Organisation], CompactStates]:
+    """The states by id, and the same put one by one (copies) into compacted states."""
     by_id = {s.aggregate_id: s for s in states}
     compact = CompactStates(live=live)
     for aggregate_id, state in by_id.items():
         compact[aggregate_id] = unpack(pack(state))
         compact.compact()
+    return by_id, compact
+
+
+@given(states=st.lists(VOLUNTEER | ORGANISATION, max_size=12), live=st.integers(1, 4))
+def test_compacted_states_are_the_states_put_in(
+    states: list[Volunteer | Organisation], live: int
+) -> None:
+    by_id, compact = compacted(states, live)
     assert len(compact) == len(by_id) and set(compact) == set(by_id)
     assert dict(compact.items()) == by_id
     for aggregate_id, state in by_id.items():
@@ -166,11 +174,7 @@ def test_compacted_states_are_the_states_put_in(
 def test_the_states_of_one_class_are_read_without_unpacking_the_others(
     states: list[Volunteer | Organisation], live: int
 ) -> None:
-    by_id = {s.aggregate_id: s for s in states}
-    compact = CompactStates(live=live)
-    for aggregate_id, state in by_id.items():
-        compact[aggregate_id] = state
-        compact.compact()
+    by_id, compact = compacted(states, live)
     unpacked: list[object] = []
     real_unpack = compact_module.unpack
 
