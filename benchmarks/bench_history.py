@@ -61,7 +61,6 @@ from ledger.model.timebank import Account, account_aggregate_id
 from ledger.results import NoValue
 from ledger.snapshots import MODEL_ONLY
 from ledger.state_codec import dumps_state, loads_state
-from ledger.storage.records import SideRow
 from ledger.storage.url import StoreURL
 
 BANK = "city-bank"
@@ -125,14 +124,9 @@ class HistoryCity(City):
         for start in range(0, count, 500):
             batch = min(500, count - start)
 
-            receivers: list[SideRow] = []
-
-            def decide(
-                ctx: Context, batch: int = batch, receivers: list[SideRow] = receivers
-            ) -> dict[str, Any]:
-                receivers.clear()
+            def decide(ctx: Context, batch: int = batch) -> dict[str, Any]:
                 for _ in range(batch):
-                    stage_transfer(ctx, BANK, source, target, 1, "donation", None, receivers)
+                    stage_transfer(ctx, BANK, source, target, 1, "donation", None)
                 return {}
 
             self.ledger._writer.run(
@@ -143,7 +137,6 @@ class HistoryCity(City):
                 params={"batch": start},
                 decide=decide,
                 result_type=NoValue,
-                side_rows=lambda receivers=receivers: receivers,
             )
 
     def record_and_approve(self, number: str, ledger: Ledger | None = None) -> None:

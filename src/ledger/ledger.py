@@ -110,7 +110,13 @@ class Ledger(
             self._recorder, keyring if keyring is not None else keyring_for(self.keystore)
         )
         self.clock = clock
-        self._writer = Writer(self._recorder, self._app.signed_mapper, self._directory, clock)
+        self._writer = Writer(
+            self._recorder,
+            self._app.signed_mapper,
+            self._directory,
+            clock,
+            rows_of_events=receiver_rows,
+        )
         self._writer.cache.snapshots = SnapshotStore(self._recorder, log_key_of(self.keystore))
         self.log = TransparencyLog(
             self._recorder, self._directory, self.keystore, checkpoints, witnesses=witnesses
@@ -225,11 +231,7 @@ class Ledger(
         """
         parsed = [parse_signed_body(body, signature) for body, signature in signed]
         self._directory.refresh()
-        bodies = [body for body, _ in parsed]
-        rows = [
-            *self._signed_credential_rows(bodies, credential, status_list),
-            *receiver_rows(bodies),
-        ]
+        rows = self._signed_credential_rows([body for body, _ in parsed], credential, status_list)
         result = self._writer.submit(
             parsed, lambda org, purpose: self.signer_for(org, None, purpose), side_rows=rows
         )

@@ -98,6 +98,7 @@ R = TypeVar("R", bound=ResultValue)
 Decision = Callable[[Context], dict[str, Any]]
 SignerLookup = Callable[[str, str], Signer]
 SideRows = Callable[[], Sequence[SideRow]]
+RowsOfEvents = Callable[[Sequence[dict[str, Any]]], Sequence[SideRow]]
 
 
 class Writer:
@@ -108,8 +109,13 @@ class Writer:
         directory: TrustDirectory,
         clock: Callable[[], datetime],
         cache: VerifiedStateCache | None = None,
+        rows_of_events: RowsOfEvents | None = None,
     ) -> None:
+        """``rows_of_events(bodies)`` gives side rows that follow from the bodies of the events
+        being stored, whoever signed them (a transfer's receiving account, say); they are
+        stored in the same transaction as the events."""
         self.recorder = recorder
+        self.rows_of_events = rows_of_events
         self.mapper = mapper
         self.directory = directory
         self.clock = clock
@@ -442,6 +448,8 @@ class Writer:
         )
         receipt = InsertReceipt()
         stored = [self.mapper.to_stored_event(e) for e in sealed]
+        if self.rows_of_events is not None:
+            side_rows = [*side_rows, *self.rows_of_events([e.body for e in sealed])]
         try:
             self.recorder.insert_events(
                 stored,

@@ -25,9 +25,10 @@ from ..writer import CommandResult
 from .base import CommandHost
 
 # The account that received each transfer, by ``bank/transfer``: stored with the transfer's
-# events (staged by a command or submitted signed), read by a reversal not told an account.
-# Not signed, so only ever a hint: the reversal checks it against both accounts' verified
-# states, and searches when it is not borne out.
+# events by the writer (see ``receiver_rows``), whether a command staged them or they were
+# submitted signed; read by a reversal not told an account. Not signed, so only ever a hint:
+# the reversal checks it against both accounts' verified states, and searches when it is not
+# borne out.
 TRANSFER_RECEIVERS = "transfer-receiver"
 
 
@@ -88,12 +89,9 @@ class TimeBankCommands(CommandHost):
             "reverses": reverses,
         }
 
-        receivers: list[SideRow] = []
-
         def decide(ctx: Context) -> dict[str, Any]:
-            receivers.clear()
             transfer_id = stage_transfer(
-                ctx, bank_id, from_account, to_account, amount, kind, reverses, receivers
+                ctx, bank_id, from_account, to_account, amount, kind, reverses
             )
             return {"transfer_id": transfer_id}
 
@@ -104,7 +102,6 @@ class TimeBankCommands(CommandHost):
             decide,
             result=TransferRef,
             idempotency_key=idempotency_key,
-            side_rows=lambda: receivers,
         )
 
     def collect_surplus(
@@ -120,10 +117,7 @@ class TimeBankCommands(CommandHost):
         if not 1 <= len(numbers) <= 100 or len(set(numbers)) != len(numbers):
             raise InvalidInputError("collect from 1 to 100 different volunteers at a time")
 
-        receivers: list[SideRow] = []
-
         def decide(ctx: Context) -> dict[str, Any]:
-            receivers.clear()
             bank = ctx.directory.reference.time_banks.get(bank_id)
             if bank is None:
                 raise NotFoundError(f"time bank {bank_id!r} is not in this ledger")
@@ -135,9 +129,7 @@ class TimeBankCommands(CommandHost):
                 holding = surplus_holding(bank_id, number)
                 balance = ctx.state(Account, account_aggregate_id(holding)).balance
                 if balance > 0:
-                    stage_transfer(
-                        ctx, bank_id, holding, target, balance, "collection", None, receivers
-                    )
+                    stage_transfer(ctx, bank_id, holding, target, balance, "collection", None)
                     collected[number] = balance
             return {"collected": collected}
 
@@ -148,7 +140,6 @@ class TimeBankCommands(CommandHost):
             decide,
             result=Collected,
             idempotency_key=idempotency_key,
-            side_rows=lambda: receivers,
         )
 
     def reverse_transfer(
@@ -276,10 +267,8 @@ def stage_transfer(
     amount: int,
     kind: str,
     reverses: str | None,
-    receivers: list[SideRow],
 ) -> str:
-    """Stage both sides of one transfer; return its id. The receiving account is added to
-    ``receivers``, the side rows stored with the command's events."""
+    """Stage both sides of one transfer; return its id."""
     transfer_id = str(uuid.uuid4())
     common = {
         "transfer_id": transfer_id,
@@ -298,29 +287,18 @@ def stage_transfer(
         account_aggregate_id(to_account),
         {**common, "account": to_account, "counterparty": from_account},
     )
-    receivers.append(receiver_row(bank_id, transfer_id, to_account))
     return transfer_id
 
 
-def receiver_row(bank_id: str, transfer_id: str, account: str) -> SideRow:
-    """The side row naming the account that received ``transfer_id`` (see
-    :data:`TRANSFER_RECEIVERS`)."""
-    return SideRow(TRANSFER_RECEIVERS, f"{bank_id}/{transfer_id}", account.encode("utf-8"))
-
-
 def receiver_rows(bodies: Sequence[dict[str, Any]]) -> list[SideRow]:
-    """The receiver rows of the ``CreditReceived`` events among signed bodies submitted to the
-    ledger (any that is malformed is refused by the rules, and stores nothing)."""
-    rows = []
-    for body in bodies:
-        data = body.get("data")
-        if body.get("type") != "CreditReceived" or not isinstance(data, dict):
-            continue
-        bank_id, transfer_id, account = (
-            data.get("bank_id"),
-            data.get("transfer_id"),
-            data.get("account"),
+    """The :data:`TRANSFER_RECEIVERS` rows of the ``CreditReceived`` events among the bodies
+    the writer stores (each has passed the rules, its data schema included)."""
+    return [
+        SideRow(
+            TRANSFER_RECEIVERS,
+            f"{body['data']['bank_id']}/{body['data']['transfer_id']}",
+            body["data"]["account"].encode("utf-8"),
         )
-        if isinstance(bank_id, str) and isinstance(transfer_id, str) and isinstance(account, str):
-            rows.append(receiver_row(bank_id, transfer_id, account))
-    return rows
+        for body in bodies
+        if body["type"] == "CreditReceived"
+    ]
