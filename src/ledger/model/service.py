@@ -81,6 +81,9 @@ class ServiceAccount(AggregateState):
     # Kept as events apply, so that the rules cost the same for 10 records as for 2,000:
     credited_by_org: dict[str, int] = field(default_factory=dict)  # recording org -> minutes
     records_on: dict[str, list[str]] = field(default_factory=dict)  # service date -> record ids
+    # activity id -> record ids; None until first needed, then kept as events apply (derived
+    # from ``records``, so a state saved before it existed reads back correctly)
+    records_at: dict[str, list[str]] | None = field(default=None, compare=False, repr=False)
     transferred_to: str = ""  # the peer ledger's origin once the volunteer moved there
 
     @property
@@ -97,27 +100,38 @@ class ServiceAccount(AggregateState):
             org = record.recording_org
             self.credited_by_org[org] = self.credited_by_org.get(org, 0) + change
 
+    def records_of_activity(self, activity_id: str) -> list[Record]:
+        """The records for one activity, oldest first, without looking at the others."""
+        if self.records_at is None:
+            self.records_at = {}
+            for r in self.records.values():
+                self.records_at.setdefault(r.activity_id, []).append(r.record_id)
+        return [self.records[r] for r in self.records_at.get(activity_id, ())]
+
     def times_credited(self, activity_id: str) -> int:
-        return sum(
-            1
-            for r in self.records.values()
-            if r.activity_id == activity_id and r.status in COUNTING
-        )
+        return sum(1 for r in self.records_of_activity(activity_id) if r.status in COUNTING)
+
+    def _add_record(self, record: Record) -> None:
+        self.records[record.record_id] = record
+        if self.records_at is not None:
+            self.records_at.setdefault(record.activity_id, []).append(record.record_id)
 
     def next_record_id(self) -> str:
         return f"{self.number}-R{len(self.records) + 1}"
 
     def on_HoursRecorded(self, fact: Fact, data: dict[str, Any]) -> None:
         self.number = data["number"]
-        self.records[data["record_id"]] = Record(
-            data["record_id"],
-            data["activity_id"],
-            fact.org,
-            data["field"],
-            data["service_date"],
-            data["minutes"],
-            data["late"],
-            attendance_session=data.get("attendance_session"),
+        self._add_record(
+            Record(
+                data["record_id"],
+                data["activity_id"],
+                fact.org,
+                data["field"],
+                data["service_date"],
+                data["minutes"],
+                data["late"],
+                attendance_session=data.get("attendance_session"),
+            )
         )
         self.records_on.setdefault(data["service_date"], []).append(data["record_id"])
 
@@ -162,7 +176,7 @@ class ServiceAccount(AggregateState):
             False,
         )
         record.status, record.approved_minutes = "approved", data["minutes"]
-        self.records[data["record_id"]] = record
+        self._add_record(record)
         self._recredit(record, 0)
 
     def on_StarAttained(self, fact: Fact, data: dict[str, Any]) -> None:
@@ -311,8 +325,8 @@ def _check_attendance_session(
     if data.attendance_session != attendance.sessions or attendance.checked_out_at is None:
         raise RuleViolationError("a record from attendance names the last completed check-out")
     if any(
-        r.activity_id == data.activity_id and r.attendance_session == data.attendance_session
-        for r in account.records.values()
+        r.attendance_session == data.attendance_session
+        for r in account.records_of_activity(data.activity_id)
     ):
         raise RuleViolationError(
             f"check-in session {data.attendance_session} of volunteer {data.number} at "
