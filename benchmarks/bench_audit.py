@@ -20,7 +20,9 @@ Measured in one run:
 
    The ratio ``audit rate / raw rate`` is the issue's goal (at least 0.8); time for 1,000,000
    events is measured when ``--events 1000000``, else extrapolated linearly (and said so); peak
-   memory under 400 MB.
+   memory under 400 MB. With ``--repeat R`` the audit runs ``R`` times, each between two raw
+   measurements (the baseline of each is the mean of the two beside it), and the median ratio
+   is reported too: on a shared machine one run's ratio moves by 0.05 either way.
 
 3. **Profile** (when the ratio misses 0.8, or with ``--profile``): the audit's main process under
    cProfile over a ledger of ``--profile-events`` events (the same ledger when ``N`` is no
@@ -55,6 +57,7 @@ import os
 import pickle
 import pstats
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -498,6 +501,47 @@ def _trim(text: str) -> Iterator[str]:
 # Running it all
 
 
+def report_run(
+    measured: dict[str, Any], before: tuple[float, float], after: tuple[float, float]
+) -> tuple[float, float]:
+    """Print one audit's figures against the raw rates measured just before and after it;
+    return its ratio and its CPU-bound ratio."""
+    raw = (before[0] + after[0]) / 2
+    verify_us = (before[1] + after[1]) / 2 * 1e6
+    report = measured["report"]
+    checked = report["events_checked"]
+    rate = checked / measured["wall"]
+    ratio = rate / raw
+    print(
+        f"audit:               {rate:>10,.0f} events/s ({checked:,} events in "
+        f"{measured['wall']:.1f} s; findings: {len(report['findings'])}, "
+        f"checkpoints matched: {report['checkpoints_verified']})"
+    )
+    print(f"ratio audit/raw:     {ratio:>10.2f}   (goal >= {GOAL_RATIO}; wall clock, this run)")
+    main_us = measured["main_cpu"] / checked * 1e6
+    worker_us = measured["workers_cpu"] / checked * 1e6
+    print(
+        f"CPU per event:       main process {main_us:.0f} us, workers {worker_us:.0f} us; "
+        f"raw verify {verify_us:.0f} us CPU per signature"
+    )
+    bound = verify_us / (main_us + worker_us)
+    print(
+        f"CPU-bound ratio:     {bound:>10.2f}   (raw verify CPU / "
+        "audit CPU per event: the best ratio these costs allow on idle cores)"
+    )
+    peak = measured["main_rss_mb"]
+    print(
+        f"peak memory:         {peak:,.0f} MB main process (goal < {GOAL_MB:.0f}), "
+        f"largest worker {measured['worker_rss_mb']:,.0f} MB"
+    )
+    million = measured["wall"] * 1_000_000 / checked
+    said = "measured" if checked >= 1_000_000 else f"extrapolated linearly from {checked:,}"
+    print(f"1,000,000 events:    {million:>10.0f} s ({said}; goal < {GOAL_SECONDS:.0f} s)")
+    if report["findings"]:
+        print("unexpected findings:", json.dumps(report["findings"], indent=2))
+    return ratio, bound
+
+
 def _code_version() -> str:
     """The commit measured, and whether the working tree differed from it."""
     try:
@@ -520,6 +564,12 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="build (and reuse) ledgers here")
     parser.add_argument("--profile", action="store_true", help="profile even if the goal is met")
     parser.add_argument("--profile-events", type=int, default=100_000)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="audits, each between two raw measurements; the median ratio is reported",
+    )
     parser.add_argument("--_audit", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._audit:
@@ -540,44 +590,24 @@ def main() -> None:
     how = "reused" if built["reused"] else f"built in {built['seconds']:.0f} s"
     print(f"ledger: {built['log_size']:,} leaves, SQLite ({how})")
 
-    raw_before, cpu_before = raw_verify_rate(events, workers)
-    print(f"raw verify, before:  {raw_before:>10,.0f} signatures/s")
-    measured = run_audit_process(built["url"], workers)
-    raw_after, cpu_after = raw_verify_rate(events, workers)
-    print(f"raw verify, after:   {raw_after:>10,.0f} signatures/s")
-    raw = (raw_before + raw_after) / 2
-    verify_us = (cpu_before + cpu_after) / 2 * 1e6
-    report = measured["report"]
-    checked = report["events_checked"]
-    rate = checked / measured["wall"]
-    ratio = rate / raw
-    print(
-        f"audit:               {rate:>10,.0f} events/s ({checked:,} events in "
-        f"{measured['wall']:.1f} s; findings: {len(report['findings'])}, "
-        f"checkpoints matched: {report['checkpoints_verified']})"
-    )
-    print(f"ratio audit/raw:     {ratio:>10.2f}   (goal >= {GOAL_RATIO}; wall clock, this run)")
-    main_us = measured["main_cpu"] / checked * 1e6
-    worker_us = measured["workers_cpu"] / checked * 1e6
-    print(
-        f"CPU per event:       main process {main_us:.0f} us, workers {worker_us:.0f} us; "
-        f"raw verify {verify_us:.0f} us CPU per signature"
-    )
-    print(
-        f"CPU-bound ratio:     {verify_us / (main_us + worker_us):>10.2f}   (raw verify CPU / "
-        "audit CPU per event: the best ratio these costs allow on idle cores)"
-    )
-    peak = measured["main_rss_mb"]
-    print(
-        f"peak memory:         {peak:,.0f} MB main process (goal < {GOAL_MB:.0f}), "
-        f"largest worker {measured['worker_rss_mb']:,.0f} MB"
-    )
-    million = measured["wall"] * 1_000_000 / checked
-    said = "measured" if checked >= 1_000_000 else f"extrapolated linearly from {checked:,}"
-    print(f"1,000,000 events:    {million:>10.0f} s ({said}; goal < {GOAL_SECONDS:.0f} s)")
-    if report["findings"]:
-        print("unexpected findings:", json.dumps(report["findings"], indent=2))
-
+    raws = [raw_verify_rate(events, workers)]
+    print(f"raw verify, before:  {raws[0][0]:>10,.0f} signatures/s")
+    runs = []
+    for run in range(args.repeat):
+        if args.repeat > 1:
+            print(f"-- audit {run + 1} of {args.repeat}")
+        measured = run_audit_process(built["url"], workers)
+        raws.append(raw_verify_rate(events, workers))
+        print(f"raw verify, after:   {raws[-1][0]:>10,.0f} signatures/s")
+        runs.append(report_run(measured, raws[-2], raws[-1]))
+    ratio = statistics.median(r[0] for r in runs)
+    if args.repeat > 1:
+        print(
+            f"median of {args.repeat} audits: ratio {ratio:.2f} (each "
+            f"{', '.join(f'{r[0]:.2f}' for r in runs)}), CPU-bound ratio "
+            f"{statistics.median(r[1] for r in runs):.2f} (each "
+            f"{', '.join(f'{r[1]:.2f}' for r in runs)})"
+        )
     if ratio < GOAL_RATIO or args.profile:
         profile_events = min(args.profile_events, events)
         profiled = ledger_for(directory, profile_events, workers)
