@@ -71,10 +71,13 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # The ledger under test
 
 
+CAP_MINUTES = 1500 * 60  # the time bank's cap on an account, as in the demo city
+
+
 class City:
     """A fresh ledger with a root, a county and a station that records hours."""
 
-    def __init__(self, store: StoreURL, config: str) -> None:
+    def __init__(self, store: StoreURL, config: str, cap_minutes: int = CAP_MINUTES) -> None:
         self.config = config
         self.ledger = Ledger(store, keystore=MemoryKeystore())
         self.prefix = uuid.uuid4().hex[:8]
@@ -107,7 +110,7 @@ class City:
             ledger.open_time_bank(
                 ROOT,
                 bank_id="city-bank",
-                cap_minutes=1500 * 60,
+                cap_minutes=cap_minutes,
                 surplus_account=f"city-bank:org:{ROOT}",
                 idempotency_key="bank",
             )
