@@ -59,12 +59,20 @@ def loads_state(data: bytes, *, modules: frozenset[str] = REPLAY_MODULES) -> Any
     """The value :func:`dumps_state` wrote; refuses anything outside the codec's tags and any
     object of a class outside the model and ``modules`` (none: the model alone)."""
     try:
-        # ``json``, not ``orjson``: it reads an integer beyond 64 bits as that integer
-        return _decode(json.loads(data.decode("utf-8")), modules)
+        return _decode(_parse(data), modules)
     except StateCodecError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
         raise StateCodecError(f"not a saved state: {type(error).__name__}: {error}") from None
+
+
+def _parse(data: bytes) -> Any:
+    """The JSON value of ``data``: by ``orjson``, or by ``json`` where ``orjson`` refuses what
+    ``json`` reads (an integer beyond 64 bits, which ``json`` reads as that integer)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data.decode("utf-8"))
 
 
 def _allowed_module(name: str, modules: frozenset[str]) -> bool:
@@ -86,6 +94,7 @@ class _Shape:
     slots: tuple[str, ...]  # slot names over the class's MRO
     defaults: tuple[tuple[str, Any, Any], ...]  # (field, default, default factory)
     descriptors: frozenset[str]  # names a data descriptor of the class sets
+    slotted: bool  # its instances have slots and no ``__dict__``
 
 
 @functools.lru_cache(maxsize=512)
@@ -111,6 +120,8 @@ def _shape(cls: Any, modules: frozenset[str]) -> _Shape:
             for name, member in vars(klass).items()
             if hasattr(member, "__set__") or hasattr(member, "__delete__")
         ),
+        all("__slots__" in klass.__dict__ for klass in cls.__mro__[:-1])
+        and not any("__dict__" in klass.__dict__.get("__slots__", ()) for klass in cls.__mro__),
     )
 
 
@@ -180,10 +191,18 @@ def _pairs(mapping: dict[Any, Any], modules: frozenset[str]) -> list[list[Any]]:
 
 
 _UNSET = object()
+_set = object.__setattr__
 
 
 def _encode_object(value: object, modules: frozenset[str]) -> dict[str, Any]:
     shape = _shape(cast(Any, type(value)), modules)  # typeshed: a type is not Hashable
+    if shape.slotted and not shape.setstate:
+        fields_of: dict[str, Any] = {}
+        for name in shape.slots:
+            v = getattr(value, name, _UNSET)
+            if v is not _UNSET:
+                fields_of[name] = v if type(v) in _PLAIN else _encode(v, modules)
+        return {"$object": shape.name, "fields": fields_of}
     own_state = value.__getstate__() if shape.setstate else None
     if isinstance(own_state, dict):
         fields: dict[str, Any] = own_state
@@ -252,6 +271,18 @@ def _decode_object(
         raise StateCodecError(f"a saved state may not create {name!r:.80}")
     shape = _named_shape(name, modules)
     instance: Any = object.__new__(shape.cls)
+    if shape.slotted and not (setstate and shape.setstate):
+        # Each field set as it is decoded (a name that is no slot of the class is refused).
+        for field_name, field_value in fields.items():
+            _set(
+                instance,
+                field_name,
+                field_value if type(field_value) in _JSON_PLAIN else _decode(field_value, modules),
+            )
+        for field_name, default, factory in shape.defaults:  # a field added since it was saved
+            if field_name not in fields:
+                _set(instance, field_name, default if factory is dataclasses.MISSING else factory())
+        return instance
     decoded = {
         str(k): v if type(v) in _JSON_PLAIN else _decode(v, modules) for k, v in fields.items()
     }

@@ -157,6 +157,9 @@ def test_a_model_only_reader_refuses_the_audit_s_own_classes() -> None:
         ("ledger.audit.replay:ReplayState", "__class__", {"$tuple": []}),
         # a slotted state class: a read-only property is not a field either
         ("ledger.model.activities:Activity", "minutes_limit", 5),
+        # nor is a slotted class's own class, nor a name that is no slot of it
+        ("ledger.model.service:Record", "__class__", {"$tuple": []}),
+        ("ledger.model.service:Record", "extra", 1),
     ],
 )
 def test_a_saved_field_never_writes_through_a_descriptor(
