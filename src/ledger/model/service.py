@@ -54,6 +54,9 @@ class Record:
     approved_minutes: int = 0
     corrections: list[int] = field(default_factory=list)
     attendance_session: int | None = None
+    # the versions of the account's events about this record, in order; None in a state saved
+    # before they were kept (a reader then finds them in the account's events)
+    versions: list[int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def credited_minutes(self) -> int:
@@ -116,6 +119,13 @@ class ServiceAccount(AggregateState):
         if self.records_at is not None:
             self.records_at.setdefault(record.activity_id, []).append(record.record_id)
 
+    def _reviewed(self, record_id: str) -> Record:
+        """The record an event about to apply is about, that event's version noted."""
+        record = self.records[record_id]
+        if record.versions is not None:
+            record.versions.append(self.version + 1)
+        return record
+
     def next_record_id(self) -> str:
         return f"{self.number}-R{len(self.records) + 1}"
 
@@ -131,30 +141,31 @@ class ServiceAccount(AggregateState):
                 data["minutes"],
                 data["late"],
                 attendance_session=data.get("attendance_session"),
+                versions=[self.version + 1],
             )
         )
         self.records_on.setdefault(data["service_date"], []).append(data["record_id"])
 
     def on_RecordApproved(self, fact: Fact, data: dict[str, Any]) -> None:
-        record = self.records[data["record_id"]]
+        record = self._reviewed(data["record_id"])
         before = record.credited_minutes
         record.status, record.approved_minutes = "approved", data["approved_minutes"]
         self._recredit(record, before)
 
     def on_RecordRejected(self, fact: Fact, data: dict[str, Any]) -> None:
-        record = self.records[data["record_id"]]
+        record = self._reviewed(data["record_id"])
         before = record.credited_minutes
         record.status = "rejected"
         self._recredit(record, before)
 
     def on_RecordCorrected(self, fact: Fact, data: dict[str, Any]) -> None:
-        record = self.records[data["record_id"]]
+        record = self._reviewed(data["record_id"])
         before = record.credited_minutes
         record.corrections.append(data["delta_minutes"])
         self._recredit(record, before)
 
     def on_RecordVoided(self, fact: Fact, data: dict[str, Any]) -> None:
-        record = self.records[data["record_id"]]
+        record = self._reviewed(data["record_id"])
         before = record.credited_minutes
         record.status = "voided"
         self._recredit(record, before)
@@ -174,6 +185,7 @@ class ServiceAccount(AggregateState):
             fact.occurred_at[:10],
             data["minutes"],
             False,
+            versions=[self.version + 1],
         )
         record.status, record.approved_minutes = "approved", data["minutes"]
         self._add_record(record)
