@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from postgres_testing import fresh_schema
 
 from ledger import SIGNING_CONTEXT, Ledger, SignedEvent, SigningKey, canonical_json
 from ledger.envelope import format_time
+from ledger.model.aggregates import AggregateState
 from ledger.storage.records import InsertReceipt
+
+S = TypeVar("S", bound=AggregateState)
 
 
 def create_city(ledger: Ledger) -> dict[str, str]:
@@ -100,3 +105,68 @@ def empty_store(kind: str, directory: Path) -> Iterator[Ledger]:
         url = "memory://" if kind == "memory" else f"sqlite:///{directory / uuid4().hex}.db"
         with Ledger(url) as ledger:
             yield ledger
+
+
+def tamper_state(ledger: Ledger, notification_id: int, new_state: bytes) -> None:
+    """Overwrite one stored event's bytes directly in the store, behind the ledger's back."""
+    kind = ledger.store.kind
+    table = getattr(ledger._recorder, "events_table_name", "stored_events")
+    if kind == "sqlite":
+        assert ledger.store.path is not None
+        with sqlite3.connect(ledger.store.path) as conn:
+            changed = conn.execute(
+                f"UPDATE {table} SET state=? WHERE rowid=?", (new_state, notification_id)
+            ).rowcount
+        assert changed == 1
+    elif kind == "postgresql":
+        import psycopg
+
+        store = ledger.store
+        with psycopg.connect(
+            host=store.host,
+            port=store.port,
+            user=store.user,
+            password=store.password or None,
+            dbname=store.dbname,
+            autocommit=True,
+        ) as conn:
+            changed = conn.execute(
+                f'UPDATE "{store.schema}"."{table}" SET state=%s WHERE notification_id=%s',
+                (new_state, notification_id),
+            ).rowcount
+        assert changed == 1
+    else:
+        recorder: Any = ledger._recorder
+        with recorder._database_lock:
+            old = recorder._stored_events[notification_id - 1]
+            recorder._stored_events[notification_id - 1] = dataclasses.replace(old, state=new_state)
+
+
+def tamper_sql(ledger: Ledger, statement: str, params: tuple[Any, ...]) -> None:
+    """Run one SQL statement on the ledger's SQLite file or PostgreSQL schema ({schema}.)."""
+    if ledger.store.kind == "sqlite":
+        assert ledger.store.path is not None
+        with sqlite3.connect(ledger.store.path) as conn:
+            conn.execute(statement.replace("{schema}.", "").replace("%s", "?"), params)
+    else:
+        import psycopg
+
+        store = ledger.store
+        with psycopg.connect(
+            host=store.host,
+            port=store.port,
+            user=store.user,
+            password=store.password or None,
+            dbname=store.dbname,
+            autocommit=True,
+        ) as conn:
+            conn.execute(statement.replace("{schema}", f'"{store.schema}"'), params)
+
+
+def replayed(ledger: Ledger, cls: type[S], aggregate_id: UUID) -> S:
+    """An aggregate's state rebuilt from its first event, as a reference for what the ledger's
+    cached states answer."""
+    state = cls(aggregate_id=aggregate_id)
+    for event in ledger.events(aggregate_id):
+        state.apply(event, event.data)
+    return state

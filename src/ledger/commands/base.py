@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import copy
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -20,6 +22,7 @@ from ..trust import TrustDirectory
 from ..writer import CommandResult, SideRows, Writer
 
 R = TypeVar("R", bound=ResultValue)
+S = TypeVar("S", bound=AggregateState)
 # Events of a scan verified together (their signatures on several cores), a few at a time so
 # that a reader stopping early has not verified much more than it read.
 VERIFIED_TOGETHER = 64
@@ -57,6 +60,9 @@ class CommandHost:
         raise NotImplementedError
 
     def events(self, aggregate_id: UUID | str) -> list[SignedEvent]:
+        raise NotImplementedError
+
+    def event(self, aggregate_id: UUID | str, version: int) -> SignedEvent:
         raise NotImplementedError
 
     def _command(
@@ -146,11 +152,24 @@ class CommandHost:
                 return
             start = batch[-1].id + 1
 
-    def _state(self, cls: type[AggregateState], aggregate_id: UUID) -> AggregateState:
-        state = cls(aggregate_id=aggregate_id)
-        for event in self.events(aggregate_id):
-            state.apply(event, event.data)
-        return state
+    @contextlib.contextmanager
+    def _reading(self, cls: type[S], aggregate_id: UUID) -> Iterator[S]:
+        """The aggregate's current state as a command reads it: from this process's cache of
+        verified states, brought up to date with the events stored since (each verified), or
+        from its snapshot, or rebuilt from its first event. The caller reads it inside the block:
+        meanwhile a command on the same aggregate builds its own, and afterwards it goes back to
+        the cache unchanged."""
+        ctx = self._writer.context("", "")  # reads only: no event is staged
+        try:
+            yield ctx.state(cls, aggregate_id)
+        finally:
+            ctx.discard()
+
+    def _state(self, cls: type[S], aggregate_id: UUID) -> S:
+        """A copy of the aggregate's current verified state (see :meth:`_reading`), the
+        caller's to keep."""
+        with self._reading(cls, aggregate_id) as state:
+            return copy.deepcopy(state)
 
 
 def _emit_only(ctx: Context, event_type: str, aggregate_id: UUID, data: dict[str, Any]) -> None:

@@ -1,20 +1,27 @@
 """Reading state from the events: balances, record status, organisation figures.
 
-These answers replay events directly; the projections give the same figures from SQL views,
-kept up to date, for dashboards and leaderboards.
+These answers are read from the verified states commands decide on (this process's cache,
+brought up to date with the events stored since, each verified), so a volunteer's read costs the
+same however long their history; the projections give the same figures from SQL views, kept up
+to date, for dashboards and leaderboards.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 from ..balances import VolunteerBalance, star_standing, volunteer_balance_of
-from ..errors import NotFoundError
+from ..envelope import SignedEvent
+from ..errors import NotFoundError, VerificationError
 from ..model.aggregates import Volunteer
 from ..model.awards import scheme_minutes
 from ..model.ids import volunteer_aggregate_id
-from ..model.service import ServiceAccount, number_of_record, service_account_id
+from ..model.service import Record, ServiceAccount, number_of_record, service_account_id
 from .base import CommandHost
 
 RECORD_TYPES = (
@@ -28,13 +35,21 @@ RECORD_TYPES = (
 
 class QueryCommands(CommandHost):
     def service_account(self, number: str) -> ServiceAccount:
-        """The volunteer's service records, replayed from the signed events; an unregistered
-        number is not found."""
-        state = self._state(ServiceAccount, service_account_id(number))
-        assert isinstance(state, ServiceAccount)
-        if state.version == 0 and not self._state(Volunteer, volunteer_aggregate_id(number)).exists:
-            raise NotFoundError(f"volunteer {number} is not registered in this ledger")
-        return state
+        """The volunteer's service records, replayed from the signed events (a copy of the
+        verified state); an unregistered number is not found."""
+        with self._service_account(number) as state:
+            return copy.deepcopy(state)
+
+    @contextlib.contextmanager
+    def _service_account(self, number: str) -> Iterator[ServiceAccount]:
+        """The volunteer's verified service account, to read inside the block."""
+        with self._reading(ServiceAccount, service_account_id(number)) as state:
+            if (
+                state.version == 0
+                and not self._state(Volunteer, volunteer_aggregate_id(number)).exists
+            ):
+                raise NotFoundError(f"volunteer {number} is not registered in this ledger")
+            yield state
 
     def volunteer_balance(self, number: str) -> VolunteerBalance:
         """Approved minutes in total, by service field, by year and by recording organisation;
@@ -43,8 +58,11 @@ class QueryCommands(CommandHost):
         for every other read of a volunteer."""
         if not self._state(Volunteer, volunteer_aggregate_id(number)).exists:
             raise NotFoundError(f"volunteer {number} is not registered in this ledger")
-        account = self.service_account(number)
         self._directory.refresh()
+        with self._service_account(number) as account:
+            return self._balance_of(number, account)
+
+    def _balance_of(self, number: str, account: ServiceAccount) -> VolunteerBalance:
         by_field: dict[str, int] = defaultdict(int)
         by_year: dict[str, int] = defaultdict(int)
         by_org: dict[str, int] = defaultdict(int)
@@ -86,18 +104,19 @@ class QueryCommands(CommandHost):
         )
 
     def record_status(self, record_id: str) -> dict[str, Any]:
-        """A record's status and the events that made it so."""
+        """A record's status and the events that made it so: the record as the volunteer's
+        verified state holds it, and its events read by the versions that state noted (each
+        verified), so the answer costs the same however long the volunteer's history."""
         number = number_of_record(record_id)
-        account = ServiceAccount(aggregate_id=service_account_id(number))
-        history = self.events(account.aggregate_id)  # read and verified once, for both uses
-        events = [
-            e for e in history if e.data.get("record_id") == record_id and e.type in RECORD_TYPES
-        ]
+        aggregate_id = service_account_id(number)
+        with self._reading(ServiceAccount, aggregate_id) as account:
+            found = account.records.get(record_id)
+            record = None if found is None else copy.deepcopy(found)
+        if record is None:
+            raise NotFoundError(f"record {record_id} is not in this ledger")
+        events = [e for e in self._events_of(record, aggregate_id) if e.type in RECORD_TYPES]
         if not events:
             raise NotFoundError(f"record {record_id} is not in this ledger")
-        for event in history:
-            account.apply(event, event.data)
-        record = account.records[record_id]
         return {
             "record_id": record_id,
             "number": number,
@@ -125,6 +144,25 @@ class QueryCommands(CommandHost):
             ],
         }
 
+    def _events_of(self, record: Record, aggregate_id: UUID) -> list[SignedEvent]:
+        """The verified events about ``record``, read by the versions its state noted; a state
+        saved before records noted them finds them in the account's events."""
+        if record.versions is None:
+            history = self.events(aggregate_id)
+            return [e for e in history if e.data.get("record_id") == record.record_id]
+        try:
+            about = [self.event(aggregate_id, version) for version in record.versions]
+        except NotFoundError as missing:
+            raise VerificationError(
+                f"an event of record {record.record_id} is gone from the store: {missing}"
+            ) from missing
+        if any(e.data.get("record_id") != record.record_id for e in about):
+            raise VerificationError(
+                f"the stored events of record {record.record_id} are not the ones its verified "
+                "state was built from"
+            )
+        return about
+
     def organisation_figures(self, org_id: str) -> dict[str, Any]:
         """Recorded and approved minutes of records made by ``org_id``, and its members now."""
         self._directory.organisation(org_id)
@@ -136,10 +174,12 @@ class QueryCommands(CommandHost):
                 accounts.setdefault(event.data["number"], ServiceAccount(event.originator_id))
         approved = 0
         for number in accounts:
-            account = self.service_account(number)
-            approved += sum(
-                r.credited_minutes for r in account.records.values() if r.recording_org == org_id
-            )
+            with self._service_account(number) as account:
+                approved += sum(
+                    r.credited_minutes
+                    for r in account.records.values()
+                    if r.recording_org == org_id
+                )
         members: set[str] = set()
         for event in self.events_of_types("VolunteerRegistered"):
             number = event.data["number"]

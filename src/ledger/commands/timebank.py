@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -212,13 +213,10 @@ class TimeBankCommands(CommandHost):
 
     def _movement(self, account_id: str, transfer_id: str) -> Movement | None:
         """The movement of ``transfer_id`` in the account's verified state, read as a command
-        reads it (this process's cache of verified states, brought up to date)."""
-        ctx = self._writer.context("", "")  # reads only: no event is staged
-        try:
-            state = ctx.state(Account, account_aggregate_id(account_id))
-        finally:
-            ctx.discard()
-        return state.movements.get(transfer_id)
+        reads it (this process's cache of verified states, brought up to date); a copy."""
+        with self._reading(Account, account_aggregate_id(account_id)) as state:
+            movement = state.movements.get(transfer_id)
+            return None if movement is None else copy.copy(movement)
 
     def account(self, account_id: str) -> dict[str, Any]:
         """An account's balance and the history of its movements. An account that never moved

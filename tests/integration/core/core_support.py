@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from ledger_testing import create_city, outside_body, sign_outside
+from ledger_testing import create_city, outside_body, sign_outside, tamper_sql, tamper_state
 
 from ledger import Ledger, SigningKey
 from ledger.envelope import format_time
@@ -26,6 +23,7 @@ __all__ = [
     "outside_body",
     "refused",
     "sign_outside",
+    "tamper_sql",
     "tamper_state",
     "volunteer_aggregate_id",
 ]
@@ -58,62 +56,6 @@ def key_of(ledger: Ledger, org: str) -> SigningKey:
     signer = ledger.signer_for(org)
     assert isinstance(signer, SigningKey)
     return signer
-
-
-def tamper_state(ledger: Ledger, notification_id: int, new_state: bytes) -> None:
-    """Overwrite one stored event's bytes directly in the store, behind the ledger's back."""
-    kind = ledger.store.kind
-    table = getattr(ledger._recorder, "events_table_name", "stored_events")
-    if kind == "sqlite":
-        assert ledger.store.path is not None
-        with sqlite3.connect(ledger.store.path) as conn:
-            changed = conn.execute(
-                f"UPDATE {table} SET state=? WHERE rowid=?", (new_state, notification_id)
-            ).rowcount
-        assert changed == 1
-    elif kind == "postgresql":
-        import psycopg
-
-        store = ledger.store
-        with psycopg.connect(
-            host=store.host,
-            port=store.port,
-            user=store.user,
-            password=store.password or None,
-            dbname=store.dbname,
-            autocommit=True,
-        ) as conn:
-            changed = conn.execute(
-                f'UPDATE "{store.schema}"."{table}" SET state=%s WHERE notification_id=%s',
-                (new_state, notification_id),
-            ).rowcount
-        assert changed == 1
-    else:
-        recorder: Any = ledger._recorder
-        with recorder._database_lock:
-            old = recorder._stored_events[notification_id - 1]
-            recorder._stored_events[notification_id - 1] = dataclasses.replace(old, state=new_state)
-
-
-def tamper_sql(ledger: Ledger, statement: str, params: tuple[Any, ...]) -> None:
-    """Run one SQL statement on the ledger's SQLite file or PostgreSQL schema ({schema}.)."""
-    if ledger.store.kind == "sqlite":
-        assert ledger.store.path is not None
-        with sqlite3.connect(ledger.store.path) as conn:
-            conn.execute(statement.replace("{schema}.", "").replace("%s", "?"), params)
-    else:
-        import psycopg
-
-        store = ledger.store
-        with psycopg.connect(
-            host=store.host,
-            port=store.port,
-            user=store.user,
-            password=store.password or None,
-            dbname=store.dbname,
-            autocommit=True,
-        ) as conn:
-            conn.execute(statement.replace("{schema}", f'"{store.schema}"'), params)
 
 
 def new_time(ledger: Ledger, seconds: int = 0) -> str:

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
+from ledger_testing import replayed
 from test_domain_state_machine import DomainMachine, pick
 
 from ledger import Ledger
@@ -54,9 +55,7 @@ class CachedStateMachine(DomainMachine):
                 ctx = ledger._writer.context("city", "2025-03-03T09:00:00Z")
                 decided = ctx.state(type(entry.state), aggregate_id)
                 events = ledger.events(aggregate_id)
-                fresh = type(entry.state)(aggregate_id=aggregate_id)
-                for event in events:
-                    fresh.apply(event, event.data)
+                fresh = replayed(ledger, type(entry.state), aggregate_id)
                 assert decided == fresh, aggregate_id
                 if decided.version > cached[-1][1]:
                     self.fast_forwards += 1

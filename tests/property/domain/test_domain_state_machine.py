@@ -12,7 +12,9 @@ after every step that:
 - the star events issued match the thresholds crossed: the level in state is the level the
   minutes reach, and attained minus withdrawn events per volunteer give that level;
 - replaying the events in a fresh ``Ledger`` on the same SQLite file (no private keys, a trust
-  directory rebuilt from the log) gives the same state; and every event is in the log.
+  directory rebuilt from the log) gives the same state; and every event is in the log;
+- a volunteer's reads, which come from the cached verified states, answer as a state rebuilt
+  from the account's first event does: the account itself, and each record's events.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from ledger_testing import replayed
 
 from ledger import (
     CommandResult,
@@ -39,7 +42,9 @@ from ledger import (
     MemoryKeystore,
     RuleViolationError,
 )
+from ledger.commands.queries import RECORD_TYPES
 from ledger.model.awards import star_level
+from ledger.model.service import ServiceAccount, service_account_id
 
 THRESHOLDS_HOURS = [1, 2, 4]
 CAP = 600
@@ -700,6 +705,7 @@ class DomainMachine(RuleBasedStateMachine):
         self.approved_minutes_follow_the_records(state)
         self.stars_match_the_thresholds_crossed(state)
         self.replaying_the_events_gives_the_same_state(state)
+        self.reads_equal_a_full_replay(state)
 
     def time_bank_sums_to_zero_and_no_account_is_overdrawn(self, state: dict[str, Any]) -> None:
         balances: dict[str, int] = state["accounts"]
@@ -756,6 +762,21 @@ class DomainMachine(RuleBasedStateMachine):
             assert self.snapshot(reader) == state
         if len(readers) > 1:
             readers[1].close()
+
+    def reads_equal_a_full_replay(self, state: dict[str, Any]) -> None:
+        for number in self.numbers:
+            aggregate_id = service_account_id(number)
+            assert self.ledger.service_account(number) == replayed(
+                self.ledger, ServiceAccount, aggregate_id
+            )
+            events = self.ledger.events(aggregate_id)
+            for record_id, status in state["records"].items():
+                if self.records[record_id].number == number:
+                    assert [(e["type"], e["version"]) for e in status["events"]] == [
+                        (e.type, e.originator_version)
+                        for e in events
+                        if e.data.get("record_id") == record_id and e.type in RECORD_TYPES
+                    ]
 
 
 DomainMachine.TestCase.settings = settings(
