@@ -73,6 +73,29 @@ class Record:
         return self.credited_minutes
 
 
+@dataclass(slots=True)
+class BalanceFigures:
+    """What a balance reads of every record: approved and late records, credited minutes by
+    service field and by year of service (a key may hold zero)."""
+
+    approved_records: int = 0
+    late_records: int = 0
+    by_field: dict[str, int] = field(default_factory=dict)
+    by_year: dict[str, int] = field(default_factory=dict)
+
+    def count(self, record: Record, sign: int) -> None:
+        """Add the record as it stands (``sign`` 1), or take it away (-1)."""
+        self.approved_records += sign * (record.status == "approved")
+        self.late_records += sign * record.late
+        minutes = sign * record.credited_minutes
+        if minutes:
+            self.by_field[record.service_field] = (
+                self.by_field.get(record.service_field, 0) + minutes
+            )
+            year = record.service_date[:4]
+            self.by_year[year] = self.by_year.get(year, 0) + minutes
+
+
 @register_aggregate
 @dataclass(slots=True)
 class ServiceAccount(AggregateState):
@@ -87,6 +110,8 @@ class ServiceAccount(AggregateState):
     # activity id -> record ids; None until first needed, then kept as events apply (derived
     # from ``records``, so a state saved before it existed reads back correctly)
     records_at: dict[str, list[str]] | None = field(default=None, compare=False, repr=False)
+    # the same for what a balance reads of the records
+    figures: BalanceFigures | None = field(default=None, compare=False, repr=False)
     transferred_to: str = ""  # the peer ledger's origin once the volunteer moved there
 
     @property
@@ -96,12 +121,33 @@ class ServiceAccount(AggregateState):
     def minutes_on(self, day: str) -> int:
         return sum(self.records[r].day_minutes for r in self.records_on.get(day, ()))
 
-    def _recredit(self, record: Record, before: int) -> None:
-        """Carry a change of the record's credited minutes into the per-organisation totals."""
-        change = record.credited_minutes - before
+    def balance_figures(self) -> BalanceFigures:
+        """The figures a balance reads, without looking at every record."""
+        if self.figures is None:
+            self.figures = BalanceFigures()
+            for r in self.records.values():
+                self.figures.count(r, 1)
+        return self.figures
+
+    def _credit(self, org: str, change: int) -> None:
         if change:
-            org = record.recording_org
             self.credited_by_org[org] = self.credited_by_org.get(org, 0) + change
+
+    def _reviewed(self, record_id: str) -> tuple[Record, int]:
+        """The record an event about to apply is about, and its credited minutes before: the
+        event's version noted, the record taken out of the figures until :meth:`_recredit`."""
+        record = self.records[record_id]
+        if record.versions is not None:
+            record.versions.append(self.version + 1)
+        if self.figures is not None:
+            self.figures.count(record, -1)
+        return record, record.credited_minutes
+
+    def _recredit(self, record: Record, before: int) -> None:
+        """Carry the reviewed record's change into the per-organisation totals and figures."""
+        self._credit(record.recording_org, record.credited_minutes - before)
+        if self.figures is not None:
+            self.figures.count(record, 1)
 
     def records_of_activity(self, activity_id: str) -> list[Record]:
         """The records for one activity, oldest first, without looking at the others."""
@@ -116,15 +162,11 @@ class ServiceAccount(AggregateState):
 
     def _add_record(self, record: Record) -> None:
         self.records[record.record_id] = record
+        self._credit(record.recording_org, record.credited_minutes)
         if self.records_at is not None:
             self.records_at.setdefault(record.activity_id, []).append(record.record_id)
-
-    def _reviewed(self, record_id: str) -> Record:
-        """The record an event about to apply is about, that event's version noted."""
-        record = self.records[record_id]
-        if record.versions is not None:
-            record.versions.append(self.version + 1)
-        return record
+        if self.figures is not None:
+            self.figures.count(record, 1)
 
     def next_record_id(self) -> str:
         return f"{self.number}-R{len(self.records) + 1}"
@@ -147,26 +189,22 @@ class ServiceAccount(AggregateState):
         self.records_on.setdefault(data["service_date"], []).append(data["record_id"])
 
     def on_RecordApproved(self, fact: Fact, data: dict[str, Any]) -> None:
-        record = self._reviewed(data["record_id"])
-        before = record.credited_minutes
+        record, before = self._reviewed(data["record_id"])
         record.status, record.approved_minutes = "approved", data["approved_minutes"]
         self._recredit(record, before)
 
     def on_RecordRejected(self, fact: Fact, data: dict[str, Any]) -> None:
-        record = self._reviewed(data["record_id"])
-        before = record.credited_minutes
+        record, before = self._reviewed(data["record_id"])
         record.status = "rejected"
         self._recredit(record, before)
 
     def on_RecordCorrected(self, fact: Fact, data: dict[str, Any]) -> None:
-        record = self._reviewed(data["record_id"])
-        before = record.credited_minutes
+        record, before = self._reviewed(data["record_id"])
         record.corrections.append(data["delta_minutes"])
         self._recredit(record, before)
 
     def on_RecordVoided(self, fact: Fact, data: dict[str, Any]) -> None:
-        record = self._reviewed(data["record_id"])
-        before = record.credited_minutes
+        record, before = self._reviewed(data["record_id"])
         record.status = "voided"
         self._recredit(record, before)
 
@@ -189,7 +227,6 @@ class ServiceAccount(AggregateState):
         )
         record.status, record.approved_minutes = "approved", data["minutes"]
         self._add_record(record)
-        self._recredit(record, 0)
 
     def on_StarAttained(self, fact: Fact, data: dict[str, Any]) -> None:
         self.stars[data["scheme_id"]] = data["level"]
