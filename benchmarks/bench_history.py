@@ -19,6 +19,9 @@ Measured, alternating the two sides of each pair so that noise falls on both ali
   reconciliation it triggers) for the light volunteer against the heavy one; its median, and
   its mean over ``--mean-of`` commands of each, which includes the snapshots written on the
   way (a snapshot holds the whole state, so it is the one cost there that grows with history);
+* ``balance read`` and ``record status read``: ``volunteer_balance`` and ``record_status`` (of
+  the volunteer's first record, its recording and approval), the public reads of a volunteer,
+  for the light volunteer against the heavy one;
 * ``donation``: ``transfer_credit`` of 1 credit from the light volunteer into the cold account
   against the hot one;
 * ``reversal``: ``reverse_transfer`` of a new 1-credit donation from the light volunteer, told
@@ -286,6 +289,20 @@ def measure(kind: str, stores: Stores, args: argparse.Namespace) -> list[tuple[s
             f"in {time.perf_counter() - started:.0f} s",
             flush=True,
         )
+        ledger = city.ledger
+        reads = {
+            "balance read": lambda number: ledger.volunteer_balance(number),
+            "record status read": lambda number: ledger.record_status(f"{number}-R1"),
+        }
+        read_rows = [  # first, while the volunteers hold --light and --heavy records
+            (
+                name,
+                *paired(
+                    args.rounds, functools.partial(read, light), functools.partial(read, heavy)
+                ),
+            )
+            for name, read in reads.items()
+        ]
         rows = []
         first = Ledger(store, keystore=city.ledger.keystore)
         try:
@@ -312,6 +329,7 @@ def measure(kind: str, stores: Stores, args: argparse.Namespace) -> list[tuple[s
         )
         rows.append((f"record + approve, mean of {args.mean_of} (with snapshots)", *means))
         rows.append(("  snapshot KB written per record + approve", *written))
+        rows.extend(read_rows)
         light_account = f"{BANK}:vol:{light}"
         rows.append(
             (
