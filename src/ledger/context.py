@@ -21,7 +21,7 @@ from .errors import InvalidInputError, NotFoundError
 from .model.aggregates import AGGREGATE_KINDS, AggregateState
 from .model.policies import react
 from .model.registry import Draft, EventData, spec_for
-from .state_cache import NO_SNAPSHOT, TailReader, VerifiedStateCache, leaf_hash_of
+from .state_cache import NO_SNAPSHOT, CachedState, TailReader, VerifiedStateCache, leaf_hash_of
 from .trust import TrustDirectory
 
 S = TypeVar("S", bound=AggregateState)
@@ -54,6 +54,7 @@ class Context:
         self._last_leaf: dict[UUID, bytes] = {}
         # Each loaded state's newest known snapshot (version, bytes), for the cache to keep.
         self._snapshot: dict[UUID, tuple[int, int]] = {}
+        self._taken: set[UUID] = set()  # entries this command took out of the cache
 
     def state(self, cls: type[S], aggregate_id: UUID) -> S:
         """The aggregate's current state, including events staged by this command."""
@@ -81,7 +82,7 @@ class Context:
             return
         entries = {}
         for aggregate_id in wanted:
-            entry = self._cache.take(aggregate_id) or self._cache.from_snapshot(aggregate_id)
+            entry = self._take(aggregate_id)
             if entry is not None and type(entry.state) is cls:
                 entries[aggregate_id] = entry
         tails = self._read_many(
@@ -109,7 +110,7 @@ class Context:
     def _load(self, cls: type[S], aggregate_id: UUID) -> S:
         """The stored state: the cached one fast-forwarded, or rebuilt from the first event."""
         if self._cache is not None and self._read_tail is not None:
-            entry = self._cache.take(aggregate_id) or self._cache.from_snapshot(aggregate_id)
+            entry = self._take(aggregate_id)
             if entry is not None and type(entry.state) is cls:
                 tail = self._read_tail(aggregate_id, entry.state.version, entry.last_leaf_hash)
                 if tail is not None:
@@ -117,6 +118,23 @@ class Context:
                     self._snapshot[aggregate_id] = entry.snapshot
                     return self._apply_all(entry.state, tail)
         return self._apply_all(cls(aggregate_id=aggregate_id), self._read_events(aggregate_id))
+
+    def _take(self, aggregate_id: UUID) -> CachedState | None:
+        """The cached entry, taken out (noted, so that it is released if not put back), or the
+        authenticated snapshot's state."""
+        assert self._cache is not None
+        entry = self._cache.take(aggregate_id)
+        if entry is not None:
+            self._taken.add(aggregate_id)
+            return entry
+        return self._cache.from_snapshot(aggregate_id)
+
+    def _release(self, kept: set[UUID]) -> None:
+        """Release the entries taken out and not put back."""
+        assert self._cache is not None
+        for aggregate_id in self._taken - kept:
+            self._cache.release(aggregate_id)
+        self._taken = set()
 
     def _apply_all(self, state: S, events: Sequence[SignedEvent]) -> S:
         for event in events:
@@ -131,24 +149,30 @@ class Context:
             return
         for event in stored:
             self._last_leaf[event.originator_id] = leaf_hash_of(event.envelope)
+        kept = set()
         for aggregate_id, state in self._states.items():
             leaf = self._last_leaf.get(aggregate_id)
-            if leaf is not None:
+            if leaf is not None and state.exists:
                 snapshot = self._snapshot.get(aggregate_id, NO_SNAPSHOT)
                 snapshot = self._cache.persist_if_due(state, leaf, snapshot)
                 self._cache.put(state, leaf, snapshot)
+                kept.add(aggregate_id)
         self._states = {}
+        self._release(kept)
 
     def discard(self) -> None:
         """Nothing was stored: cache only the states no draft touched."""
         if self._cache is None:
             return
         drafted = {d.aggregate_id for d in self.drafts}
+        kept = set()
         for aggregate_id, state in self._states.items():
             leaf = self._last_leaf.get(aggregate_id)
-            if leaf is not None and aggregate_id not in drafted:
+            if leaf is not None and aggregate_id not in drafted and state.exists:
                 self._cache.put(state, leaf, self._snapshot.get(aggregate_id, NO_SNAPSHOT))
+                kept.add(aggregate_id)
         self._states = {}
+        self._release(kept)
 
     def existing(self, cls: type[S], aggregate_id: UUID, what: str) -> S:
         state = self.state(cls, aggregate_id)

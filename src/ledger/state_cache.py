@@ -17,6 +17,9 @@ everything from the log.
 
 Entries are taken out while a command works on them and put back only when its events were
 stored, so a failed or concurrent command never sees a state with drafts that were not stored.
+Another thread that wants an entry while it is out waits for it, for about as long as rebuilding
+the state would take (a few microseconds per event of it, at most a quarter of a second), rather
+than rebuilding a long history from its snapshot; past that it rebuilds the state itself.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ from .model.aggregates import AggregateState
 from .snapshots import SNAPSHOT_BYTES_PER_EVENT, SNAPSHOT_INTERVAL, SnapshotStore
 
 DEFAULT_CAPACITY = 50_000
+# How long a thread waits for an entry another thread has taken out: per event of its state
+# (rebuilding from a snapshot costs some tens of microseconds per event), and at most.
+WAIT_PER_EVENT = 0.000025
+MAX_WAIT = 0.25
 log = logging.getLogger(__name__)
 TailReader = Callable[[UUID, int, bytes], Sequence[SignedEvent] | None]
 NO_SNAPSHOT = (0, 0)  # (version, bytes) of a state's newest known snapshot: none known
@@ -66,21 +73,48 @@ class VerifiedStateCache:
         self.snapshots = snapshots
         self._entries: OrderedDict[UUID, CachedState] = OrderedDict()
         self._lock = threading.Lock()
+        self._returned = threading.Condition(self._lock)
+        # entries taken out: the taking thread and the version of the state it took
+        self._out: dict[UUID, tuple[int, int]] = {}
+        self.wait_per_event = WAIT_PER_EVENT
+        self.max_wait = MAX_WAIT
         self.hits = 0
         self.misses = 0
+        self.waits = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def take(self, aggregate_id: UUID) -> CachedState | None:
-        """Remove and return the entry: the caller owns the state until it puts it back."""
+        """Remove and return the entry: the caller owns the state until it puts it back (or,
+        having dropped it, calls :meth:`release`). While another thread has it out, wait for it
+        as long as rebuilding it would take, about; then answer None."""
+        me = threading.get_ident()
         with self._lock:
             entry = self._entries.pop(aggregate_id, None)
+            holder = self._out.get(aggregate_id)
+            if entry is None and holder is not None and holder[0] != me:
+                self.waits += 1
+                self._returned.wait_for(
+                    lambda: aggregate_id in self._entries or aggregate_id not in self._out,
+                    timeout=min(self.max_wait, holder[1] * self.wait_per_event),
+                )
+                entry = self._entries.pop(aggregate_id, None)
             if entry is None:
                 self.misses += 1
             else:
                 self.hits += 1
+                self._out[aggregate_id] = (me, entry.state.version)
             return entry
+
+    def release(self, aggregate_id: UUID) -> None:
+        """The entry this thread took out will not be put back (its state held drafts that
+        were not stored): a thread waiting for it stops waiting."""
+        with self._lock:
+            holder = self._out.get(aggregate_id)
+            if holder is not None and holder[0] == threading.get_ident():
+                del self._out[aggregate_id]
+                self._returned.notify_all()
 
     def from_snapshot(self, aggregate_id: UUID) -> CachedState | None:
         """An authenticated snapshot's state, when one is stored (the caller fast-forwards it)."""
@@ -126,6 +160,8 @@ class VerifiedStateCache:
         if not state.exists:
             return
         with self._lock:
+            self._out.pop(state.aggregate_id, None)
+            self._returned.notify_all()
             current = self._entries.get(state.aggregate_id)
             if current is not None and current.state.version >= state.version:
                 return
@@ -137,3 +173,5 @@ class VerifiedStateCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._out.clear()
+            self._returned.notify_all()

@@ -18,8 +18,16 @@ import pytest
 from domain_support import Town
 from ledger_testing import replayed, tamper_sql, tamper_state
 
-from ledger import Ledger, NotFoundError, TamperedEventError, VerificationError
+from ledger import (
+    IdempotencyConflictError,
+    Ledger,
+    LedgerError,
+    NotFoundError,
+    TamperedEventError,
+    VerificationError,
+)
 from ledger.commands.queries import RECORD_TYPES
+from ledger.errors import StoreUnavailableError
 from ledger.model.service import ServiceAccount, service_account_id
 
 City = tuple[Ledger, dict[str, str]]
@@ -224,3 +232,60 @@ def test_reads_beside_commands_on_the_same_volunteer(town: Town) -> None:
             reader.join()
     assert failures == []
     assert_reads_equal_a_replay(ledger, town.number, records)
+
+
+def test_readers_at_once_wait_for_the_state_rather_than_rebuild_it(town: Town) -> None:
+    """Four threads read the same volunteer at once: each waits for the state another has out
+    (the wait made unbounded here) instead of rebuilding it, and no entry is left out."""
+    ledger = town.ledger
+    records = history(town)
+    cache = ledger._writer.cache
+    cache.wait_per_event, cache.max_wait = 1.0, 60.0
+    balance = ledger.volunteer_balance(town.number)
+    status = read_status(ledger, records[1])
+    misses = cache.misses
+    start = threading.Barrier(4)
+    answers: list[Any] = []
+
+    def read() -> None:
+        start.wait(timeout=30)
+        for _ in range(20):
+            answers.append((ledger.volunteer_balance(town.number), read_status(ledger, records[1])))
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout=120)
+    assert answers == [(balance, status)] * (4 * 20)
+    assert cache.misses == misses
+    assert cache._out == {}
+
+
+def test_commands_refused_leave_no_entry_out(town: Town, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state a refused command drafted on is dropped, not put back: its entry is released,
+    so no thread waits for it."""
+    ledger = town.ledger
+    record_id = town.record(town.activity(), 60)
+    ledger.approve_record("org-a", record_id=record_id, idempotency_key="same")
+    with pytest.raises(IdempotencyConflictError):
+        ledger.correct_record(
+            "org-a", record_id=record_id, delta_minutes=5, reason="r", idempotency_key="same"
+        )
+    with pytest.raises(LedgerError):  # refused while deciding
+        ledger.approve_record("org-b", record_id=record_id, idempotency_key="other")
+
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailableError("the store went away")
+
+    cache = ledger._writer.cache
+    hits = cache.hits
+    monkeypatch.setattr(ledger._writer, "_store", unavailable)
+    with pytest.raises(StoreUnavailableError):  # drafted, then refused when stored
+        ledger.correct_record(
+            "org-a", record_id=record_id, delta_minutes=5, reason="r", idempotency_key="down"
+        )
+    assert cache.hits > hits  # the command took cached states out, and drafted on them
+    assert cache._out == {}
+    monkeypatch.undo()
+    assert_reads_equal_a_replay(ledger, town.number, [record_id])
