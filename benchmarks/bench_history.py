@@ -21,7 +21,8 @@ Measured, alternating the two sides of each pair so that noise falls on both ali
   way (a snapshot holds the whole state, so it is the one cost there that grows with history);
 * ``balance read`` and ``record status read``: ``volunteer_balance`` and ``record_status`` (of
   the volunteer's first record, its recording and approval), the public reads of a volunteer,
-  for the light volunteer against the heavy one;
+  for the light volunteer against the heavy one; and the balance read by four threads at once,
+  ``--rounds`` times each (the mean of all their reads);
 * ``donation``: ``transfer_credit`` of 1 credit from the light volunteer into the cold account
   against the hot one;
 * ``reversal``: ``reverse_transfer`` of a new 1-credit donation from the light volunteer, told
@@ -49,6 +50,7 @@ import functools
 import gc
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -71,6 +73,7 @@ BANK = "city-bank"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 RECORD_MINUTES = 30
 PER_DAY = 20
+READERS = 4
 
 
 class HistoryCity(City):
@@ -222,6 +225,27 @@ def paired(
     return statistics.median(a), statistics.median(b)
 
 
+def concurrent(threads: int, each: int, read: Callable[[], object]) -> float:
+    """Mean milliseconds of a read, ``threads`` threads each reading ``each`` times at once
+    (after one warm-up read): the mean, since what a read costs when another thread has the
+    state out (waiting for it, or rebuilding it) falls on a few of the reads."""
+    read()
+    spent: list[float] = []
+    start = threading.Barrier(threads)
+
+    def reader() -> None:
+        start.wait()
+        for _ in range(each):
+            spent.append(timed(read))
+
+    pool = [threading.Thread(target=reader) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return statistics.mean(spent)
+
+
 def paired_means(
     count: int,
     light: Callable[[], object],
@@ -303,6 +327,16 @@ def measure(kind: str, stores: Stores, args: argparse.Namespace) -> list[tuple[s
             )
             for name, read in reads.items()
         ]
+        balance = reads["balance read"]
+        read_rows.append(
+            (
+                f"balance read, {READERS} threads at once (mean)",
+                *(
+                    concurrent(READERS, args.rounds, functools.partial(balance, number))
+                    for number in (light, heavy)
+                ),
+            )
+        )
         rows = []
         first = Ledger(store, keystore=city.ledger.keystore)
         try:
