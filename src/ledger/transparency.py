@@ -520,6 +520,16 @@ class TransparencyLog:
         found = self._recorder.select_leaves(leaf_index, 1) if leaf_index >= 0 else []
         return self._verified_row(leaf_index, found[0] if found else None, verify)
 
+    def verified_event(
+        self, stored: StoredEvent, verify: Callable[[StoredEvent], SignedEvent]
+    ) -> SignedEvent:
+        """A row read by its aggregate and version, verified as :meth:`verified_entry` verifies
+        a leaf's (a row in the log whose bytes, leaf hash, identity and position are those of a
+        row verified before reuses that verification); a row with no leaf is verified afresh."""
+        if not isinstance(stored, LoggedEvent) or stored.leaf_index is None:
+            return verify(stored)
+        return self._verified_row(stored.leaf_index, stored, verify)
+
     def verified_entry_with_inclusion(
         self, leaf_index: int, verify: Callable[[StoredEvent], SignedEvent]
     ) -> tuple[SignedEvent, Inclusion]:
