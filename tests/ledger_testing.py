@@ -107,6 +107,21 @@ def empty_store(kind: str, directory: Path) -> Iterator[Ledger]:
             yield ledger
 
 
+def postgres_connection(ledger: Ledger) -> Any:
+    """An autocommit connection to the ledger's PostgreSQL server, as its operator has one."""
+    import psycopg
+
+    store = ledger.store
+    return psycopg.connect(
+        host=store.host,
+        port=store.port,
+        user=store.user,
+        password=store.password or None,
+        dbname=store.dbname,
+        autocommit=True,
+    )
+
+
 def tamper_state(ledger: Ledger, notification_id: int, new_state: bytes) -> None:
     """Overwrite one stored event's bytes directly in the store, behind the ledger's back."""
     kind = ledger.store.kind
@@ -119,17 +134,8 @@ def tamper_state(ledger: Ledger, notification_id: int, new_state: bytes) -> None
             ).rowcount
         assert changed == 1
     elif kind == "postgresql":
-        import psycopg
-
         store = ledger.store
-        with psycopg.connect(
-            host=store.host,
-            port=store.port,
-            user=store.user,
-            password=store.password or None,
-            dbname=store.dbname,
-            autocommit=True,
-        ) as conn:
+        with postgres_connection(ledger) as conn:
             changed = conn.execute(
                 f'UPDATE "{store.schema}"."{table}" SET state=%s WHERE notification_id=%s',
                 (new_state, notification_id),
@@ -149,17 +155,8 @@ def tamper_sql(ledger: Ledger, statement: str, params: tuple[Any, ...]) -> None:
         with sqlite3.connect(ledger.store.path) as conn:
             conn.execute(statement.replace("{schema}.", "").replace("%s", "?"), params)
     else:
-        import psycopg
-
         store = ledger.store
-        with psycopg.connect(
-            host=store.host,
-            port=store.port,
-            user=store.user,
-            password=store.password or None,
-            dbname=store.dbname,
-            autocommit=True,
-        ) as conn:
+        with postgres_connection(ledger) as conn:
             conn.execute(statement.replace("{schema}", f'"{store.schema}"'), params)
 
 

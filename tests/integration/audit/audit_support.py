@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ledger_testing import postgres_connection
 from postgres_testing import SERVER_URL, drop_schema, new_schema, require_postgres
 
 from ledger import Ledger, MemoryKeystore
@@ -221,16 +222,7 @@ def _connection(ledger: Ledger) -> Iterator[Any]:
         finally:
             conn.close()
     elif store.kind == "postgresql":
-        import psycopg
-
-        with psycopg.connect(
-            host=store.host,
-            port=store.port,
-            user=store.user,
-            password=store.password or None,
-            dbname=store.dbname,
-            autocommit=True,
-        ) as conn:
+        with postgres_connection(ledger) as conn:
             yield conn
     else:  # pragma: no cover - the tamper tests run on SQL stores only
         raise AssertionError(f"no raw SQL on {store.kind}")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from ledger_testing import create_city
+from ledger_testing import create_city, postgres_connection
 
 from ledger import Ledger, SigningKey
 from ledger.context import Context
@@ -111,18 +111,7 @@ def sql_execute(ledger: Ledger, statement: str, params: tuple[Any, ...] = ()) ->
         with sqlite3.connect(ledger.store.path) as conn:
             sql = statement.replace("{schema}.", "").replace("%s", "?")
             return conn.execute(sql, params).rowcount
-    import psycopg
-
-    store = ledger.store
-    with psycopg.connect(
-        host=store.host,
-        port=store.port,
-        user=store.user,
-        password=store.password or None,
-        dbname=store.dbname,
-        autocommit=True,
-    ) as conn:
-        return conn.execute(
-            statement.replace("{schema}", f'"{store.schema}"'),  # type: ignore[arg-type]
-            params,
-        ).rowcount
+    with postgres_connection(ledger) as conn:
+        return int(
+            conn.execute(statement.replace("{schema}", f'"{ledger.store.schema}"'), params).rowcount
+        )
