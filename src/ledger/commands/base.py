@@ -156,9 +156,10 @@ class CommandHost:
     def _reading(self, cls: type[S], aggregate_id: UUID) -> Iterator[S]:
         """The aggregate's current state as a command reads it: from this process's cache of
         verified states, brought up to date with the events stored since (each verified), or
-        from its snapshot, or rebuilt from its first event. The caller reads it inside the block:
-        meanwhile a command on the same aggregate builds its own, and afterwards it goes back to
-        the cache unchanged."""
+        from its snapshot, or rebuilt from its first event. The caller reads it inside the block
+        (another thread wanting the same aggregate meanwhile waits for it, see
+        :meth:`~ledger.state_cache.VerifiedStateCache.take`); afterwards it goes back to the
+        cache unchanged."""
         ctx = self._writer.context("", "")  # reads only: no event is staged
         try:
             yield ctx.state(cls, aggregate_id)

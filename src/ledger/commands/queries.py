@@ -34,8 +34,8 @@ RECORD_TYPES = (
 
 class QueryCommands(CommandHost):
     def service_account(self, number: str) -> ServiceAccount:
-        """The volunteer's service records, replayed from the signed events (a copy of the
-        verified state); an unregistered number is not found."""
+        """The volunteer's service records as their verified state holds them (a copy); an
+        unregistered number is not found."""
         with self._service_account(number) as state:
             return copy.deepcopy(state)
 

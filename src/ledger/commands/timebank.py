@@ -222,25 +222,26 @@ class TimeBankCommands(CommandHost):
         """An account's balance and the history of its movements. An account that never moved
         is found (balance 0) only when its bank is a time bank of this ledger and its holder is
         registered; otherwise it is not found, as every other read of something unknown."""
-        state = self._state(Account, account_aggregate_id(account_id))
-        assert isinstance(state, Account)
         bank_id = account_id.split(":", 1)[0]
-        if state.version == 0:
+        with self._reading(Account, account_aggregate_id(account_id)) as state:
+            answer = {
+                "account": account_id,
+                "bank_id": bank_id,
+                "balance": state.balance,
+                "movements": {
+                    m.transfer_id: {
+                        "counterparty": m.counterparty,
+                        "amount": m.amount,
+                        "kind": m.kind,
+                        "reversed": m.reversed,
+                    }
+                    for m in state.movements.values()
+                },
+            }
+            moved = state.version > 0
+        if not moved:
             self._require_account_holder(bank_id, account_id)
-        return {
-            "account": account_id,
-            "bank_id": bank_id,
-            "balance": state.balance,
-            "movements": {
-                m.transfer_id: {
-                    "counterparty": m.counterparty,
-                    "amount": m.amount,
-                    "kind": m.kind,
-                    "reversed": m.reversed,
-                }
-                for m in state.movements.values()
-            },
-        }
+        return answer
 
     def _require_account_holder(self, bank_id: str, account_id: str) -> None:
         self._directory.refresh()
