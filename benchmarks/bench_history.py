@@ -314,8 +314,8 @@ def measure(kind: str, stores: Stores, args: argparse.Namespace) -> list[tuple[s
             flush=True,
         )
         ledger = city.ledger
-        reads = {
-            "balance read": lambda number: ledger.volunteer_balance(number),
+        reads: dict[str, Callable[[str], object]] = {
+            "balance read": ledger.volunteer_balance,
             "record status read": lambda number: ledger.record_status(f"{number}-R1"),
         }
         read_rows = [  # first, while the volunteers hold --light and --heavy records

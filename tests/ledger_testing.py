@@ -155,9 +155,8 @@ def tamper_sql(ledger: Ledger, statement: str, params: tuple[Any, ...]) -> None:
         with sqlite3.connect(ledger.store.path) as conn:
             conn.execute(statement.replace("{schema}.", "").replace("%s", "?"), params)
     else:
-        store = ledger.store
         with postgres_connection(ledger) as conn:
-            conn.execute(statement.replace("{schema}", f'"{store.schema}"'), params)
+            conn.execute(statement.replace("{schema}", f'"{ledger.store.schema}"'), params)
 
 
 def replayed(ledger: Ledger, cls: type[S], aggregate_id: UUID) -> S:

@@ -129,10 +129,11 @@ class Context:
             return entry
         return self._cache.from_snapshot(aggregate_id)
 
-    def _release(self, kept: set[UUID]) -> None:
-        """Release the entries taken out and not put back."""
+    def _release(self) -> None:
+        """Release the entries taken out and not put back (releasing one put back, or taken
+        since by another thread, changes nothing)."""
         assert self._cache is not None
-        for aggregate_id in self._taken - kept:
+        for aggregate_id in self._taken:
             self._cache.release(aggregate_id)
         self._taken = set()
 
@@ -149,30 +150,26 @@ class Context:
             return
         for event in stored:
             self._last_leaf[event.originator_id] = leaf_hash_of(event.envelope)
-        kept = set()
         for aggregate_id, state in self._states.items():
             leaf = self._last_leaf.get(aggregate_id)
-            if leaf is not None and state.exists:
+            if leaf is not None:
                 snapshot = self._snapshot.get(aggregate_id, NO_SNAPSHOT)
                 snapshot = self._cache.persist_if_due(state, leaf, snapshot)
                 self._cache.put(state, leaf, snapshot)
-                kept.add(aggregate_id)
         self._states = {}
-        self._release(kept)
+        self._release()
 
     def discard(self) -> None:
         """Nothing was stored: cache only the states no draft touched."""
         if self._cache is None:
             return
         drafted = {d.aggregate_id for d in self.drafts}
-        kept = set()
         for aggregate_id, state in self._states.items():
             leaf = self._last_leaf.get(aggregate_id)
-            if leaf is not None and aggregate_id not in drafted and state.exists:
+            if leaf is not None and aggregate_id not in drafted:
                 self._cache.put(state, leaf, self._snapshot.get(aggregate_id, NO_SNAPSHOT))
-                kept.add(aggregate_id)
         self._states = {}
-        self._release(kept)
+        self._release()
 
     def existing(self, cls: type[S], aggregate_id: UUID, what: str) -> S:
         state = self.state(cls, aggregate_id)
