@@ -32,6 +32,8 @@ class View:
     keys: dict[str, str]  # table name -> ORDER BY for the digest
     handlers: dict[str, Handler] = field(default_factory=dict)
     indexes: dict[str, str] = field(default_factory=dict)  # index name -> "table (columns)"
+    records: RecordStandings | None = None
+    """The view's own table of record standings, read for a whole batch before it applies."""
     batch_handler: BatchHandler | None = None
     """When set, applies a whole batch of events (in order) in place of ``handlers``: a view
     whose events touch the same rows again and again sums them first and writes each row once.
@@ -50,6 +52,8 @@ class View:
         if self.batch_handler is not None:
             self.batch_handler(cursor, events)
             return
+        if self.records is not None:
+            self.records.prefetch(cursor, events)
         for event in events:
             handler = self.handlers.get(event.type)
             if handler is not None:
@@ -96,28 +100,82 @@ def _upsert(table: str, keys: tuple[str, ...], values: tuple[str, ...], *, addin
     )
 
 
-def review_record(
-    cursor: ViewCursor, table: str, event: ProjectedEvent, columns: str
-) -> tuple[tuple[Any, ...], int, int] | None:
-    """Apply a review, correction or void to the record's row in a view's own record table.
+READ_CHUNK = 500  # record ids per query, well under SQLite's limit on parameters
 
-    Returns (the record's ``columns``, the change in credit, the change in approved count), or
-    None when the view holds no such record.
-    """
-    record_id = event.data["record_id"]
-    row = cursor.one(
-        f"SELECT credited, status, {columns} FROM {table} WHERE record_id = ?", [record_id]
-    )
-    if row is None:
-        return None
-    old_credit, old_status, *rest = row
-    credit, status = credit_after(event, old_credit)
-    cursor.execute(
-        f"UPDATE {table} SET credited = ?, status = ? WHERE record_id = ?",
-        [credit, status, record_id],
-    )
-    approved = int(status == "approved") - int(old_status == "approved")
-    return tuple(rest), credit - old_credit, approved
+
+@dataclass(frozen=True)
+class RecordStandings:
+    """A view's own table of each record's standing (``credited``, ``status``) and the
+    ``columns`` its review handler needs.
+
+    A view's batch reads the standings its reviews need in one query per ``READ_CHUNK`` ids
+    (:meth:`prefetch`) and keeps each row it reads or writes for the rest of its transaction,
+    in the cursor's ``memo``: a review reads no row alone, which on PostgreSQL would wait for
+    a round trip of its own. Every change to the table goes through these methods, so what is
+    kept is what the table holds."""
+
+    table: str
+    columns: tuple[str, ...]
+
+    def _kept(self, cursor: ViewCursor) -> dict[str, list[Any] | None]:
+        kept: dict[str, list[Any] | None] = cursor.memo.setdefault(self.table, {})
+        return kept
+
+    def record(self, cursor: ViewCursor, record_id: str, values: dict[str, Any]) -> None:
+        """A record as recorded: its row (``values`` must hold ``columns``), nothing credited."""
+        put(
+            cursor,
+            self.table,
+            {"record_id": record_id},
+            {**values, "credited": 0, "status": "recorded"},
+        )
+        self._kept(cursor)[record_id] = [0, "recorded", *(values[c] for c in self.columns)]
+
+    def prefetch(self, cursor: ViewCursor, events: Sequence[ProjectedEvent]) -> None:
+        """Read the rows of the records ``events`` review that this transaction has not."""
+        kept = self._kept(cursor)
+        wanted = sorted(
+            {e.data["record_id"] for e in events if e.type in REVIEW_EVENTS} - kept.keys()
+        )
+        for start in range(0, len(wanted), READ_CHUNK):
+            part = wanted[start : start + READ_CHUNK]
+            kept.update(dict.fromkeys(part))  # None: no such record
+            for record_id, *row in cursor.rows(
+                f"SELECT record_id, credited, status, {', '.join(self.columns)} "
+                f"FROM {self.table} WHERE record_id IN ({', '.join('?' * len(part))})",
+                part,
+            ):
+                kept[record_id] = row
+
+    def review(
+        self, cursor: ViewCursor, event: ProjectedEvent
+    ) -> tuple[tuple[Any, ...], int, int] | None:
+        """Apply a review, correction or void to the record's row.
+
+        Returns (the record's ``columns``, the change in credit, the change in approved
+        count), or None when the view holds no such record.
+        """
+        record_id = event.data["record_id"]
+        kept = self._kept(cursor)
+        if record_id not in kept:  # not prefetched (a view applied one event at a time)
+            found = cursor.one(
+                f"SELECT credited, status, {', '.join(self.columns)} "
+                f"FROM {self.table} WHERE record_id = ?",
+                [record_id],
+            )
+            kept[record_id] = None if found is None else list(found)
+        row = kept[record_id]
+        if row is None:
+            return None
+        old_credit, old_status = row[0], row[1]
+        credit, status = credit_after(event, old_credit)
+        cursor.execute(
+            f"UPDATE {self.table} SET credited = ?, status = ? WHERE record_id = ?",
+            [credit, status, record_id],
+        )
+        row[0], row[1] = credit, status
+        approved = int(status == "approved") - int(old_status == "approved")
+        return tuple(row[2:]), credit - old_credit, approved
 
 
 def credit_after(event: ProjectedEvent, current: int) -> tuple[int, str]:

@@ -138,6 +138,8 @@ class ViewCursor:
     def __init__(self, database: ViewDatabase, raw: Any) -> None:
         self._database = database
         self._raw = raw
+        self.memo: dict[str, Any] = {}
+        """What views keep of rows they read or wrote in this transaction, by their own keys."""
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._raw.execute(self._database._sql(sql), tuple(params))

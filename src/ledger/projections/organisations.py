@@ -4,9 +4,10 @@ people served, transfers in and out."""
 
 from __future__ import annotations
 
-from .base import REVIEW_EVENTS, ProjectedEvent, View, add, put, review_record
+from .base import REVIEW_EVENTS, ProjectedEvent, RecordStandings, View, add, put
 from .database import ViewCursor
 
+RECORDS = RecordStandings("view_org_records", ("org_id", "number"))
 VIEW = View(
     name="organisations",
     tables={
@@ -37,6 +38,7 @@ VIEW = View(
         "view_org_activities": "activity_id",
         "view_transfers": "transfer_id",
     },
+    records=RECORDS,
 )
 
 
@@ -169,17 +171,14 @@ def activity_cancelled(cursor: ViewCursor, event: ProjectedEvent) -> None:
 @VIEW.on("HoursRecorded")
 def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
     _count(cursor, event.org, "records")
-    put(
-        cursor,
-        "view_org_records",
-        {"record_id": event.data["record_id"]},
-        {"org_id": event.org, "number": event.data["number"], "credited": 0, "status": "recorded"},
+    RECORDS.record(
+        cursor, event.data["record_id"], {"org_id": event.org, "number": event.data["number"]}
     )
 
 
 @VIEW.on(*REVIEW_EVENTS)
 def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    moved = review_record(cursor, "view_org_records", event, "org_id, number")
+    moved = RECORDS.review(cursor, event)
     if moved is None:
         return
     (org_id, number), delta, approved_change = moved

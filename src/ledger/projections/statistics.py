@@ -4,9 +4,10 @@ service minutes by field and month (of the service date)."""
 
 from __future__ import annotations
 
-from .base import REVIEW_EVENTS, ProjectedEvent, View, add, put, review_record
+from .base import REVIEW_EVENTS, ProjectedEvent, RecordStandings, View, add, put
 from .database import ViewCursor
 
+RECORDS = RecordStandings("view_stat_records", ("field", "month"))
 VIEW = View(
     name="statistics",
     tables={
@@ -29,6 +30,7 @@ VIEW = View(
         "view_registrations_by_month": "month",
         "view_organisations_by_kind": "kind",
     },
+    records=RECORDS,
 )
 
 
@@ -85,22 +87,16 @@ def activity_cancelled(cursor: ViewCursor, event: ProjectedEvent) -> None:
 
 @VIEW.on("HoursRecorded")
 def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    put(
+    RECORDS.record(
         cursor,
-        "view_stat_records",
-        {"record_id": event.data["record_id"]},
-        {
-            "field": event.data["field"],
-            "month": event.data["service_date"][:7],
-            "credited": 0,
-            "status": "recorded",
-        },
+        event.data["record_id"],
+        {"field": event.data["field"], "month": event.data["service_date"][:7]},
     )
 
 
 @VIEW.on(*REVIEW_EVENTS)
 def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    moved = review_record(cursor, "view_stat_records", event, "field, month")
+    moved = RECORDS.review(cursor, event)
     if moved is None:
         return
     (field, month), delta, approved_change = moved

@@ -3,9 +3,10 @@ record counts; late records; star levels; honours; and each record's current sta
 
 from __future__ import annotations
 
-from .base import REVIEW_EVENTS, ProjectedEvent, View, add, put, review_record
+from .base import REVIEW_EVENTS, ProjectedEvent, RecordStandings, View, add, put
 from .database import ViewCursor
 
+RECORDS = RecordStandings("view_records", ("number", "org_id", "field", "service_date"))
 VIEW = View(
     name="volunteers",
     tables={
@@ -35,6 +36,7 @@ VIEW = View(
         "view_volunteer_stars": "number, scheme_id",
         "view_volunteer_honours": "honour_id",
     },
+    records=RECORDS,
 )
 
 
@@ -51,19 +53,16 @@ def registered(cursor: ViewCursor, event: ProjectedEvent) -> None:
 @VIEW.on("HoursRecorded")
 def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
     data = event.data
-    put(
+    RECORDS.record(
         cursor,
-        "view_records",
-        {"record_id": data["record_id"]},
+        data["record_id"],
         {
             "number": data["number"],
             "org_id": event.org,
             "activity_id": data["activity_id"],
             "field": data["field"],
             "service_date": data["service_date"],
-            "status": "recorded",
             "minutes": data["minutes"],
-            "credited": 0,
             "late": int(data["late"]),
         },
     )
@@ -76,7 +75,7 @@ def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
 
 @VIEW.on(*REVIEW_EVENTS)
 def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
-    moved = review_record(cursor, "view_records", event, "number, org_id, field, service_date")
+    moved = RECORDS.review(cursor, event)
     if moved is None:
         return
     (number, org_id, field, service_date), delta, approved_change = moved

@@ -1,9 +1,11 @@
-"""The leaderboards view applies a batch of events at once (summing the credit changes per
-ranking row and writing each row once). For any sequence of events, however it is cut into
-batches, it leaves the rows that applying the events one at a time leaves: the same minutes, and
-the same rows, including a row whose changes add up to zero within one batch (an approval then a
-void), a review of a record the view does not hold (ignored), a record recorded twice (the first
-stands) and records of an organisation registered in the same batch."""
+"""Views apply a batch of events at once: the leaderboards sum the credit changes per ranking row
+and write each row once; the volunteers, organisations and statistics views read the standings
+of the records a batch reviews in one query and keep them for the batch. For any sequence of
+events, however it is cut into batches, each leaves the rows that applying the events one at a
+time leaves: the same minutes, and the same rows, including a row whose changes add up to zero
+within one batch (an approval then a void), a review of a record the view does not hold
+(ignored), a record recorded twice and reviewed between, and records of an organisation
+registered in the same batch."""
 
 from __future__ import annotations
 
@@ -12,15 +14,17 @@ from contextlib import contextmanager
 from itertools import pairwise
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ledger.projections.base import ProjectedEvent
+from ledger.projections.base import ProjectedEvent, View
 from ledger.projections.database import ViewDatabase
 from ledger.projections.runner import VIEWS
 from ledger.storage.url import parse_store_url
 
 VIEW = VIEWS["leaderboards"]
+BATCHED_VIEWS = ["leaderboards", "volunteers", "organisations", "statistics"]
 ROOT = "city"
 ORGS = {"county-a": ROOT, "county-b": ROOT, "station-a1": "county-a", "team-a1x": "station-a1"}
 RECORDS = [f"rec-{i}" for i in range(4)]
@@ -49,7 +53,8 @@ STEP = st.one_of(
 def history(steps: list[tuple[Any, ...]], register_after: int) -> list[ProjectedEvent]:
     """The root first; the other organisations after ``register_after`` steps (records made
     before that name an organisation the view does not know yet)."""
-    events = [_event(1, "LedgerCreated", ROOT, {"root": {"org_id": ROOT, "kind": "city"}})]
+    names = {"name": "x", "region": "r"}
+    events = [_event(1, "LedgerCreated", ROOT, {"root": {"org_id": ROOT, "kind": "city", **names}})]
 
     def add(kind: str, org: str, data: dict[str, Any]) -> None:
         events.append(_event(len(events) + 1, kind, org, data))
@@ -58,7 +63,9 @@ def history(steps: list[tuple[Any, ...]], register_after: int) -> list[Projected
         if i == register_after:
             for org, parent in ORGS.items():
                 add(
-                    "OrganisationRegistered", parent, {"org_id": org, "kind": "x", "parent": parent}
+                    "OrganisationRegistered",
+                    parent,
+                    {"org_id": org, "kind": "x", "parent": parent, **names},
                 )
         name, record_id, *rest = step
         if name == "record":
@@ -66,7 +73,15 @@ def history(steps: list[tuple[Any, ...]], register_after: int) -> list[Projected
             add(
                 "HoursRecorded",
                 org,
-                {"record_id": record_id, "number": number, "service_date": f"{year}-03-01"},
+                {
+                    "record_id": record_id,
+                    "number": number,
+                    "service_date": f"{year}-03-01",
+                    "activity_id": "act-1",
+                    "field": "legal-aid",
+                    "minutes": 60,
+                    "late": False,
+                },
             )
         elif name == "approve":
             add("RecordApproved", ROOT, {"record_id": record_id, "approved_minutes": rest[0]})
@@ -79,28 +94,31 @@ def history(steps: list[tuple[Any, ...]], register_after: int) -> list[Projected
 
 
 @contextmanager
-def empty_view() -> Iterator[ViewDatabase]:
+def empty_view(view: View) -> Iterator[ViewDatabase]:
     database = ViewDatabase(parse_store_url("memory://"))
     with database.transaction() as cursor:
-        VIEW.create(cursor)
+        view.create(cursor)
     try:
         yield database
     finally:
         database.close()
 
 
-def rows_after(batches: list[list[ProjectedEvent]]) -> dict[str, list[tuple[Any, ...]]]:
-    with empty_view() as database:
+def rows_after(
+    batches: list[list[ProjectedEvent]], view: View = VIEW
+) -> dict[str, list[tuple[Any, ...]]]:
+    with empty_view(view) as database:
         for batch in batches:
             with database.transaction() as cursor:
-                VIEW.apply(cursor, batch)
+                view.apply(cursor, batch)
         return {
             table: database.query(f"SELECT * FROM {table} ORDER BY {order}")
-            for table, order in VIEW.keys.items()
+            for table, order in view.keys.items()
         }
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.parametrize("name", BATCHED_VIEWS)
+@settings(max_examples=100, deadline=None)
 @given(
     steps=st.lists(STEP, max_size=40),
     register_after=st.integers(0, 12),
@@ -115,15 +133,27 @@ def rows_after(batches: list[list[ProjectedEvent]]) -> dict[str, list[tuple[Any,
     register_after=2,
     cuts=set(),
 )
+@example(  # recorded again after an approval, then reviewed, across and within batches
+    steps=[
+        ("record", "rec-1", "N2", "city", "2025"),
+        ("approve", "rec-1", 45),
+        ("record", "rec-1", "N3", "city", "2026"),
+        ("correct", "rec-1", 15),
+        ("void", "rec-1"),
+    ],
+    register_after=0,
+    cuts={3, 5},
+)
 def test_batches_leave_the_rows_one_event_at_a_time_leaves(
-    steps: list[tuple[Any, ...]], register_after: int, cuts: set[int]
+    name: str, steps: list[tuple[Any, ...]], register_after: int, cuts: set[int]
 ) -> None:
+    view = VIEWS[name]
     events = history(steps, register_after)
-    one_at_a_time = rows_after([[event] for event in events])
+    one_at_a_time = rows_after([[event] for event in events], view)
     bounds = [0, *sorted(c for c in cuts if c < len(events)), len(events)]
     batches = [events[a:b] for a, b in pairwise(bounds)]
-    assert rows_after(batches) == one_at_a_time
-    assert rows_after([events]) == one_at_a_time
+    assert rows_after(batches, view) == one_at_a_time
+    assert rows_after([events], view) == one_at_a_time
 
 
 def test_an_approval_voided_in_the_same_batch_leaves_its_rows_at_zero() -> None:
@@ -149,3 +179,28 @@ def test_a_review_of_a_record_the_view_does_not_hold_changes_nothing() -> None:
     events = history([("approve", "rec-9", 60), ("void", "rec-9")], register_after=0)
     rows = rows_after([events])
     assert rows["view_rank_records"] == [] and rows["view_rank_volunteers"] == []
+
+
+@pytest.mark.parametrize("name", ["volunteers", "organisations", "statistics"])
+def test_a_batch_reads_the_standings_of_the_records_it_reviews_in_one_query(name: str) -> None:
+    view = VIEWS[name]
+    assert view.records is not None
+    table = view.records.table
+    recorded = history([("record", record_id, "N1", ROOT, "2026") for record_id in RECORDS], 0)
+    reviews = [
+        _event(
+            len(recorded) + i + 1, "RecordApproved", ROOT, {"record_id": r, "approved_minutes": 30}
+        )
+        for i, r in enumerate([*RECORDS, "rec-unknown"])
+    ]
+    with empty_view(view) as database:
+        with database.transaction() as cursor:
+            view.apply(cursor, recorded)
+        statements: list[str] = []
+        database._connection().set_trace_callback(statements.append)
+        with database.transaction() as cursor:
+            view.apply(cursor, reviews)
+        reads = [s for s in statements if s.startswith("SELECT") and f"FROM {table}" in s]
+        assert len(reads) == 1, reads
+        credited = database.query(f"SELECT record_id, credited, status FROM {table}")
+    assert sorted(credited) == [(r, 30, "approved") for r in RECORDS]
