@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .batch_writes import MEMO_KEY, TABLE_COLUMNS, update_rows, upsert_rows
 from .database import ViewCursor
 
 
@@ -39,6 +39,9 @@ class View:
     whose events touch the same rows again and again sums them first and writes each row once.
     The rows it leaves must not depend on where one batch ends and the next begins."""
 
+    def __post_init__(self) -> None:
+        TABLE_COLUMNS.update(self.tables)
+
     def create(self, cursor: ViewCursor, *, if_not_exists: bool = True) -> None:
         """Create the view's tables and indexes."""
         guard = " IF NOT EXISTS" if if_not_exists else ""
@@ -48,7 +51,8 @@ class View:
             cursor.execute(f"CREATE INDEX{guard} {index} ON {target}")
 
     def apply(self, cursor: ViewCursor, events: Sequence[ProjectedEvent]) -> None:
-        """Apply ``events``, in order, to this view's tables."""
+        """Apply ``events``, in order, to this view's tables, and write what the batch kept
+        (:mod:`ledger.projections.batch_writes`)."""
         if self.batch_handler is not None:
             self.batch_handler(cursor, events)
             return
@@ -58,6 +62,11 @@ class View:
             handler = self.handlers.get(event.type)
             if handler is not None:
                 handler(cursor, event)
+        if self.records is not None:
+            self.records.flush(cursor)
+        writes = cursor.memo.get(MEMO_KEY)
+        if writes is not None:
+            writes.flush()
 
     def on(self, *event_types: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -66,38 +75,6 @@ class View:
             return handler
 
         return register
-
-
-def add(cursor: ViewCursor, table: str, keys: dict[str, Any], values: dict[str, int]) -> None:
-    """Insert a row, or add ``values`` to the existing row's columns."""
-    cursor.execute(
-        _upsert(table, tuple(keys), tuple(values), adding=True),
-        [*keys.values(), *values.values()],
-    )
-
-
-def put(cursor: ViewCursor, table: str, keys: dict[str, Any], values: dict[str, Any]) -> None:
-    """Insert a row, or replace the existing row's ``values``."""
-    cursor.execute(
-        _upsert(table, tuple(keys), tuple(values), adding=False),
-        [*keys.values(), *values.values()],
-    )
-
-
-@functools.cache
-def _upsert(table: str, keys: tuple[str, ...], values: tuple[str, ...], *, adding: bool) -> str:
-    """The statement of :func:`add` or :func:`put` (made once per table and columns)."""
-    columns = [*keys, *values]
-    if adding:
-        action = "DO UPDATE SET " + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in values)
-    elif values:
-        action = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in values)
-    else:
-        action = "DO NOTHING"
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT ({', '.join(keys)}) {action}"
-    )
 
 
 READ_CHUNK = 500  # record ids per query, well under SQLite's limit on parameters
@@ -109,31 +86,32 @@ class RecordStandings:
     ``columns`` its review handler needs.
 
     A view's batch reads the standings its reviews need in one query per ``READ_CHUNK`` ids
-    (:meth:`prefetch`) and keeps each row it reads or writes for the rest of its transaction,
-    in the cursor's ``memo``: a review reads no row alone, which on PostgreSQL would wait for
-    a round trip of its own. Every change to the table goes through these methods, so what is
-    kept is what the table holds."""
+    (:meth:`prefetch`), keeps each row it reads or writes for the rest of its transaction (in
+    the cursor's ``memo``), and writes the rows it recorded and the standings it changed once,
+    set-wise, when the batch has applied (:meth:`flush`): a review neither reads nor writes a
+    row alone, each of which costs PostgreSQL a statement (a read, a round trip too). Every
+    change to the table goes through these methods, so what is kept is what the table holds
+    once the batch is written."""
 
     table: str
     columns: tuple[str, ...]
 
-    def _kept(self, cursor: ViewCursor) -> dict[str, list[Any] | None]:
-        kept: dict[str, list[Any] | None] = cursor.memo.setdefault(self.table, {})
-        return kept
+    def _batch(self, cursor: ViewCursor) -> _StandingsBatch:
+        batch = cursor.memo.get(self.table)
+        if batch is None:
+            batch = cursor.memo[self.table] = _StandingsBatch()
+        assert isinstance(batch, _StandingsBatch)
+        return batch
 
     def record(self, cursor: ViewCursor, record_id: str, values: dict[str, Any]) -> None:
         """A record as recorded: its row (``values`` must hold ``columns``), nothing credited."""
-        put(
-            cursor,
-            self.table,
-            {"record_id": record_id},
-            {**values, "credited": 0, "status": "recorded"},
-        )
-        self._kept(cursor)[record_id] = [0, "recorded", *(values[c] for c in self.columns)]
+        batch = self._batch(cursor)
+        batch.recorded[record_id] = {**values, "credited": 0, "status": "recorded"}
+        batch.kept[record_id] = [0, "recorded", *(values[c] for c in self.columns)]
 
     def prefetch(self, cursor: ViewCursor, events: Sequence[ProjectedEvent]) -> None:
         """Read the rows of the records ``events`` review that this transaction has not."""
-        kept = self._kept(cursor)
+        kept = self._batch(cursor).kept
         wanted = sorted(
             {e.data["record_id"] for e in events if e.type in REVIEW_EVENTS} - kept.keys()
         )
@@ -156,26 +134,59 @@ class RecordStandings:
         count), or None when the view holds no such record.
         """
         record_id = event.data["record_id"]
-        kept = self._kept(cursor)
-        if record_id not in kept:  # not prefetched (a view applied one event at a time)
+        batch = self._batch(cursor)
+        if record_id not in batch.kept:  # not prefetched (a handler called on its own)
+            self.flush(cursor)
             found = cursor.one(
                 f"SELECT credited, status, {', '.join(self.columns)} "
                 f"FROM {self.table} WHERE record_id = ?",
                 [record_id],
             )
-            kept[record_id] = None if found is None else list(found)
-        row = kept[record_id]
+            batch.kept[record_id] = None if found is None else list(found)
+        row = batch.kept[record_id]
         if row is None:
             return None
         old_credit, old_status = row[0], row[1]
         credit, status = credit_after(event, old_credit)
-        cursor.execute(
-            f"UPDATE {self.table} SET credited = ?, status = ? WHERE record_id = ?",
-            [credit, status, record_id],
-        )
         row[0], row[1] = credit, status
+        recorded = batch.recorded.get(record_id)
+        if recorded is None:
+            batch.reviewed[record_id] = (credit, status)
+        else:
+            recorded["credited"], recorded["status"] = credit, status
         approved = int(status == "approved") - int(old_status == "approved")
         return tuple(row[2:]), credit - old_credit, approved
+
+    def flush(self, cursor: ViewCursor) -> None:
+        """Write the standings changed and the rows recorded since the last flush: the changed
+        standings first, as a row recorded again replaces the whole row."""
+        batch = self._batch(cursor)
+        update_rows(
+            cursor,
+            self.table,
+            ("record_id",),
+            ("credited", "status"),
+            [(record_id, *standing) for record_id, standing in batch.reviewed.items()],
+            adding=False,
+        )
+        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for record_id, values in batch.recorded.items():
+            by_columns.setdefault(tuple(values), []).append((record_id, *values.values()))
+        for columns, rows in by_columns.items():
+            upsert_rows(cursor, self.table, ("record_id",), columns, rows, existing="replace")
+        batch.reviewed.clear()
+        batch.recorded.clear()
+
+
+@dataclass
+class _StandingsBatch:
+    """One transaction's rows of a :class:`RecordStandings` table: those read or written
+    (``kept``: credited, status and the columns; None for a record the table lacks), and those
+    not written yet."""
+
+    kept: dict[str, list[Any] | None] = field(default_factory=dict)
+    reviewed: dict[str, tuple[int, str]] = field(default_factory=dict)
+    recorded: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def credit_after(event: ProjectedEvent, current: int) -> tuple[int, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from typing import Any, Protocol
 
@@ -114,7 +114,7 @@ class ViewDatabase:
                 try:
                     yield cursor
                 except BaseException:
-                    cursor.execute("ROLLBACK")
+                    cursor.write("ROLLBACK")  # nothing a batch kept is written first
                     raise
                 cursor.execute("COMMIT")
 
@@ -140,11 +140,30 @@ class ViewCursor:
         self._raw = raw
         self.memo: dict[str, Any] = {}
         """What views keep of rows they read or wrote in this transaction, by their own keys."""
+        self.before_statement: Callable[[], None] | None = None
+        """Called before each statement but :meth:`write`'s (to write the rows a batch kept)."""
+
+    @property
+    def kind(self) -> str:
+        """``postgresql`` or ``sqlite``."""
+        return self._database.kind
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._raw.execute(self._database._sql(sql), tuple(params))
+        if self.before_statement is not None:
+            self.before_statement()
+        self.write(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self.before_statement is not None:
+            self.before_statement()
+        self.write_many(sql, rows)
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement that only writes rows a batch kept (no ``before_statement``)."""
+        self._raw.execute(self._database._sql(sql), tuple(params))
+
+    def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """:meth:`write` once per row of parameters."""
         self._raw.executemany(self._database._sql(sql), [tuple(r) for r in rows])
 
     def fetchall(self) -> list[tuple[Any, ...]]:
@@ -153,6 +172,8 @@ class ViewCursor:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of a query, read through a cursor of its own: in PostgreSQL's pipeline
         mode a cursor shared with earlier statements can be handed one of their results."""
+        if self.before_statement is not None:
+            self.before_statement()
         if self._database.kind != "postgresql":
             return self._raw.execute(sql, tuple(params)).fetchall()  # type: ignore[no-any-return]
         raw = self._raw.connection.cursor()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .base import REVIEW_EVENTS, ProjectedEvent, View, credit_after
+from .batch_writes import update_rows, upsert_rows
 from .database import ViewCursor
 
 ALL = ""
@@ -183,32 +184,49 @@ class _Batch:
                 self._organisations[scope] = self._organisations.get(scope, 0) + delta
 
     def write(self) -> None:
+        """Each row once, set-wise (:mod:`ledger.projections.batch_writes`)."""
         cursor = self._cursor
-        new = [(i, r) for i, r in self._records.items() if r.new]
-        changed = [(i, r) for i, r in self._records.items() if r.changed and not r.new]
-        if new:
-            cursor.executemany(
-                "INSERT INTO view_rank_records (record_id, number, org_id, year, status, "
-                "credited) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING",
-                [(i, r.number, r.org_id, r.year, r.status, r.credited) for i, r in new],
-            )
-        if changed:
-            cursor.executemany(
-                "UPDATE view_rank_records SET credited = ?, status = ? WHERE record_id = ?",
-                [(r.credited, r.status, i) for i, r in changed],
-            )
-        if self._volunteers:
-            cursor.executemany(
-                "INSERT INTO view_rank_volunteers (year, scope, number, minutes) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (year, scope, number) DO UPDATE "
-                "SET minutes = view_rank_volunteers.minutes + excluded.minutes",
-                [(*key, minutes) for key, minutes in sorted(self._volunteers.items())],
-            )
-        if self._organisations:
-            cursor.executemany(
-                "UPDATE view_rank_organisations SET minutes = minutes + ? WHERE org_id = ?",
-                [(m, org_id) for org_id, m in sorted(self._organisations.items()) if m],
-            )
+        upsert_rows(
+            cursor,
+            "view_rank_records",
+            ("record_id",),
+            ("number", "org_id", "year", "status", "credited"),
+            [
+                (i, r.number, r.org_id, r.year, r.status, r.credited)
+                for i, r in self._records.items()
+                if r.new
+            ],
+            existing="keep",
+        )
+        update_rows(
+            cursor,
+            "view_rank_records",
+            ("record_id",),
+            ("credited", "status"),
+            [
+                (i, r.credited, r.status)
+                for i, r in self._records.items()
+                if r.changed and not r.new
+            ],
+            adding=False,
+        )
+        upsert_rows(
+            cursor,
+            "view_rank_volunteers",
+            ("year", "scope", "number"),
+            (),
+            [(*key, minutes) for key, minutes in sorted(self._volunteers.items())],
+            existing="keep",
+            adds=("minutes",),
+        )
+        update_rows(
+            cursor,
+            "view_rank_organisations",
+            ("org_id",),
+            ("minutes",),
+            [(org_id, m) for org_id, m in sorted(self._organisations.items()) if m],
+            adding=True,
+        )
 
 
 def _chunks(values: list[str], size: int = 500) -> list[list[str]]:

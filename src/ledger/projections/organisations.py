@@ -4,7 +4,8 @@ people served, transfers in and out."""
 
 from __future__ import annotations
 
-from .base import REVIEW_EVENTS, ProjectedEvent, RecordStandings, View, add, put
+from .base import REVIEW_EVENTS, ProjectedEvent, RecordStandings, View
+from .batch_writes import add, bump, put
 from .database import ViewCursor
 
 RECORDS = RecordStandings("view_org_records", ("org_id", "number"))
@@ -43,9 +44,7 @@ VIEW = View(
 
 
 def _count(cursor: ViewCursor, org_id: str, column: str, by: int = 1) -> None:
-    cursor.execute(
-        f"UPDATE view_organisations SET {column} = {column} + ? WHERE org_id = ?", [by, org_id]
-    )
+    bump(cursor, "view_organisations", {"org_id": org_id}, {column: by})
 
 
 def _register(cursor: ViewCursor, org_id: str, data: dict[str, str], parent: str | None) -> None:

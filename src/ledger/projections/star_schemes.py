@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from .base import ProjectedEvent, View, put
+from .base import ProjectedEvent, View
+from .batch_writes import put
 from .database import ViewCursor
 
 VIEW = View(

@@ -4,7 +4,8 @@ service minutes by field and month (of the service date)."""
 
 from __future__ import annotations
 
-from .base import REVIEW_EVENTS, ProjectedEvent, RecordStandings, View, add, put
+from .base import REVIEW_EVENTS, ProjectedEvent, RecordStandings, View
+from .batch_writes import add, put
 from .database import ViewCursor
 
 RECORDS = RecordStandings("view_stat_records", ("field", "month"))

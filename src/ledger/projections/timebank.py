@@ -3,7 +3,8 @@ is shown too (the negative of the credit in circulation), so the balances visibl
 
 from __future__ import annotations
 
-from .base import ProjectedEvent, View, put
+from .base import ProjectedEvent, View
+from .batch_writes import add, put
 from .database import ViewCursor
 
 VIEW = View(
@@ -29,11 +30,12 @@ def _move(
     amount: int,
     kind: str,
 ) -> None:
-    cursor.execute(
-        "INSERT INTO view_accounts (account_id, bank_id, balance) VALUES (?, ?, ?) "
-        "ON CONFLICT (account_id) DO UPDATE SET bank_id = excluded.bank_id, "
-        "balance = view_accounts.balance + excluded.balance",
-        [account, event.data["bank_id"], amount],
+    add(
+        cursor,
+        "view_accounts",
+        {"account_id": account},
+        {"balance": amount},
+        sets={"bank_id": event.data["bank_id"]},
     )
     put(
         cursor,

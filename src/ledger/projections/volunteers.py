@@ -3,7 +3,8 @@ record counts; late records; star levels; honours; and each record's current sta
 
 from __future__ import annotations
 
-from .base import REVIEW_EVENTS, ProjectedEvent, RecordStandings, View, add, put
+from .base import REVIEW_EVENTS, ProjectedEvent, RecordStandings, View
+from .batch_writes import add, bump, put
 from .database import ViewCursor
 
 RECORDS = RecordStandings("view_records", ("number", "org_id", "field", "service_date"))
@@ -66,10 +67,11 @@ def recorded(cursor: ViewCursor, event: ProjectedEvent) -> None:
             "late": int(data["late"]),
         },
     )
-    cursor.execute(
-        "UPDATE view_volunteers SET records = records + 1, late_records = late_records + ? "
-        "WHERE number = ?",
-        [int(data["late"]), data["number"]],
+    bump(
+        cursor,
+        "view_volunteers",
+        {"number": data["number"]},
+        {"records": 1, "late_records": int(data["late"])},
     )
 
 
@@ -79,10 +81,11 @@ def reviewed(cursor: ViewCursor, event: ProjectedEvent) -> None:
     if moved is None:
         return
     (number, org_id, field, service_date), delta, approved_change = moved
-    cursor.execute(
-        "UPDATE view_volunteers SET approved_minutes = approved_minutes + ?, "
-        "approved_records = approved_records + ? WHERE number = ?",
-        [delta, approved_change, number],
+    bump(
+        cursor,
+        "view_volunteers",
+        {"number": number},
+        {"approved_minutes": delta, "approved_records": approved_change},
     )
     if delta:
         add(cursor, "view_volunteer_fields", {"number": number, "field": field}, {"minutes": delta})

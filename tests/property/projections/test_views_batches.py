@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger.projections.base import ProjectedEvent, View
@@ -47,6 +47,7 @@ STEP = st.one_of(
     st.tuples(st.just("correct"), st.sampled_from(RECORDS), st.integers(-60, 60)),
     st.tuples(st.just("reject"), st.sampled_from(RECORDS)),
     st.tuples(st.just("void"), st.sampled_from(RECORDS)),
+    st.tuples(st.just("register"), st.sampled_from(NUMBERS)),
 )
 
 
@@ -68,7 +69,9 @@ def history(steps: list[tuple[Any, ...]], register_after: int) -> list[Projected
                     {"org_id": org, "kind": "x", "parent": parent, **names},
                 )
         name, record_id, *rest = step
-        if name == "record":
+        if name == "register":  # record_id: the volunteer's number
+            add("VolunteerRegistered", ROOT, {"number": record_id})
+        elif name == "record":
             number, org, year = rest
             add(
                 "HoursRecorded",
@@ -94,9 +97,11 @@ def history(steps: list[tuple[Any, ...]], register_after: int) -> list[Projected
 
 
 @contextmanager
-def empty_view(view: View) -> Iterator[ViewDatabase]:
-    database = ViewDatabase(parse_store_url("memory://"))
+def empty_view(view: View, url: str = "memory://") -> Iterator[ViewDatabase]:
+    database = ViewDatabase(parse_store_url(url))
     with database.transaction() as cursor:
+        for table in view.tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
         view.create(cursor)
     try:
         yield database
@@ -105,9 +110,9 @@ def empty_view(view: View) -> Iterator[ViewDatabase]:
 
 
 def rows_after(
-    batches: list[list[ProjectedEvent]], view: View = VIEW
+    batches: list[list[ProjectedEvent]], view: View = VIEW, url: str = "memory://"
 ) -> dict[str, list[tuple[Any, ...]]]:
-    with empty_view(view) as database:
+    with empty_view(view, url) as database:
         for batch in batches:
             with database.transaction() as cursor:
                 view.apply(cursor, batch)
@@ -117,13 +122,28 @@ def rows_after(
         }
 
 
-@pytest.mark.parametrize("name", BATCHED_VIEWS)
-@settings(max_examples=100, deadline=None)
-@given(
+def check_batches(
+    name: str, url: str, steps: list[tuple[Any, ...]], register_after: int, cuts: set[int]
+) -> None:
+    view = VIEWS[name]
+    events = history(steps, register_after)
+    one_at_a_time = rows_after([[event] for event in events], view, url)
+    bounds = [0, *sorted(c for c in cuts if c < len(events)), len(events)]
+    batches = [events[a:b] for a, b in pairwise(bounds)]
+    assert rows_after(batches, view, url) == one_at_a_time
+    assert rows_after([events], view, url) == one_at_a_time
+
+
+HISTORIES = given(
     steps=st.lists(STEP, max_size=40),
     register_after=st.integers(0, 12),
     cuts=st.sets(st.integers(1, 60)),
 )
+
+
+@pytest.mark.parametrize("name", BATCHED_VIEWS)
+@settings(max_examples=100, deadline=None)
+@HISTORIES
 @example(  # reviewed before its organisation is registered, and again after, in one batch
     steps=[
         ("record", "rec-0", "N1", "team-a1x", "2026"),
@@ -144,16 +164,38 @@ def rows_after(
     register_after=0,
     cuts={3, 5},
 )
+@example(  # a volunteer's counters bumped before the volunteer is registered, and after
+    steps=[
+        ("record", "rec-2", "N1", "city", "2026"),
+        ("approve", "rec-2", 30),
+        ("register", "N1"),
+        ("correct", "rec-2", -10),
+        ("record", "rec-3", "N1", "city", "2026"),
+    ],
+    register_after=0,
+    cuts={4},
+)
 def test_batches_leave_the_rows_one_event_at_a_time_leaves(
     name: str, steps: list[tuple[Any, ...]], register_after: int, cuts: set[int]
 ) -> None:
-    view = VIEWS[name]
-    events = history(steps, register_after)
-    one_at_a_time = rows_after([[event] for event in events], view)
-    bounds = [0, *sorted(c for c in cuts if c < len(events)), len(events)]
-    batches = [events[a:b] for a, b in pairwise(bounds)]
-    assert rows_after(batches, view) == one_at_a_time
-    assert rows_after([events], view) == one_at_a_time
+    check_batches(name, "memory://", steps, register_after, cuts)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", BATCHED_VIEWS)
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@HISTORIES
+def test_batches_on_postgresql_leave_the_rows_one_event_at_a_time_leaves(
+    postgres_schema: str,
+    name: str,
+    steps: list[tuple[Any, ...]],
+    register_after: int,
+    cuts: set[int],
+) -> None:
+    """The same on PostgreSQL, where a batch's rows are written set-wise (``unnest``)."""
+    check_batches(name, postgres_schema, steps, register_after, cuts)
 
 
 def test_an_approval_voided_in_the_same_batch_leaves_its_rows_at_zero() -> None:

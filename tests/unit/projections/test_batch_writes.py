@@ -1,0 +1,123 @@
+"""A batch's puts, adds and bumps, kept and written once, leave the rows that writing each change
+as it came leaves: a bump of a row that does not exist yet changes nothing, even when an add or a
+put later in the batch makes the row; puts of other columns follow each other; a statement of
+its own, and a read, see every change kept before it; rows come out of one statement per table
+and columns (on PostgreSQL a set-wise one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ledger.projections.batch_writes import TABLE_COLUMNS, add, batch_writes, bump, put
+from ledger.projections.database import ViewCursor, ViewDatabase
+from ledger.storage.url import parse_store_url
+
+TABLE = "test_batch_counts"
+TABLE_COLUMNS[TABLE] = (
+    "k TEXT PRIMARY KEY, label TEXT, a BIGINT NOT NULL DEFAULT 0, n INTEGER NOT NULL DEFAULT 0"
+)
+
+Change = Callable[[ViewCursor], None]
+
+
+@pytest.fixture(params=["memory", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[ViewDatabase]:
+    url = "memory://"
+    if request.param == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+        url = request.getfixturevalue("postgres_schema")
+    views = ViewDatabase(parse_store_url(url))
+    try:
+        yield views
+    finally:
+        views.close()
+
+
+def rows_after(database: ViewDatabase, changes: list[Change], *, at_once: bool) -> list[Any]:
+    with database.transaction() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        cursor.execute(f"CREATE TABLE {TABLE} ({TABLE_COLUMNS[TABLE]})")
+    if at_once:
+        with database.transaction() as cursor:
+            for change in changes:
+                change(cursor)
+            batch_writes(cursor).flush()
+    else:
+        for change in changes:
+            with database.transaction() as cursor:
+                change(cursor)
+                batch_writes(cursor).flush()
+    return database.query(f"SELECT k, label, a, n FROM {TABLE} ORDER BY k")
+
+
+CASES: dict[str, list[Change]] = {
+    "bump before the row exists, then add": [
+        lambda c: bump(c, TABLE, {"k": "x"}, {"a": 5}),
+        lambda c: add(c, TABLE, {"k": "x"}, {"a": 1}),
+        lambda c: bump(c, TABLE, {"k": "x"}, {"a": 2}),
+    ],
+    "bump, then put makes the row, then bump": [
+        lambda c: bump(c, TABLE, {"k": "y"}, {"n": 7}),
+        lambda c: put(c, TABLE, {"k": "y"}, {"label": "made"}),
+        lambda c: bump(c, TABLE, {"k": "y"}, {"n": 1, "a": 3}),
+        lambda c: bump(c, TABLE, {"k": "y"}, {"n": 1, "a": -1}),
+    ],
+    "puts of other columns, a delete of its own, a read": [
+        lambda c: put(c, TABLE, {"k": "z"}, {"label": "first", "n": 1}),
+        lambda c: put(c, TABLE, {"k": "z"}, {"label": "second"}),
+        lambda c: put(c, TABLE, {"k": "z"}, {"label": "third", "n": 2}),
+        lambda c: c.execute(f"DELETE FROM {TABLE} WHERE k = ?", ["z"]),
+        lambda c: put(c, TABLE, {"k": "z"}, {"label": "again"}),
+        lambda c: bump(c, TABLE, {"k": "w"}, {"n": 1}),
+        lambda c: put(c, TABLE, {"k": "w"}, {"label": "read"}),
+        lambda c: add(
+            c, TABLE, {"k": "v"}, {"a": len(c.rows(f"SELECT k FROM {TABLE}"))}, sets={"label": "v"}
+        ),
+        lambda c: add(c, TABLE, {"k": "v"}, {"a": 10}, sets={"label": "set again"}),
+    ],
+    "adds to several rows and columns, summed to zero": [
+        lambda c: add(c, TABLE, {"k": "p"}, {"a": 4, "n": 1}),
+        lambda c: add(c, TABLE, {"k": "q"}, {"a": 1, "n": 1}),
+        lambda c: add(c, TABLE, {"k": "p"}, {"a": -4, "n": -1}),
+        lambda c: add(c, TABLE, {"k": "p"}, {"n": 2}),
+    ],
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_batch_leaves_the_rows_each_change_as_it_came_leaves(
+    database: ViewDatabase, case: str
+) -> None:
+    one_by_one = rows_after(database, CASES[case], at_once=False)
+    assert rows_after(database, CASES[case], at_once=True) == one_by_one
+    assert one_by_one  # every case leaves rows
+
+
+def test_on_postgresql_a_batch_writes_each_table_s_rows_in_one_statement(
+    database: ViewDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the 30 changes of three rows are one set-wise statement; SQLite writes
+    each as it comes."""
+    written: list[str] = []
+    write, write_many = ViewCursor.write, ViewCursor.write_many
+
+    def counting(cursor: ViewCursor, sql: str, params: Any = ()) -> None:
+        if TABLE in sql and not sql.startswith(("DROP", "CREATE")):
+            written.append(sql)
+        write(cursor, sql, params)
+
+    def counting_rows(cursor: ViewCursor, sql: str, rows: Any) -> None:
+        written.extend([sql] * len(rows))
+        write_many(cursor, sql, rows)
+
+    monkeypatch.setattr(ViewCursor, "write", counting)
+    monkeypatch.setattr(ViewCursor, "write_many", counting_rows)
+    changes: list[Change] = [
+        lambda c, i=i: add(c, TABLE, {"k": f"r{i % 3}"}, {"a": i}) for i in range(30)
+    ]
+    rows = rows_after(database, changes, at_once=True)
+    assert [(k, a) for k, _, a, _ in rows] == [("r0", 135), ("r1", 145), ("r2", 155)]
+    assert len(written) == (1 if database.kind == "postgresql" else 30), written
