@@ -47,7 +47,9 @@ class BatchWrites:
         self._cursor = cursor
         self._groups: dict[Group, dict[tuple[Any, ...], list[Any]]] = {}
         self._current: dict[str, Group] = {}  # table -> the group its changes are kept in
-        cursor.before_statement = self.flush
+        self._keeps = cursor.kind == "postgresql"  # SQLite writes each change as it comes
+        if self._keeps:
+            cursor.before_statement = self.flush
 
     def change(
         self,
@@ -58,7 +60,7 @@ class BatchWrites:
         adds: dict[str, int],
     ) -> None:
         group = (kind, table, tuple(keys), tuple(sets), tuple(adds))
-        if self._cursor.kind != "postgresql":  # a statement costs no round trip: write it now
+        if not self._keeps:  # a statement costs no round trip: write it now
             self._write(group, [(*keys.values(), *sets.values(), *adds.values())])
             return
         if self._current.get(table, group) != group:
