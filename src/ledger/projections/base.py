@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,10 +89,11 @@ class RecordStandings:
     A view's batch reads the standings its reviews need in one query per ``READ_CHUNK`` ids
     (:meth:`prefetch`), keeps each row it reads or writes for the rest of its transaction (in
     the cursor's ``memo``), and writes the rows it recorded and the standings it changed once,
-    set-wise, when the batch has applied (:meth:`flush`): a review neither reads nor writes a
-    row alone, each of which costs PostgreSQL a statement (a read, a round trip too). Every
-    change to the table goes through these methods, so what is kept is what the table holds
-    once the batch is written."""
+    set-wise, when the batch has applied (:meth:`flush`; what a handler called on its own kept
+    is written before its transaction commits): a review neither reads nor writes a row alone,
+    each of which costs PostgreSQL a statement (a read, a round trip too). Every change to the
+    table goes through these methods, so what is kept is what the table holds once the batch
+    is written."""
 
     table: str
     columns: tuple[str, ...]
@@ -100,6 +102,7 @@ class RecordStandings:
         batch = cursor.memo.get(self.table)
         if batch is None:
             batch = cursor.memo[self.table] = _StandingsBatch()
+            cursor.before_commit.append(functools.partial(self.flush, cursor))
         assert isinstance(batch, _StandingsBatch)
         return batch
 

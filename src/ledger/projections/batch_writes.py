@@ -50,6 +50,7 @@ class BatchWrites:
         self._keeps = cursor.kind == "postgresql"  # SQLite writes each change as it comes
         if self._keeps:
             cursor.before_statement = self.flush
+            cursor.before_commit.append(self.flush)
 
     def change(
         self,

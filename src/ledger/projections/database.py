@@ -113,10 +113,12 @@ class ViewDatabase:
                 cursor.execute("BEGIN" if self.kind == "postgresql" else "BEGIN IMMEDIATE")
                 try:
                     yield cursor
+                    for write_kept in cursor.before_commit:
+                        write_kept()
                 except BaseException:
                     cursor.write("ROLLBACK")  # nothing a batch kept is written first
                     raise
-                cursor.execute("COMMIT")
+                cursor.write("COMMIT")
 
     def _pipeline(self, conn: Any) -> Any:
         return conn.pipeline() if self.kind == "postgresql" else nullcontext()
@@ -142,6 +144,9 @@ class ViewCursor:
         """What views keep of rows they read or wrote in this transaction, by their own keys."""
         self.before_statement: Callable[[], None] | None = None
         """Called before each statement but :meth:`write`'s (to write the rows a batch kept)."""
+        self.before_commit: list[Callable[[], None]] = []
+        """Called in order before the transaction commits, to write what views kept of it: a
+        failure there rolls the transaction back, as one in its body does."""
 
     @property
     def kind(self) -> str:

@@ -2,7 +2,8 @@
 as it came leaves: a bump of a row that does not exist yet changes nothing, even when an add or a
 put later in the batch makes the row; puts of other columns follow each other; a statement of
 its own, and a read, see every change kept before it; rows come out of one statement per table
-and columns (on PostgreSQL a set-wise one)."""
+and columns (on PostgreSQL a set-wise one). What a transaction kept and did not write is written
+before it commits, and a failure there rolls it back."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from ledger.projections import volunteers
+from ledger.projections.base import ProjectedEvent
 from ledger.projections.batch_writes import TABLE_COLUMNS, add, batch_writes, bump, put
 from ledger.projections.database import ViewCursor, ViewDatabase
 from ledger.storage.url import parse_store_url
@@ -121,3 +124,71 @@ def test_on_postgresql_a_batch_writes_each_table_s_rows_in_one_statement(
     rows = rows_after(database, changes, at_once=True)
     assert [(k, a) for k, _, a, _ in rows] == [("r0", 135), ("r1", 145), ("r2", 155)]
     assert len(written) == (1 if database.kind == "postgresql" else 30), written
+
+
+def test_rows_a_handler_called_on_its_own_kept_are_written_when_it_commits(
+    database: ViewDatabase,
+) -> None:
+    """Outside a view's batch nothing writes what the handlers kept but the commit."""
+    with database.transaction() as cursor:
+        volunteers.VIEW.create(cursor)
+    registered = ProjectedEvent("VolunteerRegistered", "city", {"number": "N1"}, "2026-01-01", 1)
+    recorded = ProjectedEvent(
+        "HoursRecorded",
+        "city",
+        {
+            "record_id": "N1-R1",
+            "number": "N1",
+            "activity_id": "a",
+            "field": "care",
+            "service_date": "2026-01-01",
+            "minutes": 30,
+            "late": False,
+        },
+        "2026-01-01",
+        2,
+    )
+    with database.transaction() as cursor:
+        volunteers.registered(cursor, registered)
+        volunteers.recorded(cursor, recorded)
+    assert database.query("SELECT number, records FROM view_volunteers") == [("N1", 1)]
+    assert database.query("SELECT record_id, status FROM view_records") == [("N1-R1", "recorded")]
+
+
+def test_a_failure_writing_what_was_kept_rolls_the_transaction_back(
+    database: ViewDatabase,
+) -> None:
+    """Nothing of the failed transaction is applied, then or with the next one."""
+    rows_after(database, [], at_once=True)  # the table, empty
+
+    def fails() -> None:
+        raise RuntimeError("kept rows that cannot be written")
+
+    with pytest.raises(RuntimeError, match="cannot be written"), database.transaction() as cursor:
+        cursor.execute(f"INSERT INTO {TABLE} (k, label) VALUES (?, ?)", ["lost", "no"])
+        put(cursor, TABLE, {"k": "kept"}, {"label": "no"})
+        cursor.before_commit.append(fails)
+    assert database.query(f"SELECT k FROM {TABLE}") == []
+    with database.transaction() as cursor:
+        put(cursor, TABLE, {"k": "next"}, {"label": "yes"})
+    assert database.query(f"SELECT k, label FROM {TABLE}") == [("next", "yes")]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_kept_row_that_cannot_be_written_does_not_land_with_the_next(
+    postgres_schema: str,
+) -> None:
+    """A put to a table no view declared is kept, then cannot be written at the commit."""
+    database = ViewDatabase(parse_store_url(postgres_schema))
+    try:
+        rows_after(database, [], at_once=True)
+        with database.transaction() as cursor:
+            cursor.execute("CREATE TABLE test_batch_undeclared (k TEXT PRIMARY KEY)")
+        with pytest.raises(KeyError), database.transaction() as cursor:
+            cursor.execute(f"INSERT INTO {TABLE} (k) VALUES (?)", ["lost"])
+            put(cursor, "test_batch_undeclared", {"k": "kept"}, {})
+        with database.transaction() as cursor:
+            cursor.execute(f"INSERT INTO {TABLE} (k) VALUES (?)", ["next"])
+        assert database.query(f"SELECT k FROM {TABLE}") == [("next",)]
+    finally:
+        database.close()
