@@ -41,12 +41,12 @@ Group = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 class BatchWrites:
-    """What a batch has put, added and bumped, per group and row key."""
+    """What a batch has put, added and bumped: per table, the one group its changes are kept
+    in and the rows kept, by row key."""
 
     def __init__(self, cursor: ViewCursor) -> None:
         self._cursor = cursor
-        self._groups: dict[Group, dict[tuple[Any, ...], list[Any]]] = {}
-        self._current: dict[str, Group] = {}  # table -> the group its changes are kept in
+        self._kept: dict[str, tuple[Group, dict[tuple[Any, ...], list[Any]]]] = {}
         self._keeps = cursor.kind == "postgresql"  # SQLite writes each change as it comes
         if self._keeps:
             cursor.before_statement = self.flush
@@ -64,10 +64,12 @@ class BatchWrites:
         if not self._keeps:  # a statement costs no round trip: write it now
             self._write(group, [(*keys.values(), *sets.values(), *adds.values())])
             return
-        if self._current.get(table, group) != group:
-            self.flush(table)
-        self._current[table] = group
-        rows = self._groups.setdefault(group, {})
+        kept_group = self._kept.get(table)
+        if kept_group is None or kept_group[0] != group:
+            if kept_group is not None:
+                self._write_kept(table)
+            kept_group = self._kept[table] = (group, {})
+        rows = kept_group[1]
         key = tuple(keys.values())
         kept = rows.get(key)
         if kept is None:
@@ -77,12 +79,14 @@ class BatchWrites:
         for i, value in enumerate(adds.values(), start=len(sets)):
             kept[i] += value
 
-    def flush(self, table: str | None = None) -> None:
-        """Write what is kept (for ``table``, or for every table) and forget it."""
-        groups = [g for g in self._groups if table is None or g[1] == table]
-        for group in groups:
-            self._write(group, [(*key, *kept) for key, kept in self._groups.pop(group).items()])
-            del self._current[group[1]]
+    def flush(self) -> None:
+        """Write what is kept for every table and forget it."""
+        for table in list(self._kept):
+            self._write_kept(table)
+
+    def _write_kept(self, table: str) -> None:
+        group, rows = self._kept.pop(table)
+        self._write(group, [(*key, *kept) for key, kept in rows.items()])
 
     def _write(self, group: Group, rows: list[tuple[Any, ...]]) -> None:
         kind, table, keys, sets, adds = group
