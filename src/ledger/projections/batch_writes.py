@@ -147,7 +147,7 @@ def upsert_rows(
     set_wise = cursor.kind == "postgresql"
     sql = _upsert(table, tuple(keys), tuple(columns), tuple(adds), existing, set_wise=set_wise)
     if set_wise:
-        cursor.write(sql, [list(values) for values in zip(*rows, strict=True)])
+        cursor.write(sql, _columns_of(table, (*keys, *columns, *adds), rows))
     else:
         cursor.write_many(sql, rows)
 
@@ -168,7 +168,7 @@ def update_rows(
     set_wise = cursor.kind == "postgresql"
     sql = _update(table, tuple(keys), tuple(columns), adding=adding, set_wise=set_wise)
     if set_wise:
-        cursor.write(sql, [list(values) for values in zip(*rows, strict=True)])
+        cursor.write(sql, _columns_of(table, (*keys, *columns), rows))
     else:
         width = len(keys)
         cursor.write_many(sql, [(*row[width:], *row[:width]) for row in rows])
@@ -214,6 +214,27 @@ def _update(
         )
     sets = ", ".join(f"{c} = {c} + ?" if adding else f"{c} = ?" for c in columns)
     return f"UPDATE {table} SET {sets} WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
+
+
+def _columns_of(table: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """The rows' values column by column, each column one array parameter. The driver cannot
+    send an array of mixed Python types (a number and a text, say): such a column goes as
+    text, which PostgreSQL casts to the column's type as it does a value written on its own."""
+    columns = [list(values) for values in zip(*rows, strict=True)]
+    for i, values in enumerate(columns):
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        if len(kinds) > 1:
+            text = _column_types(TABLE_COLUMNS[table])[names[i]] == "TEXT"
+            columns[i] = [None if v is None else _as_text(v, text) for v in values]
+    return columns
+
+
+def _as_text(value: Any, text_column: bool) -> str:
+    """``value`` as PostgreSQL would cast it to text (``true``) or to a number (``1``)."""
+    if isinstance(value, bool):
+        return ("true" if value else "false") if text_column else str(int(value))
+    return str(value)
 
 
 def _arrays(table: str, names: Sequence[str]) -> str:

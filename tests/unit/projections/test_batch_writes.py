@@ -87,6 +87,15 @@ CASES: dict[str, list[Change]] = {
         lambda c: add(c, TABLE, {"k": "p"}, {"a": -4, "n": -1}),
         lambda c: add(c, TABLE, {"k": "p"}, {"n": 2}),
     ],
+    "one column given a number in one row and text in another": [
+        lambda c: put(c, TABLE, {"k": "s"}, {"label": "text"}),
+        lambda c: put(c, TABLE, {"k": "t"}, {"label": 5}),
+        lambda c: put(c, TABLE, {"k": 7}, {"label": None}),
+        lambda c: add(c, TABLE, {"k": "t"}, {"a": 2}, sets={"label": True}),
+        lambda c: put(c, TABLE, {"k": "u"}, {"label": False, "n": 1}),
+        lambda c: put(c, TABLE, {"k": "v"}, {"label": "v", "n": "2"}),
+        lambda c: put(c, TABLE, {"k": "w"}, {"label": "w", "n": True}),
+    ],
 }
 
 
