@@ -225,7 +225,7 @@ def _columns_of(table: str, names: Sequence[str], rows: Sequence[Sequence[Any]])
         kinds = set(map(type, values))
         kinds.discard(type(None))
         if len(kinds) > 1:
-            text = _column_types(TABLE_COLUMNS[table])[names[i]] == "TEXT"
+            text = column_types(TABLE_COLUMNS[table])[names[i]] == "TEXT"
             columns[i] = [None if v is None else _as_text(v, text) for v in values]
     return columns
 
@@ -238,10 +238,11 @@ def _as_text(value: Any, text_column: bool) -> str:
 
 
 def _arrays(table: str, names: Sequence[str]) -> str:
-    types = _column_types(TABLE_COLUMNS[table])
+    types = column_types(TABLE_COLUMNS[table])
     return ", ".join(f"?::{types[name].lower()}[]" for name in names)
 
 
 @functools.cache
-def _column_types(definitions: str) -> dict[str, str]:
+def column_types(definitions: str) -> dict[str, str]:
+    """Each column's type (``TEXT``, ``BIGINT`` or ``INTEGER``) in a table's definitions."""
     return dict(_COLUMN.findall(definitions))

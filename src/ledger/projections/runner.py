@@ -23,6 +23,7 @@ from ..storage.records import LedgerRecorderProtocol
 from ..storage.url import StoreURL
 from . import leaderboards, organisations, star_schemes, statistics, timebank, volunteers
 from .base import ProjectedEvent, View
+from .batch_writes import column_types
 from .database import ViewCursor, ViewDatabase
 
 logger = logging.getLogger(__name__)
@@ -67,23 +68,35 @@ class Projections:
 
     def create_tables(self, names: Iterable[str] | None = None) -> None:
         with self.database.transaction() as cursor:
-            if self.database.kind == "postgresql":
-                # several processes may open the views at once; one creates, the rest wait
-                cursor.execute("SELECT pg_advisory_xact_lock(7265767)")
+            self._make_tables(cursor, names or VIEWS, from_start=False)
+
+    def _make_tables(self, cursor: ViewCursor, names: Iterable[str], *, from_start: bool) -> None:
+        """Each view's tables and its tracking row, made where missing; ``from_start``, its
+        tables dropped first and its position set back to 0, in the same transaction."""
+        if self.database.kind == "postgresql":
+            # several processes may open the views at once; one creates, the rest wait
+            cursor.execute("SELECT pg_advisory_xact_lock(7265767)")
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS view_tracking (view TEXT PRIMARY KEY, "
+            "position BIGINT NOT NULL)"
+        )
+        existing = "DO UPDATE SET position = 0" if from_start else "DO NOTHING"
+        for name in names:
+            if from_start:
+                for table in VIEWS[name].tables:
+                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            VIEWS[name].create(cursor)
             cursor.execute(
-                "CREATE TABLE IF NOT EXISTS view_tracking (view TEXT PRIMARY KEY, "
-                "position BIGINT NOT NULL)"
+                "INSERT INTO view_tracking (view, position) VALUES (?, 0) "
+                f"ON CONFLICT (view) {existing}",
+                [name],
             )
-            for name in names or VIEWS:
-                VIEWS[name].create(cursor)
-                cursor.execute(
-                    "INSERT INTO view_tracking (view, position) VALUES (?, 0) "
-                    "ON CONFLICT (view) DO NOTHING",
-                    [name],
-                )
 
     def positions(self) -> dict[str, int]:
-        return dict(self.database.query("SELECT view, position FROM view_tracking ORDER BY view"))
+        """The position of each view this version keeps. A tracking row of another view (one an
+        upgrade retired, say) is not one: nothing moves it, and catching up would wait on it."""
+        rows = self.database.query("SELECT view, position FROM view_tracking ORDER BY view")
+        return {name: position for name, position in rows if name in VIEWS}
 
     def position(self) -> int:
         """The notification id that every view has applied up to."""
@@ -98,7 +111,9 @@ class Projections:
         with self._lock:
             while True:
                 positions = self.positions()
-                start = min(positions.values(), default=0)
+                if not positions:  # no view is kept here
+                    return applied
+                start = min(positions.values())
                 notifications = self._recorder.select_notifications(start + 1, batch)
                 if not notifications:
                     return applied
@@ -194,17 +209,15 @@ class Projections:
     def rebuild(
         self, names: Sequence[str] | None = None, progress: Callable[[int], None] | None = None
     ) -> None:
-        """Drop views and apply every event again from the start."""
+        """Drop views and apply every event again from the start. The tables are dropped and
+        made again, and the positions set back, in one transaction: a rebuild that fails leaves
+        the views as they were or empty at position 0, and catching up resumes either."""
         chosen = list(names or VIEWS)
         for name in chosen:
             if name not in VIEWS:
                 raise NotFoundError(f"no view {name!r}; views: {sorted(VIEWS)}")
         with self._lock, self.database.transaction() as cursor:
-            for name in chosen:
-                for table in VIEWS[name].tables:
-                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
-                cursor.execute("DELETE FROM view_tracking WHERE view = ?", [name])
-        self.create_tables(chosen)
+            self._make_tables(cursor, chosen, from_start=True)
         self.catch_up(progress=progress)
 
     def digest(self) -> dict[str, str]:
@@ -223,10 +236,22 @@ def digest_of(database: ViewDatabase) -> dict[str, str]:
         hasher = hashlib.sha256()
         for table, order in view.keys.items():
             hasher.update(canonical_json(table))
-            for row in database.query(f"SELECT * FROM {table} ORDER BY {order}"):
+            by = _byte_order(database.kind, view.tables[table], order)
+            for row in database.query(f"SELECT * FROM {table} ORDER BY {by}"):
                 hasher.update(canonical_json([_plain(v) for v in row]))
         result[name] = hasher.hexdigest()
     return result
+
+
+def _byte_order(kind: str, columns: str, order: str) -> str:
+    """``order`` sorting as SQLite sorts, text byte by byte: on PostgreSQL each text key in the
+    ``"C"`` collation, whatever the database's own (which would give the same rows another
+    order, and so another digest)."""
+    if kind != "postgresql":
+        return order
+    types = column_types(columns)
+    keys = [key.strip() for key in order.split(",")]
+    return ", ".join(f'{key} COLLATE "C"' if types.get(key) == "TEXT" else key for key in keys)
 
 
 def _plain(value: Any) -> Any:
