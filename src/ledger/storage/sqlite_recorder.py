@@ -189,6 +189,17 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
             )
         return ids
 
+    def convert_originator_id(self, originator_id: str) -> UUID | str:
+        """A UUID only when spelled as this recorder writes it: 32 lowercase hex digits, the
+        text an aggregate's events are read by. ``UUID`` would also take upper case, hyphens or
+        braces, so a row whose id was spelled another way, and which no read of its aggregate
+        finds, would pass the mapper's and the audit's identity checks; its text is returned
+        as stored instead, which those checks refuse."""
+        converted = super().convert_originator_id(originator_id)
+        if isinstance(converted, UUID) and converted.hex != originator_id:
+            return originator_id
+        return converted
+
     def _follows(self, size: int) -> _LogTail | None:
         """This process's last insert, when the log is still the size it left."""
         tail = self._tail
