@@ -21,11 +21,13 @@ run nothing the saved data says: it is JSON with a small set of tags, not ``pick
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +41,7 @@ from .signing import VerifyingKey
 
 MODEL_PACKAGE = "ledger.model."
 REPLAY_MODULES = frozenset({"ledger.trust", "ledger.log.merkle", "ledger.audit.replay"})
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 _FACTORIES: dict[str, type] = {"int": int, "list": list, "set": set, "dict": dict}
 
 
@@ -62,17 +65,25 @@ def loads_state(data: bytes, *, modules: frozenset[str] = REPLAY_MODULES) -> Any
         return _decode(_parse(data), modules)
     except StateCodecError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+        ImportError,
+    ) as error:
         raise StateCodecError(f"not a saved state: {type(error).__name__}: {error}") from None
 
 
 def _parse(data: bytes) -> Any:
-    """The JSON value of ``data``: by ``orjson``, or by ``json`` where ``orjson`` refuses what
-    ``json`` reads (an integer beyond 64 bits, which ``json`` reads as that integer)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data.decode("utf-8"))
+    """The JSON value of ``data``: by ``orjson``, or by ``json`` where ``orjson`` would not give
+    it exactly: an integer of 19 digits or more may be beyond 64 bits, which ``orjson`` reads
+    as a float (``json`` as that integer; a string holding such digits takes the same way)."""
+    if _LONG_NUMBER.search(data) is None:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.loads(data)
+    return json.loads(data.decode("utf-8"))
 
 
 def _allowed_module(name: str, modules: frozenset[str]) -> bool:

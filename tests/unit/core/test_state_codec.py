@@ -101,6 +101,7 @@ def test_reading_never_creates_what_is_not_a_state_class(name: str) -> None:
         b'{"$exec": "print(1)"}',
         b'{"$defaultdict": "os.system", "items": []}',
         b'{"$uuid": "not a uuid"}',
+        b'{"$object": "ledger.model.no_such_module:State", "fields": {}}',
         b"[" * 100_000 + b"]" * 100_000,
     ],
 )
@@ -171,10 +172,18 @@ def test_a_saved_field_never_writes_through_a_descriptor(
 
 
 def test_numbers_beyond_64_bits_and_any_text_are_written_as_json() -> None:
-    value = {"big": 2**80, "small": -(2**70), "text": "志愿者 \U0001f600", "float": 0.1}
+    value = {"big": 2**80 + 1, "small": -(2**63) - 1, "text": "志愿者 \U0001f600", "float": 0.1}
     saved = dumps_state(value)
     assert json.loads(saved.decode("utf-8")) == {
-        "$dict": [["big", 2**80], ["small", -(2**70)], ["text", value["text"]], ["float", 0.1]]
+        "$dict": [
+            ["big", 2**80 + 1],
+            ["small", -(2**63) - 1],
+            ["text", value["text"]],
+            ["float", 0.1],
+        ]
     }
-    assert loads_state(saved) == value
+    back = loads_state(saved)
+    assert back == value and type(back["big"]) is int and type(back["small"]) is int
+    for edge in (2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**18, -(10**19)):
+        assert (back := loads_state(dumps_state([edge]))) == [edge] and type(back[0]) is int
     assert dumps_state({"text": "志愿者"}).decode("utf-8") == '{"$dict":[["text","志愿者"]]}'
