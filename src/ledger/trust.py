@@ -159,8 +159,12 @@ class TrustDirectory:
         self._read = read_notifications
         self._read_to_newest = read_to_newest
         self._lock = threading.RLock()
-        self._last = 0
         self._refreshed_at = 0.0
+        self._forget()
+
+    def _forget(self) -> None:
+        """Know nothing, at position 0."""
+        self._last = 0
         self.ledger: LedgerInfo | None = None
         self.organisations: dict[str, OrganisationInfo] = {}
         self.keys: dict[str, KeyInfo] = {}
@@ -208,11 +212,17 @@ class TrustDirectory:
         """Follow the key events stored since the last refresh; return how many there were.
 
         The position moves to the newest notification even when it is not a key event, so the
-        next refresh reads only what is new.
+        next refresh reads only what is new. A store whose newest notification is below the
+        position no longer holds events this directory followed (or held one written by hand
+        above the ids it hands out, since removed): every key event is followed again from the
+        first.
         """
         followed = 0
         with self._lock:
             top, batch = self._first_batch()
+            if top is not None and top < self._last:
+                self._forget()
+                top, batch = self._first_batch()
             while True:
                 for notification in batch:
                     self._follow(notification)

@@ -27,6 +27,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier
 
 from ..envelope import recorded_at_span
+from ..errors import StoreIntegrityError
 from .guard import guard_storage_errors
 from .pg_arrays import bytea_array, int2_array, int4_array, int8_array, text_array, uuid_array
 from .records import (
@@ -36,6 +37,11 @@ from .records import (
     LoggedEvent,
     SideRow,
     microseconds_since_epoch,
+)
+
+ABOVE_THE_SEQUENCE = (
+    "an event is stored with a notification id above those the store hands out (written by "
+    "hand: the audit lists it as unlogged); remove it to write again"
 )
 
 # One call, queued in the insert's pipeline right behind the table lock, does the whole insert:
@@ -122,6 +128,21 @@ _INSERT_LOGGED_FUNCTION = (
     "pending[lvl + 1] := node; size := size + 1; "
     "RETURN NEXT; "
     "END LOOP; "
+    # An event above the ids the sequence just handed out was not given its id by it (the
+    # sequence never goes back): the positions the fence and the trust directory take from the
+    # newest id would stop following the log, so nothing more is written until it is gone.
+    "IF EXISTS (SELECT 1 FROM {schema}.{events} k WHERE k.notification_id > stored_id) THEN "
+    "RAISE EXCEPTION USING ERRCODE = 'data_corrupted', MESSAGE = "
+    + "'"
+    + ABOVE_THE_SEQUENCE.replace("'", "''")
+    + "'; "
+    "END IF; "
+    # A fence at or above the ids just handed out was taken from an event no longer there: the
+    # directory decided with followed the store further than the store now goes.
+    "IF fence >= ids[1] THEN "
+    "RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', "
+    "MESSAGE = " + "'" + FENCE_MOVED.replace("'", "''") + "'; "
+    "END IF; "
     "INSERT INTO {schema}.{leaves} SELECT first_leaf + u.ord - 1, u.id "
     "FROM unnest(ids) WITH ORDINALITY AS u(id, ord); "
     "INSERT INTO {schema}.{nodes} SELECT * FROM unnest(node_levels, node_idxs, node_hashes); "
@@ -360,12 +381,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
                         with conn.cursor() as queued:
                             self._insert_side_rows(queued, side_rows)
                     conn.execute(self._commit, prepare=False)
-            except BaseException:
+            except BaseException as error:
                 # Whatever failed, nothing is committed: a failed statement skips the queued
                 # COMMIT, and an error raised here comes before it was queued.
                 with contextlib.suppress(psycopg.Error):
                     if conn.info.transaction_status != TransactionStatus.IDLE:
                         conn.execute(self._rollback, prepare=False)
+                if isinstance(error, psycopg.errors.DataCorrupted):
+                    raise StoreIntegrityError(error.diag.message_primary or str(error)) from error
                 raise
             rows = curs.fetchall()
         ids = [int(row["stored_id"]) for row in rows]
