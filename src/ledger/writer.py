@@ -41,6 +41,7 @@ from .errors import (
     LedgerError,
     RuleViolationError,
     SignatureError,
+    StoreIntegrityError,
 )
 from .mapper import SignedEventMapper
 from .model.registry import Draft, spec_for
@@ -446,6 +447,10 @@ class Writer:
         claim = IdempotencyClaim(
             org, key, request, canonical_json({"events": refs, "value": value})
         )
+        if not sealed:  # nothing to store, and so no claim: a claim always names its events
+            return CommandResult(
+                events=(), value=result_type.from_json(read_own_json(claim.result)["value"])
+            )
         receipt = InsertReceipt()
         stored = [self.mapper.to_stored_event(e) for e in sealed]
         if self.rows_of_events is not None:
@@ -502,21 +507,39 @@ class Writer:
                 "use a new key for a new request"
             )
         stored = parse_json(claim.result)
-        refs = []
-        for aggregate_id, version, event_type in stored["events"]:
-            found = self.recorder.select_events(UUID(aggregate_id), gt=version - 1, lte=version)
-            refs.append(
-                EventRef(
-                    aggregate_id,
-                    version,
-                    event_type,
-                    getattr(found[0], "id", 0),
-                    getattr(found[0], "leaf_index", -1),
-                )
+        events = [self._claimed(key, *named) for named in stored["events"]]
+        if not any(event.body["org"] == org for event in events):
+            raise StoreIntegrityError(
+                f"the claim of idempotency key {key!r} by {org!r} names no event of {org!r}: "
+                "a claim is stored only with its command's events"
             )
-        return CommandResult(
-            events=tuple(refs), value=result_type.from_json(stored["value"]), replayed=True
+        refs = tuple(
+            EventRef(
+                str(e.originator_id),
+                e.originator_version,
+                e.type,
+                e.notification_id or 0,
+                -1 if e.leaf_index is None else e.leaf_index,
+            )
+            for e in events
         )
+        return CommandResult(
+            events=refs, value=result_type.from_json(stored["value"]), replayed=True
+        )
+
+    def _claimed(self, key: str, aggregate_id: str, version: int, event_type: str) -> SignedEvent:
+        """An event a claim names, verified, and of the command the claim is for (it carries the
+        claim's idempotency key): a claim is a row nobody signed, which the operator could
+        change, or write ahead of a command to have it answered with success and nothing
+        stored."""
+        found = self.recorder.select_events(UUID(aggregate_id), gt=version - 1, lte=version)
+        event = self.mapper.verify(found[0]) if found else None
+        if event is None or event.type != event_type or event.body["idempotency_key"] != key:
+            raise StoreIntegrityError(
+                f"the claim of idempotency key {key!r} names {event_type} {aggregate_id} "
+                f"v{version}, which is not an event of that command"
+            )
+        return event
 
 
 def _refuse_self_revocation(event_type: str, data: dict[str, Any], key_id: str) -> None:

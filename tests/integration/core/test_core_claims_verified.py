@@ -1,0 +1,85 @@
+"""An idempotency claim is a row nobody signed: a retry is answered from it only when every
+event it names is stored, verifies, is of the type it says and carries the claim's key, and one
+of them is the acting organisation's. Before, a claim the operator wrote ahead of a command
+(naming no event, or another command's events) had the command answered with success, replayed,
+while nothing of it was stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from ledger_testing import create_city, tamper_sql
+
+from ledger import Ledger
+from ledger.canonical import canonical_json
+from ledger.errors import StoreIntegrityError
+from ledger.model.ids import volunteer_aggregate_id
+from ledger.writer import _request_hash
+
+SQL_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+PURPOSE = "certificate-name"
+
+
+def forge_claim(ledger: Ledger, number: str, key: str, events: list[Any]) -> None:
+    """A claim for org-a's consent command with ``key``, as the writer would compute its
+    request hash, naming ``events``."""
+    params = {
+        "aggregate_id": str(volunteer_aggregate_id(number)),
+        "data": {"number": number, "purpose": PURPOSE},
+    }
+    request = _request_hash({"command": "ConsentGiven", "org": "org-a", "params": params})
+    tamper_sql(
+        ledger,
+        "INSERT INTO {schema}.ledger_idempotency VALUES (%s, %s, %s, %s)",
+        ("org-a", key, request, canonical_json({"events": events, "value": {}})),
+    )
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_claim_naming_no_event_or_another_command_s_is_refused_and_nothing_is_stored(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    ledger = open_ledger(store_url_for(kind))
+    number = create_city(ledger)["number"]
+    other = ledger.register_volunteer("org-b", idempotency_key="b-1").events[0]
+    own = ledger.register_volunteer("org-a", idempotency_key="a-1").events[0]
+    forged = {
+        "names-none": [],
+        "names-org-b-s-command": [[other.aggregate_id, other.version, other.type]],
+        "names-another-command": [[own.aggregate_id, own.version, own.type]],
+        "names-an-event-not-stored": [[own.aggregate_id, own.version + 5, own.type]],
+    }
+    size = ledger.log_size()
+    for key, events in forged.items():
+        forge_claim(ledger, number, key, events)
+        with pytest.raises(StoreIntegrityError, match="claim of idempotency key"):
+            ledger.give_consent("org-a", number=number, purpose=PURPOSE, idempotency_key=key)
+    assert ledger.log_size() == size
+
+    given = ledger.give_consent("org-a", number=number, purpose=PURPOSE, idempotency_key="real")
+    again = ledger.give_consent("org-a", number=number, purpose=PURPOSE, idempotency_key="real")
+    assert again.replayed and again.events == given.events
+
+
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_a_command_that_stores_no_event_stores_no_claim(
+    kind: str, store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    """Collecting empty surplus holdings stores nothing, on SQLite as on PostgreSQL: no event,
+    so no claim (a claim always names its events), and the same key may collect later."""
+    ledger = open_ledger(store_url_for(kind))
+    number = create_city(ledger)["number"]
+    ledger.new_key("city", for_org="city", idempotency_key="auto", purpose="automatic-awards")
+    ledger.open_time_bank(
+        "city", bank_id="bank", surplus_account="bank:org:city", idempotency_key="bank"
+    )
+    size = ledger.log_size()
+    for _ in range(2):
+        result = ledger.collect_surplus(
+            "city", bank_id="bank", numbers=[number], idempotency_key="collect"
+        )
+        assert result.events == () and dict(result.value.collected) == {}
+        assert ledger._recorder.find_claim("city", "collect") is None
+    assert ledger.log_size() == size
