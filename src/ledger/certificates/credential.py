@@ -130,6 +130,19 @@ def check_submitted_credential(
         raise InvalidInputError(f"the credential's proof does not verify: {error}") from None
 
 
+def links_of(credential: dict[str, Any]) -> CredentialLinks:
+    """The links a credential's issuer signed into it, from its certificate page (the
+    evidence's ``verifyUrl``); :class:`InvalidInputError` when it names none."""
+    from ..errors import InvalidInputError
+
+    evidence = credential.get("evidence")
+    page = evidence[0].get("verifyUrl") if isinstance(evidence, list) and evidence else None
+    suffix = f"/verify/{credential.get('certificateNumber')}"
+    if not isinstance(page, str) or not page.endswith(suffix):
+        raise InvalidInputError("the credential names no certificate page (evidence verifyUrl)")
+    return CredentialLinks(page[: -len(suffix)], allow_local=True)
+
+
 def check_submitted_status_list(
     status_list: Any, credential: dict[str, Any], event_key: VerifyingKey, *, revoked: bool = False
 ) -> None:

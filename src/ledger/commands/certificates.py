@@ -13,7 +13,9 @@ from ..certificates.credential import (
     check_submitted_credential,
     check_submitted_status_list,
     credential_sha256,
+    links_of,
     sign_credential,
+    without_proof,
 )
 from ..certificates.links import CredentialLinks
 from ..certificates.status import Status, sign_status
@@ -29,6 +31,7 @@ from ..model.ids import volunteer_aggregate_id
 from ..personal_data import masked_name
 from ..privacy.credentials import credential_to_store, stored_credential
 from ..results import CertificateRef, NoValue
+from ..signing import VerifyingKey
 from ..storage.records import SideRow
 from ..writer import CommandResult
 from .base import CommandHost
@@ -175,6 +178,7 @@ class CertificateCommands(CommandHost):
         data = body["data"]
         key = self._directory.key(body["key_id"]).key
         check_submitted_credential(credential, data, key)
+        self._require_logged_content(credential, body, key)
         stored = credential_to_store(
             self.personal_data, data["number"], data["certificate_number"], credential
         )
@@ -184,6 +188,35 @@ class CertificateCommands(CommandHost):
             raw = json.dumps(status_list, ensure_ascii=False).encode()
             rows.append(SideRow(SIGNED_STATUS_LISTS, data["certificate_number"], raw))
         return rows
+
+    def _require_logged_content(
+        self, credential: dict[str, Any], body: dict[str, Any], key: VerifyingKey
+    ) -> None:
+        """The credential an organisation signed says what the log says, and nothing more: it
+        is the document the ledger writes for the event's data, with the id the organisation
+        drew and the links it signed, and a masked name only as the ledger derives it, with the
+        volunteer's ``certificate-name`` consent (the event commits to the credential's hash,
+        which the organisation computes itself)."""
+        data = body["data"]
+        subject = credential.get("credentialSubject")
+        named = isinstance(subject, dict) and "maskedName" in subject
+        expected = certificate_credential(
+            data=data,
+            masked_name=self._masked_name(data["number"]) if named else None,
+            issuer_name=self._directory.organisation(body["org"]).name,
+            issuer_key=key,
+            issued_at=body["occurred_at"],
+            links=links_of(credential),
+            origin=self._directory.require_ledger().origin,
+            credential_id=str(credential.get("id")),
+        )
+        if without_proof(credential) != expected:
+            raise InvalidInputError(
+                "the credential must state what its CertificateIssued event logs, as the "
+                "ledger writes it (POST /drafts/issue_certificate returns it): the logged "
+                "figures, issuer and dates, and a masked name only with the volunteer's "
+                "certificate-name consent"
+            )
 
     def _revoked_list_rows(self, body: dict[str, Any], status_list: Any) -> list[SideRow]:
         """The status list saying "revoked" that the revoking organisation signed at home."""
