@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import Field
 
 from ledger.apikeys import SCOPES, create_api_key_once, list_api_keys, revoke_api_key
@@ -37,12 +37,14 @@ def create_key(
     org: AdminOrg,
     key: CurrentKey,
     idempotency_key: IdempotencyKey,
+    response: Response,
 ) -> dict[str, Any]:
     """A new key for the acting organisation, with at most the scopes of the key that asks.
 
-    A retry with the same ``Idempotency-Key`` creates nothing and names the key made first;
-    its secret was shown once and is not kept, so it is not shown again."""
-    return create_api_key_once(
+    A retry with the same ``Idempotency-Key`` and body creates nothing and names the key made
+    first (``Idempotent-Replayed: true``); its secret was shown once and is not kept, so it is
+    not shown again. The same ``Idempotency-Key`` with another body is 409."""
+    made = create_api_key_once(
         ledger,
         org,
         body.scopes,
@@ -51,6 +53,9 @@ def create_key(
         expires=body.expires,
         rate_per_minute=body.rate_per_minute,
     )
+    if made["replayed"]:
+        response.headers["Idempotent-Replayed"] = "true"
+    return made
 
 
 @router.post("/api-keys/{key_id}/revoke")

@@ -18,14 +18,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInputError, NotFoundError, ScopeMissingError
+from .errors import (
+    IdempotencyConflictError,
+    InvalidInputError,
+    NotFoundError,
+    ScopeMissingError,
+)
 
 if TYPE_CHECKING:
     from .ledger import Ledger
 
 NAMESPACE = "apikey"
 LAST_USED = "apikey-used"
-CREATED = "apikey-created"  # (org, idempotency key) -> the key id it created
+CREATED = "apikey-created"  # (org, idempotency key) -> the key id it created, the request's hash
 SCOPES = frozenset(
     {
         "register",
@@ -119,18 +124,35 @@ def create_api_key_once(
     """Create a key for ``org`` asked for by a key with the scopes ``granted_by``.
 
     A key never gives scopes the key asking for it lacks. A retry with the same
-    ``idempotency_key`` creates nothing and names the key made first; its secret was shown once
-    and is not kept, so it is not shown again (``secret`` is None, ``replayed`` True)."""
+    ``idempotency_key`` and the same request creates nothing and names the key made first; its
+    secret was shown once and is not kept, so it is not shown again (``secret`` is None,
+    ``replayed`` True). The same key with another request (other scopes, expiry or rate) is
+    :class:`IdempotencyConflictError`."""
     claim = f"{org}\n{idempotency_key}"
+    asked = hashlib.sha256(
+        json.dumps(
+            [
+                sorted(set(scopes)),
+                expires.astimezone(UTC).isoformat() if expires else None,
+                rate_per_minute,
+            ]
+        ).encode("utf-8")
+    ).hexdigest()
     made = ledger._recorder.side_get(CREATED, claim)
     if made is not None:
-        return {"org": org, "key_id": made.decode("utf-8"), "secret": None, "replayed": True}
+        key_id, _, first = made.decode("utf-8").partition("\n")
+        if first != asked:  # a claim made before requests were kept has none: not the same
+            raise IdempotencyConflictError(
+                f"idempotency key {idempotency_key!r} was already used by {org!r} to create "
+                "a key with other scopes, expiry or rate; use a new key for a new request"
+            )
+        return {"org": org, "key_id": key_id, "secret": None, "replayed": True}
     wider = set(scopes) - granted_by
     if wider:
         raise ScopeMissingError(f"a key cannot give scopes it lacks itself: {sorted(wider)}")
     secret = create_api_key(ledger, org, scopes, expires=expires, rate_per_minute=rate_per_minute)
     key_id = key_id_of(secret)
-    ledger._recorder.side_put(CREATED, claim, key_id.encode("utf-8"))
+    ledger._recorder.side_put(CREATED, claim, f"{key_id}\n{asked}".encode())
     return {"org": org, "key_id": key_id, "secret": secret, "replayed": False}
 
 

@@ -80,8 +80,13 @@ def test_admin_lists_creates_and_revokes_keys_over_http(keys_api: Api) -> None:
     assert_problem(wider, 403, "scope-missing")
     made = api.ok(api.post("/api-keys", {"scopes": ["read"]}, key=admin, idempotency="new-reader"))
     reader = made["secret"]
-    again = api.ok(api.post("/api-keys", {"scopes": ["read"]}, key=admin, idempotency="new-reader"))
+    retried = api.post("/api-keys", {"scopes": ["read"]}, key=admin, idempotency="new-reader")
+    again = api.ok(retried)
     assert again["replayed"] and again["secret"] is None and again["key_id"] == made["key_id"]
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    # the same Idempotency-Key asking for other scopes is not answered with the reader's key
+    other = api.post("/api-keys", {"scopes": ["register"]}, key=admin, idempotency="new-reader")
+    assert_problem(other, 409, "idempotency-conflict")
     assert api.get(f"/volunteers/{api.city.volunteers[0]}", key=reader).status_code == 200
     key_id = next(
         k["key_id"]

@@ -3,9 +3,12 @@ HTTP API alike, on every store."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
-from ledger import Ledger, NotFoundError, ScopeMissingError
+from ledger import IdempotencyConflictError, Ledger, NotFoundError, ScopeMissingError
 from ledger.apikeys import (
     CREATED,
     NAMESPACE,
@@ -58,6 +61,33 @@ def test_a_retried_creation_makes_nothing_new_and_never_shows_the_secret_again(
         ledger, "org-b", ["read"], idempotency_key="k1", granted_by=frozenset({"admin", "read"})
     )
     assert other_org["key_id"] != first["key_id"], "an idempotency key is the organisation's own"
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"scopes": ["read", "record"]},
+        {"scopes": ["read"], "expires": datetime(2030, 1, 1, tzinfo=UTC)},
+        {"scopes": ["read"], "rate_per_minute": 60},
+    ],
+    ids=["scopes", "expiry", "rate"],
+)
+def test_the_same_idempotency_key_asking_for_another_key_is_a_conflict(
+    city: City, other: dict[str, Any]
+) -> None:
+    """A retry is answered with the key made first only when it asks for the same key: a
+    client asking for other scopes, expiry or rate would otherwise believe it holds them."""
+    ledger, _ = city
+    granted = frozenset({"admin", "read", "record"})
+    create_api_key_once(ledger, "org-a", ["read"], idempotency_key="k1", granted_by=granted)
+    stored = _stored(ledger)
+    other = dict(other)  # the parameter is shared by every store
+    scopes = other.pop("scopes")
+    with pytest.raises(IdempotencyConflictError, match="other scopes, expiry or rate"):
+        create_api_key_once(
+            ledger, "org-a", scopes, idempotency_key="k1", granted_by=granted, **other
+        )
+    assert _stored(ledger) == stored
 
 
 def test_another_organisation_neither_lists_nor_revokes_a_key(city: City) -> None:
