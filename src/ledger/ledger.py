@@ -30,7 +30,7 @@ from .envelope import SignedEvent, parse_signed_body, utc_now
 from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .log.witness_client import WitnessEndpoint
-from .personal_data import PersonalDataStore
+from .personal_data import PersonalDataStore, erasure_mark
 from .privacy.keyring import Keyring, keyring_for
 from .projections import Projections, ViewDatabase
 from .results import NoValue, ResultValue
@@ -233,9 +233,13 @@ class Ledger(
         parsed = [parse_signed_body(body, signature) for body, signature in signed]
         self._directory.refresh()
         rows = self._signed_credential_rows([body for body, _ in parsed], credential, status_list)
+        erased = [b["data"]["number"] for b, _ in parsed if b["type"] == "PersonalDataErased"]
+        rows = [*rows, *(erasure_mark(number) for number in erased)]
         result = self._writer.submit(
             parsed, lambda org, purpose: self.signer_for(org, None, purpose), side_rows=rows
         )
+        for number in erased:  # as erase_personal_data does once its event is stored
+            self.personal_data.erase(number)
         self._after_write()
         return result
 

@@ -28,7 +28,7 @@ from .privacy.sealed import (
     seal,
     wrap_key,
 )
-from .storage.records import LedgerRecorderProtocol
+from .storage.records import LedgerRecorderProtocol, SideRow
 
 KEYS = "personal-key"
 LEGACY_KEYS = KEYS  # before the keyring: one unwrapped data key per volunteer, in this namespace
@@ -36,6 +36,12 @@ DATA = "personal-data"
 ERASED = "personal-erased"
 FIELDS = frozenset({"name", "id_number", "phone", "guardian_contact", "is_minor"})
 MAX_FIELD = 200
+
+
+def erasure_mark(number: str) -> SideRow:
+    """The row that refuses every read of the volunteer's personal data, stored in the
+    transaction of the ``PersonalDataErased`` event, before the keys are destroyed."""
+    return SideRow(ERASED, number, b"erased")
 
 
 def key_namespace(shard: int) -> str:
@@ -51,8 +57,10 @@ class PersonalDataStore:
     def put(self, number: str, fields: dict[str, Any]) -> None:
         """Store (replace) a volunteer's personal data, sealed under their own data key."""
         validate_personal_data(fields)
-        self._refuse_if_erased(number)
         with self.keyring.shared():
+            # looked for under the lock an erasure holds while it writes the tombstone: an
+            # erasure between the look and the lock would see no data key, and this would make one
+            self._refuse_if_erased(number)
             data_key = self._data_key(number) or self._new_data_key(number)
             blob = seal(data_key, PERSONAL_DATA, number, number, canonical_json(fields))
             self._recorder.side_put(DATA, number, blob)
@@ -82,9 +90,10 @@ class PersonalDataStore:
             return seal(data_key, CREDENTIAL, number, label, plaintext)
 
     def open_sealed(self, number: str, blob: bytes) -> bytes | None:
-        """The plaintext of a blob sealed for ``number``; None once the volunteer is erased."""
+        """The plaintext of a blob sealed for ``number``; None once the volunteer is erased
+        (marked so, even while the destruction of the keys is still to finish)."""
         sealed = parse_sealed(blob)
-        if sealed is None or sealed.number != number:
+        if sealed is None or sealed.number != number or self.erased(number):
             return None
         with self.keyring.shared():
             data_key = self._data_key(number)
@@ -95,12 +104,15 @@ class PersonalDataStore:
         data keys were re-wrapped. Safe to repeat: a repeat finishes a cut-short erasure."""
         shard = shard_of(number)
         with self.keyring.exclusive():
-            self._recorder.side_put(ERASED, number, b"erased")
+            mark = erasure_mark(number)
+            self._recorder.side_put(mark.namespace, mark.key, mark.value)
             pending = len(self.keyring.epochs(shard)) > 1
             if self._recorder.side_get(key_namespace(shard), number) is None and not pending:
                 self._recorder.side_delete(DATA, number)
                 return 0
-            epoch = max(self.keyring.epochs(shard)) if pending else self.keyring.add_epoch(shard)
+            # Always a new epoch: a data key already under a pending one (re-wrapped by an
+            # erasure cut short, or made since) must not outlive this erasure.
+            epoch = self.keyring.add_epoch(shard)
             for gone in self._erased_in(shard) | {number}:
                 # also any left behind by an erasure of a shard-mate that was cut short
                 self._recorder.side_delete(key_namespace(shard), gone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -18,6 +18,7 @@ from ..model.aggregates import AggregateState
 from ..personal_data import PersonalDataStore
 from ..results import NoValue, ResultValue
 from ..signing import Signer
+from ..storage.records import SideRow
 from ..trust import TrustDirectory
 from ..writer import CommandResult, SideRows, Writer
 
@@ -127,8 +128,9 @@ class CommandHost:
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
+        side_rows: Sequence[SideRow] = (),
     ) -> CommandResult[NoValue]:
-        """A command that is exactly one event."""
+        """A command that is exactly one event (and ``side_rows``, stored with it)."""
         return self._command(
             org,
             event_type,
@@ -138,6 +140,7 @@ class CommandHost:
             idempotency_key=idempotency_key,
             signer=signer,
             occurred_at=occurred_at,
+            side_rows=(lambda: side_rows) if side_rows else None,
         )
 
     def events_of_types(self, *types: str) -> Iterator[SignedEvent]:

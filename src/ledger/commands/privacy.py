@@ -8,6 +8,7 @@ from ..errors import NotFoundError
 from ..model.aggregates import Volunteer
 from ..model.erasure import require_may_erase
 from ..model.ids import volunteer_aggregate_id
+from ..personal_data import erasure_mark
 from .base import CommandHost
 
 
@@ -18,8 +19,9 @@ class PrivacyCommands(CommandHost):
         """Erase the volunteer's personal data for good; their events and hours stay verifiable.
 
         ``org`` (default: the root) signs a ``PersonalDataErased`` event, which the rules allow
-        to the volunteer's organisations, those above them and the root; only then is the data
-        destroyed. Idempotent: a repeat signs nothing new and finishes a cut-short erasure.
+        to the volunteer's organisations, those above them and the root, stored with the mark
+        that refuses every read of the data from then on; only then are the keys destroyed.
+        Idempotent: a repeat signs nothing new and finishes a cut-short erasure.
         """
         actor = org or self._directory.require_ledger().root_org
         aggregate = volunteer_aggregate_id(number)
@@ -37,6 +39,7 @@ class PrivacyCommands(CommandHost):
                 aggregate,
                 {"number": number},
                 idempotency_key=idempotency_key or f"erase-personal-data-{number}",
+                side_rows=[erasure_mark(number)],
             )
         rewrapped = self.personal_data.erase(number)
         event = next(e for e in self.events(aggregate) if e.type == "PersonalDataErased")
