@@ -166,7 +166,9 @@ def _check_evidence_complete(chain: list[SignedEvent], claimed: Any) -> None:
         if aggregate not in wanted:
             raise _refuse(f"key evidence from aggregate {aggregate}, which the summary names not")
     for org, version in claimed.items():
-        if sorted(found.get(organisation_aggregate_id(org), [])) != list(range(1, version + 1)):
+        versions = sorted(found.get(organisation_aggregate_id(org), []))
+        # compared by length first: the claimed version is the package's word, however large
+        if len(versions) != version or versions != list(range(1, version + 1)):
             raise _refuse(
                 f"the key evidence of {org!r} is not its events 1..{version}: a registration "
                 "or revocation is missing"
