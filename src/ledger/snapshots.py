@@ -46,7 +46,10 @@ from .storage.records import LedgerRecorderProtocol
 NAMESPACE = "state-snapshots"
 SNAPSHOT_INTERVAL = 200
 SNAPSHOT_BYTES_PER_EVENT = 4096
-MAC_LABEL = b"service-hour ledger: state snapshot MAC key, v2 (JSON states)"
+# A new label when a state class gains a field that its events fill and a default would not
+# (v3: the transfers a service account carried in): snapshots under the old one fail the MAC
+# and are rebuilt from the events, once.
+MAC_LABEL = b"service-hour ledger: state snapshot MAC key, v3"
 MODEL_ONLY: frozenset[str] = frozenset()
 _HEADER = struct.Struct(">Q32s")
 log = logging.getLogger(__name__)

@@ -224,10 +224,13 @@ class FederationCommands(CommandHost):
         the package is there, verifies, and is the one the ``ServiceCarriedIn`` event names
         with the minutes, checkpoint and leaf it states."""
         here = self._directory.require_ledger().origin
-        carried = {
-            (e.data["peer_origin"], e.data["transfer_out_leaf"]): e
-            for e in self.events_of_types("ServiceCarriedIn")
-        }
+        carried: dict[tuple[str, int], SignedEvent] = {}
+        twice: set[tuple[str, int]] = set()
+        for event in self.events_of_types("ServiceCarriedIn"):
+            key = (event.data["peer_origin"], event.data["transfer_out_leaf"])
+            if key in carried:
+                twice.add(key)
+            carried.setdefault(key, event)
         checked = []
         for accepted in self.events_of_types("InboundTransferAccepted"):
             origin, leaf = accepted.data["peer_origin"], accepted.data["transfer_out_leaf"]
@@ -239,6 +242,8 @@ class FederationCommands(CommandHost):
                 "problem": None,
             }
             try:
+                if (origin, leaf) in twice:
+                    raise PackageRefusedError("its minutes were carried in more than once")
                 self._check_transfer_in(accepted, carried.get((origin, leaf)), here)
             except LedgerError as error:
                 entry["problem"] = error.message

@@ -33,7 +33,7 @@ from .ids import Base64Key, LongText, OrgId, ShortText, UUIDText, volunteer_aggr
 from .policies import reacts_to
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
-from .service import RecordId, ServiceAccount, service_account_id
+from .service import RecordId, ServiceAccount, carried_key, service_account_id
 
 Origin = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z0-9.-]+(/[!-~]*)?$")]
 VerifierKey = Annotated[
@@ -245,6 +245,11 @@ def check_carried_in(ctx: CommandPort, draft: Draft, data: ServiceCarriedIn) -> 
     account.number = data.number
     if account.transferred_to:
         raise RuleViolationError(f"volunteer {data.number} moved to {account.transferred_to}")
+    if carried_key(data.peer_origin, data.transfer_out_leaf) in account.carried_from:
+        raise RuleViolationError(
+            f"the minutes of {data.peer_origin}'s transfer-out at leaf {data.transfer_out_leaf} "
+            "were carried in already: once per transfer-out"
+        )
     if data.record_id != account.next_record_id():
         raise RuleViolationError(
             f"the next record id of {data.number} is {account.next_record_id()}"

@@ -96,6 +96,11 @@ class BalanceFigures:
             self.by_year[year] = self.by_year.get(year, 0) + minutes
 
 
+def carried_key(peer_origin: str, transfer_out_leaf: int) -> str:
+    """How a service account remembers a peer transfer-out it carried in."""
+    return f"{peer_origin}/{transfer_out_leaf}"
+
+
 @register_aggregate
 @dataclass(slots=True)
 class ServiceAccount(AggregateState):
@@ -113,6 +118,8 @@ class ServiceAccount(AggregateState):
     # the same for what a balance reads of the records
     figures: BalanceFigures | None = field(default=None, compare=False, repr=False)
     transferred_to: str = ""  # the peer ledger's origin once the volunteer moved there
+    # "origin/leaf" of each peer transfer-out whose minutes were carried in: once each
+    carried_from: list[str] = field(default_factory=list)
 
     @property
     def approved_minutes(self) -> int:
@@ -215,6 +222,7 @@ class ServiceAccount(AggregateState):
         """Minutes proven in a peer ledger, carried over as one approved record of the
         receiving organisation (see ledger.model.federation)."""
         self.number = data["number"]
+        self.carried_from.append(carried_key(data["peer_origin"], data["transfer_out_leaf"]))
         record = Record(
             data["record_id"],
             "",
