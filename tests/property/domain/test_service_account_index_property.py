@@ -59,7 +59,13 @@ def _apply(account: ServiceAccount, step: Step) -> None:
             "attendance_session": session,
         }
     elif kind == "ServiceCarriedIn":
-        data = {"number": NUMBER, "record_id": record_id, "minutes": 90}
+        data = {
+            "number": NUMBER,
+            "record_id": record_id,
+            "minutes": 90,
+            "peer_origin": "peer.example/log",
+            "transfer_out_leaf": len(account.records),
+        }
     elif not account.records:
         return
     else:
