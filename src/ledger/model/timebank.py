@@ -279,6 +279,8 @@ def check_credit_sent(ctx: CommandPort, draft: Draft, data: CreditMoved) -> None
     bank = _bank(ctx, data.bank_id)
     if data.account == data.counterparty:
         raise RuleViolationError("a transfer moves credit between two different accounts")
+    if data.transfer_id in account.movements:
+        raise RuleViolationError(f"transfer {data.transfer_id} already moved {data.account}")
     _check_collection(ctx, data)
     if data.kind == "reversal":
         if not ctx.directory.is_at_or_above(draft.org, bank.owner):
@@ -321,8 +323,10 @@ def _require_pair(ctx: CommandPort, transfer_id: str) -> None:
     if len(sent) != 1 or len(received) != 1:
         raise RuleViolationError(f"transfer {transfer_id} needs one debit and one credit together")
     a, b = sent[0].data, received[0].data
-    if (a["amount"], a["account"], a["kind"]) != (b["amount"], b["counterparty"], b["kind"]) or (
-        a["counterparty"] != b["account"]
+    # The same bank (each side's account is checked to be in its side's bank), amount, kind and
+    # transfer reversed, between the same two accounts seen from either side.
+    if any(a.get(f) != b.get(f) for f in ("bank_id", "amount", "kind", "reverses")) or (
+        (a["account"], a["counterparty"]) != (b["counterparty"], b["account"])
     ):
         raise RuleViolationError(f"the two sides of transfer {transfer_id} do not match")
 
