@@ -16,6 +16,7 @@ from ..credentials import resolve_did_key, verify_proof
 from ..errors import LedgerError, NotFoundError
 from ..log.note import NoteVerifier
 from ..privacy.credentials import erased_credential_verdict
+from .credential import CERTIFICATE_TYPE
 from .verify import Verdict, verify_document, verify_package
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def verify_here(ledger: Ledger, document: dict[str, Any]) -> dict[str, Any]:
     keys = ledger.log.verifiers()
     evidence: Any = None
     if "credential" in document:
-        kind, verdict = "package", check_package(document, keys)
+        kind, verdict = "package", check_package(_with_current_status(ledger, document), keys)
     elif "proof" in document:
         kind = "credential"
         verdict, evidence = _verify_credential(ledger, document)
@@ -68,6 +69,18 @@ def verify_here(ledger: Ledger, document: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def _with_current_status(ledger: Ledger, package: dict[str, Any]) -> dict[str, Any]:
+    """The package with this ledger's status note of now, when its credential names one of its
+    certificates: a package saved before a revocation holds the note of then, and the ledger
+    answers as of now, as the page and ``{"certificate_number": ...}`` do."""
+    credential = package.get("credential")
+    number = credential.get("certificateNumber") if isinstance(credential, dict) else None
+    if not isinstance(number, str) or not _known(ledger, number):
+        return package
+    fresh = ledger.certificate_package(number)
+    return {**package, "status": fresh["status"], "status_checkpoint": fresh["status_checkpoint"]}
+
+
 def check_package(package: Any, keys: list[NoteVerifier]) -> Verdict:
     """verify_package, but a member of the wrong JSON type is a verdict, not a server error."""
     try:
@@ -99,6 +112,10 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
             ), None
         package = {**ledger.certificate_package(number), "credential": credential}
         return check_package(package, keys), package
+    if "certificateNumber" in credential or CERTIFICATE_TYPE in (credential.get("type") or []):
+        return Verdict(
+            False, "a certificate credential names its certificate number, and this one does not"
+        ), None
     try:
         verify_proof(credential)
         proof = credential["proof"]
@@ -114,7 +131,7 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
             f"the credential's signature verifies, but its key {issuer_key.key_id} is not "
             "registered in this ledger",
         ), None
-    withdrawn = _award_withdrawn(ledger, credential)
+    withdrawn = _award_withdrawn(ledger, credential, key)
     if withdrawn is not None:
         return Verdict(False, withdrawn, {"issuer": key["org"], "key_id": key["key_id"]}), None
     return Verdict(
@@ -130,17 +147,33 @@ def _verify_credential(ledger: Ledger, credential: dict[str, Any]) -> tuple[Verd
     ), None
 
 
-def _award_withdrawn(ledger: Ledger, credential: dict[str, Any]) -> str | None:
-    """Why a badge of this ledger no longer stands (its honour revoked, its star level no
-    longer held), read from the log as its Bitstring Status List would say; else None."""
+def _award_withdrawn(ledger: Ledger, credential: dict[str, Any], key: dict[str, Any]) -> str | None:
+    """Why a badge does not stand here: its status list names no award of this ledger, or an
+    award other than the one it states (another organisation, volunteer or name), or the award
+    was withdrawn (its honour revoked, its star level no longer held), read from the log as
+    its Bitstring Status List would say; else None."""
     statuses = credential.get("credentialStatus")
     for status in statuses if isinstance(statuses, list) else [statuses]:
         if not isinstance(status, dict) or status.get("type") != "BitstringStatusListEntry":
             continue
+        url = str(status.get("statusListCredential"))
         try:
-            award = ledger.badge_award(str(status.get("statusListCredential")))
+            award = ledger.badge_award(url)
         except NotFoundError:
-            continue
+            return f"its status list {url} names no award of this ledger"
+        subject = credential.get("credentialSubject")
+        subject = subject if isinstance(subject, dict) else {}
+        identifiers = subject.get("identifier")
+        ids = [
+            i.get("identityHash")
+            for i in (identifiers if isinstance(identifiers, list) else [])
+            if isinstance(i, dict)
+        ]
+        if award.org != key["org"] or ids != [award.number] or credential.get("name") != award.name:
+            return (
+                f"the badge does not state the award its status list names ({award.name!r} "
+                f"of volunteer {award.number}, by {award.org!r})"
+            )
         if award.revoked:
             return f"the award {award.name!r} no longer stands (its status list says revoked)"
     return None

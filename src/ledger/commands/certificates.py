@@ -161,7 +161,7 @@ class CertificateCommands(CommandHost):
         to, and the list the one it names, both signed with the body's key."""
         issued = [b for b in bodies if b["type"] == "CertificateIssued"]
         revoked = [b for b in bodies if b["type"] == "CertificateRevoked"]
-        if revoked and credential is None and status_list is not None and len(revoked) == 1:
+        if not issued and credential is None and status_list is not None and len(revoked) == 1:
             return self._revoked_list_rows(revoked[0], status_list)
         if not issued:
             if credential is not None or status_list is not None:

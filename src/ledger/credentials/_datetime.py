@@ -39,6 +39,8 @@ def format_datetime(value: datetime) -> str:
 
 
 def _day_exists(match: re.Match[str]) -> bool:
-    year = int(match["year"])
+    # The last four digits keep whether the year is a leap year (leap years repeat every 400
+    # years) and bound the work: a year of thousands of digits is not converted whole.
+    year = int(match["year"][-4:])
     leap_year = 2000 if year == 0 or calendar.isleap(year) else 2001
     return int(match["day"]) <= calendar.monthrange(leap_year, int(match["month"]))[1]
