@@ -29,6 +29,8 @@ from ..writer import CommandResult
 from .base import CommandHost
 
 TRANSFERS_IN = "federation-transfer-in"  # side table: "origin/leaf" -> the verified package
+# side table: "origin/transfer id" -> the leaf of the transfer-out accepted for it
+TRANSFER_IDS_IN = "federation-transfer-id-in"
 
 
 class FederationCommands(CommandHost):
@@ -157,6 +159,16 @@ class FederationCommands(CommandHost):
         anchors = self._pinned_anchors(verified.origin)
         stored = canonical_json(package)
         key = f"{verified.origin}/{verified.transfer_out_leaf}"
+        transfer = f"{verified.origin}/{verified.transfer_id}"
+        accepted_from = self._writer.recorder.side_get(TRANSFER_IDS_IN, transfer)
+        if accepted_from is not None and int(accepted_from) != verified.transfer_out_leaf:
+            # Acceptance is recorded per transfer-out leaf: the same signed transfer-out at
+            # another leaf would be a second transfer, which only the peer's log could hold.
+            raise PackageRefusedError(
+                f"transfer {verified.transfer_id} from {verified.origin} was accepted already, "
+                f"from its transfer-out at leaf {int(accepted_from)}: the peer's log holds it "
+                f"again at leaf {verified.transfer_out_leaf}"
+            )
 
         def decide(ctx: Context) -> dict[str, Any]:
             peer = ctx.state(Peer, peer_aggregate_id(verified.origin))
@@ -206,7 +218,10 @@ class FederationCommands(CommandHost):
             decide,
             result=TransferredIn,
             idempotency_key=idempotency_key,
-            side_rows=lambda: [SideRow(TRANSFERS_IN, key, stored)],
+            side_rows=lambda: [
+                SideRow(TRANSFERS_IN, key, stored),
+                SideRow(TRANSFER_IDS_IN, transfer, str(verified.transfer_out_leaf).encode()),
+            ],
         )
 
     def stored_transfer_package(self, origin: str, transfer_out_leaf: int) -> dict[str, Any]:
@@ -232,8 +247,10 @@ class FederationCommands(CommandHost):
                 twice.add(key)
             carried.setdefault(key, event)
         checked = []
+        first_leaf: dict[tuple[str, str], int] = {}
         for accepted in self.events_of_types("InboundTransferAccepted"):
             origin, leaf = accepted.data["peer_origin"], accepted.data["transfer_out_leaf"]
+            first = first_leaf.setdefault((origin, accepted.data["transfer_id"]), leaf)
             entry: dict[str, Any] = {
                 "peer_origin": origin,
                 "transfer_out_leaf": leaf,
@@ -242,6 +259,10 @@ class FederationCommands(CommandHost):
                 "problem": None,
             }
             try:
+                if first != leaf:
+                    raise PackageRefusedError(
+                        f"the same transfer was accepted before, from the peer's leaf {first}"
+                    )
                 if (origin, leaf) in twice:
                     raise PackageRefusedError("its minutes were carried in more than once")
                 self._check_transfer_in(accepted, carried.get((origin, leaf)), here)

@@ -1,0 +1,128 @@
+"""The same signed transfer-out, logged a second time by the sending city's operator (who holds
+its log key; the copy is an append-only extension, so honest witnesses cosign it), is not
+carried in twice. Acceptance is recorded per transfer-out leaf; a second package proving the
+same transfer at another leaf once passed every check and carried the volunteer's hours into
+the receiving city twice. The receiving city now keeps which leaf each transfer was accepted
+from and refuses another, and ``check_transfers_in`` reports a transfer accepted twice (as by a
+version before, or two commands racing)."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from federation_support import City, make_city
+
+from ledger.commands import federation as federation_commands
+from ledger.federation import PackageRefusedError
+from ledger.log.checkpoint import Checkpoint, sign_checkpoint
+from ledger.log.merkle import TreeBuilder, consistency_proof, inclusion_proof, leaf_hash
+from ledger.log.note import append_signatures, parse_note
+from ledger.signing import b64encode
+
+
+def _reader(hashes: list[bytes]) -> Any:
+    def read(nodes: Any) -> list[bytes]:
+        out = []
+        for level, index in nodes:
+            builder = TreeBuilder()
+            for h in hashes[index << level : (index + 1) << level]:
+                builder.append(h)
+            out.append(builder.root())
+        return out
+
+    return read
+
+
+def _copy_logged_again(alpha: City, package: dict[str, Any]) -> dict[str, Any]:
+    """What alpha's operator can make with alpha's log key alone: alpha's log with the signed
+    transfer-out envelope appended once more, a checkpoint of it cosigned by alpha's (honest)
+    witnesses, and the package re-pointed at the copy."""
+    log = alpha.ledger.log
+    size = log.size()
+    entries = [log.entry(i) for i in range(size)]
+    envelope = package["transfer_out"]["entry"].encode("utf-8")
+    entries.append(envelope)  # the very same signed, stored envelope, at a new leaf
+    hashes = [leaf_hash(e) for e in entries]
+    read = _reader(hashes)
+    assert TreeBuilder.from_frontier(size, read).root() == log.root(size)  # alpha's real log
+    new_size = size + 1
+    builder = TreeBuilder()
+    for h in hashes:
+        builder.append(h)
+    note = sign_checkpoint(Checkpoint(alpha.origin, new_size, builder.root()), log.signers())
+
+    # alpha's witnesses, checking consistency from what they cosigned last (the real package's
+    # checkpoint), accept it: it is an append-only extension.
+    trusted = Checkpoint.parse(parse_note(package["checkpoint"])[0])
+    proof = consistency_proof(trusted.size, new_size, read)
+    now = int(time.time())
+    lines = [w.cosign(trusted, note, proof, log.verifiers(), now) for w in alpha.witnesses]
+    note = append_signatures(note, "\n".join(line.rstrip("\n") for line in lines) + "\n")
+
+    forged = copy.deepcopy(package)
+    forged["checkpoint"] = note
+    for entry in [*forged["service"], *forged["keys"]]:
+        proof = inclusion_proof(entry["leaf_index"], new_size, read)
+        entry["proof"] = [b64encode(h) for h in proof]
+    forged["transfer_out"] = {
+        "leaf_index": size,
+        "entry": package["transfer_out"]["entry"],
+        "proof": [b64encode(h) for h in inclusion_proof(size, new_size, read)],
+    }
+    return forged
+
+
+@pytest.fixture
+def logged_twice() -> Iterator[tuple[City, dict[str, Any], dict[str, Any]]]:
+    """beta, having accepted alpha's transfer-out; its package; and the forged one."""
+    alpha, beta = make_city("memory://", "alpha"), make_city("memory://", "beta")
+    try:
+        beta.ledger.add_peer("beta", trust=alpha.trust(), idempotency_key="pin")
+        alpha.ledger.add_peer("alpha", trust=beta.trust(), idempotency_key="pin")
+        number = alpha.volunteer()
+        alpha.approved(number, 120)
+        out = alpha.ledger.transfer_out(
+            "org-a", number=number, to_origin=beta.origin, idempotency_key="out"
+        )
+        package = alpha.package(out.value.transfer_id)
+        first = beta.volunteer()
+        beta.ledger.transfer_in("org-a", number=first, package=package, idempotency_key="in-1")
+        assert beta.ledger.volunteer_balance(first)["approved_minutes"] == 120
+        forged = _copy_logged_again(alpha, package)
+        assert forged["transfer_id"] == package["transfer_id"]
+        assert beta.ledger.verify_transfer(forged).transfer_out_leaf != (
+            beta.ledger.verify_transfer(package).transfer_out_leaf
+        )
+        yield beta, package, forged
+    finally:
+        alpha.ledger.close()
+        beta.ledger.close()
+
+
+def test_a_transfer_out_logged_twice_by_the_peer_is_carried_in_once(
+    logged_twice: tuple[City, dict[str, Any], dict[str, Any]],
+) -> None:
+    beta, _, forged = logged_twice
+    second = beta.volunteer()
+    size = beta.ledger.log_size()
+    with pytest.raises(PackageRefusedError, match="was accepted already"):
+        beta.ledger.transfer_in("org-a", number=second, package=forged, idempotency_key="in-2")
+    assert beta.ledger.log_size() == size
+    assert beta.ledger.volunteer_balance(second)["approved_minutes"] == 0
+
+
+def test_a_transfer_accepted_twice_is_reported(
+    logged_twice: tuple[City, dict[str, Any], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beta, _, forged = logged_twice
+    monkeypatch.setattr(federation_commands, "TRANSFER_IDS_IN", "not-kept-before")
+    second = beta.volunteer()
+    beta.ledger.transfer_in("org-a", number=second, package=forged, idempotency_key="in-2")
+    monkeypatch.undo()
+    problems = [c["problem"] for c in beta.ledger.check_transfers_in()]
+    assert problems[0] is None
+    assert problems[1] is not None and "accepted before" in problems[1]
