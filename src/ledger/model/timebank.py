@@ -230,6 +230,7 @@ def check_credit_earned(ctx: CommandPort, draft: Draft, data: CreditMinted) -> N
             raise RuleViolationError("surplus credit is held for the volunteer who earned it")
         if _bank(ctx, data.bank_id).surplus_account is None:
             raise RuleViolationError(f"bank {data.bank_id} has no surplus account")
+    _require_record_change(ctx, data)
 
 
 @event_type("CreditClawedBack", "account", CreditMinted, key_purpose="automatic-awards")
@@ -241,6 +242,20 @@ def check_credit_clawed_back(ctx: CommandPort, draft: Draft, data: CreditMinted)
         raise RuleViolationError(f"account {data.account} holds only {account.balance}")
     if data.amount > account.earned_by_record.get(data.record_id, 0):
         raise RuleViolationError(f"more than was earned for {data.record_id} cannot be taken back")
+    _require_record_change(ctx, data)
+
+
+def _require_record_change(ctx: CommandPort, data: CreditMinted) -> None:
+    """Credit is minted or taken back only for a record whose balance the same command changed
+    (an approval, correction or void before it): the credit then follows the record, as the
+    ledger reconciles it after that change, and cannot be moved by the bank as it likes."""
+    if not any(
+        d.type in BALANCE_CHANGES and d.data.get("record_id") == data.record_id for d in ctx.drafts
+    ):
+        raise RuleViolationError(
+            f"credit for {data.record_id} is minted or taken back only with a change of that "
+            "record's approved minutes, in the same command"
+        )
 
 
 def _check_collection(ctx: CommandPort, data: CreditMoved) -> None:

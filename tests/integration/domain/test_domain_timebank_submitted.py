@@ -8,6 +8,9 @@
 - a receiving side alone could say it reverses a transfer, marking a mistaken transfer reversed
   although nothing was, so the bank's reversal was refused.
 
+- the bank's organisation, holding an automatic-awards key of its own, could mint or take back
+  credit that no change of a record called for.
+
 Each is now refused, and nothing of it is stored."""
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import pytest
 from domain_support import Town, create_city
 
 from ledger import Ledger, RuleViolationError
-from ledger.envelope import sign_body
+from ledger.envelope import format_time, sign_body
 from ledger.model.timebank import account_aggregate_id
-from ledger.signing import b64encode
+from ledger.signing import SigningKey, b64encode
 
 BANK = "bank"
 
@@ -130,3 +133,46 @@ def test_only_both_sides_of_a_reversal_say_what_it_reverses(town: Town) -> None:
     submit_refused(town, "org-a", [sent, received], "do not match")
     assert not town.ledger.account(vol(town.number))["movements"][wrong]["reversed"]
     bank_reverses(town, wrong)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "amount", "record"),
+    [("CreditClawedBack", 60, "approved"), ("CreditEarned", 500, "none")],
+    ids=["take back from an unchanged record", "mint for no record"],
+)
+def test_credit_moves_only_with_a_change_of_its_record(
+    town: Town, event_type: str, amount: int, record: str
+) -> None:
+    own = SigningKey.generate()  # the city's own automatic-awards key, its private half kept
+    town.ledger.register_key(
+        "city",
+        for_org="city",
+        public_key=own.public_key,
+        purpose="automatic-awards",
+        idempotency_key="own-auto",
+    )
+    approved = town.approved(100, number=town.stranger, org="org-b")
+    account = vol(town.stranger)
+    body = {
+        "type": event_type,
+        "org": "city",
+        "key_id": own.key_id,
+        "aggregate_id": str(account_aggregate_id(account)),
+        "aggregate_version": len(town.ledger.events(account_aggregate_id(account))) + 1,
+        "occurred_at": format_time(town.ledger.clock()),
+        "idempotency_key": "forged-credit",
+        "data": {
+            "bank_id": BANK,
+            "account": account,
+            "transfer_id": "0b1c1f56-6a55-4c31-a6de-6c2b5e0c6d01",
+            "amount": amount,
+            "record_id": approved if record == "approved" else f"{town.stranger}-R999",
+            "number": town.stranger,
+        },
+    }
+    text, signature = sign_body(body, own)
+    size = town.ledger.log_size()
+    with pytest.raises(RuleViolationError, match="only with a change of that record"):
+        town.ledger.submit_signed([(text.decode("utf-8"), b64encode(signature))])
+    assert town.ledger.log_size() == size
+    assert balance(town, account) == 100
