@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -118,6 +119,24 @@ def make_city(url: str, name: str, witnesses: int = 3) -> City:
         Witness(f"witness-{i}.{name}.example", SigningKey.generate()) for i in range(witnesses)
     ]
     return City(name, ledger, signers, anchors)
+
+
+@contextmanager
+def transferred_out(minutes: int) -> Iterator[tuple[City, City, dict[str, Any]]]:
+    """Alpha and beta in memory, pinned to each other, and the package of alpha's volunteer,
+    with ``minutes`` approved, transferred out to beta; both closed afterwards."""
+    alpha, beta = make_city("memory://", "alpha"), make_city("memory://", "beta")
+    try:
+        pin_each_other([alpha, beta])
+        number = alpha.volunteer()
+        alpha.approved(number, minutes)
+        out = alpha.ledger.transfer_out(
+            "org-a", number=number, to_origin=beta.origin, idempotency_key="out"
+        )
+        yield alpha, beta, alpha.package(out.value.transfer_id)
+    finally:
+        alpha.ledger.close()
+        beta.ledger.close()
 
 
 def pin_each_other(cities: list[City]) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from federation_support import City, make_city
+from federation_support import City, transferred_out
 
 from ledger import RuleViolationError, SigningKey
 from ledger.canonical import canonical_json
@@ -25,27 +25,13 @@ from ledger.signing import b64encode
 @pytest.fixture
 def carried() -> Iterator[tuple[City, str, dict[str, Any]]]:
     """beta, the volunteer who received alpha's 120 minutes, and that ServiceCarriedIn's data."""
-    alpha, beta = make_city("memory://", "alpha"), make_city("memory://", "beta")
-    try:
-        beta.ledger.add_peer("beta", trust=alpha.trust(), idempotency_key="pin")
-        alpha.ledger.add_peer("alpha", trust=beta.trust(), idempotency_key="pin")
-        number = alpha.volunteer()
-        alpha.approved(number, 120)
-        out = alpha.ledger.transfer_out(
-            "org-a", number=number, to_origin=beta.origin, idempotency_key="out"
-        )
+    with transferred_out(120) as (_, beta, package):
         newcomer = beta.volunteer()
         result = beta.ledger.transfer_in(
-            "org-a",
-            number=newcomer,
-            package=alpha.package(out.value.transfer_id),
-            idempotency_key="in-1",
+            "org-a", number=newcomer, package=package, idempotency_key="in-1"
         )
         event = next(e for e in result.events if e.type == "ServiceCarriedIn")
         yield beta, newcomer, beta.ledger.event_at(event.leaf_index).data
-    finally:
-        alpha.ledger.close()
-        beta.ledger.close()
 
 
 def carry_again(beta: City, number: str, data: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ import copy
 
 import pytest
 from fastapi.testclient import TestClient
-from federation_support import make_city
+from federation_support import transferred_out
 
 from ledger.apikeys import create_api_key
 from ledger.federation import PackageRefusedError
@@ -22,16 +22,8 @@ def test_an_absurd_key_evidence_version_is_a_refusal_not_a_500(
     version: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("LEDGER_PUBLIC_URL", raising=False)
-    alpha, beta = make_city("memory://", "alpha"), make_city("memory://", "beta")
-    try:
-        beta.ledger.add_peer("beta", trust=alpha.trust(), idempotency_key="pin")
-        alpha.ledger.add_peer("alpha", trust=beta.trust(), idempotency_key="pin")
-        number = alpha.volunteer()
-        alpha.approved(number, 60)
-        out = alpha.ledger.transfer_out(
-            "org-a", number=number, to_origin=beta.origin, idempotency_key="out"
-        )
-        package = copy.deepcopy(alpha.package(out.value.transfer_id))
+    with transferred_out(60) as (_, beta, original):
+        package = copy.deepcopy(original)
         org = next(iter(package["summary"]["key_evidence"]))
         package["summary"]["key_evidence"][org] = version
 
@@ -49,6 +41,3 @@ def test_an_absurd_key_evidence_version_is_a_refusal_not_a_500(
         assert response.status_code == 422, (response.status_code, response.text)
         with pytest.raises(PackageRefusedError):
             beta.ledger.verify_transfer(package)
-    finally:
-        alpha.ledger.close()
-        beta.ledger.close()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from federation_support import City, make_city
+from federation_support import City, transferred_out
 
 from ledger.commands import federation as federation_commands
 from ledger.federation import PackageRefusedError
@@ -79,16 +79,7 @@ def _copy_logged_again(alpha: City, package: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def logged_twice() -> Iterator[tuple[City, dict[str, Any], dict[str, Any]]]:
     """beta, having accepted alpha's transfer-out; its package; and the forged one."""
-    alpha, beta = make_city("memory://", "alpha"), make_city("memory://", "beta")
-    try:
-        beta.ledger.add_peer("beta", trust=alpha.trust(), idempotency_key="pin")
-        alpha.ledger.add_peer("alpha", trust=beta.trust(), idempotency_key="pin")
-        number = alpha.volunteer()
-        alpha.approved(number, 120)
-        out = alpha.ledger.transfer_out(
-            "org-a", number=number, to_origin=beta.origin, idempotency_key="out"
-        )
-        package = alpha.package(out.value.transfer_id)
+    with transferred_out(120) as (alpha, beta, package):
         first = beta.volunteer()
         beta.ledger.transfer_in("org-a", number=first, package=package, idempotency_key="in-1")
         assert beta.ledger.volunteer_balance(first)["approved_minutes"] == 120
@@ -98,9 +89,6 @@ def logged_twice() -> Iterator[tuple[City, dict[str, Any], dict[str, Any]]]:
             beta.ledger.verify_transfer(package).transfer_out_leaf
         )
         yield beta, package, forged
-    finally:
-        alpha.ledger.close()
-        beta.ledger.close()
 
 
 def test_a_transfer_out_logged_twice_by_the_peer_is_carried_in_once(

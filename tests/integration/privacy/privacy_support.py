@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from ledger_testing import create_city
 
 from ledger import Ledger
+from ledger.privacy.keyring import Keyring
+from ledger.privacy.sealed import parse_sealed, parse_wrapped_key
 
 START = datetime(2025, 3, 7, 9, 0, tzinfo=UTC)
 PEOPLE = [
@@ -97,3 +99,19 @@ def build_named_city(ledger: Ledger) -> City:
         city.issue(number)
         city.issue(number, masked_name=False)
     return city
+
+
+def opened_with_held_keys(
+    keyring: Keyring, key_row: bytes | None, data_row: bytes | None
+) -> list[bytes]:
+    """What a copy of a volunteer's wrapped data key and sealed data (a backup's, the WAL's, a
+    dead tuple's) opens to with any key the keyring still holds: nothing, once they are erased."""
+    if key_row is None or data_row is None:
+        return []
+    wrapped, sealed = parse_wrapped_key(key_row), parse_sealed(data_row)
+    assert wrapped is not None and sealed is not None
+    return [
+        sealed.open(data_key)
+        for kek in keyring.all_keys()
+        if (data_key := wrapped.unwrap(kek)) is not None
+    ]

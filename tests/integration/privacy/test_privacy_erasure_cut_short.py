@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 import pytest
 from ledger_testing import create_city
+from privacy_support import opened_with_held_keys
 
 from ledger import Ledger
 from ledger.personal_data import DATA, key_namespace
 from ledger.privacy.keyring import shard_of
-from ledger.privacy.sealed import parse_sealed, parse_wrapped_key
 
 Opener = Callable[..., Ledger]
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -77,14 +77,5 @@ def test_an_erasure_after_one_cut_short_leaves_no_copy_of_the_key_openable(
     ledger.erase_personal_data(second)
     assert ledger.volunteer(second)["personal_data_erased"]
 
-    # The backup copy (as in a backup, the WAL or a dead tuple) of the erased volunteer's
-    # wrapped data key must open with no key the server still holds.
-    wrapped = parse_wrapped_key(backup["key"])
-    sealed = parse_sealed(backup["data"])
-    assert wrapped is not None and sealed is not None
-    opened = [
-        sealed.open(data_key)
-        for kek in keyring.all_keys()
-        if (data_key := wrapped.unwrap(kek)) is not None
-    ]
+    opened = opened_with_held_keys(keyring, backup["key"], backup["data"])
     assert opened == [], f"erased personal data opens again: {opened}"

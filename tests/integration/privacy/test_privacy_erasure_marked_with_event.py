@@ -9,60 +9,27 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from ledger_testing import create_city, outside_body, sign_outside
+from ledger_testing import outside_body, sign_outside
+from privacy_support import build_named_city
 
 from ledger import Ledger, PersonalDataErasedError, SigningKey, canonical_json
 from ledger.model.ids import volunteer_aggregate_id
 from ledger.personal_data import DATA
 
 Opener = Callable[..., Ledger]
-PERSON = {"name": "赵秘密", "id_number": "140402199001019999", "phone": "13855556666"}
-START = datetime(2025, 3, 7, 9, 0, tzinfo=UTC)
 
 
 def named_volunteer(ledger: Ledger) -> tuple[str, str]:
     """A volunteer of org-a with personal data, consenting to share it and to their masked
     name on certificates, and a certificate that shows the masked name."""
-    number = str(
-        ledger.register_volunteer("org-a", idempotency_key="p", personal=PERSON).value.number
+    city = build_named_city(ledger)
+    number = city.numbers[0]
+    ledger.give_consent(
+        "org-a", number=number, purpose="share-personal-data", idempotency_key="share"
     )
-    for purpose in ("share-personal-data", "certificate-name"):
-        ledger.give_consent("org-a", number=number, purpose=purpose, idempotency_key=purpose)
-    activity = ledger.publish_activity(
-        "org-a",
-        title="Desk",
-        field="legal-aid",
-        place="Centre",
-        starts_at=START,
-        ends_at=START + timedelta(hours=4),
-        leader="desk-lead",
-        content="help",
-        idempotency_key="act",
-    ).value.activity_id
-    record = ledger.record_hours(
-        "org-a",
-        activity_id=activity,
-        number=number,
-        minutes=120,
-        occurred_at=START + timedelta(days=1),
-        idempotency_key="rec",
-    ).value.record_id
-    ledger.approve_record("org-a", record_id=record, idempotency_key="appr")
-    certificate = str(
-        ledger.issue_certificate(
-            "org-a",
-            number=number,
-            period_from=date(2025, 1, 1),
-            period_to=date(2025, 12, 31),
-            issuer_contact="office",
-            include_masked_name=True,
-            idempotency_key="cert",
-        ).value.certificate_number
-    )
-    return number, certificate
+    return number, city.certificates[number][0]
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
@@ -70,7 +37,6 @@ def test_an_erasure_signed_at_home_and_submitted_destroys_the_data(
     kind: str, store_url_for: Callable[[str], str], open_ledger: Opener
 ) -> None:
     ledger = open_ledger(store_url_for(kind))
-    create_city(ledger)
     number, certificate = named_volunteer(ledger)
     assert ledger.certificate(certificate)["credential"]["credentialSubject"]["maskedName"]
 
@@ -110,7 +76,6 @@ def test_data_is_refused_from_the_event_on_even_when_destroying_the_keys_fails(
     from ledger import StorageError
 
     ledger = open_ledger(store_url_for("sqlite"))
-    create_city(ledger)
     number, certificate = named_volunteer(ledger)
 
     def fails(number: str) -> int:

@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 import pytest
 from ledger_testing import create_city
+from privacy_support import opened_with_held_keys
 
 from ledger import Ledger
 from ledger.personal_data import DATA, PersonalDataStore, key_namespace
 from ledger.privacy.keyring import shard_of
-from ledger.privacy.sealed import parse_sealed, parse_wrapped_key
 
 Opener = Callable[..., Ledger]
 PERSON = {"name": "钱秘密", "phone": "13877778888"}
@@ -56,15 +56,9 @@ def test_an_erasure_racing_a_store_of_the_data_leaves_nothing_that_opens(
     erasing.join(10)
     assert erased.is_set() and ledger.volunteer(number)["personal_data_erased"]
 
-    key_row = ledger._recorder.side_get(key_namespace(shard_of(number)), number)
-    data_row = ledger._recorder.side_get(DATA, number)
-    opened = []
-    if key_row is not None and data_row is not None:
-        wrapped, sealed = parse_wrapped_key(key_row), parse_sealed(data_row)
-        assert wrapped is not None and sealed is not None
-        opened = [
-            sealed.open(data_key)
-            for kek in store.keyring.all_keys()
-            if (data_key := wrapped.unwrap(kek)) is not None
-        ]
+    opened = opened_with_held_keys(
+        store.keyring,
+        ledger._recorder.side_get(key_namespace(shard_of(number)), number),
+        ledger._recorder.side_get(DATA, number),
+    )
     assert opened == [], f"stored again after the erasure, and it opens: {opened!r}"

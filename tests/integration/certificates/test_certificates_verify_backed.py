@@ -1,11 +1,20 @@
-"""``POST /verify`` answers "invalid" for credentials the log does not back: a certificate
-credential without a string ``certificateNumber`` (it was taken for a badge, and a badge signed
-by any registered key was valid), and a badge whose status list names another award (another
-organisation's, volunteer's or name) or no award of this ledger."""
+"""What ``POST /verify`` calls valid is what the log backs, and malformed input is a verdict.
+
+- A certificate package saved before the certificate was revoked is checked with the ledger's
+  status note of now (docs/certificates.md: the page and ``POST /verify`` always fetch a fresh
+  note); it was checked with its own old note and said valid.
+- A certificate credential without a string ``certificateNumber`` was taken for a badge, valid
+  when any registered key signed it; a badge whose status list names another award (another
+  organisation's, volunteer's or name) or no award of this ledger was valid.
+- A proof ``created`` whose year has thousands of digits raised a ValueError (past CPython's
+  limit of 4300 digits) before any signature was checked: 500 over HTTP, and ``ledger verify``
+  raised instead of giving a verdict.
+"""
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -15,11 +24,20 @@ from fastapi.testclient import TestClient
 from test_certificates_town import Town, build_town
 
 from ledger import Ledger
-from ledger.credentials import add_proof, as_proof_set, did_key, did_key_verification_method
+from ledger.certificates import verify_document
+from ledger.credentials import (
+    add_proof,
+    as_proof_set,
+    did_key,
+    did_key_verification_method,
+    verify_proof,
+)
+from ledger.errors import LedgerError
 from ledger.signing import Signer
 from ledger_api.app import create_app
 from ledger_api.settings import Settings
 
+HUGE = "1" * 5000 + "-01-01T00:00:00Z"
 BASE = "https://ledger.cert.example"
 
 
@@ -30,8 +48,21 @@ def served(
     monkeypatch.delenv("LEDGER_PUBLIC_URL", raising=False)
     town = build_town(open_ledger("memory://"))
     app = create_app(Settings(database_url="memory://", run_projections=False), ledger=town.ledger)
-    with TestClient(app) as client:
+    with TestClient(app, raise_server_exceptions=False) as client:
         yield town, client
+
+
+def test_a_package_saved_before_the_revocation_is_revoked_at_post_verify(
+    served: tuple[Town, TestClient],
+) -> None:
+    town, client = served
+    number = town.issue()
+    saved = client.get(f"/certificates/{number}/package").json()
+    town.revoke(number, "hours were double counted")
+    by_number = client.post("/verify", json={"certificate_number": number}).json()
+    assert by_number["valid"] is False  # the ledger knows
+    answer = client.post("/verify", json=saved).json()
+    assert answer["valid"] is False, answer["line"]
 
 
 def signed_as(document: dict[str, Any], signer: Signer, name: str) -> dict[str, Any]:
@@ -86,3 +117,34 @@ def test_a_badge_naming_another_award_s_status_list_is_invalid(
     forged = signed_as(forged, town.ledger.signer_for("org-b"), "Organisation B")
     answer = client.post("/verify", json=forged).json()
     assert answer["valid"] is False, answer["line"]
+
+
+def huge_created(town: Town) -> dict[str, Any]:
+    credential = copy.deepcopy(town.ledger.certificate(town.issue())["credential"])
+    credential["proof"]["created"] = HUGE
+    return credential
+
+
+@pytest.mark.parametrize("number", ["left out", "unknown"])
+def test_post_verify_answers_a_verdict_not_a_500(
+    served: tuple[Town, TestClient], number: str
+) -> None:
+    town, client = served
+    credential = huge_created(town)
+    if number == "left out":
+        del credential["certificateNumber"]
+    else:
+        credential["certificateNumber"] = "C2025-AAAAAAAAAA"
+    response = client.post("/verify", json=credential)
+    assert response.status_code == 200, response.text
+    assert response.json()["valid"] is False
+
+
+def test_verify_document_and_verify_proof_refuse_it_as_invalid(
+    served: tuple[Town, TestClient],
+) -> None:
+    town, _ = served
+    credential = huge_created(town)
+    with pytest.raises(LedgerError):
+        verify_proof(credential)
+    assert verify_document(json.dumps(credential), town.log_keys).valid is False
