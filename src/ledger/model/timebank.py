@@ -162,13 +162,16 @@ class CreditMoved(EventData):
     reverses: UUIDText | None = None
 
 
+def banks_above(ctx: CommandPort, org_id: str) -> list[Any]:
+    """The time banks of ``org_id`` and the organisations above it, nearest first."""
+    banks = {b.owner: b for b in ctx.directory.reference.time_banks.values()}
+    return [banks[c] for c in [org_id, *ctx.directory.ancestors(org_id)] if c in banks]
+
+
 def bank_for_org(ctx: CommandPort, org_id: str) -> Any:
     """The time bank nearest above ``org_id`` (its own first), or None."""
-    banks = {b.owner: b for b in ctx.directory.reference.time_banks.values()}
-    for candidate in [org_id, *ctx.directory.ancestors(org_id)]:
-        if candidate in banks:
-            return banks[candidate]
-    return None
+    found = banks_above(ctx, org_id)
+    return found[0] if found else None
 
 
 def _bank(ctx: CommandPort, bank_id: str) -> Any:
@@ -356,25 +359,35 @@ def credit_follows_the_balance(ctx: CommandPort, draft: Draft, data: Any) -> Non
 def reconcile_credit(ctx: CommandPort, number: str, record_id: str) -> None:
     """Stage the minting or taking back that the record's credited minutes now call for."""
     record = ctx.state(ServiceAccount, service_account_id(number)).records[record_id]
-    bank = bank_for_org(ctx, record.recording_org)
-    if bank is None:
+    banks = banks_above(ctx, record.recording_org)
+    if not banks:
         return
+    # A record keeps its credit in the bank that minted it, also once a bank nearer its
+    # organisation opens; a record that earned nothing yet earns in the nearest.
+    bank = next((b for b in banks if _minted_for(ctx, b, number, record_id) > 0), banks[0])
     account_id = volunteer_account(bank.bank_id, number)
     account = ctx.state(Account, account_aggregate_id(account_id))
     target = record.credited_minutes * bank.credit_numerator // bank.credit_denominator
-    minted = account.earned_by_record.get(record_id, 0)
-    if bank.surplus_account:
-        holding = surplus_holding(bank.bank_id, number)
-        minted += ctx.state(Account, account_aggregate_id(holding)).earned_by_record.get(
-            record_id, 0
-        )
-    difference = target - minted
+    difference = target - _minted_for(ctx, bank, number, record_id)
     if difference > 0:
         _mint(ctx, bank, account, number, record_id, difference)
     elif difference < 0:
         back = min(-difference, account.balance, account.earned_by_record.get(record_id, 0))
         if back > 0:
             _emit_minted(ctx, "CreditClawedBack", bank, account_id, number, record_id, back)
+
+
+def _minted_for(ctx: CommandPort, bank: Any, number: str, record_id: str) -> int:
+    """What ``bank`` holds minted for the record: in the volunteer's account, and in their
+    surplus holding when the bank keeps one."""
+    account = ctx.state(Account, account_aggregate_id(volunteer_account(bank.bank_id, number)))
+    minted = account.earned_by_record.get(record_id, 0)
+    if bank.surplus_account:
+        holding = surplus_holding(bank.bank_id, number)
+        minted += ctx.state(Account, account_aggregate_id(holding)).earned_by_record.get(
+            record_id, 0
+        )
+    return minted
 
 
 def _mint(
