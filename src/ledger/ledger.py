@@ -115,7 +115,7 @@ class Ledger(
             self._app.signed_mapper,
             self._directory,
             clock,
-            rows_of_events=receiver_rows,
+            rows_of_events=lambda bodies: receiver_rows(bodies, self._recorder),
         )
         self._writer.cache.snapshots = SnapshotStore(self._recorder, log_key_of(self.keystore))
         self.log = TransparencyLog(

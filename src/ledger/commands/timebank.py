@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..context import Context
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import InvalidInputError, NotFoundError, RuleViolationError
 from ..model.aggregates import Volunteer
 from ..model.ids import volunteer_aggregate_id
 from ..model.timebank import (
@@ -21,7 +21,7 @@ from ..model.timebank import (
     surplus_holding,
 )
 from ..results import Collected, NoValue, TransferRef
-from ..storage.records import SideRow
+from ..storage.records import LedgerRecorderProtocol, SideRow
 from ..writer import CommandResult
 from .base import CommandHost
 
@@ -289,15 +289,24 @@ def stage_transfer(
     return transfer_id
 
 
-def receiver_rows(bodies: Sequence[dict[str, Any]]) -> list[SideRow]:
+def receiver_rows(
+    bodies: Sequence[dict[str, Any]], recorder: LedgerRecorderProtocol
+) -> list[SideRow]:
     """The :data:`TRANSFER_RECEIVERS` rows of the ``CreditReceived`` events among the bodies
-    the writer stores (each has passed the rules, its data schema included)."""
-    return [
-        SideRow(
-            TRANSFER_RECEIVERS,
-            f"{body['data']['bank_id']}/{body['data']['transfer_id']}",
-            body["data"]["account"].encode("utf-8"),
-        )
-        for body in bodies
-        if body["type"] == "CreditReceived"
-    ]
+    the writer stores (each has passed the rules, its data schema included). A transfer id is
+    one transfer's in its bank: one another account received already is refused, or a reversal
+    given that id alone would undo that other transfer (a submitted body chooses its id)."""
+    rows = []
+    for body in bodies:
+        if body["type"] != "CreditReceived":
+            continue
+        data = body["data"]
+        key, account = f"{data['bank_id']}/{data['transfer_id']}", data["account"]
+        received = recorder.side_get(TRANSFER_RECEIVERS, key)
+        if received is not None and received.decode("utf-8") != account:
+            raise RuleViolationError(
+                f"transfer id {data['transfer_id']} is another transfer's in bank "
+                f"{data['bank_id']}; a transfer takes an id of its own"
+            )
+        rows.append(SideRow(TRANSFER_RECEIVERS, key, account.encode("utf-8")))
+    return rows

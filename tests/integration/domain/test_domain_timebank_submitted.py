@@ -8,6 +8,8 @@
 - a receiving side alone could say it reverses a transfer, marking a mistaken transfer reversed
   although nothing was, so the bank's reversal was refused.
 
+- another organisation could reuse a transfer's id for a transfer of its own, and the bank's
+  reversal given that id then undid the other organisation's transfer instead;
 - the bank's organisation, holding an automatic-awards key of its own, could mint or take back
   credit that no change of a record called for.
 
@@ -133,6 +135,32 @@ def test_only_both_sides_of_a_reversal_say_what_it_reverses(town: Town) -> None:
     submit_refused(town, "org-a", [sent, received], "do not match")
     assert not town.ledger.account(vol(town.number))["movements"][wrong]["reversed"]
     bank_reverses(town, wrong)
+
+
+def test_another_organisation_does_not_reuse_a_transfer_s_id(town: Town) -> None:
+    """org-a moves 40 of its volunteer's credit to another by mistake; org-b, party to
+    nothing, gives its own transfer that id."""
+    town.approved(100)
+    town.approved(10, number=town.stranger, org="org-b")
+    wrong = town.ledger.transfer_credit(
+        "org-a",
+        bank_id=BANK,
+        from_account=vol(town.number),
+        to_account=vol(town.other),
+        amount=40,
+        idempotency_key="mistake",
+    ).value.transfer_id
+    bodies = drafted(
+        town, "org-b", "donate", bank_id=BANK, kind="donation", from_account=vol(town.stranger),
+        to_account=f"{BANK}:org:org-b", amount=5,
+    )  # fmt: skip
+    for body in bodies:
+        body["data"]["transfer_id"] = wrong
+    submit_refused(town, "org-b", bodies, "another transfer's")
+    town.ledger.reverse_transfer(
+        "city", bank_id=BANK, transfer_id=str(wrong), idempotency_key="undo"
+    )
+    assert (balance(town, vol(town.number)), balance(town, vol(town.other))) == (100, 0)
 
 
 @pytest.mark.parametrize(
