@@ -69,15 +69,17 @@ def submit_refused(town: Town, org: str, bodies: list[dict[str, Any]], match: st
     assert town.ledger.log_size() == size
 
 
-def mistake(town: Town) -> str:
-    """org-b sends 40 of its volunteer's credit to org-a's volunteer by mistake."""
-    town.approved(100, number=town.stranger, org="org-b")
-    town.approved(10)
+def mistake(town: Town, org: str = "org-b", source: str = "", target: str = "") -> str:
+    """``org`` sends 40 of its volunteer's credit to another volunteer by mistake (by default
+    org-b's volunteer, holding 100, to org-a's, holding 10)."""
+    if not source:
+        town.approved(100, number=town.stranger, org="org-b")
+        town.approved(10)
     result = town.ledger.transfer_credit(
-        "org-b",
+        org,
         bank_id=BANK,
-        from_account=vol(town.stranger),
-        to_account=vol(town.number),
+        from_account=source or vol(town.stranger),
+        to_account=target or vol(town.number),
         amount=40,
         idempotency_key="mistake",
     )
@@ -142,14 +144,7 @@ def test_another_organisation_does_not_reuse_a_transfer_s_id(town: Town) -> None
     nothing, gives its own transfer that id."""
     town.approved(100)
     town.approved(10, number=town.stranger, org="org-b")
-    wrong = town.ledger.transfer_credit(
-        "org-a",
-        bank_id=BANK,
-        from_account=vol(town.number),
-        to_account=vol(town.other),
-        amount=40,
-        idempotency_key="mistake",
-    ).value.transfer_id
+    wrong = mistake(town, "org-a", vol(town.number), vol(town.other))
     bodies = drafted(
         town, "org-b", "donate", bank_id=BANK, kind="donation", from_account=vol(town.stranger),
         to_account=f"{BANK}:org:org-b", amount=5,
@@ -157,9 +152,7 @@ def test_another_organisation_does_not_reuse_a_transfer_s_id(town: Town) -> None
     for body in bodies:
         body["data"]["transfer_id"] = wrong
     submit_refused(town, "org-b", bodies, "another transfer's")
-    town.ledger.reverse_transfer(
-        "city", bank_id=BANK, transfer_id=str(wrong), idempotency_key="undo"
-    )
+    town.ledger.reverse_transfer("city", bank_id=BANK, transfer_id=wrong, idempotency_key="undo")
     assert (balance(town, vol(town.number)), balance(town, vol(town.other))) == (100, 0)
 
 
