@@ -40,7 +40,9 @@ def decode_hash(text: str, what: str) -> bytes:
 
 def parse_decimal(text: str, what: str) -> int:
     """Parse an ASCII decimal with no leading zeros, as every tlog format writes numbers."""
-    if not _DECIMAL.fullmatch(text) or int(text) > MAX_TREE_SIZE:
+    # Compared by length first: past 4300 digits ``int`` itself refuses (a ValueError, not a
+    # refusal), and no size in range has more than 20.
+    if not _DECIMAL.fullmatch(text) or len(text) > 20 or int(text) > MAX_TREE_SIZE:
         raise NoteError(f"{what} {text!r} is not a decimal number without leading zeros")
     return int(text)
 

@@ -119,7 +119,15 @@ class Policy:
         elif keyword == "witness" and len(args) in (2, 3):
             self._add_witness(args[0], parse_verifier_key(args[1]))
         elif keyword == "group" and len(args) >= 3:
-            self._add_group(_parse_group(args))
+            group = _parse_group(args)
+            # tlog-policy: each name is a member of one group at most, so that a witness
+            # counts towards the quorum in one way only (not twice through two groups)
+            listed = {m for g in self.groups.values() for m in g.members}
+            if listed & set(group.members):
+                raise InvalidInputError(
+                    f"group {group.name!r} lists a name another group lists already"
+                )
+            self._add_group(group)
         elif keyword == "quorum" and len(args) == 1:
             return self._resolve_quorum(args[0])
         else:

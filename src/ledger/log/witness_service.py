@@ -65,9 +65,13 @@ class WitnessService:
                 "malformed", f"old size {request.old_size} exceeds size {checkpoint.size}"
             )
         text = parse_note(request.note)[0]
+        cosigned: list[str] = []
 
         def decide(stored: tuple[int, str] | None) -> str:
             self._check_against(stored, request, checkpoint)
+            # Timestamped inside the step that stores the checkpoint: a smaller checkpoint
+            # cosigned concurrently cannot carry a later time than this larger one.
+            cosigned.append(self.witness.cosign_text(text, int(self._clock())))
             return text
 
         try:
@@ -76,7 +80,7 @@ class WitnessService:
             if error.reason in ("conflict", "inconsistent"):
                 self.store.keep_refused(checkpoint.origin, request.note, error.message)
             raise
-        return self.witness.cosign_text(text, int(self._clock()))
+        return cosigned[0]
 
     @staticmethod
     def _parse(body: str) -> tuple[AddCheckpointRequest, Checkpoint]:
