@@ -26,6 +26,8 @@ from .signatures import SignatureChecker
 from .sources import BundleSource, Source, StoreSource
 
 VIEW_BATCH = 2000
+STATE_POSITIONS = "leaf-index"
+"""How a saved replay state places key events; a state saved otherwise is not continued."""
 COLLECT_EVERY = 64  # leaves between looks at the signature results (a chunk is 512 or more)
 # The replay allocates a few short-lived objects per event and keeps few long-lived ones (the
 # states are packed, and hold no cycles): collecting the young generation every 700 allocations,
@@ -82,7 +84,7 @@ class ViewRecomputer:
 
     def __init__(self, upto: dict[str, int]) -> None:
         self.upto = upto
-        self._last = max(upto.values())
+        self._last = max(upto.values(), default=0)
         self.database = ViewDatabase(StoreURL(kind="memory", url="memory://"))
         with self.database.transaction() as cursor:
             for view in VIEWS.values():
@@ -144,6 +146,8 @@ def audit(
             log_key = VerifyingKey.from_base64(key)
             state.log_keys[log_key.key_id] = log_key
     report = AuditReport(source.description, "", {}, first_leaf=state.size)
+    if remembered is not None and trusted_root is not None:
+        _check_remembered_root(state, trusted_root, findings)
     notes = source.checkpoints()
     signed_sizes = {}
     for note in notes:
@@ -322,6 +326,28 @@ def _check_store_consistency(
         )
 
 
+def _check_remembered_root(
+    state: ReplayState, trusted_root: VerifyingKey, findings: list[Finding]
+) -> None:
+    """A resumed audit does not replay the genesis, where the root key is compared with the
+    trusted one: compare the root key the saved replay followed from it."""
+    info = state.directory.ledger
+    roots = [
+        k.key
+        for k in state.directory.keys.values()
+        if info is not None and k.org_id == info.root_org and k.registered_leaf == 0
+    ]
+    if trusted_root not in roots:
+        findings.append(
+            Finding(
+                "untrusted-root",
+                f"the genesis this audit continues from names another root key than the "
+                f"trusted {trusted_root.key_id}",
+                0,
+            )
+        )
+
+
 def _stored_views(source: Source) -> tuple[dict[str, int], dict[str, str]] | None:
     """The stored views' positions and digests, as they are (the audit never updates them)."""
     if not isinstance(source, StoreSource):
@@ -332,9 +358,9 @@ def _stored_views(source: Source) -> tuple[dict[str, int], dict[str, str]] | Non
             positions = dict(database.query("SELECT view, position FROM view_tracking"))
         except Exception:
             return None
-        kept = {name: int(p) for name, p in positions.items() if name in VIEWS and p > 0}
-        if not kept:
-            return None
+        # Every view this version keeps is compared, one without a tracking row (deleted) as
+        # one at position 0: it has applied nothing, so it holds nothing.
+        kept = {name: int(positions.get(name, 0)) for name in VIEWS}
         digests = digest_of(database)
         return kept, {name: digests[name] for name in kept}
     finally:
@@ -382,8 +408,10 @@ def _load_state(path: Path | None) -> tuple[ReplayState, tuple[str, int, bytes] 
         return ReplayState(), None
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("positions") != STATE_POSITIONS:
+            return ReplayState(), None  # saved before keys were placed by leaf: replay all
         state = loads_state(Path(saved["replay"]).read_bytes())
-    except (OSError, ValueError, KeyError, TypeError, StorageError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, StorageError) as error:
         raise StorageError(f"cannot read audit state {path}: {error}") from None
     if not isinstance(state, ReplayState):
         raise StorageError(f"cannot read audit state {path}: it holds no replay state")
@@ -402,6 +430,7 @@ def _save_state(path: Path, snapshot: bytes, note: str, size: int, root: bytes) 
                 "size": size,
                 "root": root.hex(),
                 "replay": str(replay_file.resolve()),
+                "positions": STATE_POSITIONS,
             },
             indent=2,
         ),

@@ -272,10 +272,12 @@ class Replay:
                 )
             return root if root.key_id == body.get("key_id") else None
         try:
+            # Positions are leaf indexes: the log proves them, where a notification id is a
+            # number the store keeps beside it, which nothing signs.
             info = directory.authorise(
                 str(body.get("key_id")),
                 str(body.get("org")),
-                leaf.notification_id,
+                leaf.index,
                 spec.key_purpose if spec else None,
             )
         except LedgerError as error:
@@ -330,7 +332,7 @@ class Replay:
         if kind in KEY_EVENT_TYPES:
             self.command_key_events.append(
                 SimpleNamespace(
-                    id=leaf.notification_id or 0,
+                    id=leaf.index,
                     leaf_index=leaf.index,
                     state=leaf.state,
                     originator_id=leaf.aggregate_id,
