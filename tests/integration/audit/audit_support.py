@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 from ledger_testing import postgres_connection
 from postgres_testing import SERVER_URL, drop_schema, new_schema, require_postgres
 
@@ -26,11 +27,12 @@ from ledger.audit import AuditReport, StoreSource, audit
 from ledger.canonical import canonical_json, parse_json
 from ledger.cli import main
 from ledger.demo import build_demo
-from ledger.envelope import SIGNING_CONTEXT
+from ledger.envelope import SIGNING_CONTEXT, event_topic, format_time, make_envelope
 from ledger.keystore import LOG_KEY_OWNER
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.log.note import NoteSigner
+from ledger.model.ids import volunteer_aggregate_id
 from ledger.results import NoValue
 from ledger.signing import SigningKey, b64encode
 from ledger.storage.records import LoggedEvent
@@ -483,3 +485,27 @@ def leaves_of(report: AuditReport, kind: str) -> set[int | None]:
 
 def describe(report: AuditReport) -> str:
     return "\n".join(f.line() for f in report.findings)
+
+
+def forged_registration(ledger: Ledger, org: str, key: SigningKey) -> StoredEvent:
+    """A correctly formed, correctly signed envelope, by a key revoked before it."""
+    number = "VFORGEDREVOKED"
+    aggregate_id = volunteer_aggregate_id(number)
+    now = format_time(ledger.clock())
+    body = {
+        "type": "VolunteerRegistered",
+        "org": org,
+        "key_id": key.key_id,
+        "aggregate_id": str(aggregate_id),
+        "aggregate_version": 1,
+        "occurred_at": now,
+        "idempotency_key": "forged-registration",
+        "data": {"number": number},
+    }
+    signature = key.sign(SIGNING_CONTEXT + canonical_json(body))
+    return StoredEvent(
+        originator_id=aggregate_id,
+        originator_version=1,
+        topic=event_topic("VolunteerRegistered"),
+        state=make_envelope(body, signature, now),
+    )

@@ -19,19 +19,16 @@ from audit_support import (
     describe,
     events_table,
     first_event,
+    forged_registration,
     kinds,
     nid,
     query,
     run_audit,
     sql,
 )
-from eventsourcing.persistence import StoredEvent
 
 from ledger import Ledger, SigningKey
 from ledger.audit import BundleSource, audit, export_bundle
-from ledger.canonical import canonical_json
-from ledger.envelope import SIGNING_CONTEXT, event_topic, format_time, make_envelope
-from ledger.model.ids import volunteer_aggregate_id
 
 __all__ = ["demo_copy", "demo_template"]
 
@@ -52,26 +49,7 @@ def _revoke_and_forge(ledger: Ledger) -> tuple[int, int]:
         parent, for_org=org, key_id=key_id, reason="stolen", idempotency_key="revoke-stolen"
     )
     revoked_leaf = ledger.log_size() - 1
-    number = "VFORGEDREVOKED"
-    aggregate_id = volunteer_aggregate_id(number)
-    now = format_time(ledger.clock())
-    body = {
-        "type": "VolunteerRegistered",
-        "org": org,
-        "key_id": stolen.key_id,
-        "aggregate_id": str(aggregate_id),
-        "aggregate_version": 1,
-        "occurred_at": now,
-        "idempotency_key": "forged-registration",
-        "data": {"number": number},
-    }
-    signature = stolen.sign(SIGNING_CONTEXT + canonical_json(body))
-    forged = StoredEvent(
-        originator_id=aggregate_id,
-        originator_version=1,
-        topic=event_topic("VolunteerRegistered"),
-        state=make_envelope(body, signature, now),
-    )
+    forged = forged_registration(ledger, org, stolen)
     ledger._recorder.insert_events([forged])
     ledger.log.sign_checkpoint()
     return revoked_leaf, ledger.log_size() - 1

@@ -26,6 +26,7 @@ from audit_support import (
     findings_of,
     first_event,
     flip_byte,
+    forged_registration,
     kinds,
     leaves_of,
     log_key,
@@ -42,21 +43,15 @@ from audit_support import (
     sql,
     truncate_log,
 )
-from eventsourcing.persistence import StoredEvent
 
 from ledger import KeyNotAuthorisedError, Ledger, SigningKey
 from ledger.canonical import canonical_json
 from ledger.envelope import (
-    SIGNING_CONTEXT,
-    event_topic,
-    format_time,
-    make_envelope,
     open_envelope,
 )
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.merkle import EMPTY_ROOT
 from ledger.log.note import NoteSigner
-from ledger.model.ids import volunteer_aggregate_id
 from ledger.projections import VIEWS
 from ledger.signing import b64encode
 
@@ -250,37 +245,13 @@ def _revoke_a_recording_key(ledger: Ledger) -> tuple[Event, SigningKey]:
     return approval, stolen
 
 
-def _forged_registration(ledger: Ledger, org: str, key: SigningKey) -> StoredEvent:
-    """A correctly formed, correctly signed envelope, by a key revoked before it."""
-    number = "VFORGEDREVOKED"
-    aggregate_id = volunteer_aggregate_id(number)
-    now = format_time(ledger.clock())
-    body = {
-        "type": "VolunteerRegistered",
-        "org": org,
-        "key_id": key.key_id,
-        "aggregate_id": str(aggregate_id),
-        "aggregate_version": 1,
-        "occurred_at": now,
-        "idempotency_key": "forged-registration",
-        "data": {"number": number},
-    }
-    signature = key.sign(SIGNING_CONTEXT + canonical_json(body))
-    return StoredEvent(
-        originator_id=aggregate_id,
-        originator_version=1,
-        topic=event_topic("VolunteerRegistered"),
-        state=make_envelope(body, signature, now),
-    )
-
-
 def test_an_event_signed_by_a_revoked_key_stored_outside_the_log(
     demo: Demo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ledger, _ = demo
     approval, stolen = _revoke_a_recording_key(ledger)
     assert run_audit(ledger).clean
-    forged = _forged_registration(ledger, approval.body["org"], stolen)
+    forged = forged_registration(ledger, approval.body["org"], stolen)
     sql(
         ledger,
         f"INSERT INTO {{schema}}.{events_table(ledger)} "
@@ -307,7 +278,7 @@ def test_an_event_signed_by_a_revoked_key_given_a_leaf(
 ) -> None:
     ledger, _ = demo
     approval, stolen = _revoke_a_recording_key(ledger)
-    forged = _forged_registration(ledger, approval.body["org"], stolen)
+    forged = forged_registration(ledger, approval.body["org"], stolen)
     # The library refuses it: a revoked key signs nothing new.
     body, signature, _ = open_envelope(forged.state)
     with pytest.raises(KeyNotAuthorisedError):
