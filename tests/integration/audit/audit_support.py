@@ -509,3 +509,19 @@ def forged_registration(ledger: Ledger, org: str, key: SigningKey) -> StoredEven
         topic=event_topic("VolunteerRegistered"),
         state=make_envelope(body, signature, now),
     )
+
+
+def revoke_a_recording_key(ledger: Ledger) -> tuple[Event, SigningKey]:
+    """Revoke (as stolen) the key that signed the first approval; return that approval and the
+    private key the thief kept."""
+    approval = first_event(ledger, "RecordApproved")
+    org, key_id = approval.body["org"], approval.body["key_id"]
+    stolen = ledger.keystore.get(org, key_id)
+    assert isinstance(stolen, SigningKey)
+    parent = ledger._directory.organisation(org).parent
+    assert parent is not None
+    ledger.revoke_key(
+        parent, for_org=org, key_id=key_id, reason="stolen", idempotency_key="revoke-stolen"
+    )
+    ledger.log.sign_checkpoint()
+    return approval, stolen

@@ -18,16 +18,16 @@ from audit_support import (
     demo_template,
     describe,
     events_table,
-    first_event,
     forged_registration,
     kinds,
     nid,
     query,
+    revoke_a_recording_key,
     run_audit,
     sql,
 )
 
-from ledger import Ledger, SigningKey
+from ledger import Ledger
 from ledger.audit import BundleSource, audit, export_bundle
 
 __all__ = ["demo_copy", "demo_template"]
@@ -39,15 +39,8 @@ def _revoke_and_forge(ledger: Ledger) -> tuple[int, int]:
     """Revoke (as stolen) a recording key, log an event the thief signed with it after the
     revocation, and sign a checkpoint over it. Return the leaf of the revocation and of the
     forged event."""
-    approval = first_event(ledger, "RecordApproved")
-    org, key_id = approval.body["org"], approval.body["key_id"]
-    stolen = ledger.keystore.get(org, key_id)
-    assert isinstance(stolen, SigningKey)
-    parent = ledger._directory.organisation(org).parent
-    assert parent is not None
-    ledger.revoke_key(
-        parent, for_org=org, key_id=key_id, reason="stolen", idempotency_key="revoke-stolen"
-    )
+    approval, stolen = revoke_a_recording_key(ledger)
+    org = approval.body["org"]
     revoked_leaf = ledger.log_size() - 1
     forged = forged_registration(ledger, org, stolen)
     ledger._recorder.insert_events([forged])

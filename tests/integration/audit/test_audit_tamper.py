@@ -36,6 +36,7 @@ from audit_support import (
     query,
     rebuild_nodes,
     resign,
+    revoke_a_recording_key,
     rewrite,
     run_audit,
     set_state,
@@ -229,27 +230,11 @@ def test_two_events_swapped(demo: Demo, capsys: pytest.CaptureFixture[str]) -> N
     )
 
 
-def _revoke_a_recording_key(ledger: Ledger) -> tuple[Event, SigningKey]:
-    """Revoke (as stolen) the key that signed the first approval; return that approval and the
-    private key the thief kept."""
-    approval = first_event(ledger, "RecordApproved")
-    org, key_id = approval.body["org"], approval.body["key_id"]
-    stolen = ledger.keystore.get(org, key_id)
-    assert isinstance(stolen, SigningKey)
-    parent = ledger._directory.organisation(org).parent
-    assert parent is not None
-    ledger.revoke_key(
-        parent, for_org=org, key_id=key_id, reason="stolen", idempotency_key="revoke-stolen"
-    )
-    ledger.log.sign_checkpoint()
-    return approval, stolen
-
-
 def test_an_event_signed_by_a_revoked_key_stored_outside_the_log(
     demo: Demo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ledger, _ = demo
-    approval, stolen = _revoke_a_recording_key(ledger)
+    approval, stolen = revoke_a_recording_key(ledger)
     assert run_audit(ledger).clean
     forged = forged_registration(ledger, approval.body["org"], stolen)
     sql(
@@ -277,7 +262,7 @@ def test_an_event_signed_by_a_revoked_key_given_a_leaf(
     demo: Demo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ledger, _ = demo
-    approval, stolen = _revoke_a_recording_key(ledger)
+    approval, stolen = revoke_a_recording_key(ledger)
     forged = forged_registration(ledger, approval.body["org"], stolen)
     # The library refuses it: a revoked key signs nothing new.
     body, signature, _ = open_envelope(forged.state)
@@ -331,7 +316,7 @@ def test_changed_minutes_re_signed_with_a_stolen_key_after_its_revocation(
     demo: Demo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ledger, _ = demo
-    approval, stolen = _revoke_a_recording_key(ledger)
+    approval, stolen = revoke_a_recording_key(ledger)
     assert run_audit(ledger).clean
     minutes = approval.body["data"]["approved_minutes"]
 
