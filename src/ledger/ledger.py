@@ -30,7 +30,7 @@ from .envelope import SignedEvent, parse_signed_body, utc_now
 from .errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .keystore import DirectoryKeystore, Keystore, MemoryKeystore
 from .log.witness_client import WitnessEndpoint
-from .personal_data import PersonalDataStore, erasure_mark
+from .personal_data import PersonalDataStore, erasure_marks
 from .privacy.keyring import Keyring, keyring_for
 from .projections import Projections, ViewDatabase
 from .results import NoValue, ResultValue
@@ -115,7 +115,10 @@ class Ledger(
             self._app.signed_mapper,
             self._directory,
             clock,
-            rows_of_events=lambda bodies: receiver_rows(bodies, self._recorder),
+            rows_of_events=lambda bodies: [
+                *receiver_rows(bodies, self._recorder),
+                *erasure_marks(bodies),
+            ],
         )
         self._writer.cache.snapshots = SnapshotStore(self._recorder, log_key_of(self.keystore))
         self.log = TransparencyLog(
@@ -234,7 +237,6 @@ class Ledger(
         self._directory.refresh()
         rows = self._signed_credential_rows([body for body, _ in parsed], credential, status_list)
         erased = [b["data"]["number"] for b, _ in parsed if b["type"] == "PersonalDataErased"]
-        rows = [*rows, *(erasure_mark(number) for number in erased)]
         result = self._writer.submit(
             parsed, lambda org, purpose: self.signer_for(org, None, purpose), side_rows=rows
         )

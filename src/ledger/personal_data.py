@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -39,9 +40,15 @@ MAX_FIELD = 200
 
 
 def erasure_mark(number: str) -> SideRow:
-    """The row that refuses every read of the volunteer's personal data, stored in the
-    transaction of the ``PersonalDataErased`` event, before the keys are destroyed."""
+    """The row that refuses every read of the volunteer's personal data."""
     return SideRow(ERASED, number, b"erased")
+
+
+def erasure_marks(bodies: Sequence[dict[str, Any]]) -> list[SideRow]:
+    """The marks of the ``PersonalDataErased`` events among the bodies the writer stores, in
+    their transaction: reads are refused from the event on, before the keys are destroyed,
+    whether a command staged the event or an organisation signed it at home."""
+    return [erasure_mark(b["data"]["number"]) for b in bodies if b["type"] == "PersonalDataErased"]
 
 
 def key_namespace(shard: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -18,7 +18,6 @@ from ..model.aggregates import AggregateState
 from ..personal_data import PersonalDataStore
 from ..results import NoValue, ResultValue
 from ..signing import Signer
-from ..storage.records import SideRow
 from ..trust import TrustDirectory
 from ..writer import CommandResult, SideRows, Writer
 
@@ -128,9 +127,8 @@ class CommandHost:
         idempotency_key: str,
         signer: Signer | None = None,
         occurred_at: datetime | None = None,
-        side_rows: Sequence[SideRow] = (),
     ) -> CommandResult[NoValue]:
-        """A command that is exactly one event (and ``side_rows``, stored with it)."""
+        """A command that is exactly one event."""
         return self._command(
             org,
             event_type,
@@ -140,7 +138,6 @@ class CommandHost:
             idempotency_key=idempotency_key,
             signer=signer,
             occurred_at=occurred_at,
-            side_rows=(lambda: side_rows) if side_rows else None,
         )
 
     def events_of_types(self, *types: str) -> Iterator[SignedEvent]:

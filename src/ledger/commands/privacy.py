@@ -8,7 +8,6 @@ from ..errors import NotFoundError
 from ..model.aggregates import Volunteer
 from ..model.erasure import require_may_erase
 from ..model.ids import volunteer_aggregate_id
-from ..personal_data import erasure_mark
 from .base import CommandHost
 
 
@@ -39,7 +38,6 @@ class PrivacyCommands(CommandHost):
                 aggregate,
                 {"number": number},
                 idempotency_key=idempotency_key or f"erase-personal-data-{number}",
-                side_rows=[erasure_mark(number)],
             )
         rewrapped = self.personal_data.erase(number)
         event = next(e for e in self.events(aggregate) if e.type == "PersonalDataErased")
