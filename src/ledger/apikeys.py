@@ -24,6 +24,7 @@ from .errors import (
     NotFoundError,
     ScopeMissingError,
 )
+from .writer import request_hash
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -129,15 +130,13 @@ def create_api_key_once(
     ``replayed`` True). The same key with another request (other scopes, expiry or rate) is
     :class:`IdempotencyConflictError`."""
     claim = f"{org}\n{idempotency_key}"
-    asked = hashlib.sha256(
-        json.dumps(
-            [
-                sorted(set(scopes)),
-                expires.astimezone(UTC).isoformat() if expires else None,
-                rate_per_minute,
-            ]
-        ).encode("utf-8")
-    ).hexdigest()
+    asked = request_hash(
+        [
+            sorted(set(scopes)),
+            expires.astimezone(UTC).isoformat() if expires else None,
+            rate_per_minute,
+        ]
+    )
     made = ledger._recorder.side_get(CREATED, claim)
     if made is not None:
         key_id, _, first = made.decode("utf-8").partition("\n")

@@ -197,7 +197,7 @@ class Writer:
         """
         check_idempotency_key(idempotency_key)
         when = format_time(occurred_at or self.clock())
-        request = _request_hash({"command": command, "org": org, "params": params})
+        request = request_hash({"command": command, "org": org, "params": params})
         # Nothing is read before deciding. The idempotency claim is not looked up: a retried
         # request is rare, and the claim's primary key refuses it in the insert (or its
         # decision fails), after which the stored result is replayed. The trust directory is
@@ -267,7 +267,7 @@ class Writer:
         org, key = first["org"], first["idempotency_key"]
         if any(b["org"] != org or b["idempotency_key"] != key for b, _ in signed):
             raise InvalidInputError("events submitted together share one org and idempotency key")
-        request = _request_hash(
+        request = request_hash(
             [[b.hex(), s.hex()] for b, (_, s) in zip(canonical, signed, strict=True)]
         )
         replay = self._replay(org, key, request, NoValue)
@@ -552,5 +552,6 @@ def _refuse_self_revocation(event_type: str, data: dict[str, Any], key_id: str) 
         )
 
 
-def _request_hash(request: Any) -> str:
+def request_hash(request: Any) -> str:
+    """What an idempotency claim keeps of a request: the SHA-256 of its canonical JSON."""
     return hashlib.sha256(canonical_json(request)).hexdigest()

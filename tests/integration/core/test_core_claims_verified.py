@@ -16,7 +16,7 @@ from ledger import Ledger
 from ledger.canonical import canonical_json
 from ledger.errors import StoreIntegrityError
 from ledger.model.ids import volunteer_aggregate_id
-from ledger.writer import _request_hash
+from ledger.writer import request_hash
 
 SQL_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 PURPOSE = "certificate-name"
@@ -29,7 +29,7 @@ def forge_claim(ledger: Ledger, number: str, key: str, events: list[Any]) -> Non
         "aggregate_id": str(volunteer_aggregate_id(number)),
         "data": {"number": number, "purpose": PURPOSE},
     }
-    request = _request_hash({"command": "ConsentGiven", "org": "org-a", "params": params})
+    request = request_hash({"command": "ConsentGiven", "org": "org-a", "params": params})
     tamper_sql(
         ledger,
         "INSERT INTO {schema}.ledger_idempotency VALUES (%s, %s, %s, %s)",
