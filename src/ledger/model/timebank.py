@@ -364,11 +364,14 @@ def reconcile_credit(ctx: CommandPort, number: str, record_id: str) -> None:
         return
     # A record keeps its credit in the bank that minted it, also once a bank nearer its
     # organisation opens; a record that earned nothing yet earns in the nearest.
-    bank = next((b for b in banks if _minted_for(ctx, b, number, record_id) > 0), banks[0])
+    minted, bank = next(
+        ((m, b) for b in banks if (m := _minted_for(ctx, b, number, record_id)) > 0),
+        (0, banks[0]),
+    )
     account_id = volunteer_account(bank.bank_id, number)
     account = ctx.state(Account, account_aggregate_id(account_id))
     target = record.credited_minutes * bank.credit_numerator // bank.credit_denominator
-    difference = target - _minted_for(ctx, bank, number, record_id)
+    difference = target - minted
     if difference > 0:
         _mint(ctx, bank, account, number, record_id, difference)
     elif difference < 0:
