@@ -200,7 +200,10 @@ class Context:
         attained when the command's approval crosses a threshold, say).
         """
         spec = spec_for(event_type)
-        model = spec.parse(data.model_dump() if isinstance(data, EventData) else data)
+        if type(data) is spec.schema:  # validated when it was made (models are frozen)
+            model = data
+        else:
+            model = spec.parse(data.model_dump() if isinstance(data, EventData) else data)
         state = self.state(AGGREGATE_KINDS[spec.aggregate], aggregate_id)
         draft = Draft(
             type=event_type,

@@ -82,7 +82,23 @@ def check_idempotency_key(key: Any, *, what: str = "an idempotency key is") -> N
 
 
 def validate_body(body: Any, *, now: datetime | None = None) -> dict[str, Any]:
-    """Check a body's shape (not its domain rules); return it unchanged."""
+    """Check a body's shape (not its domain rules) before it is signed or stored: the fields
+    of :func:`check_body_shape`, no time in the future, no U+0000; return it unchanged."""
+    occurred = check_body_shape(body)
+    assert isinstance(body, dict)  # as check_body_shape has made sure
+    if occurred > (now or utc_now()) + MAX_CLOCK_SKEW:
+        raise InvalidInputError(
+            f"body.occurred_at {body['occurred_at']} is in the future; check the signer's clock"
+        )
+    where = _nul_at(body["data"])
+    if where is not None:
+        raise InvalidInputError(f"body.data{where} contains U+0000, which no store can keep")
+    return body
+
+
+def check_body_shape(body: Any) -> datetime:
+    """Check that a body has exactly its fields, each of its type; return ``occurred_at``
+    parsed. A stored body is read through this before anything trusts a field of it."""
     if not isinstance(body, dict):
         raise InvalidInputError("an event body must be a JSON object")
     if set(body) != BODY_FIELDS:
@@ -103,17 +119,10 @@ def validate_body(body: Any, *, now: datetime | None = None) -> dict[str, Any]:
     if type(version) is not int or version < 1:
         raise InvalidInputError("body.aggregate_version must be a positive integer")
     occurred = parse_time(body["occurred_at"], what="body.occurred_at")
-    if occurred > (now or utc_now()) + MAX_CLOCK_SKEW:
-        raise InvalidInputError(
-            f"body.occurred_at {body['occurred_at']} is in the future; check the signer's clock"
-        )
     check_idempotency_key(body["idempotency_key"], what="body.idempotency_key must be")
     if not isinstance(body["data"], dict):
         raise InvalidInputError("body.data must be a JSON object")
-    where = _nul_at(body["data"])
-    if where is not None:
-        raise InvalidInputError(f"body.data{where} contains U+0000, which no store can keep")
-    return body
+    return occurred
 
 
 def _nul_at(value: Any) -> str | None:

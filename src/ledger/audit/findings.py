@@ -22,7 +22,8 @@ FINDING_KINDS: dict[str, str] = {
     "missing-event": "a leaf of the log has no stored event (it was deleted)",
     "unlogged-event": "a stored event has no leaf in the log (it was inserted behind the log)",
     "leaf-hash-mismatch": "an event's bytes no longer hash to the leaf the log stored for it",
-    "malformed-event": "a stored envelope is not canonical JSON of the expected shape",
+    "malformed-event": "a stored envelope is not canonical JSON of the expected shape, or a "
+    "field of its body or data is missing or of the wrong type",
     "identity-mismatch": "an event's stored id, version or type differ from its signed body",
     "signature-invalid": "a signature does not verify with the key the event names",
     "key-not-valid": "the key was unknown, revoked at that point, not the acting "

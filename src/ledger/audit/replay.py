@@ -19,7 +19,7 @@ from uuid import UUID
 
 from ..canonical import parse_json
 from ..context import Context, S
-from ..envelope import TOPIC_PREFIX, body_bytes_of, open_envelope_timed, parse_time
+from ..envelope import TOPIC_PREFIX, body_bytes_of, check_body_shape, open_envelope_timed
 from ..errors import InvalidInputError, LedgerError, StorageError, VerificationError
 from ..log.checkpoint import Checkpoint, open_checkpoint
 from ..log.merkle import EMPTY_ROOT, LEAF_PREFIX, TreeBuilder
@@ -172,14 +172,23 @@ class Replay:
         recorded: datetime,
         where: str | None,
     ) -> None:
-        """The checks of one event (each body field read once): identity, command boundary,
-        times, key, signature (handed to the workers), rules and views."""
-        kind, org = body.get("type"), body.get("org")
-        type_name = str(kind)
+        """The checks of one event (each body field read once): shape, identity, command
+        boundary, times, key, signature (handed to the workers), rules and views.
+
+        A body of the wrong shape is reported and left out of everything after: none of its
+        fields can be trusted to mean what the rules read them as. Its version counts as a gap
+        in its aggregate, as a missing event's does."""
+        try:
+            occurred = check_body_shape(body)
+        except InvalidInputError as error:
+            self.report(Finding("malformed-event", error.message, leaf.index, where))
+            self.s.unexplained_gaps += 1
+            return
+        kind, org = body["type"], body["org"]
         if (
-            body.get("aggregate_id") != leaf.aggregate_id
-            or body.get("aggregate_version") != leaf.version
-            or leaf.topic != TOPIC_PREFIX + type_name
+            body["aggregate_id"] != leaf.aggregate_id
+            or body["aggregate_version"] != leaf.version
+            or leaf.topic != TOPIC_PREFIX + kind
         ):
             self.report(
                 Finding(
@@ -189,25 +198,26 @@ class Replay:
                     where,
                 )
             )
-        command = str(body.get("idempotency_key"))
+        command = body["idempotency_key"]
         if self.command is not None and command != self.command[0]:
             self.end_command()
-        self.command = (command, str(org))
-        occurred_at = body.get("occurred_at")
-        self._times(leaf, occurred_at, recorded_at, recorded, where)
-        spec = EVENT_SPECS.get(type_name)
+        self.command = (command, org)
+        occurred_at = body["occurred_at"]
+        self._times(leaf, occurred, occurred_at, recorded_at, recorded, where)
+        spec = EVENT_SPECS.get(kind)
         key = self._key(leaf, body, spec, where)
         if key is not None:
             self.checker.submit(
                 (key.raw, signature, body_bytes_of(leaf.state or b"")), (leaf.index, where)
             )
-        self._rules(leaf, body, type_name, spec, where)
+        if not self._rules(leaf, body, kind, spec, where):
+            return
         if self.view_sink is not None:
             self.view_sink(
                 SimpleNamespace(
                     type=kind,
                     org=org,
-                    data=body.get("data"),
+                    data=body["data"],
                     occurred_at=occurred_at,
                     position=leaf.notification_id,
                 )
@@ -216,18 +226,14 @@ class Replay:
     def _times(
         self,
         leaf: Leaf,
-        occurred_at: Any,
+        occurred: datetime,
+        occurred_at: str,
         recorded_at: str,
         recorded: datetime,
         where: str | None,
     ) -> None:
-        """``recorded_at`` in log order, and no event recorded before it happened (``recorded``
-        is ``recorded_at`` parsed; an ``occurred_at`` of the same text is not parsed again)."""
-        try:
-            occurred = recorded if occurred_at == recorded_at else parse_time(occurred_at)
-        except InvalidInputError as error:
-            self.report(Finding("malformed-event", str(error), leaf.index, where))
-            return
+        """``recorded_at`` in log order, and no event recorded before it happened (``occurred``
+        and ``recorded`` are the two times parsed)."""
         last = self.s.last_recorded
         if last is not None and recorded < last:
             self.report(
@@ -254,7 +260,7 @@ class Replay:
         self, leaf: Leaf, body: dict[str, Any], spec: EventSpec | None, where: str | None
     ) -> VerifyingKey | None:
         directory = self.s.directory
-        if body.get("type") == GENESIS:
+        if body["type"] == GENESIS:
             try:
                 root = VerifyingKey.from_base64(body["data"]["root_key"])
             except (KeyError, TypeError, LedgerError):
@@ -270,19 +276,19 @@ class Replay:
                         where,
                     )
                 )
-            return root if root.key_id == body.get("key_id") else None
+            return root if root.key_id == body["key_id"] else None
         try:
             # Positions are leaf indexes: the log proves them, where a notification id is a
             # number the store keeps beside it, which nothing signs.
             info = directory.authorise(
-                str(body.get("key_id")),
-                str(body.get("org")),
+                body["key_id"],
+                body["org"],
                 leaf.index,
                 spec.key_purpose if spec else None,
             )
         except LedgerError as error:
             self.report(Finding("key-not-valid", error.message, leaf.index, where))
-            known = directory.keys.get(str(body.get("key_id")))
+            known = directory.keys.get(body["key_id"])
             return known.key if known else None
         return info.key
 
@@ -327,8 +333,35 @@ class Replay:
         kind: str,
         spec: EventSpec | None,
         where: str | None,
-    ) -> None:
-        data = body.get("data")
+    ) -> bool:
+        """Re-apply the rules to the event; False when its data is not of its type's schema
+        (reported, and nothing taken from it: no state, no key, no credit, no view row)."""
+        if spec is None:
+            self.report(
+                Finding("rule-violation", f"unknown event type {kind!r}", leaf.index, where)
+            )
+            return False
+        aggregate_id = _uuid(body["aggregate_id"])
+        state = self.ctx.state(AGGREGATE_KINDS[spec.aggregate], aggregate_id)
+        version = body["aggregate_version"]
+        if version > state.version + 1 and self.s.unexplained_gaps:
+            self.s.unexplained_gaps -= 1
+            state.version = version - 1
+        elif version != state.version + 1:
+            self.report(
+                Finding(
+                    "version-sequence",
+                    f"version {version} follows version {state.version}",
+                    leaf.index,
+                    where,
+                )
+            )
+        try:
+            model = spec.parse(body["data"])
+        except InvalidInputError as error:
+            self.report(Finding("malformed-event", error.message, leaf.index, where))
+            state.version = version
+            return False
         if kind in KEY_EVENT_TYPES:
             self.command_key_events.append(
                 SimpleNamespace(
@@ -339,45 +372,24 @@ class Replay:
                     originator_version=leaf.version,
                 )
             )
-        if spec is None or not isinstance(data, dict):
-            self.report(
-                Finding("rule-violation", f"unknown event type {kind!r}", leaf.index, where)
-            )
-            return
-        aggregate_id = _uuid(str(body.get("aggregate_id")))
-        state = self.ctx.state(AGGREGATE_KINDS[spec.aggregate], aggregate_id)
-        version = body.get("aggregate_version")
-        explained = (
-            isinstance(version, int) and version > state.version + 1 and self.s.unexplained_gaps
-        )
-        if explained:
-            self.s.unexplained_gaps -= 1
-            state.version = int(version or 1) - 1
-        elif version != state.version + 1:
-            self.report(
-                Finding(
-                    "version-sequence",
-                    f"version {body.get('aggregate_version')} follows version {state.version}",
-                    leaf.index,
-                    where,
-                )
-            )
         # Organisation ids are few and kept in many states: one copy of each (interned).
-        self.ctx.org = sys.intern(str(body.get("org")))
-        self.ctx.occurred_at = str(body.get("occurred_at"))
+        self.ctx.org = sys.intern(body["org"])
+        self.ctx.occurred_at = body["occurred_at"]
+        data = body["data"]
         try:
-            self.ctx.emit(kind, aggregate_id, data, as_org=self.ctx.org)
+            self.ctx.emit(kind, aggregate_id, model, as_org=self.ctx.org)
         except LedgerError as error:
             self.report(Finding("rule-violation", error.message, leaf.index, where))
             fact = SimpleNamespace(type=kind, org=self.ctx.org, occurred_at=self.ctx.occurred_at)
             with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
                 state.apply(fact, data)
         if kind in REVIEWS:
-            self.touched_accounts.setdefault(aggregate_id, set()).add(str(data.get("record_id")))
+            self.touched_accounts.setdefault(aggregate_id, set()).add(data["record_id"])
         if kind == "CreditEarned":
-            self.s.minted[data.get("bank_id", "")] += int(data.get("amount", 0))
+            self.s.minted[data["bank_id"]] += data["amount"]
         elif kind == "CreditClawedBack":
-            self.s.minted[data.get("bank_id", "")] -= int(data.get("amount", 0))
+            self.s.minted[data["bank_id"]] -= data["amount"]
+        return True
 
     def _check_stars(self, account_id: UUID, records: set[str]) -> None:
         """Under each scheme that counts a record the command changed, the stars held must be

@@ -87,7 +87,7 @@ def run_audit(args: argparse.Namespace) -> int:
         if args.bundle is None:
             args.db = args.db or os.environ.get("LEDGER_DATABASE_URL") or "sqlite:///ledger.db"
             require_existing_store(args.db)
-        ledger = None if args.bundle is not None else open_ledger(args)
+        ledger = None if args.bundle is not None else open_ledger(args, read_keys=False)
         try:
             report = audit(
                 open_source(ledger, args.bundle),
