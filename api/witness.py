@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ledger.errors import WitnessRefusedError
 from ledger.log.witness_client import SIZE_MEDIA_TYPE
@@ -30,15 +31,17 @@ def create_witness_app(service: WitnessService) -> FastAPI:
 
     @app.post("/add-checkpoint", response_class=PlainTextResponse)
     async def add_checkpoint(request: Request) -> Response:
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
+        raw = await _body_within_limit(request)
+        if raw is None:
             return PlainTextResponse("request body too large\n", status_code=413)
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return PlainTextResponse("the body is not UTF-8\n", status_code=400)
         try:
-            lines = service.add_checkpoint(body)
+            # Verifying, and waiting for the store's lock, off the event loop: one slow request
+            # does not hold up the others.
+            lines = await run_in_threadpool(service.add_checkpoint, body)
         except WitnessRefusedError as error:
             return _refusal(error)
         return PlainTextResponse(lines)
@@ -53,6 +56,20 @@ def create_witness_app(service: WitnessService) -> FastAPI:
         return PlainTextResponse("ready\n")
 
     return app
+
+
+async def _body_within_limit(request: Request) -> bytes | None:
+    """The body, or None as soon as it is known to exceed :data:`MAX_BODY_BYTES` (by its
+    ``Content-Length``, or by what has arrived): no more of it is read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > MAX_BODY_BYTES:
+            return None
+    return bytes(received)
 
 
 def _refusal(error: WitnessRefusedError) -> Response:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from ..errors import ConsistencyProofError, NoteError, SplitViewError, WitnessRefusedError
 from ..signing import Signer
 from .checkpoint import Checkpoint, check_consistency, open_checkpoint
-from .note import NoteVerifier, parse_note
+from .note import NoteVerifier, open_note, parse_note
 from .witness import AddCheckpointRequest, Witness
 from .witness_store import WitnessStore
 
@@ -78,7 +78,8 @@ class WitnessService:
             self.store.advance(checkpoint.origin, checkpoint.size, decide)
         except WitnessRefusedError as error:
             if error.reason in ("conflict", "inconsistent"):
-                self.store.keep_refused(checkpoint.origin, request.note, error.message)
+                evidence = _log_signed(request.note, known)
+                self.store.keep_refused(checkpoint.origin, evidence, error.message)
             raise
         return cosigned[0]
 
@@ -118,3 +119,10 @@ class WitnessService:
                 "inconsistent",
                 f"the consistency proof from size {old.size} does not verify: {error.message}",
             ) from None
+
+
+def _log_signed(note: str, logs: Sequence[NoteVerifier]) -> str:
+    """The note with only its log's signatures: what proves the log signed it, the same for
+    every copy of it, whatever other signature lines a sender added."""
+    opened = open_note(note, logs)
+    return opened.text + "\n" + "".join(signature.line for _, signature in opened.verified)

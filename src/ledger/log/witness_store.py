@@ -3,8 +3,9 @@
 tlog-witness requires the check of the old size and the update of the stored checkpoint to be
 one atomic step, or two concurrent requests could roll a log back. :meth:`WitnessStore.advance`
 runs the caller's check and the update inside one ``BEGIN IMMEDIATE`` transaction, so several
-server processes can share one store file. Requests that were refused for a known log are kept
-as evidence of what the log tried to get cosigned.
+server processes can share one store file. Checkpoints that were refused for a known log are
+kept as evidence of what the log tried to get cosigned: each one once, and at most
+:data:`MAX_REFUSED_PER_ORIGIN` per log, since anyone may resend a checkpoint the log signed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS refused ("
     " id INTEGER PRIMARY KEY, origin TEXT NOT NULL, note TEXT NOT NULL,"
     " reason TEXT NOT NULL, received_at INTEGER NOT NULL)",
+    # A store written before each note was kept once: keep the first of each.
+    "DELETE FROM refused WHERE id NOT IN (SELECT MIN(id) FROM refused GROUP BY origin, note)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS refused_once ON refused (origin, note)",
 )
+MAX_REFUSED_PER_ORIGIN = 1000
+"""The first refused checkpoints of a log are the evidence; later ones add nothing to it."""
 Decision = Callable[[tuple[int, str] | None], str]
 """Given the stored (size, note) for the origin, or None, return the note to store or raise."""
 
@@ -80,13 +86,19 @@ class WitnessStore:
             self._db.execute("COMMIT")
             return note
 
-    def keep_refused(self, origin: str, note: str, reason: str) -> None:
-        """Keep a validly signed note that was refused: it may prove the log misbehaved."""
+    def keep_refused(self, origin: str, note: str, reason: str) -> bool:
+        """Keep a validly signed note that was refused: it may prove the log misbehaved.
+
+        Return whether it was kept: a note kept before, or one beyond the first
+        :data:`MAX_REFUSED_PER_ORIGIN` of its log, is not. The caller passes the note with its
+        log's signatures only, so that added signature lines do not make a new note of it."""
         with self._lock:
-            self._db.execute(
-                "INSERT INTO refused (origin, note, reason, received_at) VALUES (?, ?, ?, ?)",
-                (origin, note, reason, int(time.time())),
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO refused (origin, note, reason, received_at)"
+                " SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM refused WHERE origin = ?) < ?",
+                (origin, note, reason, int(time.time()), origin, MAX_REFUSED_PER_ORIGIN),
             )
+            return cursor.rowcount == 1
 
     def refused(self, origin: str) -> list[tuple[str, str]]:
         """The refused notes for ``origin`` with their reasons, oldest first."""

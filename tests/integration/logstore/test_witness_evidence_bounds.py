@@ -1,0 +1,243 @@
+"""What a witness keeps and reads is bounded by what the log signed, not by what senders send.
+
+A refused checkpoint is kept as evidence once: anyone can resend a checkpoint the log signed,
+with a proof that fails or with signature lines of their own added, and the store does not
+grow. A log that signs many conflicting checkpoints has its first ones kept, up to a cap. Over
+HTTP, a body announced or sent beyond 64 KiB is refused without being read, and a request
+waiting for the store does not stop the server answering others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from logstore_support import create_city, register_many
+
+from ledger import Ledger, SigningKey
+from ledger.errors import WitnessRefusedError
+from ledger.log import (
+    AddCheckpointRequest,
+    Checkpoint,
+    NoteSigner,
+    WitnessService,
+    WitnessStore,
+    parse_note,
+    parse_verifier_key,
+    sign_checkpoint,
+)
+from ledger.log import witness_store as witness_store_module
+from ledger_api.witness import MAX_BODY_BYTES, create_witness_app
+
+NOW = 1_772_668_800
+
+
+@pytest.fixture
+def ledger(open_ledger: Callable[..., Ledger]) -> Ledger:
+    opened = open_ledger("memory://")
+    create_city(opened)
+    return opened
+
+
+@pytest.fixture
+def service(tmp_path: Path, ledger: Ledger) -> Iterator[WitnessService]:
+    logs = [parse_verifier_key(v) for v in ledger.log.verifier_keys()]
+    store = WitnessStore(tmp_path / "witness.db")
+    yield WitnessService("witness.example/w1", SigningKey.generate(), logs, store, lambda: NOW)
+    store.close()
+
+
+def _refused(call: Callable[[], object]) -> WitnessRefusedError:
+    with pytest.raises(WitnessRefusedError) as caught:
+        call()
+    return caught.value
+
+
+def _conflicting(ledger: Ledger, size: int, seed: bytes) -> str:
+    """A checkpoint the log signs at ``size`` with another root (a split view)."""
+    forged = Checkpoint(ledger.log.origin, size, hashlib.sha256(seed).digest())
+    return sign_checkpoint(forged, ledger.log.signers())
+
+
+def _stranger_line(note: str) -> str:
+    """A signature line from a key nobody follows, over the note's text."""
+    stranger = NoteSigner("stranger.example/key", SigningKey.generate())
+    return sign_checkpoint(Checkpoint.parse(parse_note(note)[0]), [stranger]).split("\n\n")[1]
+
+
+def _hash(seed: bytes) -> bytes:
+    return hashlib.sha256(seed).digest()
+
+
+def test_a_refused_checkpoint_sent_again_and_again_is_kept_once(
+    service: WitnessService, ledger: Ledger
+) -> None:
+    first = ledger.log.sign_checkpoint()
+    service.add_checkpoint(AddCheckpointRequest(0, (), first).to_text())
+    size = Checkpoint.parse(parse_note(first)[0]).size
+    register_many(ledger, 4, "grow")
+    second = ledger.log.sign_checkpoint()
+    conflict = _conflicting(ledger, size, b"other")
+
+    attempts = [
+        AddCheckpointRequest(size, (), conflict),
+        AddCheckpointRequest(size, (), conflict + _stranger_line(conflict)),
+        # A genuine checkpoint with proofs that do not link it: anyone can send these.
+        AddCheckpointRequest(size, (hashlib.sha256(b"x").digest(),), second),
+        AddCheckpointRequest(size, (hashlib.sha256(b"y").digest(),), second),
+        AddCheckpointRequest(
+            size, (hashlib.sha256(b"z").digest(),), second + _stranger_line(second)
+        ),
+    ]
+    for request in attempts * 3:
+        assert _refused(lambda r=request: service.add_checkpoint(r.to_text())).reason in (  # type: ignore[misc]
+            "conflict",
+            "inconsistent",
+        )
+    kept = service.store.refused(ledger.log.origin)
+    assert [note for note, _ in kept] == [conflict, second]
+    assert service.store.latest(ledger.log.origin) == (size, parse_note(first)[0])
+
+
+def test_a_log_signing_many_conflicts_has_its_first_ones_kept_up_to_the_cap(
+    service: WitnessService, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(witness_store_module, "MAX_REFUSED_PER_ORIGIN", 3)
+    first = ledger.log.sign_checkpoint()
+    service.add_checkpoint(AddCheckpointRequest(0, (), first).to_text())
+    size = Checkpoint.parse(parse_note(first)[0]).size
+    notes = [_conflicting(ledger, size, bytes([n])) for n in range(6)]
+    for note in notes:
+        body = AddCheckpointRequest(size, (), note).to_text()
+        assert _refused(lambda b=body: service.add_checkpoint(b)).reason == "conflict"  # type: ignore[misc]
+    assert [note for note, _ in service.store.refused(ledger.log.origin)] == notes[:3]
+
+
+def test_a_store_kept_before_holds_each_refused_note_once_after_opening(tmp_path: Path) -> None:
+    path = tmp_path / "old-witness.db"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE refused (id INTEGER PRIMARY KEY, origin TEXT NOT NULL, note TEXT NOT NULL,"
+        " reason TEXT NOT NULL, received_at INTEGER NOT NULL)"
+    )
+    rows = [("log.example", "n1", "first", 1), ("log.example", "n1", "again", 2)]
+    rows += [("log.example", "n2", "other", 3), ("other.example", "n1", "theirs", 4)]
+    old.executemany(
+        "INSERT INTO refused (origin, note, reason, received_at) VALUES (?,?,?,?)", rows
+    )
+    old.commit()
+    old.close()
+    store = WitnessStore(path)
+    try:
+        assert store.refused("log.example") == [("n1", "first"), ("n2", "other")]
+        assert store.refused("other.example") == [("n1", "theirs")]
+        assert store.keep_refused("log.example", "n1", "once more") is False
+    finally:
+        store.close()
+
+
+# --- over HTTP ----------------------------------------------------------------------------------
+
+
+class _ServerThread:
+    """The witness app served by uvicorn on a loopback port, in this process (so that a test
+    can hold the store's lock while a request waits for it)."""
+
+    def __init__(self, service: WitnessService) -> None:
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        config = uvicorn.Config(
+            create_witness_app(service), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the witness server did not start"
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _raw_exchange(port: int, head: bytes, body: bytes = b"", timeout: float = 5.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(head + body)
+        return connection.recv(4096)
+
+
+def test_a_body_announced_beyond_the_limit_is_refused_before_it_is_sent(
+    service: WitnessService,
+) -> None:
+    with _ServerThread(service) as url:
+        port = int(url.rsplit(":", 1)[1])
+        head = (
+            b"POST /add-checkpoint HTTP/1.1\r\nHost: witness\r\nContent-Length: 1000000000\r\n\r\n"
+        )
+        started = time.monotonic()
+        answer = _raw_exchange(port, head)  # no body follows: the answer cannot wait for it
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+        assert time.monotonic() - started < 5
+
+
+def test_a_chunked_body_beyond_the_limit_is_refused_without_reading_the_rest(
+    service: WitnessService,
+) -> None:
+    with _ServerThread(service) as url:
+        port = int(url.rsplit(":", 1)[1])
+        chunk = b"a" * (MAX_BODY_BYTES + 1)
+        head = (
+            b"POST /add-checkpoint HTTP/1.1\r\nHost: witness\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        # One chunk past the limit and no terminating chunk: the answer comes anyway.
+        answer = _raw_exchange(port, head, f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+        assert service.store.latest("anything") is None
+
+
+def test_a_request_waiting_for_the_store_does_not_stop_other_requests(
+    service: WitnessService, ledger: Ledger
+) -> None:
+    note = ledger.log.sign_checkpoint()
+    body = AddCheckpointRequest(0, (), note).to_text()
+    with _ServerThread(service) as url:
+        with service.store._lock:  # another process's request, holding the store
+            waiting = threading.Thread(
+                target=lambda: httpx.post(f"{url}/add-checkpoint", content=body, timeout=30)
+            )
+            waiting.start()
+            time.sleep(0.3)  # the add-checkpoint request now waits for the lock
+            started = time.monotonic()
+            answer = httpx.get(f"{url}/", timeout=5)
+            assert answer.status_code == 200
+            assert time.monotonic() - started < 2
+        waiting.join(timeout=30)
+        assert service.store.latest(ledger.log.origin) is not None
+
+
+def test_the_limit_is_what_the_spec_allows_a_note(service: WitnessService) -> None:
+    """Bodies up to the limit are read and judged on what they say."""
+
+    async def post(content: bytes) -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_witness_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://witness") as client:
+            return await client.post("/add-checkpoint", content=content)
+
+    assert asyncio.run(post(b"x" * MAX_BODY_BYTES)).status_code == 400
+    assert asyncio.run(post(b"x" * (MAX_BODY_BYTES + 1))).status_code == 413
