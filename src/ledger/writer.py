@@ -284,6 +284,10 @@ class Writer:
             raise
         if result is None:
             ctx.discard()
+            if self.rows_of_events is not None:
+                # A writer that raced this one may have taken a key these events take (a
+                # transfer id): looked up again, that refuses them for what it is.
+                self.rows_of_events([event.body for event in sealed])
             raise ConcurrencyConflictError(
                 "another event was stored for the same aggregate first; re-read it and re-sign"
             )

@@ -160,15 +160,24 @@ class FederationCommands(CommandHost):
         stored = canonical_json(package)
         key = f"{verified.origin}/{verified.transfer_out_leaf}"
         transfer = f"{verified.origin}/{verified.transfer_id}"
-        accepted_from = self._writer.recorder.side_get(TRANSFER_IDS_IN, transfer)
-        if accepted_from is not None and int(accepted_from) != verified.transfer_out_leaf:
-            # Acceptance is recorded per transfer-out leaf: the same signed transfer-out at
-            # another leaf would be a second transfer, which only the peer's log could hold.
-            raise PackageRefusedError(
-                f"transfer {verified.transfer_id} from {verified.origin} was accepted already, "
-                f"from its transfer-out at leaf {int(accepted_from)}: the peer's log holds it "
-                f"again at leaf {verified.transfer_out_leaf}"
-            )
+
+        def rows() -> list[SideRow]:
+            """Looked up at each attempt, and exclusive: a transfer accepted meanwhile from
+            another leaf is refused here, or by the store when a writer races this one."""
+            accepted_from = self._writer.recorder.side_get(TRANSFER_IDS_IN, transfer)
+            if accepted_from is not None and int(accepted_from) != verified.transfer_out_leaf:
+                # Acceptance is recorded per transfer-out leaf: the same signed transfer-out at
+                # another leaf would be a second transfer, which only the peer's log could hold.
+                raise PackageRefusedError(
+                    f"transfer {verified.transfer_id} from {verified.origin} was accepted "
+                    f"already, from its transfer-out at leaf {int(accepted_from)}: the peer's "
+                    f"log holds it again at leaf {verified.transfer_out_leaf}"
+                )
+            leaf = str(verified.transfer_out_leaf).encode()
+            return [
+                SideRow(TRANSFERS_IN, key, stored),
+                SideRow(TRANSFER_IDS_IN, transfer, leaf, exclusive=True),
+            ]
 
         def decide(ctx: Context) -> dict[str, Any]:
             peer = ctx.state(Peer, peer_aggregate_id(verified.origin))
@@ -218,10 +227,7 @@ class FederationCommands(CommandHost):
             decide,
             result=TransferredIn,
             idempotency_key=idempotency_key,
-            side_rows=lambda: [
-                SideRow(TRANSFERS_IN, key, stored),
-                SideRow(TRANSFER_IDS_IN, transfer, str(verified.transfer_out_leaf).encode()),
-            ],
+            side_rows=rows,
         )
 
     def stored_transfer_package(self, origin: str, transfer_out_leaf: int) -> dict[str, Any]:

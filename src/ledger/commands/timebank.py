@@ -308,5 +308,6 @@ def receiver_rows(
                 f"transfer id {data['transfer_id']} is another transfer's in bank "
                 f"{data['bank_id']}; a transfer takes an id of its own"
             )
-        rows.append(SideRow(TRANSFER_RECEIVERS, key, account.encode("utf-8")))
+        # Exclusive: a writer racing with another for the same id is refused by the store.
+        rows.append(SideRow(TRANSFER_RECEIVERS, key, account.encode("utf-8"), exclusive=True))
     return rows

@@ -13,12 +13,14 @@ from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from .guard import guard_storage_errors
 from .records import (
     FENCE_MOVED,
+    SIDE_ROW_TAKEN,
     IdempotencyClaim,
     InsertReceipt,
     LoggedEvent,
     ReadsToNewestInTwo,
     extend_log,
     stamp_recorded_at,
+    taken_side_row,
 )
 
 
@@ -46,6 +48,9 @@ class LedgerRecorder(ReadsToNewestInTwo, POPOApplicationRecorder):
                 self._newest_of_topic.get(topic, 0) > fence for topic in kwargs["fence_topics"]
             ):
                 raise IntegrityError(FENCE_MOVED)
+            side_rows = kwargs.get("side_rows", ())
+            if taken_side_row(side_rows, lambda n, k: self._side.get(n, {}).get(k)):
+                raise IntegrityError(SIDE_ROW_TAKEN)
             receipt: InsertReceipt | None = kwargs.get("receipt")
             clock = kwargs.get("stamp_clock")
             if clock is not None:
@@ -63,7 +68,7 @@ class LedgerRecorder(ReadsToNewestInTwo, POPOApplicationRecorder):
             self._nodes.update({(level, index): digest for level, index, digest in rows})
             if claim is not None:
                 self._claims[(claim.scope, claim.key)] = claim
-            for row in kwargs.get("side_rows", ()):
+            for row in side_rows:
                 self._side.setdefault(row.namespace, {})[row.key] = row.value
             if receipt is not None:
                 receipt.notification_ids = ids

@@ -401,18 +401,26 @@ class LedgerRecorder(PostgresApplicationRecorder):
         return ids
 
     def _insert_side_rows(self, curs: Cursor[DictRow], side_rows: Sequence[SideRow]) -> None:
-        curs.execute(
-            self._sql(
-                "INSERT INTO {schema}.{side} SELECT * FROM "
-                "unnest(%s::text[], %s::text[], %s::bytea[]) "
-                "ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value"
-            ),
-            (
-                [r.namespace for r in side_rows],
-                [r.key for r in side_rows],
-                [r.value for r in side_rows],
-            ),
-        )
+        """Queue the rows' upsert. An exclusive row whose key holds another value is given a
+        NULL value instead, which the NOT NULL column refuses: the pipeline fails before its
+        COMMIT (checked under the table lock, so no other writer comes between)."""
+        for exclusive in (False, True):
+            rows = [r for r in side_rows if r.exclusive is exclusive]
+            if not rows:
+                continue
+            value = (
+                "CASE WHEN {side}.value = EXCLUDED.value THEN EXCLUDED.value END"
+                if exclusive
+                else "EXCLUDED.value"
+            )
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {schema}.{side} SELECT * FROM "
+                    "unnest(%s::text[], %s::text[], %s::bytea[]) "
+                    f"ON CONFLICT (namespace, key) DO UPDATE SET value = {value}"
+                ),
+                ([r.namespace for r in rows], [r.key for r in rows], [r.value for r in rows]),
+            )
 
     def _log_size(self, curs: Cursor[DictRow]) -> int:
         curs.execute(self._sql("SELECT MAX(leaf_index) AS top FROM {schema}.{leaves}"))

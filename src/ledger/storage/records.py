@@ -44,11 +44,32 @@ class IdempotencyClaim:
 @dataclass(frozen=True)
 class SideRow:
     """A row of a side table written in the same transaction as a command's events (kwarg
-    ``side_rows`` of ``insert_events``), so a crash cannot leave the event without it."""
+    ``side_rows`` of ``insert_events``), so a crash cannot leave the event without it.
+
+    An ``exclusive`` row may be written only where its key is absent or already holds this
+    value: the store checks that under its write lock, and otherwise stores nothing of the
+    command (an ``IntegrityError``, :data:`SIDE_ROW_TAKEN`), so that two writers racing for one
+    key cannot both take it. Any other row replaces what its key held."""
 
     namespace: str
     key: str
     value: bytes
+    exclusive: bool = False
+
+
+SIDE_ROW_TAKEN = "a side row's key holds another value; decide again"
+
+
+def taken_side_row(
+    rows: Sequence[SideRow], stored: Callable[[str, str], bytes | None]
+) -> SideRow | None:
+    """The first exclusive row whose key ``stored(namespace, key)`` holds another value."""
+    for row in rows:
+        if row.exclusive:
+            value = stored(row.namespace, row.key)
+            if value is not None and bytes(value) != row.value:
+                return row
+    return None
 
 
 @dataclass

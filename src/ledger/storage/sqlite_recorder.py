@@ -14,6 +14,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from .guard import guard_storage_errors
 from .records import (
     FENCE_MOVED,
+    SIDE_ROW_TAKEN,
     IdempotencyClaim,
     InsertReceipt,
     LoggedEvent,
@@ -21,6 +22,7 @@ from .records import (
     ReadsToNewestInTwo,
     extend_log,
     stamp_recorded_at,
+    taken_side_row,
 )
 
 _EVENT_COLUMNS = (
@@ -168,6 +170,10 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
         c.executemany("INSERT INTO ledger_log_nodes VALUES (?,?,?)", rows)
         side_rows = kwargs.get("side_rows", ())
         if side_rows:
+            # The write lock is held (the events are written): no other writer is between
+            # this look and the rows' insert.
+            if taken_side_row(side_rows, lambda n, k: self._side_value(c, n, k)):
+                raise IntegrityError(SIDE_ROW_TAKEN)
             c.executemany(
                 "INSERT OR REPLACE INTO ledger_side VALUES (?,?,?)",
                 [(row.namespace, row.key, row.value) for row in side_rows],
@@ -416,6 +422,13 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
             "SELECT value FROM ledger_side WHERE namespace=? AND key=?", [namespace, key]
         )
         return bytes(rows[0][0]) if rows else None
+
+    @staticmethod
+    def _side_value(c: Any, namespace: str, key: str) -> bytes | None:
+        """A side row's value, read in the transaction of cursor ``c``."""
+        c.execute("SELECT value FROM ledger_side WHERE namespace=? AND key=?", (namespace, key))
+        row = c.fetchone()
+        return bytes(row[0]) if row else None
 
     def side_delete(self, namespace: str, key: str) -> None:
         with self.datastore.transaction(commit=True) as c:

@@ -9,6 +9,7 @@ version before, or two commands racing)."""
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -114,3 +115,55 @@ def test_a_transfer_accepted_twice_is_reported(
     problems = [c["problem"] for c in beta.ledger.check_transfers_in()]
     assert problems[0] is None
     assert problems[1] is not None and "accepted before" in problems[1]
+
+
+def test_two_packages_of_one_transfer_racing_are_carried_in_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both commands look the transfer up before either stores (the window a real race has):
+    the store refuses the second, which then sees the first's acceptance and is refused."""
+    with transferred_out(120) as (alpha, beta, package):
+        forged = _copy_logged_again(alpha, package)
+        numbers = [beta.volunteer(), beta.volunteer()]
+        recorder = beta.ledger._writer.recorder
+        real_get = recorder.side_get
+        both_looked = threading.Barrier(2, timeout=20)
+        looked: set[int] = set()
+
+        def side_get(namespace: str, key: str) -> bytes | None:
+            value = real_get(namespace, key)
+            if namespace == federation_commands.TRANSFER_IDS_IN:
+                thread = threading.get_ident()
+                if thread not in looked:
+                    looked.add(thread)
+                    both_looked.wait()
+            return value
+
+        monkeypatch.setattr(recorder, "side_get", side_get)
+        outcomes: list[object] = []
+
+        def accept(number: str, sent: dict[str, Any], key: str) -> None:
+            try:
+                outcomes.append(
+                    beta.ledger.transfer_in(
+                        "org-a", number=number, package=sent, idempotency_key=key
+                    )
+                )
+            except Exception as error:
+                outcomes.append(error)
+
+        threads = [
+            threading.Thread(target=accept, args=(numbers[0], package, "in-1")),
+            threading.Thread(target=accept, args=(numbers[1], forged, "in-2")),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        refused = [o for o in outcomes if isinstance(o, Exception)]
+        assert len(outcomes) == 2 and len(refused) == 1, outcomes
+        assert isinstance(refused[0], PackageRefusedError), refused
+        assert "was accepted already" in refused[0].message
+        carried = [beta.ledger.volunteer_balance(n)["approved_minutes"] for n in numbers]
+        assert sorted(carried) == [0, 120]
+        assert all(c["problem"] is None for c in beta.ledger.check_transfers_in())
