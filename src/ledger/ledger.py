@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from .application import LedgerEvents
+from .claim_seal import ClaimSeal
 from .commands.activities import ActivityCommands
 from .commands.assessments import AssessmentCommands
 from .commands.awards import AwardCommands
@@ -119,6 +120,7 @@ class Ledger(
                 *receiver_rows(bodies, self._recorder),
                 *erasure_marks(bodies),
             ],
+            claims=ClaimSeal(self.keystore),
         )
         self._writer.cache.snapshots = SnapshotStore(self._recorder, log_key_of(self.keystore))
         self.log = TransparencyLog(

@@ -20,7 +20,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from .canonical import canonical_json, parse_json, read_own_json
+from .canonical import canonical_json, read_own_json
+from .claim_seal import ClaimSeal
 from .context import Context
 from .drafting import CommandDraft
 from .envelope import (
@@ -48,7 +49,7 @@ from .model.registry import Draft, spec_for
 from .results import NoValue, ResultValue
 from .signing import Signer, VerifyingKey, sign_many
 from .state_cache import VerifiedStateCache, leaf_hash_of
-from .storage.records import IdempotencyClaim, InsertReceipt, LedgerRecorderProtocol, SideRow
+from .storage.records import InsertReceipt, LedgerRecorderProtocol, SideRow
 from .trust import GENESIS, KEY_TOPICS, TrustDirectory
 
 MAX_ATTEMPTS = 8
@@ -111,11 +112,14 @@ class Writer:
         clock: Callable[[], datetime],
         cache: VerifiedStateCache | None = None,
         rows_of_events: RowsOfEvents | None = None,
+        claims: ClaimSeal | None = None,
     ) -> None:
         """``rows_of_events(bodies)`` gives side rows that follow from the bodies of the events
         being stored, whoever signed them (a transfer's receiving account, say); they are
-        stored in the same transaction as the events."""
+        stored in the same transaction as the events. ``claims`` seals the idempotency claims
+        (unsealed without it)."""
         self.recorder = recorder
+        self.claims = claims if claims is not None else ClaimSeal(None)
         self.rows_of_events = rows_of_events
         self.mapper = mapper
         self.directory = directory
@@ -447,14 +451,12 @@ class Writer:
     ) -> CommandResult[R] | None:
         """Store ``sealed`` with the claim, unless a key event was stored after ``fence`` (the
         directory's position the decision started from). None: decide again."""
-        refs = [[str(e.originator_id), e.originator_version, e.type] for e in sealed]
-        claim = IdempotencyClaim(
-            org, key, request, canonical_json({"events": refs, "value": value})
-        )
         if not sealed:  # nothing to store, and so no claim: a claim always names its events
             return CommandResult(
-                events=(), value=result_type.from_json(read_own_json(claim.result)["value"])
+                events=(), value=result_type.from_json(read_own_json(canonical_json(value)))
             )
+        refs = [[str(e.originator_id), e.originator_version, e.type] for e in sealed]
+        claim = self.claims.make(org, key, request, refs, value)
         receipt = InsertReceipt()
         stored = [self.mapper.to_stored_event(e) for e in sealed]
         if self.rows_of_events is not None:
@@ -505,12 +507,12 @@ class Writer:
         claim = self.recorder.find_claim(org, key)
         if claim is None:
             return None
+        stored = self.claims.open(claim)
         if claim.request_hash != request:
             raise IdempotencyConflictError(
                 f"idempotency key {key!r} was already used by {org!r} for a different request; "
                 "use a new key for a new request"
             )
-        stored = parse_json(claim.result)
         events = [self._claimed(key, *named) for named in stored["events"]]
         if not any(event.body["org"] == org for event in events):
             raise StoreIntegrityError(

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ..canonical import parse_json
 from ..context import Context
 from ..errors import NotFoundError, RuleViolationError, StorageError
 from ..keystore import LOG_KEY_OWNER
@@ -182,7 +181,7 @@ class OrganisationCommands(CommandHost):
         claim = self._writer.recorder.find_claim(org, idempotency_key)
         if claim is None:
             return None
-        refs = parse_json(claim.result)["events"]
+        refs = self._writer.claims.open(claim)["events"]
         if len(refs) != 1 or refs[0][2] != event_type:
             return None  # another command used the key: registering refuses it as a conflict
         aggregate_id, version, _ = refs[0]

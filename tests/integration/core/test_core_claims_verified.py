@@ -22,18 +22,31 @@ SQL_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 PURPOSE = "certificate-name"
 
 
-def forge_claim(ledger: Ledger, number: str, key: str, events: list[Any]) -> None:
+def forge_claim(
+    ledger: Ledger, number: str, key: str, events: list[Any], *, sealed: bool = False
+) -> None:
     """A claim for org-a's consent command with ``key``, as the writer would compute its
-    request hash, naming ``events``."""
+    request hash, naming ``events``: written by hand with no MAC, or ``sealed`` as by the
+    ledger's own process (which holds the log key the MAC is derived from)."""
     params = {
         "aggregate_id": str(volunteer_aggregate_id(number)),
         "data": {"number": number, "purpose": PURPOSE},
     }
     request = request_hash({"command": "ConsentGiven", "org": "org-a", "params": params})
+    result = (
+        ledger._writer.claims.make("org-a", key, request, events, {}).result
+        if sealed
+        else canonical_json({"events": events, "value": {}})
+    )
+    tamper_sql(
+        ledger,
+        "DELETE FROM {schema}.ledger_idempotency WHERE scope = %s AND key = %s",
+        ("org-a", key),
+    )
     tamper_sql(
         ledger,
         "INSERT INTO {schema}.ledger_idempotency VALUES (%s, %s, %s, %s)",
-        ("org-a", key, request, canonical_json({"events": events, "value": {}})),
+        ("org-a", key, request, result),
     )
 
 
@@ -53,7 +66,12 @@ def test_a_claim_naming_no_event_or_another_command_s_is_refused_and_nothing_is_
     }
     size = ledger.log_size()
     for key, events in forged.items():
+        # Written with database access alone: no MAC, refused before anything else.
         forge_claim(ledger, number, key, events)
+        with pytest.raises(StoreIntegrityError, match="carries no MAC"):
+            ledger.give_consent("org-a", number=number, purpose=PURPOSE, idempotency_key=key)
+        # With the MAC right, the events it names are still checked.
+        forge_claim(ledger, number, key, events, sealed=True)
         with pytest.raises(StoreIntegrityError, match="claim of idempotency key"):
             ledger.give_consent("org-a", number=number, purpose=PURPOSE, idempotency_key=key)
     assert ledger.log_size() == size

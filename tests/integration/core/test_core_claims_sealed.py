@@ -1,0 +1,142 @@
+"""A retry is answered with what the command returned, or refused: never with a value changed in
+the database. Before, a claim's value was read as stored, so an operator could answer a retried
+registration with another volunteer's number. Each claim now carries a MAC under a key derived
+from the log key, over the organisation, the idempotency key, the request hash, the events and
+the value; a claim that fails it, or has none, answers no retry, and nothing is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from ledger_testing import create_city, tamper_sql
+
+from ledger import Ledger, MemoryKeystore
+from ledger.canonical import canonical_json, parse_json
+from ledger.errors import StoreIntegrityError
+from ledger.keystore import LOG_KEY_OWNER
+
+SQL_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _claim_row(ledger: Ledger, scope: str, key: str) -> tuple[str, dict[str, Any]]:
+    claim = ledger._recorder.find_claim(scope, key)
+    assert claim is not None
+    return claim.request_hash, parse_json(claim.result)
+
+
+def _put_claim(ledger: Ledger, scope: str, key: str, request: str, result: bytes) -> None:
+    tamper_sql(
+        ledger,
+        "DELETE FROM {schema}.ledger_idempotency WHERE scope = %s AND key = %s",
+        (scope, key),
+    )
+    tamper_sql(
+        ledger,
+        "INSERT INTO {schema}.ledger_idempotency VALUES (%s, %s, %s, %s)",
+        (scope, key, request, result),
+    )
+
+
+@pytest.fixture(params=SQL_STORES)
+def city(
+    request: pytest.FixtureRequest,
+    store_url_for: Callable[[str], str],
+    open_ledger: Callable[..., Ledger],
+) -> tuple[Ledger, str, str]:
+    """A ledger, a volunteer registered with key ``v-1``, and another volunteer's number."""
+    ledger = open_ledger(store_url_for(request.param))
+    create_city(ledger)
+    mine = ledger.register_volunteer("org-a", idempotency_key="v-1").value.number
+    theirs = ledger.register_volunteer("org-a", idempotency_key="v-2").value.number
+    return ledger, str(mine), str(theirs)
+
+
+def _retry(ledger: Ledger) -> Any:
+    return ledger.register_volunteer("org-a", idempotency_key="v-1")
+
+
+def test_an_honest_retry_is_answered_with_the_same_value(city: tuple[Ledger, str, str]) -> None:
+    ledger, mine, _ = city
+    again = _retry(ledger)
+    assert again.replayed and str(again.value.number) == mine
+    assert "mac" in _claim_row(ledger, "org-a", "v-1")[1]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "another volunteer's number",
+        "the MAC removed",
+        "another request hash",
+        "another key",
+        "a log key not held",
+    ],
+)
+def test_a_claim_changed_in_the_database_answers_no_retry(
+    city: tuple[Ledger, str, str], change: str
+) -> None:
+    ledger, mine, theirs = city
+    request, result = _claim_row(ledger, "org-a", "v-1")
+    scope, key = "org-a", "v-1"
+    if change == "another volunteer's number":
+        assert result["value"]["number"] == mine
+        result["value"]["number"] = theirs
+    elif change == "the MAC removed":
+        del result["mac"]
+    elif change == "a log key not held":
+        result["sealed_by"] = "0" * 32
+    elif change == "another request hash":
+        request = "0" * len(request)
+    else:  # v-2's sealed result, moved under v-1
+        _, result = _claim_row(ledger, "org-a", "v-2")
+    _put_claim(ledger, scope, key, request, canonical_json(result))
+    size = ledger.log_size()
+    expected = {"the MAC removed": "carries no MAC", "a log key not held": "does not hold"}.get(
+        change, "fails its MAC"
+    )
+    with pytest.raises(StoreIntegrityError, match=expected):
+        _retry(ledger)
+    assert ledger.log_size() == size
+
+
+def test_a_claim_of_another_organisation_moved_here_answers_no_retry(
+    city: tuple[Ledger, str, str],
+) -> None:
+    """org-b's sealed claim, copied under org-a's scope and key with org-a's request hash."""
+    ledger, _, _ = city
+    other = ledger.register_volunteer("org-b", idempotency_key="v-1")
+    _, theirs = _claim_row(ledger, "org-b", "v-1")
+    request, _ = _claim_row(ledger, "org-a", "v-1")
+    _put_claim(ledger, "org-a", "v-1", request, canonical_json(theirs))
+    with pytest.raises(StoreIntegrityError, match="fails its MAC"):
+        _retry(ledger)
+    # org-b's own retry is still answered, from its own claim.
+    again = ledger.register_volunteer("org-b", idempotency_key="v-1")
+    assert again.replayed and again.value.number == other.value.number
+
+
+def test_an_honest_retry_after_a_log_key_rotation_is_answered(
+    store_url_for: Callable[[str], str], open_ledger: Callable[..., Ledger]
+) -> None:
+    """The root rotates the log key with ``add_log_key``; the process is restarted; a
+    registration made before is retried. Each claim names the log key that sealed it, so the
+    retry is answered with the first registration's number, whichever key now seals."""
+    url = store_url_for("sqlite")
+    keystore = MemoryKeystore()
+    ledger = open_ledger(url, keystore=keystore)
+    create_city(ledger)
+    first = ledger.register_volunteer("org-a", idempotency_key="v-1")
+    before = keystore.key_ids(LOG_KEY_OWNER)[0]
+    # Rotate until the new log key sorts first (each new key id does so with probability 1/2).
+    for attempt in range(40):
+        ledger.add_log_key("city", idempotency_key=f"rotate-{attempt}")
+        if keystore.key_ids(LOG_KEY_OWNER)[0] != before:
+            break
+    assert keystore.key_ids(LOG_KEY_OWNER)[0] != before
+    ledger.close()
+
+    restarted = open_ledger(url, keystore=keystore)
+    again = restarted.register_volunteer("org-a", idempotency_key="v-1")
+    assert again.replayed and again.value.number == first.value.number
