@@ -77,7 +77,9 @@ class WitnessService:
         try:
             self.store.advance(checkpoint.origin, checkpoint.size, decide)
         except WitnessRefusedError as error:
-            if error.reason in ("conflict", "inconsistent"):
+            # Only a second root at a size cosigned proves the log signed two histories: a
+            # failing proof proves nothing (anyone may send a published checkpoint with one).
+            if error.reason == "conflict":
                 evidence = _log_signed(request.note, known)
                 self.store.keep_refused(checkpoint.origin, evidence, error.message)
             raise
@@ -122,7 +124,8 @@ class WitnessService:
 
 
 def _log_signed(note: str, logs: Sequence[NoteVerifier]) -> str:
-    """The note with only its log's signatures: what proves the log signed it, the same for
-    every copy of it, whatever other signature lines a sender added."""
+    """The note with only its log's signatures, in a fixed order: what proves the log signed
+    it, whatever other signature lines a sender added or in what order."""
     opened = open_note(note, logs)
-    return opened.text + "\n" + "".join(signature.line for _, signature in opened.verified)
+    lines = sorted(signature.line for _, signature in opened.verified)
+    return opened.text + "\n" + "".join(lines)

@@ -4,8 +4,9 @@ tlog-witness requires the check of the old size and the update of the stored che
 one atomic step, or two concurrent requests could roll a log back. :meth:`WitnessStore.advance`
 runs the caller's check and the update inside one ``BEGIN IMMEDIATE`` transaction, so several
 server processes can share one store file. Checkpoints that were refused for a known log are
-kept as evidence of what the log tried to get cosigned: each one once, and at most
-:data:`MAX_REFUSED_PER_ORIGIN` per log, since anyone may resend a checkpoint the log signed.
+kept as evidence of what the log tried to get cosigned: each checkpoint once (by its text,
+whichever of the log's signatures a copy carries), and at most :data:`MAX_REFUSED_PER_ORIGIN`
+per log, since anyone may resend a checkpoint the log signed.
 """
 
 from __future__ import annotations
@@ -89,14 +90,29 @@ class WitnessStore:
     def keep_refused(self, origin: str, note: str, reason: str) -> bool:
         """Keep a validly signed note that was refused: it may prove the log misbehaved.
 
-        Return whether it was kept: a note kept before, or one beyond the first
-        :data:`MAX_REFUSED_PER_ORIGIN` of its log, is not. The caller passes the note with its
-        log's signatures only, so that added signature lines do not make a new note of it."""
+        Return whether it was kept: a note whose checkpoint text was kept before (with these
+        signatures or others), or one beyond the first :data:`MAX_REFUSED_PER_ORIGIN` of its
+        log, is not. The caller passes the note with its log's signatures only, so that added
+        signature lines do not make a new note of it."""
+        split = note.find("\n\n")
+        text = note if split < 0 else note[: split + 2]  # the checkpoint's text, blank line
         with self._lock:
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO refused (origin, note, reason, received_at)"
-                " SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM refused WHERE origin = ?) < ?",
-                (origin, note, reason, int(time.time()), origin, MAX_REFUSED_PER_ORIGIN),
+                " SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM refused WHERE origin = ?) < ?"
+                " AND NOT EXISTS (SELECT 1 FROM refused WHERE origin = ?"
+                " AND substr(note, 1, ?) = ?)",
+                (
+                    origin,
+                    note,
+                    reason,
+                    int(time.time()),
+                    origin,
+                    MAX_REFUSED_PER_ORIGIN,
+                    origin,
+                    len(text),
+                    text,
+                ),
             )
             return cursor.rowcount == 1
 

@@ -74,6 +74,16 @@ def _stranger_line(note: str) -> str:
     return sign_checkpoint(Checkpoint.parse(parse_note(note)[0]), [stranger]).split("\n\n")[1]
 
 
+def _reason(service: WitnessService, request: AddCheckpointRequest) -> str:
+    with pytest.raises(WitnessRefusedError) as caught:
+        service.add_checkpoint(request.to_text())
+    return caught.value.reason
+
+
+def _size_of(note: str) -> int:
+    return Checkpoint.parse(parse_note(note)[0]).size
+
+
 def _hash(seed: bytes) -> bytes:
     return hashlib.sha256(seed).digest()
 
@@ -103,8 +113,9 @@ def test_a_refused_checkpoint_sent_again_and_again_is_kept_once(
             "conflict",
             "inconsistent",
         )
+    # The conflict once; the failing proofs not at all (they prove nothing about the log).
     kept = service.store.refused(ledger.log.origin)
-    assert [note for note, _ in kept] == [conflict, second]
+    assert [note for note, _ in kept] == [conflict]
     assert service.store.latest(ledger.log.origin) == (size, parse_note(first)[0])
 
 
@@ -141,6 +152,67 @@ def test_a_store_kept_before_holds_each_refused_note_once_after_opening(tmp_path
         assert store.refused("log.example") == [("n1", "first"), ("n2", "other")]
         assert store.refused("other.example") == [("n1", "theirs")]
         assert store.keep_refused("log.example", "n1", "once more") is False
+    finally:
+        store.close()
+
+
+def test_genuine_checkpoints_resent_with_junk_proofs_crowd_out_a_real_split_view(
+    service: WitnessService, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone replays checkpoints the log published, each with a junk consistency proof, until
+    the per-log cap is full (3 here, 1,000 in production: a log publishes many more
+    checkpoints than that). Then the log shows this witness a checkpoint of the cosigned size
+    with another root. That checkpoint is the evidence the witness exists to keep; it should be
+    kept (or the junk "inconsistent" refusals, which prove nothing, should not use the cap)."""
+    monkeypatch.setattr(witness_store_module, "MAX_REFUSED_PER_ORIGIN", 3)
+    first = ledger.log.sign_checkpoint()
+    service.add_checkpoint(AddCheckpointRequest(0, (), first).to_text())
+    cosigned = _size_of(first)
+
+    published = []
+    for n in range(3):
+        ledger.register_volunteer("org-a", idempotency_key=f"grow-{n}")
+        published.append(ledger.log.sign_checkpoint())
+    for n, note in enumerate(published):  # a third party: no key needed
+        junk = (hashlib.sha256(bytes([n])).digest(),)
+        assert _reason(service, AddCheckpointRequest(cosigned, junk, note)) == "inconsistent"
+
+    forged = Checkpoint(ledger.log.origin, cosigned, hashlib.sha256(b"fork").digest())
+    split_view = sign_checkpoint(forged, ledger.log.signers())
+    assert _reason(service, AddCheckpointRequest(cosigned, (), split_view)) == "conflict"
+
+    kept = [note for note, _ in service.store.refused(ledger.log.origin)]
+    assert split_view in kept, "the split view the log signed was not kept as evidence"
+
+
+def test_one_checkpoint_with_two_log_signatures_is_kept_once(
+    service: WitnessService, ledger: Ledger, tmp_path: Path
+) -> None:
+    """During a log-key rotation each checkpoint carries two log signatures. A sender resends
+    one conflicting checkpoint with its log signature lines reordered, or with one of them
+    left out. It is the same checkpoint, signed by the same log: it should be kept once, not
+    once per subset and order of its signature lines."""
+    ledger.add_log_key("city", idempotency_key="rotate")
+    assert len(ledger.log.signers()) == 2
+    logs = [parse_verifier_key(v) for v in ledger.log.verifier_keys()]
+    assert len(logs) == 2
+    (tmp_path / "w2").mkdir()
+    store = WitnessStore(tmp_path / "w2" / "witness.db")
+    two = WitnessService("witness.example/w2", SigningKey.generate(), logs, store, lambda: NOW)
+    try:
+        first = ledger.log.sign_checkpoint()
+        two.add_checkpoint(AddCheckpointRequest(0, (), first).to_text())
+        size = _size_of(first)
+        forged = Checkpoint(ledger.log.origin, size, hashlib.sha256(b"fork").digest())
+        note = sign_checkpoint(forged, ledger.log.signers())
+        text, rest = note.split("\n\n", 1)
+        lines = rest.splitlines(keepends=True)
+        assert len(lines) == 2
+        variants = [note, text + "\n\n" + lines[1] + lines[0], text + "\n\n" + lines[0]]
+        for variant in variants:
+            assert _reason(two, AddCheckpointRequest(size, (), variant)) == "conflict"
+        kept = two.store.refused(ledger.log.origin)
+        assert len(kept) == 1, [n for n, _ in kept]
     finally:
         store.close()
 
