@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import time
 from hashlib import sha256
 from typing import Any
 
@@ -31,6 +32,7 @@ from .keystore import LOG_KEY_OWNER, Keystore
 from .storage.records import IdempotencyClaim
 
 MAC_LABEL = b"service-hour ledger: idempotency claim MAC key, v1"
+SEALING_KEY_LOOKUP_SECONDS = 60.0
 
 
 class ClaimSeal:
@@ -39,6 +41,7 @@ class ClaimSeal:
     def __init__(self, keystore: Keystore | None) -> None:
         self._keystore = keystore
         self._keys: dict[str, bytes] = {}
+        self._sealing: tuple[float, str | None] | None = None  # (when looked up, key id)
 
     def _mac_key(self, key_id: str) -> bytes | None:
         """The MAC key derived from log key ``key_id``, or None when it is not held here."""
@@ -50,9 +53,18 @@ class ClaimSeal:
         return key
 
     def _sealing_key_id(self) -> str | None:
-        """The log key new claims are sealed with: the first by id, as for snapshots."""
-        key_ids = self._keystore.key_ids(LOG_KEY_OWNER) if self._keystore is not None else []
-        return key_ids[0] if key_ids else None
+        """The log key new claims are sealed with: the first by id, as for snapshots, looked
+        up in the keystore once a minute (a directory's listing costs more than the MAC), and
+        at every call while it holds none (the genesis creates one)."""
+        now = time.monotonic()
+        if (
+            self._sealing is None
+            or self._sealing[1] is None
+            or now - self._sealing[0] > SEALING_KEY_LOOKUP_SECONDS
+        ):
+            held = self._keystore.key_ids(LOG_KEY_OWNER) if self._keystore is not None else []
+            self._sealing = (now, held[0] if held else None)
+        return self._sealing[1]
 
     @staticmethod
     def _mac(key: bytes, scope: str, idempotency_key: str, request_hash: str, body: Any) -> str:

@@ -62,6 +62,8 @@ def test_an_honest_retry_is_answered_with_the_same_value(city: tuple[Ledger, str
     again = _retry(ledger)
     assert again.replayed and str(again.value.number) == mine
     assert "mac" in _claim_row(ledger, "org-a", "v-1")[1]
+    # The genesis made the log key the claims are sealed with; its own claim is sealed too.
+    assert "mac" in _claim_row(ledger, "city", "genesis")[1]
 
 
 @pytest.mark.parametrize(
