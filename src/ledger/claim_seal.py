@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 import time
 from hashlib import sha256
 from typing import Any
@@ -33,6 +34,7 @@ from .storage.records import IdempotencyClaim
 
 MAC_LABEL = b"service-hour ledger: idempotency claim MAC key, v1"
 SEALING_KEY_LOOKUP_SECONDS = 60.0
+KEY_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class ClaimSeal:
@@ -97,7 +99,9 @@ class ClaimSeal:
         stated, sealed_by = body.pop("mac", None), body.get("sealed_by")
         if stated is None or sealed_by is None:
             raise self._refused(claim, "carries no MAC")
-        key = self._mac_key(sealed_by) if isinstance(sealed_by, str) else None
+        # A key id is 32 hex digits; anything else is not looked up (no path of the keystore's).
+        is_key_id = isinstance(sealed_by, str) and KEY_ID.fullmatch(sealed_by) is not None
+        key = self._mac_key(sealed_by) if is_key_id else None
         if key is None:
             held = f"names a log key this keystore does not hold ({sealed_by!r})"
             raise self._refused(claim, held)

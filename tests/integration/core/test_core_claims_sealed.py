@@ -74,6 +74,7 @@ def test_an_honest_retry_is_answered_with_the_same_value(city: tuple[Ledger, str
         "another request hash",
         "another key",
         "a log key not held",
+        "a path for a key id",
     ],
 )
 def test_a_claim_changed_in_the_database_answers_no_retry(
@@ -89,15 +90,19 @@ def test_a_claim_changed_in_the_database_answers_no_retry(
         del result["mac"]
     elif change == "a log key not held":
         result["sealed_by"] = "0" * 32
+    elif change == "a path for a key id":
+        result["sealed_by"] = "../../../" + result["sealed_by"]
     elif change == "another request hash":
         request = "0" * len(request)
     else:  # v-2's sealed result, moved under v-1
         _, result = _claim_row(ledger, "org-a", "v-2")
     _put_claim(ledger, scope, key, request, canonical_json(result))
     size = ledger.log_size()
-    expected = {"the MAC removed": "carries no MAC", "a log key not held": "does not hold"}.get(
-        change, "fails its MAC"
-    )
+    expected = {
+        "the MAC removed": "carries no MAC",
+        "a log key not held": "does not hold",
+        "a path for a key id": "does not hold",
+    }.get(change, "fails its MAC")
     with pytest.raises(StoreIntegrityError, match=expected):
         _retry(ledger)
     assert ledger.log_size() == size
