@@ -39,7 +39,10 @@ def ready(request: Request, ledger: LedgerDep, views: ViewsDep) -> dict[str, Any
     except StoreIntegrityError as error:
         integrity.report(request, error)
         raise Problem(503, error.code, "Not ready: integrity failure", error.message) from None
-    return {"status": "ready", "log_size": size, "views_position": views.position()}
+    ready = {"status": "ready", "log_size": size, "views_position": views.position()}
+    if views.failing is not None:  # writes and log reads still work; the views stand still
+        ready["views_failing"] = {"batches": views.failing[0], "error": views.failing[1]}
+    return ready
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
@@ -55,6 +58,9 @@ def metrics(request: Request, ledger: LedgerDep, views: ViewsDep) -> PlainTextRe
         "# HELP ledger_views_position Notification id every view has applied.",
         "# TYPE ledger_views_position gauge",
         f"ledger_views_position {views.position()}",
+        "# HELP ledger_views_failed_batches Batches the views have failed in a row (0: none).",
+        "# TYPE ledger_views_failed_batches gauge",
+        f"ledger_views_failed_batches {views.failing[0] if views.failing else 0}",
         "# HELP ledger_http_requests_total Requests served by this worker.",
         "# TYPE ledger_http_requests_total counter",
     ]

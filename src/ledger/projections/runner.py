@@ -39,6 +39,7 @@ VIEWS: dict[str, View] = {
     )
 }
 BATCH = 500
+FAILURES_BEFORE_ERROR = 20
 
 
 class Projections:
@@ -60,6 +61,9 @@ class Projections:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.failing: tuple[int, str] | None = None
+        """While the background runner's batches fail: how many in a row, and the newest error
+        (``/readyz`` and ``/metrics`` show it); None once a batch is applied."""
         self.create_tables()
 
     @classmethod
@@ -195,10 +199,28 @@ class Projections:
             try:
                 applied = self.catch_up()
             except Exception as error:
-                logger.warning("projection batch failed, will retry: %s", error)
+                self._failed(error)
                 applied = 0
+            else:
+                self.failing = None
             if not applied:
                 self._stop.wait(interval)
+
+    def _failed(self, error: Exception) -> None:
+        """Count a failed batch. A passing failure clears at the next try; one that fails every
+        time (an event the views cannot take) stops them at its position for good, so it is
+        logged as an error once it has failed ``FAILURES_BEFORE_ERROR`` times in a row."""
+        count = (self.failing[0] if self.failing else 0) + 1
+        self.failing = (count, f"{type(error).__name__}: {error}")
+        if count == FAILURES_BEFORE_ERROR:
+            logger.error(
+                "the views have failed %d batches in a row and stay where they are until the "
+                "cause is fixed: %s",
+                count,
+                error,
+            )
+        elif count < FAILURES_BEFORE_ERROR:
+            logger.warning("projection batch failed, will retry: %s", error)
 
     def stop(self) -> None:
         self._stop.set()
