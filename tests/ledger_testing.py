@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -166,3 +167,39 @@ def replayed(ledger: Ledger, cls: type[S], aggregate_id: UUID) -> S:
     for event in ledger.events(aggregate_id):
         state.apply(event, event.data)
     return state
+
+
+def race_after_lookups(
+    recorder: Any, namespace: str, calls: list[Callable[[], object]], monkeypatch: Any
+) -> list[object]:
+    """Run ``calls`` at once, each in a thread of its own, each first looking a key of side
+    table ``namespace`` up and then waiting until all have (the window a real race has: every
+    writer looks before any stores). Return what each call returned or raised, as they end."""
+    all_looked = threading.Barrier(len(calls), timeout=20)
+    looked: set[int] = set()
+    real_get = recorder.side_get
+
+    def side_get(table: str, key: str) -> bytes | None:
+        value: bytes | None = real_get(table, key)
+        thread = threading.get_ident()
+        if table == namespace and thread not in looked:
+            looked.add(thread)
+            all_looked.wait()
+        return value
+
+    monkeypatch.setattr(recorder, "side_get", side_get)
+    outcomes: list[object] = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            outcomes.append(call())
+        except Exception as error:
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    monkeypatch.setattr(recorder, "side_get", real_get)
+    return outcomes

@@ -10,7 +10,6 @@ again and is refused for the reason its own look now sees.
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from domain_support import Town, create_city
 from eventsourcing.persistence import IntegrityError, StoredEvent
+from ledger_testing import race_after_lookups
 
 from ledger import Ledger, RuleViolationError
 from ledger.commands import timebank as timebank_commands
@@ -119,38 +119,17 @@ def test_two_organisations_racing_for_one_transfer_id_do_not_both_take_it(
         submissions.append(_signed(town, org, bodies))
 
     # Both look the id up before either stores: the window a real race has.
-    both_looked = threading.Barrier(2, timeout=20)
-    looked: set[int] = set()
-    real_get = ledger._recorder.side_get
-
-    def side_get(namespace: str, key: str) -> bytes | None:
-        value = real_get(namespace, key)
-        thread = threading.get_ident()
-        if namespace == TRANSFER_RECEIVERS and thread not in looked:
-            looked.add(thread)
-            both_looked.wait()
-        return value
-
-    monkeypatch.setattr(ledger._recorder, "side_get", side_get)
-    outcomes: list[object] = []
-
-    def submit(signed: list[tuple[str, str]]) -> None:
-        try:
-            outcomes.append(ledger.submit_signed(signed))
-        except Exception as error:
-            outcomes.append(error)
-
-    threads = [threading.Thread(target=submit, args=(signed,)) for signed in submissions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    outcomes = race_after_lookups(
+        ledger._recorder,
+        TRANSFER_RECEIVERS,
+        [lambda signed=signed: ledger.submit_signed(signed) for signed in submissions],
+        monkeypatch,
+    )
     refused = [o for o in outcomes if isinstance(o, Exception)]
     assert len(outcomes) == 2 and len(refused) == 1, outcomes
     assert isinstance(refused[0], RuleViolationError), refused
     assert "another transfer's" in refused[0].message
-    receiver = real_get(TRANSFER_RECEIVERS, f"{BANK}/{shared}")
+    receiver = ledger._recorder.side_get(TRANSFER_RECEIVERS, f"{BANK}/{shared}")
     assert receiver in (f"{BANK}:org:org-a".encode(), f"{BANK}:org:org-b".encode())
     donated = [int(ledger.account(f"{BANK}:org:{org}")["balance"]) for org in ("org-a", "org-b")]
     assert sorted(donated) == [0, 5]

@@ -9,13 +9,13 @@ version before, or two commands racing)."""
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from federation_support import City, transferred_out
+from ledger_testing import race_after_lookups
 
 from ledger.commands import federation as federation_commands
 from ledger.federation import PackageRefusedError
@@ -125,41 +125,19 @@ def test_two_packages_of_one_transfer_racing_are_carried_in_once(
     with transferred_out(120) as (alpha, beta, package):
         forged = _copy_logged_again(alpha, package)
         numbers = [beta.volunteer(), beta.volunteer()]
-        recorder = beta.ledger._writer.recorder
-        real_get = recorder.side_get
-        both_looked = threading.Barrier(2, timeout=20)
-        looked: set[int] = set()
-
-        def side_get(namespace: str, key: str) -> bytes | None:
-            value = real_get(namespace, key)
-            if namespace == federation_commands.TRANSFER_IDS_IN:
-                thread = threading.get_ident()
-                if thread not in looked:
-                    looked.add(thread)
-                    both_looked.wait()
-            return value
-
-        monkeypatch.setattr(recorder, "side_get", side_get)
-        outcomes: list[object] = []
-
-        def accept(number: str, sent: dict[str, Any], key: str) -> None:
-            try:
-                outcomes.append(
-                    beta.ledger.transfer_in(
-                        "org-a", number=number, package=sent, idempotency_key=key
-                    )
-                )
-            except Exception as error:
-                outcomes.append(error)
-
-        threads = [
-            threading.Thread(target=accept, args=(numbers[0], package, "in-1")),
-            threading.Thread(target=accept, args=(numbers[1], forged, "in-2")),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        outcomes = race_after_lookups(
+            beta.ledger._writer.recorder,
+            federation_commands.TRANSFER_IDS_IN,
+            [
+                lambda: beta.ledger.transfer_in(
+                    "org-a", number=numbers[0], package=package, idempotency_key="in-1"
+                ),
+                lambda: beta.ledger.transfer_in(
+                    "org-a", number=numbers[1], package=forged, idempotency_key="in-2"
+                ),
+            ],
+            monkeypatch,
+        )
         refused = [o for o in outcomes if isinstance(o, Exception)]
         assert len(outcomes) == 2 and len(refused) == 1, outcomes
         assert isinstance(refused[0], PackageRefusedError), refused

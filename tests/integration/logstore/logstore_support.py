@@ -7,7 +7,8 @@ from scratch out of the stored leaf data, and reach behind a ledger's back into 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from ledger_testing import create_city, postgres_connection
 from ledger import Ledger, SigningKey
 from ledger.context import Context
 from ledger.keystore import LOG_KEY_OWNER
+from ledger.log import WitnessService, WitnessStore, parse_verifier_key
 from ledger.log.merkle import TreeBuilder, leaf_hash
 from ledger.model.ids import new_volunteer_number, organisation_aggregate_id
 from ledger.model.ids import volunteer_aggregate_id as volunteer_id
@@ -24,10 +26,33 @@ from ledger.writer import CommandResult
 
 ORIGIN = "ledger.test.example/log"
 SQL_STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+WITNESS_NOW = 1_772_668_800
+
+
+# Fixtures of the witness tests, imported by name where used.
+@pytest.fixture
+def ledger(open_ledger: Callable[..., Ledger]) -> Ledger:
+    """A city ledger in memory, whose log the witness follows."""
+    opened = open_ledger("memory://")
+    create_city(opened)
+    return opened
+
+
+@pytest.fixture
+def service(tmp_path: Path, ledger: Ledger) -> Iterator[WitnessService]:
+    """A witness following ``ledger``'s log keys, with its own store and a fixed clock."""
+    logs = [parse_verifier_key(v) for v in ledger.log.verifier_keys()]
+    store = WitnessStore(tmp_path / "witness.db")
+    yield WitnessService(
+        "witness.example/w1", SigningKey.generate(), logs, store, lambda: WITNESS_NOW
+    )
+    store.close()
+
 
 __all__ = [
     "ORIGIN",
     "SQL_STORES",
+    "WITNESS_NOW",
     "add_log_key",
     "create_city",
     "from_scratch",

@@ -15,13 +15,13 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
-from logstore_support import create_city, register_many
+from logstore_support import WITNESS_NOW, ledger, register_many, service
 
 from ledger import Ledger, SigningKey
 from ledger.errors import WitnessRefusedError
@@ -38,22 +38,7 @@ from ledger.log import (
 from ledger.log import witness_store as witness_store_module
 from ledger_api.witness import MAX_BODY_BYTES, create_witness_app
 
-NOW = 1_772_668_800
-
-
-@pytest.fixture
-def ledger(open_ledger: Callable[..., Ledger]) -> Ledger:
-    opened = open_ledger("memory://")
-    create_city(opened)
-    return opened
-
-
-@pytest.fixture
-def service(tmp_path: Path, ledger: Ledger) -> Iterator[WitnessService]:
-    logs = [parse_verifier_key(v) for v in ledger.log.verifier_keys()]
-    store = WitnessStore(tmp_path / "witness.db")
-    yield WitnessService("witness.example/w1", SigningKey.generate(), logs, store, lambda: NOW)
-    store.close()
+__all__ = ["ledger", "service"]  # fixtures used here
 
 
 def _refused(call: Callable[[], object]) -> WitnessRefusedError:
@@ -198,7 +183,9 @@ def test_one_checkpoint_with_two_log_signatures_is_kept_once(
     assert len(logs) == 2
     (tmp_path / "w2").mkdir()
     store = WitnessStore(tmp_path / "w2" / "witness.db")
-    two = WitnessService("witness.example/w2", SigningKey.generate(), logs, store, lambda: NOW)
+    two = WitnessService(
+        "witness.example/w2", SigningKey.generate(), logs, store, lambda: WITNESS_NOW
+    )
     try:
         first = ledger.log.sign_checkpoint()
         two.add_checkpoint(AddCheckpointRequest(0, (), first).to_text())

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from logstore_support import create_city, register_many
+from logstore_support import ledger, register_many, service
 
 from ledger import Ledger, SigningKey
 from ledger.errors import WitnessRefusedError
@@ -28,22 +28,7 @@ from ledger.log import (
     sign_checkpoint,
 )
 
-NOW = 1_772_668_800
-
-
-@pytest.fixture
-def ledger(open_ledger: Callable[..., Ledger]) -> Ledger:
-    opened = open_ledger("memory://")
-    create_city(opened)
-    return opened
-
-
-@pytest.fixture
-def service(tmp_path: Path, ledger: Ledger) -> Iterator[WitnessService]:
-    logs = [parse_verifier_key(v) for v in ledger.log.verifier_keys()]
-    store = WitnessStore(tmp_path / "witness.db")
-    yield WitnessService("witness.example/w1", SigningKey.generate(), logs, store, lambda: NOW)
-    store.close()
+__all__ = ["ledger", "service"]  # fixtures used here
 
 
 def submit(service: WitnessService, ledger: Ledger, note: str, old: int) -> str:
