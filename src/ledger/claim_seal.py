@@ -9,41 +9,48 @@ an HMAC-SHA256 over its organisation, idempotency key, request hash, events and 
 key the database does not hold: derived from the log key as the snapshots' key is
 (:mod:`ledger.snapshots`), under a label of its own.
 
-Each claim names the log key its MAC key was derived from (inside what the MAC covers), and
-is checked with that key: a claim sealed before the log key was rotated still answers its
-retries while the keystore holds the key that sealed it. A claim whose MAC is missing or wrong,
-or that names a log key this keystore does not hold, answers no retry
-(:class:`~ledger.errors.StoreIntegrityError`); that includes claims written before claims were
-sealed. A process whose keystore holds no log key writes claims without a MAC and answers
-retries from the claims as they are stored.
+Claims are sealed with one of the ledger's current log keys (the first by id that the keystore
+holds), and each claim names the key it was sealed with, inside what the MAC covers. A claim is
+checked with that key, and only while it is a current log key: a claim sealed before the log
+key was added to still answers its retries; one sealed with a key retired since answers none,
+so a retired (perhaps leaked) key cannot seal a changed claim. A claim whose MAC is missing or
+wrong, or that names a key this keystore does not hold or that is not a current log key,
+answers no retry (:class:`~ledger.errors.StoreIntegrityError`); that includes claims written
+before claims were sealed. A process whose keystore holds no current log key writes claims
+without a MAC and answers retries from the claims as they are stored.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
-import re
-import time
+from collections.abc import Callable, Collection
 from hashlib import sha256
 from typing import Any
 
 from .canonical import canonical_json, parse_json
-from .errors import StoreIntegrityError
+from .errors import StorageError, StoreIntegrityError
 from .keystore import LOG_KEY_OWNER, Keystore
 from .storage.records import IdempotencyClaim
 
 MAC_LABEL = b"service-hour ledger: idempotency claim MAC key, v1"
-SEALING_KEY_LOOKUP_SECONDS = 60.0
-KEY_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class ClaimSeal:
     """Makes claims with a MAC, and opens them only when it verifies."""
 
-    def __init__(self, keystore: Keystore | None) -> None:
+    def __init__(
+        self,
+        keystore: Keystore | None,
+        current_log_keys: Callable[[], Collection[str] | None] = lambda: None,
+    ) -> None:
+        """``current_log_keys()`` gives the ids of the ledger's current log keys (from the trust
+        directory), or None while no ledger is known (before the genesis): then any log key
+        the keystore holds is taken as current."""
         self._keystore = keystore
+        self._current_log_keys = current_log_keys
         self._keys: dict[str, bytes] = {}
-        self._sealing: tuple[float, str | None] | None = None  # (when looked up, key id)
+        self._held: tuple[frozenset[str], list[str]] | None = None
 
     def _mac_key(self, key_id: str) -> bytes | None:
         """The MAC key derived from log key ``key_id``, or None when it is not held here."""
@@ -54,19 +61,19 @@ class ClaimSeal:
                 key = self._keys[key_id] = sha256(signer.sign(MAC_LABEL)).digest()
         return key
 
-    def _sealing_key_id(self) -> str | None:
-        """The log key new claims are sealed with: the first by id, as for snapshots, looked
-        up in the keystore once a minute (a directory's listing costs more than the MAC), and
-        at every call while it holds none (the genesis creates one)."""
-        now = time.monotonic()
-        if (
-            self._sealing is None
-            or self._sealing[1] is None
-            or now - self._sealing[0] > SEALING_KEY_LOOKUP_SECONDS
-        ):
-            held = self._keystore.key_ids(LOG_KEY_OWNER) if self._keystore is not None else []
-            self._sealing = (now, held[0] if held else None)
-        return self._sealing[1]
+    def _current(self) -> list[str]:
+        """The current log keys this keystore holds, by id. The keystore is listed again only
+        when the current keys change (a directory's listing costs more than the MAC)."""
+        if self._keystore is None:
+            return []
+        current = self._current_log_keys()
+        if current is None:
+            return self._keystore.key_ids(LOG_KEY_OWNER)
+        wanted = frozenset(current)
+        if self._held is None or self._held[0] != wanted:
+            held = self._keystore.key_ids(LOG_KEY_OWNER)
+            self._held = (wanted, [key_id for key_id in held if key_id in wanted])
+        return self._held[1]
 
     @staticmethod
     def _mac(key: bytes, scope: str, idempotency_key: str, request_hash: str, body: Any) -> str:
@@ -78,10 +85,12 @@ class ClaimSeal:
     ) -> IdempotencyClaim:
         """The claim of a command that stored ``events`` and returned ``value``."""
         body: dict[str, Any] = {"events": events, "value": value}
-        key_id = self._sealing_key_id()
-        key = self._mac_key(key_id) if key_id is not None else None
-        if key_id is not None and key is not None:
-            body["sealed_by"] = key_id
+        current = self._current()
+        if current:
+            key = self._mac_key(current[0])
+            if key is None:  # listed, but it cannot be loaded: a claim no retry could use
+                raise StorageError(f"log key {current[0]} cannot be read to seal a claim")
+            body["sealed_by"] = current[0]
             body["mac"] = self._mac(key, scope, idempotency_key, request_hash, body)
         return IdempotencyClaim(scope, idempotency_key, request_hash, canonical_json(body))
 
@@ -94,19 +103,22 @@ class ClaimSeal:
             raise self._refused(claim, "is not JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("events"), list):
             raise self._refused(claim, "is not a claim's result")
-        if self._sealing_key_id() is None:
+        current = self._current()
+        if not current:
             return body
         stated, sealed_by = body.pop("mac", None), body.get("sealed_by")
         if stated is None or sealed_by is None:
             raise self._refused(claim, "carries no MAC")
-        # A key id is 32 hex digits; anything else is not looked up (no path of the keystore's).
-        is_key_id = isinstance(sealed_by, str) and KEY_ID.fullmatch(sealed_by) is not None
-        key = self._mac_key(sealed_by) if is_key_id else None
+        # Only a current log key held here is looked up (a key id, never a path).
+        key = self._mac_key(sealed_by) if sealed_by in current else None
         if key is None:
-            held = f"names a log key this keystore does not hold ({sealed_by!r})"
+            held = f"names a log key that is not a current one held here ({sealed_by!r})"
             raise self._refused(claim, held)
         expected = self._mac(key, claim.scope, claim.key, claim.request_hash, body)
-        if not isinstance(stated, str) or not hmac.compare_digest(stated, expected):
+        # Compared as bytes: a MAC changed into any text is a failed MAC, not a TypeError.
+        if not isinstance(stated, str) or not hmac.compare_digest(
+            stated.encode("utf-8"), expected.encode("ascii")
+        ):
             raise self._refused(claim, "fails its MAC: it was changed")
         return body
 

@@ -120,7 +120,7 @@ class Ledger(
                 *receiver_rows(bodies, self._recorder),
                 *erasure_marks(bodies),
             ],
-            claims=ClaimSeal(self.keystore),
+            claims=ClaimSeal(self.keystore, self._current_log_keys),
         )
         self._writer.cache.snapshots = SnapshotStore(self._recorder, log_key_of(self.keystore))
         self.log = TransparencyLog(
@@ -211,6 +211,12 @@ class Ledger(
         """Counters kept in the store's side table (get, atomic increment, delete older keys),
         shared by every process on the store: how the HTTP API counts failed authentications."""
         return self._recorder
+
+    def _current_log_keys(self) -> frozenset[str] | None:
+        """The ids of the ledger's current log keys as the trust directory knows them; None
+        before the genesis."""
+        info = self._directory.ledger
+        return frozenset(info.log_keys) if info is not None else None
 
     def _after_write(self) -> None:
         self.log.note_write()
