@@ -28,6 +28,9 @@ _SCHEMA = (
     " reason TEXT NOT NULL, received_at INTEGER NOT NULL)",
     # A store written before each note was kept once: keep the first of each.
     "DELETE FROM refused WHERE id NOT IN (SELECT MIN(id) FROM refused GROUP BY origin, note)",
+    # ... or before checkpoints refused for a failing proof were no longer kept: they prove
+    # nothing, and would count against the cap.
+    "DELETE FROM refused WHERE reason LIKE 'the consistency proof from size %'",
     "CREATE UNIQUE INDEX IF NOT EXISTS refused_once ON refused (origin, note)",
 )
 MAX_REFUSED_PER_ORIGIN = 1000
@@ -90,31 +93,45 @@ class WitnessStore:
     def keep_refused(self, origin: str, note: str, reason: str) -> bool:
         """Keep a validly signed note that was refused: it may prove the log misbehaved.
 
-        Return whether it was kept: a note whose checkpoint text was kept before (with these
-        signatures or others), or one beyond the first :data:`MAX_REFUSED_PER_ORIGIN` of its
-        log, is not. The caller passes the note with its log's signatures only, so that added
-        signature lines do not make a new note of it."""
+        The caller passes the note with its log's signature lines only. A checkpoint kept
+        before (by its text) gains the signature lines this copy adds: the evidence holds every
+        log signature any copy brought. A new one beyond the first
+        :data:`MAX_REFUSED_PER_ORIGIN` of its log is not kept. Return whether anything was
+        stored."""
         split = note.find("\n\n")
-        text = note if split < 0 else note[: split + 2]  # the checkpoint's text, blank line
+        head = note if split < 0 else note[: split + 2]  # the checkpoint's text, blank line
+        lines = set(note[len(head) :].splitlines(keepends=True))
         with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO refused (origin, note, reason, received_at)"
-                " SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM refused WHERE origin = ?) < ?"
-                " AND NOT EXISTS (SELECT 1 FROM refused WHERE origin = ?"
-                " AND substr(note, 1, ?) = ?)",
-                (
-                    origin,
-                    note,
-                    reason,
-                    int(time.time()),
-                    origin,
-                    MAX_REFUSED_PER_ORIGIN,
-                    origin,
-                    len(text),
-                    text,
-                ),
-            )
-            return cursor.rowcount == 1
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                kept = self._db.execute(
+                    "SELECT id, note FROM refused WHERE origin = ? AND substr(note, 1, ?) = ?",
+                    (origin, len(head), head),
+                ).fetchone()
+                if kept is not None:
+                    had = set(str(kept[1])[len(head) :].splitlines(keepends=True))
+                    stored = not lines <= had
+                    if stored:
+                        merged = head + "".join(sorted(had | lines))
+                        self._db.execute(
+                            "UPDATE refused SET note = ? WHERE id = ?", (merged, kept[0])
+                        )
+                else:
+                    (count,) = self._db.execute(
+                        "SELECT COUNT(*) FROM refused WHERE origin = ?", (origin,)
+                    ).fetchone()
+                    stored = count < MAX_REFUSED_PER_ORIGIN
+                    if stored:
+                        self._db.execute(
+                            "INSERT INTO refused (origin, note, reason, received_at)"
+                            " VALUES (?, ?, ?, ?)",
+                            (origin, note, reason, int(time.time())),
+                        )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return stored
 
     def refused(self, origin: str) -> list[tuple[str, str]]:
         """The refused notes for ``origin`` with their reasons, oldest first."""

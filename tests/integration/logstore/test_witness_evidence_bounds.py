@@ -15,7 +15,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -202,6 +202,106 @@ def test_one_checkpoint_with_two_log_signatures_is_kept_once(
         assert len(kept) == 1, [n for n, _ in kept]
     finally:
         store.close()
+
+
+def _service_at(ledger: Ledger, path: Path) -> WitnessService:
+    logs = [parse_verifier_key(v) for v in ledger.log.verifier_keys()]
+    return WitnessService(
+        "witness.example/w1", SigningKey.generate(), logs, WitnessStore(path), lambda: WITNESS_NOW
+    )
+
+
+@pytest.fixture
+def opened() -> Iterator[list[WitnessService]]:
+    """Witnesses a test opens itself, closed after it."""
+    services: list[WitnessService] = []
+    yield services
+    for witness in services:
+        witness.store.close()
+
+
+def _refusal(service: WitnessService, request: AddCheckpointRequest) -> WitnessRefusedError:
+    return _refused(lambda: service.add_checkpoint(request.to_text()))
+
+
+def test_a_split_view_is_kept_by_a_witness_whose_cap_the_previous_release_filled(
+    ledger: Ledger,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    opened: list[WitnessService],
+) -> None:
+    """Before 50ee469 a witness kept "inconsistent" refusals too, so anyone could fill a log's
+    cap by resending published checkpoints with junk proofs (the attack the commit closes).
+    A witness so filled is upgraded; then the log shows it a second root at the size it
+    cosigned.
+
+    That split view is the evidence the witness exists for and should be kept: the rows the
+    old release kept for failing proofs prove nothing and should not use the cap (drop them
+    when the store is opened, or count only conflicts). They still count, and the split view
+    is dropped."""
+    monkeypatch.setattr(witness_store_module, "MAX_REFUSED_PER_ORIGIN", 3)
+    path = tmp_path / "witness.db"
+    service = _service_at(ledger, path)
+    opened.append(service)
+    first = ledger.log.sign_checkpoint()
+    service.add_checkpoint(AddCheckpointRequest(0, (), first).to_text())
+    cosigned = _size_of(first)
+
+    # What the previous release did with each junk-proof resend of a published checkpoint:
+    # keep the note with its log's signatures and the refusal's message, up to the cap.
+    for n in range(3):
+        ledger.register_volunteer("org-a", idempotency_key=f"grow-{n}")
+        published = ledger.log.sign_checkpoint()
+        junk = (hashlib.sha256(bytes([n])).digest(),)
+        refusal = _refusal(service, AddCheckpointRequest(cosigned, junk, published))
+        assert refusal.reason == "inconsistent"
+        assert service.store.keep_refused(ledger.log.origin, published, refusal.message)
+    service.store.close()
+    opened.remove(service)
+
+    upgraded = _service_at(ledger, path)  # the new release opens the same store
+    opened.append(upgraded)
+    forged = Checkpoint(ledger.log.origin, cosigned, hashlib.sha256(b"fork").digest())
+    split_view = sign_checkpoint(forged, ledger.log.signers())
+    assert _refusal(upgraded, AddCheckpointRequest(cosigned, (), split_view)).reason == "conflict"
+
+    kept = [note for note, _ in upgraded.store.refused(ledger.log.origin)]
+    assert split_view in kept, "the split view was dropped: failing-proof rows fill the cap"
+
+
+def test_a_conflict_resent_with_another_log_signature_keeps_that_signature(
+    ledger: Ledger, tmp_path: Path, opened: list[WitnessService]
+) -> None:
+    """During a log-key rotation the log shows a victim a split view signed with both log
+    keys. It first sends the witness the same checkpoint signed with one key only (the one
+    it is retiring, and may later call leaked); then the victim's copy, with both keys'
+    signatures, arrives.
+
+    The evidence kept should carry every log signature any copy brought (the other key's is
+    the one the log cannot disown). The witness keeps the first copy's signatures only and
+    drops the later copy whole, because its checkpoint text was kept before."""
+    ledger.add_log_key("city", idempotency_key="rotate")
+    service = _service_at(ledger, tmp_path / "witness.db")
+    opened.append(service)
+    first = ledger.log.sign_checkpoint()
+    service.add_checkpoint(AddCheckpointRequest(0, (), first).to_text())
+    size = _size_of(first)
+
+    signers = ledger.log.signers()
+    assert len(signers) == 2
+    forged = Checkpoint(ledger.log.origin, size, hashlib.sha256(b"fork").digest())
+    both = sign_checkpoint(forged, signers)
+    text, block = both.split("\n\n", 1)
+    lines = block.splitlines()
+    assert len(lines) == 2
+    only_one = text + "\n\n" + lines[0] + "\n"  # one log key's line alone, sent first
+    assert _refusal(service, AddCheckpointRequest(size, (), only_one)).reason == "conflict"
+    assert _refusal(service, AddCheckpointRequest(size, (), both)).reason == "conflict"
+
+    kept = [note for note, _ in service.store.refused(ledger.log.origin)]
+    assert len(kept) == 1
+    missing = set(lines) - set(kept[0].split("\n\n", 1)[1].splitlines())
+    assert not missing, f"a log signature of the split view was dropped: {missing}"
 
 
 # --- over HTTP ----------------------------------------------------------------------------------
