@@ -40,8 +40,9 @@ def ready(request: Request, ledger: LedgerDep, views: ViewsDep) -> dict[str, Any
         integrity.report(request, error)
         raise Problem(503, error.code, "Not ready: integrity failure", error.message) from None
     ready = {"status": "ready", "log_size": size, "views_position": views.position()}
-    if views.failing is not None:  # writes and log reads still work; the views stand still
-        ready["views_failing"] = {"batches": views.failing[0], "error": views.failing[1]}
+    failing = views.failing  # read once: the runner's thread replaces it
+    if failing is not None:  # writes and log reads still work; the views stand still
+        ready["views_failing"] = {"batches": failing[0], "error": failing[1]}
     return ready
 
 
@@ -60,7 +61,7 @@ def metrics(request: Request, ledger: LedgerDep, views: ViewsDep) -> PlainTextRe
         f"ledger_views_position {views.position()}",
         "# HELP ledger_views_failed_batches Batches the views have failed in a row (0: none).",
         "# TYPE ledger_views_failed_batches gauge",
-        f"ledger_views_failed_batches {views.failing[0] if views.failing else 0}",
+        f"ledger_views_failed_batches {(views.failing or (0, ''))[0]}",
         "# HELP ledger_http_requests_total Requests served by this worker.",
         "# TYPE ledger_http_requests_total counter",
     ]

@@ -62,8 +62,9 @@ class Projections:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failing: tuple[int, str] | None = None
-        """While the background runner's batches fail: how many in a row, and the newest error
-        (``/readyz`` and ``/metrics`` show it); None once a batch is applied."""
+        """While the background runner's batches fail: how many in a row, and the newest
+        error's type (``/readyz`` and ``/metrics`` show them; the log has the whole error);
+        None once a batch is applied."""
         self.create_tables()
 
     @classmethod
@@ -211,7 +212,7 @@ class Projections:
         time (an event the views cannot take) stops them at its position for good, so it is
         logged as an error once it has failed ``FAILURES_BEFORE_ERROR`` times in a row."""
         count = (self.failing[0] if self.failing else 0) + 1
-        self.failing = (count, f"{type(error).__name__}: {error}")
+        self.failing = (count, type(error).__name__)
         if count == FAILURES_BEFORE_ERROR:
             logger.error(
                 "the views have failed %d batches in a row and stay where they are until the "
