@@ -11,8 +11,8 @@ key the database does not hold: derived from the log key as the snapshots' key i
 
 Claims are sealed with one of the ledger's current log keys (the first by id that the keystore
 holds), and each claim names the key it was sealed with, inside what the MAC covers. A claim is
-checked with that key, and only while it is a current log key: a claim sealed before the log
-key was added to still answers its retries; one sealed with a key retired since answers none,
+checked with that key, and only while it is a current log key: a claim sealed before another
+log key was added still answers its retries; one sealed with a key retired since answers none,
 so a retired (perhaps leaked) key cannot seal a changed claim. A claim whose MAC is missing or
 wrong, or that names a key this keystore does not hold or that is not a current log key,
 answers no retry (:class:`~ledger.errors.StoreIntegrityError`); that includes claims written
