@@ -124,8 +124,7 @@ class WitnessService:
 
 
 def _log_signed(note: str, logs: Sequence[NoteVerifier]) -> str:
-    """The note with only its log's signatures, in a fixed order: what proves the log signed
-    it, whatever other signature lines a sender added or in what order."""
+    """The note with only its log's signatures: what proves the log signed it, whatever other
+    signature lines a sender added."""
     opened = open_note(note, logs)
-    lines = sorted(signature.line for _, signature in opened.verified)
-    return opened.text + "\n" + "".join(lines)
+    return opened.text + "\n" + "".join(signature.line for _, signature in opened.verified)

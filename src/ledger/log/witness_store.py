@@ -14,7 +14,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StorageError
@@ -71,67 +72,68 @@ class WitnessStore:
         ``decide`` returns what to store (and the caller's cosignature is computed inside it),
         or raises; on raise nothing changes.
         """
+        with self._immediate():
+            row = self._db.execute(
+                "SELECT size, note FROM cosigned WHERE origin=?", (origin,)
+            ).fetchone()
+            note = decide((int(row[0]), str(row[1])) if row else None)
+            self._db.execute(
+                "INSERT INTO cosigned (origin, size, note, cosigned_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(origin) DO UPDATE SET size=excluded.size, note=excluded.note,"
+                " cosigned_at=excluded.cosigned_at",
+                (origin, size, note, int(time.time())),
+            )
+        return note
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        """One ``BEGIN IMMEDIATE`` transaction under this process's lock: committed, or rolled
+        back whatever is raised."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                row = self._db.execute(
-                    "SELECT size, note FROM cosigned WHERE origin=?", (origin,)
-                ).fetchone()
-                note = decide((int(row[0]), str(row[1])) if row else None)
-                self._db.execute(
-                    "INSERT INTO cosigned (origin, size, note, cosigned_at) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT(origin) DO UPDATE SET size=excluded.size, note=excluded.note,"
-                    " cosigned_at=excluded.cosigned_at",
-                    (origin, size, note, int(time.time())),
-                )
+                yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-            return note
 
     def keep_refused(self, origin: str, note: str, reason: str) -> bool:
         """Keep a validly signed note that was refused: it may prove the log misbehaved.
 
-        The caller passes the note with its log's signature lines only. A checkpoint kept
-        before (by its text) gains the signature lines this copy adds: the evidence holds every
-        log signature any copy brought. A new one beyond the first
+        The caller passes the note with its log's signature lines only; they are kept sorted.
+        A checkpoint kept before (by its text) gains the signature lines this copy adds: the
+        evidence holds every log signature any copy brought. A new one beyond the first
         :data:`MAX_REFUSED_PER_ORIGIN` of its log is not kept. Return whether anything was
         stored."""
         split = note.find("\n\n")
         head = note if split < 0 else note[: split + 2]  # the checkpoint's text, blank line
         lines = set(note[len(head) :].splitlines(keepends=True))
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                kept = self._db.execute(
-                    "SELECT id, note FROM refused WHERE origin = ? AND substr(note, 1, ?) = ?",
-                    (origin, len(head), head),
+        with self._immediate():
+            kept = self._db.execute(
+                "SELECT id, note FROM refused WHERE origin = ? AND substr(note, 1, ?) = ?",
+                (origin, len(head), head),
+            ).fetchone()
+            if kept is not None:
+                had = set(str(kept[1])[len(head) :].splitlines(keepends=True))
+                stored = not lines <= had
+                if stored:
+                    self._db.execute(
+                        "UPDATE refused SET note = ? WHERE id = ?",
+                        (head + "".join(sorted(had | lines)), kept[0]),
+                    )
+            else:
+                (count,) = self._db.execute(
+                    "SELECT COUNT(*) FROM refused WHERE origin = ?", (origin,)
                 ).fetchone()
-                if kept is not None:
-                    had = set(str(kept[1])[len(head) :].splitlines(keepends=True))
-                    stored = not lines <= had
-                    if stored:
-                        merged = head + "".join(sorted(had | lines))
-                        self._db.execute(
-                            "UPDATE refused SET note = ? WHERE id = ?", (merged, kept[0])
-                        )
-                else:
-                    (count,) = self._db.execute(
-                        "SELECT COUNT(*) FROM refused WHERE origin = ?", (origin,)
-                    ).fetchone()
-                    stored = count < MAX_REFUSED_PER_ORIGIN
-                    if stored:
-                        self._db.execute(
-                            "INSERT INTO refused (origin, note, reason, received_at)"
-                            " VALUES (?, ?, ?, ?)",
-                            (origin, note, reason, int(time.time())),
-                        )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return stored
+                stored = count < MAX_REFUSED_PER_ORIGIN
+                if stored:
+                    self._db.execute(
+                        "INSERT INTO refused (origin, note, reason, received_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        (origin, head + "".join(sorted(lines)), reason, int(time.time())),
+                    )
+        return stored
 
     def refused(self, origin: str) -> list[tuple[str, str]]:
         """The refused notes for ``origin`` with their reasons, oldest first."""
