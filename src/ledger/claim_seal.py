@@ -7,7 +7,7 @@ verified when a claim is replayed; the rest is a row nobody signed, which anyone
 access could change, answering a retry with another volunteer's number. So each claim carries
 an HMAC-SHA256 over its organisation, idempotency key, request hash, events and value, under a
 key the database does not hold: derived from the log key as the snapshots' key is
-(:mod:`ledger.snapshots`), under a label of its own.
+(:func:`ledger.signing.secret_of`), under a label of its own.
 
 Claims are sealed with one of the ledger's current log keys (the first by id that the keystore
 holds), and each claim names the key it was sealed with, inside what the MAC covers. A claim is
@@ -31,6 +31,7 @@ from typing import Any
 from .canonical import canonical_json, parse_json
 from .errors import StorageError, StoreIntegrityError
 from .keystore import LOG_KEY_OWNER, Keystore
+from .signing import secret_of
 from .storage.records import IdempotencyClaim
 
 MAC_LABEL = b"service-hour ledger: idempotency claim MAC key, v1"
@@ -58,7 +59,7 @@ class ClaimSeal:
         if key is None and self._keystore is not None:
             signer = self._keystore.get(LOG_KEY_OWNER, key_id)
             if signer is not None:
-                key = self._keys[key_id] = sha256(signer.sign(MAC_LABEL)).digest()
+                key = self._keys[key_id] = secret_of(signer, MAC_LABEL)
         return key
 
     def _current(self) -> list[str]:

@@ -43,6 +43,13 @@ def b64decode(text: str, *, what: str = "value") -> bytes:
         raise InvalidInputError(f"{what} is not valid base64") from None
 
 
+def secret_of(signer: Signer, label: bytes) -> bytes:
+    """A 32-byte secret only a holder of ``signer``'s key can derive: the SHA-256 of its
+    signature over ``label`` (Ed25519 signatures are deterministic, so every holder derives the
+    same). One label per use: the snapshots' MAC key, the claims' MAC key."""
+    return hashlib.sha256(signer.sign(label)).digest()
+
+
 def key_id_of(public_key: bytes) -> str:
     """The key id: the first 16 bytes of SHA-256 of the raw 32-byte public key, as hex."""
     return hashlib.sha256(public_key).digest()[:KEY_ID_BYTES].hex()

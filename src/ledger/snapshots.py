@@ -39,7 +39,7 @@ from uuid import UUID
 
 from .keystore import LOG_KEY_OWNER, Keystore
 from .model.aggregates import AggregateState
-from .signing import Signer
+from .signing import Signer, secret_of
 from .state_codec import StateCodecError, dumps_state, loads_state
 from .storage.records import LedgerRecorderProtocol
 
@@ -83,7 +83,7 @@ class SnapshotStore:
         if self._key is None:
             signer = self._key_source()
             if signer is not None:
-                self._key = hashlib.sha256(signer.sign(MAC_LABEL)).digest()
+                self._key = secret_of(signer, MAC_LABEL)
         return self._key
 
     def _mac(self, key: bytes, aggregate_id: UUID, payload: bytes) -> bytes:
