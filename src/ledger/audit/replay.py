@@ -145,7 +145,7 @@ class Replay:
                 )
             )
         tree = s.tree
-        tree.append(digest)
+        tree.add(digest)
         s.size = size = tree.size
         if size in s.roots:
             s.roots[size] = tree.root()
@@ -158,7 +158,7 @@ class Replay:
         self._event(leaf, body, signature, recorded_at, recorded, where)
 
     def _append(self, digest: bytes) -> None:
-        self.s.tree.append(digest)
+        self.s.tree.add(digest)
         self.s.size = self.s.tree.size
         if self.s.size in self.s.roots:
             self.s.roots[self.s.size] = self.s.tree.root()

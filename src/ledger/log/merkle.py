@@ -318,6 +318,19 @@ class TreeBuilder:
         self._size += 1
         return completed
 
+    def add(self, leaf: bytes) -> None:
+        """:meth:`append` for a caller that needs only the tree, not the nodes completed (the
+        audit, once per leaf); ``leaf`` is a SHA-256 digest the caller has just made."""
+        frontier, size = self._frontier, self._size
+        if size >= MAX_TREE_SIZE:
+            raise InvalidInputError("the tree is full")
+        level, index, node = 0, size, leaf
+        while frontier and frontier[-1][0] == level:
+            node = hashlib.sha256(NODE_PREFIX + frontier.pop()[2] + node).digest()
+            level, index = level + 1, index >> 1
+        frontier.append((level, index, node))
+        self._size = size + 1
+
     def root(self) -> bytes:
         """The Merkle tree hash of every leaf appended so far."""
         if not self._frontier:

@@ -24,6 +24,27 @@ def test_incremental_root_equals_the_root_built_at_once(leaves: list[bytes]) -> 
 
 
 @settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(max_size=6), max_size=90), st.data())
+def test_add_builds_the_tree_append_builds(leaves: list[bytes], data: st.DataObject) -> None:
+    """``add`` (the audit's, which returns nothing) and ``append`` mixed in any order keep the
+    same frontier and root as ``append`` alone."""
+    mixed, appended = TreeBuilder(), TreeBuilder()
+    for item in leaves:
+        digest = leaf_hash(item)
+        if data.draw(st.booleans()):
+            mixed.add(digest)
+        else:
+            mixed.append(digest)
+        appended.append(digest)
+        assert (mixed.size, mixed.frontier, mixed.root()) == (
+            appended.size,
+            appended.frontier,
+            appended.root(),
+        )
+    assert mixed.root() == mth(leaves)
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.binary(max_size=6), min_size=1, max_size=90), st.data())
 def test_builder_resumed_from_its_frontier_continues_the_same_tree(
     leaves: list[bytes], data: st.DataObject
