@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,16 +102,16 @@ def check_body_shape(body: Any) -> datetime:
     parsed. A stored body is read through this before anything trusts a field of it."""
     if not isinstance(body, dict):
         raise InvalidInputError("an event body must be a JSON object")
-    if set(body) != BODY_FIELDS:
+    if body.keys() != BODY_FIELDS:
         missing, extra = BODY_FIELDS - set(body), set(body) - BODY_FIELDS
         raise InvalidInputError(
             f"event body fields are wrong: missing {sorted(missing)}, unexpected {sorted(extra)}"
         )
-    if not isinstance(body["type"], str) or not _TYPE.match(body["type"]):
+    if not _well_formed(body["type"], _TYPE.match, _SEEN_TYPES):
         raise InvalidInputError("body.type must be an event type name such as VolunteerRegistered")
-    if not isinstance(body["org"], str) or not _ORG.match(body["org"]):
+    if not _well_formed(body["org"], _ORG.match, _SEEN_ORGS):
         raise InvalidInputError("body.org must be an organisation id")
-    if not isinstance(body["key_id"], str) or not _KEY_ID.fullmatch(body["key_id"]):
+    if not _well_formed(body["key_id"], _KEY_ID.fullmatch, _SEEN_KEY_IDS):
         raise InvalidInputError("body.key_id must be 32 lowercase hex digits")
     # The text ``str(UUID(...))`` writes: lowercase, hyphenated, nothing around it.
     if not isinstance(body["aggregate_id"], str) or not _UUID.fullmatch(body["aggregate_id"]):
@@ -123,6 +124,26 @@ def check_body_shape(body: Any) -> datetime:
     if not isinstance(body["data"], dict):
         raise InvalidInputError("body.data must be a JSON object")
     return occurred
+
+
+# Event types, organisations and key ids recur in nearly every body: each text found well formed
+# is remembered (a few thousand at most), so that the next body with it costs a set lookup.
+_SEEN_LIMIT = 8192
+_SEEN_TYPES: set[str] = set()
+_SEEN_ORGS: set[str] = set()
+_SEEN_KEY_IDS: set[str] = set()
+
+
+def _well_formed(
+    value: Any, matches: Callable[[str], re.Match[str] | None], seen: set[str]
+) -> bool:
+    if type(value) is str and value in seen:
+        return True
+    if not isinstance(value, str) or not matches(value):
+        return False
+    if type(value) is str and len(seen) < _SEEN_LIMIT:
+        seen.add(value)
+    return True
 
 
 def _nul_at(value: Any) -> str | None:

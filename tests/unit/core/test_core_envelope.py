@@ -120,6 +120,16 @@ def test_a_field_of_the_wrong_type_or_form_is_refused_naming_it(field: str, valu
         validate_body(body(**{field: value}), now=NOW)
 
 
+@pytest.mark.parametrize("field", ["type", "org", "key_id"])
+@pytest.mark.parametrize("value", [["org-a"], {"org-a": 1}, None, 7, "", "org-a\x00"])
+def test_a_remembered_well_formed_value_lets_no_other_value_through(field: str, value: Any) -> None:
+    """The texts of ``type``, ``org`` and ``key_id`` found well formed are remembered; a value
+    that is not one of them, hashable or not, is still read and refused."""
+    validate_body(body(), now=NOW)
+    with pytest.raises(InvalidInputError, match=field):
+        validate_body(body(**{field: value}), now=NOW)
+
+
 def test_the_longest_idempotency_key_is_accepted() -> None:
     validate_body(body(idempotency_key="~" * 128), now=NOW)
 
