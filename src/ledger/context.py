@@ -20,7 +20,7 @@ from .envelope import SignedEvent
 from .errors import InvalidInputError, NotFoundError
 from .model.aggregates import AGGREGATE_KINDS, AggregateState
 from .model.policies import react
-from .model.registry import Draft, EventData, spec_for
+from .model.registry import Draft, EventData, data_of, spec_for
 from .state_cache import NO_SNAPSHOT, CachedState, TailReader, VerifiedStateCache, leaf_hash_of
 from .trust import TrustDirectory
 
@@ -210,7 +210,7 @@ class Context:
             org=as_org or self.org,
             aggregate_id=aggregate_id,
             version=state.version + 1,
-            data=model.model_dump(mode="json"),
+            data=data_of(model),
             occurred_at=self.occurred_at,
         )
         spec.check(self, draft, model)

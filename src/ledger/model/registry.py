@@ -39,6 +39,12 @@ Check = Callable[["CommandPort", Draft, Any], None]
 D = TypeVar("D", bound=EventData)
 
 
+def data_of(model: EventData) -> dict[str, Any]:
+    """``model.model_dump(mode="json")``, the data an event signs, without the method's wrapper."""
+    data: dict[str, Any] = model.__pydantic_serializer__.to_python(model, mode="json")
+    return data
+
+
 @dataclass(frozen=True)
 class EventSpec:
     name: str
@@ -49,7 +55,10 @@ class EventSpec:
 
     def parse(self, data: Any) -> EventData:
         try:
-            return self.schema.model_validate(data)
+            # ``model_validate`` with its defaults, without its wrapper: once per event stored
+            # or audited, where the wrapper is a quarter of the cost.
+            model: EventData = self.schema.__pydantic_validator__.validate_python(data)
+            return model
         except ValidationError as error:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'data'}: {e['msg']}"
