@@ -8,6 +8,7 @@ one."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import OrderedDict
 from pathlib import Path
@@ -145,6 +146,30 @@ def test_a_state_unpacks_to_an_equal_one(state: Volunteer | Organisation) -> Non
     back = unpack(pack(state))
     assert type(back) is type(state) and back == state
     assert back is not state
+
+
+@dataclasses.dataclass(slots=True)
+class _OneField:
+    note: str | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class _Fieldless:
+    pass
+
+
+_OneField.__module__ = _Fieldless.__module__ = "ledger.model.test_only"  # packable, as the model's
+
+
+@given(note=st.none() | st.text(max_size=5))
+def test_values_of_one_field_or_none_pack_and_unpack(note: str | None) -> None:
+    """A packed class's fields are read together in one call; a class of one field, or of
+    none, is read as well."""
+    holder = Volunteer(UUID(int=1), version=1)
+    holder.consents = {"one": _OneField(note), "none": _Fieldless()}  # type: ignore[dict-item]
+    back = unpack(pack(holder))
+    assert isinstance(back, Volunteer) and back == holder
+    assert type(back.consents["one"]) is _OneField and type(back.consents["none"]) is _Fieldless
 
 
 def compacted(
