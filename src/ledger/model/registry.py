@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -23,9 +23,9 @@ class EventData(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-@dataclass(frozen=True)
-class Draft:
-    """An event decided on but not yet signed."""
+class Draft(NamedTuple):
+    """An event decided on but not yet signed. A named tuple rather than a frozen dataclass:
+    as immutable, and made in half the time (one per event written or audited)."""
 
     type: str
     org: str
