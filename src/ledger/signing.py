@@ -38,8 +38,8 @@ def b64decode(text: str, *, what: str = "value") -> bytes:
     if not isinstance(text, str):
         raise InvalidInputError(f"{what} must be a base64 string")
     try:
-        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return binascii.a2b_base64(text, strict_mode=True)
+    except ValueError:  # binascii.Error, or a text that is not ASCII
         raise InvalidInputError(f"{what} is not valid base64") from None
 
 

@@ -150,7 +150,7 @@ def test_verifying_key_needs_exactly_32_bytes(raw: object) -> None:
 def test_b64_helpers_are_strict_standard_base64_with_padding() -> None:
     assert b64encode(b"\xfb\xff") == "+/8="
     assert b64decode("+/8=") == b"\xfb\xff"
-    for bad in ["-_8=", "+/8", "+/8=\n", 123]:
+    for bad in ["-_8=", "+/8", "+/8=\n", 123, "+/8=é", "ключ", "\udc80AAA", b"+/8="]:
         with pytest.raises(InvalidInputError):
             b64decode(bad)  # type: ignore[arg-type]
 
