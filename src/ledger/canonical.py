@@ -87,6 +87,13 @@ def _problem(value: Any) -> tuple[str, str] | None:
     return "", f"{kind.__name__} is not a JSON type"
 
 
+def number_problem(value: Any) -> str | None:
+    """Where (``.key[index]``) and what the first float or integer beyond 2**53 - 1 in
+    ``value``, a document parsed from JSON, is; None when every number is a safe integer."""
+    problem = _problem(value)
+    return None if problem is None else f"{problem[0] or '.'}: {problem[1]}"
+
+
 def parse_json(data: bytes | str) -> Any:
     """Parse JSON, refusing floats, NaN/Infinity and duplicate object keys."""
     try:
@@ -117,16 +124,17 @@ def is_canonical(data: bytes) -> bool:
     return True
 
 
-def parse_canonical(data: bytes) -> Any:
+def parse_canonical(data: bytes, *, check_numbers: bool = True) -> Any:
     """The JSON ``data`` holds; :class:`InvalidInputError` unless ``data`` is exactly its
     canonical form. A duplicate key need not be looked for: what it parses to serialises
-    differently. (The audit calls this once per event.)"""
+    differently. With ``check_numbers=False``, a float or an integer beyond 2**53 - 1 that
+    serialises as it was written is left to the caller, which must look for them with
+    :func:`number_problem` wherever it does not check each value's type itself."""
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise InvalidInputError("not canonical JSON (RFC 8785)") from None
-    # A float, or an integer beyond 2**53 - 1.
-    if _problem(document) is not None:
+    if check_numbers and number_problem(document) is not None:
         raise InvalidInputError("not canonical JSON (RFC 8785): numbers must be safe integers")
     if _write_fast(document) != data:
         raise InvalidInputError("not canonical JSON (RFC 8785)")

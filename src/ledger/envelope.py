@@ -19,7 +19,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from .canonical import canonical_json, is_canonical, parse_canonical, parse_json
+from .canonical import (
+    MAX_SAFE_INTEGER,
+    canonical_json,
+    is_canonical,
+    number_problem,
+    parse_canonical,
+    parse_json,
+)
 from .errors import InvalidInputError
 from .signing import SIGNATURE_SIZE, Signer, VerifyingKey, b64decode, b64encode
 
@@ -117,13 +124,21 @@ def check_body_shape(body: Any) -> datetime:
     if not isinstance(body["aggregate_id"], str) or not _UUID.fullmatch(body["aggregate_id"]):
         raise InvalidInputError("body.aggregate_id must be a lowercase UUID string")
     version = body["aggregate_version"]
-    if type(version) is not int or version < 1:
+    if type(version) is not int or not 1 <= version <= MAX_SAFE_INTEGER:
         raise InvalidInputError("body.aggregate_version must be a positive integer")
     occurred = parse_time(body["occurred_at"], what="body.occurred_at")
     check_idempotency_key(body["idempotency_key"], what="body.idempotency_key must be")
     if not isinstance(body["data"], dict):
         raise InvalidInputError("body.data must be a JSON object")
     return occurred
+
+
+def check_body_numbers(body: dict[str, Any]) -> None:
+    """For a body :func:`check_body_shape` passed: :class:`InvalidInputError` unless every
+    number in its data is a safe integer (the shape check has typed its other fields)."""
+    problem = number_problem(body["data"])
+    if problem is not None:
+        raise InvalidInputError(f"body.data{problem}")
 
 
 # Event types, organisations and key ids recur in nearly every body: each text found well formed
@@ -319,11 +334,16 @@ def open_envelope(state: bytes) -> tuple[dict[str, Any], bytes, str]:
 _ENVELOPE_FIELDS = frozenset({"body", "signature", "recorded_at"})
 
 
-def open_envelope_timed(state: bytes) -> tuple[dict[str, Any], bytes, str, datetime]:
+def open_envelope_timed(
+    state: bytes, *, check_numbers: bool = True
+) -> tuple[dict[str, Any], bytes, str, datetime]:
     """As :func:`open_envelope`, with ``recorded_at`` also as the moment it was parsed into
-    (for a reader that compares it, so that it is parsed once)."""
+    (for a reader that compares it, so that it is parsed once). With ``check_numbers=False``
+    the body's numbers are left to :func:`check_body_numbers`, which a caller that checks the
+    body's shape anyway runs after it (the audit): it walks the data alone, the other fields
+    being typed by the shape check; the envelope's own fields are typed here."""
     try:
-        envelope = parse_canonical(state)
+        envelope = parse_canonical(state, check_numbers=check_numbers)
     except InvalidInputError:
         raise InvalidInputError("stored envelope is not canonical JSON") from None
     if not isinstance(envelope, dict) or envelope.keys() != _ENVELOPE_FIELDS:

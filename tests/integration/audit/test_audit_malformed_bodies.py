@@ -106,6 +106,63 @@ def test_a_wrongly_typed_field_is_reported_not_crashed_on(
     assert f"[malformed-event] leaf {target.leaf_index}" in out
 
 
+# (event type, dotted field, number as written): canonical as bytes, so only a look at the
+# numbers finds them. Each was reported before, but as a broken envelope, and the aggregate's
+# next version then cascaded into a second finding.
+UNSAFE_NUMBERS = [
+    ("RecordApproved", "data.approved_minutes", "60.5"),
+    ("RecordApproved", "aggregate_version", "3.0"),
+    ("RecordApproved", "aggregate_version", "9007199254740993"),
+    ("VolunteerRegistered", "data.number", "1000.5"),
+]
+_MARK = "number-written-here"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "field", "number"),
+    UNSAFE_NUMBERS,
+    ids=[f"{t}-{f}-{n}" for t, f, n in UNSAFE_NUMBERS],
+)
+def test_a_float_or_unsafe_integer_in_a_body_is_a_malformed_event_and_nothing_cascades(
+    demo: Demo, event_type: str, field: str, number: str
+) -> None:
+    ledger, _ = demo
+    target = first_event(ledger, event_type, after=1)
+    tampered = rewrite(target.state, _set(field, _MARK))
+    set_state(
+        ledger, target.notification_id, tampered.replace(f'"{_MARK}"'.encode(), number.encode())
+    )
+
+    report = run_audit(ledger)
+    found = [f for f in report.findings if f.kind == "malformed-event"]
+    assert [f.leaf_index for f in found] == [target.leaf_index], describe(report)
+    assert field.split(".")[-1] in found[0].message, describe(report)
+    assert leaves_of(report, "version-sequence") <= {target.leaf_index}, describe(report)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda state: state.replace(b'{"body":', b'{ "body":', 1),  # not canonical
+        lambda state: state[:-1],  # not JSON
+        lambda state: state.replace(b'"recorded_at":"', b'"recorded_at":1.5,"x":"', 1),
+    ],
+    ids=["spaced", "cut", "recorded-at-a-float"],
+)
+def test_a_broken_envelope_is_one_finding_and_nothing_cascades(
+    demo: Demo, edit: Callable[[bytes], bytes]
+) -> None:
+    """An envelope that cannot be opened counts as a gap in its aggregate, as a body of the
+    wrong shape does: the aggregate's later versions are not findings of their own."""
+    ledger, _ = demo
+    target = first_event(ledger, "RecordApproved", after=1)
+    set_state(ledger, target.notification_id, edit(target.state))
+
+    report = run_audit(ledger)
+    assert leaves_of(report, "malformed-event") == {target.leaf_index}, describe(report)
+    assert leaves_of(report, "version-sequence") <= {target.leaf_index}, describe(report)
+
+
 def test_a_malformed_credit_mints_nothing_and_hides_no_other_finding(demo: Demo) -> None:
     """A ``CreditEarned`` whose amount is text: reported, and kept out of both the account and
     the minted total, so the banks still balance, and out of the recomputed views, so the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +15,12 @@ from ledger import InvalidInputError, SigningKey, canonical_json
 from ledger.envelope import (
     BODY_FIELDS,
     MAX_BODY_BYTES,
+    check_body_numbers,
+    check_body_shape,
     format_time,
     make_envelope,
     open_envelope,
+    open_envelope_timed,
     parse_signed_body,
     parse_time,
     sign_body,
@@ -96,6 +100,7 @@ WRONG_VALUES = [
     ("aggregate_version", "2"),
     ("aggregate_version", True),
     ("aggregate_version", 2.0),
+    ("aggregate_version", 2**53),
     ("occurred_at", "2026-03-05 09:00:00Z"),
     ("occurred_at", "2026-03-05T09:00:00+00:00"),
     ("occurred_at", "2026-03-05T09:00:00"),
@@ -128,6 +133,35 @@ def test_a_remembered_well_formed_value_lets_no_other_value_through(field: str, 
     validate_body(body(), now=NOW)
     with pytest.raises(InvalidInputError, match=field):
         validate_body(body(**{field: value}), now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"minutes": 1.5}, "body.data.minutes"),
+        ({"rows": [1, {"n": 2**53}]}, "body.data.rows[1].n"),
+        ({"n": -(2**53)}, "body.data.n"),
+    ],
+)
+def test_check_body_numbers_names_the_first_float_or_unsafe_integer_in_the_data(
+    data: dict[str, Any], where: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=re.escape(where)):
+        check_body_numbers(body(data=data))
+    check_body_numbers(body(data={"n": 2**53 - 1, "m": -(2**53 - 1), "ok": [True, None, "x"]}))
+
+
+def test_an_envelope_opened_without_its_numbers_checked_leaves_them_to_the_caller() -> None:
+    """The audit opens envelopes with ``check_numbers=False`` and checks the body's numbers
+    after its shape: the same envelope is refused either way, at one step or the other."""
+    written = make_envelope(body(data={"minutes": 0}), b"\x01" * 64, "2026-03-05T09:00:00Z")
+    state = written.replace(b'"minutes":0', b'"minutes":1.5')  # as orjson writes 1.5
+    with pytest.raises(InvalidInputError, match="not canonical"):
+        open_envelope_timed(state)
+    opened, _, _, _ = open_envelope_timed(state, check_numbers=False)
+    check_body_shape(opened)
+    with pytest.raises(InvalidInputError, match=re.escape("body.data.minutes")):
+        check_body_numbers(opened)
 
 
 def test_the_longest_idempotency_key_is_accepted() -> None:
