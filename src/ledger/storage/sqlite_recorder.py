@@ -418,10 +418,8 @@ class LedgerRecorder(ReadsToNewestInTwo, SQLiteApplicationRecorder):
             )
 
     def side_get(self, namespace: str, key: str) -> bytes | None:
-        rows = self._query(
-            "SELECT value FROM ledger_side WHERE namespace=? AND key=?", [namespace, key]
-        )
-        return bytes(rows[0][0]) if rows else None
+        with self.datastore.transaction(commit=False) as c:
+            return self._side_value(c, namespace, key)
 
     @staticmethod
     def _side_value(c: Any, namespace: str, key: str) -> bytes | None:
