@@ -8,11 +8,11 @@ List entry, so that a wallet or verifier learns when an honour is revoked or a s
 from __future__ import annotations
 
 from typing import Any
-from uuid import NAMESPACE_URL, uuid5
 
 from ..credentials import did_key
 from ..credentials.jsonld_documents import OB_V3_CONTEXT, VC_V2_CONTEXT
 from ..credentials.status_list import status_entry
+from ..model.ids import url_uuid
 from ..signing import VerifyingKey
 
 OB_CONTEXT = OB_V3_CONTEXT
@@ -39,12 +39,10 @@ def badge_credential(
     ``status_list_url`` names the badge's Bitstring Status List; ``None`` for an award that is
     never revoked, only superseded (a unit's rating for a period).
     """
-    achievement_id = (
-        f"urn:uuid:{uuid5(NAMESPACE_URL, '/achievements/' + badge_id.rsplit(':', 1)[0])}"
-    )
+    achievement_id = f"urn:uuid:{url_uuid('/achievements/' + badge_id.rsplit(':', 1)[0])}"
     badge: dict[str, Any] = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
-        "id": f"urn:uuid:{uuid5(NAMESPACE_URL, '/badges/' + badge_id)}",
+        "id": f"urn:uuid:{url_uuid('/badges/' + badge_id)}",
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": name,
         "issuer": {"id": did_key(issuer_key), "type": ["Profile"], "name": issuer_name},

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
 from ..envelope import parse_time
 from ..errors import KeyNotAuthorisedError, RuleViolationError
 from .aggregates import AggregateState, Fact, register_aggregate
-from .ids import LongText, OrgId, ShortText, UUIDText
+from .ids import LongText, OrgId, ShortText, UUIDText, url_uuid
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
@@ -22,7 +22,7 @@ TimeText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\
 
 @lru_cache(maxsize=65536)
 def activity_aggregate_id(activity_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/activities/{activity_id}")
+    return url_uuid(f"/activities/{activity_id}")
 
 
 @register_aggregate

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any, Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
@@ -25,7 +25,7 @@ from ..assessment.catalogue import (
 )
 from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import AggregateState, Fact, register_aggregate
-from .ids import ShortText, Slug
+from .ids import ShortText, Slug, url_uuid
 from .port import CommandPort
 from .projects import BrandProject, project_aggregate_id
 from .registry import Draft, EventData, event_type
@@ -39,12 +39,12 @@ TOTAL_WEIGHT = 1000
 
 @lru_cache(maxsize=4096)
 def assessment_scheme_aggregate_id(scheme_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/assessment-schemes/{scheme_id}")
+    return url_uuid(f"/assessment-schemes/{scheme_id}")
 
 
 @lru_cache(maxsize=65536)
 def assessment_aggregate_id(scheme_id: str, period: str, unit: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/assessments/{scheme_id}/{period}/{unit}")
+    return url_uuid(f"/assessments/{scheme_id}/{period}/{unit}")
 
 
 class WeightedIndicator(EventData):

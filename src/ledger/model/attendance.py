@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import StringConstraints
 
@@ -17,7 +17,7 @@ from ..envelope import parse_time
 from ..errors import KeyNotAuthorisedError, RuleViolationError
 from .activities import Activity, activity_aggregate_id
 from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
-from .ids import UUIDText, VolunteerNumber, volunteer_aggregate_id
+from .ids import UUIDText, VolunteerNumber, url_uuid, volunteer_aggregate_id
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
@@ -27,7 +27,7 @@ TimeText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\
 
 @lru_cache(maxsize=65536)
 def attendance_aggregate_id(activity_id: str, number: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/attendance/{activity_id}/{number}")
+    return url_uuid(f"/attendance/{activity_id}/{number}")
 
 
 @register_aggregate

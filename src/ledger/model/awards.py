@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
@@ -17,6 +17,7 @@ from .ids import (
     Slug,
     VolunteerNumber,
     organisation_aggregate_id,
+    url_uuid,
     volunteer_aggregate_id,
 )
 from .policies import reacts_to
@@ -37,7 +38,7 @@ DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 @lru_cache(maxsize=65536)
 def star_scheme_aggregate_id(scheme_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/star-schemes/{scheme_id}")
+    return url_uuid(f"/star-schemes/{scheme_id}")
 
 
 def scheme_minutes(directory: Any, account: ServiceAccount, owner: str) -> int:

@@ -8,14 +8,14 @@ import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
 from ..canonical import canonical_json
 from ..errors import KeyNotAuthorisedError, RuleViolationError
 from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
-from .ids import LongText, ShortText, VolunteerNumber, volunteer_aggregate_id
+from .ids import LongText, ShortText, VolunteerNumber, url_uuid, volunteer_aggregate_id
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
 from .service import ServiceAccount, service_account_id
@@ -27,7 +27,7 @@ Minutes = Annotated[int, Field(ge=0)]
 
 @lru_cache(maxsize=65536)
 def certificate_aggregate_id(certificate_number: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/certificates/{certificate_number}")
+    return url_uuid(f"/certificates/{certificate_number}")
 
 
 @register_aggregate

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
@@ -29,7 +29,7 @@ from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
 from .authority import require_home
 from .awards import stars_follow_the_balance
-from .ids import Base64Key, LongText, OrgId, ShortText, UUIDText, volunteer_aggregate_id
+from .ids import Base64Key, LongText, OrgId, ShortText, UUIDText, url_uuid, volunteer_aggregate_id
 from .policies import reacts_to
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
@@ -46,11 +46,11 @@ WholeMinutes = Annotated[int, Field(ge=0, le=10**9)]
 
 
 def peer_aggregate_id(origin: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/federation/peers/{origin}")
+    return url_uuid(f"/federation/peers/{origin}")
 
 
 def inbound_transfer_aggregate_id(origin: str, transfer_out_leaf: int) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/federation/inbound/{origin}/{transfer_out_leaf}")
+    return url_uuid(f"/federation/inbound/{origin}/{transfer_out_leaf}")
 
 
 @register_aggregate

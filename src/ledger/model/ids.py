@@ -6,8 +6,9 @@ import base64
 import re
 import secrets
 from functools import lru_cache
+from hashlib import sha1
 from typing import Annotated
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, SafeUUID
 
 from pydantic import StringConstraints
 
@@ -25,16 +26,32 @@ UUIDText = Annotated[
 ]
 
 _VOLUNTEER_NUMBER = re.compile(r"^V[A-Z2-7]{13}$")
+_URL_NAMESPACE = NAMESPACE_URL.bytes
+_VERSION_5 = 5 << 76 | 0x8000 << 48  # the version and RFC 4122 variant bits of a name-based UUID
+_NOT_VERSION = ~(0xF000 << 64 | 0xC000 << 48)
+_new, _set = object.__new__, object.__setattr__
+
+
+def url_uuid(name: str) -> UUID:
+    """``url_uuid(name)``, the same UUID, at about a third of its cost: the id of
+    an aggregate named by a natural key is worked out for nearly every event written or
+    audited. The bits are set as ``UUID(bytes=..., version=5)`` sets them, and the object is
+    filled in as ``UUID.__init__`` fills it (its fields are set through ``object``, as there)."""
+    digest = sha1(_URL_NAMESPACE + name.encode()).digest()
+    uuid = _new(UUID)
+    _set(uuid, "int", int.from_bytes(digest[:16]) & _NOT_VERSION | _VERSION_5)
+    _set(uuid, "is_safe", SafeUUID.unknown)
+    return uuid
 
 
 @lru_cache(maxsize=65536)
 def organisation_aggregate_id(org_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/organisations/{org_id}")
+    return url_uuid(f"/organisations/{org_id}")
 
 
 @lru_cache(maxsize=65536)
 def volunteer_aggregate_id(number: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/volunteers/{number}")
+    return url_uuid(f"/volunteers/{number}")
 
 
 def new_volunteer_number() -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import StringConstraints
 
@@ -19,7 +19,7 @@ from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .activities import Activity, activity_aggregate_id
 from .aggregates import AggregateState, Fact, Organisation, register_aggregate
 from .awards import HonourId
-from .ids import LongText, ShortText, Slug, UUIDText, organisation_aggregate_id
+from .ids import LongText, ShortText, Slug, UUIDText, organisation_aggregate_id, url_uuid
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
@@ -29,7 +29,7 @@ FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]{2,60}$")]
 
 @lru_cache(maxsize=65536)
 def project_aggregate_id(project_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/projects/{project_id}")
+    return url_uuid(f"/projects/{project_id}")
 
 
 class ProjectRegistered(EventData):

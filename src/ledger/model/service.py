@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Annotated, Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
@@ -20,7 +20,7 @@ from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, Ru
 from .activities import Activity, activity_aggregate_id
 from .aggregates import AggregateState, Fact, Honour, Volunteer, register_aggregate
 from .attendance import Attendance, attendance_aggregate_id
-from .ids import LongText, UUIDText, VolunteerNumber, volunteer_aggregate_id
+from .ids import LongText, UUIDText, VolunteerNumber, url_uuid, volunteer_aggregate_id
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
@@ -32,7 +32,7 @@ COUNTING = ("recorded", "approved")
 
 @lru_cache(maxsize=65536)
 def service_account_id(number: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/service/{number}")
+    return url_uuid(f"/service/{number}")
 
 
 def number_of_record(record_id: str) -> str:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import Field, StringConstraints
 
 from ..errors import KeyNotAuthorisedError, RuleViolationError
 from .aggregates import AggregateState, register_aggregate
+from .ids import url_uuid
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
 from .signing_authority import is_root
 
-SETTINGS_AGGREGATE_ID = uuid5(NAMESPACE_URL, "/settings")
+SETTINGS_AGGREGATE_ID = url_uuid("/settings")
 DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]{2,60}$")]
 

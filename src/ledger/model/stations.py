@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
 from ..errors import KeyNotAuthorisedError, NotFoundError, RuleViolationError
 from .aggregates import AggregateState, Fact, register_aggregate
 from .assessments import scheme_for
-from .ids import LongText, OrgId, Slug
+from .ids import LongText, OrgId, Slug, url_uuid
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
 
@@ -27,7 +27,7 @@ EvidenceURL = Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+
 
 @lru_cache(maxsize=65536)
 def station_standard_aggregate_id(station: str, scheme_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/station-standards/{station}/{scheme_id}")
+    return url_uuid(f"/station-standards/{station}/{scheme_id}")
 
 
 class Evidence(EventData):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any, Literal
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from pydantic import Field, StringConstraints
 
@@ -28,7 +28,7 @@ from ..errors import InvalidInputError, KeyNotAuthorisedError, NotFoundError, Ru
 from .aggregates import AggregateState, Fact, Volunteer, register_aggregate
 from .authority import authorise_credit_move
 from .awards import require_automatic_key
-from .ids import Slug, UUIDText, VolunteerNumber, volunteer_aggregate_id
+from .ids import Slug, UUIDText, VolunteerNumber, url_uuid, volunteer_aggregate_id
 from .policies import reacts_to
 from .port import CommandPort
 from .registry import Draft, EventData, event_type
@@ -45,12 +45,12 @@ ACCOUNT_KINDS = ("vol", "org", "surplus")
 
 @lru_cache(maxsize=65536)
 def bank_aggregate_id(bank_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/time-banks/{bank_id}")
+    return url_uuid(f"/time-banks/{bank_id}")
 
 
 @lru_cache(maxsize=65536)
 def account_aggregate_id(account_id: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/accounts/{account_id}")
+    return url_uuid(f"/accounts/{account_id}")
 
 
 def volunteer_account(bank_id: str, number: str) -> str:
