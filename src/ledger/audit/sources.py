@@ -18,6 +18,7 @@ from ..errors import StorageError
 
 BATCH = 2000
 _HEX_ID = re.compile("[0-9a-f]{32}")
+ID_TEXTS = 1 << 16
 
 
 class Leaf(NamedTuple):
@@ -87,11 +88,24 @@ def _id_text(convert: Callable[[Any], Any] | None) -> Callable[[Any], str]:
     if convert is None:
         return str
     convert_to_uuid = isinstance(convert("0" * 32), UUID)
+    # An aggregate's events are near one another in the log: the texts of the ids seen lately
+    # are kept (at most ID_TEXTS, then started afresh), each written out once.
+    written: dict[str, str] = {}
 
     def text(raw: Any) -> str:
+        if type(raw) is str:
+            found = written.get(raw)
+            if found is not None:
+                return found
         if convert_to_uuid and type(raw) is str and _HEX_ID.fullmatch(raw):
-            return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
-        return str(convert(raw))
+            found = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        else:
+            found = str(convert(raw))
+        if type(raw) is str:
+            if len(written) >= ID_TEXTS:
+                written.clear()
+            written[raw] = found
+        return found
 
     return text
 
