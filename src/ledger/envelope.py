@@ -127,7 +127,11 @@ def check_body_shape(body: Any) -> datetime:
     if type(version) is not int or not 1 <= version <= MAX_SAFE_INTEGER:
         raise InvalidInputError("body.aggregate_version must be a positive integer")
     occurred = parse_time(body["occurred_at"], what="body.occurred_at")
-    check_idempotency_key(body["idempotency_key"], what="body.idempotency_key must be")
+    key = body["idempotency_key"]
+    if type(key) is not str or key != _last_key[0]:  # a command's events share their key
+        check_idempotency_key(key, what="body.idempotency_key must be")
+        if type(key) is str:
+            _last_key[0] = key
     if not isinstance(body["data"], dict):
         raise InvalidInputError("body.data must be a JSON object")
     return occurred
@@ -141,6 +145,8 @@ def check_body_numbers(body: dict[str, Any]) -> None:
         raise InvalidInputError(f"body.data{problem}")
 
 
+# The idempotency key last found well formed (only exact ``str`` values are kept).
+_last_key: list[str | None] = [None]
 # Event types, organisations and key ids recur in nearly every body: each text found well formed
 # is remembered (a few thousand at most), so that the next body with it costs a set lookup.
 _SEEN_LIMIT = 8192

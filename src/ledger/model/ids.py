@@ -33,10 +33,10 @@ _new, _set = object.__new__, object.__setattr__
 
 
 def url_uuid(name: str) -> UUID:
-    """``url_uuid(name)``, the same UUID, at about a third of its cost: the id of
-    an aggregate named by a natural key is worked out for nearly every event written or
-    audited. The bits are set as ``UUID(bytes=..., version=5)`` sets them, and the object is
-    filled in as ``UUID.__init__`` fills it (its fields are set through ``object``, as there)."""
+    """``uuid5(NAMESPACE_URL, name)``, the same UUID, at about half its cost: the id of an
+    aggregate named by a natural key is worked out for nearly every event written or audited.
+    The bits are set as ``UUID(bytes=..., version=5)`` sets them, and the object is filled in
+    as ``UUID.__init__`` fills it (its fields are set through ``object``, as there)."""
     digest = sha1(_URL_NAMESPACE + name.encode()).digest()
     uuid = _new(UUID)
     _set(uuid, "int", int.from_bytes(digest[:16]) & _NOT_VERSION | _VERSION_5)

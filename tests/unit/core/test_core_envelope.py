@@ -125,14 +125,30 @@ def test_a_field_of_the_wrong_type_or_form_is_refused_naming_it(field: str, valu
         validate_body(body(**{field: value}), now=NOW)
 
 
-@pytest.mark.parametrize("field", ["type", "org", "key_id"])
-@pytest.mark.parametrize("value", [["org-a"], {"org-a": 1}, None, 7, "", "org-a\x00"])
+class _EqualToAnything(str):
+    """A text that says it equals (and does not differ from) any other."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.parametrize("field", ["type", "org", "key_id", "idempotency_key"])
+@pytest.mark.parametrize(
+    "value", [["org-a"], {"org-a": 1}, None, 7, "", "org-a\x00", _EqualToAnything("a b")]
+)
 def test_a_remembered_well_formed_value_lets_no_other_value_through(field: str, value: Any) -> None:
-    """The texts of ``type``, ``org`` and ``key_id`` found well formed are remembered; a value
-    that is not one of them, hashable or not, is still read and refused."""
+    """The texts of ``type``, ``org`` and ``key_id`` found well formed are remembered, and the
+    last idempotency key; a value that is not one of them, hashable or not, is still read and
+    refused."""
     validate_body(body(), now=NOW)
     with pytest.raises(InvalidInputError, match=field):
         validate_body(body(**{field: value}), now=NOW)
+    validate_body(body(), now=NOW)  # the remembered value is the good one still
 
 
 @pytest.mark.parametrize(
