@@ -116,8 +116,7 @@ class Replay:
 
     def leaf(self, leaf: Leaf) -> None:
         """Check one leaf and take it into the replay."""
-        index, aggregate_id, state = leaf.index, leaf.aggregate_id, leaf.state
-        where = f"{aggregate_id} v{leaf.version}" if aggregate_id else None
+        index, state = leaf.index, leaf.state
         s = self.s
         if index < s.size:
             self.report(
@@ -125,7 +124,7 @@ class Replay:
                     "missing-event",
                     f"leaf {index} appears again after leaf {s.size - 1}",
                     index,
-                    where,
+                    leaf.where(),
                 )
             )
             return
@@ -147,7 +146,7 @@ class Replay:
                     "leaf-hash-mismatch",
                     "the event's bytes differ from its logged leaf",
                     index,
-                    where,
+                    leaf.where(),
                 )
             )
         tree = s.tree
@@ -159,10 +158,10 @@ class Replay:
         try:
             body, signature, recorded_at, recorded = open_envelope_timed(state, check_numbers=False)
         except InvalidInputError as error:
-            self.report(Finding("malformed-event", str(error), index, where))
+            self.report(Finding("malformed-event", str(error), index, leaf.where()))
             s.unexplained_gaps += 1  # as a body of the wrong shape: its version is a gap
             return
-        self._event(leaf, body, signature, recorded_at, recorded, where)
+        self._event(leaf, body, signature, recorded_at, recorded)
 
     def _append(self, digest: bytes) -> None:
         self.s.tree.add(digest)
@@ -177,7 +176,6 @@ class Replay:
         signature: bytes,
         recorded_at: str,
         recorded: datetime,
-        where: str | None,
     ) -> None:
         """The checks of one event (each body field read once): shape, identity, command
         boundary, times, key, signature (handed to the workers), rules and views.
@@ -189,7 +187,7 @@ class Replay:
             occurred = check_body_shape(body)
             check_body_numbers(body)
         except InvalidInputError as error:
-            self.report(Finding("malformed-event", error.message, leaf.index, where))
+            self.report(Finding("malformed-event", error.message, leaf.index, leaf.where()))
             self.s.unexplained_gaps += 1
             return
         kind, org = body["type"], body["org"]
@@ -203,7 +201,7 @@ class Replay:
                     "identity-mismatch",
                     "stored id, version or type differ from the signed body",
                     leaf.index,
-                    where,
+                    leaf.where(),
                 )
             )
         command = body["idempotency_key"]
@@ -211,14 +209,14 @@ class Replay:
             self.end_command()
         self.command = (command, org)
         occurred_at = body["occurred_at"]
-        self._times(leaf, occurred, occurred_at, recorded_at, recorded, where)
+        self._times(leaf, occurred, occurred_at, recorded_at, recorded)
         spec = EVENT_SPECS.get(kind)
-        key = self._key(leaf, body, spec, where)
+        key = self._key(leaf, body, spec)
         if key is not None:
             self.checker.submit(
-                (key.raw, signature, body_bytes_of(leaf.state or b"")), (leaf.index, where)
+                (key.raw, signature, body_bytes_of(leaf.state or b"")), (leaf.index, leaf)
             )
-        if not self._rules(leaf, body, kind, spec, where):
+        if not self._rules(leaf, body, kind, spec):
             return
         if self.view_sink is not None:
             self.view_sink(
@@ -238,7 +236,6 @@ class Replay:
         occurred_at: str,
         recorded_at: str,
         recorded: datetime,
-        where: str | None,
     ) -> None:
         """``recorded_at`` in log order, and no event recorded before it happened (``occurred``
         and ``recorded`` are the two times parsed)."""
@@ -249,7 +246,7 @@ class Replay:
                     "backdated-event",
                     f"recorded at {recorded_at}, before the event it follows ({last.isoformat()})",
                     leaf.index,
-                    where,
+                    leaf.where(),
                 )
             )
         if occurred > recorded + CLOCK_SKEW:
@@ -258,15 +255,13 @@ class Replay:
                     "backdated-event",
                     f"says it happened at {occurred_at}, after it was recorded ({recorded_at})",
                     leaf.index,
-                    where,
+                    leaf.where(),
                 )
             )
         if last is None or recorded > last:
             self.s.last_recorded = recorded
 
-    def _key(
-        self, leaf: Leaf, body: dict[str, Any], spec: EventSpec | None, where: str | None
-    ) -> VerifyingKey | None:
+    def _key(self, leaf: Leaf, body: dict[str, Any], spec: EventSpec | None) -> VerifyingKey | None:
         directory = self.s.directory
         if body["type"] == GENESIS:
             try:
@@ -281,7 +276,7 @@ class Replay:
                         f"genesis root key {root.key_id} is not "
                         f"the trusted {self.trusted_root.key_id}",
                         leaf.index,
-                        where,
+                        leaf.where(),
                     )
                 )
             return root if root.key_id == body["key_id"] else None
@@ -295,7 +290,7 @@ class Replay:
                 spec.key_purpose if spec else None,
             )
         except LedgerError as error:
-            self.report(Finding("key-not-valid", error.message, leaf.index, where))
+            self.report(Finding("key-not-valid", error.message, leaf.index, leaf.where()))
             known = directory.keys.get(body["key_id"])
             return known.key if known else None
         return info.key
@@ -340,13 +335,12 @@ class Replay:
         body: dict[str, Any],
         kind: str,
         spec: EventSpec | None,
-        where: str | None,
     ) -> bool:
         """Re-apply the rules to the event; False when its data is not of its type's schema
         (reported, and nothing taken from it: no state, no key, no credit, no view row)."""
         if spec is None:
             self.report(
-                Finding("rule-violation", f"unknown event type {kind!r}", leaf.index, where)
+                Finding("rule-violation", f"unknown event type {kind!r}", leaf.index, leaf.where())
             )
             return False
         aggregate_id = _uuid(body["aggregate_id"])
@@ -361,13 +355,13 @@ class Replay:
                     "version-sequence",
                     f"version {version} follows version {state.version}",
                     leaf.index,
-                    where,
+                    leaf.where(),
                 )
             )
         try:
             model = spec.parse(body["data"])
         except InvalidInputError as error:
-            self.report(Finding("malformed-event", error.message, leaf.index, where))
+            self.report(Finding("malformed-event", error.message, leaf.index, leaf.where()))
             state.version = version
             return False
         if kind in KEY_EVENT_TYPES:
@@ -387,7 +381,7 @@ class Replay:
         try:
             self.ctx.emit(kind, aggregate_id, model, as_org=self.ctx.org)
         except LedgerError as error:
-            self.report(Finding("rule-violation", error.message, leaf.index, where))
+            self.report(Finding("rule-violation", error.message, leaf.index, leaf.where()))
             fact = SimpleNamespace(type=kind, org=self.ctx.org, occurred_at=self.ctx.occurred_at)
             with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
                 state.apply(fact, data)

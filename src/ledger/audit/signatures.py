@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ..envelope import SIGNING_CONTEXT
 from .findings import Finding
+from .sources import Leaf
 
-Tag = tuple[int, str | None]  # leaf index, event
+Tag = tuple[int, Leaf]  # leaf index, the leaf (named in a finding only)
 CHUNK = 512
 # Chunks a worker may hold unanswered; with pipes of PIPE_BYTES the main process never waits to
 # hand over a chunk of ordinary events, only for answers once every worker holds this many.
@@ -194,13 +195,13 @@ class SignatureChecker:
 
     def collect(self, findings: list[Finding], *, wait: bool) -> None:
         """A finding for each signature that did not verify, in log order."""
-        for leaf_index, where in self.failed(wait=wait):
+        for leaf_index, leaf in self.failed(wait=wait):
             findings.append(
                 Finding(
                     "signature-invalid",
                     "the signature does not verify with the key the event names",
                     leaf_index,
-                    where,
+                    leaf.where(),
                 )
             )
 

@@ -32,6 +32,10 @@ class Leaf(NamedTuple):
     state: bytes | None
     stored_hash: bytes | None
 
+    def where(self) -> str | None:
+        """The event a finding names: its aggregate and version (written only for a finding)."""
+        return f"{self.aggregate_id} v{self.version}" if self.aggregate_id else None
+
 
 class Source(Protocol):
     description: str

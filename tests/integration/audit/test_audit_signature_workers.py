@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from ledger.audit import signatures
 from ledger.audit.findings import Finding
 from ledger.audit.signatures import SignatureChecker, SignatureWorkerError
+from ledger.audit.sources import Leaf
 from ledger.envelope import SIGNING_CONTEXT
 from ledger.signing import SigningKey
 
@@ -32,12 +33,16 @@ def job(index: int, *, valid: bool) -> tuple[bytes, bytes, bytes]:
     return named.public_key.raw, signature, body
 
 
+def tag(index: int) -> tuple[int, Leaf]:
+    return index, Leaf(index, None, f"aggregate-{index}", 1, None, None, None)
+
+
 def run(checker: SignatureChecker, valid: list[bool], looks: set[int]) -> list[int]:
     """Submit every job, looking for answers (without waiting) after each index in ``looks``;
     the leaf indexes reported, in the order they came."""
     reported = []
     for index, ok in enumerate(valid):
-        checker.submit(job(index, valid=ok), (index, f"event {index}"))
+        checker.submit(job(index, valid=ok), tag(index))
         if index in looks:
             reported += [leaf for leaf, _ in checker.failed(wait=False)]
     reported += [leaf for leaf, _ in checker.failed(wait=True)]
@@ -91,7 +96,7 @@ def test_the_main_process_verifies_when_every_worker_holds_enough(
     checker = SignatureChecker(2)
     try:
         for index, one in enumerate(jobs):
-            checker.submit(one, (index, None))
+            checker.submit(one, tag(index))
         by_worker = [chunk.worker for chunk in checker._pending]
         checker.collect(findings, wait=True)
     finally:
@@ -100,6 +105,7 @@ def test_the_main_process_verifies_when_every_worker_holds_enough(
     assert 0 in by_worker
     assert [f.leaf_index for f in findings] == [i for i, ok in enumerate(valid) if not ok]
     assert {f.kind for f in findings} == {"signature-invalid"}
+    assert [f.event for f in findings] == [f"aggregate-{f.leaf_index} v1" for f in findings]
 
 
 def test_a_worker_that_dies_is_an_error_not_a_clean_audit(
@@ -113,7 +119,7 @@ def test_a_worker_that_dies_is_an_error_not_a_clean_audit(
         worker.join(timeout=10)
         with pytest.raises(SignatureWorkerError, match="signature worker 0 stopped"):
             for index in range(64):
-                checker.submit(job(index, valid=False), (index, None))
+                checker.submit(job(index, valid=False), tag(index))
             list(checker.failed(wait=True))
     finally:
         checker.close()
@@ -128,7 +134,7 @@ def test_close_stops_workers_at_once_even_with_chunks_unanswered(
     checker = SignatureChecker(3)
     processes = list(checker._processes)
     for index in range(256 * 6):  # three chunks to each worker, none read back
-        checker.submit(job(index, valid=True), (index, None))
+        checker.submit(job(index, valid=True), tag(index))
     started = time.monotonic()
     checker.close()
     assert time.monotonic() - started < 3
@@ -138,7 +144,7 @@ def test_close_stops_workers_at_once_even_with_chunks_unanswered(
 def test_close_after_every_answer_lets_the_workers_exit() -> None:
     checker = SignatureChecker(2)
     processes = list(checker._processes)
-    checker.submit(job(1, valid=False), (1, None))
+    checker.submit(job(1, valid=False), tag(1))
     assert [leaf for leaf, _ in checker.failed(wait=True)] == [1]
     checker.close()
     assert all(process.exitcode == 0 for process in processes)
