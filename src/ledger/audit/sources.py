@@ -18,7 +18,7 @@ from ..errors import StorageError
 
 BATCH = 2000
 _HEX_ID = re.compile("[0-9a-f]{32}")
-ID_TEXTS = 1 << 16
+ID_TEXTS = 1 << 12
 
 
 class Leaf(NamedTuple):
