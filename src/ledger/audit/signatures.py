@@ -62,16 +62,21 @@ def verify_chunk(
     return invalid
 
 
-def _serve(jobs: Connection, answers: Connection) -> None:
+def _serve(jobs: Connection, answers: Connection, inherited: Sequence[int] = ()) -> None:
     """A worker: verify each chunk received and answer with its invalid positions, until the
-    main process closes its end."""
+    main process says it is done or is gone. ``inherited`` are the main process's own ends of
+    this worker's pipes, which a forked worker holds copies of: closed first, so that the pipe
+    reads as closed once the main process dies, however it dies."""
+    for descriptor in inherited:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
     while True:
         try:
             chunk = jobs.recv()
         except (EOFError, OSError):
             return
-        if chunk is None:  # the main process is done (a forked worker holds a copy of the
-            return  # sending end, so it would never see the pipe close)
+        if chunk is None:  # the main process is done
+            return
         try:
             answers.send(verify_chunk(*chunk))
         except OSError:
@@ -108,8 +113,11 @@ class SignatureChecker:
                 their_jobs, jobs = context.Pipe(duplex=False)
                 answers, their_answers = context.Pipe(duplex=False)
                 _widen(jobs)
+                # A forked worker inherits every descriptor; a spawned one only those passed.
+                ours = (jobs.fileno(), answers.fileno())
+                inherited = ours if context.get_start_method() == "fork" else ()
                 process = context.Process(
-                    target=_serve, args=(their_jobs, their_answers), daemon=True
+                    target=_serve, args=(their_jobs, their_answers, inherited), daemon=True
                 )
                 process.start()
                 their_jobs.close()

@@ -148,3 +148,40 @@ def test_close_after_every_answer_lets_the_workers_exit() -> None:
     assert [leaf for leaf, _ in checker.failed(wait=True)] == [1]
     checker.close()
     assert all(process.exitcode == 0 for process in processes)
+
+
+HOLDER = """
+import sys, time
+from ledger.audit.signatures import SignatureChecker
+checker = SignatureChecker(3)
+print(" ".join(str(p.pid) for p in checker._processes), flush=True)
+time.sleep(60)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie nobody reaped has: it runs nothing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_workers_exit_when_the_main_process_is_killed() -> None:
+    """SIGKILL leaves the main process no moment to stop its workers: each sees its pipe
+    close and exits, rather than waiting for chunks forever."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    workers = [int(pid) for pid in holder.stdout.readline().split()]
+    assert len(workers) == 2 and not any(_gone(pid) for pid in workers)
+    holder.kill()
+    holder.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in workers), "a worker outlived its main process"
