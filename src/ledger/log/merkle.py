@@ -326,7 +326,7 @@ class TreeBuilder:
             raise InvalidInputError("the tree is full")
         level, index, node = 0, size, leaf
         while frontier and frontier[-1][0] == level:
-            node = hashlib.sha256(NODE_PREFIX + frontier.pop()[2] + node).digest()
+            node = node_hash(frontier.pop()[2], node)
             level, index = level + 1, index >> 1
         frontier.append((level, index, node))
         self._size = size + 1
