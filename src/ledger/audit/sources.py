@@ -97,15 +97,14 @@ def _id_text(convert: Callable[[Any], Any] | None) -> Callable[[Any], str]:
     written: dict[str, str] = {}
 
     def text(raw: Any) -> str:
-        if type(raw) is str:
-            found = written.get(raw)
-            if found is not None:
-                return found
-        if convert_to_uuid and type(raw) is str and _HEX_ID.fullmatch(raw):
-            found = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
-        else:
-            found = str(convert(raw))
-        if type(raw) is str:
+        if type(raw) is not str:
+            return str(convert(raw))
+        found = written.get(raw)
+        if found is None:
+            if convert_to_uuid and _HEX_ID.fullmatch(raw):
+                found = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+            else:
+                found = str(convert(raw))
             if len(written) >= ID_TEXTS:
                 written.clear()
             written[raw] = found
