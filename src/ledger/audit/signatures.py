@@ -148,12 +148,8 @@ class SignatureChecker:
         tags = self._tags
         self._keys, self._signatures, self._bodies, self._tags = [], [], [], []
         self._flushes += 1
-        if not self._jobs:
-            self._pending.append(_Chunk(tags, -1, verify_chunk(*chunk)))
-            return
-        self._drain()
-        worker = min(range(len(self._jobs)), key=self._outstanding.__getitem__)
-        if self._outstanding[worker] >= OUTSTANDING:  # every worker has work queued: verify here
+        worker = self._least_held()
+        if worker is None:  # no workers, or every one has work queued: verify here
             self._pending.append(_Chunk(tags, -1, verify_chunk(*chunk)))
             return
         try:
@@ -162,6 +158,15 @@ class SignatureChecker:
             raise SignatureWorkerError(f"signature worker {worker} stopped: {error}") from None
         self._outstanding[worker] += 1
         self._pending.append(_Chunk(tags, worker))
+
+    def _least_held(self) -> int | None:
+        """The worker holding the fewest chunks, once the answers already sent are read; None
+        when there is no worker or each holds ``OUTSTANDING``."""
+        if not self._jobs:
+            return None
+        self._drain()
+        worker = min(range(len(self._jobs)), key=self._outstanding.__getitem__)
+        return worker if self._outstanding[worker] < OUTSTANDING else None
 
     def _drain(self) -> None:
         """Read every answer already sent, so that each worker's count of chunks held is
