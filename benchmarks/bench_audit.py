@@ -14,9 +14,10 @@ Measured in one run:
    over a SQLite ledger of ``N`` events, in a process of its own. Events per second is
    ``N / wall time of audit()`` (opening the store excluded; reading, hashing, replaying,
    verifying, checkpoints and the views check included). That process reports its own peak RSS
-   (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, the audit's main process), its workers'
-   largest peak (``RUSAGE_CHILDREN``), and the CPU seconds spent in the main process and in the
-   workers, which say where the non-verification time goes without a profiler's distortion.
+   (``VmHWM``, the audit's main process: see ``bench_support.own_peak_rss_mb``), its workers'
+   largest peak (``RUSAGE_CHILDREN``, forked from it), and the CPU seconds spent in the main
+   process and in the workers, which say where the non-verification time goes without a
+   profiler's distortion.
 
    The ratio ``audit rate / raw rate`` is the issue's goal (at least 0.8); time for 1,000,000
    events is measured when ``--events 1000000``, else extrapolated linearly (and said so); peak
@@ -68,6 +69,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench_support import own_peak_rss_mb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import StoredEvent
 
@@ -308,7 +310,7 @@ def _audit_main(url: str, workers: int) -> None:
                 "wall": wall,
                 "main_cpu": own.ru_utime + own.ru_stime - cpu.ru_utime - cpu.ru_stime,
                 "workers_cpu": children.ru_utime + children.ru_stime,
-                "main_rss_mb": own.ru_maxrss / 1024,
+                "main_rss_mb": own_peak_rss_mb(),
                 "worker_rss_mb": children.ru_maxrss / 1024,
             }
         )

@@ -1,9 +1,11 @@
-"""What several benchmarks share: fresh stores to measure in, and whether PostgreSQL answers."""
+"""What several benchmarks share: fresh stores to measure in, whether PostgreSQL answers, and a
+process's own peak memory."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -80,3 +82,17 @@ def cpu_seconds(matches: Callable[[str, list[str]], bool]) -> float:
             if matches(head.partition("(")[2], fields):
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def own_peak_rss_mb() -> float:
+    """This process's peak resident set size in MB, its own: ``VmHWM`` of its memory map.
+
+    Not ``ru_maxrss``: after ``exec`` Linux keeps in it the larger of the new program's peak and
+    the peak of the process that started it, so a measured process started by a benchmark that
+    had just built a large ledger would report the benchmark's memory. A forked child starts
+    both figures afresh. Where ``/proc`` is missing, ``ru_maxrss`` is all there is."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
