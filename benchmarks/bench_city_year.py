@@ -41,7 +41,8 @@ second over the year; bytes per event on disk (``pg_total_relation_size`` of eve
 schema, indexes and TOAST included, over the events stored); then ``ledger audit`` of the whole
 store in a process of its own, with its wall time and peak memory (the audit's main process's
 own largest resident set, ``VmHWM``; its signature workers each hold far less). A latency plot
-(SVG, written by hand) goes to ``--plot``.
+(SVG, written by hand) goes to ``--plot`` (by default the figure ``docs/performance.md`` shows;
+with ``--quick``, a file in the temporary folder).
 
 ``--quick`` is a tiny city (a few seconds) for the test that runs this script.
 
@@ -87,6 +88,8 @@ from ledger.results import NoValue
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_URL_ENV = "LEDGER_BENCH_POSTGRES_URL"
 DEFAULT_PLOT = Path("docs/figures/city-year-latency.svg")
+# A smoke run's tiny city never replaces the figure the docs show.
+QUICK_PLOT = Path(tempfile.gettempdir()) / "city-year-quick-latency.svg"
 ROOT, BANK = "city", "city-bank"
 CITY = {"volunteers": 566_000, "teams": 4_041, "stations": 3_111, "activities": 22_000}
 FIELDS = (
@@ -736,7 +739,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--writers", type=int, default=4, help="writer processes (default 4)")
     parser.add_argument("--quick", action="store_true", help="a tiny city, a few seconds")
-    parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="where the SVG goes")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help=f"where the SVG goes (default {DEFAULT_PLOT}; with --quick, the temporary folder)",
+    )
     parser.add_argument("--seed", type=int, default=2026, help="random seed")
     parser.add_argument("--no-audit", action="store_true", help="skip the audit at the end")
     parser.add_argument(
@@ -798,8 +806,9 @@ def main(argv: list[str] | None = None) -> int:
             if code != 0:
                 print(json.dumps(content)[:2000])
         title = f"City year ({scale}, {writers} writers, PostgreSQL): command latency"
-        write_plot(args.plot, tenths, title)
-        print(f"plot: {args.plot}")
+        plot = args.plot or (QUICK_PLOT if args.quick else DEFAULT_PLOT)
+        write_plot(plot, tenths, title)
+        print(f"plot: {plot}")
     finally:
         stores.close()
         keys.cleanup()
