@@ -213,9 +213,7 @@ class Replay:
         spec = EVENT_SPECS.get(kind)
         key = self._key(leaf, body, spec)
         if key is not None:
-            self.checker.submit(
-                (key.raw, signature, body_bytes_of(leaf.state or b"")), (leaf.index, leaf)
-            )
+            self.checker.submit((key.raw, signature, body_bytes_of(leaf.state or b"")), leaf)
         if not self._rules(leaf, body, kind, spec):
             return
         if self.view_sink is not None:

@@ -28,7 +28,6 @@ from ..envelope import SIGNING_CONTEXT
 from .findings import Finding
 from .sources import Leaf
 
-Tag = tuple[int, Leaf]  # leaf index, the leaf (named in a finding only)
 CHUNK = 512
 # Chunks a worker may hold unanswered; with pipes of PIPE_BYTES the main process never waits to
 # hand over a chunk of ordinary events, only for answers once every worker holds this many.
@@ -92,7 +91,7 @@ def _widen(connection: Connection) -> None:
 
 @dataclass
 class _Chunk:
-    tags: list[Tag]
+    leaves: list[Leaf]
     worker: int  # -1: verified in this process
     invalid: list[int] | None = None
 
@@ -130,34 +129,34 @@ class SignatureChecker:
         self._keys: list[bytes] = []
         self._signatures: list[bytes] = []
         self._bodies: list[bytes] = []
-        self._tags: list[Tag] = []
+        self._leaves: list[Leaf] = []
 
-    def submit(self, job: tuple[bytes, bytes, bytes], tag: Tag) -> None:
-        """Queue the job (public key, signature, canonical body) of the event ``tag`` names."""
+    def submit(self, job: tuple[bytes, bytes, bytes], leaf: Leaf) -> None:
+        """Queue the job (public key, signature, canonical body) of ``leaf``'s event."""
         self._keys.append(job[0])
         self._signatures.append(job[1])
         self._bodies.append(job[2])
-        self._tags.append(tag)
-        if len(self._tags) >= CHUNK:
+        self._leaves.append(leaf)
+        if len(self._leaves) >= CHUNK:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._tags:
+        if not self._leaves:
             return
         chunk = (self._keys, self._signatures, self._bodies)
-        tags = self._tags
-        self._keys, self._signatures, self._bodies, self._tags = [], [], [], []
+        leaves = self._leaves
+        self._keys, self._signatures, self._bodies, self._leaves = [], [], [], []
         self._flushes += 1
         worker = self._least_held()
         if worker is None:  # no workers, or every one has work queued: verify here
-            self._pending.append(_Chunk(tags, -1, verify_chunk(*chunk)))
+            self._pending.append(_Chunk(leaves, -1, verify_chunk(*chunk)))
             return
         try:
             self._jobs[worker].send(chunk)
         except OSError as error:
             raise SignatureWorkerError(f"signature worker {worker} stopped: {error}") from None
         self._outstanding[worker] += 1
-        self._pending.append(_Chunk(tags, worker))
+        self._pending.append(_Chunk(leaves, worker))
 
     def _least_held(self) -> int | None:
         """The worker holding the fewest chunks, once the answers already sent are read; None
@@ -190,8 +189,8 @@ class SignatureChecker:
             ) from None
         self._outstanding[oldest.worker] -= 1
 
-    def failed(self, *, wait: bool = False) -> Iterator[Tag]:
-        """The tags of the signatures that did not verify, from the chunks that are answered
+    def failed(self, *, wait: bool = False) -> Iterator[Leaf]:
+        """The leaves of the signatures that did not verify, from the chunks that are answered
         (all of them with ``wait``), in the order they were submitted."""
         if wait:
             self._flush()
@@ -204,16 +203,16 @@ class SignatureChecker:
             self._pending.popleft()
             assert chunk.invalid is not None
             for position in chunk.invalid:
-                yield chunk.tags[position]
+                yield chunk.leaves[position]
 
     def collect(self, findings: list[Finding], *, wait: bool) -> None:
         """A finding for each signature that did not verify, in log order."""
-        for leaf_index, leaf in self.failed(wait=wait):
+        for leaf in self.failed(wait=wait):
             findings.append(
                 Finding(
                     "signature-invalid",
                     "the signature does not verify with the key the event names",
-                    leaf_index,
+                    leaf.index,
                     leaf.where(),
                 )
             )

@@ -33,8 +33,8 @@ def job(index: int, *, valid: bool) -> tuple[bytes, bytes, bytes]:
     return named.public_key.raw, signature, body
 
 
-def tag(index: int) -> tuple[int, Leaf]:
-    return index, Leaf(index, None, f"aggregate-{index}", 1, None, None, None)
+def tag(index: int) -> Leaf:
+    return Leaf(index, None, f"aggregate-{index}", 1, None, None, None)
 
 
 def run(checker: SignatureChecker, valid: list[bool], looks: set[int]) -> list[int]:
@@ -44,8 +44,8 @@ def run(checker: SignatureChecker, valid: list[bool], looks: set[int]) -> list[i
     for index, ok in enumerate(valid):
         checker.submit(job(index, valid=ok), tag(index))
         if index in looks:
-            reported += [leaf for leaf, _ in checker.failed(wait=False)]
-    reported += [leaf for leaf, _ in checker.failed(wait=True)]
+            reported += [leaf.index for leaf in checker.failed(wait=False)]
+    reported += [leaf.index for leaf in checker.failed(wait=True)]
     return reported
 
 
@@ -145,7 +145,7 @@ def test_close_after_every_answer_lets_the_workers_exit() -> None:
     checker = SignatureChecker(2)
     processes = list(checker._processes)
     checker.submit(job(1, valid=False), tag(1))
-    assert [leaf for leaf, _ in checker.failed(wait=True)] == [1]
+    assert [leaf.index for leaf in checker.failed(wait=True)] == [1]
     checker.close()
     assert all(process.exitcode == 0 for process in processes)
 
